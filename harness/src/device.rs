@@ -1,0 +1,147 @@
+//! The device trait and the context through which a device causes side effects.
+//!
+//! A device is a deterministic state machine. Everything it does to the outside world — DMA, IRQ
+//! lines, timers, a reset request, work accounting — goes through [`Context`], so a unit test can
+//! drive a device with [`crate::testing::TestContext`] and no machine around it.
+
+use crate::access::{AccessRules, AccessSize, Space};
+use crate::pci::PciConfig;
+use std::fmt;
+
+/// Index of a device in its machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DeviceId(pub u16);
+
+/// Index of a region in the list a device returns from [`Device::regions`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RegionId(pub u16);
+
+/// A device-chosen timer number; each device has its own namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimerId(pub u16);
+
+/// A region a device exposes: a register block, a port range, a BAR.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RegionSpec {
+    /// Name in QEMU's style ("i8042-data", "e1000e-mmio").
+    pub name: &'static str,
+    /// Memory or I/O.
+    pub space: Space,
+    /// Size in bytes (a power of two for BARs).
+    pub size: u64,
+    /// Valid and implemented access sizes.
+    pub rules: AccessRules,
+    /// The device legitimately DMAs into this region of its own (the re-entrancy allow-list).
+    /// Such a DMA is handed back to the device as [`DmaError::OwnRegion`] instead of being blocked.
+    pub self_dma: bool,
+}
+
+impl RegionSpec {
+    /// A region with the given rules and no self-DMA allowance.
+    pub const fn new(name: &'static str, space: Space, size: u64, rules: AccessRules) -> Self {
+        Self {
+            name,
+            space,
+            size,
+            rules,
+            self_dma: false,
+        }
+    }
+}
+
+/// Why a DMA transfer did not (fully) reach its target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DmaError {
+    /// The device is a PCI function whose Bus Master Enable bit is clear.
+    #[error("bus mastering disabled")]
+    BusMasterDisabled,
+    /// The transfer hit a region of a device that is already handling an access (guard mode):
+    /// writes were dropped and reads gave zeros there.
+    #[error("blocked by the re-entrancy guard")]
+    Blocked,
+    /// The transfer starts in one of the calling device's own regions that it allow-listed with
+    /// [`RegionSpec::self_dma`]; the device serves it itself. Nothing was transferred.
+    #[error("transfer targets the device's own region {region:?} at offset {offset:#x}")]
+    OwnRegion {
+        /// Which of the device's regions.
+        region: RegionId,
+        /// Offset of the transfer's start in that region.
+        offset: u64,
+    },
+    /// The input's guest-RAM budget is spent; the run stops after the current operation.
+    #[error("guest memory budget exhausted")]
+    Budget,
+}
+
+/// Side effects available to a device while it handles an access, a timer or an event.
+pub trait Context {
+    /// Current virtual time in nanoseconds.
+    fn now(&self) -> u64;
+    /// Read guest memory as the device's bus master (through normal dispatch and the guard).
+    /// On error the parts that could not be read are zero.
+    fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError>;
+    /// Write guest memory as the device's bus master (through normal dispatch and the guard).
+    fn dma_write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError>;
+    /// Drive one of the device's interrupt outputs (pin numbers are the device's own; the
+    /// machine profile wires them to machine IRQ lines).
+    fn set_irq(&mut self, pin: u8, level: bool);
+    /// Arm (or re-arm) `timer` to fire at absolute virtual time `deadline` ns.
+    fn timer_set(&mut self, timer: TimerId, deadline: u64);
+    /// Disarm `timer`; a no-op if it is not armed.
+    fn timer_cancel(&mut self, timer: TimerId);
+    /// Ask the machine for a system reset (after the current operation completes).
+    fn request_reset(&mut self);
+    /// Account `units` of work against the per-operation budget. A model loop that the guest
+    /// drives (a ring walk, a FIFO drain) calls this once per iteration; when the budget is
+    /// spent the run ends with a hang finding at the caller's location.
+    #[track_caller]
+    fn work(&mut self, units: u64);
+}
+
+/// A deterministic device model.
+///
+/// Handlers only ever see accesses allowed by the region's [`AccessRules`]: aligned to and sized
+/// within the implemented range, with offsets inside the region.
+pub trait Device: fmt::Debug {
+    /// Name as QEMU calls the device ("i8042", "e1000e", "PIIX3").
+    fn name(&self) -> &'static str;
+    /// The device's regions, indexed by [`RegionId`]. Called when a machine is built.
+    fn regions(&self) -> Vec<RegionSpec>;
+    /// Guest read of `size` bytes at `offset` in `region`.
+    fn read(&mut self, ctx: &mut dyn Context, region: RegionId, offset: u64, size: AccessSize) -> u64;
+    /// Guest write of `size` bytes at `offset` in `region`.
+    fn write(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+        value: u64,
+    );
+    /// The device's PCI configuration space, if it is a PCI function.
+    fn pci(&self) -> Option<&PciConfig> {
+        None
+    }
+    /// Mutable access to the PCI configuration space.
+    fn pci_mut(&mut self) -> Option<&mut PciConfig> {
+        None
+    }
+    /// Configuration read of `size` bytes at `offset` (0..256, never crossing a dword).
+    fn config_read(&mut self, _ctx: &mut dyn Context, offset: u8, size: AccessSize) -> u32 {
+        self.pci().map_or(u32::MAX, |cfg| cfg.read(offset, size))
+    }
+    /// Configuration write of `size` bytes at `offset` (0..256, never crossing a dword). The
+    /// machine re-reads BARs and the command register afterwards and remaps as needed.
+    fn config_write(&mut self, _ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
+        if let Some(cfg) = self.pci_mut() {
+            cfg.write(offset, size, value);
+        }
+    }
+    /// A timer the device armed has expired.
+    fn timer(&mut self, _ctx: &mut dyn Context, _timer: TimerId) {}
+    /// An external event (a key press, an incoming frame). The payload format is the device's
+    /// own and documented with it; every byte string must be accepted.
+    fn event(&mut self, _ctx: &mut dyn Context, _payload: &[u8]) {}
+    /// Return to the power-on state (including the PCI configuration space).
+    fn reset(&mut self);
+}

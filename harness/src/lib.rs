@@ -1,0 +1,12 @@
+//! The generic devfuzz harness. It knows no device: models plug in through [`device::Device`]
+//! and machine profiles through [`machine::MachineSpec`].
+
+pub mod access;
+pub mod clock;
+pub mod device;
+pub mod machine;
+pub mod outcome;
+pub mod pci;
+pub mod ram;
+pub mod space;
+pub mod testing;

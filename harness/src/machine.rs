@@ -1,0 +1,1042 @@
+//! A machine: devices, the memory and I/O spaces they are mapped into, guest RAM, the PCI host
+//! (configuration mechanism #1), the virtual clock, IRQ lines and the re-entrancy guard.
+//!
+//! Every device call goes through [`Machine::call_device`], which takes the device out of its
+//! slot for the duration of the call. A device that is out of its slot is *engaged*: an access
+//! that reaches it (its own DMA landing in its own BAR, or a chain A -> B -> A) is blocked or
+//! reported, depending on [`ReentrancyMode`]. Timers and events run through the same path, so
+//! deferred work is guarded by construction.
+
+use crate::access::{AccessRules, AccessSize, Space};
+use crate::clock::Clock;
+use crate::device::{Context, Device, DeviceId, DmaError, RegionId, RegionSpec, TimerId};
+use crate::outcome::Signal;
+use crate::pci::{BAR_COUNT, Bdf, BarMapping};
+use crate::ram::GuestRam;
+use crate::space::{AddressSpace, Backing, Segment};
+use std::fmt::Write as _;
+use std::panic::Location;
+
+/// What to do when an access would enter an engaged device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ReentrancyMode {
+    /// Drop the access (reads give 0) and emit `mem_reentrancy_blocked`, as QEMU >= 8.1 does.
+    #[default]
+    Guard,
+    /// Report the access as a finding: the bug class the guard exists for.
+    Detect,
+}
+
+impl ReentrancyMode {
+    /// `"guard"` or `"detect"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Guard => "guard",
+            Self::Detect => "detect",
+        }
+    }
+}
+
+/// Resource limits and policies of a machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MachineOptions {
+    /// Re-entrancy policy.
+    pub reentrancy: ReentrancyMode,
+    /// Distinct guest RAM pages one input may dirty.
+    pub ram_page_budget: usize,
+    /// Work units one guest operation may cause (device calls, timer expiries, model loops).
+    pub work_per_op: u64,
+    /// Bytes one lazy DMA fill may supply.
+    pub fill_max: usize,
+    /// Bytes all lazy DMA fills of one input may supply.
+    pub fill_budget: usize,
+}
+
+impl Default for MachineOptions {
+    fn default() -> Self {
+        Self {
+            reentrancy: ReentrancyMode::Guard,
+            ram_page_budget: 4096,
+            work_per_op: 1 << 20,
+            fill_max: 4096,
+            fill_budget: 1 << 20,
+        }
+    }
+}
+
+/// A device region mapped at a fixed address (ISA ports, SoC register blocks).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedMapping {
+    /// The device.
+    pub device: DeviceId,
+    /// Its region.
+    pub region: RegionId,
+    /// Address in the region's space.
+    pub base: u64,
+    /// Overlap priority.
+    pub priority: i32,
+}
+
+/// Everything needed to build a machine; machine profiles produce one.
+#[derive(Debug, Default)]
+pub struct MachineSpec {
+    /// Devices, indexed by [`DeviceId`].
+    pub devices: Vec<Box<dyn Device>>,
+    /// Fixed mappings.
+    pub fixed: Vec<FixedMapping>,
+    /// PCI functions on bus 0.
+    pub pci: Vec<(Bdf, DeviceId)>,
+    /// Guest RAM at guest-physical 0.
+    pub ram_size: u64,
+    /// Priority of RAM in the memory space.
+    pub ram_priority: i32,
+    /// Priority of memory BARs (QEMU's `pc` puts the PCI hole below RAM: -1).
+    pub mem_bar_priority: i32,
+    /// Priority of I/O BARs (above ISA devices in QEMU: 1).
+    pub io_bar_priority: i32,
+    /// Whether configuration mechanism #1 answers at 0xCF8/0xCFC.
+    pub pci_host: bool,
+    /// Machine IRQ line names (index = line number).
+    pub irq_lines: Vec<&'static str>,
+    /// `(device, pin, line)`: which device output drives which machine line.
+    pub irq_wiring: Vec<(DeviceId, u8, usize)>,
+}
+
+impl MachineSpec {
+    /// Add a device and return its id.
+    pub fn add(&mut self, device: Box<dyn Device>) -> DeviceId {
+        self.devices.push(device);
+        DeviceId((self.devices.len() - 1) as u16)
+    }
+    /// Map a device region at a fixed address.
+    pub fn map_fixed(&mut self, device: DeviceId, region: RegionId, base: u64, priority: i32) {
+        self.fixed.push(FixedMapping {
+            device,
+            region,
+            base,
+            priority,
+        });
+    }
+    /// Place a device on PCI bus 0 at `bdf`.
+    pub fn add_pci(&mut self, bdf: Bdf, device: DeviceId) {
+        self.pci.push((bdf, device));
+    }
+    /// Wire a device's interrupt output `pin` to machine line `line`.
+    pub fn wire_irq(&mut self, device: DeviceId, pin: u8, line: usize) {
+        self.irq_wiring.push((device, pin, line));
+    }
+}
+
+/// Port of CONFIG_ADDRESS.
+pub const PCI_CONFIG_ADDRESS_PORT: u64 = 0xcf8;
+/// Port of CONFIG_DATA.
+pub const PCI_CONFIG_DATA_PORT: u64 = 0xcfc;
+const PCI_HOST_RULES: AccessRules = AccessRules {
+    valid_min: AccessSize::B1,
+    valid_max: AccessSize::B4,
+    unaligned: true,
+    impl_min: AccessSize::B1,
+    impl_max: AccessSize::B4,
+};
+/// Reset control register (PIIX "RCR") at 0xCF9: bit 2 resets the system.
+const RCR_RESET: u8 = 0x04;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct PciFunction {
+    bdf: Bdf,
+    device: DeviceId,
+    mapped: [Option<BarMapping>; BAR_COUNT + 1],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct IrqSource {
+    device: DeviceId,
+    pin: u8,
+    line: usize,
+    level: bool,
+}
+
+/// Why a run must stop after the current operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StopReason {
+    /// The input dirtied as many RAM pages as it may.
+    RamBudget,
+}
+
+/// A DMA fill recorded for text conversion.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DmaFill {
+    /// Guest-physical address.
+    pub addr: u64,
+    /// The bytes supplied.
+    pub data: Vec<u8>,
+}
+
+/// A sandboxed machine.
+pub struct Machine {
+    build: fn() -> MachineSpec,
+    opts: MachineOptions,
+    devices: Vec<Option<Box<dyn Device>>>,
+    names: Vec<&'static str>,
+    regions: Vec<Vec<RegionSpec>>,
+    fixed: Vec<FixedMapping>,
+    pci: Vec<PciFunction>,
+    bus_master: Vec<bool>,
+    mem: AddressSpace,
+    io: AddressSpace,
+    ram: GuestRam,
+    ram_priority: i32,
+    mem_bar_priority: i32,
+    io_bar_priority: i32,
+    pci_host: bool,
+    config_address: u32,
+    reset_control: u8,
+    clock: Clock,
+    irq_lines: Vec<&'static str>,
+    irq_sources: Vec<IrqSource>,
+    irq_raises: Vec<u64>,
+    engaged: Vec<DeviceId>,
+    work_left: u64,
+    dma_patterns: Vec<Vec<u8>>,
+    fill_index: usize,
+    fill_used: usize,
+    recorded_fills: Option<Vec<DmaFill>>,
+    blocked: u64,
+    dma_blocked: bool,
+    dma_caller: Option<&'static Location<'static>>,
+    reset_requested: bool,
+    stop: Option<StopReason>,
+}
+
+impl std::fmt::Debug for Machine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.state_text())
+    }
+}
+
+impl Machine {
+    /// Build a machine from a profile's builder.
+    pub fn new(build: fn() -> MachineSpec, opts: MachineOptions) -> Self {
+        let spec = build();
+        let names = spec.devices.iter().map(|d| d.name()).collect();
+        let regions: Vec<Vec<RegionSpec>> = spec.devices.iter().map(|d| d.regions()).collect();
+        let ndev = spec.devices.len();
+        let mut m = Self {
+            build,
+            opts,
+            devices: spec.devices.into_iter().map(Some).collect(),
+            names,
+            regions,
+            fixed: spec.fixed,
+            pci: spec
+                .pci
+                .iter()
+                .map(|&(bdf, device)| PciFunction {
+                    bdf,
+                    device,
+                    mapped: [None; BAR_COUNT + 1],
+                })
+                .collect(),
+            bus_master: vec![true; ndev],
+            mem: AddressSpace::new(Space::Memory),
+            io: AddressSpace::new(Space::Io),
+            ram: GuestRam::new(spec.ram_size, opts.ram_page_budget),
+            ram_priority: spec.ram_priority,
+            mem_bar_priority: spec.mem_bar_priority,
+            io_bar_priority: spec.io_bar_priority,
+            pci_host: spec.pci_host,
+            config_address: 0,
+            reset_control: 0,
+            clock: Clock::default(),
+            irq_raises: vec![0; spec.irq_lines.len()],
+            irq_lines: spec.irq_lines,
+            irq_sources: spec
+                .irq_wiring
+                .iter()
+                .map(|&(device, pin, line)| IrqSource {
+                    device,
+                    pin,
+                    line,
+                    level: false,
+                })
+                .collect(),
+            engaged: Vec::new(),
+            work_left: opts.work_per_op,
+            dma_patterns: Vec::new(),
+            fill_index: 0,
+            fill_used: 0,
+            recorded_fills: None,
+            blocked: 0,
+            dma_blocked: false,
+            dma_caller: None,
+            reset_requested: false,
+            stop: None,
+        };
+        m.pci.sort_by_key(|f| f.bdf);
+        m.map_static();
+        m.refresh_all_pci();
+        m
+    }
+
+    fn map_static(&mut self) {
+        if self.ram.size() > 0 {
+            self.mem.map(Backing::Ram, 0, self.ram.size(), self.ram_priority, AccessRules::ANY);
+        }
+        if self.pci_host {
+            self.io.map(Backing::PciConfigAddress, PCI_CONFIG_ADDRESS_PORT, 4, 0, PCI_HOST_RULES);
+            self.io.map(Backing::PciConfigData, PCI_CONFIG_DATA_PORT, 4, 0, PCI_HOST_RULES);
+        }
+        for f in self.fixed.clone() {
+            if let Some(spec) = self.region_spec(f.device, f.region).cloned() {
+                self.space_mut(spec.space)
+                    .map(Backing::Device(f.device, f.region), f.base, spec.size, f.priority, spec.rules);
+            }
+        }
+    }
+
+    /// The options this machine was built with.
+    pub fn options(&self) -> MachineOptions {
+        self.opts
+    }
+
+    /// Change the re-entrancy policy.
+    pub fn set_reentrancy(&mut self, mode: ReentrancyMode) {
+        self.opts.reentrancy = mode;
+    }
+
+    /// Number of devices.
+    pub fn device_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// A device's name.
+    pub fn device_name(&self, id: DeviceId) -> &'static str {
+        self.names.get(usize::from(id.0)).copied().unwrap_or("?")
+    }
+
+    /// Find a device by name.
+    pub fn device_by_name(&self, name: &str) -> Option<DeviceId> {
+        self.names.iter().position(|n| *n == name).map(|i| DeviceId(i as u16))
+    }
+
+    /// A device's region list.
+    pub fn device_regions(&self, id: DeviceId) -> &[RegionSpec] {
+        self.regions.get(usize::from(id.0)).map_or(&[], Vec::as_slice)
+    }
+
+    fn region_spec(&self, id: DeviceId, region: RegionId) -> Option<&RegionSpec> {
+        self.regions.get(usize::from(id.0))?.get(usize::from(region.0))
+    }
+
+    /// Borrow a device for inspection (tests, state dumps). `None` while it is engaged.
+    pub fn device(&self, id: DeviceId) -> Option<&dyn Device> {
+        self.devices.get(usize::from(id.0))?.as_deref()
+    }
+
+    /// PCI functions in bus/device/function order.
+    pub fn pci_functions(&self) -> Vec<(Bdf, DeviceId)> {
+        self.pci.iter().map(|f| (f.bdf, f.device)).collect()
+    }
+
+    /// The address space for `space`.
+    pub fn space_mut(&mut self, space: Space) -> &mut AddressSpace {
+        match space {
+            Space::Memory => &mut self.mem,
+            Space::Io => &mut self.io,
+        }
+    }
+
+    /// The address space for `space`, read-only.
+    pub fn space(&self, space: Space) -> &AddressSpace {
+        match space {
+            Space::Memory => &self.mem,
+            Space::Io => &self.io,
+        }
+    }
+
+    /// Combined generation of both spaces: changes whenever any mapping does.
+    pub fn mapping_generation(&self) -> u64 {
+        self.mem.generation().wrapping_add(self.io.generation())
+    }
+
+    /// Guest RAM.
+    pub fn ram(&self) -> &GuestRam {
+        &self.ram
+    }
+
+    /// Current virtual time.
+    pub fn now(&self) -> u64 {
+        self.clock.now()
+    }
+
+    /// The clock and its armed timers.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Machine IRQ line names.
+    pub fn irq_line_names(&self) -> &[&'static str] {
+        &self.irq_lines
+    }
+
+    /// Current level of machine IRQ line `line` (wired-OR of its sources).
+    pub fn irq_level(&self, line: usize) -> bool {
+        self.irq_sources.iter().any(|s| s.line == line && s.level)
+    }
+
+    /// How many times line `line` went from low to high.
+    pub fn irq_raises(&self, line: usize) -> u64 {
+        self.irq_raises.get(line).copied().unwrap_or(0)
+    }
+
+    /// Accesses blocked by the guard since the last reset.
+    pub fn blocked_accesses(&self) -> u64 {
+        self.blocked
+    }
+
+    /// Why the run must stop, if it must.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.stop
+    }
+
+    /// The innermost engaged device (after a finding unwound out of it).
+    pub fn innermost_engaged(&self) -> Option<DeviceId> {
+        self.engaged.last().copied()
+    }
+
+    /// Start a new guest operation: refill the work budget.
+    pub fn begin_op(&mut self) {
+        self.work_left = self.opts.work_per_op;
+    }
+
+    /// Finish a guest operation: carry out a reset a device requested during it.
+    pub fn end_op(&mut self) {
+        if self.reset_requested {
+            self.reset_requested = false;
+            tracing::trace!(target: "qemu_system_reset_request", "reset requested by guest");
+            self.system_reset();
+        }
+    }
+
+    /// Start recording lazy DMA fills (for text conversion).
+    pub fn record_fills(&mut self, on: bool) {
+        self.recorded_fills = on.then(Vec::new);
+    }
+
+    /// Take the fills recorded since the last call.
+    pub fn take_fills(&mut self) -> Vec<DmaFill> {
+        self.recorded_fills.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    /// Add a DMA pattern: bytes lazy fills repeat.
+    pub fn add_dma_pattern(&mut self, pattern: Vec<u8>) {
+        if !pattern.is_empty() && self.dma_patterns.len() < 64 {
+            self.dma_patterns.push(pattern);
+        }
+    }
+
+    /// Drop all DMA patterns: later fills stop.
+    pub fn clear_dma_patterns(&mut self) {
+        self.dma_patterns.clear();
+    }
+
+    fn charge(&mut self, units: u64, location: &'static Location<'static>) {
+        self.work_left = self.work_left.saturating_sub(units);
+        if self.work_left == 0 {
+            let device = self.engaged.last().map_or("machine", |d| self.device_name(*d)).to_string();
+            std::panic::panic_any(Signal::Hang { device, location });
+        }
+    }
+
+    /// Run `f` with device `id` engaged. Returns `None` if the device is already engaged (the
+    /// caller applies the re-entrancy policy) or does not exist.
+    fn call_device<R>(&mut self, id: DeviceId, f: impl FnOnce(&mut dyn Device, &mut DeviceCtx<'_>) -> R) -> Option<R> {
+        let slot = usize::from(id.0);
+        let mut dev = self.devices.get_mut(slot)?.take()?;
+        self.charge(1, Location::caller());
+        self.engaged.push(id);
+        let r = f(dev.as_mut(), &mut DeviceCtx { m: self, dev: id });
+        self.engaged.pop();
+        self.devices[slot] = Some(dev);
+        Some(r)
+    }
+
+    fn reentered(&mut self, into: DeviceId, addr: u64) {
+        let from = self.engaged.last().map_or("guest", |d| self.device_name(*d)).to_string();
+        let into_name = self.device_name(into).to_string();
+        match self.opts.reentrancy {
+            ReentrancyMode::Guard => {
+                self.blocked += 1;
+                self.dma_blocked = true;
+                tracing::trace!(target: "mem_reentrancy_blocked", "{from} -> {into_name} @{addr:#x}");
+            }
+            ReentrancyMode::Detect => std::panic::panic_any(Signal::Reentrancy {
+                from,
+                into: into_name,
+                addr,
+                location: self.dma_caller,
+            }),
+        }
+    }
+
+    // ---- guest accesses -------------------------------------------------------------------
+
+    /// A guest (CPU or qtest) read of `size` bytes at `addr` in `space`.
+    pub fn read(&mut self, space: Space, addr: u64, size: AccessSize) -> u64 {
+        self.access(space, addr, size, None)
+    }
+
+    /// A guest (CPU or qtest) write of `size` bytes at `addr` in `space`.
+    pub fn write(&mut self, space: Space, addr: u64, size: AccessSize, value: u64) {
+        self.access(space, addr, size, Some(value & size.mask()));
+    }
+
+    /// Read `buf.len()` bytes of memory as the CPU would (qtest `read`), split into natural
+    /// accesses; RAM is copied directly.
+    pub fn read_bulk(&mut self, addr: u64, buf: &mut [u8]) {
+        self.bulk(addr, buf.len(), |m, a, off, n, seg| match seg {
+            Some(s) if s.backing == Backing::Ram => m.ram.read(a, &mut buf[off..off + n]),
+            _ => {
+                let size = AccessSize::from_bytes(n as u64).unwrap_or(AccessSize::B1);
+                let v = m.read(Space::Memory, a, size);
+                buf[off..off + n].copy_from_slice(&v.to_le_bytes()[..n]);
+            }
+        });
+    }
+
+    /// Write bytes to memory as the CPU would (qtest `write`).
+    pub fn write_bulk(&mut self, addr: u64, data: &[u8]) {
+        self.bulk(addr, data.len(), |m, a, off, n, seg| match seg {
+            Some(s) if s.backing == Backing::Ram => m.ram_write(a, &data[off..off + n]),
+            _ => {
+                let mut v = [0u8; 8];
+                v[..n].copy_from_slice(&data[off..off + n]);
+                let size = AccessSize::from_bytes(n as u64).unwrap_or(AccessSize::B1);
+                m.write(Space::Memory, a, size, u64::from_le_bytes(v));
+            }
+        });
+    }
+
+    /// Walk `addr..addr+len` in pieces: whole RAM runs, otherwise naturally aligned accesses of
+    /// at most 8 bytes that stay inside one segment.
+    fn bulk(&mut self, addr: u64, len: usize, mut f: impl FnMut(&mut Self, u64, usize, usize, Option<Segment>)) {
+        let mut off = 0usize;
+        while off < len {
+            let Some(a) = addr.checked_add(off as u64) else { break };
+            let seg = self.mem.lookup(a);
+            let room = seg.map_or(1, |s| (s.last - a).saturating_add(1));
+            let left = (len - off) as u64;
+            let n = match seg {
+                Some(s) if s.backing == Backing::Ram => left.min(room),
+                _ => {
+                    let mut p = 8u64;
+                    while p > 1 && (p > left || p > room || a % p != 0) {
+                        p /= 2;
+                    }
+                    p
+                }
+            } as usize;
+            f(self, a, off, n, seg);
+            off += n;
+        }
+    }
+
+    fn ram_write(&mut self, addr: u64, data: &[u8]) {
+        if self.ram.write(addr, data).is_err() {
+            self.stop = Some(StopReason::RamBudget);
+        }
+    }
+
+    fn access(&mut self, space: Space, addr: u64, size: AccessSize, write: Option<u64>) -> u64 {
+        let Some(seg) = self.space_mut(space).lookup(addr) else {
+            return size.mask(); // unassigned: reads all-ones, writes dropped
+        };
+        let n = size.bytes();
+        let fits = addr.checked_add(n - 1).is_some_and(|end| end <= seg.last);
+        if !fits {
+            // Crosses into another segment (or the top of the space): one byte at a time.
+            let mut v = 0u64;
+            for i in 0..n {
+                let a = addr.wrapping_add(i);
+                let byte = write.map(|w| (w >> (8 * i)) & 0xff);
+                v |= (self.access(space, a, AccessSize::B1, byte) & 0xff) << (8 * i);
+            }
+            return v;
+        }
+        let offset = addr - seg.base;
+        match seg.backing {
+            Backing::Ram => {
+                let mut b = [0u8; 8];
+                match write {
+                    Some(w) => {
+                        self.ram_write(addr, &w.to_le_bytes()[..n as usize]);
+                        0
+                    }
+                    None => {
+                        self.ram.read(addr, &mut b[..n as usize]);
+                        u64::from_le_bytes(b)
+                    }
+                }
+            }
+            Backing::PciConfigAddress => self.config_address_access(offset, size, write),
+            Backing::PciConfigData => self.config_data_access(offset, size, write),
+            Backing::Device(dev, region) => self.device_access(dev, region, seg.rules, addr, offset, size, write),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn device_access(
+        &mut self,
+        dev: DeviceId,
+        region: RegionId,
+        rules: AccessRules,
+        addr: u64,
+        offset: u64,
+        size: AccessSize,
+        write: Option<u64>,
+    ) -> u64 {
+        if !rules.accepts(offset, size) {
+            return size.mask();
+        }
+        if self.devices.get(usize::from(dev.0)).is_some_and(Option::is_none) {
+            self.reentered(dev, addr);
+            return 0;
+        }
+        let region_size = self.region_spec(dev, region).map_or(0, |r| r.size);
+        let total = size.bytes();
+        let mut result = 0u64;
+        let mut done = 0u64;
+        while done < total {
+            let off = offset + done;
+            let left = total - done;
+            let mut p = rules.impl_max.bytes().min(8);
+            while p > 1 && (p > left || off % p != 0) {
+                p /= 2;
+            }
+            let (piece_off, piece_size, shift, take) = if p < rules.impl_min.bytes() {
+                let w = rules.impl_min.bytes();
+                let aligned = off & !(w - 1);
+                (aligned, w, (off - aligned) * 8, (aligned + w - off).min(left))
+            } else {
+                (off, p, 0, p)
+            };
+            let take_mask = if take >= 8 { u64::MAX } else { (1u64 << (take * 8)) - 1 };
+            let psize = AccessSize::from_bytes(piece_size).unwrap_or(AccessSize::B1);
+            if piece_off + piece_size <= region_size {
+                let piece = match write {
+                    Some(w) => {
+                        let v = ((w >> (done * 8)) & take_mask) << shift;
+                        self.call_device(dev, |d, ctx| d.write(ctx, region, piece_off, psize, v));
+                        0
+                    }
+                    None => self
+                        .call_device(dev, |d, ctx| d.read(ctx, region, piece_off, psize))
+                        .unwrap_or(0),
+                };
+                result |= ((piece >> shift) & take_mask) << (done * 8);
+            } else {
+                result |= take_mask << (done * 8);
+            }
+            done += take;
+        }
+        result & size.mask()
+    }
+
+    // ---- PCI configuration mechanism #1 ------------------------------------------------------
+
+    fn config_address_access(&mut self, offset: u64, size: AccessSize, write: Option<u64>) -> u64 {
+        match (offset, size, write) {
+            // CONFIG_ADDRESS takes only whole dword writes (facts §5.1).
+            (0, AccessSize::B4, Some(v)) => {
+                self.config_address = v as u32;
+                0
+            }
+            (1, AccessSize::B1, Some(v)) => {
+                self.reset_control = v as u8 & 0x0e;
+                if v as u8 & RCR_RESET != 0 {
+                    self.reset_requested = true;
+                }
+                0
+            }
+            (1, AccessSize::B1, None) => u64::from(self.reset_control),
+            (_, _, Some(_)) => 0,
+            (_, _, None) => (u64::from(self.config_address) >> (offset * 8)) & size.mask(),
+        }
+    }
+
+    fn config_data_access(&mut self, offset: u64, size: AccessSize, write: Option<u64>) -> u64 {
+        let Some((bdf, reg)) = Bdf::from_config_address(self.config_address) else {
+            return size.mask();
+        };
+        // QEMU ORs the low CONFIG_ADDRESS bits into the offset (facts §5.1): public
+        // reproducers rely on it, and a real driver never sets them.
+        let start = reg | offset as u8;
+        let Some(func) = self.pci.iter().position(|f| f.bdf == bdf) else {
+            return size.mask();
+        };
+        let dev = self.pci[func].device;
+        let n = size.bytes().min(4);
+        let pieces: Vec<(u8, AccessSize, u64)> = if u64::from(start % 4) + n <= 4 {
+            vec![(start, size, 0)]
+        } else {
+            (0..n)
+                .filter_map(|i| start.checked_add(i as u8).map(|o| (o, AccessSize::B1, i)))
+                .collect()
+        };
+        let name = self.device_name(dev);
+        let mut value = 0u64;
+        for (off, psize, i) in pieces {
+            match write {
+                Some(w) => {
+                    let v = (w >> (8 * i)) as u32 & psize.mask() as u32;
+                    tracing::trace!(target: "pci_cfg_write", "{name} {bdf} @{off:#x} <- {v:#x}");
+                    self.call_device(dev, |d, ctx| d.config_write(ctx, off, psize, v));
+                }
+                None => {
+                    let v = self
+                        .call_device(dev, |d, ctx| d.config_read(ctx, off, psize))
+                        .unwrap_or(u32::MAX);
+                    tracing::trace!(target: "pci_cfg_read", "{name} {bdf} @{off:#x} -> {v:#x}");
+                    value |= (u64::from(v) & psize.mask()) << (8 * i);
+                }
+            }
+        }
+        if write.is_some() {
+            self.refresh_pci(func);
+        }
+        value
+    }
+
+    fn refresh_all_pci(&mut self) {
+        for i in 0..self.pci.len() {
+            self.refresh_pci(i);
+        }
+    }
+
+    /// Re-read a function's BARs and command register and (un)map its regions to match.
+    fn refresh_pci(&mut self, func: usize) {
+        let f = self.pci[func];
+        let Some(cfg) = self.devices[usize::from(f.device.0)].as_ref().and_then(|d| d.pci()) else {
+            return;
+        };
+        let master = cfg.bus_master();
+        let wanted: Vec<Option<BarMapping>> = (0..=BAR_COUNT).map(|s| cfg.bar_mapping(s)).collect();
+        self.bus_master[usize::from(f.device.0)] = master;
+        let name = self.device_name(f.device);
+        for (slot, new) in wanted.into_iter().enumerate() {
+            let old = self.pci[func].mapped[slot];
+            if old == new {
+                continue;
+            }
+            if let Some(o) = old {
+                tracing::trace!(target: "pci_update_mappings_del", "{name} {} {slot},{:#x}+{:#x}", f.bdf, o.base, o.size);
+                self.space_mut(o.space).unmap(Backing::Device(f.device, o.region));
+            }
+            if let Some(n) = new {
+                tracing::trace!(target: "pci_update_mappings_add", "{name} {} {slot},{:#x}+{:#x}", f.bdf, n.base, n.size);
+                let rules = self.region_spec(f.device, n.region).map_or(AccessRules::ANY, |r| r.rules);
+                let prio = match n.space {
+                    Space::Memory => self.mem_bar_priority,
+                    Space::Io => self.io_bar_priority,
+                };
+                self.space_mut(n.space).map(Backing::Device(f.device, n.region), n.base, n.size, prio, rules);
+            }
+            self.pci[func].mapped[slot] = new;
+        }
+    }
+
+    // ---- clock, events ---------------------------------------------------------------------
+
+    /// Advance virtual time by `ns`, or to the next deadline when `None`, firing due timers in
+    /// order. Returns the new time.
+    pub fn clock_step(&mut self, ns: Option<u64>) -> u64 {
+        let target = match ns {
+            Some(n) => self.clock.now().saturating_add(n),
+            None => self.clock.next_deadline().unwrap_or(self.clock.now()),
+        };
+        while let Some(t) = self.clock.pop_due(target) {
+            self.call_device(t.device, |d, ctx| d.timer(ctx, t.timer));
+            if self.reset_requested {
+                break;
+            }
+        }
+        self.clock.advance_to(target);
+        self.clock.now()
+    }
+
+    /// Deliver an external event to a device.
+    pub fn event(&mut self, device: DeviceId, payload: &[u8]) {
+        self.call_device(device, |d, ctx| d.event(ctx, payload));
+    }
+
+    // ---- reset -----------------------------------------------------------------------------
+
+    /// A system reset (as the guest requests it): devices to power-on state, BARs unmapped,
+    /// timers cancelled, IRQ lines low. RAM and virtual time are kept.
+    pub fn system_reset(&mut self) {
+        for d in self.devices.iter_mut().flatten() {
+            d.reset();
+        }
+        for f in &mut self.pci {
+            for m in f.mapped.iter_mut().filter_map(Option::take) {
+                let space = match m.space {
+                    Space::Memory => &mut self.mem,
+                    Space::Io => &mut self.io,
+                };
+                space.unmap(Backing::Device(f.device, m.region));
+            }
+        }
+        let now = self.clock.now();
+        self.clock.reset();
+        self.clock.advance_to(now);
+        for s in &mut self.irq_sources {
+            s.level = false;
+        }
+        self.config_address = 0;
+        self.reset_control = 0;
+        self.reset_requested = false;
+        self.refresh_all_pci();
+    }
+
+    /// Return to the state of a freshly built machine, fast: devices reset, only dirtied RAM
+    /// pages cleared. After a finding unwound out of a device, the machine is rebuilt.
+    pub fn reset(&mut self) {
+        if self.devices.iter().any(Option::is_none) {
+            let opts = self.opts;
+            *self = Self::new(self.build, opts);
+            return;
+        }
+        self.system_reset();
+        self.mem.clear();
+        self.io.clear();
+        self.map_static();
+        self.ram.reset();
+        self.clock.reset();
+        self.irq_raises.fill(0);
+        self.engaged.clear();
+        self.work_left = self.opts.work_per_op;
+        self.dma_patterns.clear();
+        self.fill_index = 0;
+        self.fill_used = 0;
+        if let Some(r) = &mut self.recorded_fills {
+            r.clear();
+        }
+        self.blocked = 0;
+        self.dma_blocked = false;
+        self.dma_caller = None;
+        self.stop = None;
+    }
+
+    /// Everything observable about the machine as text: devices, mappings, RAM contents, clock,
+    /// IRQs. Two machines are in the same state when their texts are equal.
+    pub fn state_text(&self) -> String {
+        let mut s = String::new();
+        for (i, d) in self.devices.iter().enumerate() {
+            let _ = writeln!(s, "device {i} {}: {:?}", self.names[i], d);
+        }
+        let _ = writeln!(s, "memory: {:?}", self.mem.mappings());
+        let _ = writeln!(s, "io: {:?}", self.io.mappings());
+        let _ = writeln!(s, "pci: {:?}", self.pci);
+        let _ = writeln!(s, "bus_master: {:?}", self.bus_master);
+        let _ = writeln!(s, "ram: {:?}", self.ram);
+        let _ = writeln!(s, "clock: {:?}", self.clock.armed());
+        let _ = writeln!(s, "now: {}", self.clock.now());
+        let _ = writeln!(s, "irq: {:?} raises {:?}", self.irq_sources, self.irq_raises);
+        let _ = writeln!(
+            s,
+            "cf8: {:#x} rcr: {:#x} patterns: {:?} fill: {}/{} blocked: {} stop: {:?}",
+            self.config_address, self.reset_control, self.dma_patterns, self.fill_index, self.fill_used, self.blocked, self.stop
+        );
+        s
+    }
+
+    // ---- DMA -------------------------------------------------------------------------------
+
+    fn dma(&mut self, dev: DeviceId, addr: u64, len: usize, mut read_buf: Option<&mut [u8]>, write_data: Option<&[u8]>) -> Result<(), DmaError> {
+        if !self.bus_master.get(usize::from(dev.0)).copied().unwrap_or(false) {
+            if let Some(b) = read_buf {
+                b.fill(0);
+            }
+            return Err(DmaError::BusMasterDisabled);
+        }
+        if let Some(seg) = self.mem.lookup(addr)
+            && let Backing::Device(owner, region) = seg.backing
+            && owner == dev
+            && self.region_spec(owner, region).is_some_and(|r| r.self_dma)
+        {
+            return Err(DmaError::OwnRegion {
+                region,
+                offset: addr - seg.base,
+            });
+        }
+        self.dma_blocked = false;
+        let mut off = 0usize;
+        while off < len {
+            let Some(a) = addr.checked_add(off as u64) else {
+                if let Some(b) = read_buf.as_deref_mut() {
+                    b[off..].fill(0xff);
+                }
+                break;
+            };
+            let seg = self.mem.lookup(a);
+            let left = len - off;
+            let n = match seg {
+                None => {
+                    // Unassigned up to the next segment: reads all-ones, writes dropped.
+                    let next = self.mem.segments().iter().find(|s| s.start > a).map(|s| s.start);
+                    let gap = next.map_or(u64::MAX, |n| n - a);
+                    let n = usize::try_from(gap).unwrap_or(usize::MAX).min(left);
+                    if let Some(b) = read_buf.as_deref_mut() {
+                        b[off..off + n].fill(0xff);
+                    }
+                    n
+                }
+                Some(s) if s.backing == Backing::Ram => {
+                    let n = usize::try_from(s.last - a).unwrap_or(usize::MAX).saturating_add(1).min(left);
+                    match (read_buf.as_deref_mut(), write_data) {
+                        (Some(b), _) => {
+                            self.lazy_fill(a, n);
+                            self.ram.read(a, &mut b[off..off + n]);
+                        }
+                        (None, Some(d)) => self.ram_write(a, &d[off..off + n]),
+                        (None, None) => {}
+                    }
+                    n
+                }
+                Some(s) => {
+                    let room = s.last - a;
+                    let mut p = 8usize;
+                    while p > 1 && (p > left || (p as u64 - 1) > room || a % p as u64 != 0) {
+                        p /= 2;
+                    }
+                    let size = AccessSize::from_bytes(p as u64).unwrap_or(AccessSize::B1);
+                    match (read_buf.as_deref_mut(), write_data) {
+                        (Some(b), _) => {
+                            let v = self.access(Space::Memory, a, size, None);
+                            b[off..off + p].copy_from_slice(&v.to_le_bytes()[..p]);
+                        }
+                        (None, Some(d)) => {
+                            let mut v = [0u8; 8];
+                            v[..p].copy_from_slice(&d[off..off + p]);
+                            self.access(Space::Memory, a, size, Some(u64::from_le_bytes(v)));
+                        }
+                        (None, None) => {}
+                    }
+                    p
+                }
+            };
+            off += n;
+        }
+        if self.stop == Some(StopReason::RamBudget) {
+            return Err(DmaError::Budget);
+        }
+        if std::mem::take(&mut self.dma_blocked) {
+            return Err(DmaError::Blocked);
+        }
+        Ok(())
+    }
+
+    /// Supply bytes the program never wrote from the DMA patterns (QEMU generic-fuzz's
+    /// `fuzz_dma_read_cb`): each byte at most once per input, capped per fill and per input.
+    fn lazy_fill(&mut self, addr: u64, len: usize) {
+        if self.dma_patterns.is_empty() || self.fill_used >= self.opts.fill_budget {
+            return;
+        }
+        let ranges = self.ram.undefined_ranges(addr, len);
+        if ranges.is_empty() {
+            return;
+        }
+        let pattern = self.dma_patterns[self.fill_index % self.dma_patterns.len()].clone();
+        self.fill_index += 1;
+        let mut allowance = self.opts.fill_max.min(self.opts.fill_budget - self.fill_used);
+        for r in ranges {
+            if allowance == 0 {
+                break;
+            }
+            let n = r.len().min(allowance);
+            let bytes: Vec<u8> = (0..n).map(|i| pattern[i % pattern.len()]).collect();
+            let a = addr + r.start as u64;
+            if self.ram.write(a, &bytes).is_err() {
+                self.stop = Some(StopReason::RamBudget);
+                return;
+            }
+            allowance -= n;
+            self.fill_used += n;
+            if let Some(rec) = &mut self.recorded_fills {
+                rec.push(DmaFill { addr: a, data: bytes });
+            }
+        }
+    }
+}
+
+/// The [`Context`] a device gets from a machine.
+struct DeviceCtx<'m> {
+    m: &'m mut Machine,
+    dev: DeviceId,
+}
+
+impl DeviceCtx<'_> {
+    fn with_caller<R>(&mut self, loc: &'static Location<'static>, f: impl FnOnce(&mut Machine) -> R) -> R {
+        let saved = self.m.dma_caller.replace(loc);
+        let r = f(self.m);
+        self.m.dma_caller = saved;
+        r
+    }
+}
+
+impl Context for DeviceCtx<'_> {
+    fn now(&self) -> u64 {
+        self.m.clock.now()
+    }
+
+    #[track_caller]
+    fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
+        let dev = self.dev;
+        let len = buf.len();
+        self.with_caller(Location::caller(), |m| m.dma(dev, addr, len, Some(buf), None))
+    }
+
+    #[track_caller]
+    fn dma_write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
+        let dev = self.dev;
+        self.with_caller(Location::caller(), |m| m.dma(dev, addr, data.len(), None, Some(data)))
+    }
+
+    fn set_irq(&mut self, pin: u8, level: bool) {
+        let dev = self.dev;
+        for i in 0..self.m.irq_sources.len() {
+            let s = self.m.irq_sources[i];
+            if s.device != dev || s.pin != pin || s.level == level {
+                continue;
+            }
+            let was = self.m.irq_level(s.line);
+            self.m.irq_sources[i].level = level;
+            let now = self.m.irq_level(s.line);
+            if !was && now {
+                if let Some(r) = self.m.irq_raises.get_mut(s.line) {
+                    *r += 1;
+                }
+            }
+            if was != now {
+                tracing::trace!(target: "irq_level", "{} line {} -> {}", self.m.irq_lines.get(s.line).unwrap_or(&"?"), s.line, u8::from(now));
+            }
+        }
+    }
+
+    fn timer_set(&mut self, timer: TimerId, deadline: u64) {
+        self.m.clock.set(self.dev, timer, deadline);
+    }
+
+    fn timer_cancel(&mut self, timer: TimerId) {
+        self.m.clock.cancel(self.dev, timer);
+    }
+
+    fn request_reset(&mut self) {
+        self.m.reset_requested = true;
+    }
+
+    #[track_caller]
+    fn work(&mut self, units: u64) {
+        self.m.charge(units, Location::caller());
+    }
+}

@@ -1,0 +1,302 @@
+//! Outcomes of running one input, findings and their signatures, and the capture of model
+//! panics (location and a backtrace trimmed to model frames).
+//!
+//! Findings that the harness itself raises mid-device (a hang, a re-entrancy in detect mode)
+//! travel as a typed panic payload ([`Signal`]) so they leave the device call at once, exactly
+//! like a model panic; the runner catches all three in one place.
+
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::panic::Location;
+use std::sync::Once;
+
+/// What kind of bug a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FindingKind {
+    /// A panic in a model (an assertion, an index out of bounds, an overflow in a checked build).
+    Panic,
+    /// An access entered a device that was already handling one (detect mode only).
+    Reentrancy,
+    /// One guest operation made a model spend its whole work budget: an endless loop.
+    Hang,
+}
+
+impl FindingKind {
+    /// Lower-case name used in signatures and regression headers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Panic => "panic",
+            Self::Reentrancy => "reentrancy",
+            Self::Hang => "hang",
+        }
+    }
+
+    /// Parse [`FindingKind::as_str`] output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "panic" => Some(Self::Panic),
+            "reentrancy" => Some(Self::Reentrancy),
+            "hang" => Some(Self::Hang),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A bug found by running an input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Panic, re-entrancy or hang.
+    pub kind: FindingKind,
+    /// The device that was executing (for re-entrancy: `from->into`).
+    pub device: String,
+    /// Source location in the model (`models/src/i8042.rs:120`), workspace-relative.
+    pub location: String,
+    /// Human-readable detail (the panic message, the blocked address).
+    pub message: String,
+    /// Backtrace frames inside model code, innermost first (empty when not captured).
+    pub backtrace: Vec<String>,
+    /// Index of the operation (or trace command) during which it happened.
+    pub op_index: usize,
+}
+
+impl Finding {
+    /// The bug's identity across inputs: kind, device and code location.
+    pub fn signature(&self) -> String {
+        format!("{}:{}:{}", self.kind, self.device, self.location)
+    }
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} in {} at {}: {} (op {})", self.kind, self.device, self.location, self.message, self.op_index)
+    }
+}
+
+/// Result of running one input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// No finding. `ops` is how many operations ran.
+    Ok {
+        /// Operations (or trace commands) executed.
+        ops: usize,
+    },
+    /// A bug.
+    Finding(Box<Finding>),
+}
+
+impl Outcome {
+    /// The finding, if any.
+    pub fn finding(&self) -> Option<&Finding> {
+        match self {
+            Outcome::Finding(f) => Some(f),
+            Outcome::Ok { .. } => None,
+        }
+    }
+
+    /// `"ok"` or the finding's signature: what regression headers compare.
+    pub fn summary(&self) -> String {
+        match self {
+            Outcome::Ok { .. } => "ok".to_string(),
+            Outcome::Finding(f) => f.signature(),
+        }
+    }
+}
+
+/// A harness-raised finding carried as a panic payload out of a device call.
+#[derive(Debug)]
+pub(crate) enum Signal {
+    Hang {
+        device: String,
+        location: &'static Location<'static>,
+    },
+    Reentrancy {
+        from: String,
+        into: String,
+        addr: u64,
+        location: Option<&'static Location<'static>>,
+    },
+}
+
+/// Make a source path workspace-relative (`.../models/src/x.rs` -> `models/src/x.rs`) so
+/// signatures do not depend on where the tree is checked out.
+pub fn relative_path(file: &str) -> &str {
+    for marker in ["models/src/", "harness/src/", "src/"] {
+        if let Some(i) = file.find(marker) {
+            let cut = &file[i..];
+            if marker != "src/" || i == 0 {
+                return cut;
+            }
+            // Keep the crate directory in front of a bare `src/`.
+            let before = &file[..i.saturating_sub(1)];
+            let start = before.rfind('/').map_or(0, |j| j + 1);
+            return &file[start..];
+        }
+    }
+    file
+}
+
+fn location_string(loc: &Location<'_>) -> String {
+    format!("{}:{}", relative_path(loc.file()), loc.line())
+}
+
+pub(crate) struct PanicRecord {
+    message: String,
+    location: String,
+    backtrace: backtrace::Backtrace,
+}
+
+thread_local! {
+    static CAPTURING: Cell<bool> = const { Cell::new(false) };
+    static LAST_PANIC: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
+}
+
+static HOOK: Once = Once::new();
+
+/// Install the panic hook that records model panics while the harness runs an input. Outside a
+/// run, and in `panic = "abort"` builds (fuzzing), it also defers to the previous hook so the
+/// message reaches stderr before the process ends.
+pub(crate) fn install_panic_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !CAPTURING.with(Cell::get) {
+                previous(info);
+                return;
+            }
+            let message = if let Some(s) = info.payload().downcast_ref::<&str>() {
+                (*s).to_string()
+            } else if let Some(s) = info.payload().downcast_ref::<String>() {
+                s.clone()
+            } else if let Some(sig) = info.payload().downcast_ref::<Signal>() {
+                format!("{sig:?}")
+            } else {
+                "non-string panic payload".to_string()
+            };
+            let location = info.location().map(location_string).unwrap_or_default();
+            let is_signal = info.payload().is::<Signal>();
+            let backtrace = if is_signal {
+                backtrace::Backtrace::from(Vec::new())
+            } else {
+                backtrace::Backtrace::new_unresolved()
+            };
+            LAST_PANIC.with(|p| {
+                *p.borrow_mut() = Some(PanicRecord {
+                    message,
+                    location,
+                    backtrace,
+                })
+            });
+            if cfg!(panic = "abort") {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// Set while the runner executes an input, so the hook records instead of printing.
+pub(crate) struct CaptureScope;
+
+impl CaptureScope {
+    pub(crate) fn enter() -> Self {
+        install_panic_hook();
+        LAST_PANIC.with(|p| p.borrow_mut().take());
+        CAPTURING.with(|c| c.set(true));
+        CaptureScope
+    }
+}
+
+impl Drop for CaptureScope {
+    fn drop(&mut self) {
+        CAPTURING.with(|c| c.set(false));
+    }
+}
+
+/// Turn a caught panic payload into a finding. `device` is the innermost engaged device.
+pub(crate) fn finding_from_panic(payload: Box<dyn std::any::Any + Send>, device: Option<&str>, op_index: usize) -> Finding {
+    let record = LAST_PANIC.with(|p| p.borrow_mut().take());
+    match payload.downcast::<Signal>() {
+        Ok(sig) => match *sig {
+            Signal::Hang { device, location } => Finding {
+                kind: FindingKind::Hang,
+                device,
+                location: location_string(location),
+                message: "work budget of one operation exhausted".to_string(),
+                backtrace: Vec::new(),
+                op_index,
+            },
+            Signal::Reentrancy {
+                from,
+                into,
+                addr,
+                location,
+            } => Finding {
+                kind: FindingKind::Reentrancy,
+                device: format!("{from}->{into}"),
+                location: location.map(location_string).unwrap_or_else(|| "unknown".to_string()),
+                message: format!("access at {addr:#x} re-entered {into} while it was engaged"),
+                backtrace: Vec::new(),
+                op_index,
+            },
+        },
+        Err(_) => {
+            let (message, location, backtrace) = match record {
+                Some(mut r) => {
+                    r.backtrace.resolve();
+                    (r.message, r.location, model_frames(&r.backtrace))
+                }
+                None => ("panic".to_string(), "unknown".to_string(), Vec::new()),
+            };
+            Finding {
+                kind: FindingKind::Panic,
+                device: device.unwrap_or("machine").to_string(),
+                location,
+                message,
+                backtrace,
+                op_index,
+            }
+        }
+    }
+}
+
+/// Frames whose source lies in model code, innermost first, as `function (file:line)`.
+fn model_frames(bt: &backtrace::Backtrace) -> Vec<String> {
+    let mut out = Vec::new();
+    for frame in bt.frames() {
+        for sym in frame.symbols() {
+            let Some(file) = sym.filename().and_then(|f| f.to_str()) else { continue };
+            if !file.contains("models/src/") {
+                continue;
+            }
+            let name = sym.name().map(|n| format!("{n:#}")).unwrap_or_else(|| "?".to_string());
+            out.push(format!("{name} ({}:{})", relative_path(file), sym.lineno().unwrap_or(0)));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_become_workspace_relative() {
+        assert_eq!(relative_path("/home/u/devfuzz/models/src/i8042.rs"), "models/src/i8042.rs");
+        assert_eq!(relative_path("models/src/i8042.rs"), "models/src/i8042.rs");
+        assert_eq!(relative_path("../models/src/pc/mod.rs"), "models/src/pc/mod.rs");
+        assert_eq!(relative_path("/x/foo/src/lib.rs"), "foo/src/lib.rs");
+    }
+
+    #[test]
+    fn kinds_round_trip_through_text() {
+        for k in [FindingKind::Panic, FindingKind::Reentrancy, FindingKind::Hang] {
+            assert_eq!(FindingKind::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(FindingKind::parse("crash"), None);
+    }
+}

@@ -1,0 +1,244 @@
+//! Sandboxed guest RAM: sparse, page-granular and bounded.
+//!
+//! RAM covers guest-physical `0..size`. Pages are allocated on first write and kept for reuse;
+//! a per-input budget caps how many distinct pages an input may dirty, and reset zeroes only the
+//! pages the input dirtied. Each byte also carries a *defined* bit — set when the program or a
+//! device wrote it, or when a lazy DMA fill supplied it — so fills happen once per byte.
+
+use std::fmt;
+
+/// Page size of the sparse RAM.
+pub const PAGE_SIZE: usize = 4096;
+
+#[derive(Clone)]
+struct Page {
+    data: [u8; PAGE_SIZE],
+    defined: [u64; PAGE_SIZE / 64],
+}
+
+impl Page {
+    fn new() -> Box<Self> {
+        Box::new(Self {
+            data: [0; PAGE_SIZE],
+            defined: [0; PAGE_SIZE / 64],
+        })
+    }
+}
+
+/// The input touched more distinct pages than its budget allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("guest RAM budget of {pages} pages exhausted")]
+pub struct RamBudgetExhausted {
+    /// The budget that was exceeded.
+    pub pages: usize,
+}
+
+/// Sparse guest RAM.
+#[derive(Clone)]
+pub struct GuestRam {
+    size: u64,
+    pages: Vec<Option<Box<Page>>>,
+    dirty: Vec<u32>,
+    is_dirty: Vec<bool>,
+    page_budget: usize,
+}
+
+impl fmt::Debug for GuestRam {
+    /// Lists the non-zero pages by a content digest, so two RAMs compare equal as text exactly
+    /// when their contents do.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut list = f.debug_map();
+        for (i, p) in self.pages.iter().enumerate() {
+            if let Some(p) = p {
+                if p.data.iter().any(|&b| b != 0) || p.defined.iter().any(|&w| w != 0) {
+                    let digest = p.data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                    });
+                    let def: u32 = p.defined.iter().map(|w| w.count_ones()).sum();
+                    list.entry(&format_args!("{:#x}", i * PAGE_SIZE), &format_args!("{digest:016x}/{def}"));
+                }
+            }
+        }
+        list.finish()
+    }
+}
+
+impl GuestRam {
+    /// RAM of `size` bytes (rounded up to pages) with a budget of `page_budget` dirty pages per
+    /// input.
+    pub fn new(size: u64, page_budget: usize) -> Self {
+        let npages = usize::try_from(size.div_ceil(PAGE_SIZE as u64)).unwrap_or(usize::MAX);
+        Self {
+            size: npages as u64 * PAGE_SIZE as u64,
+            pages: vec![None; npages],
+            dirty: Vec::new(),
+            is_dirty: vec![false; npages],
+            page_budget,
+        }
+    }
+
+    /// Size in bytes.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Whether `addr` is RAM.
+    pub fn contains(&self, addr: u64) -> bool {
+        addr < self.size
+    }
+
+    /// Pages dirtied since the last reset.
+    pub fn dirty_pages(&self) -> usize {
+        self.dirty.len()
+    }
+
+    fn page_mut(&mut self, index: usize) -> Result<&mut Page, RamBudgetExhausted> {
+        if !self.is_dirty[index] {
+            if self.dirty.len() >= self.page_budget {
+                return Err(RamBudgetExhausted {
+                    pages: self.page_budget,
+                });
+            }
+            self.is_dirty[index] = true;
+            self.dirty.push(index as u32);
+        }
+        Ok(self.pages[index].get_or_insert_with(Page::new))
+    }
+
+    /// Read bytes at `addr`; bytes outside RAM are not touched in `buf`.
+    pub fn read(&self, addr: u64, buf: &mut [u8]) {
+        self.for_each_chunk(addr, buf.len(), |page, off, range| {
+            let dst = &mut buf[range];
+            match &self.pages[page] {
+                Some(p) => dst.copy_from_slice(&p.data[off..off + dst.len()]),
+                None => dst.fill(0),
+            }
+        });
+    }
+
+    /// Write bytes at `addr` and mark them defined. Bytes outside RAM are dropped. Stops at the
+    /// first page the budget does not allow.
+    pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), RamBudgetExhausted> {
+        let mut result = Ok(());
+        let mut chunks = Vec::new();
+        self.for_each_chunk(addr, data.len(), |page, off, range| chunks.push((page, off, range)));
+        for (page, off, range) in chunks {
+            let p = match self.page_mut(page) {
+                Ok(p) => p,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            p.data[off..off + range.len()].copy_from_slice(&data[range.clone()]);
+            for bit in off..off + range.len() {
+                p.defined[bit / 64] |= 1 << (bit % 64);
+            }
+        }
+        result
+    }
+
+    /// Byte ranges (relative to `addr`) in `addr..addr+len` that are RAM but not yet defined.
+    pub fn undefined_ranges(&self, addr: u64, len: usize) -> Vec<std::ops::Range<usize>> {
+        let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+        self.for_each_chunk(addr, len, |page, off, range| {
+            for (i, pos) in range.clone().enumerate() {
+                let bit = off + i;
+                let defined = self.pages[page]
+                    .as_ref()
+                    .is_some_and(|p| p.defined[bit / 64] & (1 << (bit % 64)) != 0);
+                if !defined {
+                    match out.last_mut() {
+                        Some(r) if r.end == pos => r.end = pos + 1,
+                        _ => out.push(pos..pos + 1),
+                    }
+                }
+            }
+        });
+        out
+    }
+
+    /// Call `f(page index, offset in page, range in the caller's buffer)` for each page-sized
+    /// piece of `addr..addr+len` that lies in RAM.
+    fn for_each_chunk(&self, addr: u64, len: usize, mut f: impl FnMut(usize, usize, std::ops::Range<usize>)) {
+        let mut done = 0usize;
+        while done < len {
+            let Some(a) = addr.checked_add(done as u64) else { break };
+            if a >= self.size {
+                break;
+            }
+            let page = (a / PAGE_SIZE as u64) as usize;
+            let off = (a % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - off).min(len - done);
+            f(page, off, done..done + n);
+            done += n;
+        }
+    }
+
+    /// Zero the pages dirtied since the last reset and clear their defined bits.
+    pub fn reset(&mut self) {
+        for &i in &self.dirty {
+            let i = i as usize;
+            self.is_dirty[i] = false;
+            if let Some(p) = &mut self.pages[i] {
+                p.data.fill(0);
+                p.defined.fill(0);
+            }
+        }
+        self.dirty.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unwritten_ram_reads_zero_and_allocates_nothing() {
+        let ram = GuestRam::new(1 << 20, 8);
+        let mut buf = [0xaa; 16];
+        ram.read(0x1234, &mut buf);
+        assert_eq!(buf, [0; 16]);
+        assert_eq!(ram.dirty_pages(), 0);
+    }
+
+    #[test]
+    fn writes_across_pages_read_back_and_mark_defined() {
+        let mut ram = GuestRam::new(1 << 20, 8);
+        ram.write(0xffe, &[1, 2, 3, 4]).unwrap();
+        let mut buf = [0; 4];
+        ram.read(0xffe, &mut buf);
+        assert_eq!(buf, [1, 2, 3, 4]);
+        assert_eq!(ram.dirty_pages(), 2);
+        assert_eq!(ram.undefined_ranges(0xffc, 8), vec![0..2, 6..8]);
+    }
+
+    #[test]
+    fn budget_cuts_off_further_pages() {
+        let mut ram = GuestRam::new(1 << 20, 2);
+        ram.write(0, &[1]).unwrap();
+        ram.write(0x1000, &[1]).unwrap();
+        assert_eq!(ram.write(0x2000, &[1]), Err(RamBudgetExhausted { pages: 2 }));
+        ram.write(0x10, &[2]).unwrap();
+    }
+
+    #[test]
+    fn accesses_beyond_ram_are_dropped() {
+        let mut ram = GuestRam::new(0x2000, 8);
+        ram.write(0x1ffe, &[9; 4]).unwrap();
+        ram.write(u64::MAX - 1, &[9; 4]).unwrap();
+        let mut buf = [7; 4];
+        ram.read(0x1ffe, &mut buf);
+        assert_eq!(buf, [9, 9, 7, 7]);
+    }
+
+    #[test]
+    fn reset_zeroes_only_what_was_dirtied_and_matches_fresh() {
+        let fresh = GuestRam::new(1 << 16, 8);
+        let mut ram = GuestRam::new(1 << 16, 8);
+        ram.write(0x3000, &[5; 100]).unwrap();
+        ram.reset();
+        assert_eq!(format!("{ram:?}"), format!("{fresh:?}"));
+        assert_eq!(ram.dirty_pages(), 0);
+    }
+}

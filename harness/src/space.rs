@@ -1,0 +1,255 @@
+//! An address space: regions mapped at addresses with priorities, flattened into a sorted list
+//! of non-overlapping segments (QEMU's FlatView) for fast lookup.
+//!
+//! Overlaps are legal and resolve like a real bus: the mapping with the higher priority wins;
+//! between equal priorities the one mapped later wins. The flat view is rebuilt lazily, only
+//! when a lookup follows a change.
+
+use crate::access::{AccessRules, Space};
+use crate::device::{DeviceId, RegionId};
+
+/// What answers accesses in a mapped range.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Backing {
+    /// Guest RAM (offsets are guest-physical addresses).
+    Ram,
+    /// A device region.
+    Device(DeviceId, RegionId),
+    /// PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8 (4 bytes; 0xCF9 is the reset
+    /// control register on PC chipsets).
+    PciConfigAddress,
+    /// PCI configuration mechanism #1: CONFIG_DATA at 0xCFC..0xCFF.
+    PciConfigData,
+}
+
+/// One mapping in an address space.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mapping {
+    /// First address.
+    pub base: u64,
+    /// Size in bytes (non-zero).
+    pub size: u64,
+    /// Higher wins on overlap.
+    pub priority: i32,
+    /// Who answers.
+    pub backing: Backing,
+    /// Access rules of the backing region.
+    pub rules: AccessRules,
+    order: u64,
+}
+
+impl Mapping {
+    /// Last address covered (inclusive).
+    pub fn last(&self) -> u64 {
+        self.base + (self.size - 1)
+    }
+}
+
+/// A maximal range of addresses answered by one mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// First address of the segment.
+    pub start: u64,
+    /// Last address of the segment (inclusive).
+    pub last: u64,
+    /// Base of the whole mapping (so `addr - base` is the offset in the region).
+    pub base: u64,
+    /// Who answers.
+    pub backing: Backing,
+    /// Access rules of the backing region.
+    pub rules: AccessRules,
+}
+
+/// Memory or I/O address space.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AddressSpace {
+    space: Space,
+    mappings: Vec<Mapping>,
+    flat: Vec<Segment>,
+    stale: bool,
+    next_order: u64,
+    generation: u64,
+}
+
+impl AddressSpace {
+    /// An empty address space.
+    pub fn new(space: Space) -> Self {
+        Self {
+            space,
+            mappings: Vec::new(),
+            flat: Vec::new(),
+            stale: false,
+            next_order: 0,
+            generation: 0,
+        }
+    }
+
+    /// Which space this is.
+    pub fn space(&self) -> Space {
+        self.space
+    }
+
+    /// Map (or move) `backing` at `base`. A backing is mapped at most once; mapping it again
+    /// replaces the old placement. Ranges that run past the end of the space are clipped.
+    pub fn map(&mut self, backing: Backing, base: u64, size: u64, priority: i32, rules: AccessRules) {
+        self.unmap(backing);
+        let room = self.space.limit().saturating_sub(u128::from(base));
+        let size = u64::try_from(u128::from(size).min(room)).unwrap_or(u64::MAX);
+        if size == 0 {
+            return;
+        }
+        self.mappings.push(Mapping {
+            base,
+            size,
+            priority,
+            backing,
+            rules,
+            order: self.next_order,
+        });
+        self.next_order += 1;
+        self.changed();
+    }
+
+    /// Remove `backing`'s mapping if it has one.
+    pub fn unmap(&mut self, backing: Backing) {
+        if let Some(i) = self.mappings.iter().position(|m| m.backing == backing) {
+            self.mappings.remove(i);
+            self.changed();
+        }
+    }
+
+    /// Remove every mapping.
+    pub fn clear(&mut self) {
+        if !self.mappings.is_empty() {
+            self.mappings.clear();
+            self.changed();
+        }
+    }
+
+    fn changed(&mut self) {
+        self.stale = true;
+        self.generation += 1;
+    }
+
+    /// Counter that changes whenever the set of mappings changes.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Current mappings in the order they were made.
+    pub fn mappings(&self) -> &[Mapping] {
+        &self.mappings
+    }
+
+    /// Where `backing` is mapped, if it is.
+    pub fn mapping_of(&self, backing: Backing) -> Option<&Mapping> {
+        self.mappings.iter().find(|m| m.backing == backing)
+    }
+
+    /// The segment answering `addr`, or `None` for an unassigned address.
+    pub fn lookup(&mut self, addr: u64) -> Option<Segment> {
+        if self.stale {
+            self.rebuild();
+        }
+        let i = self.flat.partition_point(|s| s.last < addr);
+        self.flat.get(i).filter(|s| s.start <= addr).copied()
+    }
+
+    /// The flattened view (rebuilding it if needed).
+    pub fn segments(&mut self) -> &[Segment] {
+        if self.stale {
+            self.rebuild();
+        }
+        &self.flat
+    }
+
+    fn rebuild(&mut self) {
+        self.stale = false;
+        self.flat.clear();
+        // Elementary intervals between all mapping edges; each takes the winning mapping.
+        let mut edges: Vec<u128> = Vec::with_capacity(self.mappings.len() * 2);
+        for m in &self.mappings {
+            edges.push(u128::from(m.base));
+            edges.push(u128::from(m.last()) + 1);
+        }
+        edges.sort_unstable();
+        edges.dedup();
+        for pair in edges.windows(2) {
+            let (start, end) = (pair[0], pair[1]);
+            let Ok(start) = u64::try_from(start) else {
+                continue;
+            };
+            let last = u64::try_from(end - 1).unwrap_or(u64::MAX);
+            let winner = self
+                .mappings
+                .iter()
+                .filter(|m| m.base <= start && m.last() >= last)
+                .max_by_key(|m| (m.priority, m.order));
+            let Some(w) = winner else { continue };
+            match self.flat.last_mut() {
+                Some(prev) if prev.backing == w.backing && prev.last + 1 == start => prev.last = last,
+                _ => self.flat.push(Segment {
+                    start,
+                    last,
+                    base: w.base,
+                    backing: w.backing,
+                    rules: w.rules,
+                }),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev(n: u16) -> Backing {
+        Backing::Device(DeviceId(n), RegionId(0))
+    }
+
+    #[test]
+    fn unassigned_addresses_have_no_segment() {
+        let mut s = AddressSpace::new(Space::Io);
+        s.map(dev(0), 0x60, 1, 0, AccessRules::BYTES);
+        assert!(s.lookup(0x5f).is_none());
+        assert_eq!(s.lookup(0x60).unwrap().backing, dev(0));
+        assert!(s.lookup(0x61).is_none());
+    }
+
+    #[test]
+    fn higher_priority_wins_and_lower_shows_around_it() {
+        let mut s = AddressSpace::new(Space::Memory);
+        s.map(Backing::Ram, 0, 0x10000, 0, AccessRules::ANY);
+        s.map(dev(1), 0x4000, 0x1000, 1, AccessRules::DWORDS);
+        assert_eq!(s.lookup(0x3fff).unwrap().backing, Backing::Ram);
+        let seg = s.lookup(0x4800).unwrap();
+        assert_eq!((seg.backing, seg.base, seg.start, seg.last), (dev(1), 0x4000, 0x4000, 0x4fff));
+        let after = s.lookup(0x5000).unwrap();
+        assert_eq!((after.backing, after.base, after.start), (Backing::Ram, 0, 0x5000));
+        s.unmap(dev(1));
+        assert_eq!(s.lookup(0x4800).unwrap().backing, Backing::Ram);
+    }
+
+    #[test]
+    fn equal_priority_later_mapping_wins() {
+        let mut s = AddressSpace::new(Space::Memory);
+        s.map(dev(1), 0x1000, 0x1000, 0, AccessRules::ANY);
+        s.map(dev(2), 0x1800, 0x1000, 0, AccessRules::ANY);
+        assert_eq!(s.lookup(0x1900).unwrap().backing, dev(2));
+        s.map(dev(1), 0x1000, 0x1000, 0, AccessRules::ANY);
+        assert_eq!(s.lookup(0x1900).unwrap().backing, dev(1), "remapping makes it newest");
+    }
+
+    #[test]
+    fn mappings_at_the_top_of_the_space_are_clipped_not_overflowed() {
+        let mut s = AddressSpace::new(Space::Memory);
+        s.map(dev(1), u64::MAX - 0xf, 0x100, 0, AccessRules::ANY);
+        assert_eq!(s.lookup(u64::MAX).unwrap().backing, dev(1));
+        let mut io = AddressSpace::new(Space::Io);
+        io.map(dev(2), 0xfff0, 0x100, 0, AccessRules::ANY);
+        assert_eq!(io.mapping_of(dev(2)).unwrap().size, 0x10);
+        io.map(dev(3), 0x10000, 0x10, 0, AccessRules::ANY);
+        assert!(io.mapping_of(dev(3)).is_none(), "entirely outside the I/O space");
+    }
+}
