@@ -1,1 +1,3 @@
+//! Device models and machine profiles for devfuzz.
 
+pub mod i8042;
