@@ -7,6 +7,7 @@ pub mod device;
 pub mod machine;
 pub mod outcome;
 pub mod pci;
+pub mod qtest;
 pub mod ram;
 pub mod space;
 pub mod testing;
