@@ -43,7 +43,8 @@ impl Clock {
 
     /// Disarm a device's timer.
     pub fn cancel(&mut self, device: DeviceId, timer: TimerId) {
-        self.armed.retain(|a| !(a.device == device && a.timer == timer));
+        self.armed
+            .retain(|a| !(a.device == device && a.timer == timer));
     }
 
     /// Disarm all of a device's timers.
@@ -97,7 +98,9 @@ mod tests {
         c.set(d, TimerId(1), 300);
         c.set(d, TimerId(2), 100);
         c.set(DeviceId(1), TimerId(2), 100);
-        let order: Vec<_> = std::iter::from_fn(|| c.pop_due(1000)).map(|a| (a.device.0, a.timer.0, a.deadline)).collect();
+        let order: Vec<_> = std::iter::from_fn(|| c.pop_due(1000))
+            .map(|a| (a.device.0, a.timer.0, a.deadline))
+            .collect();
         assert_eq!(order, vec![(0, 2, 100), (1, 2, 100), (0, 1, 300)]);
         assert_eq!(c.now(), 300);
     }

@@ -79,8 +79,10 @@ pub trait Context {
     fn now(&self) -> u64;
     /// Read guest memory as the device's bus master (through normal dispatch and the guard).
     /// On error the parts that could not be read are zero.
+    #[track_caller]
     fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError>;
     /// Write guest memory as the device's bus master (through normal dispatch and the guard).
+    #[track_caller]
     fn dma_write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError>;
     /// Drive one of the device's interrupt outputs (pin numbers are the device's own; the
     /// machine profile wires them to machine IRQ lines).
@@ -108,7 +110,13 @@ pub trait Device: fmt::Debug {
     /// The device's regions, indexed by [`RegionId`]. Called when a machine is built.
     fn regions(&self) -> Vec<RegionSpec>;
     /// Guest read of `size` bytes at `offset` in `region`.
-    fn read(&mut self, ctx: &mut dyn Context, region: RegionId, offset: u64, size: AccessSize) -> u64;
+    fn read(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+    ) -> u64;
     /// Guest write of `size` bytes at `offset` in `region`.
     fn write(
         &mut self,

@@ -11,11 +11,20 @@ use crate::access::{AccessRules, AccessSize, Space};
 use crate::clock::Clock;
 use crate::device::{Context, Device, DeviceId, DmaError, RegionId, RegionSpec, TimerId};
 use crate::outcome::Signal;
-use crate::pci::{BAR_COUNT, Bdf, BarMapping};
+use crate::pci::{BAR_COUNT, BarMapping, Bdf};
+use crate::qtest::{self, Cmd};
 use crate::ram::GuestRam;
 use crate::space::{AddressSpace, Backing, Segment};
 use std::fmt::Write as _;
 use std::panic::Location;
+
+/// A qtest command the machine cannot carry out.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ExecError {
+    /// `event` named a device this machine does not have.
+    #[error("no device named '{0}' on this machine")]
+    UnknownDevice(String),
+}
 
 /// What to do when an access would enter an engaged device.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -280,16 +289,39 @@ impl Machine {
 
     fn map_static(&mut self) {
         if self.ram.size() > 0 {
-            self.mem.map(Backing::Ram, 0, self.ram.size(), self.ram_priority, AccessRules::ANY);
+            self.mem.map(
+                Backing::Ram,
+                0,
+                self.ram.size(),
+                self.ram_priority,
+                AccessRules::ANY,
+            );
         }
         if self.pci_host {
-            self.io.map(Backing::PciConfigAddress, PCI_CONFIG_ADDRESS_PORT, 4, 0, PCI_HOST_RULES);
-            self.io.map(Backing::PciConfigData, PCI_CONFIG_DATA_PORT, 4, 0, PCI_HOST_RULES);
+            self.io.map(
+                Backing::PciConfigAddress,
+                PCI_CONFIG_ADDRESS_PORT,
+                4,
+                0,
+                PCI_HOST_RULES,
+            );
+            self.io.map(
+                Backing::PciConfigData,
+                PCI_CONFIG_DATA_PORT,
+                4,
+                0,
+                PCI_HOST_RULES,
+            );
         }
         for f in self.fixed.clone() {
             if let Some(spec) = self.region_spec(f.device, f.region).cloned() {
-                self.space_mut(spec.space)
-                    .map(Backing::Device(f.device, f.region), f.base, spec.size, f.priority, spec.rules);
+                self.space_mut(spec.space).map(
+                    Backing::Device(f.device, f.region),
+                    f.base,
+                    spec.size,
+                    f.priority,
+                    spec.rules,
+                );
             }
         }
     }
@@ -316,16 +348,23 @@ impl Machine {
 
     /// Find a device by name.
     pub fn device_by_name(&self, name: &str) -> Option<DeviceId> {
-        self.names.iter().position(|n| *n == name).map(|i| DeviceId(i as u16))
+        self.names
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| DeviceId(i as u16))
     }
 
     /// A device's region list.
     pub fn device_regions(&self, id: DeviceId) -> &[RegionSpec] {
-        self.regions.get(usize::from(id.0)).map_or(&[], Vec::as_slice)
+        self.regions
+            .get(usize::from(id.0))
+            .map_or(&[], Vec::as_slice)
     }
 
     fn region_spec(&self, id: DeviceId, region: RegionId) -> Option<&RegionSpec> {
-        self.regions.get(usize::from(id.0))?.get(usize::from(region.0))
+        self.regions
+            .get(usize::from(id.0))?
+            .get(usize::from(region.0))
     }
 
     /// Borrow a device for inspection (tests, state dumps). `None` while it is engaged.
@@ -425,7 +464,10 @@ impl Machine {
 
     /// Take the fills recorded since the last call.
     pub fn take_fills(&mut self) -> Vec<DmaFill> {
-        self.recorded_fills.as_mut().map(std::mem::take).unwrap_or_default()
+        self.recorded_fills
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     /// Add a DMA pattern: bytes lazy fills repeat.
@@ -443,14 +485,22 @@ impl Machine {
     fn charge(&mut self, units: u64, location: &'static Location<'static>) {
         self.work_left = self.work_left.saturating_sub(units);
         if self.work_left == 0 {
-            let device = self.engaged.last().map_or("machine", |d| self.device_name(*d)).to_string();
+            let device = self
+                .engaged
+                .last()
+                .map_or("machine", |d| self.device_name(*d))
+                .to_string();
             std::panic::panic_any(Signal::Hang { device, location });
         }
     }
 
     /// Run `f` with device `id` engaged. Returns `None` if the device is already engaged (the
     /// caller applies the re-entrancy policy) or does not exist.
-    fn call_device<R>(&mut self, id: DeviceId, f: impl FnOnce(&mut dyn Device, &mut DeviceCtx<'_>) -> R) -> Option<R> {
+    fn call_device<R>(
+        &mut self,
+        id: DeviceId,
+        f: impl FnOnce(&mut dyn Device, &mut DeviceCtx<'_>) -> R,
+    ) -> Option<R> {
         let slot = usize::from(id.0);
         let mut dev = self.devices.get_mut(slot)?.take()?;
         self.charge(1, Location::caller());
@@ -462,7 +512,11 @@ impl Machine {
     }
 
     fn reentered(&mut self, into: DeviceId, addr: u64) {
-        let from = self.engaged.last().map_or("guest", |d| self.device_name(*d)).to_string();
+        let from = self
+            .engaged
+            .last()
+            .map_or("guest", |d| self.device_name(*d))
+            .to_string();
         let into_name = self.device_name(into).to_string();
         match self.opts.reentrancy {
             ReentrancyMode::Guard => {
@@ -519,10 +573,17 @@ impl Machine {
 
     /// Walk `addr..addr+len` in pieces: whole RAM runs, otherwise naturally aligned accesses of
     /// at most 8 bytes that stay inside one segment.
-    fn bulk(&mut self, addr: u64, len: usize, mut f: impl FnMut(&mut Self, u64, usize, usize, Option<Segment>)) {
+    fn bulk(
+        &mut self,
+        addr: u64,
+        len: usize,
+        mut f: impl FnMut(&mut Self, u64, usize, usize, Option<Segment>),
+    ) {
         let mut off = 0usize;
         while off < len {
-            let Some(a) = addr.checked_add(off as u64) else { break };
+            let Some(a) = addr.checked_add(off as u64) else {
+                break;
+            };
             let seg = self.mem.lookup(a);
             let room = seg.map_or(1, |s| (s.last - a).saturating_add(1));
             let left = (len - off) as u64;
@@ -580,7 +641,9 @@ impl Machine {
             }
             Backing::PciConfigAddress => self.config_address_access(offset, size, write),
             Backing::PciConfigData => self.config_data_access(offset, size, write),
-            Backing::Device(dev, region) => self.device_access(dev, region, seg.rules, addr, offset, size, write),
+            Backing::Device(dev, region) => {
+                self.device_access(dev, region, seg.rules, addr, offset, size, write)
+            }
         }
     }
 
@@ -598,7 +661,11 @@ impl Machine {
         if !rules.accepts(offset, size) {
             return size.mask();
         }
-        if self.devices.get(usize::from(dev.0)).is_some_and(Option::is_none) {
+        if self
+            .devices
+            .get(usize::from(dev.0))
+            .is_some_and(Option::is_none)
+        {
             self.reentered(dev, addr);
             return 0;
         }
@@ -616,11 +683,20 @@ impl Machine {
             let (piece_off, piece_size, shift, take) = if p < rules.impl_min.bytes() {
                 let w = rules.impl_min.bytes();
                 let aligned = off & !(w - 1);
-                (aligned, w, (off - aligned) * 8, (aligned + w - off).min(left))
+                (
+                    aligned,
+                    w,
+                    (off - aligned) * 8,
+                    (aligned + w - off).min(left),
+                )
             } else {
                 (off, p, 0, p)
             };
-            let take_mask = if take >= 8 { u64::MAX } else { (1u64 << (take * 8)) - 1 };
+            let take_mask = if take >= 8 {
+                u64::MAX
+            } else {
+                (1u64 << (take * 8)) - 1
+            };
             let psize = AccessSize::from_bytes(piece_size).unwrap_or(AccessSize::B1);
             if piece_off + piece_size <= region_size {
                 let piece = match write {
@@ -716,7 +792,10 @@ impl Machine {
     /// Re-read a function's BARs and command register and (un)map its regions to match.
     fn refresh_pci(&mut self, func: usize) {
         let f = self.pci[func];
-        let Some(cfg) = self.devices[usize::from(f.device.0)].as_ref().and_then(|d| d.pci()) else {
+        let Some(cfg) = self.devices[usize::from(f.device.0)]
+            .as_ref()
+            .and_then(|d| d.pci())
+        else {
             return;
         };
         let master = cfg.bus_master();
@@ -730,16 +809,25 @@ impl Machine {
             }
             if let Some(o) = old {
                 tracing::trace!(target: "pci_update_mappings_del", "{name} {} {slot},{:#x}+{:#x}", f.bdf, o.base, o.size);
-                self.space_mut(o.space).unmap(Backing::Device(f.device, o.region));
+                self.space_mut(o.space)
+                    .unmap(Backing::Device(f.device, o.region));
             }
             if let Some(n) = new {
                 tracing::trace!(target: "pci_update_mappings_add", "{name} {} {slot},{:#x}+{:#x}", f.bdf, n.base, n.size);
-                let rules = self.region_spec(f.device, n.region).map_or(AccessRules::ANY, |r| r.rules);
+                let rules = self
+                    .region_spec(f.device, n.region)
+                    .map_or(AccessRules::ANY, |r| r.rules);
                 let prio = match n.space {
                     Space::Memory => self.mem_bar_priority,
                     Space::Io => self.io_bar_priority,
                 };
-                self.space_mut(n.space).map(Backing::Device(f.device, n.region), n.base, n.size, prio, rules);
+                self.space_mut(n.space).map(
+                    Backing::Device(f.device, n.region),
+                    n.base,
+                    n.size,
+                    prio,
+                    rules,
+                );
             }
             self.pci[func].mapped[slot] = new;
         }
@@ -767,6 +855,56 @@ impl Machine {
     /// Deliver an external event to a device.
     pub fn event(&mut self, device: DeviceId, payload: &[u8]) {
         self.call_device(device, |d, ctx| d.event(ctx, payload));
+    }
+
+    // ---- qtest commands ---------------------------------------------------------------------
+
+    /// Execute one qtest command as one guest operation and return QEMU's reply line.
+    pub fn exec(&mut self, cmd: &Cmd) -> Result<String, ExecError> {
+        self.begin_op();
+        let reply = match *cmd {
+            Cmd::Out { size, port, value } => {
+                self.write(Space::Io, u64::from(port), size, u64::from(value));
+                "OK".to_string()
+            }
+            Cmd::In { size, port } => qtest::reply_in(self.read(Space::Io, u64::from(port), size)),
+            Cmd::Write { size, addr, value } => {
+                self.write(Space::Memory, addr, size, value);
+                "OK".to_string()
+            }
+            Cmd::Read { size, addr } => qtest::reply_read(self.read(Space::Memory, addr, size)),
+            Cmd::WriteBulk { addr, ref data, .. } => {
+                self.write_bulk(addr, data);
+                "OK".to_string()
+            }
+            Cmd::ReadBulk { addr, len, base64 } => {
+                let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+                self.read_bulk(addr, &mut buf);
+                qtest::reply_bulk(&buf, base64)
+            }
+            Cmd::Memset { addr, len, byte } => {
+                self.write_bulk(addr, &vec![byte; usize::try_from(len).unwrap_or(0)]);
+                "OK".to_string()
+            }
+            Cmd::ClockStep(ns) => format!("OK {}", self.clock_step(ns)),
+            Cmd::ClockSet(t) => {
+                let now = self.now();
+                format!("OK {}", self.clock_step(Some(t.saturating_sub(now))))
+            }
+            Cmd::Endianness => "OK little".to_string(),
+            Cmd::Event {
+                ref device,
+                ref payload,
+            } => {
+                let id = self
+                    .device_by_name(device)
+                    .ok_or_else(|| ExecError::UnknownDevice(device.clone()))?;
+                self.event(id, payload);
+                "OK".to_string()
+            }
+        };
+        self.end_op();
+        Ok(reply)
     }
 
     // ---- reset -----------------------------------------------------------------------------
@@ -841,19 +979,41 @@ impl Machine {
         let _ = writeln!(s, "ram: {:?}", self.ram);
         let _ = writeln!(s, "clock: {:?}", self.clock.armed());
         let _ = writeln!(s, "now: {}", self.clock.now());
-        let _ = writeln!(s, "irq: {:?} raises {:?}", self.irq_sources, self.irq_raises);
+        let _ = writeln!(
+            s,
+            "irq: {:?} raises {:?}",
+            self.irq_sources, self.irq_raises
+        );
         let _ = writeln!(
             s,
             "cf8: {:#x} rcr: {:#x} patterns: {:?} fill: {}/{} blocked: {} stop: {:?}",
-            self.config_address, self.reset_control, self.dma_patterns, self.fill_index, self.fill_used, self.blocked, self.stop
+            self.config_address,
+            self.reset_control,
+            self.dma_patterns,
+            self.fill_index,
+            self.fill_used,
+            self.blocked,
+            self.stop
         );
         s
     }
 
     // ---- DMA -------------------------------------------------------------------------------
 
-    fn dma(&mut self, dev: DeviceId, addr: u64, len: usize, mut read_buf: Option<&mut [u8]>, write_data: Option<&[u8]>) -> Result<(), DmaError> {
-        if !self.bus_master.get(usize::from(dev.0)).copied().unwrap_or(false) {
+    fn dma(
+        &mut self,
+        dev: DeviceId,
+        addr: u64,
+        len: usize,
+        mut read_buf: Option<&mut [u8]>,
+        write_data: Option<&[u8]>,
+    ) -> Result<(), DmaError> {
+        if !self
+            .bus_master
+            .get(usize::from(dev.0))
+            .copied()
+            .unwrap_or(false)
+        {
             if let Some(b) = read_buf {
                 b.fill(0);
             }
@@ -883,7 +1043,12 @@ impl Machine {
             let n = match seg {
                 None => {
                     // Unassigned up to the next segment: reads all-ones, writes dropped.
-                    let next = self.mem.segments().iter().find(|s| s.start > a).map(|s| s.start);
+                    let next = self
+                        .mem
+                        .segments()
+                        .iter()
+                        .find(|s| s.start > a)
+                        .map(|s| s.start);
                     let gap = next.map_or(u64::MAX, |n| n - a);
                     let n = usize::try_from(gap).unwrap_or(usize::MAX).min(left);
                     if let Some(b) = read_buf.as_deref_mut() {
@@ -892,7 +1057,10 @@ impl Machine {
                     n
                 }
                 Some(s) if s.backing == Backing::Ram => {
-                    let n = usize::try_from(s.last - a).unwrap_or(usize::MAX).saturating_add(1).min(left);
+                    let n = usize::try_from(s.last - a)
+                        .unwrap_or(usize::MAX)
+                        .saturating_add(1)
+                        .min(left);
                     match (read_buf.as_deref_mut(), write_data) {
                         (Some(b), _) => {
                             self.lazy_fill(a, n);
@@ -948,7 +1116,10 @@ impl Machine {
         }
         let pattern = self.dma_patterns[self.fill_index % self.dma_patterns.len()].clone();
         self.fill_index += 1;
-        let mut allowance = self.opts.fill_max.min(self.opts.fill_budget - self.fill_used);
+        let mut allowance = self
+            .opts
+            .fill_max
+            .min(self.opts.fill_budget - self.fill_used);
         for r in ranges {
             if allowance == 0 {
                 break;
@@ -963,7 +1134,10 @@ impl Machine {
             allowance -= n;
             self.fill_used += n;
             if let Some(rec) = &mut self.recorded_fills {
-                rec.push(DmaFill { addr: a, data: bytes });
+                rec.push(DmaFill {
+                    addr: a,
+                    data: bytes,
+                });
             }
         }
     }
@@ -976,7 +1150,11 @@ struct DeviceCtx<'m> {
 }
 
 impl DeviceCtx<'_> {
-    fn with_caller<R>(&mut self, loc: &'static Location<'static>, f: impl FnOnce(&mut Machine) -> R) -> R {
+    fn with_caller<R>(
+        &mut self,
+        loc: &'static Location<'static>,
+        f: impl FnOnce(&mut Machine) -> R,
+    ) -> R {
         let saved = self.m.dma_caller.replace(loc);
         let r = f(self.m);
         self.m.dma_caller = saved;
@@ -993,13 +1171,17 @@ impl Context for DeviceCtx<'_> {
     fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError> {
         let dev = self.dev;
         let len = buf.len();
-        self.with_caller(Location::caller(), |m| m.dma(dev, addr, len, Some(buf), None))
+        self.with_caller(Location::caller(), |m| {
+            m.dma(dev, addr, len, Some(buf), None)
+        })
     }
 
     #[track_caller]
     fn dma_write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
         let dev = self.dev;
-        self.with_caller(Location::caller(), |m| m.dma(dev, addr, data.len(), None, Some(data)))
+        self.with_caller(Location::caller(), |m| {
+            m.dma(dev, addr, data.len(), None, Some(data))
+        })
     }
 
     fn set_irq(&mut self, pin: u8, level: bool) {

@@ -74,7 +74,11 @@ impl Finding {
 
 impl fmt::Display for Finding {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} in {} at {}: {} (op {})", self.kind, self.device, self.location, self.message, self.op_index)
+        write!(
+            f,
+            "{} in {} at {}: {} (op {})",
+            self.kind, self.device, self.location, self.message, self.op_index
+        )
     }
 }
 
@@ -218,7 +222,11 @@ impl Drop for CaptureScope {
 }
 
 /// Turn a caught panic payload into a finding. `device` is the innermost engaged device.
-pub(crate) fn finding_from_panic(payload: Box<dyn std::any::Any + Send>, device: Option<&str>, op_index: usize) -> Finding {
+pub(crate) fn finding_from_panic(
+    payload: Box<dyn std::any::Any + Send>,
+    device: Option<&str>,
+    op_index: usize,
+) -> Finding {
     let record = LAST_PANIC.with(|p| p.borrow_mut().take());
     match payload.downcast::<Signal>() {
         Ok(sig) => match *sig {
@@ -238,7 +246,9 @@ pub(crate) fn finding_from_panic(payload: Box<dyn std::any::Any + Send>, device:
             } => Finding {
                 kind: FindingKind::Reentrancy,
                 device: format!("{from}->{into}"),
-                location: location.map(location_string).unwrap_or_else(|| "unknown".to_string()),
+                location: location
+                    .map(location_string)
+                    .unwrap_or_else(|| "unknown".to_string()),
                 message: format!("access at {addr:#x} re-entered {into} while it was engaged"),
                 backtrace: Vec::new(),
                 op_index,
@@ -269,12 +279,21 @@ fn model_frames(bt: &backtrace::Backtrace) -> Vec<String> {
     let mut out = Vec::new();
     for frame in bt.frames() {
         for sym in frame.symbols() {
-            let Some(file) = sym.filename().and_then(|f| f.to_str()) else { continue };
+            let Some(file) = sym.filename().and_then(|f| f.to_str()) else {
+                continue;
+            };
             if !file.contains("models/src/") {
                 continue;
             }
-            let name = sym.name().map(|n| format!("{n:#}")).unwrap_or_else(|| "?".to_string());
-            out.push(format!("{name} ({}:{})", relative_path(file), sym.lineno().unwrap_or(0)));
+            let name = sym
+                .name()
+                .map(|n| format!("{n:#}"))
+                .unwrap_or_else(|| "?".to_string());
+            out.push(format!(
+                "{name} ({}:{})",
+                relative_path(file),
+                sym.lineno().unwrap_or(0)
+            ));
         }
     }
     out
@@ -286,15 +305,25 @@ mod tests {
 
     #[test]
     fn paths_become_workspace_relative() {
-        assert_eq!(relative_path("/home/u/devfuzz/models/src/i8042.rs"), "models/src/i8042.rs");
+        assert_eq!(
+            relative_path("/home/u/devfuzz/models/src/i8042.rs"),
+            "models/src/i8042.rs"
+        );
         assert_eq!(relative_path("models/src/i8042.rs"), "models/src/i8042.rs");
-        assert_eq!(relative_path("../models/src/pc/mod.rs"), "models/src/pc/mod.rs");
+        assert_eq!(
+            relative_path("../models/src/pc/mod.rs"),
+            "models/src/pc/mod.rs"
+        );
         assert_eq!(relative_path("/x/foo/src/lib.rs"), "foo/src/lib.rs");
     }
 
     #[test]
     fn kinds_round_trip_through_text() {
-        for k in [FindingKind::Panic, FindingKind::Reentrancy, FindingKind::Hang] {
+        for k in [
+            FindingKind::Panic,
+            FindingKind::Reentrancy,
+            FindingKind::Hang,
+        ] {
             assert_eq!(FindingKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(FindingKind::parse("crash"), None);

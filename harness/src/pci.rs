@@ -115,7 +115,11 @@ impl Bdf {
 
 impl fmt::Display for Bdf {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02x}:{:02x}.{:x}", self.bus, self.device, self.function)
+        write!(
+            f,
+            "{:02x}:{:02x}.{:x}",
+            self.bus, self.device, self.function
+        )
     }
 }
 
@@ -242,7 +246,10 @@ impl PciConfig {
     /// Panics on a malformed declaration: that is a model bug, caught by the model's own tests.
     pub fn with_bar(mut self, index: usize, def: BarDef) -> Self {
         assert!(index < BAR_COUNT, "BAR index {index} out of range");
-        assert!(def.size.is_power_of_two(), "BAR size must be a power of two");
+        assert!(
+            def.size.is_power_of_two(),
+            "BAR size must be a power of two"
+        );
         let off = BAR0 + 4 * index as u8;
         let (low_bits, addr_mask) = match def.kind {
             BarKind::Io => {
@@ -257,7 +264,10 @@ impl PciConfig {
                 assert!(index + 1 < BAR_COUNT && def.size >= 16);
                 let high_mask = !((def.size - 1) >> 32) as u32;
                 self.set_wmask_u32(off + 4, high_mask);
-                (0x4 | u32::from(prefetchable) << 3, !(def.size as u32).wrapping_sub(1) & !0xf)
+                (
+                    0x4 | u32::from(prefetchable) << 3,
+                    !(def.size as u32).wrapping_sub(1) & !0xf,
+                )
             }
         };
         self.set_u32(off, low_bits);
@@ -285,7 +295,10 @@ impl PciConfig {
     /// them with [`PciConfig::set_wmask_u16`] and friends. Returns the capability's offset.
     pub fn add_capability(&mut self, id: u8, len: usize) -> CapOffset {
         let off = self.next_cap_offset;
-        assert!(len >= 2 && off + len <= CONFIG_SPACE_SIZE, "capability does not fit");
+        assert!(
+            len >= 2 && off + len <= CONFIG_SPACE_SIZE,
+            "capability does not fit"
+        );
         let cap = off as u8;
         self.wmask[off..off + len].fill(0);
         self.data[off] = id;
@@ -309,7 +322,11 @@ impl PciConfig {
         let n = size.bytes().min(4) as usize;
         let mut value = 0u32;
         for i in (0..n).rev() {
-            let byte = self.data.get(usize::from(offset) + i).copied().unwrap_or(0xff);
+            let byte = self
+                .data
+                .get(usize::from(offset) + i)
+                .copied()
+                .unwrap_or(0xff);
             value = value << 8 | u32::from(byte);
         }
         value
@@ -340,7 +357,9 @@ impl PciConfig {
     }
     /// Raw little-endian u32 (no masks); bytes past the end read as 0.
     pub fn u32(&self, offset: u8) -> u32 {
-        (0..4).rev().fold(0u32, |v, i| v << 8 | u32::from(self.byte_after(offset, i)))
+        (0..4)
+            .rev()
+            .fold(0u32, |v, i| v << 8 | u32::from(self.byte_after(offset, i)))
     }
     fn byte_after(&self, offset: u8, i: usize) -> u8 {
         self.data.get(usize::from(offset) + i).copied().unwrap_or(0)
@@ -518,7 +537,11 @@ mod tests {
         assert_eq!(cfg.read(0x10, AccessSize::B4), 0xfffe_0000);
         assert_eq!(cfg.read(0x14, AccessSize::B4), 0xffff_ffc1);
         assert_eq!(cfg.read(0x30, AccessSize::B4), 0xfffc_0000);
-        assert_eq!(cfg.read(0x18, AccessSize::B4), 0, "unimplemented BAR reads 0");
+        assert_eq!(
+            cfg.read(0x18, AccessSize::B4),
+            0,
+            "unimplemented BAR reads 0"
+        );
     }
 
     #[test]
@@ -541,7 +564,10 @@ mod tests {
         assert_eq!(cfg.bar_mapping(0), None, "memory decode disabled");
         cfg.write(COMMAND, AccessSize::B2, 0x3);
         let m = cfg.bar_mapping(0).unwrap();
-        assert_eq!((m.space, m.base, m.size), (Space::Memory, 0xfebc_0000, 0x20000));
+        assert_eq!(
+            (m.space, m.base, m.size),
+            (Space::Memory, 0xfebc_0000, 0x20000)
+        );
         let io = cfg.bar_mapping(1).unwrap();
         assert_eq!((io.space, io.base), (Space::Io, 0xc000));
         cfg.write(0x10, AccessSize::B4, 0xffff_ffff);
@@ -563,7 +589,11 @@ mod tests {
         assert_eq!(cfg.u8(msi + 1), 0);
         assert_ne!(cfg.u16(STATUS) & STATUS_CAP_LIST, 0);
         cfg.write(pm, AccessSize::B2, 0xffff);
-        assert_eq!(cfg.u16(pm), u16::from(msi) << 8 | 1, "ID and next are read-only");
+        assert_eq!(
+            cfg.u16(pm),
+            u16::from(msi) << 8 | 1,
+            "ID and next are read-only"
+        );
     }
 
     #[test]

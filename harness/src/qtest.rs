@@ -121,13 +121,14 @@ pub fn parse_number(word: &str) -> Option<u64> {
         b'+' => (false, &word[1..]),
         _ => (false, word),
     };
-    let (radix, digits) = if let Some(h) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
-        (16, h)
-    } else if rest.len() > 1 && rest.starts_with('0') {
-        (8, &rest[1..])
-    } else {
-        (10, rest)
-    };
+    let (radix, digits) =
+        if let Some(h) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
+            (16, h)
+        } else if rest.len() > 1 && rest.starts_with('0') {
+            (8, &rest[1..])
+        } else {
+            (10, rest)
+        };
     if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
         return None;
     }
@@ -145,14 +146,20 @@ fn num(words: &[&str], i: usize, what: &str) -> Result<u64, ParseError> {
 fn bulk_len(words: &[&str]) -> Result<u64, ParseError> {
     let len = num(words, 2, "size")?;
     if len == 0 || len > MAX_BULK {
-        return Err(ParseError::Bad(format!("{}: size {len} outside 1..={MAX_BULK}", words[0])));
+        return Err(ParseError::Bad(format!(
+            "{}: size {len} outside 1..={MAX_BULK}",
+            words[0]
+        )));
     }
     Ok(len)
 }
 
 fn expect_words(words: &[&str], n: usize) -> Result<(), ParseError> {
     if words.len() > n {
-        return Err(ParseError::Bad(format!("{}: unexpected '{}'", words[0], words[n])));
+        return Err(ParseError::Bad(format!(
+            "{}: unexpected '{}'",
+            words[0], words[n]
+        )));
     }
     Ok(())
 }
@@ -160,7 +167,10 @@ fn expect_words(words: &[&str], n: usize) -> Result<(), ParseError> {
 /// Parse hex digits after an optional `0x` into bytes, two digits a byte; an odd final digit is
 /// the high nibble.
 fn parse_hex_bytes(s: &str) -> Option<Vec<u8>> {
-    let h = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")).unwrap_or(s);
+    let h = s
+        .strip_prefix("0x")
+        .or_else(|| s.strip_prefix("0X"))
+        .unwrap_or(s);
     if !h.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
@@ -169,7 +179,9 @@ fn parse_hex_bytes(s: &str) -> Option<Vec<u8>> {
             .chunks(2)
             .map(|c| {
                 let hi = (c[0] as char).to_digit(16).unwrap_or(0) as u8;
-                let lo = c.get(1).map_or(0, |&d| (d as char).to_digit(16).unwrap_or(0) as u8);
+                let lo = c
+                    .get(1)
+                    .map_or(0, |&d| (d as char).to_digit(16).unwrap_or(0) as u8);
                 hi << 4 | lo
             })
             .collect(),
@@ -193,7 +205,8 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
     let cmd = words[0];
     let port = |words: &[&str]| -> Result<u16, ParseError> {
         let p = num(words, 1, "port")?;
-        u16::try_from(p).map_err(|_| ParseError::Bad(format!("{}: port {p:#x} above 0xffff", words[0])))
+        u16::try_from(p)
+            .map_err(|_| ParseError::Bad(format!("{}: port {p:#x} above 0xffff", words[0])))
     };
     let parsed = match cmd {
         "outb" | "outw" | "outl" => {
@@ -240,24 +253,37 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
             expect_words(&words, 4)?;
             let addr = num(&words, 1, "address")?;
             let len = bulk_len(&words)?;
-            let text = words.get(3).ok_or_else(|| ParseError::Bad("write: missing data".into()))?;
+            let text = words
+                .get(3)
+                .ok_or_else(|| ParseError::Bad("write: missing data".into()))?;
             if !text.starts_with("0x") && !text.starts_with("0X") {
                 return Err(ParseError::Bad("write: data must start with 0x".into()));
             }
-            let mut data = parse_hex_bytes(text).ok_or_else(|| ParseError::Bad(format!("write: bad hex data '{text}'")))?;
+            let mut data = parse_hex_bytes(text)
+                .ok_or_else(|| ParseError::Bad(format!("write: bad hex data '{text}'")))?;
             data.resize(len as usize, 0);
-            Cmd::WriteBulk { addr, data, base64: false }
+            Cmd::WriteBulk {
+                addr,
+                data,
+                base64: false,
+            }
         }
         "b64write" => {
             expect_words(&words, 4)?;
             let addr = num(&words, 1, "address")?;
             let len = bulk_len(&words)?;
-            let text = words.get(3).ok_or_else(|| ParseError::Bad("b64write: missing data".into()))?;
+            let text = words
+                .get(3)
+                .ok_or_else(|| ParseError::Bad("b64write: missing data".into()))?;
             let mut data = base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .map_err(|e| ParseError::Bad(format!("b64write: bad base64: {e}")))?;
             data.resize(len as usize, 0);
-            Cmd::WriteBulk { addr, data, base64: true }
+            Cmd::WriteBulk {
+                addr,
+                data,
+                base64: true,
+            }
         }
         "memset" => {
             expect_words(&words, 4)?;
@@ -269,7 +295,11 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
         }
         "clock_step" => {
             expect_words(&words, 2)?;
-            Cmd::ClockStep(if words.len() > 1 { Some(num(&words, 1, "nanoseconds")?) } else { None })
+            Cmd::ClockStep(if words.len() > 1 {
+                Some(num(&words, 1, "nanoseconds")?)
+            } else {
+                None
+            })
         }
         "clock_set" => {
             expect_words(&words, 2)?;
@@ -286,7 +316,8 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
                 .ok_or_else(|| ParseError::Bad("event: missing device".into()))?
                 .to_string();
             let text = words.get(2).copied().unwrap_or("0x");
-            let payload = parse_hex_bytes(text).ok_or_else(|| ParseError::Bad(format!("event: bad hex payload '{text}'")))?;
+            let payload = parse_hex_bytes(text)
+                .ok_or_else(|| ParseError::Bad(format!("event: bad hex payload '{text}'")))?;
             Cmd::Event { device, payload }
         }
         other => return Err(ParseError::Unknown(other.to_string())),
@@ -334,18 +365,34 @@ pub fn hex(bytes: &[u8]) -> String {
 impl fmt::Display for Cmd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Cmd::Out { size, port, value } => write!(f, "out{} {port:#x} {value:#x}", suffix(*size)),
+            Cmd::Out { size, port, value } => {
+                write!(f, "out{} {port:#x} {value:#x}", suffix(*size))
+            }
             Cmd::In { size, port } => write!(f, "in{} {port:#x}", suffix(*size)),
-            Cmd::Write { size, addr, value } => write!(f, "write{} {addr:#x} {value:#x}", suffix(*size)),
+            Cmd::Write { size, addr, value } => {
+                write!(f, "write{} {addr:#x} {value:#x}", suffix(*size))
+            }
             Cmd::Read { size, addr } => write!(f, "read{} {addr:#x}", suffix(*size)),
-            Cmd::WriteBulk { addr, data, base64: false } => write!(f, "write {addr:#x} {:#x} 0x{}", data.len(), hex(data)),
-            Cmd::WriteBulk { addr, data, base64: true } => write!(
+            Cmd::WriteBulk {
+                addr,
+                data,
+                base64: false,
+            } => write!(f, "write {addr:#x} {:#x} 0x{}", data.len(), hex(data)),
+            Cmd::WriteBulk {
+                addr,
+                data,
+                base64: true,
+            } => write!(
                 f,
                 "b64write {addr:#x} {:#x} {}",
                 data.len(),
                 base64::engine::general_purpose::STANDARD.encode(data)
             ),
-            Cmd::ReadBulk { addr, len, base64 } => write!(f, "{} {addr:#x} {len:#x}", if *base64 { "b64read" } else { "read" }),
+            Cmd::ReadBulk { addr, len, base64 } => write!(
+                f,
+                "{} {addr:#x} {len:#x}",
+                if *base64 { "b64read" } else { "read" }
+            ),
             Cmd::Memset { addr, len, byte } => write!(f, "memset {addr:#x} {len:#x} {byte:#x}"),
             Cmd::ClockStep(Some(ns)) => write!(f, "clock_step {ns}"),
             Cmd::ClockStep(None) => write!(f, "clock_step"),
@@ -369,7 +416,10 @@ pub fn reply_read(value: u64) -> String {
 /// Reply to `read` (`OK 0x` + bytes in memory order) or `b64read`.
 pub fn reply_bulk(data: &[u8], base64: bool) -> String {
     if base64 {
-        format!("OK {}", base64::engine::general_purpose::STANDARD.encode(data))
+        format!(
+            "OK {}",
+            base64::engine::general_purpose::STANDARD.encode(data)
+        )
     } else {
         format!("OK 0x{}", hex(data))
     }
@@ -430,7 +480,10 @@ mod tests {
 
     #[test]
     fn bad_lines_get_one_line_answers_not_panics() {
-        assert_eq!(parse_line("bogus 1").unwrap_err().reply(), "FAIL Unknown command 'bogus'");
+        assert_eq!(
+            parse_line("bogus 1").unwrap_err().reply(),
+            "FAIL Unknown command 'bogus'"
+        );
         for bad in [
             "outb",
             "outb 0x60",

@@ -55,7 +55,10 @@ impl fmt::Debug for GuestRam {
                         (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
                     });
                     let def: u32 = p.defined.iter().map(|w| w.count_ones()).sum();
-                    list.entry(&format_args!("{:#x}", i * PAGE_SIZE), &format_args!("{digest:016x}/{def}"));
+                    list.entry(
+                        &format_args!("{:#x}", i * PAGE_SIZE),
+                        &format_args!("{digest:016x}/{def}"),
+                    );
                 }
             }
         }
@@ -121,7 +124,9 @@ impl GuestRam {
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), RamBudgetExhausted> {
         let mut result = Ok(());
         let mut chunks = Vec::new();
-        self.for_each_chunk(addr, data.len(), |page, off, range| chunks.push((page, off, range)));
+        self.for_each_chunk(addr, data.len(), |page, off, range| {
+            chunks.push((page, off, range))
+        });
         for (page, off, range) in chunks {
             let p = match self.page_mut(page) {
                 Ok(p) => p,
@@ -160,10 +165,17 @@ impl GuestRam {
 
     /// Call `f(page index, offset in page, range in the caller's buffer)` for each page-sized
     /// piece of `addr..addr+len` that lies in RAM.
-    fn for_each_chunk(&self, addr: u64, len: usize, mut f: impl FnMut(usize, usize, std::ops::Range<usize>)) {
+    fn for_each_chunk(
+        &self,
+        addr: u64,
+        len: usize,
+        mut f: impl FnMut(usize, usize, std::ops::Range<usize>),
+    ) {
         let mut done = 0usize;
         while done < len {
-            let Some(a) = addr.checked_add(done as u64) else { break };
+            let Some(a) = addr.checked_add(done as u64) else {
+                break;
+            };
             if a >= self.size {
                 break;
             }
@@ -218,7 +230,10 @@ mod tests {
         let mut ram = GuestRam::new(1 << 20, 2);
         ram.write(0, &[1]).unwrap();
         ram.write(0x1000, &[1]).unwrap();
-        assert_eq!(ram.write(0x2000, &[1]), Err(RamBudgetExhausted { pages: 2 }));
+        assert_eq!(
+            ram.write(0x2000, &[1]),
+            Err(RamBudgetExhausted { pages: 2 })
+        );
         ram.write(0x10, &[2]).unwrap();
     }
 

@@ -91,7 +91,14 @@ impl AddressSpace {
 
     /// Map (or move) `backing` at `base`. A backing is mapped at most once; mapping it again
     /// replaces the old placement. Ranges that run past the end of the space are clipped.
-    pub fn map(&mut self, backing: Backing, base: u64, size: u64, priority: i32, rules: AccessRules) {
+    pub fn map(
+        &mut self,
+        backing: Backing,
+        base: u64,
+        size: u64,
+        priority: i32,
+        rules: AccessRules,
+    ) {
         self.unmap(backing);
         let room = self.space.limit().saturating_sub(u128::from(base));
         let size = u64::try_from(u128::from(size).min(room)).unwrap_or(u64::MAX);
@@ -124,6 +131,7 @@ impl AddressSpace {
             self.mappings.clear();
             self.changed();
         }
+        self.next_order = 0;
     }
 
     fn changed(&mut self) {
@@ -187,7 +195,9 @@ impl AddressSpace {
                 .max_by_key(|m| (m.priority, m.order));
             let Some(w) = winner else { continue };
             match self.flat.last_mut() {
-                Some(prev) if prev.backing == w.backing && prev.last + 1 == start => prev.last = last,
+                Some(prev) if prev.backing == w.backing && prev.last + 1 == start => {
+                    prev.last = last
+                }
                 _ => self.flat.push(Segment {
                     start,
                     last,
@@ -224,9 +234,15 @@ mod tests {
         s.map(dev(1), 0x4000, 0x1000, 1, AccessRules::DWORDS);
         assert_eq!(s.lookup(0x3fff).unwrap().backing, Backing::Ram);
         let seg = s.lookup(0x4800).unwrap();
-        assert_eq!((seg.backing, seg.base, seg.start, seg.last), (dev(1), 0x4000, 0x4000, 0x4fff));
+        assert_eq!(
+            (seg.backing, seg.base, seg.start, seg.last),
+            (dev(1), 0x4000, 0x4000, 0x4fff)
+        );
         let after = s.lookup(0x5000).unwrap();
-        assert_eq!((after.backing, after.base, after.start), (Backing::Ram, 0, 0x5000));
+        assert_eq!(
+            (after.backing, after.base, after.start),
+            (Backing::Ram, 0, 0x5000)
+        );
         s.unmap(dev(1));
         assert_eq!(s.lookup(0x4800).unwrap().backing, Backing::Ram);
     }
@@ -238,7 +254,11 @@ mod tests {
         s.map(dev(2), 0x1800, 0x1000, 0, AccessRules::ANY);
         assert_eq!(s.lookup(0x1900).unwrap().backing, dev(2));
         s.map(dev(1), 0x1000, 0x1000, 0, AccessRules::ANY);
-        assert_eq!(s.lookup(0x1900).unwrap().backing, dev(1), "remapping makes it newest");
+        assert_eq!(
+            s.lookup(0x1900).unwrap().backing,
+            dev(1),
+            "remapping makes it newest"
+        );
     }
 
     #[test]
@@ -250,6 +270,9 @@ mod tests {
         io.map(dev(2), 0xfff0, 0x100, 0, AccessRules::ANY);
         assert_eq!(io.mapping_of(dev(2)).unwrap().size, 0x10);
         io.map(dev(3), 0x10000, 0x10, 0, AccessRules::ANY);
-        assert!(io.mapping_of(dev(3)).is_none(), "entirely outside the I/O space");
+        assert!(
+            io.mapping_of(dev(3)).is_none(),
+            "entirely outside the I/O space"
+        );
     }
 }

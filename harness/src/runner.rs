@@ -1,0 +1,778 @@
+//! Running programs: binary inputs (ops) and text traces (qtest commands) on a target's
+//! machine, with findings caught in one place, and conversion between the two forms.
+
+use crate::access::{AccessSize, Space};
+use crate::device::DeviceId;
+use crate::machine::{Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_PORT};
+use crate::ops::{self, Op};
+use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
+use crate::pci::{self, BAR_COUNT, BarKind};
+use crate::qtest::{self, Cmd};
+use crate::space::Backing;
+use crate::target::{MachineProfile, PROLOGUE_IO_BASE, PROLOGUE_MEM_BASE, Target};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// A region the fuzzer can address right now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveRegion {
+    /// Memory or I/O.
+    pub space: Space,
+    /// Where it is mapped.
+    pub base: u64,
+    /// Its size.
+    pub size: u64,
+    /// Who answers.
+    pub backing: Backing,
+}
+
+/// Result of converting a text trace to a binary input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    /// The binary input.
+    pub bytes: Vec<u8>,
+    /// Commands that had no binary form on this target (an address outside its regions, a
+    /// read of RAM) and were left out, as `(line index, command)`.
+    pub dropped: Vec<(usize, Cmd)>,
+}
+
+/// Errors of text execution that are the trace's fault, not a finding.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RunError {
+    /// `event` named a device this machine does not have.
+    #[error("no device named '{0}' on this machine")]
+    UnknownDevice(String),
+    /// A trace could not be encoded as ops.
+    #[error(transparent)]
+    Encode(#[from] ops::EncodeError),
+}
+
+/// What one qtest command did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The reply line.
+    Reply(String),
+    /// The command could not run (the reply is `ERR <error>`).
+    Error(RunError),
+    /// The command hit a bug; the machine was reset.
+    Finding(Box<crate::outcome::Finding>),
+}
+
+/// Runs inputs for one target, reusing one machine (reset between inputs).
+pub struct Runner {
+    target: Target,
+    machine: Machine,
+    live: Vec<LiveRegion>,
+    live_generation: Option<u64>,
+    functions: Vec<DeviceId>,
+    event_devices: Vec<DeviceId>,
+    prologue: Vec<Cmd>,
+    recording: Option<Vec<Cmd>>,
+}
+
+impl Runner {
+    /// A runner for `target` with default options.
+    pub fn new(target: &Target) -> Self {
+        Self::with_options(target, MachineOptions::default())
+    }
+
+    /// A runner that stands for a whole machine, cold, with no prologue: what the qtest server
+    /// and text replays use. Every region, PCI function and device event is addressable.
+    pub fn for_machine(machine: &'static MachineProfile, opts: MachineOptions) -> Self {
+        let target = Target {
+            name: machine.name,
+            description: machine.description,
+            machine,
+            devices: &["*"],
+            pci: true,
+            event_devices: &[],
+            pci_enum: false,
+        };
+        Self::with_options(&target, opts)
+    }
+
+    /// A runner for `target` with the given machine options.
+    pub fn with_options(target: &Target, opts: MachineOptions) -> Self {
+        let target = *target;
+        let machine = Machine::new(target.machine.build, opts);
+        let functions = if target.pci {
+            machine
+                .pci_functions()
+                .into_iter()
+                .map(|(_, d)| d)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let event_devices = target
+            .event_devices
+            .iter()
+            .filter_map(|n| machine.device_by_name(n))
+            .collect();
+        let prologue = if target.pci_enum {
+            pci_enum(&machine)
+        } else {
+            Vec::new()
+        };
+        Self {
+            target,
+            machine,
+            live: Vec::new(),
+            live_generation: None,
+            functions,
+            event_devices,
+            prologue,
+            recording: None,
+        }
+    }
+
+    /// The target.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// Return the machine to its cold state (for a qtest session).
+    pub fn reset_cold(&mut self) {
+        self.machine.reset();
+    }
+
+    /// Execute one command on the current machine state, catching a finding: the qtest
+    /// server's step.
+    pub fn step(&mut self, cmd: &Cmd) -> Step {
+        let _scope = CaptureScope::enter();
+        match catch_unwind(AssertUnwindSafe(|| self.exec_cmd(cmd))) {
+            Ok(Ok(reply)) => Step::Reply(reply),
+            Ok(Err(e)) => Step::Error(e),
+            Err(payload) => {
+                let device = self
+                    .machine
+                    .innermost_engaged()
+                    .map(|d| self.machine.device_name(d));
+                let finding = finding_from_panic(payload, device, 0);
+                self.machine.reset();
+                Step::Finding(Box::new(finding))
+            }
+        }
+    }
+
+    /// The machine (for inspection after a run).
+    pub fn machine(&mut self) -> &mut Machine {
+        &mut self.machine
+    }
+
+    /// The prologue commands run before each binary input.
+    pub fn prologue(&self) -> &[Cmd] {
+        &self.prologue
+    }
+
+    /// Regions READ/WRITE ops can address now, in op-index order: the PCI host's two registers
+    /// first (if the target has them), then each addressable device's mapped regions in device
+    /// and region order.
+    pub fn live_regions(&mut self) -> &[LiveRegion] {
+        let generation = self.machine.mapping_generation();
+        if self.live_generation != Some(generation) {
+            self.live_generation = Some(generation);
+            self.live.clear();
+            let mut backings = Vec::new();
+            if self.target.pci {
+                backings.push(Backing::PciConfigAddress);
+                backings.push(Backing::PciConfigData);
+            }
+            for d in 0..self.machine.device_count() {
+                let id = DeviceId(d as u16);
+                if !self.target.addresses_device(self.machine.device_name(id)) {
+                    continue;
+                }
+                for r in 0..self.machine.device_regions(id).len() {
+                    backings.push(Backing::Device(id, crate::device::RegionId(r as u16)));
+                }
+            }
+            for b in backings {
+                for space in [Space::Io, Space::Memory] {
+                    if let Some(m) = self.machine.space(space).mapping_of(b) {
+                        self.live.push(LiveRegion {
+                            space,
+                            base: m.base,
+                            size: m.size,
+                            backing: b,
+                        });
+                    }
+                }
+            }
+        }
+        &self.live
+    }
+
+    /// Run a binary input: reset, prologue, ops. Findings are caught and returned.
+    pub fn run_input(&mut self, input: &[u8]) -> Outcome {
+        self.machine.reset();
+        let mut index = 0usize;
+        let _scope = CaptureScope::enter();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            for cmd in self.prologue.clone() {
+                self.exec_cmd(&cmd).ok();
+            }
+            for op in ops::decode(input) {
+                self.machine.begin_op();
+                self.exec_op(&op);
+                self.machine.end_op();
+                index += 1;
+                if self.machine.stop_reason().is_some() {
+                    break;
+                }
+            }
+        }));
+        self.finish(result, index)
+    }
+
+    /// Run a text trace on a cold machine (no prologue: the trace says everything), as
+    /// `devfuzz replay` and the regression tests do.
+    pub fn run_trace(&mut self, cmds: &[Cmd]) -> Result<Outcome, RunError> {
+        self.machine.reset();
+        let mut index = 0usize;
+        let _scope = CaptureScope::enter();
+        let mut error = None;
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            for cmd in cmds {
+                if let Err(e) = self.exec_cmd(cmd) {
+                    error = Some(e);
+                    return;
+                }
+                index += 1;
+                if self.machine.stop_reason().is_some() {
+                    break;
+                }
+            }
+        }));
+        if let Some(e) = error {
+            return Err(e);
+        }
+        Ok(self.finish(result, index))
+    }
+
+    fn finish(&mut self, result: std::thread::Result<()>, index: usize) -> Outcome {
+        match result {
+            Ok(()) => Outcome::Ok { ops: index },
+            Err(payload) => {
+                let device = self
+                    .machine
+                    .innermost_engaged()
+                    .map(|d| self.machine.device_name(d));
+                Outcome::Finding(Box::new(finding_from_panic(payload, device, index)))
+            }
+        }
+    }
+
+    /// Execute one qtest command on the current machine state and return QEMU's reply line.
+    /// Findings propagate as panics (the caller catches).
+    pub fn exec_cmd(&mut self, cmd: &Cmd) -> Result<String, RunError> {
+        self.machine.exec(cmd).map_err(|e| match e {
+            crate::machine::ExecError::UnknownDevice(d) => RunError::UnknownDevice(d),
+        })
+    }
+
+    fn record(&mut self, cmd: Cmd) {
+        if let Some(r) = &mut self.recording {
+            r.push(cmd);
+        }
+    }
+
+    /// Execute one op (the hot path: no allocation unless recording).
+    fn exec_op(&mut self, op: &Op<'_>) {
+        match *op {
+            Op::Read {
+                region,
+                offset,
+                size,
+            }
+            | Op::Write {
+                region,
+                offset,
+                size,
+                ..
+            } => {
+                let live = self.live_regions();
+                if live.is_empty() {
+                    return;
+                }
+                let r = live[usize::from(region) % live.len()];
+                let addr = r.base + u64::from(offset) % r.size;
+                let size = if r.space == Space::Io {
+                    size.min(AccessSize::B4)
+                } else {
+                    size
+                };
+                let value = if let Op::Write { value, .. } = *op {
+                    Some(value & size.mask())
+                } else {
+                    None
+                };
+                if self.recording.is_some() {
+                    self.record(access_cmd(r.space, addr, size, value));
+                }
+                match value {
+                    Some(v) => self.machine.write(r.space, addr, size, v),
+                    None => {
+                        self.machine.read(r.space, addr, size);
+                    }
+                }
+            }
+            Op::CfgRead {
+                function,
+                offset,
+                size,
+            }
+            | Op::CfgWrite {
+                function,
+                offset,
+                size,
+                ..
+            } => {
+                if self.functions.is_empty() {
+                    return;
+                }
+                let dev = self.functions[usize::from(function) % self.functions.len()];
+                let Some(bdf) = self
+                    .machine
+                    .pci_functions()
+                    .into_iter()
+                    .find(|(_, d)| *d == dev)
+                    .map(|(b, _)| b)
+                else {
+                    return;
+                };
+                let address = bdf.config_address(offset & 0xfc);
+                let port = PCI_CONFIG_DATA_PORT + u64::from(offset & 3);
+                self.record(access_cmd(
+                    Space::Io,
+                    PCI_CONFIG_ADDRESS_PORT,
+                    AccessSize::B4,
+                    Some(u64::from(address)),
+                ));
+                self.machine.write(
+                    Space::Io,
+                    PCI_CONFIG_ADDRESS_PORT,
+                    AccessSize::B4,
+                    u64::from(address),
+                );
+                let value = if let Op::CfgWrite { value, .. } = *op {
+                    Some(u64::from(value) & size.mask())
+                } else {
+                    None
+                };
+                self.record(access_cmd(Space::Io, port, size, value));
+                match value {
+                    Some(v) => self.machine.write(Space::Io, port, size, v),
+                    None => {
+                        self.machine.read(Space::Io, port, size);
+                    }
+                }
+            }
+            Op::RamWrite { addr, data } => {
+                let ram = self.machine.ram().size();
+                if ram == 0 || data.is_empty() {
+                    return;
+                }
+                let a = u64::from(addr) % ram;
+                let n = data
+                    .len()
+                    .min(usize::try_from(ram - a).unwrap_or(usize::MAX));
+                if self.recording.is_some() {
+                    self.record(Cmd::WriteBulk {
+                        addr: a,
+                        data: data[..n].to_vec(),
+                        base64: false,
+                    });
+                }
+                self.machine.write_bulk(a, &data[..n]);
+            }
+            Op::DmaPattern(p) => self.machine.add_dma_pattern(p.to_vec()),
+            Op::DmaClear => self.machine.clear_dma_patterns(),
+            Op::ClockStep(ns) => {
+                let step = if ns == 0 { None } else { Some(u64::from(ns)) };
+                self.record(Cmd::ClockStep(step));
+                self.machine.clock_step(step);
+            }
+            Op::Event { device, payload } => {
+                if self.event_devices.is_empty() {
+                    return;
+                }
+                let id = self.event_devices[usize::from(device) % self.event_devices.len()];
+                if self.recording.is_some() {
+                    let name = self.machine.device_name(id).to_string();
+                    self.record(Cmd::Event {
+                        device: name,
+                        payload: payload.to_vec(),
+                    });
+                }
+                self.machine.event(id, payload);
+            }
+        }
+    }
+
+    /// Convert a binary input to a text trace that replays exactly on a cold machine: the
+    /// prologue as explicit configuration writes, every lazy DMA fill as an explicit `write`
+    /// before the op that consumed it. Also returns the input's outcome.
+    pub fn input_to_trace(&mut self, input: &[u8]) -> (Vec<Cmd>, Outcome) {
+        self.recording = Some(Vec::new());
+        self.machine.record_fills(true);
+        self.machine.reset();
+        let mut out: Vec<Cmd> = Vec::new();
+        let mut index = 0usize;
+        let _scope = CaptureScope::enter();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            for cmd in self.prologue.clone() {
+                self.exec_cmd(&cmd).ok();
+                out.push(cmd);
+            }
+            for op in ops::decode(input) {
+                self.machine.begin_op();
+                let r = catch_unwind(AssertUnwindSafe(|| self.exec_op(&op)));
+                self.flush_recording(&mut out);
+                if let Err(p) = r {
+                    std::panic::resume_unwind(p);
+                }
+                self.machine.end_op();
+                index += 1;
+                if self.machine.stop_reason().is_some() {
+                    break;
+                }
+            }
+        }));
+        let outcome = self.finish(result, index);
+        self.recording = None;
+        self.machine.record_fills(false);
+        (out, outcome)
+    }
+
+    fn flush_recording(&mut self, out: &mut Vec<Cmd>) {
+        for f in self.machine.take_fills() {
+            out.push(Cmd::WriteBulk {
+                addr: f.addr,
+                data: f.data,
+                base64: false,
+            });
+        }
+        if let Some(r) = &mut self.recording {
+            out.append(r);
+        }
+    }
+
+    /// Convert a text trace to a binary input for this target. The trace runs after the
+    /// target's prologue (as the binary will), and each access becomes a region-relative op
+    /// against the regions live at that moment; RAM writes become RAM_WRITE ops.
+    pub fn trace_to_input(&mut self, cmds: &[Cmd]) -> Result<Encoded, RunError> {
+        self.machine.reset();
+        for cmd in self.prologue.clone() {
+            self.exec_cmd(&cmd)?;
+        }
+        let mut owned: Vec<OwnedOp> = Vec::new();
+        let mut dropped = Vec::new();
+        for (i, cmd) in cmds.iter().enumerate() {
+            let before = owned.len();
+            self.encode_cmd(cmd, &mut owned)?;
+            if owned.len() == before && !matches!(cmd, Cmd::Endianness) {
+                dropped.push((i, cmd.clone()));
+            }
+            let _scope = CaptureScope::enter();
+            if catch_unwind(AssertUnwindSafe(|| self.exec_cmd(cmd))).is_err() {
+                // The trace ends in a finding: everything up to it is encoded.
+                self.machine.reset();
+                break;
+            }
+        }
+        let ops: Vec<Op<'_>> = owned.iter().map(OwnedOp::as_op).collect();
+        Ok(Encoded {
+            bytes: ops::encode(&ops)?,
+            dropped,
+        })
+    }
+
+    fn region_op(
+        &mut self,
+        space: Space,
+        addr: u64,
+        size: AccessSize,
+        value: Option<u64>,
+    ) -> Option<OwnedOp> {
+        let live = self.live_regions();
+        let (index, r) = live
+            .iter()
+            .enumerate()
+            .find(|(_, r)| r.space == space && addr >= r.base && addr - r.base < r.size)?;
+        let region = u8::try_from(index).ok()?;
+        let offset = u32::try_from(addr - r.base).ok()?;
+        Some(match value {
+            Some(v) => OwnedOp::Write {
+                region,
+                offset,
+                size,
+                value: v,
+            },
+            None => OwnedOp::Read {
+                region,
+                offset,
+                size,
+            },
+        })
+    }
+
+    fn encode_cmd(&mut self, cmd: &Cmd, out: &mut Vec<OwnedOp>) -> Result<(), RunError> {
+        let ram = self.machine.ram().size();
+        let mut ram_write = |out: &mut Vec<OwnedOp>, addr: u64, data: &[u8]| {
+            for (k, chunk) in data.chunks(ops::MAX_OP_DATA).enumerate() {
+                let a = addr + (k * ops::MAX_OP_DATA) as u64;
+                if a < ram {
+                    out.push(OwnedOp::RamWrite {
+                        addr: a as u32,
+                        data: chunk.to_vec(),
+                    });
+                }
+            }
+        };
+        match cmd {
+            Cmd::Out { size, port, value } => out.extend(self.region_op(
+                Space::Io,
+                u64::from(*port),
+                *size,
+                Some(u64::from(*value)),
+            )),
+            Cmd::In { size, port } => {
+                out.extend(self.region_op(Space::Io, u64::from(*port), *size, None))
+            }
+            Cmd::Write { size, addr, value } => {
+                match self.region_op(Space::Memory, *addr, *size, Some(*value)) {
+                    Some(op) => out.push(op),
+                    None if addr.checked_add(size.bytes()).is_some_and(|end| end <= ram) => {
+                        ram_write(out, *addr, &value.to_le_bytes()[..size.bytes() as usize]);
+                    }
+                    None => {}
+                }
+            }
+            Cmd::Read { size, addr } => {
+                out.extend(self.region_op(Space::Memory, *addr, *size, None))
+            }
+            Cmd::WriteBulk { addr, data, .. } => {
+                self.encode_bulk(*addr, Some(data), data.len(), out, &mut ram_write)
+            }
+            Cmd::Memset { addr, len, byte } => {
+                let data = vec![*byte; usize::try_from(*len).unwrap_or(0)];
+                self.encode_bulk(*addr, Some(&data), data.len(), out, &mut ram_write);
+            }
+            Cmd::ReadBulk { addr, len, .. } => self.encode_bulk(
+                *addr,
+                None,
+                usize::try_from(*len).unwrap_or(0),
+                out,
+                &mut ram_write,
+            ),
+            Cmd::ClockStep(None) => out.push(OwnedOp::ClockStep(0)),
+            Cmd::ClockStep(Some(ns)) => push_clock(out, *ns),
+            Cmd::ClockSet(t) => push_clock(out, t.saturating_sub(self.machine.now())),
+            Cmd::Endianness => {}
+            Cmd::Event { device, payload } => {
+                let id = self
+                    .machine
+                    .device_by_name(device)
+                    .ok_or_else(|| RunError::UnknownDevice(device.clone()))?;
+                if let Some(i) = self.event_devices.iter().position(|d| *d == id) {
+                    out.push(OwnedOp::Event {
+                        device: i as u8,
+                        payload: payload.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn encode_bulk(
+        &mut self,
+        addr: u64,
+        data: Option<&Vec<u8>>,
+        len: usize,
+        out: &mut Vec<OwnedOp>,
+        ram_write: &mut impl FnMut(&mut Vec<OwnedOp>, u64, &[u8]),
+    ) {
+        let mut off = 0usize;
+        while off < len {
+            let a = addr.wrapping_add(off as u64);
+            let seg = self.machine.space_mut(Space::Memory).lookup(a);
+            match seg {
+                Some(s) if s.backing == Backing::Ram => {
+                    let n = usize::try_from(s.last - a)
+                        .unwrap_or(usize::MAX)
+                        .saturating_add(1)
+                        .min(len - off);
+                    if let Some(d) = data {
+                        ram_write(out, a, &d[off..off + n]);
+                    }
+                    off += n;
+                }
+                _ => {
+                    let room = seg.map_or(0, |s| s.last - a);
+                    let mut p = 8usize;
+                    while p > 1 && (p > len - off || (p as u64 - 1) > room || a % p as u64 != 0) {
+                        p /= 2;
+                    }
+                    let size = AccessSize::from_bytes(p as u64).unwrap_or(AccessSize::B1);
+                    let value = data.map(|d| {
+                        let mut v = [0u8; 8];
+                        v[..p].copy_from_slice(&d[off..off + p]);
+                        u64::from_le_bytes(v)
+                    });
+                    out.extend(self.region_op(Space::Memory, a, size, value));
+                    off += p;
+                }
+            }
+        }
+    }
+}
+
+fn push_clock(out: &mut Vec<OwnedOp>, mut ns: u64) {
+    while ns > 0 {
+        let step = ns.min(u64::from(u32::MAX));
+        out.push(OwnedOp::ClockStep(step as u32));
+        ns -= step;
+    }
+}
+
+fn access_cmd(space: Space, addr: u64, size: AccessSize, value: Option<u64>) -> Cmd {
+    match (space, value) {
+        (Space::Io, Some(v)) => Cmd::Out {
+            size,
+            port: addr as u16,
+            value: v as u32,
+        },
+        (Space::Io, None) => Cmd::In {
+            size,
+            port: addr as u16,
+        },
+        (Space::Memory, Some(v)) => Cmd::Write {
+            size,
+            addr,
+            value: v,
+        },
+        (Space::Memory, None) => Cmd::Read { size, addr },
+    }
+}
+
+/// An op that owns its data (for building inputs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum OwnedOp {
+    Read {
+        region: u8,
+        offset: u32,
+        size: AccessSize,
+    },
+    Write {
+        region: u8,
+        offset: u32,
+        size: AccessSize,
+        value: u64,
+    },
+    RamWrite {
+        addr: u32,
+        data: Vec<u8>,
+    },
+    ClockStep(u32),
+    Event {
+        device: u8,
+        payload: Vec<u8>,
+    },
+}
+
+impl OwnedOp {
+    fn as_op(&self) -> Op<'_> {
+        match self {
+            OwnedOp::Read {
+                region,
+                offset,
+                size,
+            } => Op::Read {
+                region: *region,
+                offset: *offset,
+                size: *size,
+            },
+            OwnedOp::Write {
+                region,
+                offset,
+                size,
+                value,
+            } => Op::Write {
+                region: *region,
+                offset: *offset,
+                size: *size,
+                value: *value,
+            },
+            OwnedOp::RamWrite { addr, data } => Op::RamWrite { addr: *addr, data },
+            OwnedOp::ClockStep(ns) => Op::ClockStep(*ns),
+            OwnedOp::Event { device, payload } => Op::Event {
+                device: *device,
+                payload,
+            },
+        }
+    }
+}
+
+/// The `pci_enum` prologue: for every PCI function, assign each BAR an address (I/O from
+/// 0xC000, memory from 0xE0000000, each aligned to its size) and enable I/O, memory and bus
+/// mastering — as explicit 0xCF8/0xCFC writes, so it prints as text.
+fn pci_enum(machine: &Machine) -> Vec<Cmd> {
+    let mut cmds = Vec::new();
+    let mut io_next = PROLOGUE_IO_BASE;
+    let mut mem_next = PROLOGUE_MEM_BASE;
+    let cfg_write =
+        |cmds: &mut Vec<Cmd>, bdf: pci::Bdf, offset: u8, size: AccessSize, value: u32| {
+            cmds.push(Cmd::Out {
+                size: AccessSize::B4,
+                port: PCI_CONFIG_ADDRESS_PORT as u16,
+                value: bdf.config_address(offset & 0xfc),
+            });
+            cmds.push(Cmd::Out {
+                size,
+                port: (PCI_CONFIG_DATA_PORT + u64::from(offset & 3)) as u16,
+                value,
+            });
+        };
+    for (bdf, dev) in machine.pci_functions() {
+        let Some(cfg) = machine.device(dev).and_then(|d| d.pci()) else {
+            continue;
+        };
+        let mut command = 0u16;
+        for (slot, def) in cfg.bar_defs().iter().enumerate().take(BAR_COUNT) {
+            let Some(def) = def else { continue };
+            let offset = pci::BAR0 + 4 * slot as u8;
+            let next = if def.kind == BarKind::Io {
+                &mut io_next
+            } else {
+                &mut mem_next
+            };
+            let base = next.div_ceil(def.size) * def.size;
+            *next = base + def.size;
+            cfg_write(&mut cmds, bdf, offset, AccessSize::B4, base as u32);
+            if let BarKind::Memory64 { .. } = def.kind {
+                cfg_write(
+                    &mut cmds,
+                    bdf,
+                    offset + 4,
+                    AccessSize::B4,
+                    (base >> 32) as u32,
+                );
+            }
+            command |= if def.kind == BarKind::Io {
+                pci::COMMAND_IO
+            } else {
+                pci::COMMAND_MEMORY
+            };
+        }
+        command |= pci::COMMAND_IO | pci::COMMAND_MEMORY | pci::COMMAND_MASTER;
+        cfg_write(
+            &mut cmds,
+            bdf,
+            pci::COMMAND,
+            AccessSize::B2,
+            u32::from(command | cfg.command()),
+        );
+    }
+    cmds
+}
