@@ -1,1 +1,302 @@
-fn main() {}
+//! `devfuzz`: the command-line tool. See README.md for usage by example.
+
+mod trace;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use harness::machine::{MachineOptions, ReentrancyMode};
+use harness::outcome::Outcome;
+use harness::qtest;
+use harness::runner::{Runner, Step};
+use harness::target::Target;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "devfuzz",
+    version,
+    about = "Coverage-guided fuzzing harness for emulated device models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Reentrancy {
+    /// Block accesses into an engaged device (QEMU >= 8.1 behaviour).
+    Guard,
+    /// Report them as findings.
+    Detect,
+}
+
+#[derive(clap::Args)]
+struct RunFlags {
+    /// Print trace events whose names match these globs (comma-separated), e.g. 'ps2_*'.
+    #[arg(long, value_name = "GLOB")]
+    trace: Option<String>,
+    /// What to do with DMA re-entrancy.
+    #[arg(long, value_enum, default_value = "guard")]
+    reentrancy: Reentrancy,
+}
+
+impl RunFlags {
+    fn options(&self) -> MachineOptions {
+        if let Some(globs) = &self.trace {
+            trace::enable(globs);
+        }
+        MachineOptions {
+            reentrancy: match self.reentrancy {
+                Reentrancy::Guard => ReentrancyMode::Guard,
+                Reentrancy::Detect => ReentrancyMode::Detect,
+            },
+            ..MachineOptions::default()
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List fuzz targets, machines, their devices and regions.
+    List,
+    /// Run inputs (binary, or `.qtest` text) on a target and print each outcome.
+    Replay {
+        /// Fuzz target (see `devfuzz list`).
+        target: String,
+        /// Input files; `.qtest` files are text traces, anything else a binary input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Serve QEMU's qtest protocol on stdin/stdout for a machine, starting cold.
+    Qtest {
+        /// Machine profile (see `devfuzz list`).
+        #[arg(long, short = 'M')]
+        machine: String,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Convert between a binary input and a `.qtest` trace (direction from the input's name).
+    Convert {
+        /// Fuzz target the input belongs to.
+        target: String,
+        /// Input file (`.qtest` text, or binary).
+        input: PathBuf,
+        /// Output file.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+}
+
+/// A one-line error for the user; exit code 2.
+struct UsageError(String);
+
+type CliResult = Result<ExitCode, UsageError>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::List => list(),
+        Command::Replay {
+            target,
+            files,
+            flags,
+        } => replay(&target, &files, &flags),
+        Command::Qtest { machine, flags } => qtest_server(&machine, &flags),
+        Command::Convert {
+            target,
+            input,
+            output,
+        } => convert(&target, &input, &output),
+    };
+    match result {
+        Ok(code) => code,
+        Err(UsageError(msg)) => {
+            eprintln!("devfuzz: error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn find_target(name: &str) -> Result<&'static Target, UsageError> {
+    models::target(name).ok_or_else(|| {
+        let names: Vec<&str> = models::TARGETS.iter().map(|t| t.name).collect();
+        UsageError(format!(
+            "unknown target '{name}' (targets: {})",
+            names.join(", ")
+        ))
+    })
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, UsageError> {
+    std::fs::read(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
+}
+
+fn is_text(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "qtest")
+}
+
+fn parse_trace_file(path: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
+    let bytes = read_file(path)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| UsageError(format!("{}: not UTF-8 text", path.display())))?;
+    qtest::parse_trace(&text)
+        .map_err(|e| UsageError(format!("{}:{}: {}", path.display(), e.line, e.error)))
+}
+
+fn list() -> CliResult {
+    println!("targets:");
+    for t in models::TARGETS {
+        println!(
+            "  {:<10} machine {:<6} {}",
+            t.name, t.machine.name, t.description
+        );
+    }
+    println!("machines:");
+    for profile in models::MACHINES {
+        println!("  {:<10} {}", profile.name, profile.description);
+        let mut runner = Runner::for_machine(profile, MachineOptions::default());
+        let m = runner.machine();
+        let pci = m.pci_functions();
+        for d in 0..m.device_count() {
+            let id = harness::device::DeviceId(d as u16);
+            let at = pci
+                .iter()
+                .find(|(_, dev)| *dev == id)
+                .map(|(b, _)| format!(" pci {b}"))
+                .unwrap_or_default();
+            println!("    device {}{at}", m.device_name(id));
+            for (r, spec) in m.device_regions(id).iter().enumerate() {
+                let backing =
+                    harness::space::Backing::Device(id, harness::device::RegionId(r as u16));
+                let place = m
+                    .space(spec.space)
+                    .mapping_of(backing)
+                    .map(|mp| format!("at {:#x}", mp.base))
+                    .unwrap_or_else(|| "unmapped (BAR)".to_string());
+                println!(
+                    "      region {:<16} {:?} size {:#x} {place}",
+                    spec.name, spec.space, spec.size
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_outcome(path: &Path, outcome: &Outcome) {
+    match outcome {
+        Outcome::Ok { ops } => println!("{}: ok ({ops} ops)", path.display()),
+        Outcome::Finding(f) => {
+            println!("{}: FINDING {}", path.display(), f.signature());
+            println!("  {}", f.message);
+            println!("  during op {}", f.op_index);
+            for frame in &f.backtrace {
+                println!("    at {frame}");
+            }
+        }
+    }
+}
+
+fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
+    let target = find_target(target)?;
+    let opts = flags.options();
+    let mut runner = Runner::with_options(target, opts);
+    let mut found = false;
+    for path in files {
+        let outcome = if is_text(path) {
+            let cmds = parse_trace_file(path)?;
+            runner
+                .run_trace(&cmds)
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+        } else {
+            runner.run_input(&read_file(path)?)
+        };
+        found |= outcome.finding().is_some();
+        print_outcome(path, &outcome);
+    }
+    Ok(if found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
+    let profile = models::machine(machine).ok_or_else(|| {
+        let names: Vec<&str> = models::MACHINES.iter().map(|m| m.name).collect();
+        UsageError(format!(
+            "unknown machine '{machine}' (machines: {})",
+            names.join(", ")
+        ))
+    })?;
+    let mut runner = Runner::for_machine(profile, flags.options());
+    runner.reset_cold();
+    let stdin = std::io::stdin();
+    let mut stdout = std::io::stdout().lock();
+    for line in stdin.lock().split(b'\n') {
+        let line = line.map_err(|e| UsageError(format!("reading stdin: {e}")))?;
+        let line = String::from_utf8_lossy(&line);
+        let reply = match qtest::parse_line(&line) {
+            Ok(None) => continue,
+            Err(e) => e.reply(),
+            Ok(Some(cmd)) => match runner.step(&cmd) {
+                Step::Reply(r) => r,
+                Step::Error(e) => format!("ERR {e}"),
+                Step::Finding(f) => {
+                    let _ = writeln!(stdout, "FAIL finding {}", f.signature());
+                    let _ = stdout.flush();
+                    eprintln!("devfuzz: finding: {f}");
+                    for frame in &f.backtrace {
+                        eprintln!("    at {frame}");
+                    }
+                    return Ok(ExitCode::from(1));
+                }
+            },
+        };
+        if writeln!(stdout, "{reply}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            break; // the client went away
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
+    let target = find_target(target)?;
+    let mut runner = Runner::new(target);
+    let data = if is_text(input) {
+        let cmds = parse_trace_file(input)?;
+        let encoded = runner
+            .trace_to_input(&cmds)
+            .map_err(|e| UsageError(format!("{}: {e}", input.display())))?;
+        for (i, cmd) in &encoded.dropped {
+            eprintln!(
+                "devfuzz: note: command {} ('{cmd}') has no binary form on target {}; left out",
+                i + 1,
+                target.name
+            );
+        }
+        encoded.bytes
+    } else {
+        let (cmds, outcome) = runner.input_to_trace(&read_file(input)?);
+        let mut text = format!(
+            "# devfuzz trace of {} on target {}\n# outcome: {}\n",
+            input.display(),
+            target.name,
+            outcome.summary()
+        );
+        for c in cmds {
+            text.push_str(&c.to_string());
+            text.push('\n');
+        }
+        text.into_bytes()
+    };
+    std::fs::write(output, data)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -3,7 +3,7 @@
 //!
 //! A PCI device owns a [`PciConfig`]; the machine reads BARs and the command register from it
 //! after every configuration write and maps or unmaps the BAR regions (see `machine.rs`).
-//! Masks follow QEMU's defaults (facts §5.2): command bits IO/MEM/MASTER/INTX_DISABLE writable,
+//! Masks follow QEMU's defaults (facts §5.2): command bits IO/MEM/MASTER/SERR/INTX_DISABLE writable,
 //! status bits 0xF900 write-1-to-clear, cache line size and interrupt line scratch, everything
 //! from 0x40 up writable unless the device narrows it.
 
@@ -211,9 +211,11 @@ impl PciConfig {
         cfg.set_u8(CLASS_PROG + 1, (class >> 8) as u8);
         cfg.set_u8(CLASS_PROG + 2, (class >> 16) as u8);
         cfg.set_u8(HEADER_TYPE, header_type);
+        // QEMU's `command_serr_enable` property defaults on: SERR# enable is writable too
+        // (writing 0xFFFF to an e1000's command register reads back 0x0507, facts §5.2).
         cfg.set_wmask_u16(
             COMMAND,
-            COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_INTX_DISABLE,
+            COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_SERR | COMMAND_INTX_DISABLE,
         );
         cfg.w1cmask[usize::from(STATUS) + 1] = (STATUS_W1C >> 8) as u8;
         cfg.wmask[usize::from(CACHE_LINE_SIZE)] = 0xff;
@@ -235,9 +237,10 @@ impl PciConfig {
         self
     }
 
-    /// Make the SERR# enable bit of the command register writable.
-    pub fn with_serr(mut self) -> Self {
-        let m = self.wmask_u16(COMMAND) | COMMAND_SERR;
+    /// Make the SERR# enable bit of the command register read-only (for functions that do not
+    /// implement it).
+    pub fn without_serr(mut self) -> Self {
+        let m = self.wmask_u16(COMMAND) & !COMMAND_SERR;
         self.set_wmask_u16(COMMAND, m);
         self
     }
@@ -548,7 +551,7 @@ mod tests {
     fn command_mask_and_status_write_one_to_clear() {
         let mut cfg = nic();
         cfg.write(COMMAND, AccessSize::B2, 0xffff);
-        assert_eq!(cfg.command(), 0x0407);
+        assert_eq!(cfg.command(), 0x0507);
         cfg.set_u16(STATUS, 0x8000 | 0x0200);
         cfg.write(STATUS, AccessSize::B2, 0x8000);
         assert_eq!(cfg.u16(STATUS), 0x0200, "W1C bit cleared, DEVSEL kept");

@@ -7,7 +7,7 @@ use crate::machine::{Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFI
 use crate::ops::{self, Op};
 use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
 use crate::pci::{self, BAR_COUNT, BarKind};
-use crate::qtest::{self, Cmd};
+use crate::qtest::Cmd;
 use crate::space::Backing;
 use crate::target::{MachineProfile, PROLOGUE_IO_BASE, PROLOGUE_MEM_BASE, Target};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -467,7 +467,13 @@ impl Runner {
         }
         let mut owned: Vec<OwnedOp> = Vec::new();
         let mut dropped = Vec::new();
-        for (i, cmd) in cmds.iter().enumerate() {
+        // A trace printed by `input_to_trace` starts with the prologue; the binary reruns it.
+        let skip = if cmds.starts_with(&self.prologue) {
+            self.prologue.len()
+        } else {
+            0
+        };
+        for (i, cmd) in cmds.iter().enumerate().skip(skip) {
             let before = owned.len();
             self.encode_cmd(cmd, &mut owned)?;
             if owned.len() == before && !matches!(cmd, Cmd::Endianness) {

@@ -1,0 +1,264 @@
+//! The i440FX/PIIX3 chipset functions of QEMU's `pc` machine, as PCI configuration spaces:
+//! the i440FX host bridge (00:00.0), the PIIX3 PCI-to-ISA bridge (00:01.0) and the PIIX4
+//! power-management function (00:01.3). IDs, class codes, revisions, header types and reset
+//! values are the ones QEMU shows (facts §5.3); the registers' side effects on the memory map
+//! (PAM shadowing, SMRAM windows, the PM and SMBus I/O blocks) are not emulated.
+
+use harness::access::AccessSize;
+use harness::device::{Context, Device, RegionId, RegionSpec};
+use harness::pci::PciConfig;
+
+/// Intel's PCI vendor ID.
+const VENDOR_INTEL: u16 = 0x8086;
+/// Subsystem vendor/ID QEMU gives every function (Red Hat / QEMU).
+const SUBSYSTEM: (u16, u16) = (0x1af4, 0x1100);
+
+/// i440FX: PAM0..PAM6, BIOS shadowing attributes (datasheet §3.2.17).
+const I440FX_PAM0: u8 = 0x59;
+/// i440FX: SMRAM control (datasheet §3.2.20).
+const I440FX_SMRAM: u8 = 0x72;
+/// SMRAM: open the SMM space to non-SMM accesses.
+const SMRAM_D_OPEN: u8 = 0x40;
+/// SMRAM: lock D_OPEN and itself until reset.
+const SMRAM_D_LCK: u8 = 0x10;
+/// SMRAM reset value: C_BASE_SEG = 010 (0xA0000), everything else clear.
+const SMRAM_RESET: u8 = 0x02;
+/// SMRAM: bits the guest may write (D_OPEN, D_CLS, D_LCK, G_SMRAME).
+const SMRAM_WMASK: u8 = 0x78;
+
+/// PIIX3: PIRQ[A-D] route control, 0x60..0x63 (bit 7 disables routing; reset 0x80).
+const PIIX3_PIRQRC: u8 = 0x60;
+/// PIIX3: ISA I/O recovery timer.
+const PIIX3_IORT: u8 = 0x4c;
+/// PIIX3: X-bus chip select.
+const PIIX3_XBCS: u8 = 0x4e;
+/// PIIX3: top of memory.
+const PIIX3_TOM: u8 = 0x69;
+/// PIIX3: motherboard IRQ route control 0/1.
+const PIIX3_MBIRQ0: u8 = 0x70;
+/// PIIX3: motherboard DMA control 0/1.
+const PIIX3_MBDMA0: u8 = 0x76;
+/// PIIX3: programmable chip select control.
+const PIIX3_PCSC: u8 = 0x78;
+/// PIIX3: SMI control.
+const PIIX3_SMICNTL: u8 = 0xa0;
+
+/// PIIX4 PM: power-management I/O base (bit 0 reads 1: I/O space indicator).
+const PIIX4_PMBA: u8 = 0x40;
+/// PIIX4 PM: SMBus I/O base (bit 0 reads 1).
+const PIIX4_SMBBA: u8 = 0x90;
+
+/// Which chipset function.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChipsetKind {
+    /// i440FX PCI and memory controller (host bridge), 8086:1237.
+    I440fx,
+    /// PIIX3 PCI-to-ISA bridge, 8086:7000 (multi-function device).
+    Piix3,
+    /// PIIX4 power management / ACPI function, 8086:7113.
+    Piix4Pm,
+}
+
+/// A chipset PCI function: configuration space only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChipsetFunction {
+    kind: ChipsetKind,
+    cfg: PciConfig,
+}
+
+impl ChipsetFunction {
+    /// The function in its power-on state.
+    pub fn new(kind: ChipsetKind) -> Self {
+        let cfg = match kind {
+            ChipsetKind::I440fx => {
+                let mut c = PciConfig::new(VENDOR_INTEL, 0x1237, 0x06_00_00, 0x02, 0x00)
+                    .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1);
+                c.set_u8(I440FX_SMRAM, SMRAM_RESET);
+                c.set_wmask_u8(I440FX_SMRAM, SMRAM_WMASK);
+                for pam in I440FX_PAM0..I440FX_PAM0 + 7 {
+                    // Each PAM byte holds two RE/WE pairs (bits 1:0 and 5:4); PAM0 only the high.
+                    c.set_wmask_u8(pam, if pam == I440FX_PAM0 { 0x30 } else { 0x33 });
+                }
+                c
+            }
+            ChipsetKind::Piix3 => {
+                let mut c = PciConfig::new(
+                    VENDOR_INTEL,
+                    0x7000,
+                    0x06_01_00,
+                    0x00,
+                    harness::pci::HEADER_MULTI_FUNCTION,
+                )
+                .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1);
+                c.set_u8(PIIX3_IORT, 0x4d);
+                c.set_u16(PIIX3_XBCS, 0x0003);
+                c.set_u32(PIIX3_PIRQRC, 0x8080_8080);
+                c.set_u8(PIIX3_TOM, 0x02);
+                c.set_u16(PIIX3_MBIRQ0, 0x8080);
+                c.set_u16(PIIX3_MBDMA0, 0x0c0c);
+                c.set_u16(PIIX3_PCSC, 0x0002);
+                c.set_u8(PIIX3_SMICNTL, 0x08);
+                for pirq in PIIX3_PIRQRC..PIIX3_PIRQRC + 4 {
+                    // bit 7 disable, bits 3:0 IRQ number; bits 6:4 reserved.
+                    c.set_wmask_u8(pirq, 0x8f);
+                }
+                c
+            }
+            ChipsetKind::Piix4Pm => {
+                let mut c = PciConfig::new(VENDOR_INTEL, 0x7113, 0x06_80_00, 0x03, 0x00)
+                    .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1)
+                    .with_interrupt_pin(1);
+                c.set_u32(PIIX4_PMBA, 0x0000_0001);
+                c.set_wmask_u32(PIIX4_PMBA, 0x0000_ffc0);
+                c.set_u32(PIIX4_SMBBA, 0x0000_0001);
+                c.set_wmask_u32(PIIX4_SMBBA, 0x0000_fff0);
+                c
+            }
+        };
+        Self { kind, cfg }
+    }
+
+    /// Which function this is.
+    pub fn kind(&self) -> ChipsetKind {
+        self.kind
+    }
+}
+
+impl Device for ChipsetFunction {
+    fn name(&self) -> &'static str {
+        match self.kind {
+            ChipsetKind::I440fx => "i440FX",
+            ChipsetKind::Piix3 => "PIIX3",
+            ChipsetKind::Piix4Pm => "PIIX4_PM",
+        }
+    }
+
+    fn regions(&self) -> Vec<RegionSpec> {
+        Vec::new()
+    }
+
+    fn read(
+        &mut self,
+        _ctx: &mut dyn Context,
+        _region: RegionId,
+        _offset: u64,
+        size: AccessSize,
+    ) -> u64 {
+        size.mask()
+    }
+
+    fn write(
+        &mut self,
+        _ctx: &mut dyn Context,
+        _region: RegionId,
+        _offset: u64,
+        _size: AccessSize,
+        _value: u64,
+    ) {
+    }
+
+    fn pci(&self) -> Option<&PciConfig> {
+        Some(&self.cfg)
+    }
+
+    fn pci_mut(&mut self) -> Option<&mut PciConfig> {
+        Some(&mut self.cfg)
+    }
+
+    fn config_write(&mut self, _ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
+        let smram_locked =
+            self.kind == ChipsetKind::I440fx && self.cfg.u8(I440FX_SMRAM) & SMRAM_D_LCK != 0;
+        self.cfg.write(offset, size, value);
+        if self.kind == ChipsetKind::I440fx {
+            let touched = u64::from(I440FX_SMRAM).wrapping_sub(u64::from(offset)) < size.bytes();
+            if touched && smram_locked {
+                // Once D_LCK is set, D_OPEN reads 0 and D_LCK stays set until reset.
+                let v = (self.cfg.u8(I440FX_SMRAM) & !SMRAM_D_OPEN) | SMRAM_D_LCK;
+                self.cfg.set_u8(I440FX_SMRAM, v);
+            } else if touched && self.cfg.u8(I440FX_SMRAM) & SMRAM_D_LCK != 0 {
+                let v = self.cfg.u8(I440FX_SMRAM) & !SMRAM_D_OPEN;
+                self.cfg.set_u8(I440FX_SMRAM, v);
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = Self::new(self.kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::testing::TestContext;
+
+    fn dwords(f: &ChipsetFunction) -> Vec<u32> {
+        (0..16).map(|i| f.cfg.read(i * 4, AccessSize::B4)).collect()
+    }
+
+    #[test]
+    fn headers_match_qemu_pc_reset_state() {
+        // facts §5.3, one row per device: dwords 0x00..0x3C.
+        let row = |v: [u32; 4], last: u32| {
+            let mut d = vec![
+                v[0], v[1], v[2], v[3], 0, 0, 0, 0, 0, 0, 0, 0x11001af4, 0, 0, 0, last,
+            ];
+            d.truncate(16);
+            d
+        };
+        assert_eq!(
+            dwords(&ChipsetFunction::new(ChipsetKind::I440fx)),
+            row([0x12378086, 0, 0x06000002, 0], 0)
+        );
+        assert_eq!(
+            dwords(&ChipsetFunction::new(ChipsetKind::Piix3)),
+            row([0x70008086, 0, 0x06010000, 0x00800000], 0)
+        );
+        assert_eq!(
+            dwords(&ChipsetFunction::new(ChipsetKind::Piix4Pm)),
+            row([0x71138086, 0, 0x06800003, 0], 0x100)
+        );
+    }
+
+    #[test]
+    fn smram_lock_closes_and_sticks_until_reset() {
+        let mut ctx = TestContext::new(0);
+        let mut f = ChipsetFunction::new(ChipsetKind::I440fx);
+        f.config_write(&mut ctx, I440FX_SMRAM, AccessSize::B1, 0x4a);
+        assert_eq!(
+            f.cfg.u8(I440FX_SMRAM),
+            0x4a,
+            "SeaBIOS opens SMRAM: D_OPEN|G_SMRAME|base"
+        );
+        f.config_write(&mut ctx, I440FX_SMRAM, AccessSize::B1, 0x1a);
+        assert_eq!(f.cfg.u8(I440FX_SMRAM), 0x1a);
+        f.config_write(&mut ctx, I440FX_SMRAM, AccessSize::B1, 0x42);
+        assert_eq!(
+            f.cfg.u8(I440FX_SMRAM) & (SMRAM_D_OPEN | SMRAM_D_LCK),
+            SMRAM_D_LCK
+        );
+        f.reset();
+        assert_eq!(f.cfg.u8(I440FX_SMRAM), SMRAM_RESET);
+    }
+
+    #[test]
+    fn pirq_routes_reset_disabled_and_keep_reserved_bits() {
+        let mut ctx = TestContext::new(0);
+        let mut f = ChipsetFunction::new(ChipsetKind::Piix3);
+        assert_eq!(f.cfg.read(PIIX3_PIRQRC, AccessSize::B4), 0x80808080);
+        f.config_write(&mut ctx, PIIX3_PIRQRC, AccessSize::B4, 0x0b0b_0a0a);
+        assert_eq!(f.cfg.read(PIIX3_PIRQRC, AccessSize::B4), 0x0b0b0a0a);
+        f.config_write(&mut ctx, PIIX3_PIRQRC, AccessSize::B1, 0xff);
+        assert_eq!(f.cfg.u8(PIIX3_PIRQRC), 0x8f);
+    }
+
+    #[test]
+    fn pm_base_keeps_its_io_indicator_bit() {
+        let mut ctx = TestContext::new(0);
+        let mut f = ChipsetFunction::new(ChipsetKind::Piix4Pm);
+        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0x600);
+        assert_eq!(f.cfg.read(PIIX4_PMBA, AccessSize::B4), 0x601);
+        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0xffff_ffff);
+        assert_eq!(f.cfg.read(PIIX4_PMBA, AccessSize::B4), 0xffc1);
+    }
+}

@@ -1,0 +1,111 @@
+//! Properties every target must keep on any input.
+
+mod common;
+use common::Rng;
+use harness::machine::{Machine, MachineOptions};
+use harness::ops::{Op, encode};
+use harness::runner::Runner;
+
+fn random_input(rng: &mut Rng) -> Vec<u8> {
+    let len = (rng.next_u64() % 600) as usize;
+    let mut bytes = rng.bytes(len);
+    // Sprinkle separators so inputs hold many ops, as mutated corpora do.
+    let mut i = 0;
+    while i + 4 < bytes.len() {
+        if rng.next_u64() % 5 == 0 {
+            bytes[i..i + 4].copy_from_slice(b"FUZZ");
+        }
+        i += 8 + (rng.next_u64() % 16) as usize;
+    }
+    bytes
+}
+
+#[test]
+fn random_inputs_never_give_a_finding_on_correct_models() {
+    for target in models::TARGETS {
+        let mut runner = Runner::new(target);
+        let mut rng = Rng(0x5eed ^ target.name.len() as u64);
+        for case in 0..1500 {
+            let input = random_input(&mut rng);
+            let outcome = runner.run_input(&input);
+            assert!(
+                outcome.finding().is_none(),
+                "{} case {case}: {:?}",
+                target.name,
+                outcome
+            );
+        }
+    }
+}
+
+#[test]
+fn the_same_input_gives_the_same_outcome_and_state() {
+    for target in models::TARGETS {
+        let mut a = Runner::new(target);
+        let mut b = Runner::new(target);
+        let mut rng = Rng(77);
+        for _ in 0..200 {
+            let input = random_input(&mut rng);
+            assert_eq!(a.run_input(&input), b.run_input(&input));
+            assert_eq!(
+                a.machine().state_text(),
+                b.machine().state_text(),
+                "{}",
+                target.name
+            );
+        }
+    }
+}
+
+#[test]
+fn a_machine_after_any_program_and_a_reset_equals_a_fresh_one() {
+    for target in models::TARGETS {
+        let fresh = Machine::new(target.machine.build, MachineOptions::default()).state_text();
+        let mut runner = Runner::new(target);
+        let mut rng = Rng(1234);
+        for _ in 0..300 {
+            let input = random_input(&mut rng);
+            runner.run_input(&input);
+            runner.machine().reset();
+            assert_eq!(runner.machine().state_text(), fresh, "{}", target.name);
+        }
+    }
+}
+
+#[test]
+fn binary_to_text_to_binary_keeps_the_outcome() {
+    let target = models::target("ps2").expect("ps2 target");
+    let mut runner = Runner::new(target);
+    let input = encode(&[
+        Op::Write {
+            region: 1,
+            offset: 0,
+            size: harness::access::AccessSize::B1,
+            value: 0xaa,
+        },
+        Op::Read {
+            region: 0,
+            offset: 0,
+            size: harness::access::AccessSize::B1,
+        },
+        Op::Event {
+            device: 0,
+            payload: &[2, 5],
+        },
+        Op::Read {
+            region: 0,
+            offset: 0,
+            size: harness::access::AccessSize::B1,
+        },
+    ])
+    .expect("encodes");
+    let (trace, outcome) = runner.input_to_trace(&input);
+    let text: String = trace.iter().map(|c| format!("{c}\n")).collect();
+    assert!(
+        text.contains("outb 0x64 0xaa\ninb 0x60\nevent i8042 0x0205\ninb 0x60"),
+        "{text}"
+    );
+    let back = runner.trace_to_input(&trace).expect("encodes back");
+    assert!(back.dropped.is_empty(), "{:?}", back.dropped);
+    assert_eq!(runner.run_input(&back.bytes), outcome);
+}
