@@ -1,0 +1,195 @@
+//! The `devfuzz` binary as users drive it: exit codes, one-line errors, the qtest server.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn devfuzz() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_devfuzz"))
+}
+
+fn tmp(name: &str, contents: &[u8]) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("devfuzz-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, contents).unwrap();
+    p
+}
+
+#[test]
+fn qtest_server_answers_the_issue_example() {
+    let mut child = devfuzz()
+        .args(["qtest", "--machine", "pc"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"outb 0x64 0xaa\ninb 0x60\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "OK\nOK 0x0055\n");
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn qtest_server_replies_in_lockstep_and_survives_bad_lines() {
+    let mut child = devfuzz()
+        .args(["qtest", "-M", "pc"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut ask = |line: &str| {
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let mut reply = String::new();
+        stdout.read_line(&mut reply).unwrap();
+        reply.trim_end().to_string()
+    };
+    // Each reply arrives before the next command is sent.
+    assert_eq!(ask("outl 0xcf8 0x80000000"), "OK");
+    assert_eq!(ask("inl 0xcfc"), "OK 0x12378086");
+    assert_eq!(ask("outb 0x60"), "ERR outb: missing value");
+    assert_eq!(ask("bogus"), "FAIL Unknown command 'bogus'");
+    assert_eq!(ask("read 0x0 0"), "ERR read: size 0 outside 1..=16777216");
+    assert_eq!(ask("write 0x1000 4 0x11223344"), "OK");
+    assert_eq!(ask("read 0x1000 4"), "OK 0x11223344");
+    assert_eq!(ask("readl 0x1000"), "OK 0x0000000044332211");
+    assert_eq!(ask("clock_step 100"), "OK 100");
+    assert_eq!(ask("endianness"), "OK little");
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn replay_exit_codes_and_one_line_errors() {
+    let ok = tmp("ok.qtest", b"# self-test\noutb 0x64 0xaa\ninb 0x60\n");
+    let out = devfuzz().args(["replay", "ps2"]).arg(&ok).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (2 ops)"));
+
+    let bad = tmp("bad.qtest", b"outb 0x64 0xaa\nfrobnicate 1\n");
+    let out = devfuzz()
+        .args(["replay", "ps2"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("bad.qtest:2: Unknown command 'frobnicate'"),
+        "{err}"
+    );
+
+    for args in [
+        &["replay", "nosuch", "x"][..],
+        &["replay", "ps2", "/no/such/file"],
+        &["qtest", "-M", "nosuch"],
+        &["replay", "ps2", "x", "--reentrancy", "maybe"],
+    ] {
+        let out = devfuzz().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{args:?}"
+        );
+    }
+}
+
+#[test]
+fn random_binary_files_replay_without_a_harness_error() {
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut files = Vec::new();
+    for i in 0..20 {
+        let len = (i * 97) % 700;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 7;
+                x ^= x >> 9;
+                x as u8
+            })
+            .collect();
+        files.push(tmp(&format!("rand{i}.bin"), &bytes));
+    }
+    for target in ["ps2", "pci", "pc"] {
+        let out = devfuzz()
+            .args(["replay", target])
+            .args(&files)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{target}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+#[test]
+fn convert_round_trips_binary_and_text() {
+    let text = tmp(
+        "seed.qtest",
+        b"outb 0x64 0xaa\ninb 0x60\nevent i8042 0x0210\ninb 0x60\n",
+    );
+    let bin = text.with_extension("bin");
+    let back = text.with_extension("back.qtest");
+    let out = devfuzz()
+        .args(["convert", "ps2"])
+        .arg(&text)
+        .arg("-o")
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = devfuzz()
+        .args(["convert", "ps2"])
+        .arg(&bin)
+        .arg("-o")
+        .arg(&back)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed = std::fs::read_to_string(&back).unwrap();
+    assert!(
+        printed.contains("outb 0x64 0xaa\ninb 0x60\nevent i8042 0x0210\ninb 0x60\n"),
+        "{printed}"
+    );
+    let out = devfuzz()
+        .args(["replay", "ps2"])
+        .arg(&back)
+        .arg(&bin)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn trace_globs_print_qemu_named_events_on_stderr() {
+    let f = tmp(
+        "trace.qtest",
+        b"outb 0x64 0xaa\ninb 0x60\noutl 0xcf8 0x80000000\ninl 0xcfc\n",
+    );
+    let out = devfuzz()
+        .args(["replay", "pc", "--trace", "pci_cfg_*"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("pci_cfg_read") && err.contains("i440FX 00:00.0 @0x0 -> 0x12378086"),
+        "{err}"
+    );
+    assert!(!err.contains("pckbd"), "only the selected events: {err}");
+}
