@@ -1,8 +1,10 @@
 //! Device models and machine profiles for devfuzz, and the registry of fuzz targets.
 #![warn(missing_docs)]
 
+pub mod fuzzing;
 pub mod i8042;
 pub mod pc;
+pub mod planted;
 
 use harness::target::{MachineProfile, Target};
 

@@ -1,0 +1,1 @@
+//! Planted bugs for measuring the fuzzer (filled in by the planted-bugs work).
