@@ -12,7 +12,7 @@ use crate::clock::Clock;
 use crate::device::{Context, Device, DeviceId, DmaError, RegionId, RegionSpec, TimerId};
 use crate::outcome::Signal;
 use crate::pci::{BAR_COUNT, BarMapping, Bdf};
-use crate::qtest::{self, Cmd};
+use crate::qtest::{Cmd, Reply};
 use crate::ram::GuestRam;
 use crate::space::{AddressSpace, Backing, Segment};
 use std::fmt::Write as _;
@@ -859,39 +859,39 @@ impl Machine {
 
     // ---- qtest commands ---------------------------------------------------------------------
 
-    /// Execute one qtest command as one guest operation and return QEMU's reply line.
-    pub fn exec(&mut self, cmd: &Cmd) -> Result<String, ExecError> {
+    /// Execute one qtest command as one guest operation; the reply prints as QEMU's line.
+    pub fn exec(&mut self, cmd: &Cmd) -> Result<Reply, ExecError> {
         self.begin_op();
         let reply = match *cmd {
             Cmd::Out { size, port, value } => {
                 self.write(Space::Io, u64::from(port), size, u64::from(value));
-                "OK".to_string()
+                Reply::Ok
             }
-            Cmd::In { size, port } => qtest::reply_in(self.read(Space::Io, u64::from(port), size)),
+            Cmd::In { size, port } => Reply::In(self.read(Space::Io, u64::from(port), size)),
             Cmd::Write { size, addr, value } => {
                 self.write(Space::Memory, addr, size, value);
-                "OK".to_string()
+                Reply::Ok
             }
-            Cmd::Read { size, addr } => qtest::reply_read(self.read(Space::Memory, addr, size)),
+            Cmd::Read { size, addr } => Reply::Read(self.read(Space::Memory, addr, size)),
             Cmd::WriteBulk { addr, ref data, .. } => {
                 self.write_bulk(addr, data);
-                "OK".to_string()
+                Reply::Ok
             }
             Cmd::ReadBulk { addr, len, base64 } => {
                 let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
                 self.read_bulk(addr, &mut buf);
-                qtest::reply_bulk(&buf, base64)
+                Reply::Bulk { data: buf, base64 }
             }
             Cmd::Memset { addr, len, byte } => {
                 self.write_bulk(addr, &vec![byte; usize::try_from(len).unwrap_or(0)]);
-                "OK".to_string()
+                Reply::Ok
             }
-            Cmd::ClockStep(ns) => format!("OK {}", self.clock_step(ns)),
+            Cmd::ClockStep(ns) => Reply::Clock(self.clock_step(ns)),
             Cmd::ClockSet(t) => {
                 let now = self.now();
-                format!("OK {}", self.clock_step(Some(t.saturating_sub(now))))
+                Reply::Clock(self.clock_step(Some(t.saturating_sub(now))))
             }
-            Cmd::Endianness => "OK little".to_string(),
+            Cmd::Endianness => Reply::Little,
             Cmd::Event {
                 ref device,
                 ref payload,
@@ -900,7 +900,7 @@ impl Machine {
                     .device_by_name(device)
                     .ok_or_else(|| ExecError::UnknownDevice(device.clone()))?;
                 self.event(id, payload);
-                "OK".to_string()
+                Reply::Ok
             }
         };
         self.end_op();

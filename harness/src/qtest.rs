@@ -403,6 +403,41 @@ impl fmt::Display for Cmd {
     }
 }
 
+/// The answer to one command; `Display` prints QEMU's reply line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `OK`.
+    Ok,
+    /// A port read: `OK 0x%04x`.
+    In(u64),
+    /// A memory read: `OK 0x%016x`.
+    Read(u64),
+    /// A bulk read: `OK 0x<hex>` or `OK <base64>`.
+    Bulk {
+        /// The bytes read.
+        data: Vec<u8>,
+        /// Print as base64.
+        base64: bool,
+    },
+    /// A clock command: `OK <ns>`.
+    Clock(u64),
+    /// `endianness`: `OK little`.
+    Little,
+}
+
+impl fmt::Display for Reply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Ok => f.write_str("OK"),
+            Reply::In(v) => f.write_str(&reply_in(*v)),
+            Reply::Read(v) => f.write_str(&reply_read(*v)),
+            Reply::Bulk { data, base64 } => f.write_str(&reply_bulk(data, *base64)),
+            Reply::Clock(ns) => write!(f, "OK {ns}"),
+            Reply::Little => f.write_str("OK little"),
+        }
+    }
+}
+
 /// Reply to `inb/inw/inl`, as QEMU prints it (`OK 0x%04x`).
 pub fn reply_in(value: u64) -> String {
     format!("OK 0x{value:04x}")

@@ -7,7 +7,7 @@ use crate::machine::{Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFI
 use crate::ops::{self, Op};
 use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
 use crate::pci::{self, BAR_COUNT, BarKind};
-use crate::qtest::Cmd;
+use crate::qtest::{Cmd, Reply};
 use crate::space::Backing;
 use crate::target::{MachineProfile, PROLOGUE_IO_BASE, PROLOGUE_MEM_BASE, Target};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -140,7 +140,7 @@ impl Runner {
     pub fn step(&mut self, cmd: &Cmd) -> Step {
         let _scope = CaptureScope::enter();
         match catch_unwind(AssertUnwindSafe(|| self.exec_cmd(cmd))) {
-            Ok(Ok(reply)) => Step::Reply(reply),
+            Ok(Ok(reply)) => Step::Reply(reply.to_string()),
             Ok(Err(e)) => Step::Error(e),
             Err(payload) => {
                 let device = self
@@ -262,9 +262,9 @@ impl Runner {
         }
     }
 
-    /// Execute one qtest command on the current machine state and return QEMU's reply line.
+    /// Execute one qtest command on the current machine state and return its reply.
     /// Findings propagate as panics (the caller catches).
-    pub fn exec_cmd(&mut self, cmd: &Cmd) -> Result<String, RunError> {
+    pub fn exec_cmd(&mut self, cmd: &Cmd) -> Result<Reply, RunError> {
         self.machine.exec(cmd).map_err(|e| match e {
             crate::machine::ExecError::UnknownDevice(d) => RunError::UnknownDevice(d),
         })

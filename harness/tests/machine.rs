@@ -521,3 +521,39 @@ fn binary_inputs_convert_to_text_that_replays_identically() {
     let back = runner.trace_to_input(&trace).unwrap();
     assert_eq!(runner.run_input(&back.bytes).summary(), outcome.summary());
 }
+
+#[test]
+fn minimisation_keeps_the_signature_and_is_one_minimal_and_deterministic() {
+    use harness::minimize::minimize;
+    let mut text = String::new();
+    for i in 0..400 {
+        text.push_str(&format!("outb 0x80 {:#x}\n", i & 0xff));
+        if i == 200 {
+            text.push_str(SETUP);
+        }
+        text.push_str(&format!("writel {:#x} {i}\n", BAR + 0x04));
+    }
+    text.push_str(&format!("writel {:#x} 1\n", BAR + 0x18));
+    text.push_str("outb 0x80 1\n");
+    let trace = parse_trace(&text).unwrap();
+    assert!(trace.len() > 800);
+    let mut runner = Runner::new(&TEST_TARGET);
+    let a = minimize(&mut runner, &trace, |_| {}).unwrap();
+    let b = minimize(&mut runner, &trace, |_| {}).unwrap();
+    assert_eq!(a, b, "deterministic");
+    assert!(a.signature.starts_with("hang:testdma:"), "{}", a.signature);
+    // BAR0 address, memory enable, and the spin write: nothing else is needed.
+    let printed: Vec<String> = a.trace.iter().map(ToString::to_string).collect();
+    assert!(a.trace.len() <= 5, "{printed:?}");
+    for i in 0..a.trace.len() {
+        let mut fewer = a.trace.clone();
+        fewer.remove(i);
+        let out = runner.run_trace(&fewer).unwrap();
+        assert_ne!(
+            out.finding().map(|f| f.signature()),
+            Some(a.signature.clone()),
+            "removing {} keeps the bug",
+            printed[i]
+        );
+    }
+}
