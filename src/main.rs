@@ -1,5 +1,6 @@
 //! `devfuzz`: the command-line tool. See README.md for usage by example.
 
+mod campaign;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -78,6 +79,61 @@ enum Command {
         #[command(flatten)]
         flags: RunFlags,
     },
+    /// The main job: fuzz a target with cargo-fuzz (libFuzzer), then triage every new crash.
+    Fuzz {
+        /// Fuzz target (see `devfuzz list`).
+        target: String,
+        /// Seconds to fuzz.
+        #[arg(long, default_value_t = 60)]
+        time: u64,
+        /// Parallel fuzzing processes.
+        #[arg(short = 'j', long, default_value_t = 1)]
+        jobs: u32,
+        /// Largest input in bytes.
+        #[arg(long, default_value_t = 4096)]
+        max_len: usize,
+        /// Per-input timeout in seconds.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Memory limit per fuzzing process in MiB.
+        #[arg(long, default_value_t = 2048)]
+        rss_limit_mb: u64,
+        /// Planted bugs to select (comma-separated ids; needs a planted-bugs build).
+        #[arg(long, default_value = "")]
+        bugs: String,
+    },
+    /// Minimise a crashing input (binary or `.qtest`) to a 1-minimal trace with the same signature.
+    Minimize {
+        /// Fuzz target the input belongs to.
+        target: String,
+        /// The crashing input.
+        input: PathBuf,
+        /// Where to write the minimised `.qtest` trace.
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Re-entrancy mode to reproduce in (default: guard, falling back to detect).
+        #[arg(long, value_enum)]
+        reentrancy: Option<Reentrancy>,
+    },
+    /// Minimise a crashing input and store it as regressions/<target>/<name>.qtest.
+    Regress {
+        /// Fuzz target the input belongs to.
+        target: String,
+        /// The crashing input.
+        input: PathBuf,
+        /// File name (letters, digits, '-' and '_').
+        #[arg(long)]
+        name: String,
+        /// One line describing the bug (default: the finding).
+        #[arg(long)]
+        bug: Option<String>,
+        /// How it was found (default: the input's path).
+        #[arg(long)]
+        found_by: Option<String>,
+        /// Replace an existing file of that name.
+        #[arg(long)]
+        force: bool,
+    },
     /// Convert between a binary input and a `.qtest` trace (direction from the input's name).
     Convert {
         /// Fuzz target the input belongs to.
@@ -99,6 +155,15 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::List => list(),
+        Command::Fuzz {
+            target,
+            time,
+            jobs,
+            max_len,
+            timeout,
+            rss_limit_mb,
+            bugs,
+        } => fuzz(&target, time, jobs, max_len, timeout, rss_limit_mb, bugs),
         Command::Replay {
             target,
             files,
@@ -110,6 +175,20 @@ fn main() -> ExitCode {
             input,
             output,
         } => convert(&target, &input, &output),
+        Command::Minimize {
+            target,
+            input,
+            output,
+            reentrancy,
+        } => minimize_cmd(&target, &input, &output, reentrancy),
+        Command::Regress {
+            target,
+            input,
+            name,
+            bug,
+            found_by,
+            force,
+        } => regress(&target, &input, &name, bug, found_by, force),
     };
     match result {
         Ok(code) => code,
@@ -299,4 +378,202 @@ fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
     std::fs::write(output, data)
         .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The input as a cold-machine trace: text as written, binary through `input_to_trace`.
+fn load_trace(target: &Target, input: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
+    if is_text(input) {
+        parse_trace_file(input)
+    } else {
+        Ok(Runner::new(target).input_to_trace(&read_file(input)?).0)
+    }
+}
+
+fn options(mode: ReentrancyMode) -> MachineOptions {
+    MachineOptions {
+        reentrancy: mode,
+        ..MachineOptions::default()
+    }
+}
+
+/// Minimise in `mode`, or in guard then detect mode when none is given.
+fn minimize_in(
+    target: &Target,
+    trace: &[qtest::Cmd],
+    mode: Option<ReentrancyMode>,
+) -> Result<(harness::minimize::Minimized, ReentrancyMode), UsageError> {
+    let modes = match mode {
+        Some(m) => vec![m],
+        None => vec![ReentrancyMode::Guard, ReentrancyMode::Detect],
+    };
+    for mode in modes {
+        let mut runner = Runner::with_options(target, options(mode));
+        let start = std::time::Instant::now();
+        let result = harness::minimize::minimize(&mut runner, trace, |p| {
+            eprint!(
+                "\rminimize [{}]: {} commands, {} runs   ",
+                p.pass, p.commands, p.runs
+            );
+        });
+        match result {
+            Ok(m) => {
+                eprintln!(
+                    "\rminimized {} -> {} commands in {} runs ({:.2} s), signature {}",
+                    m.original_len,
+                    m.trace.len(),
+                    m.runs,
+                    start.elapsed().as_secs_f64(),
+                    m.signature
+                );
+                return Ok((m, mode));
+            }
+            Err(harness::minimize::MinimizeError::NoFinding) => continue,
+            Err(e) => return Err(UsageError(e.to_string())),
+        }
+    }
+    Err(UsageError(
+        "the input gives no finding on this target (nothing to minimise)".to_string(),
+    ))
+}
+
+fn minimize_cmd(target: &str, input: &Path, output: &Path, mode: Option<Reentrancy>) -> CliResult {
+    let target = find_target(target)?;
+    let trace = load_trace(target, input)?;
+    let mode = mode.map(|m| match m {
+        Reentrancy::Guard => ReentrancyMode::Guard,
+        Reentrancy::Detect => ReentrancyMode::Detect,
+    });
+    let (m, mode) = minimize_in(target, &trace, mode)?;
+    let mut text = format!(
+        "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
+        input.display(),
+        m.original_len,
+        m.trace.len(),
+        target.name,
+        mode.as_str(),
+        m.signature
+    );
+    for c in &m.trace {
+        text.push_str(&format!("{c}\n"));
+    }
+    std::fs::write(output, text)
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
+    println!("{}", output.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The workspace root: the nearest ancestor of the current directory holding `regressions/`
+/// and `harness/`.
+fn workspace_root() -> Result<PathBuf, UsageError> {
+    let cwd = std::env::current_dir().map_err(|e| UsageError(format!("current directory: {e}")))?;
+    cwd.ancestors()
+        .find(|d| d.join("regressions").is_dir() && d.join("harness").is_dir())
+        .map(Path::to_path_buf)
+        .ok_or_else(|| UsageError("run this inside the devfuzz tree (no regressions/ folder above the current directory)".into()))
+}
+
+/// `kind:device`: the part of a signature that survives edits to the model.
+fn signature_prefix(signature: &str) -> String {
+    signature
+        .splitn(3, ':')
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+fn regress(
+    target: &str,
+    input: &Path,
+    name: &str,
+    bug: Option<String>,
+    found_by: Option<String>,
+    force: bool,
+) -> CliResult {
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(UsageError(format!(
+            "--name '{name}': use letters, digits, '-' and '_' only"
+        )));
+    }
+    let target = find_target(target)?;
+    let path = workspace_root()?
+        .join("regressions")
+        .join(target.name)
+        .join(format!("{name}.qtest"));
+    if path.exists() && !force {
+        return Err(UsageError(format!(
+            "{} exists (use --force to replace it)",
+            path.display()
+        )));
+    }
+    let trace = load_trace(target, input)?;
+    let (m, mode) = minimize_in(target, &trace, None)?;
+    let planted: Vec<String> = std::env::var("DEVFUZZ_BUGS")
+        .unwrap_or_default()
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    let found = signature_prefix(&m.signature);
+    let regression = harness::regression::Regression {
+        bug: bug.unwrap_or_else(|| format!("{found} found by fuzzing")),
+        signature: m.signature.clone(),
+        expect: "ok".to_string(),
+        expect_without_guard: Some(if mode == ReentrancyMode::Detect {
+            found.clone()
+        } else {
+            "ok".to_string()
+        }),
+        expect_planted: (!planted.is_empty()).then(|| found.clone()),
+        planted: planted.clone(),
+        found_by: found_by
+            .unwrap_or_else(|| format!("devfuzz fuzz {} ({})", target.name, input.display())),
+        trace: m.trace,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
+    }
+    std::fs::write(&path, regression.render())
+        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
+    println!("wrote {}", path.display());
+    if mode == ReentrancyMode::Guard && planted.is_empty() {
+        println!(
+            "note: the bug reproduces under the guard in this build; `cargo test` fails on this file until it is fixed"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn fuzz(
+    target: &str,
+    seconds: u64,
+    jobs: u32,
+    max_len: usize,
+    timeout: u64,
+    rss_limit_mb: u64,
+    bugs: String,
+) -> CliResult {
+    let target = find_target(target)?;
+    let root = workspace_root()?;
+    let campaign = campaign::Campaign {
+        root: root.clone(),
+        target,
+        seconds,
+        jobs,
+        max_len,
+        timeout,
+        rss_limit_mb,
+        bugs,
+    };
+    let groups = campaign.run().map_err(UsageError)?;
+    campaign::print_summary(target, &groups, &root);
+    Ok(if groups.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

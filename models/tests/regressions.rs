@@ -1,0 +1,98 @@
+//! Replays every `regressions/<target>/*.qtest` in every mode its header names. Adding a
+//! regression needs no code: drop the file in the folder.
+
+use harness::machine::{MachineOptions, ReentrancyMode};
+use harness::regression::{Regression, matches};
+use harness::runner::Runner;
+use std::path::Path;
+
+fn replay(
+    target: &harness::target::Target,
+    r: &Regression,
+    mode: ReentrancyMode,
+) -> harness::outcome::Outcome {
+    let mut runner = Runner::with_options(
+        target,
+        MachineOptions {
+            reentrancy: mode,
+            ..MachineOptions::default()
+        },
+    );
+    runner
+        .run_trace(&r.trace)
+        .expect("regression traces name only existing devices")
+}
+
+#[test]
+fn every_regression_replays_with_its_expected_outcome() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../regressions");
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .expect("regressions/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let name = dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let target = models::target(&name)
+            .unwrap_or_else(|| panic!("regressions/{name}: no fuzz target of that name"));
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .expect("target folder")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "qtest"))
+            .collect();
+        files.sort();
+        for file in files {
+            let shown = format!(
+                "regressions/{name}/{}",
+                file.file_name().and_then(|n| n.to_str()).unwrap_or("?")
+            );
+            let text = std::fs::read_to_string(&file).expect("readable");
+            let r = Regression::parse(&text).unwrap_or_else(|e| panic!("{shown}: {e}"));
+            let mut check = |mode: &str, expected: &str, outcome: harness::outcome::Outcome| {
+                if !matches(expected, &outcome) {
+                    failures.push(format!(
+                        "{shown} ({mode}): expected {expected}, got {}",
+                        outcome.summary()
+                    ));
+                }
+            };
+            check(
+                "guard",
+                &r.expect,
+                replay(target, &r, ReentrancyMode::Guard),
+            );
+            if let Some(e) = &r.expect_without_guard {
+                check(
+                    "without guard",
+                    e,
+                    replay(target, &r, ReentrancyMode::Detect),
+                );
+            }
+            #[cfg(feature = "planted-bugs")]
+            if let Some(e) = &r.expect_planted {
+                models::planted::select(&r.planted.join(","))
+                    .unwrap_or_else(|err| panic!("{shown}: {err}"));
+                let outcome = replay(target, &r, ReentrancyMode::Guard);
+                models::planted::select("").expect("clearing the selection");
+                check("planted", e, outcome);
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} regressions failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked > 0, "no regressions found under {}", root.display());
+}

@@ -1,0 +1,299 @@
+//! `devfuzz fuzz`: a libFuzzer campaign through cargo-fuzz with seeds, dictionary and limits
+//! wired in, followed by triage of every new crash.
+
+use harness::outcome::Outcome;
+use harness::runner::Runner;
+use harness::target::Target;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Settings of one campaign.
+pub struct Campaign<'a> {
+    /// The workspace root (holds `fuzz/`).
+    pub root: PathBuf,
+    /// The target.
+    pub target: &'a Target,
+    /// Seconds to fuzz.
+    pub seconds: u64,
+    /// Parallel fuzzing processes.
+    pub jobs: u32,
+    /// Largest input in bytes.
+    pub max_len: usize,
+    /// Per-input timeout in seconds.
+    pub timeout: u64,
+    /// Memory limit per process in MiB.
+    pub rss_limit_mb: u64,
+    /// Planted bugs to select (`DEVFUZZ_BUGS`), empty for none.
+    pub bugs: String,
+}
+
+/// One group of crashes with the same signature.
+pub struct Group {
+    /// The signature (or why the artifact did not reproduce).
+    pub signature: String,
+    /// How many artifacts hit it.
+    pub inputs: usize,
+    /// Commands in the minimised reproducer.
+    pub minimized_len: Option<usize>,
+    /// The reproducer written next to the artifact.
+    pub reproducer: Option<PathBuf>,
+    /// The artifact it came from.
+    pub artifact: PathBuf,
+}
+
+fn have_cargo_fuzz() -> bool {
+    Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// Make sure `cargo fuzz` runs, installing cargo-fuzz if it is missing.
+pub fn ensure_cargo_fuzz() -> Result<(), String> {
+    if have_cargo_fuzz() {
+        return Ok(());
+    }
+    eprintln!("devfuzz: cargo-fuzz is not installed; running: cargo install cargo-fuzz --locked");
+    let status = Command::new("cargo")
+        .args(["install", "cargo-fuzz", "--locked"])
+        .status()
+        .map_err(|e| format!("cannot run cargo install: {e}"))?;
+    if !status.success() || !have_cargo_fuzz() {
+        return Err("installing cargo-fuzz failed (see the output above); the nightly toolchain is also needed: rustup toolchain install nightly".into());
+    }
+    Ok(())
+}
+
+/// Turn `fuzz/seeds/<target>/*.qtest` into `fuzz/corpus/<target>/seed-<stem>` binary inputs.
+pub fn seed_corpus(root: &Path, target: &Target) -> Result<usize, String> {
+    let seeds = root.join("fuzz/seeds").join(target.name);
+    let corpus = root.join("fuzz/corpus").join(target.name);
+    std::fs::create_dir_all(&corpus)
+        .map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
+    let Ok(entries) = std::fs::read_dir(&seeds) else {
+        return Ok(0);
+    };
+    let mut paths: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "qtest"))
+        .collect();
+    paths.sort();
+    let mut runner = Runner::new(target);
+    for path in &paths {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let cmds = harness::qtest::parse_trace(&text)
+            .map_err(|e| format!("{}:{}: {}", path.display(), e.line, e.error))?;
+        let encoded = runner
+            .trace_to_input(&cmds)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("seed");
+        let out = corpus.join(format!("seed-{stem}"));
+        std::fs::write(&out, encoded.bytes)
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    }
+    Ok(paths.len())
+}
+
+fn artifacts(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            ["crash-", "timeout-", "oom-", "leak-", "slow-unit-"]
+                .iter()
+                .any(|k| name.starts_with(k))
+                && p.extension().is_none_or(|e| e != "qtest")
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+impl Campaign<'_> {
+    /// Run the campaign, then triage new artifacts. Returns the crash groups.
+    pub fn run(&self) -> Result<Vec<Group>, String> {
+        let fuzz_dir = self.root.join("fuzz");
+        let target_file = fuzz_dir
+            .join("fuzz_targets")
+            .join(format!("{}.rs", self.target.name));
+        if !target_file.is_file() {
+            return Err(format!(
+                "no cargo-fuzz target {} (expected {})",
+                self.target.name,
+                target_file.display()
+            ));
+        }
+        ensure_cargo_fuzz()?;
+        let seeded = seed_corpus(&self.root, self.target)?;
+        eprintln!(
+            "devfuzz: {seeded} seed(s) converted into fuzz/corpus/{}",
+            self.target.name
+        );
+        let artifact_dir = fuzz_dir.join("artifacts").join(self.target.name);
+        let before = artifacts(&artifact_dir);
+
+        let mut cmd = Command::new("cargo");
+        cmd.current_dir(&self.root)
+            .args(["+nightly", "fuzz", "run", self.target.name]);
+        if !self.bugs.is_empty() {
+            cmd.args(["--features", "planted-bugs"])
+                .env("DEVFUZZ_BUGS", &self.bugs);
+        }
+        cmd.arg(format!("fuzz/corpus/{}", self.target.name))
+            .arg("--");
+        let dict = fuzz_dir
+            .join("dicts")
+            .join(format!("{}.dict", self.target.name));
+        if dict.is_file() {
+            cmd.arg(format!("-dict={}", dict.display()));
+        }
+        cmd.args([
+            format!("-max_total_time={}", self.seconds),
+            format!("-max_len={}", self.max_len),
+            format!("-timeout={}", self.timeout),
+            format!("-rss_limit_mb={}", self.rss_limit_mb),
+            format!("-fork={}", self.jobs.max(1)),
+            "-ignore_crashes=1".to_string(),
+            "-ignore_timeouts=1".to_string(),
+            "-ignore_ooms=1".to_string(),
+            "-print_final_stats=1".to_string(),
+        ]);
+        eprintln!("devfuzz: running {}", render(&cmd));
+        let status = cmd
+            .status()
+            .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
+        if !status.success() {
+            eprintln!("devfuzz: cargo fuzz exited with {status}; triaging what it found");
+        }
+        let new: Vec<PathBuf> = artifacts(&artifact_dir)
+            .into_iter()
+            .filter(|a| !before.contains(a))
+            .collect();
+        Ok(self.triage(&new))
+    }
+
+    /// Replay each artifact in-process, group by signature, minimise one per group and write
+    /// its `.qtest` reproducer next to it.
+    pub fn triage(&self, new: &[PathBuf]) -> Vec<Group> {
+        let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        let mut runner = Runner::new(self.target);
+        for a in new {
+            let signature = match std::fs::read(a) {
+                Ok(bytes) => match runner.run_input(&bytes) {
+                    Outcome::Finding(f) => f.signature(),
+                    Outcome::Ok { .. } => {
+                        "no finding on replay (slow input or engine limit)".to_string()
+                    }
+                },
+                Err(e) => format!("unreadable artifact: {e}"),
+            };
+            groups.entry(signature).or_default().push(a.clone());
+        }
+        let mut out = Vec::new();
+        for (signature, mut files) in groups {
+            files.sort_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(u64::MAX));
+            let artifact = files[0].clone();
+            let (minimized_len, reproducer) = match self.minimize(&artifact) {
+                Some((len, path)) => (Some(len), Some(path)),
+                None => (None, None),
+            };
+            out.push(Group {
+                signature,
+                inputs: files.len(),
+                minimized_len,
+                reproducer,
+                artifact,
+            });
+        }
+        out
+    }
+
+    fn minimize(&self, artifact: &Path) -> Option<(usize, PathBuf)> {
+        let bytes = std::fs::read(artifact).ok()?;
+        let mut runner = Runner::new(self.target);
+        let (trace, _) = runner.input_to_trace(&bytes);
+        let m = harness::minimize::minimize(&mut runner, &trace, |p| {
+            eprint!(
+                "\rtriage: minimizing {} [{}] {} commands   ",
+                artifact.display(),
+                p.pass,
+                p.commands
+            );
+        })
+        .ok()?;
+        eprintln!();
+        let path = artifact.with_extension("qtest");
+        let mut text = format!(
+            "# reproducer of {} on target {}\n# signature: {}\n",
+            artifact.display(),
+            self.target.name,
+            m.signature
+        );
+        for c in &m.trace {
+            text.push_str(&format!("{c}\n"));
+        }
+        std::fs::write(&path, text).ok()?;
+        Some((m.trace.len(), path))
+    }
+}
+
+fn render(cmd: &Command) -> String {
+    let mut s = String::new();
+    for (k, v) in cmd.get_envs() {
+        if let (Some(k), Some(v)) = (k.to_str(), v.and_then(|v| v.to_str())) {
+            s.push_str(&format!("{k}={v} "));
+        }
+    }
+    s.push_str(&cmd.get_program().to_string_lossy());
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// Print the summary table and the command that turns each group into a regression test.
+pub fn print_summary(target: &Target, groups: &[Group], root: &Path) {
+    if groups.is_empty() {
+        println!("no new crashes on {}", target.name);
+        return;
+    }
+    println!(
+        "{:<60} {:>6} {:>10}  reproducer",
+        "signature", "inputs", "minimized"
+    );
+    for g in groups {
+        let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
+        println!(
+            "{:<60} {:>6} {:>10}  {}",
+            g.signature,
+            g.inputs,
+            g.minimized_len
+                .map_or("-".to_string(), |n| format!("{n} cmds")),
+            g.reproducer.as_deref().map_or("-".to_string(), rel)
+        );
+    }
+    println!();
+    for (i, g) in groups.iter().enumerate() {
+        if g.reproducer.is_some() {
+            let rel = g
+                .artifact
+                .strip_prefix(root)
+                .unwrap_or(&g.artifact)
+                .display()
+                .to_string();
+            println!(
+                "  devfuzz regress {} {rel} --name {}-bug-{}",
+                target.name,
+                target.name,
+                i + 1
+            );
+        }
+    }
+}
