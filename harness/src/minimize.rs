@@ -103,27 +103,23 @@ fn ddmin<F: FnMut(Progress)>(o: &mut Oracle<'_, F>, cmds: &mut Vec<Cmd>) {
     let mut n = 2usize;
     while cmds.len() >= 2 {
         let chunk = cmds.len().div_ceil(n);
-        let mut reduced = false;
-        for i in 0..n {
-            let start = i * chunk;
-            if start >= cmds.len() {
-                break;
-            }
-            let end = (start + chunk).min(cmds.len());
-            let candidate: Vec<Cmd> = cmds[..start].iter().chain(&cmds[end..]).cloned().collect();
-            if o.keeps(&candidate) {
+        let kept = (0..n)
+            .map(|i| i * chunk)
+            .take_while(|&start| start < cmds.len())
+            .find_map(|start| {
+                let end = (start + chunk).min(cmds.len());
+                let candidate: Vec<Cmd> =
+                    cmds[..start].iter().chain(&cmds[end..]).cloned().collect();
+                o.keeps(&candidate).then_some(candidate)
+            });
+        match kept {
+            Some(candidate) => {
                 *cmds = candidate;
                 n = (n - 1).max(2);
-                reduced = true;
                 o.report("ddmin", cmds.len());
-                break;
             }
-        }
-        if !reduced {
-            if n >= cmds.len() {
-                break;
-            }
-            n = (n * 2).min(cmds.len());
+            None if n >= cmds.len() => break,
+            None => n = (n * 2).min(cmds.len()),
         }
     }
 }
