@@ -1,5 +1,6 @@
 //! `devfuzz`: the command-line tool. See README.md for usage by example.
 
+mod bench;
 mod campaign;
 mod trace;
 
@@ -20,6 +21,10 @@ use std::process::ExitCode;
     about = "Coverage-guided fuzzing harness for emulated device models"
 )]
 struct Cli {
+    /// Planted bugs to activate (comma-separated ids or `all`; overrides DEVFUZZ_BUGS). Needs a
+    /// build with `--features planted-bugs`.
+    #[arg(long, global = true, value_name = "IDS")]
+    bugs: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -98,9 +103,21 @@ enum Command {
         /// Memory limit per fuzzing process in MiB.
         #[arg(long, default_value_t = 2048)]
         rss_limit_mb: u64,
-        /// Planted bugs to select (comma-separated ids; needs a planted-bugs build).
-        #[arg(long, default_value = "")]
-        bugs: String,
+    },
+    /// Measure exec/s, in-process programs/s, time-to-bug and minimisation; write bench/.
+    Bench {
+        /// Seconds of libFuzzer per exec/s figure.
+        #[arg(long, default_value_t = 20)]
+        exec_seconds: u64,
+        /// Trials per planted bug.
+        #[arg(long, default_value_t = 10)]
+        trials: u32,
+        /// Time limit of one trial in seconds.
+        #[arg(long, default_value_t = 120)]
+        trial_seconds: u64,
+        /// Only the in-process figures (no cargo-fuzz).
+        #[arg(long)]
+        in_process_only: bool,
     },
     /// Minimise a crashing input (binary or `.qtest`) to a 1-minimal trace with the same signature.
     Minimize {
@@ -151,10 +168,34 @@ struct UsageError(String);
 
 type CliResult = Result<ExitCode, UsageError>;
 
+fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
+    let ids = match flag {
+        Some(ids) => ids.to_string(),
+        None => std::env::var(models::planted::ENV_VAR).unwrap_or_default(),
+    };
+    if !ids.trim().is_empty() && !models::planted::ENABLED_IN_BUILD {
+        return Err(UsageError(format!(
+            "planted bugs '{ids}' requested, but this devfuzz was built without them: cargo run --release --features planted-bugs -- ..."
+        )));
+    }
+    models::planted::select(&ids).map_err(|e| UsageError(e.to_string()))?;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(UsageError(msg)) = select_bugs(cli.bugs.as_deref()) {
+        eprintln!("devfuzz: error: {msg}");
+        return ExitCode::from(2);
+    }
     let result = match cli.command {
         Command::List => list(),
+        Command::Bench {
+            exec_seconds,
+            trials,
+            trial_seconds,
+            in_process_only,
+        } => bench_cmd(exec_seconds, trials, trial_seconds, in_process_only),
         Command::Fuzz {
             target,
             time,
@@ -162,8 +203,7 @@ fn main() -> ExitCode {
             max_len,
             timeout,
             rss_limit_mb,
-            bugs,
-        } => fuzz(&target, time, jobs, max_len, timeout, rss_limit_mb, bugs),
+        } => fuzz(&target, time, jobs, max_len, timeout, rss_limit_mb),
         Command::Replay {
             target,
             files,
@@ -231,6 +271,20 @@ fn list() -> CliResult {
         println!(
             "  {:<10} machine {:<6} {}",
             t.name, t.machine.name, t.description
+        );
+    }
+    println!(
+        "planted bugs ({}):",
+        if models::planted::ENABLED_IN_BUILD {
+            "built in; select with --bugs or DEVFUZZ_BUGS"
+        } else {
+            "not in this build: --features planted-bugs"
+        }
+    );
+    for b in models::planted::BUGS {
+        println!(
+            "  {:<22} target {:<4} {:<9} {}",
+            b.id, b.target, b.device, b.cites
         );
     }
     println!("machines:");
@@ -511,11 +565,9 @@ fn regress(
     }
     let trace = load_trace(target, input)?;
     let (m, mode) = minimize_in(target, &trace, None)?;
-    let planted: Vec<String> = std::env::var("DEVFUZZ_BUGS")
-        .unwrap_or_default()
-        .split(',')
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    let planted: Vec<String> = models::planted::active()
+        .into_iter()
+        .map(String::from)
         .collect();
     let found = signature_prefix(&m.signature);
     let regression = harness::regression::Regression {
@@ -555,10 +607,10 @@ fn fuzz(
     max_len: usize,
     timeout: u64,
     rss_limit_mb: u64,
-    bugs: String,
 ) -> CliResult {
     let target = find_target(target)?;
     let root = workspace_root()?;
+    let bugs = models::planted::active().join(",");
     let campaign = campaign::Campaign {
         root: root.clone(),
         target,
@@ -576,4 +628,27 @@ fn fuzz(
     } else {
         ExitCode::from(1)
     })
+}
+
+fn bench_cmd(
+    exec_seconds: u64,
+    trials: u32,
+    trial_seconds: u64,
+    in_process_only: bool,
+) -> CliResult {
+    let root = workspace_root()?;
+    let cfg = bench::BenchConfig {
+        root: root.clone(),
+        exec_seconds,
+        trials,
+        trial_seconds,
+        in_process_only,
+    };
+    let results = bench::run(&cfg).map_err(UsageError)?;
+    bench::write(&root, &results).map_err(UsageError)?;
+    println!(
+        "{}",
+        std::fs::read_to_string(root.join("bench/results.md")).unwrap_or_default()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -325,6 +325,9 @@ pub(super) struct Keyboard {
     leds: u8,
     /// MOD_* bits of the modifier keys held.
     modifiers: u8,
+    /// Planted bugs this keyboard was built with.
+    #[cfg(feature = "planted-bugs")]
+    planted: crate::planted::Active,
 }
 
 impl Keyboard {
@@ -339,7 +342,15 @@ impl Keyboard {
             scancode_set: DEFAULT_SCANCODE_SET,
             leds: 0,
             modifiers: 0,
+            #[cfg(feature = "planted-bugs")]
+            planted: crate::planted::Active::NONE,
         }
+    }
+
+    /// Give the keyboard the planted bugs `planted`.
+    #[cfg(feature = "planted-bugs")]
+    pub(super) fn set_planted(&mut self, planted: crate::planted::Active) {
+        self.planted = planted;
     }
 
     /// Bytes waiting for the host, replies and scancodes together.
@@ -587,10 +598,29 @@ impl Keyboard {
             } else {
                 translate(keycode)
             };
+            #[cfg(feature = "planted-bugs")]
+            if self.planted.has(crate::planted::PS2_QUEUE_OVERFLOW) {
+                self.put_keycode_unbounded(byte);
+                continue;
+            }
             // Command replies count against the 16 bytes, as in QEMU's single ring.
             if self.len() < PS2_QUEUE_SIZE {
                 self.scancodes.push(byte);
             }
         }
+    }
+
+    /// PLANTED BUG `ps2-queue-overflow`: QEMU's `ps2_queue` without its
+    /// `count >= PS2_QUEUE_SIZE` bound. Every byte is stored, so the count grows past the ring
+    /// and, once far enough, the write index runs off the backing array.
+    #[cfg(feature = "planted-bugs")]
+    fn put_keycode_unbounded(&mut self, byte: u8) {
+        use crate::planted::{PS2_QUEUE_OVERFLOW, reached, triggered};
+        reached(PS2_QUEUE_OVERFLOW);
+        if self.len() >= PS2_QUEUE_SIZE {
+            // The fixed model drops this byte; from here the count exceeds the queue size.
+            triggered(PS2_QUEUE_OVERFLOW);
+        }
+        self.scancodes.push_unbounded(byte);
     }
 }

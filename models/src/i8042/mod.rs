@@ -49,6 +49,12 @@
 //!   stale after 0xAD/0xA7/0xAE/0xA8 while a byte is latched); accumulated mouse movement is
 //!   bounded; there is no separate trace for device reset besides `ps2_kbd_reset` /
 //!   `ps2_mouse_reset` in [`Device::reset`].
+//!
+//! # Planted bugs
+//! Builds with the cargo feature `planted-bugs` can select `ps2-queue-overflow` (scancodes queued
+//! without the 16-byte bound) and `ps2-mouse-param-index` (0xE8's parameter used unchecked as an
+//! index into the mouse's counts/mm table); see [`crate::planted`]. The controller reads the
+//! selection when it is built and keeps it across resets.
 
 mod keyboard;
 mod mouse;
@@ -170,11 +176,25 @@ pub struct I8042 {
     ob_data: u8,
     kbd: Keyboard,
     mouse: Mouse,
+    /// Planted bugs this controller was built with (kept across resets).
+    #[cfg(feature = "planted-bugs")]
+    planted: crate::planted::Active,
 }
 
 impl I8042 {
-    /// The controller in its power-on state: status 0x18, CCB 0x03, output port 0xCF.
-    pub const fn new() -> Self {
+    /// The controller in its power-on state: status 0x18, CCB 0x03, output port 0xCF. In a
+    /// `planted-bugs` build it takes the current selection of [planted bugs](crate::planted)
+    /// and keeps it across resets.
+    pub fn new() -> Self {
+        #[cfg_attr(not(feature = "planted-bugs"), allow(unused_mut))]
+        let mut dev = Self::power_on();
+        #[cfg(feature = "planted-bugs")]
+        dev.set_planted(crate::planted::Active::current());
+        dev
+    }
+
+    /// The power-on state, with no planted bug.
+    const fn power_on() -> Self {
         Self {
             status: POWER_ON_STATUS,
             ccb: POWER_ON_CCB,
@@ -185,7 +205,17 @@ impl I8042 {
             ob_data: 0,
             kbd: Keyboard::new(),
             mouse: Mouse::new(),
+            #[cfg(feature = "planted-bugs")]
+            planted: crate::planted::Active::NONE,
         }
+    }
+
+    /// Give the controller, its keyboard and its mouse the planted bugs `planted`.
+    #[cfg(feature = "planted-bugs")]
+    fn set_planted(&mut self, planted: crate::planted::Active) {
+        self.planted = planted;
+        self.kbd.set_planted(planted);
+        self.mouse.set_planted(planted);
     }
 
     /// Port 0x60 read: deliver the latched byte and latch the next one.
@@ -434,6 +464,10 @@ impl Device for I8042 {
     fn reset(&mut self) {
         tracing::trace!(target: "ps2_kbd_reset", "");
         tracing::trace!(target: "ps2_mouse_reset", "");
-        *self = Self::new();
+        #[cfg(feature = "planted-bugs")]
+        let planted = self.planted;
+        *self = Self::power_on();
+        #[cfg(feature = "planted-bugs")]
+        self.set_planted(planted);
     }
 }

@@ -36,6 +36,11 @@ const MOUSE_STATUS_SCALE21: u8 = 0x10; // 2:1 scaling
 const DEFAULT_SAMPLE_RATE: u8 = 100;
 const DEFAULT_RESOLUTION: u8 = 2;
 
+/// Counts per millimetre of the resolution codes 0-3 that 0xE8 takes. QEMU stores whatever byte
+/// 0xE8 receives and reports it back in 0xE9, so a code may be out of range: look it up with
+/// [`Mouse::counts_per_mm`], never by indexing.
+const COUNTS_PER_MM: [u8; 4] = [1, 2, 4, 8];
+
 // Device IDs (0xF2).
 const ID_STANDARD: u8 = 0x00; // standard PS/2 mouse, 3-byte packets
 const ID_INTELLIMOUSE: u8 = 0x03; // wheel, 4-byte packets
@@ -91,6 +96,9 @@ pub(super) struct Mouse {
     dy: i32,
     dz: i32,
     buttons: u8,
+    /// Planted bugs this mouse was built with.
+    #[cfg(feature = "planted-bugs")]
+    planted: crate::planted::Active,
 }
 
 impl Mouse {
@@ -109,7 +117,37 @@ impl Mouse {
             dy: 0,
             dz: 0,
             buttons: 0,
+            #[cfg(feature = "planted-bugs")]
+            planted: crate::planted::Active::NONE,
         }
+    }
+
+    /// Give the mouse the planted bugs `planted`.
+    #[cfg(feature = "planted-bugs")]
+    pub(super) fn set_planted(&mut self, planted: crate::planted::Active) {
+        self.planted = planted;
+    }
+
+    /// Counts per millimetre of the current resolution, `None` for a code outside 0-3.
+    fn counts_per_mm(&self) -> Option<u8> {
+        #[cfg(feature = "planted-bugs")]
+        if self.planted.has(crate::planted::PS2_MOUSE_PARAM_INDEX) {
+            return Some(self.counts_per_mm_unchecked());
+        }
+        COUNTS_PER_MM.get(usize::from(self.resolution)).copied()
+    }
+
+    /// PLANTED BUG `ps2-mouse-param-index`: the resolution byte 0xE8 stored unvalidated, used
+    /// as an index into the 4-entry [`COUNTS_PER_MM`] table.
+    #[cfg(feature = "planted-bugs")]
+    fn counts_per_mm_unchecked(&self) -> u8 {
+        use crate::planted::{PS2_MOUSE_PARAM_INDEX, reached, triggered};
+        reached(PS2_MOUSE_PARAM_INDEX);
+        let index = usize::from(self.resolution);
+        if index >= COUNTS_PER_MM.len() {
+            triggered(PS2_MOUSE_PARAM_INDEX);
+        }
+        COUNTS_PER_MM[index]
     }
 
     /// Bytes waiting for the host.
@@ -166,6 +204,12 @@ impl Mouse {
                 self.queue_whole(&[AUX_ACK]);
             }
             AUX_GET_STATUS => {
+                let counts_per_mm = self.counts_per_mm();
+                tracing::trace!(
+                    target: "ps2_mouse_status",
+                    "resolution {} counts/mm {counts_per_mm:?}",
+                    self.resolution
+                );
                 self.queue_whole(&[AUX_ACK, self.status, self.resolution, self.sample_rate]);
             }
             AUX_SET_STREAM => self.set_status(MOUSE_STATUS_REMOTE, false),
@@ -278,9 +322,10 @@ impl Mouse {
             // A mouse without a wheel drops wheel movement.
             _ => self.dz,
         };
+        let counts_per_mm = self.counts_per_mm();
         tracing::trace!(
             target: "ps2_mouse_send_packet",
-            "dx1 {dx} dy1 {dy} dz1 {dz} b {packet:02x?}"
+            "dx1 {dx} dy1 {dy} dz1 {dz} b {packet:02x?} counts/mm {counts_per_mm:?}"
         );
         for &b in packet.get(..needed).unwrap_or(&[]) {
             self.queue.push(b);

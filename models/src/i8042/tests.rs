@@ -749,6 +749,17 @@ fn mouse_status_request_reports_mode_resolution_and_rate() {
 }
 
 #[test]
+fn mouse_resolution_outside_0_to_3_is_stored_and_reported_as_qemu_does() {
+    // QEMU takes any 0xE8 parameter; the counts/mm table must not be indexed with it.
+    let (mut dev, mut ctx) = booted();
+    assert_eq!(aux(&mut dev, &mut ctx, &[0xE8, 0xFF]), [0xFA, 0xFA]);
+    assert_eq!(aux(&mut dev, &mut ctx, &[0xE9]), [0xFA, 0x00, 0xFF, 0x00]);
+    assert_eq!(aux(&mut dev, &mut ctx, &[0xF4]), [0xFA]);
+    mouse(&mut dev, &mut ctx, 1, 1, 0, 0);
+    assert_eq!(drain(&mut dev, &mut ctx), [0x08, 0x01, 0x01]);
+}
+
+#[test]
 fn mouse_wrap_mode_echoes_bytes_until_reset_wrap() {
     let (mut dev, mut ctx) = booted();
     aux(&mut dev, &mut ctx, &[0xFF]);

@@ -3,10 +3,16 @@
 //! power-management function (00:01.3). IDs, class codes, revisions, header types and reset
 //! values are the ones QEMU shows (facts §5.3); the registers' side effects on the memory map
 //! (PAM shadowing, SMRAM windows, the PM and SMBus I/O blocks) are not emulated.
+//!
+//! The PIIX4 PM function does keep a record of the I/O windows it decodes (the PM block and the
+//! SMBus block; [`IoWindows`]), as QEMU's `pm_io_space_update` / `smbus_io_space_update` would
+//! map them, and holds that record to one invariant: the windows never overlap. A window whose
+//! new range would overlap the other is not decoded until the guest moves one of them away.
 
 use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use harness::pci::PciConfig;
+use std::fmt;
 
 /// Intel's PCI vendor ID.
 const VENDOR_INTEL: u16 = 0x8086;
@@ -47,6 +53,107 @@ const PIIX3_SMICNTL: u8 = 0xa0;
 const PIIX4_PMBA: u8 = 0x40;
 /// PIIX4 PM: SMBus I/O base (bit 0 reads 1).
 const PIIX4_SMBBA: u8 = 0x90;
+/// PIIX4 PM: miscellaneous power-management register; bit 0 (PMIOSE) enables the PM I/O block.
+const PIIX4_PMREGMISC: u8 = 0x80;
+/// PIIX4 PM: SMBus host configuration; bit 0 (SMB_HST_EN) enables the SMBus I/O block.
+const PIIX4_SMBHSTCFG: u8 = 0xd2;
+/// Base-address bits of PMBA (a 64-byte block).
+const PM_BASE_MASK: u32 = 0xffc0;
+/// Size of the PM I/O block.
+const PM_BLOCK_SIZE: u16 = 64;
+/// Base-address bits of SMBBA (a 16-byte block).
+const SMB_BASE_MASK: u32 = 0xfff0;
+/// Size of the SMBus I/O block.
+const SMB_BLOCK_SIZE: u16 = 16;
+
+/// An I/O port range a chipset function decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IoWindow {
+    /// First port.
+    pub base: u16,
+    /// Number of ports.
+    pub size: u16,
+}
+
+impl fmt::Display for IoWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = u32::from(self.base) + u32::from(self.size).max(1) - 1;
+        write!(f, "{:#06x}-{last:#06x}", self.base)
+    }
+}
+
+impl IoWindow {
+    /// Whether the two ranges share a port.
+    pub fn overlaps(self, other: IoWindow) -> bool {
+        let end = |w: IoWindow| u32::from(w.base) + u32::from(w.size);
+        u32::from(self.base) < end(other) && u32::from(other.base) < end(self)
+    }
+}
+
+/// The PIIX4 PM function's I/O windows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PmWindow {
+    /// The power-management block (PMBA, enabled by PMREGMISC bit 0).
+    Pm = 0,
+    /// The SMBus host block (SMBBA, enabled by SMBHSTCFG bit 0).
+    Smbus = 1,
+}
+
+impl PmWindow {
+    const ALL: [PmWindow; 2] = [PmWindow::Pm, PmWindow::Smbus];
+}
+
+/// The record of the I/O windows a function decodes, which refuses overlapping registrations
+/// (as bhyve's `register_inout` refuses a port range that already has a handler).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct IoWindows {
+    slots: [Option<IoWindow>; 2],
+}
+
+/// A window registration that would overlap a window already registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WindowConflict {
+    /// The window being registered.
+    pub window: IoWindow,
+    /// The registered window it overlaps.
+    pub existing: IoWindow,
+}
+
+impl fmt::Display for WindowConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ports {} overlap {}", self.window, self.existing)
+    }
+}
+
+impl IoWindows {
+    /// The window decoded for `which`, if any.
+    pub fn get(&self, which: PmWindow) -> Option<IoWindow> {
+        self.slots[which as usize]
+    }
+
+    /// The registered window (other than `which`'s own) that `window` would overlap.
+    pub fn conflict(&self, which: PmWindow, window: IoWindow) -> Option<IoWindow> {
+        PmWindow::ALL
+            .into_iter()
+            .filter(|&w| w != which)
+            .filter_map(|w| self.get(w))
+            .find(|w| w.overlaps(window))
+    }
+
+    /// Register `window` for `which` (replacing its old range), unless it overlaps another.
+    pub fn register(&mut self, which: PmWindow, window: IoWindow) -> Result<(), WindowConflict> {
+        if let Some(existing) = self.conflict(which, window) {
+            return Err(WindowConflict { window, existing });
+        }
+        self.slots[which as usize] = Some(window);
+        Ok(())
+    }
+
+    /// Stop decoding `which`.
+    pub fn unregister(&mut self, which: PmWindow) {
+        self.slots[which as usize] = None;
+    }
+}
 
 /// Which chipset function.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,12 +171,28 @@ pub enum ChipsetKind {
 pub struct ChipsetFunction {
     kind: ChipsetKind,
     cfg: PciConfig,
+    /// The I/O windows decoded (PIIX4 PM only; empty for the others).
+    windows: IoWindows,
+    /// Planted bugs this function was built with (kept across resets).
+    #[cfg(feature = "planted-bugs")]
+    planted: crate::planted::Active,
 }
 
 impl ChipsetFunction {
-    /// The function in its power-on state.
+    /// The function in its power-on state. In a `planted-bugs` build it takes the current
+    /// selection of [planted bugs](crate::planted) and keeps it across resets.
     pub fn new(kind: ChipsetKind) -> Self {
-        let cfg = match kind {
+        Self {
+            kind,
+            cfg: Self::power_on_config(kind),
+            windows: IoWindows::default(),
+            #[cfg(feature = "planted-bugs")]
+            planted: crate::planted::Active::current(),
+        }
+    }
+
+    fn power_on_config(kind: ChipsetKind) -> PciConfig {
+        match kind {
             ChipsetKind::I440fx => {
                 let mut c = PciConfig::new(VENDOR_INTEL, 0x1237, 0x06_00_00, 0x02, 0x00)
                     .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1);
@@ -114,13 +237,82 @@ impl ChipsetFunction {
                 c.set_wmask_u32(PIIX4_SMBBA, 0x0000_fff0);
                 c
             }
-        };
-        Self { kind, cfg }
+        }
     }
 
     /// Which function this is.
     pub fn kind(&self) -> ChipsetKind {
         self.kind
+    }
+
+    /// The I/O windows the function decodes now (always empty but for PIIX4 PM).
+    pub fn io_windows(&self) -> IoWindows {
+        self.windows
+    }
+
+    /// The window the configuration space asks `which` to decode: enabled and with a nonzero
+    /// base. (QEMU would also decode base 0, which shadows the DMA controller; firmware always
+    /// programs a base before enabling, and the model does not decode an unprogrammed one.)
+    fn programmed_window(&self, which: PmWindow) -> Option<IoWindow> {
+        let (base_reg, mask, enable_reg, size) = match which {
+            PmWindow::Pm => (PIIX4_PMBA, PM_BASE_MASK, PIIX4_PMREGMISC, PM_BLOCK_SIZE),
+            PmWindow::Smbus => (PIIX4_SMBBA, SMB_BASE_MASK, PIIX4_SMBHSTCFG, SMB_BLOCK_SIZE),
+        };
+        let base = u16::try_from(self.cfg.u32(base_reg) & mask).ok()?;
+        (self.cfg.u8(enable_reg) & 1 != 0 && base != 0).then_some(IoWindow { base, size })
+    }
+
+    /// After a configuration write: bring the decoded windows in line with the registers.
+    fn update_io_windows(&mut self) {
+        for which in PmWindow::ALL {
+            let wanted = self.programmed_window(which);
+            if self.windows.get(which) == wanted {
+                continue;
+            }
+            self.windows.unregister(which);
+            if let Some(window) = wanted {
+                self.map_window(which, window);
+            }
+        }
+    }
+
+    /// Decode `window` for `which`: refuse it (leave it undecoded) if it overlaps the other
+    /// window, otherwise register it, which must then succeed.
+    fn map_window(&mut self, which: PmWindow, window: IoWindow) {
+        if self.validates_overlap(which, window) {
+            if let Some(existing) = self.windows.conflict(which, window) {
+                tracing::debug!(
+                    target: "piix4_pm",
+                    "{which:?} window {window} overlaps {existing}: not decoded"
+                );
+                return;
+            }
+        }
+        tracing::trace!(target: "piix4_pm_io_map", "{which:?} {window}");
+        // The registry's invariant, as bhyve's `assert(error == 0)` after `register_inout`.
+        let registered = self.windows.register(which, window);
+        assert!(
+            registered.is_ok(),
+            "PIIX4 PM: {which:?} I/O window registration failed: {}",
+            registered.err().map(|c| c.to_string()).unwrap_or_default()
+        );
+    }
+
+    /// Whether [`Self::map_window`] checks for an overlap before registering (always, in the
+    /// fixed model).
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
+    fn validates_overlap(&self, which: PmWindow, window: IoWindow) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        if self.planted.has(crate::planted::PCI_BAR_OVERLAP) {
+            // PLANTED BUG `pci-bar-overlap`: a reprogrammed base is registered without checking
+            // it against the other window (bhyve's modify_bar_registration path).
+            crate::planted::reached(crate::planted::PCI_BAR_OVERLAP);
+            if self.windows.conflict(which, window).is_some() {
+                crate::planted::triggered(crate::planted::PCI_BAR_OVERLAP);
+            }
+            return false;
+        }
+        true
     }
 }
 
@@ -180,10 +372,14 @@ impl Device for ChipsetFunction {
                 self.cfg.set_u8(I440FX_SMRAM, v);
             }
         }
+        if self.kind == ChipsetKind::Piix4Pm {
+            self.update_io_windows();
+        }
     }
 
     fn reset(&mut self) {
-        *self = Self::new(self.kind);
+        self.cfg = Self::power_on_config(self.kind);
+        self.windows = IoWindows::default();
     }
 }
 
@@ -260,5 +456,71 @@ mod tests {
         assert_eq!(f.cfg.read(PIIX4_PMBA, AccessSize::B4), 0x601);
         f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0xffff_ffff);
         assert_eq!(f.cfg.read(PIIX4_PMBA, AccessSize::B4), 0xffc1);
+    }
+
+    #[test]
+    fn pm_windows_decode_when_enabled_and_never_overlap() {
+        let mut ctx = TestContext::new(0);
+        let mut f = ChipsetFunction::new(ChipsetKind::Piix4Pm);
+        let w = |base, size| Some(IoWindow { base, size });
+        // Enabled with the reset bases (0): nothing decoded.
+        f.config_write(&mut ctx, PIIX4_PMREGMISC, AccessSize::B1, 1);
+        f.config_write(&mut ctx, PIIX4_SMBHSTCFG, AccessSize::B1, 1);
+        assert_eq!(f.io_windows(), IoWindows::default());
+        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0x600);
+        assert_eq!(f.io_windows().get(PmWindow::Pm), w(0x600, 64));
+        // SMBus inside the PM block: refused, not decoded, no panic.
+        f.config_write(&mut ctx, PIIX4_SMBBA, AccessSize::B4, 0x620);
+        assert_eq!(f.io_windows().get(PmWindow::Smbus), None);
+        assert_eq!(f.cfg.read(PIIX4_SMBBA, AccessSize::B4), 0x621);
+        // Moving the PM block away lets the SMBus block decode.
+        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0xb000);
+        assert_eq!(f.io_windows().get(PmWindow::Pm), w(0xb000, 64));
+        assert_eq!(f.io_windows().get(PmWindow::Smbus), w(0x620, 16));
+        // Disabling drops the window; reset drops both.
+        f.config_write(&mut ctx, PIIX4_PMREGMISC, AccessSize::B1, 0);
+        assert_eq!(f.io_windows().get(PmWindow::Pm), None);
+        f.reset();
+        assert_eq!(f, ChipsetFunction::new(ChipsetKind::Piix4Pm));
+    }
+
+    #[test]
+    fn io_window_overlap_is_symmetric_and_half_open() {
+        let a = IoWindow {
+            base: 0x600,
+            size: 64,
+        };
+        assert!(a.overlaps(IoWindow {
+            base: 0x63f,
+            size: 16
+        }));
+        assert!(
+            IoWindow {
+                base: 0x5f1,
+                size: 16
+            }
+            .overlaps(a)
+        );
+        assert!(!a.overlaps(IoWindow {
+            base: 0x640,
+            size: 16
+        }));
+        assert!(
+            !IoWindow {
+                base: 0x5f0,
+                size: 16
+            }
+            .overlaps(a)
+        );
+        assert!(
+            IoWindow {
+                base: 0xfff0,
+                size: 16
+            }
+            .overlaps(IoWindow {
+                base: 0xffc0,
+                size: 64
+            })
+        );
     }
 }
