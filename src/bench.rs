@@ -25,6 +25,8 @@ pub struct BenchConfig {
     pub trial_seconds: u64,
     /// Skip the engine measurements (in-process figures only).
     pub in_process_only: bool,
+    /// cargo-fuzz sanitizer.
+    pub sanitizer: String,
 }
 
 /// One exec/s figure.
@@ -122,13 +124,11 @@ fn in_process_rate(target: &harness::target::Target) -> f64 {
     runs as f64 / start.elapsed().as_secs_f64()
 }
 
-fn fuzz_build(root: &Path, planted: bool) -> Result<(), String> {
+fn fuzz_build(root: &Path, sanitizer: &str, planted: bool) -> Result<(), String> {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root)
-        .args(["+nightly", "fuzz", "build", "-O"]);
-    if planted {
-        cmd.args(["--features", "planted-bugs"]);
-    }
+        .args(["+nightly", "fuzz", "build"])
+        .args(crate::campaign::fuzz_build_args(sanitizer, planted));
     let status = cmd.status().map_err(|e| format!("cargo fuzz build: {e}"))?;
     if !status.success() {
         return Err(format!("cargo fuzz build failed ({status})"));
@@ -139,6 +139,7 @@ fn fuzz_build(root: &Path, planted: bool) -> Result<(), String> {
 /// Run one libFuzzer process; returns (wall seconds, stderr, exit success).
 fn libfuzzer(
     root: &Path,
+    sanitizer: &str,
     target: &str,
     planted: Option<&str>,
     corpus: &Path,
@@ -146,11 +147,12 @@ fn libfuzzer(
 ) -> Result<(f64, String, bool), String> {
     let mut cmd = Command::new("cargo");
     cmd.current_dir(root)
-        .args(["+nightly", "fuzz", "run", "-O", target]);
-    if let Some(bugs) = planted {
-        cmd.args(["--features", "planted-bugs"])
-            .env("DEVFUZZ_BUGS", bugs);
-    }
+        .args(["+nightly", "fuzz", "run", target])
+        .args(crate::campaign::fuzz_build_args(
+            sanitizer,
+            planted.is_some(),
+        ))
+        .env("DEVFUZZ_BUGS", planted.unwrap_or(""));
     cmd.arg(corpus)
         .arg("--")
         .args(args)
@@ -203,7 +205,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         return Ok(r);
     }
     crate::campaign::ensure_cargo_fuzz()?;
-    fuzz_build(&cfg.root, false)?;
+    fuzz_build(&cfg.root, &cfg.sanitizer, false)?;
     let limits = |secs: u64| {
         vec![
             format!("-max_total_time={secs}"),
@@ -218,7 +220,14 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             crate::campaign::seed_corpus(&cfg.root, t)?;
         }
         let corpus = temp_corpus(&cfg.root, name, seeds.as_deref())?;
-        let (_, log, _) = libfuzzer(&cfg.root, name, None, &corpus, &limits(cfg.exec_seconds))?;
+        let (_, log, _) = libfuzzer(
+            &cfg.root,
+            &cfg.sanitizer,
+            name,
+            None,
+            &corpus,
+            &limits(cfg.exec_seconds),
+        )?;
         match parse_exec_per_sec(&log) {
             Some(rate) => r.exec.push(ExecRate {
                 target: name.to_string(),
@@ -232,7 +241,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             .push("time-to-bug skipped: build devfuzz with --features planted-bugs".into());
         return Ok(r);
     }
-    fuzz_build(&cfg.root, true)?;
+    fuzz_build(&cfg.root, &cfg.sanitizer, true)?;
     for bug in models::planted::BUGS {
         let target = models::target(bug.target)
             .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
@@ -267,7 +276,14 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             if dict.is_file() {
                 args.push(format!("-dict={}", dict.display()));
             }
-            let (secs, log, ok) = libfuzzer(&cfg.root, bug.target, Some(bug.id), &corpus, &args)?;
+            let (secs, log, ok) = libfuzzer(
+                &cfg.root,
+                &cfg.sanitizer,
+                bug.target,
+                Some(bug.id),
+                &corpus,
+                &args,
+            )?;
             let crashed = !ok
                 && (log.contains("==ERROR")
                     || std::fs::read_dir(&artifacts).is_ok_and(|mut d| d.next().is_some()));

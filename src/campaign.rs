@@ -26,6 +26,19 @@ pub struct Campaign<'a> {
     pub rss_limit_mb: u64,
     /// Planted bugs to select (`DEVFUZZ_BUGS`), empty for none.
     pub bugs: String,
+    /// cargo-fuzz sanitizer (`none` by default: harness and models have no `unsafe`).
+    pub sanitizer: String,
+}
+
+/// The cargo-fuzz build every devfuzz campaign, smoke run and benchmark uses: release with debug
+/// assertions and overflow checks (cargo-fuzz's default), the given sanitizer, and the planted
+/// bugs when asked. One set of flags, so switching between them does not rebuild.
+pub fn fuzz_build_args(sanitizer: &str, planted: bool) -> Vec<String> {
+    let mut v = vec!["--sanitizer".to_string(), sanitizer.to_string()];
+    if planted {
+        v.extend(["--features".to_string(), "planted-bugs".to_string()]);
+    }
+    v
 }
 
 /// One group of crashes with the same signature.
@@ -141,10 +154,8 @@ impl Campaign<'_> {
         let mut cmd = Command::new("cargo");
         cmd.current_dir(&self.root)
             .args(["+nightly", "fuzz", "run", self.target.name]);
-        if !self.bugs.is_empty() {
-            cmd.args(["--features", "planted-bugs"])
-                .env("DEVFUZZ_BUGS", &self.bugs);
-        }
+        cmd.args(fuzz_build_args(&self.sanitizer, !self.bugs.is_empty()))
+            .env("DEVFUZZ_BUGS", &self.bugs);
         cmd.arg(format!("fuzz/corpus/{}", self.target.name))
             .arg("--");
         let dict = fuzz_dir

@@ -313,14 +313,16 @@ impl Machine {
                 PCI_HOST_RULES,
             );
         }
-        for f in self.fixed.clone() {
-            if let Some(spec) = self.region_spec(f.device, f.region).cloned() {
-                self.space_mut(spec.space).map(
+        for i in 0..self.fixed.len() {
+            let f = self.fixed[i];
+            if let Some(spec) = self.region_spec(f.device, f.region) {
+                let (space, size, rules) = (spec.space, spec.size, spec.rules);
+                self.space_mut(space).map(
                     Backing::Device(f.device, f.region),
                     f.base,
-                    spec.size,
+                    size,
                     f.priority,
-                    spec.rules,
+                    rules,
                 );
             }
         }
@@ -944,10 +946,11 @@ impl Machine {
             *self = Self::new(self.build, opts);
             return;
         }
+        // Static mappings (RAM, the PCI host, fixed regions) never move; system_reset unmaps
+        // the BARs, so the spaces are back to their first mappings without rebuilding them.
         self.system_reset();
-        self.mem.clear();
-        self.io.clear();
-        self.map_static();
+        self.mem.renumber();
+        self.io.renumber();
         self.ram.reset();
         self.clock.reset();
         self.irq_raises.fill(0);

@@ -197,6 +197,15 @@ pub(crate) fn install_panic_hook() {
                 })
             });
             if cfg!(panic = "abort") {
+                // The process ends here: say what the finding is (a `Signal` payload would
+                // otherwise print as `Box<dyn Any>`).
+                if is_signal {
+                    LAST_PANIC.with(|p| {
+                        if let Some(r) = p.borrow().as_ref() {
+                            eprintln!("devfuzz finding: {}", r.message);
+                        }
+                    });
+                }
                 previous(info);
             }
         }));

@@ -316,6 +316,15 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
                 .ok_or_else(|| ParseError::Bad("event: missing device".into()))?
                 .to_string();
             let text = words.get(2).copied().unwrap_or("0x");
+            let digits = text
+                .strip_prefix("0x")
+                .or_else(|| text.strip_prefix("0X"))
+                .unwrap_or(text);
+            if digits.len() % 2 != 0 {
+                return Err(ParseError::Bad(format!(
+                    "event: payload '{text}' has an odd number of hex digits"
+                )));
+            }
             let payload = parse_hex_bytes(text)
                 .ok_or_else(|| ParseError::Bad(format!("event: bad hex payload '{text}'")))?;
             Cmd::Event { device, payload }
@@ -530,6 +539,7 @@ mod tests {
             "clock_step abc",
             "read 0 0x2000000",
             "b64write 0 4 !!",
+            "event i8042 0x20f",
         ] {
             let e = parse_line(bad).unwrap_err();
             assert!(e.reply().starts_with("ERR "), "{bad}: {}", e.reply());

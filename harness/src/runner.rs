@@ -6,7 +6,7 @@ use crate::device::DeviceId;
 use crate::machine::{Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_PORT};
 use crate::ops::{self, Op};
 use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
-use crate::pci::{self, BAR_COUNT, BarKind};
+use crate::pci::{self, BAR_COUNT, BarKind, Bdf};
 use crate::qtest::{Cmd, Reply};
 use crate::space::Backing;
 use crate::target::{MachineProfile, PROLOGUE_IO_BASE, PROLOGUE_MEM_BASE, Target};
@@ -63,7 +63,7 @@ pub struct Runner {
     machine: Machine,
     live: Vec<LiveRegion>,
     live_generation: Option<u64>,
-    functions: Vec<DeviceId>,
+    functions: Vec<(DeviceId, Bdf)>,
     event_devices: Vec<DeviceId>,
     prologue: Vec<Cmd>,
     recording: Option<Vec<Cmd>>,
@@ -98,7 +98,7 @@ impl Runner {
             machine
                 .pci_functions()
                 .into_iter()
-                .map(|(_, d)| d)
+                .map(|(b, d)| (d, b))
                 .collect()
         } else {
             Vec::new()
@@ -172,21 +172,19 @@ impl Runner {
         if self.live_generation != Some(generation) {
             self.live_generation = Some(generation);
             self.live.clear();
-            let mut backings = Vec::new();
-            if self.target.pci {
-                backings.push(Backing::PciConfigAddress);
-                backings.push(Backing::PciConfigData);
-            }
-            for d in 0..self.machine.device_count() {
-                let id = DeviceId(d as u16);
-                if !self.target.addresses_device(self.machine.device_name(id)) {
-                    continue;
-                }
-                for r in 0..self.machine.device_regions(id).len() {
-                    backings.push(Backing::Device(id, crate::device::RegionId(r as u16)));
-                }
-            }
-            for b in backings {
+            let host = [Backing::PciConfigAddress, Backing::PciConfigData];
+            let host = host
+                .iter()
+                .copied()
+                .take(if self.target.pci { 2 } else { 0 });
+            let devices = (0..self.machine.device_count())
+                .map(|d| DeviceId(d as u16))
+                .filter(|id| self.target.addresses_device(self.machine.device_name(*id)))
+                .flat_map(|id| {
+                    (0..self.machine.device_regions(id).len())
+                        .map(move |r| Backing::Device(id, crate::device::RegionId(r as u16)))
+                });
+            for b in host.chain(devices) {
                 for space in [Space::Io, Space::Memory] {
                     if let Some(m) = self.machine.space(space).mapping_of(b) {
                         self.live.push(LiveRegion {
@@ -208,8 +206,8 @@ impl Runner {
         let mut index = 0usize;
         let _scope = CaptureScope::enter();
         let result = catch_unwind(AssertUnwindSafe(|| {
-            for cmd in self.prologue.clone() {
-                self.exec_cmd(&cmd).ok();
+            for cmd in &self.prologue {
+                self.machine.exec(cmd).ok();
             }
             for op in ops::decode(input) {
                 self.machine.begin_op();
@@ -330,16 +328,7 @@ impl Runner {
                 if self.functions.is_empty() {
                     return;
                 }
-                let dev = self.functions[usize::from(function) % self.functions.len()];
-                let Some(bdf) = self
-                    .machine
-                    .pci_functions()
-                    .into_iter()
-                    .find(|(_, d)| *d == dev)
-                    .map(|(b, _)| b)
-                else {
-                    return;
-                };
+                let (_, bdf) = self.functions[usize::from(function) % self.functions.len()];
                 let address = bdf.config_address(offset & 0xfc);
                 let port = PCI_CONFIG_DATA_PORT + u64::from(offset & 3);
                 self.record(access_cmd(

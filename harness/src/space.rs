@@ -134,6 +134,16 @@ impl AddressSpace {
         self.next_order = 0;
     }
 
+    /// Renumber the mapping order 0.. keeping the relative order, so a space that went back to
+    /// its first mappings is indistinguishable from one freshly built. The flat view does not
+    /// change.
+    pub fn renumber(&mut self) {
+        for (i, m) in self.mappings.iter_mut().enumerate() {
+            m.order = i as u64;
+        }
+        self.next_order = self.mappings.len() as u64;
+    }
+
     fn changed(&mut self) {
         self.stale = true;
         self.generation += 1;
