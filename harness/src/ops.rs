@@ -293,28 +293,62 @@ pub fn encode_op(op: &Op<'_>, out: &mut Vec<u8>) {
     }
 }
 
-/// Encode a program; `decode(encode(ops)) == ops` whenever this succeeds.
-pub fn encode(ops: &[Op<'_>]) -> Result<Vec<u8>, EncodeError> {
-    let mut out = Vec::new();
-    for (i, op) in ops.iter().enumerate() {
+/// Builds an input op by op, refusing any op that would not decode back to itself.
+#[derive(Clone, Debug, Default)]
+pub struct Encoder {
+    out: Vec<u8>,
+    ops: usize,
+}
+
+impl Encoder {
+    /// Append one op.
+    pub fn push(&mut self, op: &Op<'_>) -> Result<(), EncodeError> {
+        let i = self.ops;
         if let Op::RamWrite { data, .. } | Op::DmaPattern(data) | Op::Event { payload: data, .. } =
             op
             && data.len() > MAX_OP_DATA
         {
             return Err(EncodeError::TooLong(i));
         }
+        let undo = self.out.len();
         if i > 0 {
-            out.extend_from_slice(SEPARATOR);
+            self.out.extend_from_slice(SEPARATOR);
         }
-        let start = out.len();
-        encode_op(op, &mut out);
-        // The separator must not appear inside the op, nor straddle its end.
+        let start = self.out.len();
+        encode_op(op, &mut self.out);
+        // The separator must not appear inside the op, nor straddle its start.
         let check_from = start.saturating_sub(SEPARATOR.len() - 1);
-        if find_separator(&out[check_from..]).is_some() || out.len() == start {
+        if find_separator(&self.out[check_from..]).is_some() {
+            self.out.truncate(undo);
             return Err(EncodeError::Separator(i));
         }
+        self.ops += 1;
+        Ok(())
     }
-    Ok(out)
+
+    /// Ops pushed so far.
+    pub fn len(&self) -> usize {
+        self.ops
+    }
+
+    /// Whether no op was pushed.
+    pub fn is_empty(&self) -> bool {
+        self.ops == 0
+    }
+
+    /// The input.
+    pub fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+/// Encode a program; `decode(encode(ops)) == ops` whenever this succeeds.
+pub fn encode(ops: &[Op<'_>]) -> Result<Vec<u8>, EncodeError> {
+    let mut e = Encoder::default();
+    for op in ops {
+        e.push(op)?;
+    }
+    Ok(e.finish())
 }
 
 #[cfg(test)]

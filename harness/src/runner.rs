@@ -454,7 +454,7 @@ impl Runner {
         for cmd in self.prologue.clone() {
             self.exec_cmd(&cmd)?;
         }
-        let mut owned: Vec<OwnedOp> = Vec::new();
+        let mut encoder = ops::Encoder::default();
         let mut dropped = Vec::new();
         // A trace printed by `input_to_trace` starts with the prologue; the binary reruns it.
         let skip = if cmds.starts_with(&self.prologue) {
@@ -463,9 +463,9 @@ impl Runner {
             0
         };
         for (i, cmd) in cmds.iter().enumerate().skip(skip) {
-            let before = owned.len();
-            self.encode_cmd(cmd, &mut owned)?;
-            if owned.len() == before && !matches!(cmd, Cmd::Endianness) {
+            let before = encoder.len();
+            self.encode_cmd(cmd, &mut encoder)?;
+            if encoder.len() == before && !matches!(cmd, Cmd::Endianness) {
                 dropped.push((i, cmd.clone()));
             }
             let _scope = CaptureScope::enter();
@@ -475,20 +475,20 @@ impl Runner {
                 break;
             }
         }
-        let ops: Vec<Op<'_>> = owned.iter().map(OwnedOp::as_op).collect();
         Ok(Encoded {
-            bytes: ops::encode(&ops)?,
+            bytes: encoder.finish(),
             dropped,
         })
     }
 
+    /// The READ or WRITE op that reaches `addr` through a live region, if one does.
     fn region_op(
         &mut self,
         space: Space,
         addr: u64,
         size: AccessSize,
         value: Option<u64>,
-    ) -> Option<OwnedOp> {
+    ) -> Option<Op<'static>> {
         let live = self.live_regions();
         let (index, r) = live
             .iter()
@@ -497,13 +497,13 @@ impl Runner {
         let region = u8::try_from(index).ok()?;
         let offset = u32::try_from(addr - r.base).ok()?;
         Some(match value {
-            Some(v) => OwnedOp::Write {
+            Some(v) => Op::Write {
                 region,
                 offset,
                 size,
                 value: v,
             },
-            None => OwnedOp::Read {
+            None => Op::Read {
                 region,
                 offset,
                 size,
@@ -511,58 +511,63 @@ impl Runner {
         })
     }
 
-    fn encode_cmd(&mut self, cmd: &Cmd, out: &mut Vec<OwnedOp>) -> Result<(), RunError> {
-        let ram = self.machine.ram().size();
-        let mut ram_write = |out: &mut Vec<OwnedOp>, addr: u64, data: &[u8]| {
-            for (k, chunk) in data.chunks(ops::MAX_OP_DATA).enumerate() {
-                let a = addr + (k * ops::MAX_OP_DATA) as u64;
-                if a < ram {
-                    out.push(OwnedOp::RamWrite {
-                        addr: a as u32,
-                        data: chunk.to_vec(),
-                    });
-                }
-            }
-        };
+    fn push_region_op(
+        &mut self,
+        out: &mut ops::Encoder,
+        space: Space,
+        addr: u64,
+        size: AccessSize,
+        value: Option<u64>,
+    ) -> Result<(), RunError> {
+        if let Some(op) = self.region_op(space, addr, size, value) {
+            out.push(&op)?;
+        }
+        Ok(())
+    }
+
+    fn encode_cmd(&mut self, cmd: &Cmd, out: &mut ops::Encoder) -> Result<(), RunError> {
         match cmd {
-            Cmd::Out { size, port, value } => out.extend(self.region_op(
+            Cmd::Out { size, port, value } => self.push_region_op(
+                out,
                 Space::Io,
                 u64::from(*port),
                 *size,
                 Some(u64::from(*value)),
-            )),
+            )?,
             Cmd::In { size, port } => {
-                out.extend(self.region_op(Space::Io, u64::from(*port), *size, None))
+                self.push_region_op(out, Space::Io, u64::from(*port), *size, None)?
             }
             Cmd::Write { size, addr, value } => {
                 match self.region_op(Space::Memory, *addr, *size, Some(*value)) {
-                    Some(op) => out.push(op),
-                    None if addr.checked_add(size.bytes()).is_some_and(|end| end <= ram) => {
-                        ram_write(out, *addr, &value.to_le_bytes()[..size.bytes() as usize]);
+                    // One access of the trace's width, as the text says: not split into pieces.
+                    Some(op) => out.push(&op)?,
+                    None => {
+                        let bytes = value.to_le_bytes();
+                        self.encode_bulk(
+                            *addr,
+                            Some(&bytes[..size.bytes() as usize]),
+                            size.bytes() as usize,
+                            out,
+                        )?
                     }
-                    None => {}
                 }
             }
             Cmd::Read { size, addr } => {
-                out.extend(self.region_op(Space::Memory, *addr, *size, None))
+                self.push_region_op(out, Space::Memory, *addr, *size, None)?
             }
             Cmd::WriteBulk { addr, data, .. } => {
-                self.encode_bulk(*addr, Some(data), data.len(), out, &mut ram_write)
+                self.encode_bulk(*addr, Some(data), data.len(), out)?
             }
             Cmd::Memset { addr, len, byte } => {
                 let data = vec![*byte; usize::try_from(*len).unwrap_or(0)];
-                self.encode_bulk(*addr, Some(&data), data.len(), out, &mut ram_write);
+                self.encode_bulk(*addr, Some(&data), data.len(), out)?;
             }
-            Cmd::ReadBulk { addr, len, .. } => self.encode_bulk(
-                *addr,
-                None,
-                usize::try_from(*len).unwrap_or(0),
-                out,
-                &mut ram_write,
-            ),
-            Cmd::ClockStep(None) => out.push(OwnedOp::ClockStep(0)),
-            Cmd::ClockStep(Some(ns)) => push_clock(out, *ns),
-            Cmd::ClockSet(t) => push_clock(out, t.saturating_sub(self.machine.now())),
+            Cmd::ReadBulk { addr, len, .. } => {
+                self.encode_bulk(*addr, None, usize::try_from(*len).unwrap_or(0), out)?
+            }
+            Cmd::ClockStep(None) => out.push(&Op::ClockStep(0))?,
+            Cmd::ClockStep(Some(ns)) => push_clock(out, *ns)?,
+            Cmd::ClockSet(t) => push_clock(out, t.saturating_sub(self.machine.now()))?,
             Cmd::Endianness => {}
             Cmd::Event { device, payload } => {
                 let id = self
@@ -570,24 +575,26 @@ impl Runner {
                     .device_by_name(device)
                     .ok_or_else(|| RunError::UnknownDevice(device.clone()))?;
                 if let Some(i) = self.event_devices.iter().position(|d| *d == id) {
-                    out.push(OwnedOp::Event {
+                    out.push(&Op::Event {
                         device: i as u8,
-                        payload: payload.clone(),
-                    });
+                        payload,
+                    })?;
                 }
             }
         }
         Ok(())
     }
 
+    /// Encode a memory access of `len` bytes: RAM runs as RAM_WRITE ops (reads of RAM have no
+    /// binary form), device regions as naturally aligned READ/WRITE ops of up to 8 bytes.
     fn encode_bulk(
         &mut self,
         addr: u64,
-        data: Option<&Vec<u8>>,
+        data: Option<&[u8]>,
         len: usize,
-        out: &mut Vec<OwnedOp>,
-        ram_write: &mut impl FnMut(&mut Vec<OwnedOp>, u64, &[u8]),
-    ) {
+        out: &mut ops::Encoder,
+    ) -> Result<(), RunError> {
+        let ram = self.machine.ram().size();
         let mut off = 0usize;
         while off < len {
             let a = addr.wrapping_add(off as u64);
@@ -599,7 +606,14 @@ impl Runner {
                         .saturating_add(1)
                         .min(len - off);
                     if let Some(d) = data {
-                        ram_write(out, a, &d[off..off + n]);
+                        for (k, chunk) in d[off..off + n].chunks(ops::MAX_OP_DATA).enumerate() {
+                            let at = a + (k * ops::MAX_OP_DATA) as u64;
+                            if let Ok(addr) = u32::try_from(at)
+                                && at < ram
+                            {
+                                out.push(&Op::RamWrite { addr, data: chunk })?;
+                            }
+                        }
                     }
                     off += n;
                 }
@@ -615,20 +629,22 @@ impl Runner {
                         v[..p].copy_from_slice(&d[off..off + p]);
                         u64::from_le_bytes(v)
                     });
-                    out.extend(self.region_op(Space::Memory, a, size, value));
+                    self.push_region_op(out, Space::Memory, a, size, value)?;
                     off += p;
                 }
             }
         }
+        Ok(())
     }
 }
 
-fn push_clock(out: &mut Vec<OwnedOp>, mut ns: u64) {
+fn push_clock(out: &mut ops::Encoder, mut ns: u64) -> Result<(), RunError> {
     while ns > 0 {
         let step = ns.min(u64::from(u32::MAX));
-        out.push(OwnedOp::ClockStep(step as u32));
+        out.push(&Op::ClockStep(step as u32))?;
         ns -= step;
     }
+    Ok(())
 }
 
 fn access_cmd(space: Space, addr: u64, size: AccessSize, value: Option<u64>) -> Cmd {
@@ -648,64 +664,6 @@ fn access_cmd(space: Space, addr: u64, size: AccessSize, value: Option<u64>) -> 
             value: v,
         },
         (Space::Memory, None) => Cmd::Read { size, addr },
-    }
-}
-
-/// An op that owns its data (for building inputs).
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum OwnedOp {
-    Read {
-        region: u8,
-        offset: u32,
-        size: AccessSize,
-    },
-    Write {
-        region: u8,
-        offset: u32,
-        size: AccessSize,
-        value: u64,
-    },
-    RamWrite {
-        addr: u32,
-        data: Vec<u8>,
-    },
-    ClockStep(u32),
-    Event {
-        device: u8,
-        payload: Vec<u8>,
-    },
-}
-
-impl OwnedOp {
-    fn as_op(&self) -> Op<'_> {
-        match self {
-            OwnedOp::Read {
-                region,
-                offset,
-                size,
-            } => Op::Read {
-                region: *region,
-                offset: *offset,
-                size: *size,
-            },
-            OwnedOp::Write {
-                region,
-                offset,
-                size,
-                value,
-            } => Op::Write {
-                region: *region,
-                offset: *offset,
-                size: *size,
-                value: *value,
-            },
-            OwnedOp::RamWrite { addr, data } => Op::RamWrite { addr: *addr, data },
-            OwnedOp::ClockStep(ns) => Op::ClockStep(*ns),
-            OwnedOp::Event { device, payload } => Op::Event {
-                device: *device,
-                payload,
-            },
-        }
     }
 }
 
