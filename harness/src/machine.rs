@@ -754,16 +754,19 @@ impl Machine {
         };
         let dev = self.pci[func].device;
         let n = size.bytes().min(4);
-        let pieces: Vec<(u8, AccessSize, u64)> = if u64::from(start % 4) + n <= 4 {
-            vec![(start, size, 0)]
+        // An access that crosses a dword goes byte by byte, as the header's byte lanes do.
+        let whole = u64::from(start % 4) + n <= 4;
+        let (count, psize) = if whole {
+            (1, size)
         } else {
-            (0..n)
-                .filter_map(|i| start.checked_add(i as u8).map(|o| (o, AccessSize::B1, i)))
-                .collect()
+            (n, AccessSize::B1)
         };
         let name = self.device_name(dev);
         let mut value = 0u64;
-        for (off, psize, i) in pieces {
+        for i in 0..count {
+            let Some(off) = start.checked_add(i as u8) else {
+                break;
+            };
             match write {
                 Some(w) => {
                     let v = (w >> (8 * i)) as u32 & psize.mask() as u32;
@@ -801,7 +804,8 @@ impl Machine {
             return;
         };
         let master = cfg.bus_master();
-        let wanted: Vec<Option<BarMapping>> = (0..=BAR_COUNT).map(|s| cfg.bar_mapping(s)).collect();
+        let wanted: [Option<BarMapping>; BAR_COUNT + 1] =
+            std::array::from_fn(|s| cfg.bar_mapping(s));
         self.bus_master[usize::from(f.device.0)] = master;
         let name = self.device_name(f.device);
         for (slot, new) in wanted.into_iter().enumerate() {
@@ -1117,7 +1121,7 @@ impl Machine {
         if ranges.is_empty() {
             return;
         }
-        let pattern = self.dma_patterns[self.fill_index % self.dma_patterns.len()].clone();
+        let pattern_index = self.fill_index % self.dma_patterns.len();
         self.fill_index += 1;
         let mut allowance = self
             .opts
@@ -1128,7 +1132,8 @@ impl Machine {
                 break;
             }
             let n = r.len().min(allowance);
-            let bytes: Vec<u8> = (0..n).map(|i| pattern[i % pattern.len()]).collect();
+            let pattern = &self.dma_patterns[pattern_index];
+            let bytes: Vec<u8> = pattern.iter().copied().cycle().take(n).collect();
             let a = addr + r.start as u64;
             if self.ram.write(a, &bytes).is_err() {
                 self.stop = Some(StopReason::RamBudget);
