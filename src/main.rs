@@ -2,6 +2,7 @@
 
 mod bench;
 mod campaign;
+mod coverage;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -126,6 +127,14 @@ enum Command {
         #[arg(long, default_value = "none")]
         sanitizer: String,
     },
+    /// Line coverage of the models from a corpus: a per-file table and an HTML report.
+    Coverage {
+        /// Fuzz target (see `devfuzz list`).
+        target: String,
+        /// Corpus directory (default: the target's seeds, converted into fuzz/corpus/<target>).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+    },
     /// Minimise a crashing input (binary or `.qtest`) to a 1-minimal trace with the same signature.
     Minimize {
         /// Fuzz target the input belongs to.
@@ -196,6 +205,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let result = match cli.command {
+        Command::Coverage { target, corpus } => coverage_cmd(&target, corpus.as_deref()),
         Command::List => list(),
         Command::Bench {
             exec_seconds,
@@ -677,5 +687,18 @@ fn bench_cmd(
         "{}",
         std::fs::read_to_string(root.join("bench/results.md")).unwrap_or_default()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn coverage_cmd(target: &str, corpus: Option<&Path>) -> CliResult {
+    let target = find_target(target)?;
+    let root = workspace_root()?;
+    let report = coverage::run(&root, target.name, corpus).map_err(UsageError)?;
+    println!("{}", report.table);
+    println!(
+        "models: {:.1}% of lines covered",
+        report.line_percent_models
+    );
+    println!("HTML report: {}", report.html_index.display());
     Ok(ExitCode::SUCCESS)
 }

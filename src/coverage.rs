@@ -1,0 +1,578 @@
+//! `devfuzz coverage`: line coverage of the models from a corpus.
+//!
+//! `cargo fuzz coverage` builds the target with `-Cinstrument-coverage`, runs every corpus input
+//! and merges the profiles into `fuzz/coverage/<target>/coverage.profdata`; `llvm-cov report`
+//! then gives the per-file summary and `llvm-cov show` the HTML report
+//! (`fuzz/coverage/<target>/html/index.html`). The LLVM tools must be of the LLVM that the
+//! nightly rustc was built with (its `rustc -vV` says which): Debian's `llvm-<major>` package,
+//! whose `llvm-profdata-<major>` and `llvm-cov-<major>` are on PATH. When they are missing and
+//! devfuzz runs as root, it installs that package with apt-get.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// The LLVM major version to use when the nightly rustc does not say: the one of nightly rustc
+/// when this was written.
+const DEFAULT_LLVM_MAJOR: u32 = 22;
+
+/// The host triple cargo-fuzz builds for when rustc does not say.
+const DEFAULT_TRIPLE: &str = "x86_64-unknown-linux-gnu";
+
+/// Source files that are not the project's: the cargo registry and git checkouts, the standard
+/// library (remapped to `/rustc/<hash>/` or under a rustup toolchain) and the fuzz target stubs.
+const IGNORE_FILENAME_REGEX: &str =
+    r"(\.cargo/(registry|git)/|/rustc/[0-9a-f]+/|\.rustup/toolchains/|/lib/rustlib/src/)";
+
+/// What `devfuzz coverage` measured.
+#[derive(Debug, Clone)]
+pub struct CoverageReport {
+    /// Per-file summary (lines, functions, regions) of the files under `models/` and `harness/`,
+    /// with a total line for each of the two and for both; paths relative to the root.
+    pub table: String,
+    /// `fuzz/coverage/<target>/html/index.html`.
+    pub html_index: PathBuf,
+    /// Percentage of the lines of the files under `models/` that the corpus executed.
+    pub line_percent_models: f64,
+}
+
+/// One file's row of `llvm-cov report` (counts only; percentages are derived).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct FileRow {
+    /// Path relative to the root when it lies under it.
+    file: String,
+    regions: u64,
+    missed_regions: u64,
+    functions: u64,
+    missed_functions: u64,
+    lines: u64,
+    missed_lines: u64,
+}
+
+impl FileRow {
+    fn add(&mut self, other: &FileRow) {
+        self.regions += other.regions;
+        self.missed_regions += other.missed_regions;
+        self.functions += other.functions;
+        self.missed_functions += other.missed_functions;
+        self.lines += other.lines;
+        self.missed_lines += other.missed_lines;
+    }
+}
+
+/// The LLVM tools used: `llvm-cov` of the right version, and a folder holding the matching
+/// `llvm-profdata` for `cargo fuzz coverage --llvm-path`.
+#[derive(Debug)]
+struct LlvmTools {
+    cov: PathBuf,
+    bin_dir: PathBuf,
+}
+
+/// Measure the line coverage of `target`'s fuzz target on `corpus` (a folder of binary inputs;
+/// default `fuzz/corpus/<target>`, first refreshed from the seeds), under the workspace `root`.
+///
+/// Installs cargo-fuzz and the LLVM tools when they are missing (see the module docs), runs
+/// `cargo +nightly fuzz coverage`, and writes the HTML report to `fuzz/coverage/<target>/html`.
+/// Progress goes to stderr.
+pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageReport, String> {
+    let Some(t) = models::target(target) else {
+        let names: Vec<&str> = models::TARGETS.iter().map(|t| t.name).collect();
+        return Err(format!(
+            "unknown target '{target}' (targets: {})",
+            names.join(", ")
+        ));
+    };
+    let fuzz_dir = root.join("fuzz");
+    let target_file = fuzz_dir.join("fuzz_targets").join(format!("{target}.rs"));
+    if !target_file.is_file() {
+        return Err(format!(
+            "no cargo-fuzz target {target} (expected {})",
+            target_file.display()
+        ));
+    }
+    crate::campaign::ensure_cargo_fuzz()?;
+    let tools = ensure_llvm_tools(&fuzz_dir)?;
+
+    let corpus = match corpus {
+        Some(dir) => {
+            if !dir.is_dir() {
+                return Err(format!(
+                    "corpus {} is not a folder of inputs",
+                    dir.display()
+                ));
+            }
+            dir.to_path_buf()
+        }
+        None => {
+            let seeded = crate::campaign::seed_corpus(root, t)?;
+            eprintln!("devfuzz: {seeded} seed(s) converted into fuzz/corpus/{target}");
+            fuzz_dir.join("corpus").join(target)
+        }
+    };
+    let inputs = std::fs::read_dir(&corpus)
+        .map_err(|e| format!("cannot read corpus {}: {e}", corpus.display()))?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .count();
+    if inputs == 0 {
+        return Err(format!("corpus {} holds no input files", corpus.display()));
+    }
+
+    let out_dir = fuzz_dir.join("coverage").join(target);
+    // Profiles of an earlier, larger run would otherwise be merged in.
+    let _ = std::fs::remove_dir_all(out_dir.join("raw"));
+    std::fs::create_dir_all(&out_dir)
+        .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
+    let log = out_dir.join("cargo-fuzz-coverage.log");
+    let mut cmd = Command::new("cargo");
+    cmd.current_dir(root)
+        .args(["+nightly", "fuzz", "coverage"])
+        // The campaign's build flags (no sanitizer: coverage of the same code, faster runs).
+        .args(crate::campaign::fuzz_build_args("none", false))
+        .arg("--llvm-path")
+        .arg(&tools.bin_dir)
+        .arg(target)
+        .arg(&corpus)
+        .env_remove("DEVFUZZ_BUGS");
+    eprintln!(
+        "devfuzz: running cargo +nightly fuzz coverage --sanitizer none --llvm-path {} {target} {} ({inputs} inputs; log in {})",
+        tools.bin_dir.display(),
+        corpus.display(),
+        rel(root, &log)
+    );
+    run_logged(&mut cmd, &log)?;
+
+    let profdata = out_dir.join("coverage.profdata");
+    if !profdata.is_file() {
+        return Err(format!(
+            "cargo fuzz coverage wrote no {} (see {})",
+            profdata.display(),
+            log.display()
+        ));
+    }
+    let binary = find_coverage_binary(root, target)?;
+    let instr_profile = format!("-instr-profile={}", profdata.display());
+    let ignore = format!("-ignore-filename-regex={IGNORE_FILENAME_REGEX}");
+
+    eprintln!(
+        "devfuzz: running {} report {} {instr_profile} {ignore}",
+        tools.cov.display(),
+        rel(root, &binary)
+    );
+    let report = Command::new(&tools.cov)
+        .arg("report")
+        .arg(&binary)
+        .arg(&instr_profile)
+        .arg(&ignore)
+        .arg("-show-branch-summary=false")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", tools.cov.display()))?;
+    if !report.status.success() {
+        return Err(format!(
+            "{} report failed: {}",
+            tools.cov.display(),
+            String::from_utf8_lossy(&report.stderr).trim()
+        ));
+    }
+    let rows = parse_report(&String::from_utf8_lossy(&report.stdout), root);
+    if rows.is_empty() {
+        return Err(format!(
+            "the coverage report names no file under models/ or harness/ (binary {}, profile {})",
+            binary.display(),
+            profdata.display()
+        ));
+    }
+    let (table, line_percent_models) = render_table(&rows);
+
+    let html_dir = out_dir.join("html");
+    let _ = std::fs::remove_dir_all(&html_dir);
+    let mut show = Command::new(&tools.cov);
+    show.arg("show")
+        .arg(&binary)
+        .arg(&instr_profile)
+        .arg(&ignore)
+        .arg("-format=html")
+        .arg(format!("-output-dir={}", html_dir.display()))
+        .arg(format!("-project-title=devfuzz {target}"))
+        .arg("-show-line-counts-or-regions")
+        .arg("-show-instantiations=false");
+    if let Some(rustfilt) = find_on_path("rustfilt") {
+        show.arg(format!("-Xdemangler={}", rustfilt.display()));
+    }
+    eprintln!(
+        "devfuzz: running {} show -format=html -output-dir={}",
+        tools.cov.display(),
+        rel(root, &html_dir)
+    );
+    let shown = show
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", tools.cov.display()))?;
+    let html_index = html_dir.join("index.html");
+    if !shown.status.success() || !html_index.is_file() {
+        return Err(format!(
+            "{} show failed: {}",
+            tools.cov.display(),
+            String::from_utf8_lossy(&shown.stderr).trim()
+        ));
+    }
+    Ok(CoverageReport {
+        table,
+        html_index,
+        line_percent_models,
+    })
+}
+
+/// Run `cmd` with its output in `log`; on failure, the end of the log is in the error.
+fn run_logged(cmd: &mut Command, log: &Path) -> Result<(), String> {
+    let file =
+        std::fs::File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let err = file
+        .try_clone()
+        .map_err(|e| format!("cannot write {}: {e}", log.display()))?;
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(file)
+        .stderr(err)
+        .status()
+        .map_err(|e| format!("cannot run cargo fuzz coverage: {e}"))?;
+    if status.success() {
+        return Ok(());
+    }
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    let tail: Vec<&str> = text.lines().rev().take(25).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    Err(format!(
+        "cargo fuzz coverage failed ({status}); the end of {}:\n{}",
+        log.display(),
+        tail.join("\n")
+    ))
+}
+
+/// The LLVM major version of the nightly rustc (`LLVM version: 22.1.4` in `rustc -vV`).
+fn rustc_llvm_major() -> Option<u32> {
+    let out = Command::new("rustc")
+        .args(["+nightly", "-vV"])
+        .output()
+        .ok()?;
+    parse_llvm_major(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// The major version in `rustc -vV` output.
+fn parse_llvm_major(verbose_version: &str) -> Option<u32> {
+    verbose_version
+        .lines()
+        .find_map(|l| l.strip_prefix("LLVM version:"))
+        .and_then(|v| v.trim().split('.').next()?.parse().ok())
+}
+
+/// The host triple of the nightly rustc.
+fn host_triple() -> String {
+    Command::new("rustc")
+        .args(["+nightly", "-vV"])
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host:").map(|h| h.trim().to_string()))
+        })
+        .unwrap_or_else(|| DEFAULT_TRIPLE.to_string())
+}
+
+/// `name` in a folder of PATH.
+fn find_on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `llvm-profdata-<major>` and `llvm-cov-<major>` on PATH (or in Debian's
+/// `/usr/lib/llvm-<major>/bin`).
+fn find_llvm_tools(major: u32) -> Option<(PathBuf, PathBuf)> {
+    let find = |tool: &str| {
+        find_on_path(&format!("{tool}-{major}")).or_else(|| {
+            let p = PathBuf::from(format!("/usr/lib/llvm-{major}/bin/{tool}"));
+            p.is_file().then_some(p)
+        })
+    };
+    Some((find("llvm-profdata")?, find("llvm-cov")?))
+}
+
+/// Whether this process runs as root (`id -u` says 0).
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// Find the LLVM tools of rustc's LLVM, installing Debian's `llvm-<major>` when they are missing
+/// and this runs as root.
+fn ensure_llvm_tools(fuzz_dir: &Path) -> Result<LlvmTools, String> {
+    let major = rustc_llvm_major().unwrap_or(DEFAULT_LLVM_MAJOR);
+    let package = format!("llvm-{major}");
+    let (profdata, cov) = match find_llvm_tools(major) {
+        Some(found) => found,
+        None => {
+            if !is_root() {
+                return Err(format!(
+                    "llvm-profdata-{major} and llvm-cov-{major} (the LLVM of nightly rustc) are not on PATH: install Debian's {package} (sudo apt-get install -y {package})"
+                ));
+            }
+            for args in [
+                vec!["update"],
+                vec!["install", "-y", "--no-install-recommends", package.as_str()],
+            ] {
+                eprintln!("devfuzz: running apt-get {}", args.join(" "));
+                let status = Command::new("apt-get")
+                    .args(&args)
+                    .env("DEBIAN_FRONTEND", "noninteractive")
+                    .stdin(Stdio::null())
+                    .status()
+                    .map_err(|e| format!("cannot run apt-get (install {package} by hand): {e}"))?;
+                if !status.success() {
+                    return Err(format!(
+                        "apt-get {} failed ({status}); install {package} by hand",
+                        args.join(" ")
+                    ));
+                }
+            }
+            find_llvm_tools(major).ok_or_else(|| {
+                format!("{package} is installed but llvm-profdata-{major}/llvm-cov-{major} are not on PATH")
+            })?
+        }
+    };
+    // `cargo fuzz coverage --llvm-path DIR` runs DIR/llvm-profdata. Debian's versioned names are
+    // links into /usr/lib/llvm-<major>/bin, which has it; otherwise make such a folder.
+    let bin_dir = match std::fs::canonicalize(&profdata) {
+        Ok(real) if real.file_name().is_some_and(|n| n == "llvm-profdata") => real
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/")),
+        _ => {
+            let dir = fuzz_dir.join("coverage").join(format!(".llvm-{major}-bin"));
+            std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            let link = dir.join("llvm-profdata");
+            let _ = std::fs::remove_file(&link);
+            std::os::unix::fs::symlink(&profdata, &link)
+                .map_err(|e| format!("cannot create {}: {e}", link.display()))?;
+            dir
+        }
+    };
+    Ok(LlvmTools { cov, bin_dir })
+}
+
+/// The instrumented binary `cargo fuzz coverage` built, `<dir>/<triple>/coverage/<triple>/release/<target>`
+/// where `<dir>` is the target folder of the workspace cargo-fuzz was run from (`target/` of the
+/// root: cargo-fuzz asks `cargo metadata` in the current folder), `$CARGO_TARGET_DIR`, or
+/// `fuzz/target/`; the newest of those that exist.
+fn find_coverage_binary(root: &Path, target: &str) -> Result<PathBuf, String> {
+    let triple = host_triple();
+    let mut dirs = vec![root.join("target"), root.join("fuzz").join("target")];
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        dirs.insert(0, root.join(dir));
+    }
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for dir in &dirs {
+        // Any triple, in case rustc's host differs from the one cargo-fuzz was told.
+        for a in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            for b in std::fs::read_dir(a.path().join("coverage"))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let p = b.path().join("release").join(target);
+                if let Ok(m) = std::fs::metadata(&p).and_then(|m| m.modified()) {
+                    found.push((m, p));
+                }
+            }
+        }
+    }
+    found.sort();
+    found.pop().map(|(_, p)| p).ok_or_else(|| {
+        let shape = format!("{triple}/coverage/{triple}/release/{target}");
+        let looked: Vec<String> = dirs
+            .iter()
+            .map(|d| d.join(&shape).display().to_string())
+            .collect();
+        format!(
+            "cargo fuzz coverage built no binary (looked for {})",
+            looked.join(", ")
+        )
+    })
+}
+
+/// `path` relative to `root` when it lies under it.
+fn rel(root: &Path, path: &Path) -> String {
+    let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let path_c = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    path_c
+        .strip_prefix(&root)
+        .or_else(|_| path.strip_prefix(&root))
+        .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
+}
+
+/// The rows of `llvm-cov report -show-branch-summary=false` output for files under `models/` and
+/// `harness/` of `root`. A row is the file name and nine numbers: regions, missed, cover,
+/// functions, missed, executed, lines, missed, cover.
+fn parse_report(text: &str, root: &Path) -> Vec<FileRow> {
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        if tokens.len() < 10 || tokens[0] == "Filename" || tokens[0] == "TOTAL" {
+            continue;
+        }
+        let nums = &tokens[tokens.len() - 9..];
+        let count = |i: usize| nums[i].parse::<u64>().ok();
+        let (
+            Some(regions),
+            Some(missed_regions),
+            Some(functions),
+            Some(missed_functions),
+            Some(lines),
+            Some(missed_lines),
+        ) = (count(0), count(1), count(3), count(4), count(6), count(7))
+        else {
+            continue;
+        };
+        let name = tokens[..tokens.len() - 9].join(" ");
+        let path = Path::new(&name);
+        let file = if path.is_absolute() {
+            rel(root, path)
+        } else {
+            name.clone()
+        };
+        if !(file.starts_with("models/") || file.starts_with("harness/")) {
+            continue;
+        }
+        rows.push(FileRow {
+            file,
+            regions,
+            missed_regions,
+            functions,
+            missed_functions,
+            lines,
+            missed_lines,
+        });
+    }
+    rows.sort_by(|a, b| a.file.cmp(&b.file));
+    rows
+}
+
+/// `covered / total` as a percentage (100 for an empty total).
+fn percent(total: u64, missed: u64) -> f64 {
+    if total == 0 {
+        100.0
+    } else {
+        100.0 * (total - missed.min(total)) as f64 / total as f64
+    }
+}
+
+/// The summary table and the line percentage of the `models/` files.
+fn render_table(rows: &[FileRow]) -> (String, f64) {
+    let width = rows
+        .iter()
+        .map(|r| r.file.len())
+        .max()
+        .unwrap_or(0)
+        .max("TOTAL models/".len());
+    let mut out = format!(
+        "{:<width$} {:>7} {:>7} {:>8} {:>6} {:>6} {:>8} {:>8} {:>8}\n",
+        "file", "lines", "missed", "lines%", "fns", "missed", "fns%", "regions", "regions%"
+    );
+    let line = |out: &mut String, r: &FileRow| {
+        out.push_str(&format!(
+            "{:<width$} {:>7} {:>7} {:>7.2}% {:>6} {:>6} {:>7.2}% {:>8} {:>7.2}%\n",
+            r.file,
+            r.lines,
+            r.missed_lines,
+            percent(r.lines, r.missed_lines),
+            r.functions,
+            r.missed_functions,
+            percent(r.functions, r.missed_functions),
+            r.regions,
+            percent(r.regions, r.missed_regions),
+        ));
+    };
+    let mut totals = [
+        FileRow {
+            file: "TOTAL models/".into(),
+            ..FileRow::default()
+        },
+        FileRow {
+            file: "TOTAL harness/".into(),
+            ..FileRow::default()
+        },
+        FileRow {
+            file: "TOTAL".into(),
+            ..FileRow::default()
+        },
+    ];
+    for r in rows {
+        line(&mut out, r);
+        let i = if r.file.starts_with("models/") { 0 } else { 1 };
+        totals[i].add(r);
+        totals[2].add(r);
+    }
+    out.push_str(&format!("{}\n", "-".repeat(width + 66)));
+    for t in &totals {
+        line(&mut out, t);
+    }
+    let models = &totals[0];
+    let models_percent = if models.lines == 0 {
+        0.0
+    } else {
+        percent(models.lines, models.missed_lines)
+    };
+    (out, models_percent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn llvm_major_from_rustc_verbose_version() {
+        let vv = "rustc 1.97.0-nightly (e50aa6fba 2026-05-19)\nhost: x86_64-unknown-linux-gnu\nLLVM version: 22.1.4\n";
+        assert_eq!(parse_llvm_major(vv), Some(22));
+        assert_eq!(parse_llvm_major("rustc 1.0\n"), None);
+    }
+
+    #[test]
+    fn report_rows_keep_models_and_harness_files() {
+        let root = Path::new("/nonexistent-devfuzz-root");
+        let text = "\
+Filename                                   Regions    Missed Regions     Cover   Functions  Missed Functions  Executed       Lines      Missed Lines     Cover
+---------------------------------------------------------------------------------------------------------------------------------------------------------
+/nonexistent-devfuzz-root/fuzz/fuzz_targets/ps2.rs  3  0  100.00%  2  0  100.00%  4  0  100.00%
+/nonexistent-devfuzz-root/harness/src/ops.rs      100  25   75.00%  10  2   80.00%  200  50   75.00%
+/nonexistent-devfuzz-root/models/src/i8042/mod.rs  50  10   80.00%   5  1   80.00%  100  10   90.00%
+models/src/i8042/queue.rs                          10   0  100.00%   2  0  100.00%   20   0  100.00%
+---------------------------------------------------------------------------------------------------------------------------------------------------------
+TOTAL                                             163  35   78.53%  19  3   84.21%  324  60   81.48%
+";
+        let rows = parse_report(text, root);
+        let files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
+        assert_eq!(
+            files,
+            [
+                "harness/src/ops.rs",
+                "models/src/i8042/mod.rs",
+                "models/src/i8042/queue.rs"
+            ]
+        );
+        assert_eq!(rows[1].lines, 100);
+        assert_eq!(rows[1].missed_lines, 10);
+        let (table, models) = render_table(&rows);
+        assert!((models - 100.0 * 110.0 / 120.0).abs() < 1e-9, "{models}");
+        assert!(table.contains("TOTAL models/"), "{table}");
+        assert!(!table.contains("fuzz_targets"), "{table}");
+    }
+
+    #[test]
+    fn percent_of_nothing_is_full() {
+        assert_eq!(percent(0, 0), 100.0);
+        assert_eq!(percent(4, 1), 75.0);
+    }
+}
