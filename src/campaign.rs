@@ -272,16 +272,18 @@ fn render(cmd: &Command) -> String {
 /// Print the summary table and the command that turns each group into a regression test.
 pub fn print_summary(target: &Target, groups: &[Group], root: &Path) {
     if groups.is_empty() {
-        println!("no new crashes on {}", target.name);
+        say!("no new crashes on {}", target.name);
         return;
     }
-    println!(
+    say!(
         "{:<60} {:>6} {:>10}  reproducer",
-        "signature", "inputs", "minimized"
+        "signature",
+        "inputs",
+        "minimized"
     );
     for g in groups {
         let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).display().to_string();
-        println!(
+        say!(
             "{:<60} {:>6} {:>10}  {}",
             g.signature,
             g.inputs,
@@ -290,7 +292,7 @@ pub fn print_summary(target: &Target, groups: &[Group], root: &Path) {
             g.reproducer.as_deref().map_or("-".to_string(), rel)
         );
     }
-    println!();
+    say!();
     for (i, g) in groups.iter().enumerate() {
         if g.reproducer.is_some() {
             let rel = g
@@ -299,7 +301,7 @@ pub fn print_summary(target: &Target, groups: &[Group], root: &Path) {
                 .unwrap_or(&g.artifact)
                 .display()
                 .to_string();
-            println!(
+            say!(
                 "  devfuzz regress {} {rel} --name {}-bug-{}",
                 target.name,
                 target.name,

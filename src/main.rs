@@ -1,5 +1,14 @@
 //! `devfuzz`: the command-line tool. See README.md for usage by example.
 
+/// `println!` that ignores a reader who went away (`devfuzz replay ... | head`): output is
+/// best-effort, the exit code still tells the outcome.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 mod bench;
 mod campaign;
 mod coverage;
@@ -299,14 +308,16 @@ fn parse_trace_file(path: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
 }
 
 fn list() -> CliResult {
-    println!("targets:");
+    say!("targets:");
     for t in models::TARGETS {
-        println!(
+        say!(
             "  {:<10} machine {:<6} {}",
-            t.name, t.machine.name, t.description
+            t.name,
+            t.machine.name,
+            t.description
         );
     }
-    println!(
+    say!(
         "planted bugs ({}):",
         if models::planted::ENABLED_IN_BUILD {
             "built in; select with --bugs or DEVFUZZ_BUGS"
@@ -315,14 +326,17 @@ fn list() -> CliResult {
         }
     );
     for b in models::planted::BUGS {
-        println!(
+        say!(
             "  {:<22} target {:<4} {:<9} {}",
-            b.id, b.target, b.device, b.cites
+            b.id,
+            b.target,
+            b.device,
+            b.cites
         );
     }
-    println!("machines:");
+    say!("machines:");
     for profile in models::MACHINES {
-        println!("  {:<10} {}", profile.name, profile.description);
+        say!("  {:<10} {}", profile.name, profile.description);
         let mut runner = Runner::for_machine(profile, MachineOptions::default());
         let m = runner.machine();
         let pci = m.pci_functions();
@@ -333,7 +347,7 @@ fn list() -> CliResult {
                 .find(|(_, dev)| *dev == id)
                 .map(|(b, _)| format!(" pci {b}"))
                 .unwrap_or_default();
-            println!("    device {}{at}", m.device_name(id));
+            say!("    device {}{at}", m.device_name(id));
             for (r, spec) in m.device_regions(id).iter().enumerate() {
                 let backing =
                     harness::space::Backing::Device(id, harness::device::RegionId(r as u16));
@@ -342,9 +356,11 @@ fn list() -> CliResult {
                     .mapping_of(backing)
                     .map(|mp| format!("at {:#x}", mp.base))
                     .unwrap_or_else(|| "unmapped (BAR)".to_string());
-                println!(
+                say!(
                     "      region {:<16} {:?} size {:#x} {place}",
-                    spec.name, spec.space, spec.size
+                    spec.name,
+                    spec.space,
+                    spec.size
                 );
             }
         }
@@ -354,13 +370,13 @@ fn list() -> CliResult {
 
 fn print_outcome(path: &Path, outcome: &Outcome) {
     match outcome {
-        Outcome::Ok { ops } => println!("{}: ok ({ops} ops)", path.display()),
+        Outcome::Ok { ops } => say!("{}: ok ({ops} ops)", path.display()),
         Outcome::Finding(f) => {
-            println!("{}: FINDING {}", path.display(), f.signature());
-            println!("  {}", f.message);
-            println!("  during op {}", f.op_index);
+            say!("{}: FINDING {}", path.display(), f.signature());
+            say!("  {}", f.message);
+            say!("  during op {}", f.op_index);
             for frame in &f.backtrace {
-                println!("    at {frame}");
+                say!("    at {frame}");
             }
         }
     }
@@ -545,7 +561,7 @@ fn minimize_cmd(target: &str, input: &Path, output: &Path, mode: Option<Reentran
     }
     std::fs::write(output, text)
         .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
-    println!("{}", output.display());
+    say!("{}", output.display());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -624,9 +640,9 @@ fn regress(
     }
     std::fs::write(&path, regression.render())
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    println!("wrote {}", path.display());
+    say!("wrote {}", path.display());
     if mode == ReentrancyMode::Guard && planted.is_empty() {
-        println!(
+        say!(
             "note: the bug reproduces under the guard in this build; `cargo test` fails on this file until it is fixed"
         );
     }
@@ -683,7 +699,7 @@ fn bench_cmd(
     };
     let results = bench::run(&cfg).map_err(UsageError)?;
     bench::write(&root, &results).map_err(UsageError)?;
-    println!(
+    say!(
         "{}",
         std::fs::read_to_string(root.join("bench/results.md")).unwrap_or_default()
     );
@@ -694,11 +710,11 @@ fn coverage_cmd(target: &str, corpus: Option<&Path>) -> CliResult {
     let target = find_target(target)?;
     let root = workspace_root()?;
     let report = coverage::run(&root, target.name, corpus).map_err(UsageError)?;
-    println!("{}", report.table);
-    println!(
+    say!("{}", report.table);
+    say!(
         "models: {:.1}% of lines covered",
         report.line_percent_models
     );
-    println!("HTML report: {}", report.html_index.display());
+    say!("HTML report: {}", report.html_index.display());
     Ok(ExitCode::SUCCESS)
 }

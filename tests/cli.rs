@@ -193,3 +193,21 @@ fn trace_globs_print_qemu_named_events_on_stderr() {
     );
     assert!(!err.contains("pckbd"), "only the selected events: {err}");
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    let files: Vec<_> = (0..200)
+        .map(|i| tmp(&format!("pipe{i}.qtest"), b"outb 0x64 0xaa\ninb 0x60\n"))
+        .collect();
+    let mut child = devfuzz()
+        .args(["replay", "ps2"])
+        .args(&files)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // like `| head -0`
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
