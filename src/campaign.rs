@@ -28,6 +28,8 @@ pub struct Campaign<'a> {
     pub bugs: String,
     /// cargo-fuzz sanitizer (`none` by default: harness and models have no `unsafe`).
     pub sanitizer: String,
+    /// Which fuzzer drives the campaign.
+    pub engine: crate::engines::Engine,
 }
 
 /// The cargo-fuzz build every devfuzz campaign, smoke run and benchmark uses: release with debug
@@ -142,6 +144,29 @@ impl Campaign<'_> {
                 target_file.display()
             ));
         }
+        if self.engine != crate::engines::Engine::LibFuzzer {
+            let seeded = seed_corpus(&self.root, self.target)?;
+            eprintln!(
+                "devfuzz: {seeded} seed(s) converted into fuzz/corpus/{}",
+                self.target.name
+            );
+            let dict = fuzz_dir
+                .join("dicts")
+                .join(format!("{}.dict", self.target.name));
+            let crashes = crate::engines::run_campaign(
+                self.engine,
+                &self.root,
+                self.target.name,
+                self.seconds,
+                self.jobs,
+                &self.bugs,
+                &fuzz_dir.join("corpus").join(self.target.name),
+                dict.is_file().then_some(dict.as_path()),
+                self.max_len,
+                self.timeout,
+            )?;
+            return Ok(self.triage(&crashes));
+        }
         ensure_cargo_fuzz()?;
         let seeded = seed_corpus(&self.root, self.target)?;
         eprintln!(
@@ -232,14 +257,16 @@ impl Campaign<'_> {
         let m = harness::minimize::minimize(&mut runner, &trace, |p| {
             eprint!(
                 "\rtriage: minimizing {} [{}] {} commands   ",
-                artifact.display(),
+                artifact.file_name().unwrap_or_default().to_string_lossy(),
                 p.pass,
                 p.commands
             );
         })
         .ok()?;
         eprintln!();
-        let path = artifact.with_extension("qtest");
+        let mut name = artifact.as_os_str().to_owned();
+        name.push(".qtest");
+        let path = PathBuf::from(name);
         let mut text = format!(
             "# reproducer of {} on target {}\n# signature: {}\n",
             artifact.display(),

@@ -12,6 +12,7 @@ macro_rules! say {
 mod bench;
 mod campaign;
 mod coverage;
+mod engines;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -72,6 +73,35 @@ impl RunFlags {
     }
 }
 
+/// Options of `devfuzz fuzz`.
+#[derive(clap::Args)]
+struct FuzzArgs {
+    /// Fuzz target (see `devfuzz list`).
+    target: String,
+    /// Seconds to fuzz.
+    #[arg(long, default_value_t = 60)]
+    time: u64,
+    /// Parallel fuzzing processes.
+    #[arg(short = 'j', long, default_value_t = 1)]
+    jobs: u32,
+    /// Largest input in bytes.
+    #[arg(long, default_value_t = 4096)]
+    max_len: usize,
+    /// Per-input timeout in seconds.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Memory limit per fuzzing process in MiB.
+    #[arg(long, default_value_t = 2048)]
+    rss_limit_mb: u64,
+    /// The fuzzer: libfuzzer (cargo-fuzz), afl (cargo-afl) or honggfuzz (cargo hfuzz).
+    #[arg(long, default_value = "libfuzzer", value_parser = parse_engine)]
+    engine: engines::Engine,
+    /// cargo-fuzz sanitizer (address, none, ...). Harness and models have no `unsafe`, so
+    /// the default is none: about six times the exec/s of AddressSanitizer.
+    #[arg(long, default_value = "none")]
+    sanitizer: String,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List fuzz targets, machines, their devices and regions.
@@ -94,30 +124,8 @@ enum Command {
         #[command(flatten)]
         flags: RunFlags,
     },
-    /// The main job: fuzz a target with cargo-fuzz (libFuzzer), then triage every new crash.
-    Fuzz {
-        /// Fuzz target (see `devfuzz list`).
-        target: String,
-        /// Seconds to fuzz.
-        #[arg(long, default_value_t = 60)]
-        time: u64,
-        /// Parallel fuzzing processes.
-        #[arg(short = 'j', long, default_value_t = 1)]
-        jobs: u32,
-        /// Largest input in bytes.
-        #[arg(long, default_value_t = 4096)]
-        max_len: usize,
-        /// Per-input timeout in seconds.
-        #[arg(long, default_value_t = 10)]
-        timeout: u64,
-        /// Memory limit per fuzzing process in MiB.
-        #[arg(long, default_value_t = 2048)]
-        rss_limit_mb: u64,
-        /// cargo-fuzz sanitizer (address, none, ...). Harness and models have no `unsafe`, so
-        /// the default is none: about six times the exec/s of AddressSanitizer.
-        #[arg(long, default_value = "none")]
-        sanitizer: String,
-    },
+    /// The main job: fuzz a target (libFuzzer, AFL++ or honggfuzz), then triage every new crash.
+    Fuzz(FuzzArgs),
     /// Measure exec/s, in-process programs/s, time-to-bug and minimisation; write bench/.
     Bench {
         /// Seconds of libFuzzer per exec/s figure.
@@ -193,6 +201,11 @@ struct UsageError(String);
 
 type CliResult = Result<ExitCode, UsageError>;
 
+fn parse_engine(s: &str) -> Result<engines::Engine, String> {
+    engines::Engine::parse(s)
+        .ok_or_else(|| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz)"))
+}
+
 fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
     let ids = match flag {
         Some(ids) => ids.to_string(),
@@ -229,23 +242,7 @@ fn main() -> ExitCode {
             in_process_only,
             sanitizer,
         ),
-        Command::Fuzz {
-            target,
-            time,
-            jobs,
-            max_len,
-            timeout,
-            rss_limit_mb,
-            sanitizer,
-        } => fuzz(
-            &target,
-            time,
-            jobs,
-            max_len,
-            timeout,
-            rss_limit_mb,
-            sanitizer,
-        ),
+        Command::Fuzz(args) => fuzz(args),
         Command::Replay {
             target,
             files,
@@ -383,6 +380,7 @@ fn print_outcome(path: &Path, outcome: &Outcome) {
 }
 
 fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
+    harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
     let mut runner = Runner::with_options(target, opts);
@@ -415,6 +413,7 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
         ))
     })?;
     let mut runner = Runner::for_machine(profile, flags.options());
+    harness::outcome::capture_backtraces(true);
     runner.reset_cold();
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
@@ -649,15 +648,18 @@ fn regress(
     Ok(ExitCode::SUCCESS)
 }
 
-fn fuzz(
-    target: &str,
-    seconds: u64,
-    jobs: u32,
-    max_len: usize,
-    timeout: u64,
-    rss_limit_mb: u64,
-    sanitizer: String,
-) -> CliResult {
+fn fuzz(args: FuzzArgs) -> CliResult {
+    let FuzzArgs {
+        target,
+        time: seconds,
+        jobs,
+        max_len,
+        timeout,
+        rss_limit_mb,
+        engine,
+        sanitizer,
+    } = args;
+    let target = target.as_str();
     let target = find_target(target)?;
     let root = workspace_root()?;
     let bugs = models::planted::active().join(",");
@@ -671,6 +673,7 @@ fn fuzz(
         rss_limit_mb,
         bugs,
         sanitizer,
+        engine,
     };
     let groups = campaign.run().map_err(UsageError)?;
     campaign::print_summary(target, &groups, &root);

@@ -157,6 +157,9 @@ pub(crate) struct PanicRecord {
 
 thread_local! {
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
+    /// Whether findings carry a resolved backtrace (symbolising takes ~0.5 s, so only reports
+    /// a person reads ask for it; fuzzing and minimising need the signature only).
+    static BACKTRACES: Cell<bool> = const { Cell::new(false) };
     static LAST_PANIC: RefCell<Option<PanicRecord>> = const { RefCell::new(None) };
 }
 
@@ -184,7 +187,7 @@ pub(crate) fn install_panic_hook() {
             };
             let location = info.location().map(location_string).unwrap_or_default();
             let is_signal = info.payload().is::<Signal>();
-            let backtrace = if is_signal {
+            let backtrace = if is_signal || !BACKTRACES.with(Cell::get) {
                 backtrace::Backtrace::from(Vec::new())
             } else {
                 backtrace::Backtrace::new_unresolved()
@@ -210,6 +213,12 @@ pub(crate) fn install_panic_hook() {
             }
         }));
     });
+}
+
+/// Ask for (or stop asking for) resolved model backtraces in findings on this thread. Off by
+/// default: resolving symbols costs about half a second a finding.
+pub fn capture_backtraces(on: bool) {
+    BACKTRACES.with(|b| b.set(on));
 }
 
 /// Set while the runner executes an input, so the hook records instead of printing.
@@ -265,10 +274,12 @@ pub(crate) fn finding_from_panic(
         },
         Err(_) => {
             let (message, location, backtrace) = match record {
-                Some(mut r) => {
+                Some(mut r) if !r.backtrace.frames().is_empty() => {
                     r.backtrace.resolve();
-                    (r.message, r.location, model_frames(&r.backtrace))
+                    let frames = model_frames(&r.backtrace);
+                    (r.message, r.location, frames)
                 }
+                Some(r) => (r.message, r.location, Vec::new()),
                 None => ("panic".to_string(), "unknown".to_string(), Vec::new()),
             };
             Finding {
