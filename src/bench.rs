@@ -174,16 +174,19 @@ fn parse_exec_per_sec(log: &str) -> Option<f64> {
         .next_back()
 }
 
-fn temp_corpus(root: &Path, name: &str, seeds_from: Option<&Path>) -> Result<PathBuf, String> {
+/// A fresh corpus holding only the target's seeds (converted from `fuzz/seeds/<target>`), so
+/// every trial starts from the same place: never from what earlier campaigns accumulated in
+/// `fuzz/corpus/`.
+fn seed_only_corpus(
+    root: &Path,
+    name: &str,
+    target: Option<&harness::target::Target>,
+) -> Result<PathBuf, String> {
     let dir = root.join("fuzz/target/bench-corpus").join(name);
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if let Some(src) = seeds_from
-        && let Ok(entries) = std::fs::read_dir(src)
-    {
-        for e in entries.flatten() {
-            let _ = std::fs::copy(e.path(), dir.join(e.file_name()));
-        }
+    if let Some(t) = target {
+        crate::campaign::seed_corpus_into(root, t, &dir)?;
     }
     Ok(dir)
 }
@@ -215,11 +218,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
     };
     for name in std::iter::once("empty").chain(models::TARGETS.iter().map(|t| t.name)) {
         eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
-        let seeds = (name != "empty").then(|| cfg.root.join("fuzz/corpus").join(name));
-        if let Some(t) = models::target(name) {
-            crate::campaign::seed_corpus(&cfg.root, t)?;
-        }
-        let corpus = temp_corpus(&cfg.root, name, seeds.as_deref())?;
+        let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
         let (_, log, _) = libfuzzer(
             &cfg.root,
             &cfg.sanitizer,
@@ -245,7 +244,6 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
     for bug in models::planted::BUGS {
         let target = models::target(bug.target)
             .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
-        crate::campaign::seed_corpus(&cfg.root, target)?;
         let mut ttb = TimeToBug {
             bug: bug.id.to_string(),
             target: bug.target.to_string(),
@@ -258,11 +256,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
                 trial + 1,
                 cfg.trials
             );
-            let corpus = temp_corpus(
-                &cfg.root,
-                &format!("ttb-{}", bug.id),
-                Some(&cfg.root.join("fuzz/corpus").join(bug.target)),
-            )?;
+            let corpus = seed_only_corpus(&cfg.root, &format!("ttb-{}", bug.id), Some(target))?;
             let artifacts = cfg.root.join("fuzz/target/bench-artifacts").join(bug.id);
             let _ = std::fs::remove_dir_all(&artifacts);
             std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
@@ -301,27 +295,47 @@ fn minimize_bench(notes: &mut Vec<String>) -> Option<(usize, usize, f64)> {
         );
         return None;
     }
-    let bug = models::planted::BUGS.iter().find(|b| b.target == "ps2")?;
+    let bug = models::planted::BUGS
+        .iter()
+        .find(|b| b.id == "ps2-queue-overflow")?;
     models::planted::select(bug.id).ok()?;
     let target = models::target("ps2")?;
     let mut runner = Runner::new(target);
-    // 1000 random ops and then a burst of unread keyboard replies that overflows the queue.
+    // 1000 driver-like commands that do not trigger it, then the sequence that does (a held
+    // Right Alt and three Print Screen taps: 39 unread bytes into a 16-byte queue).
+    let noise = [
+        "inb 0x64",
+        "inb 0x60",
+        "outb 0x64 0xa8",
+        "outb 0x64 0xa7",
+        "outb 0x64 0xae",
+        "outb 0x64 0x20",
+        "clock_step 1000",
+    ];
     let mut trace = Vec::new();
     let mut x = 0x1234_5678u64;
     while trace.len() < 1000 {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        let line = match x % 4 {
-            0 => format!("outb 0x64 {:#x}", 0xa0 + (x >> 8) % 16),
-            1 => "inb 0x60".to_string(),
-            2 => "inb 0x64".to_string(),
-            _ => format!("event i8042 0x02{:02x}", (x >> 16) as u8),
-        };
-        trace.push(harness::qtest::parse_line(&line).ok()??);
+        trace.push(harness::qtest::parse_line(noise[(x % noise.len() as u64) as usize]).ok()??);
     }
-    for _ in 0..64 {
-        trace.push(harness::qtest::parse_line("outb 0x60 0xee").ok()??);
+    for line in [
+        "event i8042 0x0060",
+        "event i8042 0x020d",
+        "event i8042 0x020d",
+        "event i8042 0x020d",
+    ] {
+        trace.push(harness::qtest::parse_line(line).ok()??);
+    }
+    match runner.run_trace(&trace) {
+        Ok(harness::outcome::Outcome::Finding(f)) if f.op_index + 4 >= trace.len() => {}
+        other => {
+            notes.push(format!(
+                "minimisation benchmark: the input does not crash at its end ({other:?})"
+            ));
+            return None;
+        }
     }
     let start = Instant::now();
     let result = harness::minimize::minimize(&mut runner, &trace, |_| {});
@@ -406,7 +420,8 @@ fn markdown(r: &Results) -> String {
     if let Some((before, after, secs)) = r.minimize {
         let _ = writeln!(
             s,
-            "## Minimisation\n\n{before}-op crashing input -> {after} commands (1-minimal) in {secs:.2} s.\n"
+            "## Minimisation\n\n{before}-op crashing input -> {after} commands (1-minimal) in {:.1} ms.\n",
+            secs * 1000.0
         );
     }
     if !r.notes.is_empty() {

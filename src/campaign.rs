@@ -82,9 +82,13 @@ pub fn ensure_cargo_fuzz() -> Result<(), String> {
 
 /// Turn `fuzz/seeds/<target>/*.qtest` into `fuzz/corpus/<target>/seed-<stem>` binary inputs.
 pub fn seed_corpus(root: &Path, target: &Target) -> Result<usize, String> {
+    seed_corpus_into(root, target, &root.join("fuzz/corpus").join(target.name))
+}
+
+/// Turn the target's seeds into binary inputs `seed-<stem>` in `corpus`.
+pub fn seed_corpus_into(root: &Path, target: &Target, corpus: &Path) -> Result<usize, String> {
     let seeds = root.join("fuzz/seeds").join(target.name);
-    let corpus = root.join("fuzz/corpus").join(target.name);
-    std::fs::create_dir_all(&corpus)
+    std::fs::create_dir_all(corpus)
         .map_err(|e| format!("cannot create {}: {e}", corpus.display()))?;
     let Ok(entries) = std::fs::read_dir(&seeds) else {
         return Ok(0);
