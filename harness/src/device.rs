@@ -139,7 +139,8 @@ pub trait Device: fmt::Debug {
         self.pci().map_or(u32::MAX, |cfg| cfg.read(offset, size))
     }
     /// Configuration write of `size` bytes at `offset` (0..256, never crossing a dword). The
-    /// machine re-reads BARs and the command register afterwards and remaps as needed.
+    /// machine re-reads BARs and the command register after a write that touches them (0x04-0x05,
+    /// 0x10-0x27, 0x30-0x33) and remaps as needed.
     fn config_write(&mut self, _ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         if let Some(cfg) = self.pci_mut() {
             cfg.write(offset, size, value);

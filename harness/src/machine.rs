@@ -798,7 +798,10 @@ impl Machine {
                 }
             }
         }
-        if write.is_some() {
+        // Only the command register, the BARs and the ROM BAR decide where a function is
+        // mapped and whether it may master the bus.
+        let touches = |lo: u8, hi: u8| start <= hi && start.saturating_add(n as u8 - 1) >= lo;
+        if write.is_some() && (touches(0x04, 0x05) || touches(0x10, 0x27) || touches(0x30, 0x33)) {
             self.refresh_pci(func);
         }
         value
