@@ -83,6 +83,7 @@ impl Runner {
             description: machine.description,
             machine,
             devices: &["*"],
+            regions: &[],
             pci: true,
             event_devices: &[],
             pci_enum: false,
@@ -177,12 +178,18 @@ impl Runner {
                 .iter()
                 .copied()
                 .take(if self.target.pci { 2 } else { 0 });
-            let devices = (0..self.machine.device_count())
+            let (target, machine) = (&self.target, &self.machine);
+            let devices = (0..machine.device_count())
                 .map(|d| DeviceId(d as u16))
-                .filter(|id| self.target.addresses_device(self.machine.device_name(*id)))
+                .filter(|id| target.addresses_device(machine.device_name(*id)))
                 .flat_map(|id| {
-                    (0..self.machine.device_regions(id).len())
-                        .map(move |r| Backing::Device(id, crate::device::RegionId(r as u16)))
+                    let name = machine.device_name(id);
+                    machine
+                        .device_regions(id)
+                        .iter()
+                        .enumerate()
+                        .filter(move |(_, spec)| target.addresses_region(name, spec.name))
+                        .map(move |(r, _)| Backing::Device(id, crate::device::RegionId(r as u16)))
                 });
             for b in host.chain(devices) {
                 for space in [Space::Io, Space::Memory] {

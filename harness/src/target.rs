@@ -25,6 +25,8 @@ pub struct Target {
     pub machine: &'static MachineProfile,
     /// Devices whose regions READ/WRITE ops address. `"*"` means every device.
     pub devices: &'static [&'static str],
+    /// Of those devices' regions, only these (by region name); empty means all of them.
+    pub regions: &'static [&'static str],
     /// Whether 0xCF8/0xCFC are addressable regions and CFG ops reach every PCI function.
     pub pci: bool,
     /// Devices that EVENT ops address.
@@ -38,6 +40,11 @@ impl Target {
     /// Whether READ/WRITE ops may address `device`'s regions.
     pub fn addresses_device(&self, device: &str) -> bool {
         self.devices.iter().any(|d| *d == "*" || *d == device)
+    }
+
+    /// Whether READ/WRITE ops may address the region named `region` of `device`.
+    pub fn addresses_region(&self, device: &str, region: &str) -> bool {
+        self.addresses_device(device) && (self.regions.is_empty() || self.regions.contains(&region))
     }
 }
 

@@ -217,6 +217,7 @@ static TEST_TARGET: Target = Target {
     description: "test",
     machine: &TEST_MACHINE,
     devices: &["testdma"],
+    regions: &[],
     pci: true,
     event_devices: &["testdma"],
     pci_enum: true,

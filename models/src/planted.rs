@@ -41,9 +41,8 @@ pub struct PlantedBug {
     pub description: &'static str,
 }
 
-/// Number of planted bugs.
-const COUNT: usize = 3;
-const _: () = assert!(COUNT < 32, "the selection is a u32 bit mask");
+/// Most planted bugs the selection (a `u32` bit mask) can hold.
+const CAPACITY: usize = 32;
 
 /// Index in [`BUGS`] of `ps2-queue-overflow`.
 #[cfg_attr(not(feature = "planted-bugs"), allow(dead_code))]
@@ -55,7 +54,9 @@ pub(crate) const PS2_MOUSE_PARAM_INDEX: usize = 1;
 #[cfg_attr(not(feature = "planted-bugs"), allow(dead_code))]
 pub(crate) const PCI_BAR_OVERLAP: usize = 2;
 
-static TABLE: [PlantedBug; COUNT] = [
+/// Append new bugs at the end (indices of existing ones must not move); a model finds its
+/// bug's index with [`index_of`] when it is built.
+const TABLE: &[PlantedBug] = &[
     PlantedBug {
         id: "ps2-queue-overflow",
         device: "i8042",
@@ -106,8 +107,10 @@ static TABLE: [PlantedBug; COUNT] = [
     },
 ];
 
+const _: () = assert!(TABLE.len() <= CAPACITY, "the selection is a u32 bit mask");
+
 /// Every planted bug.
-pub static BUGS: &[PlantedBug] = &TABLE;
+pub static BUGS: &[PlantedBug] = TABLE;
 
 /// Whether this build contains the planted code paths (cargo feature `planted-bugs`).
 pub const ENABLED_IN_BUILD: bool = cfg!(feature = "planted-bugs");
@@ -118,8 +121,8 @@ pub const ENV_VAR: &str = "DEVFUZZ_BUGS";
 /// The selected bugs, bit `i` for `BUGS[i]`.
 static SELECTED: AtomicU32 = AtomicU32::new(0);
 
-static REACHED: [AtomicU64; COUNT] = [const { AtomicU64::new(0) }; COUNT];
-static TRIGGERED: [AtomicU64; COUNT] = [const { AtomicU64::new(0) }; COUNT];
+static REACHED: [AtomicU64; CAPACITY] = [const { AtomicU64::new(0) }; CAPACITY];
+static TRIGGERED: [AtomicU64; CAPACITY] = [const { AtomicU64::new(0) }; CAPACITY];
 
 /// A selection named a bug that does not exist.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,7 +150,7 @@ impl fmt::Display for UnknownBug {
 impl std::error::Error for UnknownBug {}
 
 /// The index in [`BUGS`] of the bug `id`.
-fn index_of(id: &str) -> Option<usize> {
+pub(crate) fn index_of(id: &str) -> Option<usize> {
     BUGS.iter().position(|b| b.id == id)
 }
 
@@ -156,7 +159,7 @@ fn parse(ids: &str) -> Result<u32, UnknownBug> {
     let mut mask = 0u32;
     for id in ids.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if id == "all" {
-            mask |= (1u32 << COUNT) - 1;
+            mask |= ((1u64 << TABLE.len()) - 1) as u32;
         } else {
             let i = index_of(id).ok_or_else(|| UnknownBug { id: id.to_string() })?;
             mask |= 1 << i;
@@ -267,7 +270,7 @@ impl Active {
 
     /// Whether `BUGS[bug]` is active.
     pub(crate) fn has(self, bug: usize) -> bool {
-        bug < COUNT && self.0 & (1 << bug) != 0
+        bug < TABLE.len() && self.0 & (1 << bug) != 0
     }
 }
 
@@ -286,7 +289,7 @@ mod tests {
     fn parse_accepts_lists_all_and_nothing() {
         assert_eq!(parse(""), Ok(0));
         assert_eq!(parse(" , "), Ok(0));
-        assert_eq!(parse("all"), Ok(0b111));
+        assert_eq!(parse("all"), Ok(((1u64 << BUGS.len()) - 1) as u32));
         assert_eq!(parse("pci-bar-overlap, ps2-queue-overflow"), Ok(0b101));
         let err = parse("ps2-queue-overflow,nope").unwrap_err();
         assert_eq!(err.id(), "nope");
