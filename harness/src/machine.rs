@@ -95,8 +95,10 @@ pub struct MachineSpec {
     pub fixed: Vec<FixedMapping>,
     /// PCI functions on bus 0.
     pub pci: Vec<(Bdf, DeviceId)>,
-    /// Guest RAM at guest-physical 0.
+    /// Guest RAM size in bytes.
     pub ram_size: u64,
+    /// Guest-physical address of RAM (0 on a PC; the SoC's DRAM base elsewhere).
+    pub ram_base: u64,
     /// Priority of RAM in the memory space.
     pub ram_priority: i32,
     /// Priority of memory BARs (QEMU's `pc` puts the PCI hole below RAM: -1).
@@ -249,7 +251,7 @@ impl Machine {
             bus_master: vec![true; ndev],
             mem: AddressSpace::new(Space::Memory),
             io: AddressSpace::new(Space::Io),
-            ram: GuestRam::new(spec.ram_size, opts.ram_page_budget),
+            ram: GuestRam::at(spec.ram_base, spec.ram_size, opts.ram_page_budget),
             ram_priority: spec.ram_priority,
             mem_bar_priority: spec.mem_bar_priority,
             io_bar_priority: spec.io_bar_priority,
@@ -291,7 +293,7 @@ impl Machine {
         if self.ram.size() > 0 {
             self.mem.map(
                 Backing::Ram,
-                0,
+                self.ram.base(),
                 self.ram.size(),
                 self.ram_priority,
                 AccessRules::ANY,

@@ -1,6 +1,6 @@
 //! Sandboxed guest RAM: sparse, page-granular and bounded.
 //!
-//! RAM covers guest-physical `0..size`. Pages are allocated on first write and kept for reuse;
+//! RAM covers guest-physical `base..base + size`. Pages are allocated on first write and kept for reuse;
 //! a per-input budget caps how many distinct pages an input may dirty, and reset zeroes only the
 //! pages the input dirtied. Each byte also carries a *defined* bit — set when the program or a
 //! device wrote it, or when a lazy DMA fill supplied it — so fills happen once per byte.
@@ -36,6 +36,7 @@ pub struct RamBudgetExhausted {
 /// Sparse guest RAM.
 #[derive(Clone)]
 pub struct GuestRam {
+    base: u64,
     size: u64,
     pages: Vec<Option<Box<Page>>>,
     dirty: Vec<u32>,
@@ -56,7 +57,7 @@ impl fmt::Debug for GuestRam {
                     });
                     let def: u32 = p.defined.iter().map(|w| w.count_ones()).sum();
                     list.entry(
-                        &format_args!("{:#x}", i * PAGE_SIZE),
+                        &format_args!("{:#x}", self.base + (i * PAGE_SIZE) as u64),
                         &format_args!("{digest:016x}/{def}"),
                     );
                 }
@@ -67,11 +68,19 @@ impl fmt::Debug for GuestRam {
 }
 
 impl GuestRam {
-    /// RAM of `size` bytes (rounded up to pages) with a budget of `page_budget` dirty pages per
-    /// input.
+    /// RAM of `size` bytes (rounded up to pages) at guest-physical 0 with a budget of
+    /// `page_budget` dirty pages per input.
     pub fn new(size: u64, page_budget: usize) -> Self {
+        Self::at(0, size, page_budget)
+    }
+
+    /// RAM of `size` bytes at guest-physical `base` (page aligned: rounded down).
+    pub fn at(base: u64, size: u64, page_budget: usize) -> Self {
+        let base = base & !(PAGE_SIZE as u64 - 1);
+        let size = size.min(u64::MAX - base);
         let npages = usize::try_from(size.div_ceil(PAGE_SIZE as u64)).unwrap_or(usize::MAX);
         Self {
+            base,
             size: npages as u64 * PAGE_SIZE as u64,
             pages: vec![None; npages],
             dirty: Vec::new(),
@@ -85,9 +94,15 @@ impl GuestRam {
         self.size
     }
 
+    /// Guest-physical address of the first byte.
+    pub fn base(&self) -> u64 {
+        self.base
+    }
+
     /// Whether `addr` is RAM.
     pub fn contains(&self, addr: u64) -> bool {
-        addr < self.size
+        addr.checked_sub(self.base)
+            .is_some_and(|rel| rel < self.size)
     }
 
     /// Pages dirtied since the last reset.
@@ -176,11 +191,18 @@ impl GuestRam {
             let Some(a) = addr.checked_add(done as u64) else {
                 break;
             };
-            if a >= self.size {
+            let Some(rel) = a.checked_sub(self.base) else {
+                // Below RAM: skip to its first byte.
+                done += usize::try_from(self.base - a)
+                    .unwrap_or(usize::MAX)
+                    .min(len - done);
+                continue;
+            };
+            if rel >= self.size {
                 break;
             }
-            let page = (a / PAGE_SIZE as u64) as usize;
-            let off = (a % PAGE_SIZE as u64) as usize;
+            let page = (rel / PAGE_SIZE as u64) as usize;
+            let off = (rel % PAGE_SIZE as u64) as usize;
             let n = (PAGE_SIZE - off).min(len - done);
             f(page, off, done..done + n);
             done += n;
@@ -245,6 +267,19 @@ mod tests {
         let mut buf = [7; 4];
         ram.read(0x1ffe, &mut buf);
         assert_eq!(buf, [9, 9, 7, 7]);
+    }
+
+    #[test]
+    fn ram_at_a_base_answers_only_there() {
+        let mut ram = GuestRam::at(0x8000_0000, 0x2000, 8);
+        assert!(
+            !ram.contains(0x7fff_ffff) && ram.contains(0x8000_0000) && !ram.contains(0x8000_2000)
+        );
+        ram.write(0x7fff_fffe, &[1, 2, 3, 4]).unwrap();
+        let mut buf = [9; 4];
+        ram.read(0x7fff_fffe, &mut buf);
+        assert_eq!(buf, [9, 9, 3, 4], "bytes below the base are not RAM");
+        assert_eq!(ram.undefined_ranges(0x8000_0000, 4), vec![2..4]);
     }
 
     #[test]

@@ -368,10 +368,11 @@ impl Runner {
                 if ram == 0 || data.is_empty() {
                     return;
                 }
-                let a = u64::from(addr) % ram;
+                let rel = u64::from(addr) % ram;
+                let a = self.machine.ram().base() + rel;
                 let n = data
                     .len()
-                    .min(usize::try_from(ram - a).unwrap_or(usize::MAX));
+                    .min(usize::try_from(ram - rel).unwrap_or(usize::MAX));
                 if self.recording.is_some() {
                     self.record(Cmd::WriteBulk {
                         addr: a,
@@ -601,7 +602,7 @@ impl Runner {
         len: usize,
         out: &mut ops::Encoder,
     ) -> Result<(), RunError> {
-        let ram = self.machine.ram().size();
+        let (ram_base, ram) = (self.machine.ram().base(), self.machine.ram().size());
         let mut off = 0usize;
         while off < len {
             let a = addr.wrapping_add(off as u64);
@@ -614,7 +615,7 @@ impl Runner {
                         .min(len - off);
                     if let Some(d) = data {
                         for (k, chunk) in d[off..off + n].chunks(ops::MAX_OP_DATA).enumerate() {
-                            let at = a + (k * ops::MAX_OP_DATA) as u64;
+                            let at = a + (k * ops::MAX_OP_DATA) as u64 - ram_base;
                             if let Ok(addr) = u32::try_from(at)
                                 && at < ram
                             {
