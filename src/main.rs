@@ -1,5 +1,7 @@
 //! `devfuzz`: the command-line tool. See README.md for usage by example.
 
+#![forbid(unsafe_code)]
+
 /// `println!` that ignores a reader who went away (`devfuzz replay ... | head`): output is
 /// best-effort, the exit code still tells the outcome.
 macro_rules! say {

@@ -1,6 +1,8 @@
 //! The generic devfuzz harness. It knows no device: models plug in through [`device::Device`]
 //! and machine profiles through [`machine::MachineSpec`].
 
+#![forbid(unsafe_code)]
+
 pub mod access;
 pub mod clock;
 pub mod device;

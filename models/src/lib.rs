@@ -1,5 +1,6 @@
 //! Device models and machine profiles for devfuzz, and the registry of fuzz targets.
 #![warn(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod fuzzing;
 pub mod i8042;
