@@ -8,14 +8,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| models::fuzzing::fuzz_one("pc", data))
 /// every file of `fuzz/corpus/pc` and an empty input.
 #[cfg(not(fuzzing))]
 fn main() {
-    let mut files: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
-    if files.is_empty() {
-        let corpus = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/pc"));
-        files.extend(corpus.into_iter().flatten().flatten().map(|e| e.path()));
-        models::fuzzing::fuzz_one("pc", &[]);
-    }
-    for file in files {
-        let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        models::fuzzing::fuzz_one("pc", &data);
-    }
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/pc");
+    models::fuzzing::replay_without_engine("pc", &corpus);
 }

@@ -8,14 +8,6 @@ libfuzzer_sys::fuzz_target!(|data: &[u8]| models::fuzzing::fuzz_one("ps2", data)
 /// every file of `fuzz/corpus/ps2` and an empty input.
 #[cfg(not(fuzzing))]
 fn main() {
-    let mut files: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
-    if files.is_empty() {
-        let corpus = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/corpus/ps2"));
-        files.extend(corpus.into_iter().flatten().flatten().map(|e| e.path()));
-        models::fuzzing::fuzz_one("ps2", &[]);
-    }
-    for file in files {
-        let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        models::fuzzing::fuzz_one("ps2", &data);
-    }
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/ps2");
+    models::fuzzing::replay_without_engine("ps2", &corpus);
 }

@@ -82,6 +82,32 @@ fn finding_line(finding: &Finding) -> String {
     line.replace('\n', " ")
 }
 
+/// What a fuzz entry does when built without its engine (a plain stable build has no
+/// `--cfg fuzzing`): run the files named on the command line, or else every file of `corpus`
+/// and an empty input, through [`fuzz_one`]. A finding panics with its `devfuzz finding ...`
+/// line, as under the engine. cargo-fuzz, AFL++ and honggfuzz entries all call this.
+///
+/// # Panics
+/// On a finding, or when a named file cannot be read.
+pub fn replay_without_engine(target: &str, corpus: &std::path::Path) {
+    let mut files: Vec<std::path::PathBuf> = std::env::args_os().skip(1).map(Into::into).collect();
+    if files.is_empty() {
+        files.extend(
+            std::fs::read_dir(corpus)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path()),
+        );
+        files.sort();
+        fuzz_one(target, &[]);
+    }
+    for file in files {
+        let data = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        fuzz_one(target, &data);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
