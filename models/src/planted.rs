@@ -105,6 +105,200 @@ const TABLE: &[PlantedBug] = &[
                       program both bases to overlapping nonzero ranges and enable both (four \
                       configuration writes, in any order).",
     },
+    PlantedBug {
+        id: "fmc-cs-index",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "ViDeZZo (S&P '23): QEMU aspeed_smc out-of-bounds `cs_lines[fl->id]` with the \
+                flash id >= num_cs (bug-classes.md ASPEED FMC/SMC)",
+        description: "A flash-window access goes to the chip select whose segment holds it. \
+                      The fixed FMC treats a chip select with no flash as unpopulated (reads \
+                      0xFF, writes dropped); the planted bug indexes the table of populated \
+                      flashes (one, on CS0, as on ast2500-evb) with the decoded chip select \
+                      unchecked (reached on every window access, triggered when the chip \
+                      select is not populated): index out of bounds. Sequence: any access to \
+                      CS1's default segment, e.g. `readl 0x28000000` (read mode).",
+    },
+    PlantedBug {
+        id: "fmc-register-window",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "QEMU GitLab #3290 (aspeed I2C `regs[28]` behind a 0x80-byte MMIO window: \
+                out-of-bounds read), the same class in the FMC register file",
+        description: "The FMC register window is 0x100 bytes; its register array backs \
+                      0x00-0x9F. The fixed model answers an offset with no register as \
+                      unimplemented (reads all-ones, writes ignored); the planted bug serves \
+                      every such offset from the array (reached), which is out of bounds from \
+                      0xA0 on (triggered). Sequence: one access at FMC + 0xA0..0xFC, e.g. \
+                      `readl 0x1e6200a0` or `writel 0x1e6200f0 0`.",
+    },
+    PlantedBug {
+        id: "m25p80-command-buffer",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "bug-classes.md ASPEED: m25p80 `needed_bytes`/`data[]` overflow by commands \
+                with long address and dummy phases in 4-byte address mode",
+        description: "The flash collects a command's address in its 8-byte command buffer and \
+                      counts the dummy bytes. The planted bug collects the dummy bytes into \
+                      the buffer too, after the address, without checking that they fit \
+                      (reached by every array read, triggered when address + dummy bytes \
+                      exceed 8): a quad I/O read with a 4-byte address (0xEC, or 0xEB after \
+                      EN4B) and the Macronix dummy-cycle setting DC=3 (10 clocks, 5 bytes) \
+                      writes past it. Sequence (ast2500, CS0 in user mode): \
+                      `writel 0x1e620000 0x1000a` (CS0 writes), `writel 0x1e620010 0x3` (user \
+                      mode, CS asserted), `writeb 0x20000000 0x6` (WREN), \
+                      `writel 0x1e620010 0x7`, `writel 0x1e620010 0x3` (CS toggled), \
+                      `writeb 0x20000000 0x1`, `writew 0x20000000 0xc000` (WRSR: status 0, \
+                      configuration 0xC0), CS toggled, `writeb 0x20000000 0xec`, \
+                      `writel 0x20000000 0` (address), `writel 0x20000000 0`, \
+                      `writeb 0x20000000 0` (the fifth dummy byte).",
+    },
+    PlantedBug {
+        id: "m25p80-address-wrap",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "bug-classes.md ASPEED: m25p80 `cur_addr` not wrapped at the flash size on \
+                READ/PP (devices.md 2.5: reads and programs wrap at the device size)",
+        description: "Array addresses wrap at the part's size when a command's address is \
+                      complete and as a read streams on. The planted bug keeps them unwrapped \
+                      (reached on every array byte read and page program, triggered when the \
+                      address lies past the part) and indexes the sector table with them: \
+                      index out of bounds. Sequence (ast2500, 32 MiB mx25l25635e): \
+                      `writel 0x1e620000 0x1000a`, `writel 0x1e620010 0x3` (CS0 user mode), \
+                      `writel 0x20000000 0x213`, `writeb 0x20000000 0` (READ4 at 0x02000000), \
+                      `readb 0x20000000`; or EN4B, CE_CTRL bit 0 and a read-mode access past \
+                      32 MiB of CS0's 128 MiB segment; or a page program there.",
+    },
+    PlantedBug {
+        id: "e1000e-head-outside-ring",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2016-1981 / CVE-2017-9310: e1000/e1000e infinite loop when the ring head \
+                starts outside the ring (\"eliminate infinite loops on out-of-bounds transfer \
+                start\")",
+        description: "The transmit walk wraps the head to 0 only when it equals the ring size \
+                      and has no one-lap bound, so a TDH at or past TDLEN/16 (and different \
+                      from TDT) walks on forever (triggered): a hang. Sequence: bus mastering \
+                      on, TDLEN=0x80, TDH=9, TDT=1, TCTL.EN (or TDT written after TCTL.EN).",
+    },
+    PlantedBug {
+        id: "e1000e-tso-zero-mss",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2015-6815 / CVE-2021-20257: e1000 process_tx_desc TSO segment size 0 \
+                (commit b947ac2, \"e1000: fail early for evil descriptor\")",
+        description: "TCP segmentation takes the MSS from the context descriptor unchecked \
+                      (reached on every TSO packet, triggered when it is 0): a zero segment \
+                      size never advances through the payload, a hang. Sequence: TX ring with \
+                      a context descriptor (DEXT, DTYP 0, TSE, HDRLEN < frame, MSS 0) then an \
+                      extended data descriptor (DEXT|DTYP_D, TSE|EOP, length > HDRLEN), \
+                      TCTL.EN, TDT=2.",
+    },
+    PlantedBug {
+        id: "e1000e-rx-oversize",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2012-6075: e1000_receive buffer overflow with RCTL.SBP and RCTL.LPE clear \
+                and a frame larger than the receive buffer",
+        description: "Without LPE and SBP an oversized frame (> 1522 bytes) is not dropped: the \
+                      receive path copies the whole frame into one receive buffer (reached), \
+                      past its end when the frame is larger than the buffer (triggered): index \
+                      out of bounds. Sequence: RX ring with free descriptors, RCTL.EN (no \
+                      LPE/SBP, BSIZE 2048 or less), then an `event e1000e` frame of more than \
+                      2048 bytes accepted by the filters, or the same frame looped back.",
+    },
+    PlantedBug {
+        id: "e1000e-loopback-bypass",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2021-3416: loopback delivery bypassing the net-queue re-entrancy check \
+                (commits 705df546, 1caff034 \"switch to use qemu_receive_packet() for loopback\")",
+        description: "In loopback the receive DMA is handed straight to the device's own \
+                      register handlers when the buffer lies in BAR0 (reached and triggered), \
+                      so the guard never sees it: a buffer on TCTL with a frame whose first \
+                      dword keeps TCTL.EN re-kicks transmit from the same descriptor, TX -> RX \
+                      -> TCTL -> TX, until the stack is gone (a panic here). Sequence: rings \
+                      set up, RCTL.EN|LBM=01, RX descriptor buffer = BAR0 + 0x400, TX a frame \
+                      starting 0x02 0x00 0x00 0x00 ... with RS|EOP, TDT=1.",
+    },
+    PlantedBug {
+        id: "ide-prd-zero-sectors",
+        device: "piix3-ide",
+        target: "ide",
+        cites: "CVE-2014-9718: QEMU IDE/AHCI `prepare_buf` returning \"no complete sectors\" \
+                taken as progress (commit 3251bdcf, \"ide: Correct handling of malformed/short \
+                PRDTs\")",
+        description: "The DMA step walks the PRD table for the sectors it wants; a table shorter \
+                      than that ends the transfer (status 0x50, ACTIVE clear, no interrupt). \
+                      The planted bug reads a table with fewer than 512 bytes as \"success, no \
+                      sector complete yet\" and re-arms the step (reached on every short \
+                      table, triggered when it re-arms): the step never ends, a hang. \
+                      Sequence: BAR4 at 0xc000 and bus mastering on, one PRD with a count \
+                      below 512 and EOT (`write 0x1000 0x8 0x0000200000010080`), `outl 0xc004 \
+                      0x1000`, READ DMA `outb 0x1f7 0xc8`, START `outb 0xc000 0x9`, \
+                      `clock_step`.",
+    },
+    PlantedBug {
+        id: "ide-atapi-data-overrun",
+        device: "piix3-ide",
+        target: "ide_atapi",
+        cites: "CVE-2015-5154: QEMU ATAPI START STOP UNIT left incomplete with DRQ set, then \
+                the data port writes past `data_end` (commits d2ff8585, 03441c3a, cb72cba8)",
+        description: "Three fixes of one bug, all undone: START STOP UNIT with a power \
+                      condition returns without completing (reached), the data port leaves \
+                      DRQ for the end-of-transfer step to clear, and it has no `p + 2 > \
+                      data_end` bound. So after the packet the transfer stays current with \
+                      its pointer at its end, and the next data write lands past it \
+                      (triggered): out of bounds of the transfer window. Sequence (secondary \
+                      channel, CD-ROM): PACKET `outb 0x177 0xa0`, the CDB 1B 00 00 00 10 00 \
+                      00 00 00 00 00 00 as six `outw 0x170` (0x001b, 0, 0x0010, 0, 0, 0), \
+                      then one more `outw 0x170 0`.",
+    },
+    PlantedBug {
+        id: "ide-atapi-lba-overread",
+        device: "piix3-ide",
+        target: "ide_atapi",
+        cites: "CVE-2020-29443: QEMU ATAPI `cmd_read` without an LBA/length range check; \
+                `ide_atapi_cmd_reply_end` reads past `io_buffer` (commit b8d7f1bc)",
+        description: "READ(10)/READ(12) check LBA + length against the medium and answer \
+                      ILLEGAL REQUEST / LBA out of range. The planted bug skips the check \
+                      (reached by every READ, triggered when the range ends past the \
+                      medium), and the sector fetch indexes the in-memory medium (1024 \
+                      sectors by default) past its end. Sequence (secondary channel): \
+                      `outb 0x177 0xa0`, READ(10) of 1 sector at LBA 1024 as `outw 0x170` \
+                      0x0028, 0, 0x0004, 0, 0x0001, 0, then `clock_step` (PIO; by DMA the \
+                      read runs when the bus master starts).",
+    },
+    PlantedBug {
+        id: "ide-dma-partial-sector",
+        device: "piix3-ide",
+        target: "ide",
+        cites: "CVE-2019-20175 (disputed): QEMU `ide_dma_cb` asserts that a transfer is a \
+                whole number of 512-byte sectors",
+        description: "A PRD table that ends inside a sector is short for the request and \
+                      ends the transfer in the fixed model. The planted bug transfers what the \
+                      table describes instead (reached on every short table with a complete \
+                      sector, triggered when its length is not a multiple of 512), and the \
+                      sector bookkeeping's assertion that only whole sectors moved fails. \
+                      Sequence: BAR4 at 0xc000, bus mastering on, one PRD of 768 bytes with \
+                      EOT (`write 0x1000 0x8 0x0000200000030080`), `outl 0xc004 0x1000`, \
+                      `outb 0x1f2 0x2`, READ DMA `outb 0x1f7 0xc8`, `outb 0xc000 0x9`, \
+                      `clock_step`.",
+    },
+    PlantedBug {
+        id: "ide-chs-zero-geometry",
+        device: "piix3-ide",
+        target: "ide",
+        cites: "Morphuzz (USENIX Sec '22) IDE class: FPE in `ide_set_sector` when the CHS \
+                conversion divides by a zero heads/sectors geometry field",
+        description: "INITIALIZE DEVICE PARAMETERS sets the CHS translation (SECTOR COUNT \
+                      sectors per track); the fixed model refuses 0. The planted bug takes it \
+                      (reached by every 0x91, triggered by a zero count), and the next CHS \
+                      command that advances the taskfile divides by heads x sectors = 0. \
+                      Sequence: `outb 0x1f2 0`, `outb 0x1f7 0x91`, READ SECTORS in CHS mode \
+                      `outb 0x1f7 0x20` (the reset signature addresses C/H/S 0/0/1), \
+                      `clock_step`.",
+    },
 ];
 
 const _: () = assert!(TABLE.len() <= CAPACITY, "the selection is a u32 bit mask");

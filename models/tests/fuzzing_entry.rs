@@ -19,7 +19,15 @@ const MAX_LEN: usize = 4096;
 const OPS_EXAMPLE: &[u8] = b"\x01\x01\x00\x00\x00\x00\x00\xaa\x00\x00\x00\x00\x00\x00\x00\
 FUZZ\x00\x00\x00\x00\x00\x00\x00FUZZ\x08\x00\x02\x22";
 
-const SEEDED_TARGETS: [&str; 3] = ["ps2", "pci", "pc"];
+const SEEDED_TARGETS: [&str; 7] = [
+    "ps2",
+    "pci",
+    "pc",
+    "aspeed_fmc",
+    "aspeed_fmc_2600",
+    "ide",
+    "ide_atapi",
+];
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")

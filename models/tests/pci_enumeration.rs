@@ -23,6 +23,8 @@ fn functions_answer_with_qemu_ids_and_absent_slots_read_all_ones() {
             ("outl 0xcf8 0x80002000", "OK"),
             ("inl 0xcfc", "OK 0xffffffff"),
             ("outl 0xcf8 0x80000900", "OK"),
+            ("inl 0xcfc", "OK 0x70108086"),
+            ("outl 0xcf8 0x80000a00", "OK"),
             ("inl 0xcfc", "OK 0xffffffff"),
         ],
     );

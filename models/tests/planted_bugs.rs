@@ -306,13 +306,11 @@ fn bar_overlap_needs_the_whole_sequence() {
 #[test]
 fn all_selected_each_sequence_finds_its_own_bug() {
     let _s = Selected::new("all");
+    let every: Vec<&str> = planted::BUGS.iter().map(|b| b.id).collect();
     assert_eq!(
         planted::active(),
-        [
-            "ps2-queue-overflow",
-            "ps2-mouse-param-index",
-            "pci-bar-overlap"
-        ]
+        every,
+        "`all` selects every registered bug"
     );
     assert_panic_in(
         &run("ps2", QUEUE_OVERFLOW),

@@ -3,11 +3,14 @@
 //!
 //! Memory: 128 MiB of RAM at 0 (QEMU's default `-m`), the PCI hole below RAM in priority (as
 //! QEMU maps `pci_memory` at priority -1). I/O: 0xCF8/0xCFC configuration mechanism #1 (with
-//! the 0xCF9 reset control register), the i8042 at 0x60/0x64. IRQs: the 16 ISA lines.
+//! the 0xCF9 reset control register), the i8042 at 0x60/0x64, the PIIX3 IDE function (00:01.1) with its
+//! legacy ports at 0x1F0-0x1F7/0x3F6 and 0x170-0x177/0x376 (IRQ 14/15). IRQs: the 16 ISA lines.
 
 pub mod chipset;
 
+use crate::e1000e::{self, E1000e};
 use crate::i8042::{self, I8042};
+use crate::ide::{self, Ide, IdeConfig};
 use chipset::{ChipsetFunction, ChipsetKind};
 use harness::machine::MachineSpec;
 use harness::pci::Bdf;
@@ -23,14 +26,40 @@ pub const I8042_CMD_PORT: u64 = 0x64;
 pub const IRQ_KEYBOARD: usize = 1;
 /// ISA IRQ of the PS/2 mouse.
 pub const IRQ_MOUSE: usize = 12;
+/// ISA IRQ of the primary IDE channel.
+pub const IRQ_IDE_PRIMARY: usize = 14;
+/// ISA IRQ of the secondary IDE channel.
+pub const IRQ_IDE_SECONDARY: usize = 15;
+/// PCI slot of the e1000e (00:02.0, as `-M pc -nodefaults -device e1000e` places it).
+pub const E1000E_SLOT: u8 = 2;
+/// ISA IRQ the e1000e's INTA is wired to (11: what SeaBIOS routes slot 2's INTA to through
+/// PIRQC, facts §5.3; the PIRQ routing registers are not modelled).
+pub const IRQ_E1000E: usize = 11;
 
 const ISA_IRQS: [&str; 16] = [
     "irq0", "irq1", "irq2", "irq3", "irq4", "irq5", "irq6", "irq7", "irq8", "irq9", "irq10",
     "irq11", "irq12", "irq13", "irq14", "irq15",
 ];
 
-/// Build the `pc` machine.
+/// Build the `pc` machine, with the IDE drives `DEVFUZZ_IDE` describes: by default a disk as
+/// primary master and a CD-ROM with a medium as secondary master (see [`crate::ide::config`]).
+///
+/// # Panics
+/// When `DEVFUZZ_IDE` does not parse or names an image file that cannot be opened: process
+/// configuration, checked when the first machine is built.
 pub fn build() -> MachineSpec {
+    let config = IdeConfig::from_env().unwrap_or_else(|e| panic!("devfuzz: {e}"));
+    build_with(Ide::with_config(&config).unwrap_or_else(|e| panic!("devfuzz: {e}")))
+}
+
+/// Build the `pc-nodisk` machine: the IDE function with both channels empty, as
+/// `-M pc -nodefaults` has it.
+pub fn build_nodisk() -> MachineSpec {
+    build_with(Ide::without_drives())
+}
+
+/// Build the `pc` machine around the IDE function `ide` (its drives already chosen).
+pub fn build_with(ide: Ide) -> MachineSpec {
     let mut spec = MachineSpec {
         ram_size: RAM_SIZE,
         ram_priority: 0,
@@ -51,12 +80,35 @@ pub fn build() -> MachineSpec {
     spec.map_fixed(kbd, i8042::CMD_REGION, I8042_CMD_PORT, 0);
     spec.wire_irq(kbd, i8042::IRQ_KBD_PIN, IRQ_KEYBOARD);
     spec.wire_irq(kbd, i8042::IRQ_AUX_PIN, IRQ_MOUSE);
+    let nic = spec.add(Box::new(E1000e::new()));
+    spec.add_pci(Bdf::new(0, E1000E_SLOT, 0), nic);
+    spec.wire_irq(nic, e1000e::IRQ_PIN, IRQ_E1000E);
+    add_ide(&mut spec, ide);
     spec
+}
+
+/// The PIIX3 IDE function at 00:01.1, its legacy ports and IRQs 14/15.
+fn add_ide(spec: &mut MachineSpec, ide: Ide) {
+    let id = spec.add(Box::new(ide));
+    spec.add_pci(Bdf::new(0, 1, 1), id);
+    spec.map_fixed(id, ide::PRIMARY_CMD_REGION, ide::PRIMARY_CMD_PORT, 0);
+    spec.map_fixed(id, ide::PRIMARY_CTL_REGION, ide::PRIMARY_CTL_PORT, 0);
+    spec.map_fixed(id, ide::SECONDARY_CMD_REGION, ide::SECONDARY_CMD_PORT, 0);
+    spec.map_fixed(id, ide::SECONDARY_CTL_REGION, ide::SECONDARY_CTL_PORT, 0);
+    spec.wire_irq(id, ide::IRQ_PRIMARY_PIN, IRQ_IDE_PRIMARY);
+    spec.wire_irq(id, ide::IRQ_SECONDARY_PIN, IRQ_IDE_SECONDARY);
 }
 
 /// The `pc` profile.
 pub static PC: MachineProfile = MachineProfile {
     name: "pc",
-    description: "QEMU -M pc -nodefaults: i440FX, PIIX3, PIIX4 PM, i8042 at 0x60/0x64, 128 MiB RAM",
+    description: "QEMU -M pc -nodefaults: i440FX, PIIX3, PIIX IDE (disk hda, CD-ROM hdc), PIIX4 PM, i8042 at 0x60/0x64, 128 MiB RAM",
     build,
+};
+
+/// The `pc-nodisk` profile: `pc` with no IDE drive (QEMU's `-M pc -nodefaults` exactly).
+pub static PC_NODISK: MachineProfile = MachineProfile {
+    name: "pc-nodisk",
+    description: "pc without IDE drives (both PIIX IDE channels empty)",
+    build: build_nodisk,
 };

@@ -1,0 +1,11 @@
+//! honggfuzz entry for fuzz target `aspeed_fmc_2600` (see `devfuzz list`): `cargo hfuzz run aspeed_fmc_2600` builds and
+//! runs it in persistent mode (fuzz/README.md). A plain build replays inputs.
+
+fn main() {
+    #[cfg(fuzzing)]
+    loop {
+        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("aspeed_fmc_2600", data) });
+    }
+    #[cfg(not(fuzzing))]
+    devfuzz_hfuzz::replay("aspeed_fmc_2600");
+}

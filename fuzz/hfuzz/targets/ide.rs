@@ -1,0 +1,11 @@
+//! honggfuzz entry for fuzz target `ide` (see `devfuzz list`): `cargo hfuzz run ide` builds and
+//! runs it in persistent mode (fuzz/README.md). A plain build replays inputs.
+
+fn main() {
+    #[cfg(fuzzing)]
+    loop {
+        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("ide", data) });
+    }
+    #[cfg(not(fuzzing))]
+    devfuzz_hfuzz::replay("ide");
+}

@@ -1,0 +1,11 @@
+//! honggfuzz entry for fuzz target `ide_atapi` (see `devfuzz list`): `cargo hfuzz run ide_atapi` builds and
+//! runs it in persistent mode (fuzz/README.md). A plain build replays inputs.
+
+fn main() {
+    #[cfg(fuzzing)]
+    loop {
+        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("ide_atapi", data) });
+    }
+    #[cfg(not(fuzzing))]
+    devfuzz_hfuzz::replay("ide_atapi");
+}

@@ -1,0 +1,1303 @@
+//! The FMC (firmware memory controller) of the AST2400/2500/2600: its register block, the flash
+//! window that turns AHB accesses into SPI traffic per chip select, and the DMA engine. Facts:
+//! ../shared/facts/devices.md §2.1-2.4 (QEMU's `aspeed.fmc-ast2x00`).
+//!
+//! Not emulated: the SPI clock and timing (the timing register and clock divisors are stored
+//! only), the command-abort and write-protect interrupts, the data-byte disables of CMD_CTRL,
+//! the AST2600 watchdog's alternate boot (FMC_WDT2 is stored only), NAND/NOR chip-select types.
+//!
+//! # Choices (and where they differ from QEMU)
+//! - The register block takes 1-, 2- and 4-byte accesses on their byte lanes (a narrow write
+//!   merges into the register); QEMU hands a narrow access the whole register.
+//! - In user mode the chip select is asserted while CE_STOP_ACTIVE is 0, as the datasheet says;
+//!   QEMU also asserts it on a write of user mode with CE_STOP_ACTIVE already 1.
+//! - Segment registers: the CS0 start field is read-only and keeps the window base (the end
+//!   stays as written; QEMU keeps the size instead); a segment whose end is not above its start
+//!   or that leaves the window is refused (the register keeps its value). Overlapping segments
+//!   are accepted, the higher chip select wins (QEMU's memory-region order).
+//! - A window offset in no segment reads all-ones; a populated segment of a chip select with no
+//!   flash reads all-ones, as does a user-mode read with the chip select deasserted.
+//! - DMA: the first burst of [`DMA_BURST`] bytes runs when the DMA is started (so the short
+//!   calibration checksums complete at once, as in QEMU); longer transfers continue one burst
+//!   per [`DMA_BURST_NS`] of virtual time (QEMU runs them to completion at once). A flash
+//!   address past the window ends the transfer. The IRQ follows DMA_STATUS && DMA_EN, also after
+//!   INTR_CTRL writes. MISC_CTRL1 (0x50) is a plain register (QEMU: unimplemented).
+//! - The debug escape hatch [`DEBUG_OUT`] exists only when the machine is built with a
+//!   [`DebugLog`]; otherwise that offset is unimplemented like its neighbours.
+
+use super::Soc;
+use super::debug_log::DebugLog;
+use super::spi_nor::{FlashPart, SpiNor};
+use harness::access::{AccessRules, AccessSize, Space};
+use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
+use std::sync::Arc;
+
+/// Region of the register block (mapped at 0x1E620000).
+pub const REGS_REGION: RegionId = RegionId(0);
+/// Region of the flash window (mapped at 0x20000000); allow-listed for the DMA's own reads.
+pub const WINDOW_REGION: RegionId = RegionId(1);
+/// The FMC's interrupt output (DMA completion).
+pub const IRQ_PIN: u8 = 0;
+/// Size of the register block.
+pub const REGS_SIZE: u64 = 0x100;
+/// Size of the flash window (AHB), all SoCs.
+pub const WINDOW_SIZE: u64 = 0x1000_0000;
+/// Bytes the DMA engine moves per burst.
+pub const DMA_BURST: u32 = 4096;
+/// Virtual time between two DMA bursts (about 50 MB/s).
+pub const DMA_BURST_NS: u64 = 80_000;
+const DMA_TIMER: TimerId = TimerId(0);
+
+/// The QEMU ops of both regions: 1 to 4 bytes, aligned.
+const RULES: AccessRules = AccessRules {
+    valid_min: AccessSize::B1,
+    valid_max: AccessSize::B4,
+    unaligned: false,
+    impl_min: AccessSize::B1,
+    impl_max: AccessSize::B4,
+};
+
+// Registers (AST2500 datasheet names, FMCxx offsets).
+const CONF: u64 = 0x00; // CE Type Setting Register
+const CONF_WRITE_ENABLE0: u32 = 1 << 16; // flash-window writes allowed to CE0 (CEx: bit 16 + x)
+const CE_CTRL: u64 = 0x04; // CE Control Register: bit x = CEx 4-byte address mode
+const INTR_CTRL: u64 = 0x08; // Interrupt Control and Status Register
+const INTR_DMA_STATUS: u32 = 1 << 11; // DMA finished
+const INTR_DMA_EN: u32 = 1 << 3; // DMA finished interrupt enable
+const CMD_CTRL: u64 = 0x0C; // Command Control Register
+const CMD_CTRL_ADDR_BYTE0_DISABLE: u32 = 1 << 4; // bits 7:4: address byte i (LSB first) not sent
+const CE0_CTRL: u64 = 0x10; // CE0 Control Register; CEx at 0x10 + 4x
+const CE4_CTRL: u64 = 0x20; // the last one (AST2400)
+const CTRL_MODE_MASK: u32 = 0x3; // bits 1:0 command mode
+const MODE_READ: u32 = 0; // normal read (opcode 0x03)
+const MODE_FREAD: u32 = 1; // fast read (opcode and dummies from the register)
+const MODE_WRITE: u32 = 2; // write
+const MODE_USER: u32 = 3; // user mode: the guest drives the chip select
+const CTRL_CE_STOP_ACTIVE: u32 = 1 << 2; // 1: chip select inactive
+const CTRL_DUMMY_LOW_SHIFT: u32 = 6; // bits 7:6 dummy bytes, low
+const CTRL_CLOCK_FREQ_SHIFT: u32 = 8; // bits 11:8 SPI clock (HCLK divisor code)
+const CTRL_DUMMY_HIGH: u32 = 1 << 14; // dummy bytes, bit 2
+const CTRL_CMD_SHIFT: u32 = 16; // bits 23:16 SPI opcode
+const CTRL_IO_DUAL_ADDR_DATA: u32 = 1 << 28; // dual I/O: dummy clocks carry two bits
+const SEG0_ADDR: u64 = 0x30; // CE0 Segment Address Register; CEx at 0x30 + 4x
+const SEG4_ADDR: u64 = 0x40; // the last one (AST2400)
+const MISC_CTRL1: u64 = 0x50; // Misc. Control Register #1
+const DUMMY_DATA: u64 = 0x54; // Dummy Cycle Data: the byte sent in dummy phases
+const FMC_WDT2_CTRL: u64 = 0x64; // AST2600 alternate boot watchdog control
+const FMC_WDT2_CTRL_EN: u32 = 1;
+const DMA_CTRL: u64 = 0x80; // DMA Control/Status Register
+const DMA_CTRL_ENABLE: u32 = 1 << 0;
+const DMA_CTRL_WRITE: u32 = 1 << 1; // 1: DRAM to flash
+const DMA_CTRL_CKSUM: u32 = 1 << 2; // checksum mode: read the flash, sum its words
+const DMA_CTRL_CALIB: u32 = 1 << 3; // calibration: apply FREQ/DELAY first
+const DMA_CTRL_FREQ_SHIFT: u32 = 4; // bits 7:4 HCLK divisor code
+const DMA_CTRL_DELAY_SHIFT: u32 = 8; // bits 11:8 read delay
+const DMA_CTRL_GRANT: u32 = 1 << 30; // AST2600
+const DMA_CTRL_REQUEST: u32 = 1 << 31; // AST2600
+const DMA_REQUEST_MAGIC: u32 = 0xAEED_0000; // AST2600: request the DMA (granted at once)
+const DMA_RELEASE_MAGIC: u32 = 0xDEEA_0000; // AST2600: release it
+const DMA_FLASH_ADDR: u64 = 0x84; // DMA Flash Side Address
+const DMA_FLASH_MASK: u32 = 0x0FFF_FFFC;
+const DMA_DRAM_ADDR: u64 = 0x88; // DMA DRAM Side Address
+const DMA_LEN: u64 = 0x8C; // DMA Length
+const DMA_LEN_MASK: u32 = 0x01FF_FFFF;
+const DMA_CHECKSUM: u64 = 0x90; // DMA Checksum Result
+const TIMINGS: u64 = 0x94; // Read Timing Compensation Register
+/// devfuzz's debug escape hatch: every byte written is appended to the host [`DebugLog`].
+pub const DEBUG_OUT: u64 = 0xFC;
+/// Registers backed by storage: 0x00..0xA0.
+const REG_COUNT: usize = 0xA0 / 4;
+
+/// The SPI clock codes of CEx_CTRL bits 11:8 and DMA_CTRL bits 7:4, in divisor order: the code
+/// at index i selects HCLK/(i + 1).
+const HCLK_DIVISORS: [u32; 16] = [15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1, 8, 0];
+/// Only HCLK/1 to HCLK/5 have a delay field in the timing register.
+const TIMED_DIVISORS: u32 = 5;
+
+/// SPI opcode of normal read mode.
+const SPI_READ: u8 = 0x03;
+/// What a read returns where no flash answers.
+const NO_FLASH: u8 = 0xFF;
+
+/// How an FMC is built.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FmcConfig {
+    /// Which SoC's FMC.
+    pub soc: Soc,
+    /// The flash parts on CS0, CS1, ... (at most the SoC's chip-select count).
+    pub flashes: Vec<FlashPart>,
+    /// Contents of the CS0 flash; erased when `None`.
+    pub image: Option<Arc<[u8]>>,
+    /// Where the machine maps the flash window (the DMA reads the flash there).
+    pub window_base: u64,
+    /// Where the DMA's DRAM addresses start.
+    pub dram_base: u64,
+    /// The debug escape hatch, off when `None`.
+    pub debug_log: Option<DebugLog>,
+}
+
+impl FmcConfig {
+    /// The evaluation board's FMC: one flash on CS0, window at 0x20000000, the SoC's DRAM.
+    pub fn new(soc: Soc) -> Self {
+        Self {
+            soc,
+            flashes: vec![soc.evb_flash()],
+            image: None,
+            window_base: super::FLASH_WINDOW_BASE,
+            dram_base: soc.dram_base(),
+            debug_log: None,
+        }
+    }
+}
+
+/// A segment of the window: `[start, end)` as window offsets; empty when disabled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Segment {
+    start: u64,
+    end: u64,
+}
+
+impl Segment {
+    fn contains(self, offset: u64) -> bool {
+        (self.start..self.end).contains(&offset)
+    }
+}
+
+/// What the controller sends before the data of a command-mode access.
+struct Command {
+    opcode: u8,
+    /// Address bytes: 3 or 4.
+    width: usize,
+    /// CMD_CTRL: address bytes not sent.
+    disabled: u32,
+    dummies: u32,
+    dummy_data: u8,
+}
+
+impl Command {
+    /// Whether every address byte is sent.
+    fn sends_whole_address(&self) -> bool {
+        (0..self.width).all(|i| self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0)
+    }
+
+    /// Opcode, the address of `seg_offset` (most significant byte first), dummy bytes.
+    fn send(&self, flash: &mut SpiNor, seg_offset: u64) {
+        flash.transfer(self.opcode);
+        for i in (0..self.width).rev() {
+            if self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0 {
+                flash.transfer((seg_offset >> (8 * i)) as u8);
+            }
+        }
+        for _ in 0..self.dummies {
+            flash.transfer(self.dummy_data);
+        }
+    }
+}
+
+/// The planted bugs an FMC was built with.
+#[cfg(feature = "planted-bugs")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Planted {
+    /// `fmc-cs-index`: its index in the registry, when active.
+    cs_index: Option<usize>,
+    /// `fmc-register-window`: its index in the registry, when active.
+    register_window: Option<usize>,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl Planted {
+    fn current() -> Self {
+        let active = crate::planted::Active::current();
+        let pick = |id| crate::planted::index_of(id).filter(|&i| active.has(i));
+        Self {
+            cs_index: pick("fmc-cs-index"),
+            register_window: pick("fmc-register-window"),
+        }
+    }
+}
+
+/// The FMC with its flashes. See the [module documentation](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fmc {
+    soc: Soc,
+    regs: [u32; REG_COUNT],
+    /// Decoded segment registers, one per chip select.
+    segments: [Segment; Soc::CS_MAX],
+    /// The flashes on CS0.. (fewer than the chip selects: the rest are not populated).
+    flashes: Vec<SpiNor>,
+    /// Bytes the running DMA has still to move.
+    dma_left: u32,
+    irq_level: bool,
+    window_base: u64,
+    dram_base: u64,
+    debug_log: Option<DebugLog>,
+    #[cfg(feature = "planted-bugs")]
+    planted: Planted,
+}
+
+impl Fmc {
+    /// A powered-on FMC. In a `planted-bugs` build it (and its flashes) take the current
+    /// selection of planted bugs and keep it across resets.
+    pub fn new(config: FmcConfig) -> Self {
+        let FmcConfig {
+            soc,
+            flashes,
+            image,
+            window_base,
+            dram_base,
+            debug_log,
+        } = config;
+        let flashes = flashes
+            .into_iter()
+            .take(soc.cs_count())
+            .enumerate()
+            .map(|(cs, part)| SpiNor::new(part, if cs == 0 { image.clone() } else { None }))
+            .collect();
+        let mut fmc = Self {
+            soc,
+            regs: [0; REG_COUNT],
+            segments: [Segment::default(); Soc::CS_MAX],
+            flashes,
+            dma_left: 0,
+            irq_level: false,
+            window_base,
+            dram_base,
+            debug_log,
+            #[cfg(feature = "planted-bugs")]
+            planted: Planted::current(),
+        };
+        fmc.power_on_registers();
+        fmc
+    }
+
+    fn power_on_registers(&mut self) {
+        self.regs = [0; REG_COUNT];
+        self.set(CONF, self.soc.conf_reset());
+        for cs in 0..self.soc.cs_count() {
+            self.set(ctrl_reg(cs), CTRL_CE_STOP_ACTIVE);
+            let seg = self.soc.segment_reset(cs);
+            self.set(seg_reg(cs), seg);
+            self.segments[cs] = self.decode_segment(seg).unwrap_or_default();
+        }
+    }
+
+    /// The flash on chip select `cs`, if one is populated.
+    pub fn flash(&self, cs: usize) -> Option<&SpiNor> {
+        self.flashes.get(cs)
+    }
+
+    fn reg(&self, reg: u64) -> u32 {
+        self.regs.get((reg / 4) as usize).copied().unwrap_or(0)
+    }
+
+    fn set(&mut self, reg: u64, value: u32) {
+        if let Some(r) = self.regs.get_mut((reg / 4) as usize) {
+            *r = value;
+        }
+    }
+
+    // ---- registers -----------------------------------------------------------------------
+
+    fn read_reg(&self, reg: u64) -> u32 {
+        let cs_count = self.soc.cs_count() as u64;
+        match reg {
+            CONF | CE_CTRL | INTR_CTRL | CMD_CTRL | MISC_CTRL1 | DUMMY_DATA | DMA_CTRL
+            | DMA_FLASH_ADDR | DMA_DRAM_ADDR | DMA_LEN | DMA_CHECKSUM | TIMINGS => self.reg(reg),
+            FMC_WDT2_CTRL if self.soc == Soc::Ast2600 => self.reg(reg),
+            CE0_CTRL..=CE4_CTRL if (reg - CE0_CTRL) / 4 < cs_count => self.reg(reg),
+            SEG0_ADDR..=SEG4_ADDR if (reg - SEG0_ADDR) / 4 < cs_count => self.reg(reg),
+            DEBUG_OUT if self.debug_log.is_some() => 0,
+            _ => self.read_unimplemented(reg),
+        }
+    }
+
+    fn write_reg(&mut self, ctx: &mut dyn Context, reg: u64, value: u32) {
+        let cs_count = self.soc.cs_count() as u64;
+        match reg {
+            CONF | CE_CTRL | MISC_CTRL1 | TIMINGS => self.set(reg, value),
+            INTR_CTRL => {
+                self.set(reg, value);
+                self.update_irq(ctx);
+            }
+            CMD_CTRL | DUMMY_DATA => self.set(reg, value & 0xFF),
+            FMC_WDT2_CTRL if self.soc == Soc::Ast2600 => self.set(reg, value & FMC_WDT2_CTRL_EN),
+            CE0_CTRL..=CE4_CTRL if (reg - CE0_CTRL) / 4 < cs_count => {
+                self.write_ce_ctrl(((reg - CE0_CTRL) / 4) as usize, value);
+            }
+            SEG0_ADDR..=SEG4_ADDR if (reg - SEG0_ADDR) / 4 < cs_count => {
+                self.write_segment(((reg - SEG0_ADDR) / 4) as usize, value);
+            }
+            DMA_CTRL => self.write_dma_ctrl(ctx, value),
+            DMA_FLASH_ADDR => self.set(reg, value & DMA_FLASH_MASK),
+            DMA_DRAM_ADDR => self.set(reg, value & self.soc.dma_dram_mask()),
+            DMA_LEN => self.set(reg, value & DMA_LEN_MASK),
+            DMA_CHECKSUM => {}
+            _ => self.write_unimplemented(reg, value),
+        }
+    }
+
+    /// Unimplemented offsets read all-ones (facts §2.1 [V]).
+    fn read_unimplemented(&self, reg: u64) -> u32 {
+        #[cfg(feature = "planted-bugs")]
+        if let Some(bug) = self.planted.register_window {
+            // PLANTED BUG `fmc-register-window`: every offset of the 0x100-byte window is
+            // served from the register array, which backs only 0x00..0xA0 (cf. QEMU #3290).
+            crate::planted::reached(bug);
+            let index = (reg / 4) as usize;
+            if index >= REG_COUNT {
+                crate::planted::triggered(bug);
+            }
+            return self.regs[index];
+        }
+        tracing::trace!(target: "aspeed_smc_read", "unimplemented register @{reg:#x}");
+        u32::MAX
+    }
+
+    /// Unimplemented offsets ignore writes.
+    fn write_unimplemented(&mut self, reg: u64, value: u32) {
+        #[cfg(feature = "planted-bugs")]
+        if let Some(bug) = self.planted.register_window {
+            // PLANTED BUG `fmc-register-window` (see `read_unimplemented`).
+            crate::planted::reached(bug);
+            let index = (reg / 4) as usize;
+            if index >= REG_COUNT {
+                crate::planted::triggered(bug);
+            }
+            self.regs[index] = value;
+            return;
+        }
+        tracing::trace!(target: "aspeed_smc_write", "unimplemented register @{reg:#x} <- {value:#x}");
+    }
+
+    // ---- chip selects and segments -------------------------------------------------------------
+
+    fn ctrl(&self, cs: usize) -> u32 {
+        self.reg(ctrl_reg(cs))
+    }
+
+    fn mode(&self, cs: usize) -> u32 {
+        self.ctrl(cs) & CTRL_MODE_MASK
+    }
+
+    /// User mode with CE_STOP_ACTIVE clear: the guest holds the chip select.
+    fn cs_asserted(&self, cs: usize) -> bool {
+        self.mode(cs) == MODE_USER && self.ctrl(cs) & CTRL_CE_STOP_ACTIVE == 0
+    }
+
+    fn write_ce_ctrl(&mut self, cs: usize, value: u32) {
+        let was = self.cs_asserted(cs);
+        self.set(ctrl_reg(cs), value);
+        let now = self.cs_asserted(cs);
+        if was != now {
+            tracing::trace!(target: "aspeed_smc_flash_select", "CS{cs} {}select", if now { "" } else { "de" });
+            if !now && let Some(flash) = self.flashes.get_mut(cs) {
+                flash.deselect();
+            }
+        }
+    }
+
+    /// The segment a register value describes; `None` when it is not a valid one.
+    fn decode_segment(&self, value: u32) -> Option<Segment> {
+        let (start, end) = if self.soc.segments_in_window_offsets() {
+            // AST2600: 1 MiB units, offsets in the window; 0 = disabled.
+            if value == 0 {
+                return Some(Segment::default());
+            }
+            let start = u64::from((value << 16) & 0x0FF0_0000);
+            let end = u64::from(value & 0x0FF0_0000) + (1 << 20);
+            (start, end)
+        } else {
+            // AST2400/2500: 8 MiB units, absolute addresses; start == end = disabled.
+            let start = u64::from((value >> 16) & 0xFF) << 23;
+            let end = u64::from(value >> 24) << 23;
+            if start == end {
+                return Some(Segment::default());
+            }
+            let window = super::FLASH_WINDOW_BASE;
+            if start < window || end <= start || end > window + WINDOW_SIZE {
+                return None;
+            }
+            (start - window, end - window)
+        };
+        (end > start).then_some(Segment { start, end })
+    }
+
+    fn write_segment(&mut self, cs: usize, value: u32) {
+        let mut value = value;
+        if cs == 0 {
+            // The CS0 start is read-only: it stays at the window's base.
+            value = if self.soc.segments_in_window_offsets() {
+                value & !0x0000_0FF0
+            } else {
+                (value & !0x00FF_0000) | (((super::FLASH_WINDOW_BASE >> 23) as u32) << 16)
+            };
+        }
+        let Some(seg) = self.decode_segment(value) else {
+            tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segreg={value:#x} invalid, ignored");
+            return;
+        };
+        let size = seg.end - seg.start;
+        if size != 0 && seg.start % size != 0 {
+            tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segment not aligned to its size");
+        }
+        tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segreg={value:#x} [{:#x} - {:#x}]", seg.start, seg.end);
+        self.set(seg_reg(cs), value);
+        self.segments[cs] = seg;
+    }
+
+    /// The chip select whose segment holds window `offset`, and the offset in that segment.
+    fn chip_select_at(&self, offset: u64) -> Option<(usize, u64)> {
+        (0..self.soc.cs_count())
+            .rev()
+            .find(|&cs| self.segments[cs].contains(offset))
+            .map(|cs| (cs, offset - self.segments[cs].start))
+    }
+
+    /// The flash behind `cs`, if populated.
+    fn flash_mut(&mut self, cs: usize) -> Option<&mut SpiNor> {
+        #[cfg(feature = "planted-bugs")]
+        if let Some(bug) = self.planted.cs_index {
+            // PLANTED BUG `fmc-cs-index`: the chip select decoded from the segments indexes the
+            // flash table without checking it is populated (ViDeZZo, QEMU aspeed_smc
+            // `cs_lines[fl->id]`).
+            crate::planted::reached(bug);
+            if cs >= self.flashes.len() {
+                crate::planted::triggered(bug);
+            }
+            return Some(&mut self.flashes[cs]);
+        }
+        self.flashes.get_mut(cs)
+    }
+
+    /// What a read-, fast-read- or write-mode access on `cs` sends first.
+    fn command(&self, cs: usize) -> Command {
+        let ctrl = self.ctrl(cs);
+        let mode = ctrl & CTRL_MODE_MASK;
+        let opcode = if mode == MODE_READ {
+            SPI_READ
+        } else {
+            (ctrl >> CTRL_CMD_SHIFT) as u8
+        };
+        let dummies = if mode == MODE_FREAD {
+            let high = u32::from(ctrl & CTRL_DUMMY_HIGH != 0);
+            let n = (high << 2) | ((ctrl >> CTRL_DUMMY_LOW_SHIFT) & 0x3);
+            if ctrl & CTRL_IO_DUAL_ADDR_DATA != 0 {
+                n / 2
+            } else {
+                n
+            }
+        } else {
+            0
+        };
+        Command {
+            opcode,
+            width: if self.reg(CE_CTRL) & (1 << cs) != 0 {
+                4
+            } else {
+                3
+            },
+            disabled: self.reg(CMD_CTRL),
+            dummies,
+            dummy_data: self.reg(DUMMY_DATA) as u8,
+        }
+    }
+
+    // ---- the flash window --------------------------------------------------------------------
+
+    /// The chip select decoding window `offset` (with the offset in its segment), and how many
+    /// bytes from there, at most `len`, it keeps decoding.
+    fn run_at(&self, offset: u64, len: u64) -> (Option<(usize, u64)>, u64) {
+        let hit = self.chip_select_at(offset);
+        let mut end = offset.saturating_add(len);
+        let lowest_taking_over = match hit {
+            Some((cs, _)) => {
+                end = end.min(self.segments[cs].end);
+                cs + 1
+            }
+            None => 0,
+        };
+        for seg in &self.segments[lowest_taking_over..self.soc.cs_count()] {
+            if seg.start > offset && seg.start < end && seg.end > seg.start {
+                end = seg.start;
+            }
+        }
+        (hit, end - offset)
+    }
+
+    fn window_read(&mut self, offset: u64, size: AccessSize) -> u64 {
+        let n = size.bytes() as usize;
+        let mut bytes = [0u8; 8];
+        self.window_read_units(offset, &mut bytes[..n], n);
+        let value = u64::from_le_bytes(bytes);
+        tracing::trace!(target: "aspeed_smc_flash_read", "@{offset:#x} size {n}: {value:#x}");
+        value
+    }
+
+    fn window_write(&mut self, offset: u64, size: AccessSize, value: u64) {
+        let n = size.bytes() as usize;
+        tracing::trace!(target: "aspeed_smc_flash_write", "@{offset:#x} size {n}: {value:#x}");
+        self.window_write_units(offset, &value.to_le_bytes()[..n], n);
+    }
+
+    /// Fill `buf` from window `offset` on, as AHB reads of `unit` bytes each (one CPU access, or
+    /// the DMA engine's words).
+    fn window_read_units(&mut self, offset: u64, buf: &mut [u8], unit: usize) {
+        let mut done = 0;
+        while done < buf.len() {
+            let (hit, n) = self.run_at(offset + done as u64, (buf.len() - done) as u64);
+            let run = &mut buf[done..done + n as usize];
+            match hit {
+                None => run.fill(NO_FLASH),
+                Some((cs, seg_offset)) => match self.mode(cs) {
+                    MODE_USER => {
+                        let asserted = self.cs_asserted(cs);
+                        match self.flash_mut(cs) {
+                            Some(flash) if asserted => flash.read_stream(run),
+                            _ => run.fill(NO_FLASH),
+                        }
+                    }
+                    MODE_READ | MODE_FREAD => self.read_units(cs, seg_offset, run, unit),
+                    mode => {
+                        tracing::trace!(target: "aspeed_smc_flash_read", "CS{cs} invalid flash mode {mode}");
+                        run.fill(0);
+                    }
+                },
+            }
+            done += n as usize;
+        }
+    }
+
+    /// Send `data` to window `offset` on, as AHB writes of `unit` bytes each.
+    fn window_write_units(&mut self, offset: u64, data: &[u8], unit: usize) {
+        let mut done = 0;
+        while done < data.len() {
+            let (hit, n) = self.run_at(offset + done as u64, (data.len() - done) as u64);
+            let run = &data[done..done + n as usize];
+            done += n as usize;
+            let Some((cs, seg_offset)) = hit else {
+                continue;
+            };
+            if self.reg(CONF) & (CONF_WRITE_ENABLE0 << cs) == 0 {
+                tracing::trace!(target: "aspeed_smc_flash_write", "CS{cs} flash is not writable");
+                continue;
+            }
+            match self.mode(cs) {
+                MODE_USER => {
+                    let asserted = self.cs_asserted(cs);
+                    if let Some(flash) = self.flash_mut(cs)
+                        && asserted
+                    {
+                        flash.write_stream(run);
+                    }
+                }
+                MODE_WRITE => self.write_units(cs, seg_offset, run, unit),
+                mode => {
+                    tracing::trace!(target: "aspeed_smc_flash_write", "CS{cs} invalid flash mode {mode}");
+                }
+            }
+        }
+    }
+
+    /// Read- and fast-read-mode reads: each unit is one SPI command at its own address. A read
+    /// command streams the array, so consecutive units are one long read (split where 3-byte
+    /// addresses wrap); any other command is done unit by unit until it stops changing
+    /// anything, after which every further unit does and returns the same.
+    fn read_units(&mut self, cs: usize, seg_offset: u64, run: &mut [u8], unit: usize) {
+        let command = self.command(cs);
+        let Some(flash) = self.flash_mut(cs) else {
+            run.fill(NO_FLASH);
+            return;
+        };
+        let mut done = 0;
+        while done < run.len() {
+            let at = seg_offset + done as u64;
+            let before = flash.fingerprint();
+            command.send(flash, at);
+            if command.sends_whole_address()
+                && flash.read_address_len(command.opcode) == Some(command.width)
+                && flash.reading_array()
+            {
+                let span = if command.width == 3 {
+                    (0x0100_0000 - at % 0x0100_0000) as usize
+                } else {
+                    usize::MAX
+                };
+                let n = (run.len() - done).min(span);
+                flash.read_stream(&mut run[done..done + n]);
+                flash.deselect();
+                done += n;
+                continue;
+            }
+            let n = unit.min(run.len() - done);
+            flash.read_stream(&mut run[done..done + n]);
+            flash.deselect();
+            done += n;
+            if !flash.addressed() && flash.fingerprint() == before {
+                let (head, rest) = run.split_at_mut(done);
+                let word = &head[done - n..];
+                for chunk in rest.chunks_mut(n) {
+                    chunk.copy_from_slice(&word[..chunk.len()]);
+                }
+                return;
+            }
+        }
+    }
+
+    /// Write-mode writes: each unit is one SPI command at its own address followed by the
+    /// unit's bytes, until a command stops changing anything (then so would every further one).
+    fn write_units(&mut self, cs: usize, seg_offset: u64, run: &[u8], unit: usize) {
+        let command = self.command(cs);
+        let Some(flash) = self.flash_mut(cs) else {
+            return;
+        };
+        for (i, data) in run.chunks(unit).enumerate() {
+            let before = flash.fingerprint();
+            command.send(flash, seg_offset + (i * unit) as u64);
+            flash.write_stream(data);
+            flash.deselect();
+            if !flash.addressed() && flash.fingerprint() == before {
+                return;
+            }
+        }
+    }
+
+    // ---- DMA -----------------------------------------------------------------------------------
+
+    fn dma_busy(&self) -> bool {
+        self.reg(DMA_CTRL) & DMA_CTRL_ENABLE != 0 && self.reg(INTR_CTRL) & INTR_DMA_STATUS == 0
+    }
+
+    fn write_dma_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
+        let mut value = value;
+        if self.soc == Soc::Ast2600 {
+            // The FMC grants a request at once and needs none to start (facts §2.2 [V]).
+            match value {
+                DMA_REQUEST_MAGIC => {
+                    self.set(
+                        DMA_CTRL,
+                        self.reg(DMA_CTRL) | DMA_CTRL_REQUEST | DMA_CTRL_GRANT,
+                    );
+                    tracing::trace!(target: "aspeed_smc_dma_ctrl", "request granted");
+                    return;
+                }
+                DMA_RELEASE_MAGIC => {
+                    self.set(
+                        DMA_CTRL,
+                        self.reg(DMA_CTRL) & !(DMA_CTRL_REQUEST | DMA_CTRL_GRANT),
+                    );
+                    return;
+                }
+                _ => value &= !(DMA_CTRL_REQUEST | DMA_CTRL_GRANT),
+            }
+        }
+        if value & DMA_CTRL_ENABLE == 0 {
+            self.set(DMA_CTRL, value);
+            self.dma_stop(ctx);
+            return;
+        }
+        if self.dma_busy() {
+            tracing::trace!(target: "aspeed_smc_dma_ctrl", "DMA in progress, {value:#x} refused");
+            return;
+        }
+        self.set(DMA_CTRL, value);
+        self.dma_start(ctx);
+    }
+
+    fn dma_stop(&mut self, ctx: &mut dyn Context) {
+        let intr = self.reg(INTR_CTRL) & !INTR_DMA_STATUS;
+        self.set(INTR_CTRL, intr);
+        self.set(DMA_CHECKSUM, 0);
+        self.dma_left = 0;
+        ctx.timer_cancel(DMA_TIMER);
+        self.update_irq(ctx);
+    }
+
+    fn dma_start(&mut self, ctx: &mut dyn Context) {
+        let ctrl = self.reg(DMA_CTRL);
+        let len = u64::from(self.reg(DMA_LEN)) + u64::from(self.soc.dma_start_length());
+        self.dma_left = len.next_multiple_of(4) as u32;
+        if ctrl & DMA_CTRL_CKSUM != 0 {
+            tracing::trace!(target: "aspeed_smc_dma_checksum", "flash {:#x} len {:#x}", self.reg(DMA_FLASH_ADDR), self.dma_left);
+            if ctrl & DMA_CTRL_WRITE != 0 {
+                tracing::trace!(target: "aspeed_smc_dma_checksum", "invalid direction for a checksum");
+                self.dma_left = 0;
+            } else if ctrl & DMA_CTRL_CALIB != 0 {
+                self.dma_calibration();
+            }
+        } else {
+            tracing::trace!(target: "aspeed_smc_dma_rw", "{} flash {:#x} dram {:#x} len {:#x}",
+                if ctrl & DMA_CTRL_WRITE != 0 { "write" } else { "read" },
+                self.reg(DMA_FLASH_ADDR), self.reg(DMA_DRAM_ADDR), self.dma_left);
+        }
+        self.dma_burst(ctx);
+    }
+
+    /// Calibration: the DMA's clock code and read delay become CE0's clock and the timing
+    /// register's delay for that divisor.
+    fn dma_calibration(&mut self) {
+        let ctrl = self.reg(DMA_CTRL);
+        let freq = (ctrl >> DMA_CTRL_FREQ_SHIFT) & 0xF;
+        let delay = (ctrl >> DMA_CTRL_DELAY_SHIFT) & 0xF;
+        let divisor = HCLK_DIVISORS
+            .iter()
+            .position(|&code| code == freq)
+            .map_or(1, |i| i as u32 + 1);
+        if divisor <= TIMED_DIVISORS {
+            let shift = (divisor - 1) * 4;
+            let timings = (self.reg(TIMINGS) & !(0xF << shift)) | (delay << shift);
+            self.set(TIMINGS, timings);
+        }
+        let ce0 =
+            (self.ctrl(0) & !(0xF << CTRL_CLOCK_FREQ_SHIFT)) | (freq << CTRL_CLOCK_FREQ_SHIFT);
+        self.set(ctrl_reg(0), ce0);
+    }
+
+    /// Move one burst; finish, or come back after [`DMA_BURST_NS`].
+    fn dma_burst(&mut self, ctx: &mut dyn Context) {
+        let ctrl = self.reg(DMA_CTRL);
+        let flash = u64::from(self.reg(DMA_FLASH_ADDR));
+        let room = WINDOW_SIZE.saturating_sub(flash);
+        let n = u64::from(self.dma_left.min(DMA_BURST)).min(room) as usize & !3;
+        let mut buf = [0u8; DMA_BURST as usize];
+        let data = &mut buf[..n];
+        let dram = self.dram_base + u64::from(self.reg(DMA_DRAM_ADDR));
+        let mut budget_spent = false;
+        if n > 0 {
+            ctx.work(1);
+            if ctrl & DMA_CTRL_CKSUM != 0 {
+                self.dma_flash_read(ctx, flash, data);
+            } else if ctrl & DMA_CTRL_WRITE != 0 {
+                budget_spent |= ctx.dma_read(dram, data) == Err(DmaError::Budget);
+                self.dma_flash_write(ctx, flash, data);
+            } else {
+                self.dma_flash_read(ctx, flash, data);
+                budget_spent |= ctx.dma_write(dram, data) == Err(DmaError::Budget);
+            }
+            let sum = data
+                .chunks_exact(4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+                .fold(self.reg(DMA_CHECKSUM), u32::wrapping_add);
+            self.set(DMA_CHECKSUM, sum);
+            self.set(
+                DMA_FLASH_ADDR,
+                self.reg(DMA_FLASH_ADDR).wrapping_add(n as u32),
+            );
+            if ctrl & DMA_CTRL_CKSUM == 0 {
+                self.set(
+                    DMA_DRAM_ADDR,
+                    self.reg(DMA_DRAM_ADDR).wrapping_add(n as u32),
+                );
+            }
+            self.dma_left -= n as u32;
+            self.set(DMA_LEN, self.dma_left);
+        }
+        let past_window = flash + n as u64 >= WINDOW_SIZE;
+        if self.dma_left == 0 || past_window || budget_spent {
+            self.dma_done(ctx);
+        } else {
+            ctx.timer_set(DMA_TIMER, ctx.now().saturating_add(DMA_BURST_NS));
+        }
+    }
+
+    /// Read `data` from window offset `offset` as the DMA master: through the bus, which hands
+    /// the window (our own, allow-listed region) back to us.
+    fn dma_flash_read(&mut self, ctx: &mut dyn Context, offset: u64, data: &mut [u8]) {
+        if let Err(DmaError::OwnRegion { region, offset }) =
+            ctx.dma_read(self.window_base + offset, data)
+            && region == WINDOW_REGION
+        {
+            self.window_read_units(offset, data, 4);
+        }
+    }
+
+    /// Write `data` at window offset `offset` as the DMA master (see [`Fmc::dma_flash_read`]).
+    fn dma_flash_write(&mut self, ctx: &mut dyn Context, offset: u64, data: &[u8]) {
+        if let Err(DmaError::OwnRegion { region, offset }) =
+            ctx.dma_write(self.window_base + offset, data)
+            && region == WINDOW_REGION
+        {
+            self.window_write_units(offset, data, 4);
+        }
+    }
+
+    fn dma_done(&mut self, ctx: &mut dyn Context) {
+        self.dma_left = 0;
+        ctx.timer_cancel(DMA_TIMER);
+        self.set(INTR_CTRL, self.reg(INTR_CTRL) | INTR_DMA_STATUS);
+        tracing::trace!(target: "aspeed_smc_dma_done", "checksum {:#x}", self.reg(DMA_CHECKSUM));
+        self.update_irq(ctx);
+    }
+
+    fn update_irq(&mut self, ctx: &mut dyn Context) {
+        let intr = self.reg(INTR_CTRL);
+        let level = intr & INTR_DMA_STATUS != 0 && intr & INTR_DMA_EN != 0;
+        if level != self.irq_level {
+            self.irq_level = level;
+            ctx.set_irq(IRQ_PIN, level);
+        }
+    }
+}
+
+fn ctrl_reg(cs: usize) -> u64 {
+    CE0_CTRL + 4 * cs as u64
+}
+
+fn seg_reg(cs: usize) -> u64 {
+    SEG0_ADDR + 4 * cs as u64
+}
+
+/// `value` (of `size` bytes at byte `lane` of a register) merged into `old`.
+fn merge_lanes(old: u32, lane: u64, size: AccessSize, value: u64) -> u32 {
+    if size == AccessSize::B4 {
+        return value as u32;
+    }
+    let shift = 8 * lane;
+    let mask = (size.mask() << shift) as u32;
+    (old & !mask) | ((value << shift) as u32 & mask)
+}
+
+impl Device for Fmc {
+    fn name(&self) -> &'static str {
+        self.soc.fmc_name()
+    }
+
+    fn regions(&self) -> Vec<RegionSpec> {
+        let mut window = RegionSpec::new("aspeed.smc.flash", Space::Memory, WINDOW_SIZE, RULES);
+        window.self_dma = true;
+        vec![
+            RegionSpec::new("aspeed.smc", Space::Memory, REGS_SIZE, RULES),
+            window,
+        ]
+    }
+
+    fn read(
+        &mut self,
+        _ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+    ) -> u64 {
+        match region {
+            REGS_REGION => {
+                let reg = offset & !3;
+                let value = (u64::from(self.read_reg(reg)) >> (8 * (offset & 3))) & size.mask();
+                tracing::trace!(target: "aspeed_smc_read", "@{offset:#x} size {size}: {value:#x}");
+                value
+            }
+            WINDOW_REGION => self.window_read(offset, size),
+            _ => size.mask(),
+        }
+    }
+
+    fn write(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+        value: u64,
+    ) {
+        match region {
+            REGS_REGION => {
+                tracing::trace!(target: "aspeed_smc_write", "@{offset:#x} size {size}: {value:#x}");
+                let reg = offset & !3;
+                if reg == DEBUG_OUT
+                    && let Some(log) = &self.debug_log
+                {
+                    let bytes = value.to_le_bytes();
+                    log.append(&bytes[..size.bytes() as usize]);
+                    return;
+                }
+                let merged = merge_lanes(self.reg(reg), offset & 3, size, value);
+                self.write_reg(ctx, reg, merged);
+            }
+            WINDOW_REGION => self.window_write(offset, size, value),
+            _ => {}
+        }
+    }
+
+    fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
+        if timer == DMA_TIMER && self.dma_left > 0 && self.dma_busy() {
+            self.dma_burst(ctx);
+        }
+    }
+
+    fn reset(&mut self) {
+        tracing::trace!(target: "aspeed_smc_reset", "");
+        self.power_on_registers();
+        for flash in &mut self.flashes {
+            flash.reset();
+        }
+        self.dma_left = 0;
+        self.irq_level = false;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use harness::testing::TestContext;
+
+    const B1: AccessSize = AccessSize::B1;
+    const B4: AccessSize = AccessSize::B4;
+
+    struct Bench {
+        fmc: Fmc,
+        ctx: TestContext,
+    }
+
+    impl Bench {
+        fn new(soc: Soc) -> Self {
+            Self {
+                fmc: Fmc::new(FmcConfig::new(soc)),
+                ctx: TestContext::new(0),
+            }
+        }
+        fn rd(&mut self, reg: u64) -> u32 {
+            self.fmc.read(&mut self.ctx, REGS_REGION, reg, B4) as u32
+        }
+        fn wr(&mut self, reg: u64, v: u32) {
+            self.fmc
+                .write(&mut self.ctx, REGS_REGION, reg, B4, u64::from(v));
+        }
+        fn win_rd(&mut self, off: u64, size: AccessSize) -> u64 {
+            self.fmc.read(&mut self.ctx, WINDOW_REGION, off, size)
+        }
+        fn win_wr(&mut self, off: u64, size: AccessSize, v: u64) {
+            self.fmc.write(&mut self.ctx, WINDOW_REGION, off, size, v);
+        }
+        /// CS0 in user mode, chip select asserted, writes enabled.
+        fn user(&mut self) {
+            let conf = self.rd(CONF);
+            self.wr(CONF, conf | CONF_WRITE_ENABLE0);
+            self.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
+            self.wr(CE0_CTRL, MODE_USER);
+        }
+        /// One user-mode transaction on CS0.
+        fn xfer(&mut self, tx: &[u8], rx: usize) -> Vec<u8> {
+            self.user();
+            for &b in tx {
+                self.win_wr(0, B1, u64::from(b));
+            }
+            let out = (0..rx).map(|_| self.win_rd(0, B1) as u8).collect();
+            self.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
+            self.wr(CE0_CTRL, MODE_READ | CTRL_CE_STOP_ACTIVE);
+            out
+        }
+    }
+
+    #[test]
+    fn reset_values_per_soc() {
+        let mut b = Bench::new(Soc::Ast2500);
+        assert_eq!(b.rd(CONF), 0xA);
+        assert_eq!(b.rd(CE0_CTRL), CTRL_CE_STOP_ACTIVE);
+        assert_eq!(
+            [b.rd(SEG0_ADDR), b.rd(SEG0_ADDR + 4), b.rd(SEG0_ADDR + 8)],
+            [0x5040_0000, 0x5450_0000, 0x5854_0000]
+        );
+        assert_eq!(b.rd(SEG0_ADDR + 12), u32::MAX, "no CS3 on the AST2500");
+        let mut b = Bench::new(Soc::Ast2600);
+        assert_eq!(b.rd(CONF), 0x2A);
+        assert_eq!(
+            [b.rd(SEG0_ADDR), b.rd(SEG0_ADDR + 4), b.rd(SEG0_ADDR + 8)],
+            [0x07F0_0000, 0x0FF0_0800, 0]
+        );
+        let mut b = Bench::new(Soc::Ast2400);
+        assert_eq!(b.rd(CONF), 0x2);
+        assert_eq!(
+            [b.rd(SEG0_ADDR), b.rd(SEG0_ADDR + 4), b.rd(SEG0_ADDR + 8)],
+            [0x4840_0000, 0x4C48_0000, 0x504C_0000]
+        );
+        assert_eq!(b.rd(SEG4_ADDR), 0x5854_0000);
+    }
+
+    #[test]
+    fn unimplemented_registers_read_all_ones_and_ignore_writes() {
+        let mut b = Bench::new(Soc::Ast2500);
+        for reg in [0x28, 0x44, 0x58, 0x64, 0x98, 0xA0, 0xFC] {
+            b.wr(reg, 0x1234);
+            assert_eq!(b.rd(reg), u32::MAX, "{reg:#x}");
+        }
+        b.wr(DMA_CHECKSUM, 5);
+        assert_eq!(b.rd(DMA_CHECKSUM), 0, "read-only");
+    }
+
+    #[test]
+    fn narrow_accesses_use_their_byte_lanes() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.wr(TIMINGS, 0x1122_3344);
+        assert_eq!(b.fmc.read(&mut b.ctx, REGS_REGION, TIMINGS + 2, B1), 0x22);
+        b.fmc.write(&mut b.ctx, REGS_REGION, TIMINGS + 1, B1, 0xAB);
+        assert_eq!(b.rd(TIMINGS), 0x1122_AB44);
+    }
+
+    #[test]
+    fn jedec_id_in_user_mode() {
+        let mut b = Bench::new(Soc::Ast2500);
+        assert_eq!(b.xfer(&[0x9F], 3), [0xC2, 0x20, 0x19]);
+    }
+
+    #[test]
+    fn user_mode_writes_need_the_conf_write_enable() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.wr(CE0_CTRL, MODE_USER);
+        b.win_wr(0, B1, 0x9F);
+        assert_eq!(b.win_rd(0, B1), 0, "opcode never reached the flash");
+    }
+
+    #[test]
+    fn read_mode_reads_erased_flash_and_programmed_bytes() {
+        let mut b = Bench::new(Soc::Ast2500);
+        assert_eq!(b.win_rd(0x40, B4), 0xFFFF_FFFF);
+        b.xfer(&[0x06], 0);
+        b.xfer(&[0x02, 0, 0, 0x40, 0x40, 0x41, 0x42, 0x43], 0);
+        assert_eq!(b.win_rd(0x40, B4), 0x4342_4140);
+        assert_eq!(b.win_rd(0x42, AccessSize::B2), 0x4342);
+    }
+
+    #[test]
+    fn fast_read_mode_sends_opcode_and_dummies_and_4byte_addresses() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.xfer(&[0x06], 0);
+        b.xfer(&[0x12, 0x01, 0x00, 0x00, 0x10, 0x5A], 0);
+        b.xfer(&[0xB7], 0); // EN4B
+        b.wr(CE_CTRL, 1);
+        // FREAD, opcode 0x0B, one dummy byte.
+        b.wr(
+            CE0_CTRL,
+            (0x0B << CTRL_CMD_SHIFT) | (1 << CTRL_DUMMY_LOW_SHIFT) | MODE_FREAD,
+        );
+        assert_eq!(b.win_rd(0x0100_0010, B1), 0x5A);
+        // Without the dummy byte the flash takes the first data byte as its dummy.
+        b.wr(CE0_CTRL, (0x0B << CTRL_CMD_SHIFT) | MODE_FREAD);
+        assert_eq!(b.win_rd(0x0100_0010, AccessSize::B2), 0x5A00);
+    }
+
+    #[test]
+    fn write_mode_programs_through_the_window() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.xfer(&[0x06], 0);
+        b.wr(CONF, 0xA);
+        b.wr(CE0_CTRL, (0x02 << CTRL_CMD_SHIFT) | MODE_WRITE);
+        b.win_wr(0x100, B4, 0x1234_5678);
+        b.wr(CE0_CTRL, MODE_READ);
+        assert_eq!(b.win_rd(0x100, B4), 0xFFFF_FFFF, "write disabled in CONF");
+        b.wr(CONF, 0xA | CONF_WRITE_ENABLE0);
+        b.wr(CE0_CTRL, (0x02 << CTRL_CMD_SHIFT) | MODE_WRITE);
+        b.win_wr(0x100, B4, 0x1234_5678);
+        b.wr(CE0_CTRL, MODE_READ);
+        assert_eq!(b.win_rd(0x100, B4), 0x1234_5678);
+    }
+
+    #[test]
+    fn unpopulated_and_unmapped_windows_read_all_ones() {
+        let mut b = Bench::new(Soc::Ast2500);
+        assert_eq!(b.win_rd(0x0800_0000, B4), 0xFFFF_FFFF, "CS1: no flash");
+        assert_eq!(b.win_rd(0x0C00_0000, B4), 0xFFFF_FFFF, "past CS2");
+    }
+
+    #[test]
+    fn segments_move_chip_selects_and_cs0_start_is_read_only() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.xfer(&[0x06], 0);
+        b.xfer(&[0x02, 0, 0, 0, 0xAA], 0);
+        // CS0 asked to start at 0x28000000: the start stays at the window base.
+        b.wr(SEG0_ADDR, 0x5450_0000);
+        assert_eq!(b.rd(SEG0_ADDR), 0x5440_0000);
+        // CS1 over CS0's start: the higher chip select wins.
+        b.wr(SEG0_ADDR + 4, 0x4240_0000);
+        assert_eq!(b.win_rd(0, B1), 0xFF);
+        // An end below the start is refused.
+        b.wr(SEG0_ADDR + 4, 0x3050_0000);
+        assert_eq!(b.rd(SEG0_ADDR + 4), 0x4240_0000);
+        b.wr(SEG0_ADDR + 4, 0x5450_0000);
+        assert_eq!(b.win_rd(0, B1), 0xAA);
+
+        let mut b = Bench::new(Soc::Ast2600);
+        b.wr(SEG0_ADDR, 0x01F0_0100);
+        assert_eq!(b.rd(SEG0_ADDR), 0x01F0_0000, "start field cleared");
+        assert_eq!(b.win_rd(0x0200_0000, B4), 0xFFFF_FFFF, "past CS0's 32 MiB");
+        b.wr(SEG0_ADDR + 8, 0x0FF0_0F00); // CS2 at 240 MiB
+        assert_eq!(b.fmc.chip_select_at(0x0F00_0000), Some((2, 0)));
+    }
+
+    #[test]
+    fn dma_start_refused_while_busy_and_stop_clears_status_and_checksum() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.wr(INTR_CTRL, INTR_DMA_EN);
+        b.wr(DMA_LEN, 0);
+        b.wr(DMA_CTRL, DMA_CTRL_CKSUM | DMA_CTRL_ENABLE);
+        // TestContext has no window: the bus reads 0xFF there.
+        assert_eq!(
+            b.rd(DMA_CHECKSUM),
+            0xFFFF_FFFF,
+            "one word (AST2500: LEN 0 = 4 bytes)"
+        );
+        assert_eq!(b.rd(INTR_CTRL), INTR_DMA_STATUS | INTR_DMA_EN);
+        assert!(b.ctx.irq_level(IRQ_PIN));
+        // Status cleared by the guest while EN is set: a new start is refused.
+        b.wr(INTR_CTRL, INTR_DMA_EN);
+        b.wr(DMA_CTRL, DMA_CTRL_CKSUM | DMA_CTRL_ENABLE);
+        assert_eq!(b.rd(DMA_CHECKSUM), 0xFFFF_FFFF);
+        assert!(!b.ctx.irq_level(IRQ_PIN));
+        b.wr(DMA_CTRL, 0);
+        assert_eq!([b.rd(DMA_CHECKSUM), b.rd(INTR_CTRL)], [0, INTR_DMA_EN]);
+    }
+
+    #[test]
+    fn long_dma_continues_in_bursts_on_the_timer() {
+        let mut b = Bench::new(Soc::Ast2600);
+        b.wr(DMA_LEN, 3 * DMA_BURST - 1);
+        b.wr(DMA_CTRL, DMA_CTRL_CKSUM | DMA_CTRL_ENABLE);
+        assert_eq!(b.rd(DMA_LEN), 2 * DMA_BURST);
+        assert_eq!(b.ctx.timers.get(&DMA_TIMER), Some(&DMA_BURST_NS));
+        for _ in 0..2 {
+            b.fmc.timer(&mut b.ctx, DMA_TIMER);
+        }
+        assert_eq!(b.rd(DMA_LEN), 0);
+        assert_eq!(b.rd(INTR_CTRL) & INTR_DMA_STATUS, INTR_DMA_STATUS);
+        assert_eq!(b.rd(DMA_FLASH_ADDR), 3 * DMA_BURST);
+    }
+
+    #[test]
+    fn ast2600_dma_request_is_granted_at_once() {
+        let mut b = Bench::new(Soc::Ast2600);
+        b.wr(DMA_CTRL, DMA_REQUEST_MAGIC);
+        assert_eq!(b.rd(DMA_CTRL), 0xC000_0000);
+        b.wr(DMA_CTRL, DMA_RELEASE_MAGIC);
+        assert_eq!(b.rd(DMA_CTRL), 0);
+    }
+
+    #[test]
+    fn calibration_sets_ce0_clock_and_timing_delay() {
+        let mut b = Bench::new(Soc::Ast2500);
+        // HCLK/2 (code 7), delay 5.
+        b.wr(
+            DMA_CTRL,
+            (5 << DMA_CTRL_DELAY_SHIFT)
+                | (7 << DMA_CTRL_FREQ_SHIFT)
+                | DMA_CTRL_CALIB
+                | DMA_CTRL_CKSUM
+                | DMA_CTRL_ENABLE,
+        );
+        assert_eq!(b.rd(TIMINGS), 5 << 4);
+        assert_eq!(
+            b.rd(CE0_CTRL),
+            CTRL_CE_STOP_ACTIVE | (7 << CTRL_CLOCK_FREQ_SHIFT)
+        );
+    }
+
+    /// xorshift64*: deterministic pseudo-random numbers for the property below.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[(self.next() % items.len() as u64) as usize]
+        }
+    }
+
+    fn durable(fmc: &Fmc) -> String {
+        let flashes: Vec<String> = fmc.flashes.iter().map(SpiNor::durable_state).collect();
+        format!("{:?} {flashes:?}", fmc.regs)
+    }
+
+    /// The DMA engine moves words in bulk: that must be what as many single 4-byte accesses do,
+    /// in every mode, command, address width and segment layout.
+    #[test]
+    fn dma_word_runs_do_what_single_word_accesses_do() {
+        let mut rng = Rng(0xD3A);
+        let opcodes: [u8; 15] = [
+            0x03, 0x0B, 0x0C, 0x13, 0xEB, 0xEC, 0x02, 0x12, 0x9F, 0x05, 0x06, 0x20, 0xC5, 0x5A,
+            0x00,
+        ];
+        for round in 0..300 {
+            let soc = rng.pick(&[Soc::Ast2500, Soc::Ast2600]);
+            let mut b = Bench::new(soc);
+            b.xfer(&[0x06], 0);
+            b.xfer(&[0x12, 0x00, 0xFF, 0xFF, 0x00, 1, 2, 3, 4, 5, 6, 7, 8], 0);
+            if rng.next() % 2 == 0 {
+                b.xfer(&[0xB7], 0);
+            }
+            if rng.next() % 3 == 0 {
+                b.xfer(&[0x06], 0);
+            }
+            if rng.next() % 4 == 0 {
+                b.wr(
+                    SEG0_ADDR + 4,
+                    rng.pick(&[0x4240_0000, 0x0010_0000, 0x0FF0_0800]),
+                );
+            }
+            b.wr(CE_CTRL, (rng.next() % 2) as u32);
+            b.wr(CMD_CTRL, rng.pick(&[0, 0, 0x10, 0x80]));
+            b.wr(DUMMY_DATA, rng.pick(&[0, 0xFF]));
+            let dummy = rng.pick(&[
+                0u32,
+                1 << CTRL_DUMMY_LOW_SHIFT,
+                3 << CTRL_DUMMY_LOW_SHIFT,
+                CTRL_DUMMY_HIGH,
+            ]);
+            let mode = rng.pick(&[MODE_READ, MODE_FREAD, MODE_WRITE, MODE_USER]);
+            let stop = rng.pick(&[0, CTRL_CE_STOP_ACTIVE]);
+            let opcode = u32::from(rng.pick(&opcodes));
+            if mode == MODE_USER {
+                b.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
+            }
+            b.wr(CE0_CTRL, (opcode << CTRL_CMD_SHIFT) | dummy | stop | mode);
+            if mode == MODE_USER && stop == 0 {
+                for _ in 0..(rng.next() % 6) {
+                    b.win_wr(0, B1, u64::from(rng.pick(&opcodes)));
+                }
+            }
+            let mut a = b.fmc.clone();
+            let offset = rng.pick(&[0u64, 0x00FF_FFF0, 0x01FF_FF00, 0x07FF_FFF0, 0x0800_0000]) & !3;
+            let len = 4 * (1 + (rng.next() % 300) as usize);
+            if rng.next() % 2 == 0 {
+                let mut bulk = vec![0u8; len];
+                a.window_read_units(offset, &mut bulk, 4);
+                let mut single = Vec::new();
+                for k in 0..len / 4 {
+                    let v = b.win_rd(offset + 4 * k as u64, B4) as u32;
+                    single.extend_from_slice(&v.to_le_bytes());
+                }
+                assert_eq!(bulk, single, "round {round}");
+            } else {
+                let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                a.window_write_units(offset, &data, 4);
+                for (k, w) in data.chunks(4).enumerate() {
+                    let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                    b.win_wr(offset + 4 * k as u64, B4, u64::from(v));
+                }
+            }
+            for f in [&mut a.flashes[0], &mut b.fmc.flashes[0]] {
+                f.deselect();
+            }
+            assert_eq!(durable(&a), durable(&b.fmc), "round {round}");
+        }
+    }
+
+    #[test]
+    fn reset_equals_fresh() {
+        for soc in [Soc::Ast2400, Soc::Ast2500, Soc::Ast2600] {
+            let fresh = Bench::new(soc).fmc;
+            let mut b = Bench::new(soc);
+            b.xfer(&[0x06], 0);
+            b.xfer(&[0x02, 0, 0, 0, 1, 2, 3], 0);
+            b.xfer(&[0xB7], 0);
+            b.user();
+            b.win_wr(0, B1, 0x03);
+            for reg in (0..REGS_SIZE).step_by(4) {
+                b.wr(reg, 0x5555_5555);
+            }
+            b.wr(DMA_LEN, 0x10000);
+            b.wr(DMA_CTRL, DMA_CTRL_ENABLE);
+            b.fmc.reset();
+            assert_eq!(b.fmc, fresh, "{soc:?}");
+        }
+    }
+}

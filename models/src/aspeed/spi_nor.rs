@@ -1,0 +1,1583 @@
+//! SPI-NOR flash behind the FMC, modelled on the command set QEMU's `m25p80` implements (facts
+//! §2.5): 3- and 4-byte addressing (EN4B/EX4B, the extended address register, 4-byte opcodes),
+//! WREN/WRDI, status and configuration registers with block protection, JEDEC ID, SFDP, READ and
+//! the fast reads, page program, 4K/32K/64K/chip erase, reset enable/reset, flag status.
+//!
+//! Not emulated: timing (WIP is always 0), dual/quad/QPI line widths (the dual and quad
+//! commands share the single-line data path), OTP/security registers, suspend/resume, the WP#
+//! pin, Winbond's CMP bit, die erase.
+//!
+//! # Choices (and where they differ from QEMU's m25p80)
+//! - A transaction is what happens between chip select asserted and deasserted. Bytes after a
+//!   rejected or finished command are ignored until the deselect, as on real parts (m25p80
+//!   decodes every byte it sees in its idle state as a new opcode).
+//! - WEL is cleared when a program, erase or register write completes, as real parts do (QEMU
+//!   keeps it set). A page program latches its data in a 256-byte page buffer, wrapping inside
+//!   the page, and programs the page (by AND) when CS is deasserted, as real parts do (QEMU
+//!   programs each byte at once and wraps at the device size).
+//! - Dummy phases are counted in bytes as the controller sends them: one byte for the fast reads
+//!   and SFDP; the quad I/O reads (0xEB/0xEC) take the part's mode + dummy clocks on four lines
+//!   (Macronix: configuration register bits 7:6 select 6/4/8/10 clocks, 3/2/4/5 bytes; Micron:
+//!   the volatile configuration register's dummy clocks, default 10; Winbond: 3 bytes).
+//! - Every part has an SFDP table (JESD216 header and basic parameter table built from its
+//!   geometry); m25p80 has tables for some parts only. Flag status (0x70) answers on every part
+//!   (as m25p80), bit 7 ready and bit 0 the 4-byte mode.
+//! - Contents are sparse 4 KiB sectors over the part's erased state (0xFF) or a loaded image;
+//!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
+//!   between inputs, so contents are not kept across a reset).
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Page program buffer size (all supported parts).
+pub const PAGE_SIZE: u32 = 256;
+/// Smallest erase unit, and the granularity of the sparse contents.
+pub const SECTOR_SIZE: u32 = 4096;
+const SECTOR: usize = SECTOR_SIZE as usize;
+/// Bytes of address or register data a command collects (the longest: a 4-byte address).
+const CMD_BUF_LEN: usize = 8;
+/// Bytes RDID returns before the flash goes quiet (m25p80's SPI_NOR_MAX_ID_LEN).
+const ID_LEN: usize = 6;
+/// MISO while the flash does not drive data (command, address and dummy phases).
+const IDLE_OUT: u8 = 0x00;
+
+// Opcodes (names as in the parts' datasheets and m25p80).
+const WRSR: u8 = 0x01; // Write Status Register (Macronix/Winbond: + configuration / SR2)
+const PP: u8 = 0x02; // Page Program
+const READ: u8 = 0x03; // Read Data
+const WRDI: u8 = 0x04; // Write Disable
+const RDSR: u8 = 0x05; // Read Status Register
+const WREN: u8 = 0x06; // Write Enable
+const FAST_READ: u8 = 0x0B; // Fast Read
+const FAST_READ4: u8 = 0x0C; // Fast Read, 4-byte address
+const WRSR3: u8 = 0x11; // Winbond: Write Status Register-3
+const PP4: u8 = 0x12; // Page Program, 4-byte address
+const READ4: u8 = 0x13; // Read Data, 4-byte address
+const RDCR: u8 = 0x15; // Macronix: Read Configuration Register; Winbond: Read Status Register-3
+const BE_4K: u8 = 0x20; // Sector (4 KiB) Erase
+const BE4_4K: u8 = 0x21; // Sector (4 KiB) Erase, 4-byte address
+const WRSR2: u8 = 0x31; // Winbond: Write Status Register-2
+const QPP: u8 = 0x32; // Quad Input Page Program
+const QPP4: u8 = 0x34; // Quad Input Page Program, 4-byte address
+const RDSR2: u8 = 0x35; // Winbond: Read Status Register-2
+const PP_1_4_4: u8 = 0x38; // Macronix 4PP: quad address and data page program
+const DOR: u8 = 0x3B; // Dual Output Fast Read
+const DOR4: u8 = 0x3C; // Dual Output Fast Read, 4-byte address
+const PP4_4: u8 = 0x3E; // Quad I/O Page Program, 4-byte address
+const CLFSR: u8 = 0x50; // Micron: Clear Flag Status Register
+const BE_32K: u8 = 0x52; // Block (32 KiB) Erase
+const RDSFDP: u8 = 0x5A; // Read Serial Flash Discoverable Parameters
+const BE4_32K: u8 = 0x5C; // Block (32 KiB) Erase, 4-byte address
+const CE_ALT: u8 = 0x60; // Chip Erase (alternative opcode)
+const WREVCR: u8 = 0x61; // Micron: Write Enhanced Volatile Configuration Register
+const RDEVCR: u8 = 0x65; // Micron: Read Enhanced Volatile Configuration Register
+const RSTEN: u8 = 0x66; // Reset Enable
+const QOR: u8 = 0x6B; // Quad Output Fast Read
+const QOR4: u8 = 0x6C; // Quad Output Fast Read, 4-byte address
+const RDFSR: u8 = 0x70; // Read Flag Status Register
+const WRVCR: u8 = 0x81; // Micron: Write Volatile Configuration Register
+const RDVCR: u8 = 0x85; // Micron: Read Volatile Configuration Register
+const RST: u8 = 0x99; // Reset Memory
+const RDID: u8 = 0x9F; // Read Identification (JEDEC)
+const DPP: u8 = 0xA2; // Dual Input Page Program
+const WRNVCR: u8 = 0xB1; // Micron: Write Non-Volatile Configuration Register
+const RDNVCR: u8 = 0xB5; // Micron: Read Non-Volatile Configuration Register
+const EN4B: u8 = 0xB7; // Enter 4-byte Address Mode
+const DIOR: u8 = 0xBB; // Dual I/O Fast Read
+const DIOR4: u8 = 0xBC; // Dual I/O Fast Read, 4-byte address
+const WREAR: u8 = 0xC5; // Write Extended Address Register
+const CE: u8 = 0xC7; // Chip (Bulk) Erase
+const RDEAR: u8 = 0xC8; // Read Extended Address Register
+const SE: u8 = 0xD8; // Sector / Block (64 KiB) Erase
+const SE4: u8 = 0xDC; // Sector / Block (64 KiB) Erase, 4-byte address
+const EX4B: u8 = 0xE9; // Exit 4-byte Address Mode
+const QIOR: u8 = 0xEB; // Quad I/O Fast Read
+const QIOR4: u8 = 0xEC; // Quad I/O Fast Read, 4-byte address
+
+// Status register.
+const SR_WIP: u8 = 0x01; // Write In Progress (always 0 here: operations complete at once)
+const SR_WEL: u8 = 0x02; // Write Enable Latch
+const SR_WRITABLE: u8 = 0xFC; // BP bits, TB/QE/BP3, SRWD
+// Macronix configuration register.
+const MX_CR_TB: u8 = 0x08; // Top/Bottom block protect (OTP on real parts)
+const MX_CR_4BYTE: u8 = 0x20; // 4-byte address mode (read-only indicator)
+const MX_CR_WRITABLE: u8 = 0xCF; // DC 7:6, TB 3, ODS 2:0
+const MX_CR_DC_SHIFT: u8 = 6; // Dummy Cycle bits 7:6
+// Micron status register fields.
+const MT_SR_TB: u8 = 0x20; // Top/Bottom
+const MT_SR_BP3: u8 = 0x40; // BP3
+// Winbond status registers.
+const WB_SR_TB: u8 = 0x40; // Top/Bottom
+const WB_SR3_ADS: u8 = 0x01; // Current address mode (read-only)
+// Flag status register.
+const FSR_READY: u8 = 0x80; // Program or erase controller ready
+const FSR_4BYTE: u8 = 0x01; // 4-byte addressing enabled
+
+// Micron configuration registers.
+const MT_NVCR_DEFAULT: u16 = 0xFFFF;
+const MT_NVCR_3BYTE: u16 = 0x0001; // bit 0: 1 = 3-byte addressing at power-on
+const MT_VCR_DEFAULT: u8 = 0xFB;
+const MT_VCR_DUMMY_SHIFT: u8 = 4; // dummy clock cycles, bits 7:4 (0 and 15: the default)
+const MT_EVCR_DEFAULT: u8 = 0xDF;
+
+/// A supported flash part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FlashPart {
+    /// Macronix MX25L25635E, 32 MiB (ast2500-evb's FMC flash).
+    Mx25l25635e,
+    /// Macronix MX66U51235F, 64 MiB (ast2600-evb's FMC flash).
+    Mx66u51235f,
+    /// Micron N25Q256A, 32 MiB (palmetto-bmc's FMC flash).
+    N25q256a,
+    /// Winbond W25Q256, 32 MiB.
+    W25q256,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Vendor {
+    Macronix,
+    Micron,
+    Winbond,
+}
+
+/// What distinguishes the parts.
+#[derive(Debug)]
+struct PartInfo {
+    name: &'static str,
+    vendor: Vendor,
+    /// JEDEC ID bytes as RDID returns them (padded with zeros to [`ID_LEN`]).
+    id: [u8; ID_LEN],
+    size: u32,
+    /// Size of the 0xD8 erase block.
+    block_size: u32,
+    /// Whether 0x52/0x5C (32 KiB erase) exists.
+    erase_32k: bool,
+}
+
+impl FlashPart {
+    /// Every supported part.
+    pub const ALL: [FlashPart; 4] = [
+        Self::Mx25l25635e,
+        Self::Mx66u51235f,
+        Self::N25q256a,
+        Self::W25q256,
+    ];
+
+    fn info(self) -> &'static PartInfo {
+        match self {
+            Self::Mx25l25635e => &PartInfo {
+                name: "mx25l25635e",
+                vendor: Vendor::Macronix,
+                id: [0xC2, 0x20, 0x19, 0xC2, 0x20, 0x19],
+                size: 32 << 20,
+                block_size: 64 << 10,
+                erase_32k: true,
+            },
+            Self::Mx66u51235f => &PartInfo {
+                name: "mx66u51235f",
+                vendor: Vendor::Macronix,
+                id: [0xC2, 0x25, 0x3A, 0, 0, 0],
+                size: 64 << 20,
+                block_size: 64 << 10,
+                erase_32k: true,
+            },
+            Self::N25q256a => &PartInfo {
+                name: "n25q256a",
+                vendor: Vendor::Micron,
+                id: [0x20, 0xBA, 0x19, 0, 0, 0],
+                size: 32 << 20,
+                block_size: 64 << 10,
+                erase_32k: false,
+            },
+            Self::W25q256 => &PartInfo {
+                name: "w25q256",
+                vendor: Vendor::Winbond,
+                id: [0xEF, 0x40, 0x19, 0, 0, 0],
+                size: 32 << 20,
+                block_size: 64 << 10,
+                erase_32k: true,
+            },
+        }
+    }
+
+    /// The part's name as QEMU's `m25p80` knows it (`mx25l25635e`).
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    /// The part named `name` (QEMU's names).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    /// Capacity in bytes.
+    pub fn size(self) -> u32 {
+        self.info().size
+    }
+
+    /// The JEDEC manufacturer, memory type and capacity bytes.
+    pub fn jedec_id(self) -> [u8; 3] {
+        let id = self.info().id;
+        [id[0], id[1], id[2]]
+    }
+}
+
+// ---- SFDP (JESD216) ----------------------------------------------------------------------------
+
+/// Where the basic flash parameter table starts in the SFDP space.
+const SFDP_BFPT: u32 = 0x30;
+/// Its length in dwords (JESD216, first revision).
+const SFDP_BFPT_DWORDS: u32 = 9;
+/// Where the SFDP space has nothing more (0xFF from here on).
+const SFDP_END: u32 = SFDP_BFPT + 4 * SFDP_BFPT_DWORDS;
+
+/// The byte at `addr` of the part's SFDP space: the JESD216 header, one parameter header and the
+/// basic flash parameter table, all derived from the part's geometry; 0xFF elsewhere.
+fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
+    let info = part.info();
+    let dword = match addr & !3 {
+        0x00 => u32::from_le_bytes(*b"SFDP"),
+        0x04 => 0xFF00_0100, // minor 0, major 1, one parameter header (NPH 0), access protocol
+        0x08 => 0x0901_0000, // parameter ID LSB 0, rev 1.0, 9 dwords
+        0x0C => 0xFF00_0000 | SFDP_BFPT, // table pointer, parameter ID MSB 0xFF
+        a if (SFDP_BFPT..SFDP_BFPT + 4 * SFDP_BFPT_DWORDS).contains(&a) => {
+            match (a - SFDP_BFPT) / 4 {
+                // 4 KiB erase (0x20), page >= 64 bytes, 3- or 4-byte addressing, 1-1-2, 1-2-2,
+                // 1-4-4 and 1-1-4 reads; reserved bits set.
+                0 => 0xFFF3_2005,
+                // Density in bits, minus one.
+                1 => (info.size << 3).wrapping_sub(1),
+                // 1-4-4 (0xEB: 2 mode + 4 dummy clocks) and 1-1-4 (0x6B: 8 dummy clocks).
+                2 => 0x6B08_EB44,
+                // 1-1-2 (0x3B: 8 dummy clocks) and 1-2-2 (0xBB: 4 dummy clocks).
+                3 => 0xBB04_3B08,
+                // No 2-2-2 or 4-4-4.
+                4 => 0xFFFF_FFEE,
+                5 | 6 => 0x0000_FFFF,
+                // Erase types 1 and 2: 4 KiB (0x20), then 32 KiB (0x52) or 64 KiB (0xD8).
+                7 if info.erase_32k => 0x520F_200C,
+                7 => 0xD810_200C,
+                // Erase type 3: 64 KiB (0xD8) where type 2 is 32 KiB.
+                _ if info.erase_32k => 0x0000_D810,
+                _ => 0,
+            }
+        }
+        _ => return 0xFF,
+    };
+    dword.to_le_bytes()[(addr & 3) as usize]
+}
+
+// ---- contents --------------------------------------------------------------------------------
+
+/// Sparse contents: 4 KiB sectors materialised on first program; an absent sector reads as its
+/// pristine bytes (the image's, else erased 0xFF).
+#[derive(Clone)]
+struct Storage {
+    sectors: Vec<Option<Box<[u8; SECTOR]>>>,
+    /// Sectors that may differ from pristine (each listed once), for a fast reset.
+    touched: Vec<u32>,
+    touched_bits: Vec<u64>,
+    image: Option<Arc<[u8]>>,
+    /// Counts programs and erases (bookkeeping: tells a caller the contents may have changed).
+    generation: u64,
+}
+
+impl fmt::Debug for Storage {
+    /// Lists the materialised sectors with a content digest.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (i, s) in self.sectors.iter().enumerate() {
+            if let Some(s) = s {
+                let digest = s.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+                });
+                map.entry(
+                    &format_args!("{:#x}", i * SECTOR),
+                    &format_args!("{digest:016x}"),
+                );
+            }
+        }
+        map.finish()
+    }
+}
+
+/// Equal contents (the list of touched sectors is bookkeeping for [`Storage::reset`]).
+impl PartialEq for Storage {
+    fn eq(&self, other: &Self) -> bool {
+        self.sectors == other.sectors && self.image == other.image
+    }
+}
+
+impl Eq for Storage {}
+
+impl Storage {
+    /// No contents at all (a placeholder while the real ones are moved).
+    const fn empty() -> Self {
+        Self {
+            sectors: Vec::new(),
+            touched: Vec::new(),
+            touched_bits: Vec::new(),
+            image: None,
+            generation: 0,
+        }
+    }
+
+    fn new(size: u32, image: Option<Arc<[u8]>>) -> Self {
+        let n = (size / SECTOR_SIZE) as usize;
+        Self {
+            sectors: vec![None; n],
+            touched: Vec::new(),
+            touched_bits: vec![0; n.div_ceil(64)],
+            image,
+            generation: 0,
+        }
+    }
+
+    fn pristine(&self, addr: u32) -> u8 {
+        self.image
+            .as_deref()
+            .and_then(|img| img.get(addr as usize))
+            .copied()
+            .unwrap_or(0xFF)
+    }
+
+    /// The byte at `addr` (inside the part).
+    fn byte(&self, addr: u32) -> u8 {
+        let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
+        match self.sectors.get(index) {
+            Some(Some(sector)) => sector[offset],
+            _ => self.pristine(addr),
+        }
+    }
+
+    /// `buf.len()` bytes from `addr` on, wrapping at `size` (a power of two holding `addr`).
+    fn read_into(&self, addr: u32, size: u32, buf: &mut [u8]) {
+        let mut addr = addr & (size - 1);
+        let mut done = 0;
+        while done < buf.len() {
+            let offset = addr as usize % SECTOR;
+            let n = (SECTOR - offset)
+                .min(buf.len() - done)
+                .min((size - addr) as usize);
+            let out = &mut buf[done..done + n];
+            match self.sectors.get((addr / SECTOR_SIZE) as usize) {
+                Some(Some(sector)) => out.copy_from_slice(&sector[offset..offset + n]),
+                _ => {
+                    let image = self.image.as_deref().unwrap_or(&[]);
+                    let start = (addr as usize).min(image.len());
+                    let from_image = image.len().saturating_sub(start).min(n);
+                    out[..from_image].copy_from_slice(&image[start..start + from_image]);
+                    out[from_image..].fill(0xFF);
+                }
+            }
+            done += n;
+            addr = (addr + n as u32) & (size - 1);
+        }
+    }
+
+    /// PLANTED BUG `m25p80-address-wrap`: the byte at `addr` read straight from the sector table,
+    /// trusting that `addr` lies inside the part.
+    #[cfg(feature = "planted-bugs")]
+    fn byte_unwrapped(&self, addr: u32) -> u8 {
+        let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
+        match &self.sectors[index] {
+            Some(sector) => sector[offset],
+            None => self.pristine(addr),
+        }
+    }
+
+    fn touch(&mut self, index: usize) {
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if let Some(w) = self.touched_bits.get_mut(word)
+            && *w & bit == 0
+        {
+            *w |= bit;
+            self.touched.push(index as u32);
+        }
+    }
+
+    /// The sector holding `addr`, materialised from its pristine bytes.
+    fn sector_mut(&mut self, addr: u32) -> Option<&mut [u8; SECTOR]> {
+        let index = (addr / SECTOR_SIZE) as usize;
+        if self.sectors.get(index)?.is_none() {
+            let base = index as u32 * SECTOR_SIZE;
+            let mut sector = Box::new([0xFF; SECTOR]);
+            if self.image.is_some() {
+                for (i, b) in sector.iter_mut().enumerate() {
+                    *b = self.pristine(base + i as u32);
+                }
+            }
+            self.sectors[index] = Some(sector);
+            self.touch(index);
+        }
+        self.sectors[index].as_deref_mut()
+    }
+
+    /// Program `data` at `addr` (inside the part, not crossing a page): bits only go 1 -> 0.
+    fn program(&mut self, addr: u32, data: &[u8; PAGE_SIZE as usize], latched: &[u64; 4]) {
+        self.generation += 1;
+        let offset = addr as usize % SECTOR;
+        if let Some(sector) = self.sector_mut(addr) {
+            for (i, &b) in data.iter().enumerate() {
+                if latched[i / 64] & (1 << (i % 64)) != 0
+                    && let Some(slot) = sector.get_mut(offset + i)
+                {
+                    *slot &= b;
+                }
+            }
+        }
+    }
+
+    /// PLANTED BUG `m25p80-address-wrap`: program a page straight into the sector table,
+    /// trusting that `addr` lies inside the part.
+    #[cfg(feature = "planted-bugs")]
+    fn program_unwrapped(
+        &mut self,
+        addr: u32,
+        data: &[u8; PAGE_SIZE as usize],
+        latched: &[u64; 4],
+    ) {
+        let index = (addr / SECTOR_SIZE) as usize;
+        if self.sectors[index].is_none() {
+            let _ = self.sector_mut(addr);
+        }
+        self.program(addr, data, latched);
+    }
+
+    /// Erase `len` bytes at `start` (sector aligned, inside the part) to 0xFF.
+    fn erase(&mut self, start: u32, len: u32) {
+        self.generation += 1;
+        let first = (start / SECTOR_SIZE) as usize;
+        let count = (len / SECTOR_SIZE) as usize;
+        for index in first..first.saturating_add(count).min(self.sectors.len()) {
+            if self.image.is_some() {
+                self.sectors[index] = Some(Box::new([0xFF; SECTOR]));
+                self.touch(index);
+            } else {
+                self.sectors[index] = None;
+            }
+        }
+    }
+
+    /// Back to the pristine contents.
+    fn reset(&mut self) {
+        for index in self.touched.drain(..) {
+            if let Some(s) = self.sectors.get_mut(index as usize) {
+                *s = None;
+            }
+        }
+        self.touched_bits.fill(0);
+        self.generation = 0;
+    }
+}
+
+// ---- the flash -------------------------------------------------------------------------------
+
+/// Where the flash is in a transaction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Chip selected, waiting for an opcode.
+    Idle,
+    /// Collecting the address bytes of `cmd`.
+    Address,
+    /// Clocking the dummy bytes of `cmd`.
+    Dummy,
+    /// Streaming the array from `cur_addr`.
+    ReadArray,
+    /// Streaming the SFDP space from `cur_addr`.
+    ReadSfdp,
+    /// Streaming `buf[..len]` (again and again when `reg_loop`).
+    ReadRegister,
+    /// Latching page-program data.
+    Program,
+    /// Collecting the register data of `cmd`.
+    Data,
+    /// The command is done or was refused: ignore the rest of the transaction.
+    Ignore,
+}
+
+/// The planted bugs a flash was built with.
+#[cfg(feature = "planted-bugs")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Planted {
+    /// `m25p80-command-buffer`: its index in the registry, when active.
+    command_buffer: Option<usize>,
+    /// `m25p80-address-wrap`: its index in the registry, when active.
+    address_wrap: Option<usize>,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl Planted {
+    fn current() -> Self {
+        let active = crate::planted::Active::current();
+        let pick = |id| crate::planted::index_of(id).filter(|&i| active.has(i));
+        Self {
+            command_buffer: pick("m25p80-command-buffer"),
+            address_wrap: pick("m25p80-address-wrap"),
+        }
+    }
+}
+
+/// A SPI-NOR flash: a byte-wide full-duplex state machine behind a chip select. See the
+/// [module documentation](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpiNor {
+    part: FlashPart,
+    storage: Storage,
+    /// Status register (WEL in bit 1; WIP always 0).
+    status: u8,
+    /// Macronix configuration register / Winbond status register 2 (bit 5 of the Macronix one
+    /// is derived from the address mode).
+    config: u8,
+    /// Micron non-volatile, volatile and enhanced volatile configuration registers.
+    nvcr: u16,
+    vcr: u8,
+    evcr: u8,
+    four_byte: bool,
+    /// Extended address register: A31:24 of 3-byte addresses.
+    ear: u8,
+    /// The previous command was RSTEN.
+    reset_enabled: bool,
+    phase: Phase,
+    cmd: u8,
+    buf: [u8; CMD_BUF_LEN],
+    pos: usize,
+    len: usize,
+    dummy_left: u8,
+    reg_loop: bool,
+    cur_addr: u32,
+    /// The current command consumed address or data bytes (see [`SpiNor::addressed`]).
+    addressed: bool,
+    /// Page-program latch: data, which bytes were latched, the page's address.
+    page: [u8; PAGE_SIZE as usize],
+    page_latched: [u64; 4],
+    page_addr: u32,
+    #[cfg(feature = "planted-bugs")]
+    planted: Planted,
+}
+
+impl SpiNor {
+    /// A fresh part, erased or holding `image` (bytes past the part's size are ignored, a
+    /// shorter image reads 0xFF after its end). In a `planted-bugs` build it takes the current
+    /// selection of the flash's planted bugs and keeps it across resets.
+    pub fn new(part: FlashPart, image: Option<Arc<[u8]>>) -> Self {
+        Self::with_storage(part, Storage::new(part.size(), image))
+    }
+
+    fn with_storage(part: FlashPart, storage: Storage) -> Self {
+        let nvcr = MT_NVCR_DEFAULT;
+        Self {
+            part,
+            storage,
+            status: 0,
+            config: 0,
+            nvcr,
+            vcr: MT_VCR_DEFAULT,
+            evcr: MT_EVCR_DEFAULT,
+            four_byte: part.info().vendor == Vendor::Micron && nvcr & MT_NVCR_3BYTE == 0,
+            ear: 0,
+            reset_enabled: false,
+            phase: Phase::Idle,
+            cmd: 0,
+            buf: [0; CMD_BUF_LEN],
+            pos: 0,
+            len: 0,
+            dummy_left: 0,
+            reg_loop: false,
+            cur_addr: 0,
+            addressed: false,
+            page: [0xFF; PAGE_SIZE as usize],
+            page_latched: [0; 4],
+            page_addr: 0,
+            #[cfg(feature = "planted-bugs")]
+            planted: Planted::current(),
+        }
+    }
+
+    /// Power-on state: contents back to the image (or erased), registers to their defaults.
+    pub fn reset(&mut self) {
+        let mut storage = std::mem::replace(&mut self.storage, Storage::empty());
+        storage.reset();
+        #[cfg(feature = "planted-bugs")]
+        let planted = self.planted;
+        *self = Self::with_storage(self.part, storage);
+        #[cfg(feature = "planted-bugs")]
+        {
+            self.planted = planted;
+        }
+    }
+
+    /// The part.
+    pub fn part(&self) -> FlashPart {
+        self.part
+    }
+
+    /// The byte at `addr` (wrapped at the part's size) without any SPI traffic.
+    pub fn peek(&self, addr: u32) -> u8 {
+        self.storage.byte(addr & self.mask())
+    }
+
+    /// Whether the part is in 4-byte address mode.
+    pub fn four_byte_mode(&self) -> bool {
+        self.four_byte
+    }
+
+    fn vendor(&self) -> Vendor {
+        self.part.info().vendor
+    }
+
+    fn mask(&self) -> u32 {
+        self.part.size() - 1
+    }
+
+    fn wel(&self) -> bool {
+        self.status & SR_WEL != 0
+    }
+
+    /// Chip select deasserted: finish what completes on CS# high, back to idle.
+    pub fn deselect(&mut self) {
+        match self.phase {
+            Phase::Data if self.cmd == WRSR && self.pos > 0 => self.write_status_registers(),
+            Phase::Program => self.program_page(),
+            _ => {}
+        }
+        tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
+        self.phase = Phase::Idle;
+        self.pos = 0;
+        self.len = 0;
+        self.dummy_left = 0;
+        self.reg_loop = false;
+    }
+
+    /// One byte clocked out to the flash while `tx` is clocked in: returns the flash's MISO.
+    pub fn transfer(&mut self, tx: u8) -> u8 {
+        match self.phase {
+            Phase::Idle => {
+                self.decode(tx);
+                IDLE_OUT
+            }
+            Phase::Address => {
+                if let Some(slot) = self.buf.get_mut(self.pos) {
+                    *slot = tx;
+                }
+                self.pos += 1;
+                if self.pos >= self.len {
+                    self.address_complete();
+                }
+                IDLE_OUT
+            }
+            Phase::Dummy => {
+                self.dummy_byte(tx);
+                IDLE_OUT
+            }
+            Phase::ReadArray => {
+                let v = self.read_array_byte();
+                tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {v:#04x}", self.cur_addr);
+                self.cur_addr = self.next_addr(self.cur_addr);
+                v
+            }
+            Phase::ReadSfdp => {
+                let v = sfdp_byte(self.part, self.cur_addr);
+                tracing::trace!(target: "m25p80_read_sfdp", "addr {:#x} value {v:#04x}", self.cur_addr);
+                self.cur_addr = self.cur_addr.wrapping_add(1) & 0x00FF_FFFF;
+                v
+            }
+            Phase::ReadRegister => {
+                let v = self.buf.get(self.pos).copied().unwrap_or(IDLE_OUT);
+                tracing::trace!(target: "m25p80_read_data", "pos {} value {v:#04x}", self.pos);
+                self.pos += 1;
+                if self.pos >= self.len {
+                    if self.reg_loop {
+                        self.pos = 0;
+                    } else {
+                        self.phase = Phase::Ignore;
+                    }
+                }
+                v
+            }
+            Phase::Program => {
+                let offset = (self.cur_addr % PAGE_SIZE) as usize;
+                tracing::trace!(target: "m25p80_page_program", "addr {:#x} tx {tx:#04x}", self.cur_addr);
+                self.page[offset] = tx;
+                self.page_latched[offset / 64] |= 1 << (offset % 64);
+                self.cur_addr = self.page_addr | ((self.cur_addr + 1) % PAGE_SIZE);
+                IDLE_OUT
+            }
+            Phase::Data => {
+                if let Some(slot) = self.buf.get_mut(self.pos) {
+                    *slot = tx;
+                    self.pos += 1;
+                }
+                if self.pos >= self.len {
+                    self.data_complete();
+                }
+                IDLE_OUT
+            }
+            Phase::Ignore => IDLE_OUT,
+        }
+    }
+
+    /// Clock in `buf.len()` bytes while clocking out zeros: exactly what as many
+    /// `transfer(0)` calls return and do, with the long phases done in bulk.
+    pub fn read_stream(&mut self, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            let rest = &mut buf[done..];
+            done += match self.phase {
+                Phase::ReadArray if !self.planted_wrap() => {
+                    self.storage
+                        .read_into(self.cur_addr, self.part.size(), rest);
+                    self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
+                    rest.len()
+                }
+                Phase::Ignore => {
+                    rest.fill(IDLE_OUT);
+                    rest.len()
+                }
+                Phase::Program => {
+                    self.latch_zeros(rest.len());
+                    rest.fill(IDLE_OUT);
+                    rest.len()
+                }
+                Phase::ReadRegister if self.reg_loop && self.len > 0 => {
+                    // The register's bytes again and again: one turn, then doubling copies.
+                    let (len, n) = (self.len, rest.len());
+                    for (i, b) in rest.iter_mut().take(len).enumerate() {
+                        *b = self.buf[(self.pos + i) % len];
+                    }
+                    let mut filled = len.min(n);
+                    while filled < n {
+                        let more = filled.min(n - filled);
+                        rest.copy_within(..more, filled);
+                        filled += more;
+                    }
+                    self.pos = (self.pos + n) % len;
+                    n
+                }
+                Phase::ReadSfdp if self.cur_addr >= SFDP_END => {
+                    let n = rest.len().min((0x0100_0000 - self.cur_addr) as usize);
+                    rest[..n].fill(0xFF);
+                    self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
+                    n
+                }
+                _ => {
+                    rest[0] = self.transfer(0);
+                    1
+                }
+            };
+        }
+    }
+
+    /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do,
+    /// with the long phases done in bulk.
+    pub fn write_stream(&mut self, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            let rest = &data[done..];
+            done += match self.phase {
+                Phase::ReadArray if !self.planted_wrap() => {
+                    self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
+                    rest.len()
+                }
+                Phase::Ignore => rest.len(),
+                Phase::Program => {
+                    self.latch(rest);
+                    rest.len()
+                }
+                Phase::ReadSfdp => {
+                    self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & 0x00FF_FFFF;
+                    rest.len()
+                }
+                Phase::ReadRegister if self.reg_loop && self.len > 0 => {
+                    self.pos = (self.pos + rest.len()) % self.len;
+                    rest.len()
+                }
+                _ => {
+                    self.transfer(rest[0]);
+                    1
+                }
+            };
+        }
+    }
+
+    /// Page-program data bytes: only the last 256 count, each at its offset in the page.
+    fn latch(&mut self, data: &[u8]) {
+        let skip = data.len().saturating_sub(PAGE_SIZE as usize);
+        let mut offset = (self.cur_addr as usize + skip) % PAGE_SIZE as usize;
+        for &b in &data[skip..] {
+            self.page[offset] = b;
+            self.page_latched[offset / 64] |= 1 << (offset % 64);
+            offset = (offset + 1) % PAGE_SIZE as usize;
+        }
+        self.cur_addr = self.page_addr | offset as u32;
+    }
+
+    fn latch_zeros(&mut self, n: usize) {
+        let zeros = [0u8; PAGE_SIZE as usize];
+        let skip = n.saturating_sub(PAGE_SIZE as usize);
+        self.cur_addr =
+            self.page_addr | ((self.cur_addr as usize + skip) % PAGE_SIZE as usize) as u32;
+        self.latch(&zeros[..n - skip]);
+    }
+
+    /// Whether the current command consumed address or register data bytes, or streams or
+    /// programs the array: what it does may depend on the address sent.
+    pub fn addressed(&self) -> bool {
+        self.addressed
+    }
+
+    /// Address bytes the array read `opcode` takes now; `None` for other opcodes.
+    pub fn read_address_len(&self, opcode: u8) -> Option<usize> {
+        match opcode {
+            READ | FAST_READ | DOR | QOR | DIOR | QIOR => Some(self.addr_len()),
+            READ4 | FAST_READ4 | DOR4 | QOR4 | DIOR4 | QIOR4 => Some(4),
+            _ => None,
+        }
+    }
+
+    /// Whether the flash is streaming the array (a read command's data phase).
+    pub fn reading_array(&self) -> bool {
+        self.phase == Phase::ReadArray
+    }
+
+    /// Everything a command can change except the transaction's own progress: two commands
+    /// that leave it equal, and are not [`SpiNor::addressed`], had the same (no) effect.
+    pub fn fingerprint(&self) -> impl PartialEq + use<> {
+        (
+            (self.status, self.config, self.vcr, self.evcr, self.ear),
+            (self.nvcr, self.four_byte, self.reset_enabled),
+            self.storage.generation,
+        )
+    }
+
+    /// The contents and registers as text, without the transaction's progress (tests).
+    #[cfg(test)]
+    pub(super) fn durable_state(&self) -> String {
+        format!(
+            "{:?} {:?}",
+            self.storage,
+            (
+                (self.status, self.config, self.vcr, self.evcr, self.ear),
+                (self.nvcr, self.four_byte, self.reset_enabled),
+            )
+        )
+    }
+
+    fn planted_wrap(&self) -> bool {
+        #[cfg(feature = "planted-bugs")]
+        if self.planted.address_wrap.is_some() {
+            return true;
+        }
+        false
+    }
+
+    /// The first byte of a transaction.
+    fn decode(&mut self, cmd: u8) {
+        tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        self.cmd = cmd;
+        self.pos = 0;
+        self.addressed = false;
+        let reset_enabled = std::mem::take(&mut self.reset_enabled);
+        let vendor = self.vendor();
+        self.phase = Phase::Ignore;
+        match cmd {
+            WREN => self.status |= SR_WEL,
+            WRDI => self.status &= !SR_WEL,
+            RDSR => self.respond(&[self.status], true),
+            RDCR if vendor == Vendor::Macronix => self.respond(&[self.macronix_config()], true),
+            RDCR if vendor == Vendor::Winbond => {
+                let sr3 = if self.four_byte { WB_SR3_ADS } else { 0 };
+                self.respond(&[sr3], true);
+            }
+            RDSR2 if vendor == Vendor::Winbond => self.respond(&[self.config], true),
+            RDFSR => {
+                let fsr = FSR_READY | if self.four_byte { FSR_4BYTE } else { 0 };
+                self.respond(&[fsr], true);
+            }
+            CLFSR if vendor == Vendor::Micron => {}
+            RDID => {
+                let id = self.part.info().id;
+                self.respond(&id, false);
+            }
+            RDEAR => self.respond(&[self.ear], true),
+            RDNVCR if vendor == Vendor::Micron => self.respond(&self.nvcr.to_le_bytes(), true),
+            RDVCR if vendor == Vendor::Micron => self.respond(&[self.vcr], true),
+            RDEVCR if vendor == Vendor::Micron => self.respond(&[self.evcr], true),
+            EN4B => self.four_byte = true,
+            EX4B => self.four_byte = false,
+            RSTEN => self.reset_enabled = true,
+            RST if reset_enabled => self.software_reset(),
+            CE | CE_ALT => self.chip_erase(),
+            WRSR => self.collect_data(if vendor == Vendor::Micron { 1 } else { 2 }),
+            WRSR2 | WRSR3 if vendor == Vendor::Winbond => self.collect_data(1),
+            WREAR => self.collect_data(1),
+            WRNVCR if vendor == Vendor::Micron => self.collect_data(2),
+            WRVCR | WREVCR if vendor == Vendor::Micron => self.collect_data(1),
+            RDSFDP => self.collect_address(3),
+            READ | FAST_READ | DOR | QOR | DIOR | QIOR => self.collect_address(self.addr_len()),
+            READ4 | FAST_READ4 | DOR4 | QOR4 | DIOR4 | QIOR4 => self.collect_address(4),
+            PP | QPP | DPP | PP_1_4_4 | BE_4K | SE => {
+                if self.wel() {
+                    self.collect_address(self.addr_len());
+                }
+            }
+            BE_32K if self.wel() && self.part.info().erase_32k => {
+                self.collect_address(self.addr_len());
+            }
+            PP4 | QPP4 | PP4_4 | BE4_4K | SE4 => {
+                if self.wel() {
+                    self.collect_address(4);
+                }
+            }
+            BE4_32K if self.wel() && self.part.info().erase_32k => self.collect_address(4),
+            _ => {
+                tracing::trace!(target: "m25p80_unknown_cmd", "cmd {cmd:#04x} ignored");
+            }
+        }
+    }
+
+    /// Address bytes of the commands that follow the address mode.
+    fn addr_len(&self) -> usize {
+        if self.four_byte { 4 } else { 3 }
+    }
+
+    fn respond(&mut self, data: &[u8], repeat: bool) {
+        let n = data.len().min(CMD_BUF_LEN);
+        self.buf[..n].copy_from_slice(&data[..n]);
+        self.len = n;
+        self.pos = 0;
+        self.reg_loop = repeat;
+        self.phase = Phase::ReadRegister;
+    }
+
+    fn collect_address(&mut self, bytes: usize) {
+        self.addressed = true;
+        self.len = bytes;
+        self.pos = 0;
+        self.phase = Phase::Address;
+    }
+
+    /// Register writes need WEL, except the Micron volatile ones.
+    fn collect_data(&mut self, bytes: usize) {
+        let volatile = matches!(self.cmd, WRVCR | WREVCR);
+        if self.wel() || volatile {
+            self.addressed = true;
+            self.len = bytes;
+            self.pos = 0;
+            self.phase = Phase::Data;
+        }
+    }
+
+    /// Dummy bytes a read command clocks between its address and its data.
+    fn dummy_bytes(&self) -> u8 {
+        match self.cmd {
+            READ | READ4 => 0,
+            QIOR | QIOR4 => match self.vendor() {
+                Vendor::Macronix => match self.config >> MX_CR_DC_SHIFT {
+                    0 => 3,
+                    1 => 2,
+                    2 => 4,
+                    _ => 5,
+                },
+                Vendor::Micron => match self.vcr >> MT_VCR_DUMMY_SHIFT {
+                    0 | 15 => 5,
+                    clocks => clocks.div_ceil(2),
+                },
+                Vendor::Winbond => 3,
+            },
+            _ => 1,
+        }
+    }
+
+    /// The address of `cmd` is complete.
+    fn address_complete(&mut self) {
+        let n = self.len.min(CMD_BUF_LEN);
+        let mut addr = self.buf[..n]
+            .iter()
+            .fold(0u32, |a, &b| (a << 8) | u32::from(b));
+        if self.cmd == RDSFDP {
+            self.cur_addr = addr;
+            self.dummy_left = 1;
+            self.phase = Phase::Dummy;
+            return;
+        }
+        if n == 3 {
+            addr |= u32::from(self.ear) << 24;
+        }
+        self.cur_addr = self.wrap(addr);
+        tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {n} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
+        match self.cmd {
+            PP | PP4 | QPP | QPP4 | PP4_4 | PP_1_4_4 | DPP => {
+                self.page_addr = self.cur_addr & !(PAGE_SIZE - 1);
+                self.page = [0xFF; PAGE_SIZE as usize];
+                self.page_latched = [0; 4];
+                self.phase = Phase::Program;
+            }
+            BE_4K | BE4_4K => self.erase(SECTOR_SIZE),
+            BE_32K | BE4_32K => self.erase(32 << 10),
+            SE | SE4 => self.erase(self.part.info().block_size),
+            _ => {
+                self.dummy_left = self.dummy_bytes();
+                self.phase = if self.dummy_left > 0 {
+                    Phase::Dummy
+                } else {
+                    Phase::ReadArray
+                };
+                #[cfg(feature = "planted-bugs")]
+                if let Some(bug) = self.planted.command_buffer {
+                    crate::planted::reached(bug);
+                    if self.len + usize::from(self.dummy_left) > CMD_BUF_LEN {
+                        crate::planted::triggered(bug);
+                    }
+                }
+            }
+        }
+    }
+
+    /// One dummy byte clocked.
+    fn dummy_byte(&mut self, tx: u8) {
+        #[cfg(feature = "planted-bugs")]
+        if self.planted.command_buffer.is_some() && self.cmd != RDSFDP {
+            // PLANTED BUG `m25p80-command-buffer`: the dummy phase is collected into the command
+            // buffer after the address, as m25p80 collects `needed_bytes`, without checking that
+            // address + dummy bytes fit it.
+            self.buf[self.pos] = tx;
+            self.pos += 1;
+        }
+        let _ = tx;
+        self.dummy_left = self.dummy_left.saturating_sub(1);
+        if self.dummy_left == 0 {
+            self.phase = if self.cmd == RDSFDP {
+                Phase::ReadSfdp
+            } else {
+                Phase::ReadArray
+            };
+        }
+    }
+
+    /// An array address inside the part.
+    fn wrap(&self, addr: u32) -> u32 {
+        #[cfg(feature = "planted-bugs")]
+        if self.planted.address_wrap.is_some() {
+            return addr;
+        }
+        addr & self.mask()
+    }
+
+    /// The next array address of a streaming read: it wraps at the part's end.
+    fn next_addr(&self, addr: u32) -> u32 {
+        self.wrap(addr.wrapping_add(1))
+    }
+
+    fn read_array_byte(&self) -> u8 {
+        #[cfg(feature = "planted-bugs")]
+        if let Some(bug) = self.planted.address_wrap {
+            crate::planted::reached(bug);
+            if self.cur_addr > self.mask() {
+                crate::planted::triggered(bug);
+            }
+            // PLANTED BUG `m25p80-address-wrap`: the unwrapped address indexes the contents.
+            return self.storage.byte_unwrapped(self.cur_addr);
+        }
+        self.storage.byte(self.cur_addr)
+    }
+
+    /// Bytes `[start, start + len)` protected by the block-protect bits.
+    fn protected(&self, start: u32, len: u32) -> bool {
+        let (bp, bottom) = match self.vendor() {
+            Vendor::Macronix => ((self.status >> 2) & 0xF, self.config & MX_CR_TB != 0),
+            Vendor::Micron => (
+                ((self.status >> 2) & 0x7) | if self.status & MT_SR_BP3 != 0 { 8 } else { 0 },
+                self.status & MT_SR_TB != 0,
+            ),
+            Vendor::Winbond => ((self.status >> 2) & 0xF, self.status & WB_SR_TB != 0),
+        };
+        if bp == 0 {
+            return false;
+        }
+        let size = u64::from(self.part.size());
+        let block = u64::from(self.part.info().block_size);
+        let span = (block << (bp - 1)).min(size);
+        let (lo, hi) = if bottom {
+            (0, span)
+        } else {
+            (size - span, size)
+        };
+        let (s, e) = (u64::from(start), u64::from(start) + u64::from(len));
+        s < hi && e > lo
+    }
+
+    fn erase(&mut self, len: u32) {
+        let start = self.cur_addr & !(len - 1) & self.mask();
+        if self.protected(start, len) {
+            tracing::trace!(target: "m25p80_flash_erase", "offset {start:#x} len {len:#x} protected");
+        } else {
+            tracing::trace!(target: "m25p80_flash_erase", "offset {start:#x} len {len:#x}");
+            self.storage.erase(start, len);
+        }
+        self.status &= !SR_WEL;
+        self.phase = Phase::Ignore;
+    }
+
+    fn chip_erase(&mut self) {
+        if !self.wel() {
+            return;
+        }
+        let size = self.part.size();
+        if self.protected(0, size) {
+            tracing::trace!(target: "m25p80_chip_erase", "protected");
+        } else {
+            tracing::trace!(target: "m25p80_chip_erase", "");
+            self.storage.erase(0, size);
+        }
+        self.status &= !SR_WEL;
+    }
+
+    /// CS# high after page-program data: program the latched bytes.
+    fn program_page(&mut self) {
+        if self.page_latched.iter().any(|&w| w != 0) {
+            #[cfg(feature = "planted-bugs")]
+            if let Some(bug) = self.planted.address_wrap {
+                crate::planted::reached(bug);
+                if self.page_addr > self.mask() {
+                    crate::planted::triggered(bug);
+                }
+                // PLANTED BUG `m25p80-address-wrap`: the page address was not wrapped.
+                self.storage
+                    .program_unwrapped(self.page_addr, &self.page, &self.page_latched);
+                self.status &= !SR_WEL;
+                return;
+            }
+            if self.protected(self.page_addr, PAGE_SIZE) {
+                tracing::trace!(target: "m25p80_page_program", "page {:#x} protected", self.page_addr);
+            } else {
+                self.storage
+                    .program(self.page_addr, &self.page, &self.page_latched);
+            }
+        }
+        self.status &= !SR_WEL;
+    }
+
+    /// The register data of `cmd` is complete (or CS# went high during a WRSR).
+    fn data_complete(&mut self) {
+        match self.cmd {
+            WRSR => self.write_status_registers(),
+            WRSR2 => {
+                self.config = self.buf[0];
+                self.status &= !SR_WEL;
+            }
+            WRSR3 => self.status &= !SR_WEL,
+            WREAR => {
+                self.ear = self.buf[0];
+                self.status &= !SR_WEL;
+            }
+            WRNVCR => {
+                self.nvcr = u16::from_le_bytes([self.buf[0], self.buf[1]]);
+                self.status &= !SR_WEL;
+            }
+            WRVCR => self.vcr = self.buf[0],
+            WREVCR => self.evcr = self.buf[0],
+            _ => {}
+        }
+        self.phase = Phase::Ignore;
+    }
+
+    /// WRSR with `pos` bytes: the status register, then (Macronix) the configuration register
+    /// or (Winbond) status register 2.
+    fn write_status_registers(&mut self) {
+        self.status = (self.status & !SR_WRITABLE) | (self.buf[0] & SR_WRITABLE);
+        if self.pos >= 2 {
+            match self.vendor() {
+                Vendor::Macronix => {
+                    self.config = (self.config & !MX_CR_WRITABLE) | (self.buf[1] & MX_CR_WRITABLE);
+                }
+                Vendor::Winbond => self.config = self.buf[1],
+                Vendor::Micron => {}
+            }
+        }
+        self.status &= !(SR_WEL | SR_WIP);
+        self.phase = Phase::Ignore;
+        self.pos = 0;
+    }
+
+    fn macronix_config(&self) -> u8 {
+        (self.config & !MX_CR_4BYTE) | if self.four_byte { MX_CR_4BYTE } else { 0 }
+    }
+
+    /// RSTEN then RST: back to the power-on register state (contents kept).
+    fn software_reset(&mut self) {
+        tracing::trace!(target: "m25p80_reset_done", "");
+        self.status &= !SR_WEL;
+        self.four_byte = self.vendor() == Vendor::Micron && self.nvcr & MT_NVCR_3BYTE == 0;
+        self.ear = 0;
+        self.vcr = MT_VCR_DEFAULT;
+        self.evcr = MT_EVCR_DEFAULT;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One transaction: select, clock `tx`, read `rx_len` more bytes, deselect.
+    fn xfer(f: &mut SpiNor, tx: &[u8], rx_len: usize) -> Vec<u8> {
+        for &b in tx {
+            f.transfer(b);
+        }
+        let rx = (0..rx_len).map(|_| f.transfer(0)).collect();
+        f.deselect();
+        rx
+    }
+
+    fn mx() -> SpiNor {
+        SpiNor::new(FlashPart::Mx25l25635e, None)
+    }
+
+    #[test]
+    fn jedec_ids_are_the_parts() {
+        assert_eq!(
+            xfer(&mut mx(), &[RDID], 7),
+            [0xC2, 0x20, 0x19, 0xC2, 0x20, 0x19, 0]
+        );
+        for (part, id) in [
+            (FlashPart::Mx66u51235f, [0xC2, 0x25, 0x3A]),
+            (FlashPart::N25q256a, [0x20, 0xBA, 0x19]),
+            (FlashPart::W25q256, [0xEF, 0x40, 0x19]),
+        ] {
+            let mut f = SpiNor::new(part, None);
+            assert_eq!(xfer(&mut f, &[RDID], 6), [id[0], id[1], id[2], 0, 0, 0]);
+            assert_eq!(part.jedec_id(), id);
+            assert_eq!(FlashPart::from_name(part.name()), Some(part));
+        }
+    }
+
+    #[test]
+    fn erased_reads_ff_and_read_wraps_at_the_part_end() {
+        let mut f = mx();
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP4, 0, 0, 0, 0, 0x12], 0);
+        assert_eq!(
+            xfer(&mut f, &[READ, 0xFF, 0xFF, 0xFE], 3),
+            [0xFF, 0xFF, 0xFF]
+        );
+        xfer(&mut f, &[EN4B], 0);
+        assert_eq!(
+            xfer(&mut f, &[READ, 0x01, 0xFF, 0xFF, 0xFF], 2),
+            [0xFF, 0x12],
+            "wraps to 0"
+        );
+    }
+
+    #[test]
+    fn page_program_needs_wel_ands_and_clears_wel() {
+        let mut f = mx();
+        xfer(&mut f, &[PP, 0, 0x10, 0, 0x00], 0);
+        assert_eq!(
+            xfer(&mut f, &[READ, 0, 0x10, 0], 1),
+            [0xFF],
+            "no WEL: ignored"
+        );
+        xfer(&mut f, &[WREN], 0);
+        assert_eq!(xfer(&mut f, &[RDSR], 2), [SR_WEL, SR_WEL]);
+        xfer(&mut f, &[PP, 0, 0x10, 0, 0xF0, 0x0F], 0);
+        assert_eq!(xfer(&mut f, &[RDSR], 1), [0], "WEL cleared by the program");
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP, 0, 0x10, 0, 0x3C, 0xFF], 0);
+        assert_eq!(xfer(&mut f, &[READ, 0, 0x10, 0], 2), [0x30, 0x0F], "AND");
+    }
+
+    #[test]
+    fn page_program_wraps_inside_the_page() {
+        let mut f = mx();
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP, 0, 0x01, 0xFF, 0xA1, 0xA2], 0);
+        assert_eq!(xfer(&mut f, &[READ, 0, 0x01, 0x00], 1), [0xA2]);
+        assert_eq!(
+            xfer(&mut f, &[READ, 0, 0x01, 0xFF], 2),
+            [0xA1, 0xFF],
+            "reads run on"
+        );
+        assert_eq!(f.peek(0x200), 0xFF, "next page untouched");
+    }
+
+    #[test]
+    fn erases_restore_ff_at_their_granularity() {
+        let mut f = mx();
+        for addr in [0x0000u32, 0x1000, 0x8000, 0x10000] {
+            xfer(&mut f, &[WREN], 0);
+            let a = addr.to_be_bytes();
+            xfer(&mut f, &[PP, a[1], a[2], a[3], 0], 0);
+        }
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[BE_4K, 0, 0x10, 0x00], 0);
+        assert_eq!([f.peek(0), f.peek(0x1000)], [0, 0xFF]);
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[BE_32K, 0, 0x7F, 0xFF], 0);
+        assert_eq!([f.peek(0), f.peek(0x8000)], [0xFF, 0]);
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[SE, 0, 0x80, 0x00], 0);
+        assert_eq!([f.peek(0x8000), f.peek(0x10000)], [0xFF, 0]);
+        xfer(&mut f, &[BE_4K, 0x00, 0x00, 0x00], 0);
+        assert_eq!(f.peek(0x10000), 0, "no WEL: erase ignored");
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[CE], 0);
+        assert_eq!(f.peek(0x10000), 0xFF);
+        assert_eq!(f.storage, mx().storage, "all erased");
+    }
+
+    #[test]
+    fn block_protection_refuses_program_and_erase() {
+        let mut f = mx();
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[WRSR, 0x04], 0); // BP0: the top 64 KiB block
+        assert_eq!(xfer(&mut f, &[RDSR], 1), [0x04]);
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP4, 0x01, 0xFF, 0x00, 0x00, 0x00], 0);
+        assert_eq!(f.peek(0x01FF_0000), 0xFF, "top block protected");
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP, 0x00, 0x00, 0x00, 0x00], 0);
+        assert_eq!(f.peek(0), 0);
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[CE], 0);
+        assert_eq!(
+            f.peek(0),
+            0,
+            "chip erase refused while any block is protected"
+        );
+    }
+
+    #[test]
+    fn four_byte_mode_extended_address_and_4byte_opcodes() {
+        let mut f = mx();
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP4, 0x01, 0x23, 0x45, 0x67, 0x5A], 0);
+        assert_eq!(xfer(&mut f, &[READ4, 0x01, 0x23, 0x45, 0x67], 1), [0x5A]);
+        assert_eq!(xfer(&mut f, &[READ, 0x23, 0x45, 0x67], 1), [0xFF], "EAR 0");
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[WREAR, 0x01], 0);
+        assert_eq!(xfer(&mut f, &[RDEAR], 1), [0x01]);
+        assert_eq!(
+            xfer(&mut f, &[READ, 0x23, 0x45, 0x67], 1),
+            [0x5A],
+            "EAR prefix"
+        );
+        xfer(&mut f, &[EN4B], 0);
+        assert_eq!(xfer(&mut f, &[RDCR], 1), [MX_CR_4BYTE]);
+        assert_eq!(xfer(&mut f, &[RDFSR], 1), [FSR_READY | FSR_4BYTE]);
+        assert_eq!(
+            xfer(&mut f, &[FAST_READ, 0x01, 0x23, 0x45, 0x67, 0x00], 1),
+            [0x5A]
+        );
+        xfer(&mut f, &[EX4B], 0);
+        assert!(!f.four_byte_mode());
+    }
+
+    #[test]
+    fn macronix_dummy_cycles_set_the_quad_io_dummy_phase() {
+        let mut f = mx();
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[PP, 0, 0, 0, 0x77], 0);
+        // DC = 3: ten clocks, five bytes on four lines.
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[WRSR, 0x00, 0xC0], 0);
+        assert_eq!(xfer(&mut f, &[RDCR], 1), [0xC0]);
+        assert_eq!(xfer(&mut f, &[QIOR, 0, 0, 0, 1, 2, 3, 4, 5], 1), [0x77]);
+        assert_eq!(xfer(&mut f, &[QIOR4, 0, 0, 0, 0, 1, 2, 3, 4, 5], 1), [0x77]);
+    }
+
+    #[test]
+    fn sfdp_header_and_density() {
+        let mut f = SpiNor::new(FlashPart::Mx66u51235f, None);
+        let t = xfer(&mut f, &[RDSFDP, 0, 0, 0, 0], 0x54);
+        assert_eq!(&t[..4], b"SFDP");
+        assert_eq!(t[0x0C], 0x30, "BFPT pointer");
+        assert_eq!(
+            u32::from_le_bytes([t[0x34], t[0x35], t[0x36], t[0x37]]),
+            (64u32 << 23) - 1
+        );
+        assert_eq!(t[0x31], BE_4K);
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0, 0x10, 0, 0], 1), [0xFF]);
+    }
+
+    #[test]
+    fn reset_needs_reset_enable_first() {
+        let mut f = mx();
+        xfer(&mut f, &[EN4B], 0);
+        xfer(&mut f, &[RST], 0);
+        assert!(f.four_byte_mode());
+        xfer(&mut f, &[RSTEN], 0);
+        xfer(&mut f, &[RDSR], 1);
+        xfer(&mut f, &[RST], 0);
+        assert!(f.four_byte_mode(), "RSTEN must come right before RST");
+        xfer(&mut f, &[RSTEN], 0);
+        xfer(&mut f, &[RST], 0);
+        assert!(!f.four_byte_mode());
+    }
+
+    #[test]
+    fn bytes_after_a_command_are_ignored_until_deselect() {
+        let mut f = mx();
+        xfer(&mut f, &[WREN, PP, 0, 0, 0, 0], 0);
+        assert_eq!(f.peek(0), 0xFF);
+        assert_eq!(xfer(&mut f, &[RDSR], 1), [SR_WEL]);
+    }
+
+    #[test]
+    fn micron_volatile_config_and_flag_status() {
+        let mut f = SpiNor::new(FlashPart::N25q256a, None);
+        assert_eq!(xfer(&mut f, &[RDNVCR], 2), [0xFF, 0xFF]);
+        xfer(&mut f, &[WRVCR, 0x1B], 0);
+        assert_eq!(xfer(&mut f, &[RDVCR], 1), [0x1B]);
+        assert_eq!(f.dummy_bytes_for(QIOR), 1);
+        assert_eq!(xfer(&mut f, &[RDFSR], 1), [FSR_READY]);
+    }
+
+    #[test]
+    fn image_contents_survive_reset_and_writes_do_not() {
+        let image: Arc<[u8]> = Arc::from(vec![0x11u8; 5000]);
+        let fresh = SpiNor::new(FlashPart::W25q256, Some(image.clone()));
+        let mut f = fresh.clone();
+        assert_eq!([f.peek(0), f.peek(4999), f.peek(5000)], [0x11, 0x11, 0xFF]);
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[BE_4K, 0, 0, 0], 0);
+        assert_eq!([f.peek(0), f.peek(4096)], [0xFF, 0x11]);
+        f.reset();
+        assert_eq!(f, fresh);
+    }
+
+    #[test]
+    fn reset_equals_fresh() {
+        for part in FlashPart::ALL {
+            let fresh = SpiNor::new(part, None);
+            let mut f = fresh.clone();
+            xfer(&mut f, &[WREN], 0);
+            xfer(&mut f, &[PP, 0, 0, 0, 1, 2, 3], 0);
+            xfer(&mut f, &[EN4B], 0);
+            xfer(&mut f, &[WREN], 0);
+            xfer(&mut f, &[WREAR, 3], 0);
+            f.transfer(READ);
+            f.transfer(1);
+            f.reset();
+            assert_eq!(f, fresh, "{}", part.name());
+        }
+    }
+
+    /// xorshift64*: deterministic pseudo-random numbers for the stream property.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+        }
+    }
+
+    #[test]
+    fn streams_do_exactly_what_single_transfers_do() {
+        let opcodes = [
+            WREN, WRDI, RDSR, RDCR, RDID, RDSFDP, READ, READ4, FAST_READ, QIOR4, PP, PP4, BE_4K,
+            SE, CE, EN4B, EX4B, WREAR, RDEAR, WRSR, RDFSR, RSTEN, RST, 0x00, 0xFF,
+        ];
+        for part in FlashPart::ALL {
+            let mut rng = Rng(0x5eed ^ part.size() as u64);
+            let mut a = SpiNor::new(part, Some(Arc::from(vec![0x3C; 10_000])));
+            let mut b = a.clone();
+            for round in 0..1500 {
+                let op = opcodes[(rng.next() % opcodes.len() as u64) as usize];
+                let mut tx = vec![op];
+                let header = (rng.next() % 7) as usize;
+                for _ in 0..header {
+                    let byte = match rng.next() % 4 {
+                        0 => 0,
+                        1 => 0xFF,
+                        _ => rng.next() as u8,
+                    };
+                    tx.push(byte);
+                }
+                for &t in &tx {
+                    assert_eq!(a.transfer(t), b.transfer(t));
+                }
+                let n = [1usize, 3, 255, 256, 257, 600, 5000][(rng.next() % 7) as usize];
+                if rng.next() % 2 == 0 {
+                    let mut bulk = vec![0u8; n];
+                    a.read_stream(&mut bulk);
+                    let single: Vec<u8> = (0..n).map(|_| b.transfer(0)).collect();
+                    assert_eq!(
+                        bulk,
+                        single,
+                        "{} round {round}: {tx:02x?} read {n}",
+                        part.name()
+                    );
+                } else {
+                    let data: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                    a.write_stream(&data);
+                    for &d in &data {
+                        b.transfer(d);
+                    }
+                }
+                assert_eq!(
+                    a.light(),
+                    b.light(),
+                    "{} round {round}: {tx:02x?} stream {n}",
+                    part.name()
+                );
+                a.deselect();
+                b.deselect();
+                if round % 100 == 0 {
+                    assert_eq!(a, b, "{} round {round}: after deselect", part.name());
+                }
+            }
+            assert_eq!(a, b, "{}", part.name());
+        }
+    }
+
+    impl SpiNor {
+        /// Everything but the contents, cheap to compare.
+        #[allow(clippy::type_complexity)]
+        fn light(
+            &self,
+        ) -> (
+            Phase,
+            u8,
+            [usize; 2],
+            u8,
+            bool,
+            u32,
+            [u64; 4],
+            u32,
+            bool,
+            [u8; 8],
+            u64,
+        ) {
+            (
+                self.phase,
+                self.cmd,
+                [self.pos, self.len],
+                self.dummy_left,
+                self.reg_loop,
+                self.cur_addr,
+                self.page_latched,
+                self.page_addr,
+                self.addressed,
+                [
+                    self.status,
+                    self.config,
+                    self.vcr,
+                    self.evcr,
+                    self.ear,
+                    u8::from(self.four_byte),
+                    u8::from(self.reset_enabled),
+                    0,
+                ],
+                self.storage.generation,
+            )
+        }
+
+        fn dummy_bytes_for(&mut self, cmd: u8) -> u8 {
+            self.cmd = cmd;
+            self.dummy_bytes()
+        }
+    }
+}

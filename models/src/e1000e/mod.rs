@@ -1,0 +1,855 @@
+//! Intel 82574L gigabit Ethernet controller (QEMU `e1000e`, PCI 8086:10D3), written from the
+//! datasheet facts in `shared/facts/devices.md` §1 (QEMU-observed values where marked [V]).
+//!
+//! Emulated: the PCI function (BAR0 128 KiB registers, BAR1 flash window, BAR2 IOADDR/IODATA,
+//! BAR3 MSI-X table and PBA, expansion ROM; PM → MSI → PCIe → MSI-X), the register file a Linux
+//! driver touches, EEPROM through EERD, the PHY through MDIC, INTx/MSI/MSI-X interrupts, transmit
+//! queue 0 (legacy, context and extended data descriptors, checksum offload, TSO), receive queue 0
+//! (legacy and extended descriptors), MAC and PHY loopback. Not emulated: queue 1, packet split
+//! (a frame for a packet-split ring is dropped and counted in MPC), RSS, interrupt moderation
+//! delays (causes are delivered at once; ITR/EITR/RDTR/RADV/TIDV/TADV are stored), flow control,
+//! wake-up, the flash itself (BAR1 reads 0) and the option ROM contents (read 0).
+//!
+//! # Network backend
+//! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`] of them,
+//! without FCS: [`E1000e::sent_frames`]. Frames come in through [`Device::event`].
+//!
+//! # Event payload
+//! The payload is one Ethernet frame, destination MAC first, without FCS, at most
+//! [`MAX_FRAME`] bytes (longer payloads are cut there); an empty payload does nothing. It goes
+//! through the receive filters and ring exactly as a looped-back frame does. A frame that finds
+//! no room is dropped (there is no backend queue to retry from, unlike QEMU).
+//!
+//! # Choices
+//! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
+//!   (in MSI-X mode) when INT_ASSERTED and CTRL_EXT.IAME are set (IMS then loses the IAM bits).
+//! - Without SECRC the FCS is appended after the data in the same descriptor when it fits
+//!   (upstream QEMU; 7.2 used a separate descriptor) and it is the real CRC-32 (datasheet; QEMU
+//!   writes zeros).
+//! - A TX head outside the ring processes the descriptor there, then wraps to 0 (QEMU); a ring
+//!   walk never goes past one lap. An RX head or tail outside the ring means no free descriptor.
+//! - No free RX descriptors: the frame is dropped, RXO raised and RNBC counted.
+//! - The capability chain is built at QEMU's offsets by hand (the harness helper allocates from
+//!   0x40 upwards).
+//!
+//! # Planted bugs
+//! With `planted-bugs`: `e1000e-head-outside-ring`, `e1000e-tso-zero-mss`, `e1000e-rx-oversize`,
+//! `e1000e-loopback-bypass` (see [`crate::planted`]), read once at construction.
+
+mod regs;
+mod rx;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+use harness::access::{AccessRules, AccessSize, Space};
+use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
+use harness::pci::{self, BarDef, BarKind, PciConfig};
+pub use regs::*;
+pub use rx::{RxKind, ethernet_crc, mta_hash};
+use std::collections::VecDeque;
+
+/// BAR0: the register file.
+pub const MMIO_REGION: RegionId = RegionId(0);
+/// BAR1: the flash window (no decode).
+pub const FLASH_REGION: RegionId = RegionId(1);
+/// BAR2: IOADDR/IODATA.
+pub const IO_REGION: RegionId = RegionId(2);
+/// BAR3: MSI-X table and PBA.
+pub const MSIX_REGION: RegionId = RegionId(3);
+/// Expansion ROM.
+pub const ROM_REGION: RegionId = RegionId(4);
+/// The INTx output (INTA).
+pub const IRQ_PIN: u8 = 0;
+
+/// Size of BAR0 and BAR1.
+pub const MMIO_SIZE: u64 = 128 << 10;
+/// Size of BAR2.
+pub const IO_SIZE: u64 = 32;
+/// Size of BAR3.
+pub const MSIX_SIZE: u64 = 16 << 10;
+/// Size of the expansion ROM.
+pub const ROM_SIZE: u64 = 256 << 10;
+
+/// Largest frame the model carries (receive with LPE, transmit before segmentation).
+pub const MAX_FRAME: usize = 16384;
+/// Sent frames the backend keeps.
+pub const SENT_FRAMES_KEPT: usize = 16;
+/// The MAC address QEMU gives the first NIC.
+pub const DEFAULT_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+
+/// Autonegotiation time (QEMU: 500 ms).
+const AUTONEG_NS: u64 = 500_000_000;
+const TIMER_AUTONEG: TimerId = TimerId(0);
+
+/// EEPROM words.
+pub const EEPROM_WORDS: usize = 64;
+/// The EEPROM checksum word (sum of words 0..=0x3F equals [`EEPROM_SUM`]).
+pub const EEPROM_CHECKSUM_WORD: usize = 0x3F;
+/// Required EEPROM sum.
+pub const EEPROM_SUM: u16 = 0xBABA;
+
+// PCI capability offsets (QEMU's e1000e layout, facts §1.1).
+const CAP_PM: u8 = 0xC8;
+const CAP_MSI: u8 = 0xD0;
+const CAP_PCIE: u8 = 0xE0;
+const CAP_MSIX: u8 = 0xA0;
+const MSI_CTRL_ENABLE: u16 = 0x0001;
+const MSIX_CTRL_ENABLE: u16 = 0x8000;
+const MSIX_CTRL_MASKALL: u16 = 0x4000;
+/// MSI-X vectors (82574: 5).
+pub const MSIX_VECTORS: usize = 5;
+/// Offset of the PBA in BAR3.
+pub const MSIX_PBA_OFFSET: u64 = 0x2000;
+
+/// The e1000e device model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct E1000e {
+    pci: PciConfig,
+    /// Register file, one dword per 4 bytes of [0, REG_FILE_END).
+    regs: Box<[u32]>,
+    eeprom: [u16; EEPROM_WORDS],
+    phy: [u16; PHY_REGS],
+    /// Link state (STATUS.LU, BMSR link status).
+    link_up: bool,
+    /// STATUS.PHYRA.
+    phy_reset_asserted: bool,
+    ioaddr: u32,
+    msix_table: [u32; MSIX_VECTORS * 4],
+    msix_pba: u32,
+    intx_level: bool,
+    tx: tx::TxState,
+    sent: VecDeque<Vec<u8>>,
+    /// Frames the transmit path dropped as malformed (bad context, fragment overflow).
+    tx_malformed: u64,
+    /// Loopback deliveries in progress (planted `e1000e-loopback-bypass` recursion depth).
+    loopback_depth: u32,
+    #[cfg(feature = "planted-bugs")]
+    planted: Planted,
+}
+
+#[cfg(feature = "planted-bugs")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Planted {
+    active: crate::planted::Active,
+    head_outside_ring: usize,
+    tso_zero_mss: usize,
+    rx_oversize: usize,
+    loopback_bypass: usize,
+}
+
+#[cfg(feature = "planted-bugs")]
+impl Planted {
+    fn current() -> Self {
+        let idx = |id| crate::planted::index_of(id).unwrap_or(usize::MAX);
+        Self {
+            active: crate::planted::Active::current(),
+            head_outside_ring: idx("e1000e-head-outside-ring"),
+            tso_zero_mss: idx("e1000e-tso-zero-mss"),
+            rx_oversize: idx("e1000e-rx-oversize"),
+            loopback_bypass: idx("e1000e-loopback-bypass"),
+        }
+    }
+    fn has(self, bug: usize) -> bool {
+        self.active.has(bug)
+    }
+}
+
+impl Default for E1000e {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl E1000e {
+    /// A powered-on 82574L with QEMU's default MAC; in a `planted-bugs` build it takes the current
+    /// selection of planted bugs and keeps it across resets.
+    pub fn new() -> Self {
+        let mut dev = Self::fresh();
+        #[cfg(feature = "planted-bugs")]
+        {
+            dev.planted = Planted::current();
+        }
+        dev.reset_mac();
+        dev
+    }
+
+    fn fresh() -> Self {
+        let mut eeprom = [0u16; EEPROM_WORDS];
+        for (i, w) in eeprom.iter_mut().take(3).enumerate() {
+            *w = u16::from_le_bytes([DEFAULT_MAC[2 * i], DEFAULT_MAC[2 * i + 1]]);
+        }
+        eeprom[EEPROM_DEVICE_ID_WORD] = DEVICE_ID;
+        eeprom[EEPROM_DEVICE_ID_WORD2] = DEVICE_ID;
+        eeprom[EEPROM_CHECKSUM_WORD] = eeprom_checksum(&eeprom);
+        Self {
+            pci: pci_config(),
+            regs: vec![0; REG_FILE_END as usize / 4].into_boxed_slice(),
+            eeprom,
+            phy: [0; PHY_REGS],
+            link_up: true,
+            phy_reset_asserted: false,
+            ioaddr: 0,
+            msix_table: msix_table_reset(),
+            msix_pba: 0,
+            intx_level: false,
+            tx: tx::TxState::default(),
+            sent: VecDeque::new(),
+            tx_malformed: 0,
+            loopback_depth: 0,
+            #[cfg(feature = "planted-bugs")]
+            planted: Planted {
+                active: crate::planted::Active::NONE,
+                head_outside_ring: usize::MAX,
+                tso_zero_mss: usize::MAX,
+                rx_oversize: usize::MAX,
+                loopback_bypass: usize::MAX,
+            },
+        }
+    }
+
+    /// The last frames sent to the wire, oldest first, without FCS.
+    pub fn sent_frames(&self) -> impl Iterator<Item = &[u8]> {
+        self.sent.iter().map(Vec::as_slice)
+    }
+
+    /// Frames the transmit path dropped as malformed.
+    pub fn tx_malformed(&self) -> u64 {
+        self.tx_malformed
+    }
+
+    /// The EEPROM image.
+    pub fn eeprom(&self) -> &[u16; EEPROM_WORDS] {
+        &self.eeprom
+    }
+
+    /// MAC (register file) reset: what CTRL.RST does. PCI configuration, EEPROM, MSI-X table
+    /// and the backend are kept.
+    fn reset_mac(&mut self) {
+        self.regs.fill(0);
+        for &(offset, value) in RESET_VALUES {
+            self.set_reg(offset, value);
+        }
+        let mac = self.permanent_mac();
+        self.set_reg(RA, u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
+        self.set_reg(
+            RA + 4,
+            u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
+        );
+        self.reset_phy();
+        self.link_up = true;
+        self.phy_reset_asserted = false;
+        self.ioaddr = 0;
+        self.tx = tx::TxState::default();
+    }
+
+    fn reset_phy(&mut self) {
+        self.phy = [0; PHY_REGS];
+        self.phy[PHY_BMCR] = BMCR_RESET_VALUE;
+        self.phy[PHY_BMSR] = BMSR_RESET_VALUE | BMSR_ANEG_COMPLETE;
+        self.phy[PHY_ID1] = PHY_ID1_VALUE;
+        self.phy[PHY_ID2] = PHY_ID2_VALUE;
+        self.phy[PHY_ANAR] = ANAR_RESET_VALUE;
+        self.phy[PHY_1000T_CTRL] = GBCR_RESET_VALUE;
+    }
+
+    fn permanent_mac(&self) -> [u8; 6] {
+        let mut mac = [0u8; 6];
+        for i in 0..3 {
+            mac[2 * i..2 * i + 2].copy_from_slice(&self.eeprom[i].to_le_bytes());
+        }
+        mac
+    }
+
+    fn reg(&self, offset: u64) -> u32 {
+        self.regs.get((offset / 4) as usize).copied().unwrap_or(0)
+    }
+
+    fn set_reg(&mut self, offset: u64, value: u32) {
+        if let Some(r) = self.regs.get_mut((offset / 4) as usize) {
+            *r = value;
+        }
+    }
+
+    fn bus_master(&self) -> bool {
+        self.pci.bus_master()
+    }
+
+    // ---- register file -------------------------------------------------------------------
+
+    fn mmio_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        let offset = unalias(offset & !3);
+        let value = match offset {
+            CTRL | CTRL_DUP => self.reg(CTRL),
+            STATUS => self.read_status(),
+            ICR => self.read_icr(ctx),
+            ICS => self.reg(ICR),
+            IMC => 0,
+            SWSM => self.read_swsm(),
+            STATS_START..=STATS_END => self.read_stat(offset),
+            _ if storage_mask(offset).is_some() => self.reg(offset),
+            _ => 0,
+        };
+        tracing::trace!(target: "e1000e_core_read", "offset {offset:#x} value {value:#x}");
+        value
+    }
+
+    fn mmio_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        let offset = unalias(offset & !3);
+        tracing::trace!(target: "e1000e_core_write", "offset {offset:#x} value {value:#x}");
+        match offset {
+            CTRL | CTRL_DUP => self.write_ctrl(ctx, value),
+            STATUS => self.write_status(value),
+            EECD => self.write_eecd(value),
+            EERD => self.write_eerd(value),
+            CTRL_EXT => self.set_reg(CTRL_EXT, value & !(CTRL_EXT_ASDCHK | CTRL_EXT_EE_RST)),
+            MDIC => self.write_mdic(ctx, value),
+            ICR => self.write_icr(ctx, value),
+            ICS => self.raise(ctx, value),
+            IMS => self.write_ims(ctx, value),
+            IMC => self.write_imc(ctx, value),
+            RCTL => self.set_reg(RCTL, value),
+            TCTL => self.write_tctl(ctx, value),
+            TDBAL | RDBAL => self.set_reg(offset, value & !0xF),
+            TDLEN | RDLEN => self.set_reg(offset, value & RING_LEN_MASK),
+            TDH | RDH | RDT => self.set_reg(offset, value & 0xFFFF),
+            TDT => self.write_tdt(ctx, value),
+            STATS_START..=STATS_END => {}
+            _ => {
+                if let Some(mask) = storage_mask(offset) {
+                    let old = self.reg(offset);
+                    self.set_reg(offset, (old & !mask) | (value & mask));
+                }
+            }
+        }
+    }
+
+    fn write_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
+        if value & CTRL_RST != 0 {
+            tracing::trace!(target: "e1000e_core_ctrl_sw_reset", "");
+            self.reset_mac();
+            self.update_interrupts(ctx, 0);
+            return;
+        }
+        if value & CTRL_PHY_RST != 0 {
+            tracing::trace!(target: "e1000e_core_ctrl_phy_reset", "");
+            self.phy_reset_asserted = true;
+        }
+        self.set_reg(CTRL, value & !(CTRL_RST | CTRL_PHY_RST));
+    }
+
+    fn read_status(&self) -> u32 {
+        let ctrl = self.reg(CTRL);
+        let mut status = STATUS_ASDV_1000;
+        let full_duplex = if ctrl & CTRL_FRCDPX != 0 {
+            ctrl & CTRL_FD != 0
+        } else {
+            true
+        };
+        if full_duplex {
+            status |= STATUS_FD;
+        }
+        if self.link_up {
+            status |= STATUS_LU;
+        }
+        status |= if ctrl & (CTRL_FRCSPD | CTRL_SPD_BYPS) != 0 {
+            (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT << STATUS_SPEED_SHIFT
+        } else {
+            STATUS_SPEED_1000
+        };
+        if ctrl & CTRL_GIO_MASTER_DISABLE == 0 {
+            status |= STATUS_GIO_MASTER_EN;
+        }
+        if self.phy_reset_asserted {
+            status |= STATUS_PHYRA;
+        }
+        status
+    }
+
+    fn write_status(&mut self, value: u32) {
+        if value & STATUS_PHYRA == 0 {
+            self.phy_reset_asserted = false;
+        }
+    }
+
+    fn write_eecd(&mut self, value: u32) {
+        let old = self.reg(EECD);
+        self.set_reg(EECD, (old & EECD_RO) | (value & !EECD_RO));
+    }
+
+    fn write_eerd(&mut self, value: u32) {
+        let addr = (value >> EERD_ADDR_SHIFT) & EERD_ADDR_MASK;
+        let result = if value & EERD_START == 0 {
+            value & !EERD_DONE
+        } else if let Some(&word) = self.eeprom.get(addr as usize) {
+            u32::from(word) << EERD_DATA_SHIFT | addr << EERD_ADDR_SHIFT | EERD_DONE
+        } else {
+            addr << EERD_ADDR_SHIFT
+        };
+        self.set_reg(EERD, result);
+    }
+
+    fn read_swsm(&mut self) -> u32 {
+        let value = self.reg(SWSM);
+        self.set_reg(SWSM, value | SWSM_SMBI);
+        value
+    }
+
+    fn read_stat(&mut self, offset: u64) -> u32 {
+        let value = self.reg(offset);
+        match offset {
+            GORCL | GOTCL | TORL | TOTL => {}
+            GORCH | GOTCH | TORH | TOTH => {
+                self.set_reg(offset - 4, 0);
+                self.set_reg(offset, 0);
+            }
+            _ => self.set_reg(offset, 0),
+        }
+        value
+    }
+
+    /// Add to a 32-bit statistics counter, saturating as the hardware does.
+    fn count(&mut self, offset: u64, n: u32) {
+        let v = self.reg(offset).saturating_add(n);
+        self.set_reg(offset, v);
+    }
+
+    /// Add to a 64-bit statistics pair (low at `low`, high at `low + 4`).
+    fn count64(&mut self, low: u64, n: u64) {
+        let v = (u64::from(self.reg(low + 4)) << 32 | u64::from(self.reg(low))).saturating_add(n);
+        self.set_reg(low, v as u32);
+        self.set_reg(low + 4, (v >> 32) as u32);
+    }
+
+    // ---- PHY -----------------------------------------------------------------------------
+
+    fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
+        let phy_addr = (value >> MDIC_PHY_SHIFT) & 0x1F;
+        let reg = ((value >> MDIC_REG_SHIFT) & 0x1F) as usize;
+        let op = value & MDIC_OP_MASK;
+        let mut result = value & !(MDIC_READY | MDIC_ERROR);
+        if phy_addr != PHY_ADDRESS {
+            result |= MDIC_ERROR;
+        } else if op == MDIC_OP_READ {
+            let data = self.phy.get(reg).copied().unwrap_or(0);
+            tracing::trace!(target: "e1000e_core_mdic_read", "reg {reg:#x} data {data:#x}");
+            result = (result & !MDIC_DATA_MASK) | u32::from(data);
+        } else if op == MDIC_OP_WRITE {
+            tracing::trace!(target: "e1000e_core_mdic_write", "reg {reg:#x} data {:#x}", value as u16);
+            self.phy_write(ctx, reg, value as u16);
+        } else {
+            result |= MDIC_ERROR;
+        }
+        result |= MDIC_READY;
+        self.set_reg(MDIC, result);
+        if value & MDIC_INT_EN != 0 {
+            self.raise(ctx, ICR_MDAC);
+        }
+    }
+
+    fn phy_write(&mut self, ctx: &mut dyn Context, reg: usize, data: u16) {
+        match reg {
+            PHY_BMCR => self.write_bmcr(ctx, data),
+            PHY_BMSR | PHY_ID1 | PHY_ID2 | PHY_LPAR | PHY_1000T_STATUS => {}
+            _ => {
+                if let Some(r) = self.phy.get_mut(reg) {
+                    *r = data;
+                }
+            }
+        }
+    }
+
+    fn write_bmcr(&mut self, ctx: &mut dyn Context, data: u16) {
+        if data & BMCR_RESET != 0 {
+            self.reset_phy();
+            self.phy[PHY_BMCR] = (data & !(BMCR_RESET | BMCR_ANEG_RESTART)) | BMCR_ANEG_ENABLE;
+        } else {
+            self.phy[PHY_BMCR] = data & !(BMCR_RESET | BMCR_ANEG_RESTART);
+        }
+        if data & (BMCR_ANEG_RESTART | BMCR_RESET) != 0
+            && self.phy[PHY_BMCR] & BMCR_ANEG_ENABLE != 0
+        {
+            self.restart_autoneg(ctx);
+        }
+    }
+
+    fn restart_autoneg(&mut self, ctx: &mut dyn Context) {
+        tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
+        self.link_up = false;
+        self.phy[PHY_BMSR] &= !(BMSR_ANEG_COMPLETE | BMSR_LINK_STATUS);
+        self.phy[PHY_LPAR] = 0;
+        let deadline = ctx.now().saturating_add(AUTONEG_NS);
+        ctx.timer_set(TIMER_AUTONEG, deadline);
+    }
+
+    fn autoneg_done(&mut self, ctx: &mut dyn Context) {
+        tracing::trace!(target: "e1000e_link_negotiation_done", "");
+        self.link_up = true;
+        self.phy[PHY_BMSR] |= BMSR_ANEG_COMPLETE | BMSR_LINK_STATUS;
+        self.phy[PHY_LPAR] = LPAR_AFTER_ANEG;
+        self.phy[PHY_1000T_STATUS] = GBSR_AFTER_ANEG;
+        self.raise(ctx, ICR_LSC);
+    }
+
+    fn phy_loopback(&self) -> bool {
+        self.phy[PHY_BMCR] & BMCR_LOOPBACK != 0
+    }
+
+    // ---- interrupts ----------------------------------------------------------------------
+
+    fn read_icr(&mut self, ctx: &mut dyn Context) -> u32 {
+        let icr = self.reg(ICR);
+        let ims = self.reg(IMS);
+        let clear = if ims == 0 || !self.msix_enabled() {
+            true
+        } else if icr & ICR_INT_ASSERTED != 0 && self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
+            let iam = self.reg(IAM);
+            self.set_reg(IMS, ims & !iam);
+            true
+        } else {
+            false
+        };
+        if clear {
+            tracing::trace!(target: "e1000e_irq_icr_clear_on_read", "{icr:#x}");
+            self.set_reg(ICR, 0);
+            self.update_interrupts(ctx, 0);
+        }
+        icr
+    }
+
+    fn write_icr(&mut self, ctx: &mut dyn Context, value: u32) {
+        let mut clear = value;
+        if value & ICR_OTHER != 0 {
+            clear |= ICR_OTHER_CAUSES;
+        }
+        let mut icr = self.reg(ICR) & !clear;
+        if icr & !ICR_INT_ASSERTED == 0 {
+            icr = 0;
+        }
+        self.set_reg(ICR, icr);
+        self.update_interrupts(ctx, 0);
+    }
+
+    fn write_ims(&mut self, ctx: &mut dyn Context, value: u32) {
+        let ims = self.reg(IMS) | (value & IMS_VALID);
+        self.set_reg(IMS, ims);
+        // Unmasking a pending cause delivers it.
+        let pending = self.reg(ICR) & value & IMS_VALID;
+        self.update_interrupts(ctx, pending);
+    }
+
+    fn write_imc(&mut self, ctx: &mut dyn Context, value: u32) {
+        let ims = self.reg(IMS) & !value;
+        self.set_reg(IMS, ims);
+        self.update_interrupts(ctx, 0);
+    }
+
+    /// Set interrupt causes and deliver them.
+    fn raise(&mut self, ctx: &mut dyn Context, causes: u32) {
+        let causes = causes & !ICR_INT_ASSERTED;
+        if causes == 0 {
+            return;
+        }
+        tracing::trace!(target: "e1000e_irq_set_cause", "{causes:#x}");
+        let icr = self.reg(ICR) | causes | ICR_INT_ASSERTED;
+        self.set_reg(ICR, icr);
+        self.update_interrupts(ctx, causes);
+    }
+
+    fn msi_enabled(&self) -> bool {
+        self.pci.u16(CAP_MSI + 2) & MSI_CTRL_ENABLE != 0
+    }
+
+    fn msix_enabled(&self) -> bool {
+        self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
+    }
+
+    /// Recompute the INTx level and send MSI/MSI-X messages for `new` causes.
+    fn update_interrupts(&mut self, ctx: &mut dyn Context, new: u32) {
+        let pending = self.reg(ICR) & self.reg(IMS);
+        let level = pending != 0
+            && !self.msi_enabled()
+            && !self.msix_enabled()
+            && !self.pci.intx_disabled();
+        if level != self.intx_level {
+            tracing::trace!(target: "e1000e_irq_legacy_notify", "{level}");
+            self.intx_level = level;
+            self.pci.set_interrupt_status(level);
+            ctx.set_irq(IRQ_PIN, level);
+        }
+        let fresh = new & self.reg(IMS);
+        if fresh == 0 {
+            return;
+        }
+        if self.msix_enabled() {
+            self.msix_notify(ctx, fresh);
+        } else if self.msi_enabled() {
+            self.msi_notify(ctx);
+        }
+    }
+
+    fn msi_notify(&mut self, ctx: &mut dyn Context) {
+        let addr =
+            u64::from(self.pci.u32(CAP_MSI + 4)) | u64::from(self.pci.u32(CAP_MSI + 8)) << 32;
+        let data = u32::from(self.pci.u16(CAP_MSI + 0xC));
+        tracing::trace!(target: "e1000e_irq_msi_notify", "addr {addr:#x} data {data:#x}");
+        if self.bus_master() {
+            let _ = ctx.dma_write(addr, &data.to_le_bytes());
+        }
+    }
+
+    fn msix_notify(&mut self, ctx: &mut dyn Context, causes: u32) {
+        let ivar = self.reg(IVAR);
+        let route = |shift: u32| -> Option<usize> {
+            let field = ivar >> shift & 0xF;
+            (field & IVAR_VALID != 0).then_some((field & 0x7) as usize)
+        };
+        let mut vectors = 0u32;
+        let mut add = |v: Option<usize>| {
+            if let Some(v) = v.filter(|&v| v < MSIX_VECTORS) {
+                vectors |= 1 << v;
+            }
+        };
+        if causes & (ICR_RXT0 | ICR_RXDMT0 | ICR_RXQ0) != 0 {
+            add(route(IVAR_RXQ0_SHIFT));
+        }
+        if causes & (ICR_TXDW | ICR_TXQE | ICR_TXQ0) != 0 {
+            add(route(IVAR_TXQ0_SHIFT));
+        }
+        if causes & (ICR_OTHER_CAUSES | ICR_OTHER) != 0 {
+            add(route(IVAR_OTHER_SHIFT));
+        }
+        for v in 0..MSIX_VECTORS {
+            if vectors & (1 << v) != 0 {
+                self.msix_send(ctx, v);
+            }
+        }
+    }
+
+    fn msix_send(&mut self, ctx: &mut dyn Context, vector: usize) {
+        let entry = &self.msix_table[vector * 4..vector * 4 + 4];
+        let masked = entry[3] & 1 != 0 || self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
+        if masked {
+            self.msix_pba |= 1 << vector;
+            return;
+        }
+        let addr = u64::from(entry[0]) | u64::from(entry[1]) << 32;
+        let data = entry[2];
+        tracing::trace!(target: "e1000e_irq_msix_notify_vec", "vector {vector}");
+        if self.bus_master() {
+            let _ = ctx.dma_write(addr, &data.to_le_bytes());
+        }
+    }
+
+    // ---- BAR2 and BAR3 -------------------------------------------------------------------
+
+    fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        match offset {
+            IOADDR => self.ioaddr,
+            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
+                self.mmio_read(ctx, u64::from(self.ioaddr))
+            }
+            _ => 0,
+        }
+    }
+
+    fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        match offset {
+            IOADDR => self.ioaddr = value,
+            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
+                self.mmio_write(ctx, u64::from(self.ioaddr), value);
+            }
+            _ => {}
+        }
+    }
+
+    fn msix_read(&self, offset: u64) -> u32 {
+        if let Some(&v) = self.msix_table.get((offset / 4) as usize) {
+            v
+        } else if offset == MSIX_PBA_OFFSET {
+            self.msix_pba
+        } else {
+            0
+        }
+    }
+
+    fn msix_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        let idx = (offset / 4) as usize;
+        let Some(slot) = self.msix_table.get_mut(idx) else {
+            return;
+        };
+        *slot = if idx % 4 == 3 { value & 1 } else { value };
+        // Unmasking a vector with its pending bit set delivers it.
+        let vector = idx / 4;
+        if idx % 4 == 3 && value & 1 == 0 && self.msix_pba & (1 << vector) != 0 {
+            self.msix_pba &= !(1 << vector);
+            self.msix_send(ctx, vector);
+        }
+    }
+}
+
+/// The word that makes the EEPROM sum [`EEPROM_SUM`].
+pub fn eeprom_checksum(eeprom: &[u16; EEPROM_WORDS]) -> u16 {
+    let sum = eeprom[..EEPROM_CHECKSUM_WORD]
+        .iter()
+        .fold(0u16, |s, &w| s.wrapping_add(w));
+    EEPROM_SUM.wrapping_sub(sum)
+}
+
+fn msix_table_reset() -> [u32; MSIX_VECTORS * 4] {
+    let mut t = [0u32; MSIX_VECTORS * 4];
+    for v in 0..MSIX_VECTORS {
+        t[v * 4 + 3] = 1; // vector control: masked at reset (PCI spec)
+    }
+    t
+}
+
+fn pci_config() -> PciConfig {
+    let mem32 = |region, size| BarDef {
+        region,
+        kind: BarKind::Memory32 {
+            prefetchable: false,
+        },
+        size,
+    };
+    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
+        .with_subsystem(VENDOR_ID, 0)
+        .with_interrupt_pin(1)
+        .with_bar(0, mem32(MMIO_REGION, MMIO_SIZE))
+        .with_bar(1, mem32(FLASH_REGION, MMIO_SIZE))
+        .with_bar(
+            2,
+            BarDef {
+                region: IO_REGION,
+                kind: BarKind::Io,
+                size: IO_SIZE,
+            },
+        )
+        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE))
+        .with_rom(ROM_REGION, ROM_SIZE);
+    cfg.set_u8(pci::CACHE_LINE_SIZE, 0x10);
+    // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
+    cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
+    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
+    cfg.set_u16(pci::STATUS, st);
+    for (cap, len) in [
+        (CAP_PM, 8),
+        (CAP_MSI, 0x0E),
+        (CAP_PCIE, 0x20),
+        (CAP_MSIX, 0x0C),
+    ] {
+        cfg.set_read_only(cap, len);
+    }
+    cfg.set_u16(CAP_PM, 0xD0 << 8 | 0x01);
+    cfg.set_u16(CAP_PM + 2, 0x0022);
+    cfg.set_wmask_u16(CAP_PM + 4, 0x0103);
+    cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
+    cfg.set_u16(CAP_MSI, u16::from(CAP_PCIE) << 8 | 0x05);
+    cfg.set_u16(CAP_MSI + 2, 0x0080);
+    cfg.set_wmask_u16(CAP_MSI + 2, MSI_CTRL_ENABLE);
+    cfg.set_wmask_u32(CAP_MSI + 4, 0xFFFF_FFFC);
+    cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
+    cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
+    cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
+    cfg.set_u16(CAP_PCIE + 2, 0x0001);
+    cfg.set_wmask_u16(CAP_PCIE + 8, 0x7FFF);
+    cfg.set_u16(CAP_MSIX, 0x11);
+    cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
+    cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+    cfg.set_u32(CAP_MSIX + 4, 3);
+    cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
+    cfg
+}
+
+impl Device for E1000e {
+    fn name(&self) -> &'static str {
+        "e1000e"
+    }
+
+    fn regions(&self) -> Vec<RegionSpec> {
+        vec![
+            RegionSpec::new("e1000e-mmio", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
+            RegionSpec::new(
+                "e1000e-flash",
+                Space::Memory,
+                MMIO_SIZE,
+                AccessRules::DWORDS,
+            ),
+            RegionSpec::new("e1000e-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
+            RegionSpec::new("e1000e-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
+            RegionSpec::new("e1000e.rom", Space::Memory, ROM_SIZE, AccessRules::DWORDS),
+        ]
+    }
+
+    fn read(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        _size: AccessSize,
+    ) -> u64 {
+        let v = match region {
+            MMIO_REGION => self.mmio_read(ctx, offset),
+            IO_REGION => self.io_read(ctx, offset),
+            MSIX_REGION => self.msix_read(offset),
+            _ => 0,
+        };
+        u64::from(v)
+    }
+
+    fn write(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        _size: AccessSize,
+        value: u64,
+    ) {
+        let value = value as u32;
+        match region {
+            MMIO_REGION => self.mmio_write(ctx, offset, value),
+            IO_REGION => self.io_write(ctx, offset, value),
+            MSIX_REGION => self.msix_write(ctx, offset, value),
+            _ => {}
+        }
+    }
+
+    fn pci(&self) -> Option<&PciConfig> {
+        Some(&self.pci)
+    }
+
+    fn pci_mut(&mut self) -> Option<&mut PciConfig> {
+        Some(&mut self.pci)
+    }
+
+    fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
+        self.pci.write(offset, size, value);
+        // INTx disable and the MSI/MSI-X enables change where the pending causes go.
+        self.update_interrupts(ctx, 0);
+    }
+
+    fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
+        if timer == TIMER_AUTONEG {
+            self.autoneg_done(ctx);
+        }
+    }
+
+    fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        let frame = &payload[..payload.len().min(MAX_FRAME)];
+        self.receive(ctx, frame);
+    }
+
+    fn reset(&mut self) {
+        #[cfg(feature = "planted-bugs")]
+        let planted = self.planted;
+        *self = Self::fresh();
+        self.reset_mac();
+        #[cfg(feature = "planted-bugs")]
+        {
+            self.planted = planted;
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Receive queue 0: filters, ring, write-back (facts §1.6, §1.8), and loopback delivery.
+
+use super::tx::{DESC_LEN, MIN_FRAME, size_bucket};
+use super::*;
+
+/// Largest frame accepted without LPE or SBP (1518 + a VLAN tag).
+pub const MAX_NORMAL_FRAME: usize = 1522;
+/// Loopback deliveries nested inside one another before the planted bypass gives up.
+#[cfg(feature = "planted-bugs")]
+const LOOPBACK_STACK_LIMIT: u32 = 32;
+
+const RX_STATUS_DD: u8 = 0x01;
+const RX_STATUS_EOP: u8 = 0x02;
+const RX_STATUS_VP: u8 = 0x08;
+
+/// Which address filter accepted a frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RxKind {
+    /// Unicast (RA match, promiscuous or MTA).
+    Unicast,
+    /// Multicast.
+    Multicast,
+    /// Broadcast.
+    Broadcast,
+}
+
+/// The 12-bit multicast table index of `dst` under multicast offset `mo` (RCTL.MO).
+pub fn mta_hash(dst: &[u8; 6], mo: u32) -> u16 {
+    const SHIFT: [u32; 4] = [4, 3, 2, 0];
+    let shift = SHIFT[(mo & 3) as usize];
+    ((u16::from(dst[5]) << 8 | u16::from(dst[4])) >> shift) & 0xFFF
+}
+
+/// Ethernet CRC-32 (IEEE 802.3), as the FCS carries it (little-endian on the wire).
+pub fn ethernet_crc(data: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                crc >> 1 ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+impl E1000e {
+    /// The receive buffer size RCTL (FLXBUF, BSEX, BSIZE) selects.
+    pub(super) fn rx_buffer_size(&self) -> usize {
+        let rctl = self.reg(RCTL);
+        let flxbuf = rctl >> RCTL_FLXBUF_SHIFT & 0xF;
+        if flxbuf != 0 {
+            return flxbuf as usize * 1024;
+        }
+        match (rctl & RCTL_BSEX != 0, rctl >> RCTL_BSIZE_SHIFT & 3) {
+            (false, 1) => 1024,
+            (false, 2) => 512,
+            (false, 3) => 256,
+            (true, 1) => 16384,
+            (true, 2) => 8192,
+            (true, 3) => 4096,
+            _ => 2048,
+        }
+    }
+
+    /// The address filters in the order of §1.8; `None` drops the frame.
+    pub(super) fn rx_filter(&self, frame: &[u8]) -> Option<RxKind> {
+        let rctl = self.reg(RCTL);
+        let dst: [u8; 6] = frame.get(..6)?.try_into().ok()?;
+        if let Some(tci) = self.vlan_tag(frame)
+            && rctl & RCTL_VFE != 0
+        {
+            let vid = u64::from(tci & 0xFFF);
+            if self.reg(VFTA + 4 * (vid >> 5)) & (1 << (vid & 31)) == 0 {
+                return None;
+            }
+        }
+        if dst == [0xFF; 6] {
+            return (rctl & (RCTL_BAM | RCTL_MPE) != 0 || self.mta_match(&dst))
+                .then_some(RxKind::Broadcast);
+        }
+        if dst[0] & 1 != 0 {
+            return (rctl & RCTL_MPE != 0 || self.mta_match(&dst)).then_some(RxKind::Multicast);
+        }
+        (rctl & RCTL_UPE != 0 || self.ra_match(&dst) || self.mta_match(&dst))
+            .then_some(RxKind::Unicast)
+    }
+
+    fn ra_match(&self, dst: &[u8; 6]) -> bool {
+        (0..RA_ENTRIES).any(|i| {
+            let ral = self.reg(RA + 8 * i).to_le_bytes();
+            let rah = self.reg(RA + 8 * i + 4);
+            let high = (rah as u16).to_le_bytes();
+            rah & RAH_AV != 0 && dst[..4] == ral && dst[4..] == high
+        })
+    }
+
+    fn mta_match(&self, dst: &[u8; 6]) -> bool {
+        let h = u64::from(mta_hash(dst, self.reg(RCTL) >> RCTL_MO_SHIFT));
+        self.reg(MTA + 4 * (h >> 5)) & (1 << (h & 31)) != 0
+    }
+
+    /// The 802.1Q tag control of a frame tagged with VET's type.
+    fn vlan_tag(&self, frame: &[u8]) -> Option<u16> {
+        let tpid = u16::from_be_bytes(frame.get(12..14)?.try_into().ok()?);
+        (tpid == self.reg(VET) as u16)
+            .then(|| u16::from_be_bytes([frame[14], frame[15]]))
+            .filter(|_| frame.len() >= 18)
+    }
+
+    /// Loopback delivery of a transmitted frame (RCTL.LBM = MAC or PHY BMCR loopback).
+    pub(super) fn loopback(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
+        self.loopback_depth += 1;
+        #[cfg(feature = "planted-bugs")]
+        if self.loopback_depth > LOOPBACK_STACK_LIMIT {
+            // The planted bypass recursed TX -> RX -> registers -> TX without end; a real
+            // device model's stack would be gone by now.
+            panic!("e1000e: loopback recursion overflowed the stack (CVE-2021-3416)");
+        }
+        self.receive(ctx, frame);
+        self.loopback_depth -= 1;
+    }
+
+    /// Deliver one frame (without FCS) to receive queue 0. Returns whether it was stored.
+    pub(super) fn receive(&mut self, ctx: &mut dyn Context, frame: &[u8]) -> bool {
+        let rctl = self.reg(RCTL);
+        if rctl & RCTL_EN == 0 || !self.bus_master() {
+            tracing::trace!(target: "e1000e_rx_can_recv_disabled", "");
+            return false;
+        }
+        let long_ok = rctl & (RCTL_LPE | RCTL_SBP) != 0;
+        #[cfg(feature = "planted-bugs")]
+        let oversize_unchecked = self.planted.has(self.planted.rx_oversize) && !long_ok;
+        #[cfg(not(feature = "planted-bugs"))]
+        let oversize_unchecked = false;
+        let limit = if long_ok { MAX_FRAME } else { MAX_NORMAL_FRAME };
+        if frame.len() > limit && !oversize_unchecked {
+            tracing::trace!(target: "e1000e_rx_oversized", "len {}", frame.len());
+            self.count(ROC, 1);
+            return false;
+        }
+        let Some(kind) = self.rx_filter(frame) else {
+            tracing::trace!(target: "e1000e_rx_flt_dropped", "");
+            return false;
+        };
+        let mut data = frame.to_vec();
+        if data.len() < MIN_FRAME {
+            data.resize(MIN_FRAME, 0);
+            self.count(RUC, 1);
+        }
+        let mut status = RX_STATUS_EOP;
+        let mut special = 0u16;
+        if self.reg(CTRL) & CTRL_VME != 0
+            && let Some(tci) = self.vlan_tag(&data)
+        {
+            data.drain(12..16);
+            status |= RX_STATUS_VP;
+            special = tci;
+        }
+        let wire_len = data.len() + 4;
+        if rctl & RCTL_SECRC == 0 {
+            let fcs = ethernet_crc(&data);
+            data.extend_from_slice(&fcs.to_le_bytes());
+        }
+        if self.write_rx_ring(ctx, &data, status, special, oversize_unchecked) {
+            self.rx_stats(kind, wire_len);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn write_rx_ring(
+        &mut self,
+        ctx: &mut dyn Context,
+        data: &[u8],
+        last_status: u8,
+        special: u16,
+        oversize_unchecked: bool,
+    ) -> bool {
+        let rctl = self.reg(RCTL);
+        let extended = self.reg(RFCTL) & RFCTL_EXTEN != 0;
+        if rctl & RCTL_DTYP_MASK == RCTL_DTYP_PS {
+            // Packet split is not modelled: drop the frame and count it.
+            tracing::trace!(target: "e1000e_rx_desc_ps_unsupported", "");
+            self.count(MPC, 1);
+            return false;
+        }
+        let count = u64::from(self.reg(RDLEN)) / DESC_LEN;
+        let base = u64::from(self.reg(RDBAH)) << 32 | u64::from(self.reg(RDBAL));
+        let mut head = u64::from(self.reg(RDH));
+        let tail = u64::from(self.reg(RDT));
+        let free = if count == 0 || head >= count || tail >= count {
+            0
+        } else if head <= tail {
+            tail - head
+        } else {
+            count - head + tail
+        };
+        let buf_size = self.rx_buffer_size();
+        let needed = data.len().div_ceil(buf_size) as u64;
+        if needed > free {
+            tracing::trace!(target: "e1000e_rx_not_enough_descs", "free {free} needed {needed}");
+            self.count(RNBC, 1);
+            self.raise(ctx, ICR_RXO);
+            return false;
+        }
+        let mut offset = 0usize;
+        let mut used = 0u64;
+        while used < free {
+            ctx.work(1);
+            used += 1;
+            let addr = base.wrapping_add(head.wrapping_mul(DESC_LEN));
+            let mut desc = [0u8; DESC_LEN as usize];
+            let _ = ctx.dma_read(addr, &mut desc);
+            let buffer = u64::from_le_bytes(desc[0..8].try_into().unwrap_or_default());
+            let mut chunk = 0usize;
+            if buffer != 0 {
+                chunk = (data.len() - offset).min(buf_size);
+                if oversize_unchecked && data.len() > MAX_NORMAL_FRAME {
+                    self.rx_oversize_copy(buf_size, data);
+                }
+                self.rx_dma(ctx, buffer, &data[offset..offset + chunk]);
+                offset += chunk;
+            }
+            let done = offset == data.len();
+            let status = RX_STATUS_DD | if done { last_status } else { 0 };
+            self.rx_write_back(
+                ctx,
+                addr,
+                &mut desc,
+                chunk as u16,
+                status,
+                special,
+                extended,
+            );
+            head += 1;
+            if head >= count {
+                head = 0;
+            }
+            self.set_reg(RDH, head as u32);
+            if done {
+                break;
+            }
+        }
+        let mut causes = ICR_RXT0;
+        let threshold = count >> ((rctl >> RCTL_RDMTS_SHIFT & 3) + 1);
+        if free - used == threshold {
+            causes |= ICR_RXDMT0;
+        }
+        self.raise(ctx, causes);
+        true
+    }
+
+    /// CVE-2012-6075: the whole frame copied into one receive buffer.
+    #[cfg(feature = "planted-bugs")]
+    fn rx_oversize_copy(&mut self, buf_size: usize, data: &[u8]) {
+        let bug = self.planted.rx_oversize;
+        crate::planted::reached(bug);
+        if data.len() > buf_size {
+            crate::planted::triggered(bug);
+        }
+        let mut staging = vec![0u8; buf_size];
+        staging[..data.len()].copy_from_slice(data);
+    }
+
+    #[cfg(not(feature = "planted-bugs"))]
+    fn rx_oversize_copy(&mut self, _buf_size: usize, _data: &[u8]) {}
+
+    /// DMA received bytes to a buffer. A buffer on the device's own registers re-enters it: the
+    /// harness blocks that (guard) or reports it (detect); the frame is still consumed.
+    fn rx_dma(&mut self, ctx: &mut dyn Context, buffer: u64, bytes: &[u8]) {
+        #[cfg(feature = "planted-bugs")]
+        if self.planted.has(self.planted.loopback_bypass)
+            && self.loopback_depth > 0
+            && self.rx_bypass_into_own_registers(ctx, buffer, bytes)
+        {
+            return;
+        }
+        if let Err(e) = ctx.dma_write(buffer, bytes) {
+            tracing::trace!(target: "e1000e_rx_dma_error", "addr {buffer:#x}: {e}");
+        }
+    }
+
+    /// CVE-2021-3416: loopback delivery that hands the data to the device's own register
+    /// handlers directly instead of through the bus (and its re-entrancy guard).
+    #[cfg(feature = "planted-bugs")]
+    fn rx_bypass_into_own_registers(
+        &mut self,
+        ctx: &mut dyn Context,
+        buffer: u64,
+        bytes: &[u8],
+    ) -> bool {
+        let Some(bar) = self.pci.bar_mapping(0) else {
+            return false;
+        };
+        if buffer < bar.base || buffer - bar.base >= bar.size {
+            return false;
+        }
+        let bug = self.planted.loopback_bypass;
+        crate::planted::reached(bug);
+        crate::planted::triggered(bug);
+        let start = buffer - bar.base;
+        for (i, dword) in bytes.chunks_exact(4).enumerate() {
+            let offset = start + 4 * i as u64;
+            if offset >= bar.size {
+                break;
+            }
+            let value = u32::from_le_bytes(dword.try_into().unwrap_or_default());
+            self.mmio_write(ctx, offset, value);
+        }
+        true
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn rx_write_back(
+        &mut self,
+        ctx: &mut dyn Context,
+        addr: u64,
+        desc: &mut [u8; 16],
+        len: u16,
+        status: u8,
+        special: u16,
+        extended: bool,
+    ) {
+        if extended {
+            desc[0..8].fill(0);
+            let status_error = u32::from(status);
+            desc[8..12].copy_from_slice(&status_error.to_le_bytes());
+            desc[12..14].copy_from_slice(&len.to_le_bytes());
+            desc[14..16].copy_from_slice(&special.to_le_bytes());
+        } else {
+            desc[8..10].copy_from_slice(&len.to_le_bytes());
+            desc[10..12].fill(0);
+            desc[12] = status;
+            desc[13] = 0;
+            desc[14..16].copy_from_slice(&special.to_le_bytes());
+        }
+        tracing::trace!(target: "e1000e_rx_descr", "addr {addr:#x} len {len} status {status:#x}");
+        let _ = ctx.dma_write(addr, &desc[..]);
+    }
+
+    fn rx_stats(&mut self, kind: RxKind, wire_len: usize) {
+        self.count(TPR, 1);
+        self.count(GPRC, 1);
+        self.count64(TORL, wire_len as u64);
+        self.count64(GORCL, wire_len as u64);
+        match kind {
+            RxKind::Broadcast => self.count(BPRC, 1),
+            RxKind::Multicast => self.count(MPRC, 1),
+            RxKind::Unicast => {}
+        }
+        self.count(PRC64 + 4 * size_bucket(wire_len), 1);
+    }
+}

@@ -1,0 +1,443 @@
+//! What the drives store their data on: disks (a sparse in-memory disk, or a raw image file opened
+//! read-only or copy-on-write), CD media (a generated blank ISO 9660 volume, or an image file), and
+//! the injected faults that make a sector fail.
+//!
+//! Everything here is deterministic: an image file is only read, never written, and what a guest
+//! writes lives in a sparse overlay that a device reset drops.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// ATA logical sector size.
+pub const SECTOR_SIZE: usize = 512;
+/// CD-ROM (mode 1) user-data sector size.
+pub const CD_SECTOR_SIZE: usize = 2048;
+/// Sectors of the default in-memory disk: 1 GiB, the size of QEMU's `null-co` driver.
+pub const DEFAULT_DISK_SECTORS: u64 = (1 << 30) / SECTOR_SIZE as u64;
+/// Sectors of the default generated CD medium (2 MiB: a volume descriptor set and room to read).
+pub const DEFAULT_CD_SECTORS: u64 = 1024;
+/// Most distinct non-zero sectors the guest may store in an overlay (8 MiB): a write past it
+/// fails like a full thin-provisioned backend (the bound on guest-driven allocation).
+pub const OVERLAY_MAX_SECTORS: usize = 16 * 1024;
+
+/// Why a backend request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IoError {
+    /// An I/O error (QEMU's `-EIO`): reported as an aborted command (ABRT).
+    Io,
+    /// An unrecoverable medium error: reported as UNC (ATA) or MEDIUM ERROR (ATAPI).
+    Medium,
+    /// A write to a read-only image.
+    ReadOnly,
+    /// The overlay is full (see [`OVERLAY_MAX_SECTORS`]).
+    NoSpace,
+    /// A CD-ROM request found no medium (the tray was opened meanwhile).
+    NoMedium,
+}
+
+/// A raw image file, opened once for reading and shared by every clone of the device.
+pub struct ImageFile {
+    path: PathBuf,
+    len: u64,
+    file: Mutex<File>,
+}
+
+impl fmt::Debug for ImageFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ImageFile({}, {} bytes)", self.path.display(), self.len)
+    }
+}
+
+impl PartialEq for ImageFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.len == other.len
+    }
+}
+
+impl Eq for ImageFile {}
+
+impl ImageFile {
+    /// Open `path` for reading.
+    pub fn open(path: &Path) -> std::io::Result<Arc<Self>> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Arc::new(Self {
+            path: path.to_path_buf(),
+            len,
+            file: Mutex::new(file),
+        }))
+    }
+
+    /// Size in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the file is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Read `buf.len()` bytes at `offset`; a read past the end of the file fails.
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        let end = offset.checked_add(buf.len() as u64).ok_or(IoError::Io)?;
+        if end > self.len {
+            return Err(IoError::Io);
+        }
+        let mut file = self.file.lock().map_err(|_| IoError::Io)?;
+        file.seek(SeekFrom::Start(offset))
+            .map_err(|_| IoError::Io)?;
+        file.read_exact(buf).map_err(|_| IoError::Io)
+    }
+}
+
+/// A sector that fails when a request touches it (injected through the device's event or set by
+/// the profile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fault {
+    /// The failing sector (512-byte LBA for a disk, 2048-byte LBA for a CD).
+    pub sector: u64,
+    /// How it fails.
+    pub error: IoError,
+}
+
+impl Fault {
+    /// Whether a request for `count` sectors at `first` touches the failing sector.
+    pub fn check(fault: Option<Fault>, first: u64, count: u64) -> Result<(), IoError> {
+        match fault {
+            Some(f) if f.sector >= first && f.sector - first < count => Err(f.error),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Sectors the guest wrote, by LBA; an all-zero sector is not stored.
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Overlay {
+    sectors: BTreeMap<u64, Box<[u8; SECTOR_SIZE]>>,
+}
+
+impl fmt::Debug for Overlay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The content is compared by `PartialEq`; a digest keeps state dumps short.
+        let digest = self
+            .sectors
+            .iter()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, (lba, data)| {
+                data.iter().fold(h ^ lba, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+                })
+            });
+        write!(f, "Overlay({} sectors, {digest:#x})", self.sectors.len())
+    }
+}
+
+/// How a disk image is opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageMode {
+    /// Writes fail (the drive reports them as aborted commands).
+    ReadOnly,
+    /// Writes go to an in-memory overlay that a device reset drops; the file is never written.
+    CopyOnWrite,
+}
+
+/// A disk's contents: a base (zeros, or an image file) under an overlay of written sectors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Disk {
+    sectors: u64,
+    base: Option<Arc<ImageFile>>,
+    writable: bool,
+    overlay: Overlay,
+    fault: Option<Fault>,
+}
+
+impl Disk {
+    /// A sparse in-memory disk of `sectors` sectors reading zeros until written.
+    pub fn memory(sectors: u64) -> Self {
+        Self {
+            sectors,
+            base: None,
+            writable: true,
+            overlay: Overlay::default(),
+            fault: None,
+        }
+    }
+
+    /// A disk backed by an image file (its size rounded down to whole sectors).
+    pub fn image(file: Arc<ImageFile>, mode: ImageMode) -> Self {
+        Self {
+            sectors: file.len() / SECTOR_SIZE as u64,
+            base: Some(file),
+            writable: mode == ImageMode::CopyOnWrite,
+            overlay: Overlay::default(),
+            fault: None,
+        }
+    }
+
+    /// Capacity in sectors.
+    pub fn sectors(&self) -> u64 {
+        self.sectors
+    }
+
+    /// The injected fault, if any.
+    pub fn fault(&self) -> Option<Fault> {
+        self.fault
+    }
+
+    /// Make `fault` the disk's failing sector (`None` clears it).
+    pub fn set_fault(&mut self, fault: Option<Fault>) {
+        self.fault = fault;
+    }
+
+    /// Drop everything written (a power cycle of the emulated machine).
+    pub fn forget_writes(&mut self) {
+        self.overlay.sectors.clear();
+    }
+
+    /// Whether a request for `count` sectors at `lba` would be refused before any data moves: a
+    /// range past the end, an injected fault, a write to a read-only image.
+    pub fn check(&self, lba: u64, count: u64, write: bool) -> Result<(), IoError> {
+        if lba.checked_add(count).is_none_or(|end| end > self.sectors) {
+            return Err(IoError::Io);
+        }
+        if write && !self.writable {
+            return Err(IoError::ReadOnly);
+        }
+        Fault::check(self.fault, lba, count)
+    }
+
+    /// Read sector `lba`.
+    pub fn read(&self, lba: u64, buf: &mut [u8; SECTOR_SIZE]) -> Result<(), IoError> {
+        self.check(lba, 1, false)?;
+        if let Some(data) = self.overlay.sectors.get(&lba) {
+            buf.copy_from_slice(&data[..]);
+            return Ok(());
+        }
+        match &self.base {
+            Some(file) => file.read_at(lba * SECTOR_SIZE as u64, buf),
+            None => {
+                buf.fill(0);
+                Ok(())
+            }
+        }
+    }
+
+    /// Write sector `lba`.
+    pub fn write(&mut self, lba: u64, data: &[u8; SECTOR_SIZE]) -> Result<(), IoError> {
+        self.check(lba, 1, true)?;
+        if data.iter().all(|b| *b == 0) && self.base.is_none() {
+            self.overlay.sectors.remove(&lba);
+            return Ok(());
+        }
+        if let Some(slot) = self.overlay.sectors.get_mut(&lba) {
+            slot.copy_from_slice(data);
+            return Ok(());
+        }
+        if self.overlay.sectors.len() >= OVERLAY_MAX_SECTORS {
+            return Err(IoError::NoSpace);
+        }
+        self.overlay.sectors.insert(lba, Box::new(*data));
+        Ok(())
+    }
+}
+
+/// Where a CD medium's data comes from.
+#[derive(Clone, PartialEq, Eq)]
+enum MediumData {
+    /// Held in memory (the generated blank volume).
+    Memory(Arc<[u8]>),
+    /// An image file.
+    Image(Arc<ImageFile>),
+}
+
+impl fmt::Debug for MediumData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory(bytes) => write!(f, "Memory({} bytes)", bytes.len()),
+            Self::Image(file) => write!(f, "{file:?}"),
+        }
+    }
+}
+
+/// A CD medium (read-only, 2048-byte sectors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Medium {
+    data: MediumData,
+    sectors: u64,
+}
+
+impl Medium {
+    /// The default medium: a blank ISO 9660 volume of [`DEFAULT_CD_SECTORS`] sectors (a primary
+    /// volume descriptor at sector 16 and the set terminator at 17, zeros elsewhere), generated
+    /// once per process and shared.
+    pub fn blank() -> Self {
+        static BLANK: OnceLock<Arc<[u8]>> = OnceLock::new();
+        let data = BLANK
+            .get_or_init(|| generate_blank_iso(DEFAULT_CD_SECTORS))
+            .clone();
+        Self {
+            sectors: data.len() as u64 / CD_SECTOR_SIZE as u64,
+            data: MediumData::Memory(data),
+        }
+    }
+
+    /// A medium read from an image file (its size rounded down to whole sectors).
+    pub fn image(file: Arc<ImageFile>) -> Self {
+        Self {
+            sectors: file.len() / CD_SECTOR_SIZE as u64,
+            data: MediumData::Image(file),
+        }
+    }
+
+    /// Capacity in 2048-byte sectors.
+    pub fn sectors(&self) -> u64 {
+        self.sectors
+    }
+
+    /// Read sector `lba`, which the caller has checked against [`Medium::sectors`] (as the
+    /// ATAPI READ commands do): an in-memory medium indexes its buffer with it directly.
+    pub fn read(&self, lba: u64, buf: &mut [u8; CD_SECTOR_SIZE]) -> Result<(), IoError> {
+        let start = lba.saturating_mul(CD_SECTOR_SIZE as u64);
+        match &self.data {
+            MediumData::Memory(bytes) => {
+                let start = usize::try_from(start).unwrap_or(usize::MAX);
+                buf.copy_from_slice(&bytes[start..start.saturating_add(CD_SECTOR_SIZE)]);
+                Ok(())
+            }
+            MediumData::Image(file) => file.read_at(start, buf),
+        }
+    }
+}
+
+/// Bytes of a blank ISO 9660 volume of `sectors` 2048-byte sectors (ECMA-119 §8.4, §8.3).
+fn generate_blank_iso(sectors: u64) -> Arc<[u8]> {
+    let mut iso = vec![0u8; sectors as usize * CD_SECTOR_SIZE];
+    let pvd = &mut iso[16 * CD_SECTOR_SIZE..17 * CD_SECTOR_SIZE];
+    pvd[0] = 1; // volume descriptor type: primary
+    pvd[1..6].copy_from_slice(b"CD001");
+    pvd[6] = 1; // version
+    pvd[8..40].fill(b' '); // system identifier
+    pvd[40..72].fill(b' '); // volume identifier
+    pvd[40..50].copy_from_slice(b"DEVFUZZ_CD");
+    // Volume space size, both-endian (ECMA-119 §7.3.3).
+    let size = sectors as u32;
+    pvd[80..84].copy_from_slice(&size.to_le_bytes());
+    pvd[84..88].copy_from_slice(&size.to_be_bytes());
+    pvd[120..122].copy_from_slice(&1u16.to_le_bytes()); // volume set size
+    pvd[122..124].copy_from_slice(&1u16.to_be_bytes());
+    pvd[124..126].copy_from_slice(&1u16.to_le_bytes()); // volume sequence number
+    pvd[126..128].copy_from_slice(&1u16.to_be_bytes());
+    pvd[128..130].copy_from_slice(&2048u16.to_le_bytes()); // logical block size
+    pvd[130..132].copy_from_slice(&2048u16.to_be_bytes());
+    pvd[881] = 1; // file structure version
+    let term = &mut iso[17 * CD_SECTOR_SIZE..18 * CD_SECTOR_SIZE];
+    term[0] = 0xff; // volume descriptor set terminator
+    term[1..6].copy_from_slice(b"CD001");
+    term[6] = 1;
+    iso.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_disk_reads_zeros_and_keeps_writes_until_forgotten() {
+        let mut d = Disk::memory(16);
+        let mut buf = [0xaau8; SECTOR_SIZE];
+        d.read(3, &mut buf).unwrap();
+        assert!(buf.iter().all(|b| *b == 0));
+        d.write(3, &[0x5a; SECTOR_SIZE]).unwrap();
+        d.read(3, &mut buf).unwrap();
+        assert_eq!(buf, [0x5a; SECTOR_SIZE]);
+        d.write(3, &[0; SECTOR_SIZE]).unwrap();
+        assert_eq!(d, Disk::memory(16), "a zero sector is not stored");
+        d.write(4, &[1; SECTOR_SIZE]).unwrap();
+        d.forget_writes();
+        assert_eq!(d, Disk::memory(16));
+    }
+
+    #[test]
+    fn disk_requests_past_the_end_or_on_a_fault_fail_before_any_data_moves() {
+        let mut d = Disk::memory(8);
+        assert_eq!(d.check(7, 1, false), Ok(()));
+        assert_eq!(d.check(7, 2, false), Err(IoError::Io));
+        assert_eq!(d.check(u64::MAX, 2, false), Err(IoError::Io));
+        d.set_fault(Some(Fault {
+            sector: 5,
+            error: IoError::Medium,
+        }));
+        assert_eq!(d.check(3, 2, true), Ok(()));
+        assert_eq!(d.check(3, 3, true), Err(IoError::Medium));
+        assert_eq!(
+            d.write(5, &[1; SECTOR_SIZE]),
+            Err(IoError::Medium),
+            "nothing stored"
+        );
+        d.set_fault(None);
+        let mut buf = [0u8; SECTOR_SIZE];
+        d.read(5, &mut buf).unwrap();
+        assert!(buf.iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn overlay_is_bounded() {
+        let mut d = Disk::memory(OVERLAY_MAX_SECTORS as u64 + 2);
+        for lba in 0..OVERLAY_MAX_SECTORS as u64 {
+            d.write(lba, &[1; SECTOR_SIZE]).unwrap();
+        }
+        assert_eq!(
+            d.write(OVERLAY_MAX_SECTORS as u64, &[1; SECTOR_SIZE]),
+            Err(IoError::NoSpace)
+        );
+        assert_eq!(
+            d.write(0, &[2; SECTOR_SIZE]),
+            Ok(()),
+            "rewriting a stored sector needs no room"
+        );
+    }
+
+    #[test]
+    fn image_disk_read_only_and_copy_on_write() {
+        let path = std::env::temp_dir().join(format!("devfuzz-ide-{}.img", std::process::id()));
+        let mut content = vec![0u8; 4 * SECTOR_SIZE];
+        content[SECTOR_SIZE..2 * SECTOR_SIZE].fill(0x11);
+        std::fs::write(&path, &content).unwrap();
+        let file = ImageFile::open(&path).unwrap();
+        let ro = Disk::image(file.clone(), ImageMode::ReadOnly);
+        let mut cow = Disk::image(file, ImageMode::CopyOnWrite);
+        assert_eq!(ro.sectors(), 4);
+        let mut buf = [0u8; SECTOR_SIZE];
+        ro.read(1, &mut buf).unwrap();
+        assert_eq!(buf, [0x11; SECTOR_SIZE]);
+        assert_eq!(ro.check(1, 1, true), Err(IoError::ReadOnly));
+        cow.write(1, &[0x22; SECTOR_SIZE]).unwrap();
+        cow.read(1, &mut buf).unwrap();
+        assert_eq!(buf, [0x22; SECTOR_SIZE]);
+        cow.forget_writes();
+        cow.read(1, &mut buf).unwrap();
+        assert_eq!(buf, [0x11; SECTOR_SIZE], "the file is never written");
+        assert_eq!(std::fs::read(&path).unwrap(), content);
+        std::fs::remove_file(&path).ok();
+    }
+
+    #[test]
+    fn blank_medium_is_an_iso9660_volume() {
+        let m = Medium::blank();
+        assert_eq!(m.sectors(), DEFAULT_CD_SECTORS);
+        let mut buf = [0u8; CD_SECTOR_SIZE];
+        m.read(16, &mut buf).unwrap();
+        assert_eq!(&buf[..6], b"\x01CD001");
+        assert_eq!(
+            u32::from_le_bytes([buf[80], buf[81], buf[82], buf[83]]),
+            DEFAULT_CD_SECTORS as u32
+        );
+        m.read(17, &mut buf).unwrap();
+        assert_eq!(&buf[..6], b"\xffCD001");
+        assert_eq!(m, Medium::blank());
+    }
+}

@@ -1,0 +1,438 @@
+//! PIIX3 IDE (`piix3-ide`, 8086:7010, function 1 of the PIIX3 at 00:01.1 on `pc`) with bus-master
+//! DMA, an ATA disk and an ATAPI CD-ROM, behaving as QEMU's `piix3-ide`, `ide-hd` and `ide-cd`
+//! do (facts §3; values marked [V] there were observed on QEMU).
+//!
+//! Not emulated: PIO and DMA timing (IDETIM and friends are plain scratch registers, as in QEMU),
+//! native-PCI mode (the legacy ports are always decoded), overlapped and queued commands, ATAPI
+//! audio, READ CD and DVD structures, security, HPA (SET MAX), TRIM, the SMART logs.
+//!
+//! # Regions, IRQs and timers
+//! | region | what | `pc` address |
+//! |---|---|---|
+//! | [`BMDMA_REGION`] `ide-bmdma` | BAR4: bus-master registers, 8 bytes per channel | guest-assigned |
+//! | [`PRIMARY_CMD_REGION`] `ide0-cmd` | primary command block | 0x1F0-0x1F7 |
+//! | [`PRIMARY_CTL_REGION`] `ide0-ctl` | primary control block | 0x3F6 |
+//! | [`SECONDARY_CMD_REGION`] `ide1-cmd` | secondary command block | 0x170-0x177 |
+//! | [`SECONDARY_CTL_REGION`] `ide1-ctl` | secondary control block | 0x376 |
+//!
+//! IRQ pin [`IRQ_PRIMARY_PIN`] is the primary channel's INTRQ (ISA IRQ 14 on `pc`),
+//! [`IRQ_SECONDARY_PIN`] the secondary's (IRQ 15). The configuration space's interrupt pin is 0:
+//! the function uses no PCI INTx. Each channel has one timer (`TimerId(channel)`): a disk or CD
+//! request completes [`IO_LATENCY_NS`] of virtual time after it is issued, so "a new command
+//! while a DMA is pending" and "SRST while a DMA is pending" are reachable and deterministic.
+//!
+//! # Drives
+//! Configured per slot with [`IdeConfig`]: by default a 1 GiB sparse in-memory disk (reads zeros
+//! until written, like QEMU's `null-co` with `read-zeroes=on`) as primary master and a CD-ROM with
+//! a generated blank ISO 9660 medium (2 MiB) as secondary master. A disk can instead be a raw image
+//! file opened read-only (writes fail as aborted commands) or copy-on-write (writes stay in memory
+//! until the device resets); a CD medium can be an image file or absent. Image files are only
+//! ever read.
+//!
+//! # Event payload
+//! `payload[0] % 3` selects the event; missing bytes read as 0, an empty payload does nothing.
+//! `payload[1]` names the drive: bit 1 the channel (0 primary, 1 secondary), bit 0 the unit
+//! (0 master, 1 slave); an event for an absent drive does nothing.
+//! - [`EVENT_FAULT`] (0): make one sector of the drive fail: `payload[2..10]` is the sector
+//!   (little-endian u64; a 512-byte LBA for a disk, a 2048-byte LBA for a CD), `payload[10]`
+//!   bit 0 picks the error: 0 an I/O error (the command aborts: ATA ERROR = ABRT; ATAPI sense
+//!   ABORTED COMMAND), 1 a medium error (ATA ERROR = UNC; ATAPI sense MEDIUM ERROR / unrecovered
+//!   read error). A request touching that sector fails as a whole before any data moves: status
+//!   0x41, an interrupt, BMISTA.ERROR for a DMA, nothing written to the disk or to memory. A new
+//!   fault replaces the drive's previous one.
+//! - [`EVENT_CLEAR_FAULT`] (1): the drive's sectors all work again.
+//! - [`EVENT_MEDIUM`] (2): CD-ROM only: the user presses eject, or closes the tray. With the tray
+//!   closed and the medium unlocked, the tray opens (the medium is gone for the guest); locked,
+//!   only an eject-request media event is posted. With the tray open, it closes, the medium is
+//!   back, and the next command that does not allow it gets UNIT ATTENTION (medium may have
+//!   changed) and GET EVENT STATUS NOTIFICATION reports new media.
+//!
+//! # Choices (QEMU behaviour kept, and where this model differs)
+//! - As in QEMU: taskfile writes go to both units and ignore a busy selected unit; reads of an
+//!   absent slave (or of a channel with no drive) give 0; every write with SRST set resets the
+//!   channel at once (QEMU does it in a bottom half before the next qtest command), after
+//!   finishing an in-flight request (QEMU's `ide_cancel_dma_sync` drains it); clearing BMICOM.START
+//!   also finishes an in-flight request first. The DMA direction comes from the command, not from
+//!   BMICOM bit 3. A PRD table is read up to its EOT entry or 4 KiB; a table shorter than the
+//!   transfer moves nothing and ends with status 0x50, ACTIVE clear and no interrupt; a longer
+//!   one leaves ACTIVE set. Each new DMA command forgets the current PRD (`bmdma_start_dma`).
+//!   ATAPI DMA reads run in chunks of 32 sectors. CHS addresses are converted with QEMU's formula
+//!   and no field check; out-of-range requests abort (ABRT). After power-on the drives hold their
+//!   reset signature (error 0x01; CD-ROM status 0x00) as after SRST, and READ/WRITE MULTIPLE work
+//!   with 16 sectors per block (QEMU resets the multiple count to 16).
+//! - Differences: INITIALIZE DEVICE PARAMETERS sets the CHS translation (IDENTIFY words 54-58) and
+//!   aborts a zero sector count; QEMU ignores the command. nIEN masks the IRQ line at once, and
+//!   SRST lowers it (QEMU keeps the line as it was). An injected medium error reports UNC, not
+//!   ABRT. An ATAPI PIO block of odd length is padded to a whole word, and a byte count limit
+//!   below 2 means 0xFFFE. Sense data is cleared by every command but REQUEST SENSE (SCSI's
+//!   rule); QEMU keeps the last error's sense. DMA whose memory accesses fail (bus mastering
+//!   disabled, a blocked re-entrant access) loses those bytes and completes, as QEMU does.
+//!
+//! # Planted bugs
+//! Builds with the cargo feature `planted-bugs` can select `ide-prd-zero-sectors`,
+//! `ide-atapi-data-overrun`, `ide-atapi-lba-overread`, `ide-dma-partial-sector` and
+//! `ide-chs-zero-geometry` (see [`crate::planted`] for their root causes and sequences). The
+//! device reads the selection when it is built and keeps it across resets.
+
+mod ata;
+mod atapi;
+pub mod backend;
+mod bmdma;
+mod channel;
+pub mod config;
+#[cfg(test)]
+mod tests;
+
+use backend::{Fault, IoError};
+use channel::Channel;
+pub use channel::IO_LATENCY_NS;
+pub use config::{ConfigError, DiskBacking, DriveConfig, IdeConfig, MediumConfig};
+use harness::access::{AccessRules, AccessSize, Space};
+use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
+use harness::pci::{BarDef, BarKind, PciConfig};
+
+/// Intel's PCI vendor ID.
+pub const VENDOR_INTEL: u16 = 0x8086;
+/// PIIX3 IDE device ID.
+pub const DEVICE_PIIX3_IDE: u16 = 0x7010;
+/// Class code: mass storage, IDE, prog-if 0x80 (bus-master capable, both channels legacy).
+const CLASS_IDE_BUS_MASTER: u32 = 0x01_01_80;
+/// Subsystem vendor/ID QEMU gives every function (Red Hat / QEMU).
+const SUBSYSTEM: (u16, u16) = (0x1af4, 0x1100);
+/// Configuration status at reset: fast back-to-back capable, DEVSEL medium.
+const PCI_STATUS_RESET: u16 = 0x0280;
+/// IDE timing register of the primary channel (bit 15: decode enable; not acted on, as in QEMU).
+pub const IDETIM_PRIMARY: u8 = 0x40;
+/// IDE timing register of the secondary channel.
+pub const IDETIM_SECONDARY: u8 = 0x42;
+/// BAR4: the bus-master I/O block (BMIBA).
+pub const BMIBA_BAR: usize = 4;
+/// Size of the bus-master block: 8 bytes per channel.
+pub const BMDMA_SIZE: u64 = 16;
+
+/// BAR4: the bus-master registers of both channels.
+pub const BMDMA_REGION: RegionId = RegionId(0);
+/// Primary command block (0x1F0-0x1F7 on `pc`).
+pub const PRIMARY_CMD_REGION: RegionId = RegionId(1);
+/// Primary control block (0x3F6 on `pc`).
+pub const PRIMARY_CTL_REGION: RegionId = RegionId(2);
+/// Secondary command block (0x170-0x177 on `pc`).
+pub const SECONDARY_CMD_REGION: RegionId = RegionId(3);
+/// Secondary control block (0x376 on `pc`).
+pub const SECONDARY_CTL_REGION: RegionId = RegionId(4);
+/// The primary channel's interrupt output (ISA IRQ 14 on `pc`).
+pub const IRQ_PRIMARY_PIN: u8 = 0;
+/// The secondary channel's interrupt output (ISA IRQ 15 on `pc`).
+pub const IRQ_SECONDARY_PIN: u8 = 1;
+
+/// Legacy primary command block base.
+pub const PRIMARY_CMD_PORT: u64 = 0x1f0;
+/// Legacy primary control block (device control / alternate status).
+pub const PRIMARY_CTL_PORT: u64 = 0x3f6;
+/// Legacy secondary command block base.
+pub const SECONDARY_CMD_PORT: u64 = 0x170;
+/// Legacy secondary control block.
+pub const SECONDARY_CTL_PORT: u64 = 0x376;
+
+// Bus-master block, per channel (the secondary's at +8).
+const BMICOM: u64 = 0; // Bus Master IDE Command
+const BMISTA: u64 = 2; // Bus Master IDE Status
+const BMIDTP: u64 = 4; // Bus Master IDE Descriptor Table Pointer, 4 bytes
+const BM_CHANNEL_STRIDE: u64 = 8;
+
+/// Event selector: make a sector fail.
+pub const EVENT_FAULT: u8 = 0;
+/// Event selector: remove the drive's fault.
+pub const EVENT_CLEAR_FAULT: u8 = 1;
+/// Event selector: eject or close the CD-ROM tray.
+pub const EVENT_MEDIUM: u8 = 2;
+
+/// Command blocks: the data register takes 16- and 32-bit accesses, the others are bytes (the
+/// handler splits wider accesses into bytes, as QEMU's port I/O list does).
+const CMD_RULES: AccessRules = AccessRules {
+    valid_min: AccessSize::B1,
+    valid_max: AccessSize::B4,
+    unaligned: true,
+    impl_min: AccessSize::B1,
+    impl_max: AccessSize::B4,
+};
+/// The bus-master block: bytes for BMICOM/BMISTA, up to dwords for BMIDTP.
+const BMDMA_RULES: AccessRules = CMD_RULES;
+
+/// The PIIX3 IDE function. See the [module documentation](self).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ide {
+    cfg: PciConfig,
+    channels: [Channel; 2],
+}
+
+impl Ide {
+    /// The function with the default drives (see [`IdeConfig::default`]).
+    pub fn new() -> Self {
+        let drives = IdeConfig::default_drives();
+        Self::from_drives(drives)
+    }
+
+    /// The function with the drives `config` describes (opening its image files). In a
+    /// `planted-bugs` build it takes the current selection of [planted bugs](crate::planted) and
+    /// keeps it across resets.
+    pub fn with_config(config: &IdeConfig) -> Result<Self, ConfigError> {
+        Ok(Self::from_drives(config.open()?))
+    }
+
+    /// The function with both channels empty.
+    pub fn without_drives() -> Self {
+        Self::from_drives(Default::default())
+    }
+
+    fn from_drives(drives: [[Option<channel::Drive>; 2]; 2]) -> Self {
+        let planted = Planted::current();
+        let [primary, secondary] = drives;
+        Self {
+            cfg: Self::power_on_config(),
+            channels: [
+                Channel::new(0, primary, planted),
+                Channel::new(1, secondary, planted),
+            ],
+        }
+    }
+
+    fn power_on_config() -> PciConfig {
+        let mut cfg = PciConfig::new(VENDOR_INTEL, DEVICE_PIIX3_IDE, CLASS_IDE_BUS_MASTER, 0, 0)
+            .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1)
+            .with_bar(
+                BMIBA_BAR,
+                BarDef {
+                    region: BMDMA_REGION,
+                    kind: BarKind::Io,
+                    size: BMDMA_SIZE,
+                },
+            );
+        cfg.set_u16(harness::pci::STATUS, PCI_STATUS_RESET);
+        cfg
+    }
+
+    /// BAR4 read: `offset` within the 16-byte block.
+    fn read_bmdma(&mut self, offset: u64, size: AccessSize) -> u64 {
+        let bm = self.channels[(offset / BM_CHANNEL_STRIDE) as usize & 1].bm();
+        let reg = offset % BM_CHANNEL_STRIDE;
+        let value = match reg {
+            BMICOM if size == AccessSize::B1 => u64::from(bm.cmd()),
+            BMISTA if size == AccessSize::B1 => u64::from(bm.status()),
+            BMIDTP..=7 => bm.read_table(reg - BMIDTP, size.bytes()),
+            // Reserved bytes, and BMICOM/BMISTA read wider than a byte: all-ones (QEMU).
+            _ => size.mask(),
+        };
+        tracing::trace!(target: "bmdma_read", "addr {offset:#x} size {size} val {value:#x}");
+        value
+    }
+
+    /// BAR4 write.
+    fn write_bmdma(&mut self, ctx: &mut dyn Context, offset: u64, size: AccessSize, value: u64) {
+        tracing::trace!(target: "bmdma_write", "addr {offset:#x} size {size} val {value:#x}");
+        let channel = &mut self.channels[(offset / BM_CHANNEL_STRIDE) as usize & 1];
+        let reg = offset % BM_CHANNEL_STRIDE;
+        match reg {
+            BMICOM if size == AccessSize::B1 => channel.write_bmicom(ctx, value as u8),
+            BMISTA if size == AccessSize::B1 => channel.write_bmista(value as u8),
+            BMIDTP..=7 => channel.write_bmidtp(reg - BMIDTP, size.bytes(), value),
+            _ => {}
+        }
+    }
+
+    /// The channel and unit an event's drive byte names.
+    fn event_drive(&mut self, drive: u8) -> (&mut Channel, usize) {
+        let channel = &mut self.channels[usize::from(drive >> 1) & 1];
+        (channel, usize::from(drive & 1))
+    }
+}
+
+impl Default for Ide {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Device for Ide {
+    fn name(&self) -> &'static str {
+        "piix3-ide"
+    }
+
+    fn regions(&self) -> Vec<RegionSpec> {
+        vec![
+            RegionSpec::new("ide-bmdma", Space::Io, BMDMA_SIZE, BMDMA_RULES),
+            RegionSpec::new("ide0-cmd", Space::Io, 8, CMD_RULES),
+            RegionSpec::new("ide0-ctl", Space::Io, 1, AccessRules::BYTES),
+            RegionSpec::new("ide1-cmd", Space::Io, 8, CMD_RULES),
+            RegionSpec::new("ide1-ctl", Space::Io, 1, AccessRules::BYTES),
+        ]
+    }
+
+    fn read(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+    ) -> u64 {
+        match region {
+            BMDMA_REGION => self.read_bmdma(offset, size),
+            PRIMARY_CMD_REGION => self.channels[0].read_cmd(ctx, offset, size),
+            PRIMARY_CTL_REGION => u64::from(self.channels[0].read_alt_status()),
+            SECONDARY_CMD_REGION => self.channels[1].read_cmd(ctx, offset, size),
+            SECONDARY_CTL_REGION => u64::from(self.channels[1].read_alt_status()),
+            _ => size.mask(),
+        }
+    }
+
+    fn write(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+        value: u64,
+    ) {
+        match region {
+            BMDMA_REGION => self.write_bmdma(ctx, offset, size, value),
+            PRIMARY_CMD_REGION => self.channels[0].write_cmd(ctx, offset, size, value),
+            PRIMARY_CTL_REGION => self.channels[0].write_devctl(ctx, value as u8),
+            SECONDARY_CMD_REGION => self.channels[1].write_cmd(ctx, offset, size, value),
+            SECONDARY_CTL_REGION => self.channels[1].write_devctl(ctx, value as u8),
+            _ => {}
+        }
+    }
+
+    fn pci(&self) -> Option<&PciConfig> {
+        Some(&self.cfg)
+    }
+
+    fn pci_mut(&mut self) -> Option<&mut PciConfig> {
+        Some(&mut self.cfg)
+    }
+
+    fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
+        if let Some(channel) = self.channels.get_mut(usize::from(timer.0)) {
+            channel.timer(ctx);
+        }
+    }
+
+    fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
+        let Some(&selector) = payload.first() else {
+            return;
+        };
+        let arg = |i: usize| payload.get(i).copied().unwrap_or(0);
+        let (channel, unit) = self.event_drive(arg(1));
+        match selector % 3 {
+            EVENT_FAULT => {
+                let sector = (2..10).rev().fold(0u64, |v, i| v << 8 | u64::from(arg(i)));
+                let error = if arg(10) & 1 != 0 {
+                    IoError::Medium
+                } else {
+                    IoError::Io
+                };
+                channel.set_fault(unit, Some(Fault { sector, error }));
+            }
+            EVENT_CLEAR_FAULT => channel.set_fault(unit, None),
+            _ => channel.medium_event(ctx, unit),
+        }
+    }
+
+    fn reset(&mut self) {
+        tracing::trace!(target: "ide_reset", "");
+        self.cfg = Self::power_on_config();
+        for channel in &mut self.channels {
+            channel.power_on_reset();
+        }
+    }
+}
+
+/// The IDE planted bugs, in the order of [`Planted`]'s table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Bug {
+    /// `ide-prd-zero-sectors` (CVE-2014-9718).
+    PrdZeroSectors,
+    /// `ide-atapi-data-overrun` (CVE-2015-5154).
+    AtapiDataOverrun,
+    /// `ide-atapi-lba-overread` (CVE-2020-29443).
+    AtapiLbaOverread,
+    /// `ide-dma-partial-sector` (CVE-2019-20175).
+    DmaPartialSector,
+    /// `ide-chs-zero-geometry` (Morphuzz).
+    ChsZeroGeometry,
+}
+
+impl Bug {
+    #[cfg(feature = "planted-bugs")]
+    const ALL: [Bug; 5] = [
+        Bug::PrdZeroSectors,
+        Bug::AtapiDataOverrun,
+        Bug::AtapiLbaOverread,
+        Bug::DmaPartialSector,
+        Bug::ChsZeroGeometry,
+    ];
+
+    /// The id in [`crate::planted::BUGS`].
+    #[cfg(feature = "planted-bugs")]
+    fn id(self) -> &'static str {
+        match self {
+            Bug::PrdZeroSectors => "ide-prd-zero-sectors",
+            Bug::AtapiDataOverrun => "ide-atapi-data-overrun",
+            Bug::AtapiLbaOverread => "ide-atapi-lba-overread",
+            Bug::DmaPartialSector => "ide-dma-partial-sector",
+            Bug::ChsZeroGeometry => "ide-chs-zero-geometry",
+        }
+    }
+}
+
+/// The planted bugs a device was built with: for each active one, its index in the registry
+/// (found by id when the device is built). Without the `planted-bugs` feature none is ever
+/// active and the buggy paths compile away.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Planted {
+    #[cfg(feature = "planted-bugs")]
+    active: [Option<usize>; 5],
+}
+
+impl Planted {
+    /// The current selection.
+    fn current() -> Self {
+        #[cfg(feature = "planted-bugs")]
+        {
+            let selection = crate::planted::Active::current();
+            let active = Bug::ALL
+                .map(|bug| crate::planted::index_of(bug.id()).filter(|&i| selection.has(i)));
+            Self { active }
+        }
+        #[cfg(not(feature = "planted-bugs"))]
+        Self::default()
+    }
+
+    /// The registry index of `bug` if it is active.
+    #[inline(always)]
+    pub(crate) fn index(self, bug: Bug) -> Option<usize> {
+        #[cfg(feature = "planted-bugs")]
+        {
+            self.active[bug as usize]
+        }
+        #[cfg(not(feature = "planted-bugs"))]
+        {
+            let _ = bug;
+            None
+        }
+    }
+}
+
+/// Count that a planted bug's path ran with the bug active.
+#[inline(always)]
+pub(crate) fn planted_reached(_bug: usize) {
+    #[cfg(feature = "planted-bugs")]
+    crate::planted::reached(_bug);
+}
+
+/// Count that a planted bug corrupted state.
+#[inline(always)]
+pub(crate) fn planted_triggered(_bug: usize) {
+    #[cfg(feature = "planted-bugs")]
+    crate::planted::triggered(_bug);
+}

@@ -1,0 +1,365 @@
+//! The ATAPI CD-ROM on the secondary channel of `pc`, driven through qtest as Linux's libata and sr
+//! drive it: the PACKET protocol by PIO and DMA, the commands that find and read a medium, sense
+//! data, medium changes, resets.
+
+mod common;
+use common::{expect, pc, send};
+use harness::machine::{Machine, MachineOptions, MachineSpec};
+use models::ide::{DriveConfig, Ide, IdeConfig, MediumConfig};
+use models::pc::IRQ_IDE_SECONDARY;
+
+fn hex(reply: &str) -> u64 {
+    u64::from_str_radix(reply.trim_start_matches("OK 0x"), 16).expect("hex reply")
+}
+
+fn enable(m: &mut Machine) {
+    for line in [
+        "outl 0xcf8 0x80000920",
+        "outl 0xcfc 0xc001",
+        "outl 0xcf8 0x80000904",
+        "outw 0xcfc 0x5",
+    ] {
+        send(m, line);
+    }
+}
+
+/// PACKET with `features` and byte count limit `bcl`, then the 12-byte command packet.
+fn packet(m: &mut Machine, cdb: &[u8], features: u8, bcl: u16) {
+    let mut p = [0u8; 12];
+    p[..cdb.len()].copy_from_slice(cdb);
+    send(m, &format!("outb 0x171 {features:#x}"));
+    send(m, &format!("outb 0x174 {:#x}", bcl & 0xff));
+    send(m, &format!("outb 0x175 {:#x}", bcl >> 8));
+    send(m, "outb 0x176 0xa0");
+    send(m, "outb 0x177 0xa0");
+    assert_eq!(send(m, "inb 0x376"), "OK 0x0058", "DRQ for the packet");
+    assert_eq!(send(m, "inb 0x172"), "OK 0x0001", "interrupt reason: command out");
+    for w in p.chunks(2) {
+        send(m, &format!("outw 0x170 {:#x}", u16::from(w[0]) | u16::from(w[1]) << 8));
+    }
+}
+
+/// Read one PIO data block: its byte count from LBA Mid/High, then the bytes.
+fn data_block(m: &mut Machine) -> Vec<u8> {
+    assert_eq!(send(m, "inb 0x177"), "OK 0x0058");
+    assert_eq!(send(m, "inb 0x172"), "OK 0x0002", "interrupt reason: data in");
+    let n = (hex(&send(m, "inb 0x174")) | hex(&send(m, "inb 0x175")) << 8) as usize;
+    let mut out = Vec::new();
+    for _ in 0..n.div_ceil(2) {
+        out.extend_from_slice(&(hex(&send(m, "inw 0x170")) as u16).to_le_bytes());
+    }
+    out.truncate(n);
+    out
+}
+
+/// The command completed: status 0x50, interrupt reason "command in".
+fn completed(m: &mut Machine) {
+    assert_eq!(send(m, "inb 0x177"), "OK 0x0050");
+    assert_eq!(send(m, "inb 0x172"), "OK 0x0003");
+}
+
+/// A packet command with a PIO reply of one block.
+fn pio_command(m: &mut Machine, cdb: &[u8]) -> Vec<u8> {
+    packet(m, cdb, 0, 0x800);
+    let data = data_block(m);
+    completed(m);
+    data
+}
+
+/// The command failed: CHECK CONDITION; returns the (sense key, ASC, ASCQ) from REQUEST SENSE.
+fn check_condition(m: &mut Machine) -> (u8, u8, u8) {
+    assert_eq!(send(m, "inb 0x177"), "OK 0x0041");
+    let key = hex(&send(m, "inb 0x171")) as u8 >> 4;
+    let sense = pio_command(m, &[0x03, 0, 0, 0, 18]);
+    assert_eq!(sense[2], key, "ERROR bits 7:4 = sense key");
+    (sense[2], sense[12], sense[13])
+}
+
+fn memory(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
+    let reply = send(m, &format!("read {addr:#x} {len:#x}"));
+    let hex = reply.trim_start_matches("OK 0x");
+    (0..len)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+#[test]
+fn linux_bring_up_of_the_cdrom() {
+    let mut m = pc();
+    enable(&mut m);
+    // Softreset and classification: the ATAPI signature, status 0 (facts §3.2 [V]).
+    expect(
+        &mut m,
+        &[
+            ("outb 0x376 0xa", "OK"),
+            ("outb 0x376 0xe", "OK"),
+            ("outb 0x376 0xa", "OK"),
+            ("inb 0x177", "OK 0x0000"),
+            ("inb 0x172", "OK 0x0001"),
+            ("inb 0x173", "OK 0x0001"),
+            ("inb 0x174", "OK 0x0014"),
+            ("inb 0x175", "OK 0x00eb"),
+            ("inb 0x171", "OK 0x0001"),
+            // IDENTIFY DEVICE is aborted by a packet device; IDENTIFY PACKET DEVICE answers.
+            ("outb 0x376 0x8", "OK"),
+            ("outb 0x177 0xec", "OK"),
+            ("inb 0x177", "OK 0x0041"),
+            ("outb 0x177 0xa1", "OK"),
+            ("inb 0xc00a", "OK 0x0004"),
+            ("inb 0x177", "OK 0x0058"),
+        ],
+    );
+    let id: Vec<u16> = (0..256)
+        .map(|_| hex(&send(&mut m, "inw 0x170")) as u16)
+        .collect();
+    assert_eq!(id[0], 0x85c0, "ATAPI CD-ROM, removable, 12-byte packets");
+    assert_eq!(id[49], 0x0300, "LBA and DMA");
+    assert_eq!(&id[27..29], &[0x5145, 0x4d55], "QEMU DVD-ROM");
+    // TEST UNIT READY: no data.
+    packet(&mut m, &[0x00], 0, 0);
+    assert!(m.irq_level(IRQ_IDE_SECONDARY));
+    completed(&mut m);
+    // INQUIRY.
+    let inquiry = pio_command(&mut m, &[0x12, 0, 0, 0, 36]);
+    assert_eq!(inquiry.len(), 36);
+    assert_eq!(&inquiry[..2], &[0x05, 0x80], "CD/DVD, removable");
+    assert_eq!(&inquiry[8..16], b"QEMU    ");
+    assert_eq!(&inquiry[16..32], b"QEMU DVD-ROM    ");
+    // READ CAPACITY: 1024 sectors of 2048 bytes.
+    let capacity = pio_command(&mut m, &[0x25]);
+    assert_eq!(capacity, [0, 0, 0x03, 0xff, 0, 0, 0x08, 0]);
+    // READ(10) of sector 16 by DMA: the ISO 9660 primary volume descriptor.
+    send(&mut m, "write 0x1000 0x8 0x0000030000080080");
+    send(&mut m, "outl 0xc00c 0x1000");
+    send(&mut m, "outb 0xc008 0x8");
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 1, 0);
+    assert_eq!(send(&mut m, "inb 0x376"), "OK 0x0058", "DRQ until the bus master runs");
+    send(&mut m, "outb 0xc008 0x9");
+    send(&mut m, "clock_step");
+    assert!(m.irq_level(IRQ_IDE_SECONDARY));
+    assert_eq!(send(&mut m, "inb 0xc00a"), "OK 0x0004");
+    send(&mut m, "outb 0xc008 0x8");
+    completed(&mut m);
+    assert_eq!(memory(&mut m, 0x30000, 6), b"\x01CD001");
+}
+
+#[test]
+fn pio_read_blocks_follow_the_byte_count_limit_within_a_sector() {
+    let mut m = pc();
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 0, 0x300);
+    assert_eq!(send(&mut m, "inb 0x376"), "OK 0x00d0", "BSY while the sector is read");
+    let mut sizes = Vec::new();
+    let mut data = Vec::new();
+    loop {
+        if send(&mut m, "inb 0x376") == "OK 0x00d0" {
+            send(&mut m, "clock_step");
+        }
+        if send(&mut m, "inb 0x376") != "OK 0x0058" {
+            break;
+        }
+        let block = data_block(&mut m);
+        sizes.push(block.len());
+        data.extend(block);
+    }
+    completed(&mut m);
+    assert_eq!(sizes, [0x300, 0x300, 0x200, 0x300, 0x300, 0x200]);
+    assert_eq!(&data[..6], b"\x01CD001");
+    assert_eq!(&data[2048..2054], b"\xffCD001");
+}
+
+#[test]
+fn odd_allocation_lengths_are_padded_to_a_word() {
+    let mut m = pc();
+    let inquiry = pio_command(&mut m, &[0x12, 0, 0, 0, 5]);
+    assert_eq!(inquiry, [0x05, 0x80, 0x00, 0x21, 31]);
+}
+
+#[test]
+fn a_read_past_the_end_of_the_medium_is_an_illegal_request() {
+    let mut m = pc();
+    packet(&mut m, &[0x28, 0, 0, 0, 0x03, 0xff, 0, 0, 2], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x21, 0x00));
+    packet(&mut m, &[0xa8, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x21, 0x00));
+    // A transfer length of 0 reads nothing, wherever it points.
+    packet(&mut m, &[0x28, 0, 0xff, 0xff, 0xff, 0xff], 0, 0x800);
+    completed(&mut m);
+}
+
+#[test]
+fn unknown_packet_commands_report_invalid_opcode() {
+    let mut m = pc();
+    packet(&mut m, &[0xbd], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x20, 0x00));
+    // Sense is reported once; the next REQUEST SENSE has nothing.
+    assert_eq!(pio_command(&mut m, &[0x03, 0, 0, 0, 18])[2], 0);
+}
+
+fn empty_drive() -> MachineSpec {
+    let mut config = IdeConfig::default();
+    config.drives[1][0] = Some(DriveConfig::Cdrom {
+        medium: MediumConfig::None,
+        fault: None,
+    });
+    models::pc::build_with(Ide::with_config(&config).expect("no files"))
+}
+
+#[test]
+fn without_a_medium_commands_that_need_one_are_not_ready() {
+    let mut m = Machine::new(empty_drive, MachineOptions::default());
+    packet(&mut m, &[0x00], 0, 0);
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a, 0x01));
+    packet(&mut m, &[0x25], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a, 0x01));
+    // INQUIRY and GET CONFIGURATION still answer; the current profile is none.
+    assert_eq!(pio_command(&mut m, &[0x12, 0, 0, 0, 36])[0], 0x05);
+    let config = pio_command(&mut m, &[0x46, 0, 0, 0, 0, 0, 0, 0, 8]);
+    assert_eq!(&config[6..8], &[0, 0]);
+}
+
+#[test]
+fn eject_close_and_unit_attention() {
+    let mut m = pc();
+    // Locked: eject is refused.
+    packet(&mut m, &[0x1e, 0, 0, 0, 1], 0, 0);
+    completed(&mut m);
+    packet(&mut m, &[0x1b, 0, 0, 0, 0x02], 0, 0);
+    assert_eq!(check_condition(&mut m), (0x05, 0x53, 0x02));
+    packet(&mut m, &[0x1e], 0, 0);
+    completed(&mut m);
+    // Eject: the tray opens, the medium is gone for the guest.
+    packet(&mut m, &[0x1b, 0, 0, 0, 0x02], 0, 0);
+    completed(&mut m);
+    packet(&mut m, &[0x00], 0, 0);
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a, 0x02));
+    // The user closes the tray: UNIT ATTENTION once, then ready; GESN reports new media.
+    send(&mut m, "event piix3-ide 0x0202");
+    packet(&mut m, &[0x00], 0, 0);
+    assert_eq!(check_condition(&mut m), (0x06, 0x28, 0x00));
+    packet(&mut m, &[0x00], 0, 0);
+    completed(&mut m);
+    let gesn = pio_command(&mut m, &[0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8]);
+    assert_eq!(gesn, [0, 6, 4, 0x10, 2, 2, 0, 0]);
+    let gesn = pio_command(&mut m, &[0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8]);
+    assert_eq!(gesn[4], 0, "reported once");
+    // GESN without the polled bit is refused.
+    packet(&mut m, &[0x4a, 0, 0, 0, 0x10, 0, 0, 0, 8], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x24, 0x00));
+}
+
+#[test]
+fn read_toc_mode_sense_and_get_configuration() {
+    let mut m = pc();
+    let toc = pio_command(&mut m, &[0x43, 0, 0, 0, 0, 0, 0, 0, 20]);
+    assert_eq!(
+        toc,
+        [0, 18, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x14, 0xaa, 0, 0, 0, 4, 0]
+    );
+    let toc_msf = pio_command(&mut m, &[0x43, 2, 0, 0, 0, 0, 0, 0, 20]);
+    assert_eq!(&toc_msf[8..12], &[0, 0, 2, 0], "track 1 at 00:02:00");
+    let session = pio_command(&mut m, &[0x43, 0, 1, 0, 0, 0, 0, 0, 12]);
+    assert_eq!(session.len(), 12);
+    let mode = pio_command(&mut m, &[0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 64]);
+    assert_eq!(&mode[..2], &[0, 26]);
+    assert_eq!(&mode[8..10], &[0x2a, 0x12]);
+    packet(&mut m, &[0x5a, 0, 0xea, 0, 0, 0, 0, 0, 64], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x39, 0x00), "saved values");
+    let config = pio_command(&mut m, &[0x46, 2, 0, 1, 0, 0, 0, 0, 64]);
+    assert_eq!(config.len(), 20, "header and the Core feature only");
+    assert_eq!(&config[6..10], &[0, 0x08, 0, 0x01]);
+}
+
+#[test]
+fn atapi_dma_with_a_short_prd_table_ends_without_an_interrupt() {
+    let mut m = pc();
+    enable(&mut m);
+    send(&mut m, "write 0x1000 0x8 0x0000030000040080");
+    send(&mut m, "outl 0xc00c 0x1000");
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 1, 0);
+    send(&mut m, "outb 0xc008 0x9");
+    send(&mut m, "clock_step");
+    assert!(!m.irq_level(IRQ_IDE_SECONDARY));
+    expect(
+        &mut m,
+        &[
+            ("inb 0xc00a", "OK 0x0000"),
+            ("inb 0x177", "OK 0x0050"),
+        ],
+    );
+    assert_eq!(memory(&mut m, 0x30000, 2), [0, 0]);
+}
+
+#[test]
+fn an_injected_medium_error_is_a_medium_error_sense() {
+    let mut m = pc();
+    enable(&mut m);
+    send(&mut m, "event piix3-ide 0x0002110000000000000001");
+    // By DMA: BMISTA.ERROR and CHECK CONDITION.
+    send(&mut m, "write 0x1000 0x8 0x0000030000000080");
+    send(&mut m, "outl 0xc00c 0x1000");
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 1, 0);
+    send(&mut m, "outb 0xc008 0x9");
+    send(&mut m, "clock_step");
+    assert_eq!(send(&mut m, "inb 0xc00a"), "OK 0x0006");
+    send(&mut m, "outb 0xc008 0x0");
+    assert_eq!(check_condition(&mut m), (0x03, 0x11, 0x00));
+    // By PIO: sector 16 arrives, sector 17 fails.
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 0, 0x800);
+    send(&mut m, "clock_step");
+    assert_eq!(data_block(&mut m).len(), 2048);
+    send(&mut m, "clock_step");
+    assert_eq!(check_condition(&mut m), (0x03, 0x11, 0x00));
+}
+
+#[test]
+fn device_reset_while_a_command_waits_and_srst_signature() {
+    let mut m = pc();
+    // A PACKET waits for its command packet (DRQ): DEVICE RESET is still accepted.
+    send(&mut m, "outb 0x177 0xa0");
+    expect(
+        &mut m,
+        &[
+            ("inb 0x177", "OK 0x0058"),
+            ("outb 0x177 0x8", "OK"),
+            ("inb 0x177", "OK 0x0000"),
+            ("inb 0x171", "OK 0x0001"),
+            ("inb 0x174", "OK 0x0014"),
+            ("inb 0x175", "OK 0x00eb"),
+        ],
+    );
+    assert!(!m.irq_level(IRQ_IDE_SECONDARY), "DEVICE RESET does not interrupt");
+    // SRST in the middle of a PIO reply.
+    packet(&mut m, &[0x12, 0, 0, 0, 36], 0, 0x800);
+    expect(
+        &mut m,
+        &[
+            ("inb 0x177", "OK 0x0058"),
+            ("outb 0x376 0x4", "OK"),
+            ("outb 0x376 0x0", "OK"),
+            ("inb 0x177", "OK 0x0000"),
+            ("inb 0x172", "OK 0x0001"),
+            ("inb 0x174", "OK 0x0014"),
+            ("inw 0x170", "OK 0x0000"),
+        ],
+    );
+}
+
+#[test]
+fn reset_after_cdrom_traffic_equals_a_fresh_machine() {
+    let fresh = pc().state_text();
+    let mut m = pc();
+    enable(&mut m);
+    packet(&mut m, &[0x1e, 0, 0, 0, 1], 0, 0);
+    completed(&mut m);
+    pio_command(&mut m, &[0x03, 0, 0, 0, 18]);
+    send(&mut m, "event piix3-ide 0x0002050000000000000001");
+    send(&mut m, "outb 0x176 0xa0");
+    send(&mut m, "outb 0x171 0x3");
+    send(&mut m, "outb 0x172 0x45");
+    send(&mut m, "outb 0x177 0xef");
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 1, 0, 0, 4], 1, 0);
+    send(&mut m, "outb 0xc008 0x9");
+    assert_ne!(m.state_text(), fresh);
+    m.reset();
+    assert_eq!(m.state_text(), fresh);
+}
