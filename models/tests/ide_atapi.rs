@@ -33,16 +33,27 @@ fn packet(m: &mut Machine, cdb: &[u8], features: u8, bcl: u16) {
     send(m, "outb 0x176 0xa0");
     send(m, "outb 0x177 0xa0");
     assert_eq!(send(m, "inb 0x376"), "OK 0x0058", "DRQ for the packet");
-    assert_eq!(send(m, "inb 0x172"), "OK 0x0001", "interrupt reason: command out");
+    assert_eq!(
+        send(m, "inb 0x172"),
+        "OK 0x0001",
+        "interrupt reason: command out"
+    );
     for w in p.chunks(2) {
-        send(m, &format!("outw 0x170 {:#x}", u16::from(w[0]) | u16::from(w[1]) << 8));
+        send(
+            m,
+            &format!("outw 0x170 {:#x}", u16::from(w[0]) | u16::from(w[1]) << 8),
+        );
     }
 }
 
 /// Read one PIO data block: its byte count from LBA Mid/High, then the bytes.
 fn data_block(m: &mut Machine) -> Vec<u8> {
     assert_eq!(send(m, "inb 0x177"), "OK 0x0058");
-    assert_eq!(send(m, "inb 0x172"), "OK 0x0002", "interrupt reason: data in");
+    assert_eq!(
+        send(m, "inb 0x172"),
+        "OK 0x0002",
+        "interrupt reason: data in"
+    );
     let n = (hex(&send(m, "inb 0x174")) | hex(&send(m, "inb 0x175")) << 8) as usize;
     let mut out = Vec::new();
     for _ in 0..n.div_ceil(2) {
@@ -133,7 +144,11 @@ fn linux_bring_up_of_the_cdrom() {
     send(&mut m, "outl 0xc00c 0x1000");
     send(&mut m, "outb 0xc008 0x8");
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 1, 0);
-    assert_eq!(send(&mut m, "inb 0x376"), "OK 0x0058", "DRQ until the bus master runs");
+    assert_eq!(
+        send(&mut m, "inb 0x376"),
+        "OK 0x0058",
+        "DRQ until the bus master runs"
+    );
     send(&mut m, "outb 0xc008 0x9");
     send(&mut m, "clock_step");
     assert!(m.irq_level(IRQ_IDE_SECONDARY));
@@ -147,7 +162,11 @@ fn linux_bring_up_of_the_cdrom() {
 fn pio_read_blocks_follow_the_byte_count_limit_within_a_sector() {
     let mut m = pc();
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 0, 0x300);
-    assert_eq!(send(&mut m, "inb 0x376"), "OK 0x00d0", "BSY while the sector is read");
+    assert_eq!(
+        send(&mut m, "inb 0x376"),
+        "OK 0x00d0",
+        "BSY while the sector is read"
+    );
     let mut sizes = Vec::new();
     let mut data = Vec::new();
     loop {
@@ -179,7 +198,12 @@ fn a_read_past_the_end_of_the_medium_is_an_illegal_request() {
     let mut m = pc();
     packet(&mut m, &[0x28, 0, 0, 0, 0x03, 0xff, 0, 0, 2], 0, 0x800);
     assert_eq!(check_condition(&mut m), (0x05, 0x21, 0x00));
-    packet(&mut m, &[0xa8, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1], 0, 0x800);
+    packet(
+        &mut m,
+        &[0xa8, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1],
+        0,
+        0x800,
+    );
     assert_eq!(check_condition(&mut m), (0x05, 0x21, 0x00));
     // A transfer length of 0 reads nothing, wherever it points.
     packet(&mut m, &[0x28, 0, 0xff, 0xff, 0xff, 0xff], 0, 0x800);
@@ -253,7 +277,9 @@ fn read_toc_mode_sense_and_get_configuration() {
     let toc = pio_command(&mut m, &[0x43, 0, 0, 0, 0, 0, 0, 0, 20]);
     assert_eq!(
         toc,
-        [0, 18, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x14, 0xaa, 0, 0, 0, 4, 0]
+        [
+            0, 18, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x14, 0xaa, 0, 0, 0, 4, 0
+        ]
     );
     let toc_msf = pio_command(&mut m, &[0x43, 2, 0, 0, 0, 0, 0, 0, 20]);
     assert_eq!(&toc_msf[8..12], &[0, 0, 2, 0], "track 1 at 00:02:00");
@@ -281,10 +307,7 @@ fn atapi_dma_with_a_short_prd_table_ends_without_an_interrupt() {
     assert!(!m.irq_level(IRQ_IDE_SECONDARY));
     expect(
         &mut m,
-        &[
-            ("inb 0xc00a", "OK 0x0000"),
-            ("inb 0x177", "OK 0x0050"),
-        ],
+        &[("inb 0xc00a", "OK 0x0000"), ("inb 0x177", "OK 0x0050")],
     );
     assert_eq!(memory(&mut m, 0x30000, 2), [0, 0]);
 }
@@ -327,7 +350,10 @@ fn device_reset_while_a_command_waits_and_srst_signature() {
             ("inb 0x175", "OK 0x00eb"),
         ],
     );
-    assert!(!m.irq_level(IRQ_IDE_SECONDARY), "DEVICE RESET does not interrupt");
+    assert!(
+        !m.irq_level(IRQ_IDE_SECONDARY),
+        "DEVICE RESET does not interrupt"
+    );
     // SRST in the middle of a PIO reply.
     packet(&mut m, &[0x12, 0, 0, 0, 36], 0, 0x800);
     expect(

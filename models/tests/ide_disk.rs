@@ -41,16 +41,27 @@ fn prd_table(m: &mut Machine, table: u64, entries: &[(u32, u32, bool)]) {
             bytes.push_str(&format!("{b:02x}"));
         }
     }
-    send(m, &format!("write {table:#x} {:#x} 0x{bytes}", entries.len() * 8));
+    send(
+        m,
+        &format!("write {table:#x} {:#x} 0x{bytes}", entries.len() * 8),
+    );
 }
 
 /// Issue DMA command `cmd` with the PRD table at 0x1000, start the bus master and let the
 /// transfer run.
 fn run_dma(m: &mut Machine, cmd: u8) {
-    let dir = if matches!(cmd, 0xc8 | 0x25) { 0x08 } else { 0x00 };
+    let dir = if matches!(cmd, 0xc8 | 0x25) {
+        0x08
+    } else {
+        0x00
+    };
     send(m, "outl 0xc004 0x1000");
     send(m, &format!("outb 0x1f7 {cmd:#x}"));
-    assert_eq!(send(m, "inb 0x3f6"), "OK 0x0058", "DRQ until the bus master runs");
+    assert_eq!(
+        send(m, "inb 0x3f6"),
+        "OK 0x0058",
+        "DRQ until the bus master runs"
+    );
     send(m, &format!("outb 0xc000 {:#x}", dir | 1));
     send(m, "clock_step");
 }
@@ -65,7 +76,9 @@ fn memory(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
 
 /// Read `words` 16-bit words of PIO data from the primary channel.
 fn pio_words(m: &mut Machine, words: usize) -> Vec<u16> {
-    (0..words).map(|_| hex(&send(m, "inw 0x1f0")) as u16).collect()
+    (0..words)
+        .map(|_| hex(&send(m, "inw 0x1f0")) as u16)
+        .collect()
 }
 
 #[test]
@@ -108,7 +121,11 @@ fn linux_bring_up_of_the_disk() {
     let id = pio_words(&mut m, 256);
     assert_eq!(id[0], 0x0040);
     assert_eq!((id[49], id[83]), (0x0b00, 0x7400));
-    assert_eq!(u32::from(id[61]) << 16 | u32::from(id[60]), 1 << 21, "1 GiB");
+    assert_eq!(
+        u32::from(id[61]) << 16 | u32::from(id[60]),
+        1 << 21,
+        "1 GiB"
+    );
     assert_eq!(send(&mut m, "inb 0x1f7"), "OK 0x0050");
     // SET FEATURES: MWDMA2, as ata_piix picks for a PIIX3.
     expect(
@@ -145,7 +162,10 @@ fn linux_bring_up_of_the_disk() {
             ("inb 0xc002", "OK 0x0000"),
         ],
     );
-    assert!(!m.irq_level(IRQ_IDE_PRIMARY), "acknowledged by the status read");
+    assert!(
+        !m.irq_level(IRQ_IDE_PRIMARY),
+        "acknowledged by the status read"
+    );
     assert_eq!(memory(&mut m, 0x20000, 2), [0x55, 0xaa]);
 }
 
@@ -176,7 +196,11 @@ fn prd_table_shorter_than_the_transfer_moves_nothing_and_does_not_interrupt() {
     let mut m = pc();
     enable(&mut m);
     send(&mut m, "write 0x20000 0x4 0x11223344");
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x200, false), (0x20200, 0x200, true)]);
+    prd_table(
+        &mut m,
+        0x1000,
+        &[(0x20000, 0x200, false), (0x20200, 0x200, true)],
+    );
     taskfile(&mut m, 5, 3);
     run_dma(&mut m, 0xc8);
     assert!(!m.irq_level(IRQ_IDE_PRIMARY));
@@ -197,7 +221,11 @@ fn prd_table_longer_than_the_transfer_keeps_active_set() {
     // facts §3.4 case 4 [V]: BMISTA 0x05, an interrupt.
     let mut m = pc();
     enable(&mut m);
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x400, false), (0x30000, 0x400, true)]);
+    prd_table(
+        &mut m,
+        0x1000,
+        &[(0x20000, 0x400, false), (0x30000, 0x400, true)],
+    );
     taskfile(&mut m, 5, 3);
     run_dma(&mut m, 0xc8);
     assert!(m.irq_level(IRQ_IDE_PRIMARY));
@@ -231,7 +259,11 @@ fn a_zero_prd_count_is_64k_and_a_page_of_entries_is_the_limit() {
     prd_table(&mut m, 0x1000, &entries);
     taskfile(&mut m, 0, 3);
     run_dma(&mut m, 0xc8);
-    assert_eq!(send(&mut m, "inb 0xc002"), "OK 0x0000", "short: the table stops at 4 KiB");
+    assert_eq!(
+        send(&mut m, "inb 0xc002"),
+        "OK 0x0000",
+        "short: the table stops at 4 KiB"
+    );
     assert_eq!(send(&mut m, "inb 0x1f2"), "OK 0x0003");
 }
 
@@ -239,7 +271,9 @@ fn a_zero_prd_count_is_64k_and_a_page_of_entries_is_the_limit() {
 fn write_dma_data_reads_back_by_pio() {
     let mut m = pc();
     enable(&mut m);
-    let pattern: String = (0..1024).map(|i| format!("{:02x}", (i * 7 + 3) as u8)).collect();
+    let pattern: String = (0..1024)
+        .map(|i| format!("{:02x}", (i * 7 + 3) as u8))
+        .collect();
     send(&mut m, &format!("write 0x20000 0x400 0x{pattern}"));
     prd_table(&mut m, 0x1000, &[(0x20000, 0x400, true)]);
     taskfile(&mut m, 100, 2);
@@ -257,7 +291,11 @@ fn write_dma_data_reads_back_by_pio() {
     for w in pio_words(&mut m, 256) {
         back.extend_from_slice(&w.to_le_bytes());
     }
-    assert_eq!(send(&mut m, "inb 0x3f6"), "OK 0x00d0", "the next sector is being read");
+    assert_eq!(
+        send(&mut m, "inb 0x3f6"),
+        "OK 0x00d0",
+        "the next sector is being read"
+    );
     send(&mut m, "clock_step");
     for _ in 0..128 {
         let v = hex(&send(&mut m, "inl 0x1f0")) as u32;
@@ -396,7 +434,11 @@ fn lba48_addresses_with_the_hob_bytes() {
         send(&mut m, "outb 0x1f7 0xec");
         pio_words(&mut m, 256)
     };
-    assert_eq!(&id[100..104], &[0, 0, 0x100, 0], "IDENTIFY words 100-103: 2^40");
+    assert_eq!(
+        &id[100..104],
+        &[0, 0, 0x100, 0],
+        "IDENTIFY words 100-103: 2^40"
+    );
     assert_eq!(u32::from(id[61]) << 16 | u32::from(id[60]), (1 << 28) - 1);
 }
 
@@ -523,7 +565,10 @@ fn an_empty_channel_reads_zero_before_and_after_srst() {
             let regs: Vec<String> = (1..8)
                 .map(|r| send(&mut m, &format!("inb {:#x}", port + r)))
                 .collect();
-            assert!(regs.iter().all(|r| r == "OK 0x0000"), "{port:#x} {phase}: {regs:?}");
+            assert!(
+                regs.iter().all(|r| r == "OK 0x0000"),
+                "{port:#x} {phase}: {regs:?}"
+            );
             let ctl = if port == 0x1f0 { 0x3f6 } else { 0x376 };
             send(&mut m, &format!("outb {ctl:#x} 0x4"));
             send(&mut m, &format!("outb {ctl:#x} 0x0"));
@@ -560,7 +605,11 @@ fn smart_status_and_data_with_its_checksum() {
         .flat_map(|w| w.to_le_bytes())
         .collect();
     assert_eq!(data[0], 1, "revision");
-    assert_eq!(data.iter().fold(0u8, |s, b| s.wrapping_add(*b)), 0, "checksum");
+    assert_eq!(
+        data.iter().fold(0u8, |s, b| s.wrapping_add(*b)),
+        0,
+        "checksum"
+    );
 }
 
 #[test]

@@ -170,12 +170,13 @@ impl Channel {
             return self.fail(ctx, u, Self::error_bits(e));
         }
         tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev false", lba * SECTOR_SIZE as u64);
-        for i in 0..n as usize {
-            let mut sector = [0u8; SECTOR_SIZE];
-            if let Err(e) = ds.disk.read(lba + i as u64, &mut sector) {
+        for (i, sector) in d.io[..n as usize * SECTOR_SIZE]
+            .chunks_mut(SECTOR_SIZE)
+            .enumerate()
+        {
+            if let Err(e) = ds.disk.read(lba + i as u64, sector) {
                 return self.fail(ctx, u, Self::error_bits(e));
             }
-            d.io[i * SECTOR_SIZE..(i + 1) * SECTOR_SIZE].copy_from_slice(&sector);
         }
         d.pio_start(Dir::In, 0, n as usize * SECTOR_SIZE, AfterPio::ReadNext);
         self.advance_sectors(u, lba, n);
@@ -225,10 +226,11 @@ impl Channel {
             return self.fail(ctx, u, Self::error_bits(e));
         }
         tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev true", lba * SECTOR_SIZE as u64);
-        for i in 0..n as usize {
-            let mut sector = [0u8; SECTOR_SIZE];
-            sector.copy_from_slice(&d.io[i * SECTOR_SIZE..(i + 1) * SECTOR_SIZE]);
-            if let Err(e) = ds.disk.write(lba + i as u64, &sector) {
+        for (i, sector) in d.io[..n as usize * SECTOR_SIZE]
+            .chunks(SECTOR_SIZE)
+            .enumerate()
+        {
+            if let Err(e) = ds.disk.write(lba + i as u64, sector) {
                 return self.fail(ctx, u, Self::error_bits(e));
             }
         }

@@ -210,11 +210,13 @@ impl Disk {
         Fault::check(self.fault, lba, count)
     }
 
-    /// Read sector `lba`.
-    pub fn read(&self, lba: u64, buf: &mut [u8; SECTOR_SIZE]) -> Result<(), IoError> {
+    /// Read the first `buf.len()` (at most 512) bytes of sector `lba`.
+    pub fn read(&self, lba: u64, buf: &mut [u8]) -> Result<(), IoError> {
         self.check(lba, 1, false)?;
+        let n = buf.len().min(SECTOR_SIZE);
+        let buf = &mut buf[..n];
         if let Some(data) = self.overlay.sectors.get(&lba) {
-            buf.copy_from_slice(&data[..]);
+            buf.copy_from_slice(&data[..n]);
             return Ok(());
         }
         match &self.base {
@@ -226,10 +228,13 @@ impl Disk {
         }
     }
 
-    /// Write sector `lba`.
-    pub fn write(&mut self, lba: u64, data: &[u8; SECTOR_SIZE]) -> Result<(), IoError> {
+    /// Write sector `lba` with `data` (a whole sector; a shorter slice is refused).
+    pub fn write(&mut self, lba: u64, data: &[u8]) -> Result<(), IoError> {
         self.check(lba, 1, true)?;
-        if data.iter().all(|b| *b == 0) && self.base.is_none() {
+        let Ok(data) = <&[u8; SECTOR_SIZE]>::try_from(data) else {
+            return Err(IoError::Io);
+        };
+        if *data == [0u8; SECTOR_SIZE] && self.base.is_none() {
             self.overlay.sectors.remove(&lba);
             return Ok(());
         }
@@ -298,14 +303,17 @@ impl Medium {
         self.sectors
     }
 
-    /// Read sector `lba`, which the caller has checked against [`Medium::sectors`] (as the
-    /// ATAPI READ commands do): an in-memory medium indexes its buffer with it directly.
-    pub fn read(&self, lba: u64, buf: &mut [u8; CD_SECTOR_SIZE]) -> Result<(), IoError> {
+    /// Read the first `buf.len()` (at most 2048) bytes of sector `lba`, which the caller has
+    /// checked against [`Medium::sectors`] (as the ATAPI READ commands do): an in-memory medium
+    /// indexes its buffer with it directly.
+    pub fn read(&self, lba: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        let n = buf.len().min(CD_SECTOR_SIZE);
+        let buf = &mut buf[..n];
         let start = lba.saturating_mul(CD_SECTOR_SIZE as u64);
         match &self.data {
             MediumData::Memory(bytes) => {
                 let start = usize::try_from(start).unwrap_or(usize::MAX);
-                buf.copy_from_slice(&bytes[start..start.saturating_add(CD_SECTOR_SIZE)]);
+                buf.copy_from_slice(&bytes[start..start.saturating_add(buf.len())]);
                 Ok(())
             }
             MediumData::Image(file) => file.read_at(start, buf),

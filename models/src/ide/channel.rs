@@ -55,8 +55,10 @@ pub const IO_LATENCY_NS: u64 = 100_000;
 pub(super) const IO_BUFFER_SIZE: usize = 16 * SECTOR_SIZE;
 /// Most sectors per READ/WRITE MULTIPLE block (IDENTIFY word 47).
 pub(super) const MAX_MULT_SECTORS: u8 = 16;
-/// CD sectors one ATAPI DMA step moves (QEMU's 16 KiB... 64 KiB steps).
+/// CD sectors one ATAPI DMA step moves (64 KiB).
 const CD_DMA_CHUNK_SECTORS: u32 = 32;
+/// Bytes of disk data a DMA step moves between the backend and memory at a time.
+const DMA_CHUNK_BYTES: usize = 64 * 1024;
 
 /// The registers of one unit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -1165,19 +1167,27 @@ impl Channel {
                     "offset {:#x} bytes {bytes} to_dev {write}",
                     lba * SECTOR_SIZE as u64
                 );
-                let mut buf = [0u8; SECTOR_SIZE];
-                for i in 0..count {
+                let mut chunk = vec![0u8; (bytes as usize).min(DMA_CHUNK_BYTES)];
+                let mut done = 0u64;
+                while done < bytes {
                     ctx.work(1);
-                    let len = (bytes - i * SECTOR_SIZE as u64).min(SECTOR_SIZE as u64) as usize;
+                    let len = ((bytes - done) as usize).min(DMA_CHUNK_BYTES);
+                    let first = lba + done / SECTOR_SIZE as u64;
+                    let buf = &mut chunk[..len];
                     if write {
-                        cursor.get(ctx, &mut buf[..len]);
-                        if len == SECTOR_SIZE {
-                            ds.disk.write(lba + i, &buf)?;
+                        cursor.get(ctx, buf);
+                        // A partial last sector (only the planted partial-table path) is not
+                        // written.
+                        for (i, sector) in buf.chunks_exact(SECTOR_SIZE).enumerate() {
+                            ds.disk.write(first + i as u64, sector)?;
                         }
                     } else {
-                        ds.disk.read(lba + i, &mut buf)?;
-                        cursor.put(ctx, &buf[..len]);
+                        for (i, sector) in buf.chunks_mut(SECTOR_SIZE).enumerate() {
+                            ds.disk.read(first + i as u64, sector)?;
+                        }
+                        cursor.put(ctx, buf);
                     }
+                    done += len as u64;
                 }
             }
             (DmaKind::CdRead { lba, .. }, Media::Cd(cd)) => {
@@ -1189,13 +1199,12 @@ impl Channel {
                     "offset {:#x} bytes {bytes} to_dev false",
                     lba * CD_SECTOR_SIZE as u64
                 );
-                let mut buf = [0u8; CD_SECTOR_SIZE];
-                for i in 0..count {
+                let mut chunk = vec![0u8; bytes as usize];
+                for (i, sector) in chunk.chunks_mut(CD_SECTOR_SIZE).enumerate() {
                     ctx.work(1);
-                    let len = (bytes - i * CD_SECTOR_SIZE as u64).min(CD_SECTOR_SIZE as u64);
-                    medium.read(lba + i, &mut buf)?;
-                    cursor.put(ctx, &buf[..len as usize]);
+                    medium.read(lba + i as u64, sector)?;
                 }
+                cursor.put(ctx, &chunk);
             }
             (DmaKind::Reply { .. }, _) => {
                 let len = (bytes as usize).min(IO_BUFFER_SIZE);

@@ -1,6 +1,6 @@
 //! PIIX3 IDE (`piix3-ide`, 8086:7010, function 1 of the PIIX3 at 00:01.1 on `pc`) with bus-master
 //! DMA, an ATA disk and an ATAPI CD-ROM, behaving as QEMU's `piix3-ide`, `ide-hd` and `ide-cd`
-//! do (facts §3; values marked [V] there were observed on QEMU).
+//! do (facts §3; values marked \[V\] there were observed on QEMU).
 //!
 //! Not emulated: PIO and DMA timing (IDETIM and friends are plain scratch registers, as in QEMU),
 //! native-PCI mode (the legacy ports are always decoded), overlapped and queued commands, ATAPI
@@ -27,7 +27,8 @@
 //! a generated blank ISO 9660 medium (2 MiB) as secondary master. A disk can instead be a raw image
 //! file opened read-only (writes fail as aborted commands) or copy-on-write (writes stay in memory
 //! until the device resets); a CD medium can be an image file or absent. Image files are only
-//! ever read.
+//! ever read. The `pc` profile takes its drives from `DEVFUZZ_IDE` (see [`config`]); the
+//! `pc-nodisk` profile has none.
 //!
 //! # Event payload
 //! `payload[0] % 3` selects the event; missing bytes read as 0, an empty payload does nothing.
@@ -61,10 +62,11 @@
 //!   reset signature (error 0x01; CD-ROM status 0x00) as after SRST, and READ/WRITE MULTIPLE work
 //!   with 16 sectors per block (QEMU resets the multiple count to 16).
 //! - Differences: INITIALIZE DEVICE PARAMETERS sets the CHS translation (IDENTIFY words 54-58) and
-//!   aborts a zero sector count; QEMU ignores the command. nIEN masks the IRQ line at once, and
-//!   SRST lowers it (QEMU keeps the line as it was). An injected medium error reports UNC, not
-//!   ABRT. An ATAPI PIO block of odd length is padded to a whole word, and a byte count limit
-//!   below 2 means 0xFFFE. Sense data is cleared by every command but REQUEST SENSE (SCSI's
+//!   aborts a zero sector count; QEMU ignores the command. A command to an absent unit is ignored
+//!   (QEMU runs one for an absent master on a drive-less state). nIEN masks the IRQ line at
+//!   once, and SRST lowers it (QEMU keeps the line as it was). An injected medium error reports
+//!   UNC, not ABRT. An ATAPI PIO block of odd length is padded to a whole word, and a byte count
+//!   limit below 2 means 0xFFFE. Sense data is cleared by every command but REQUEST SENSE (SCSI's
 //!   rule); QEMU keeps the last error's sense. DMA whose memory accesses fail (bus mastering
 //!   disabled, a blocked re-entrant access) loses those bytes and completes, as QEMU does.
 //!
