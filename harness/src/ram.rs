@@ -137,45 +137,78 @@ impl GuestRam {
     /// Write bytes at `addr` and mark them defined. Bytes outside RAM are dropped. Stops at the
     /// first page the budget does not allow.
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), RamBudgetExhausted> {
-        let mut result = Ok(());
-        let mut chunks = Vec::new();
-        self.for_each_chunk(addr, data.len(), |page, off, range| {
-            chunks.push((page, off, range))
-        });
-        for (page, off, range) in chunks {
-            let p = match self.page_mut(page) {
-                Ok(p) => p,
-                Err(e) => {
-                    result = Err(e);
-                    break;
-                }
-            };
-            p.data[off..off + range.len()].copy_from_slice(&data[range.clone()]);
-            for bit in off..off + range.len() {
-                p.defined[bit / 64] |= 1 << (bit % 64);
-            }
+        let mut done = 0usize;
+        while let Some((page, off, n)) = self.next_chunk(addr, data.len(), &mut done) {
+            let p = self.page_mut(page)?;
+            p.data[off..off + n].copy_from_slice(&data[done - n..done]);
+            set_bits(&mut p.defined, off, n);
         }
-        result
+        Ok(())
     }
 
     /// Byte ranges (relative to `addr`) in `addr..addr+len` that are RAM but not yet defined.
     pub fn undefined_ranges(&self, addr: u64, len: usize) -> Vec<std::ops::Range<usize>> {
         let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut push = |r: std::ops::Range<usize>| match out.last_mut() {
+            Some(last) if last.end == r.start => last.end = r.end,
+            _ => out.push(r),
+        };
         self.for_each_chunk(addr, len, |page, off, range| {
-            for (i, pos) in range.clone().enumerate() {
-                let bit = off + i;
-                let defined = self.pages[page]
-                    .as_ref()
-                    .is_some_and(|p| p.defined[bit / 64] & (1 << (bit % 64)) != 0);
-                if !defined {
-                    match out.last_mut() {
-                        Some(r) if r.end == pos => r.end = pos + 1,
-                        _ => out.push(pos..pos + 1),
+            let Some(p) = &self.pages[page] else {
+                push(range);
+                return;
+            };
+            // Word at a time: skip fully defined words, take fully undefined ones whole.
+            let mut bit = off;
+            let end = off + range.len();
+            while bit < end {
+                let word = p.defined[bit / 64];
+                let in_word = (64 - bit % 64).min(end - bit);
+                let mask = if in_word == 64 {
+                    u64::MAX
+                } else {
+                    ((1u64 << in_word) - 1) << (bit % 64)
+                };
+                let pos = range.start + (bit - off);
+                match word & mask {
+                    m if m == mask => {}
+                    0 => push(pos..pos + in_word),
+                    _ => {
+                        for k in 0..in_word {
+                            if word & (1 << ((bit + k) % 64)) == 0 {
+                                push(pos + k..pos + k + 1);
+                            }
+                        }
                     }
                 }
+                bit += in_word;
             }
         });
         out
+    }
+
+    /// The next page-sized piece of `addr..addr+len` from `*done` on that lies in RAM, as
+    /// `(page index, offset in page, length)`; advances `*done` past it (and past bytes below
+    /// RAM). `None` once the rest is outside RAM.
+    fn next_chunk(&self, addr: u64, len: usize, done: &mut usize) -> Option<(usize, usize, usize)> {
+        while *done < len {
+            let a = addr.checked_add(*done as u64)?;
+            let Some(rel) = a.checked_sub(self.base) else {
+                *done += usize::try_from(self.base - a)
+                    .unwrap_or(usize::MAX)
+                    .min(len - *done);
+                continue;
+            };
+            if rel >= self.size {
+                return None;
+            }
+            let page = (rel / PAGE_SIZE as u64) as usize;
+            let off = (rel % PAGE_SIZE as u64) as usize;
+            let n = (PAGE_SIZE - off).min(len - *done);
+            *done += n;
+            return Some((page, off, n));
+        }
+        None
     }
 
     /// Call `f(page index, offset in page, range in the caller's buffer)` for each page-sized
@@ -187,25 +220,8 @@ impl GuestRam {
         mut f: impl FnMut(usize, usize, std::ops::Range<usize>),
     ) {
         let mut done = 0usize;
-        while done < len {
-            let Some(a) = addr.checked_add(done as u64) else {
-                break;
-            };
-            let Some(rel) = a.checked_sub(self.base) else {
-                // Below RAM: skip to its first byte.
-                done += usize::try_from(self.base - a)
-                    .unwrap_or(usize::MAX)
-                    .min(len - done);
-                continue;
-            };
-            if rel >= self.size {
-                break;
-            }
-            let page = (rel / PAGE_SIZE as u64) as usize;
-            let off = (rel % PAGE_SIZE as u64) as usize;
-            let n = (PAGE_SIZE - off).min(len - done);
-            f(page, off, done..done + n);
-            done += n;
+        while let Some((page, off, n)) = self.next_chunk(addr, len, &mut done) {
+            f(page, off, done - n..done);
         }
     }
 
@@ -220,6 +236,22 @@ impl GuestRam {
             }
         }
         self.dirty.clear();
+    }
+}
+
+/// Set bits `from..from + n` of a bitmap, a word at a time.
+fn set_bits(bits: &mut [u64], from: usize, n: usize) {
+    let mut bit = from;
+    let end = from + n;
+    while bit < end {
+        let in_word = (64 - bit % 64).min(end - bit);
+        let mask = if in_word == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << in_word) - 1) << (bit % 64)
+        };
+        bits[bit / 64] |= mask;
+        bit += in_word;
     }
 }
 
@@ -267,6 +299,33 @@ mod tests {
         let mut buf = [7; 4];
         ram.read(0x1ffe, &mut buf);
         assert_eq!(buf, [9, 9, 7, 7]);
+    }
+
+    #[test]
+    fn defined_ranges_agree_with_a_byte_by_byte_model() {
+        let mut ram = GuestRam::new(1 << 16, 64);
+        let mut model = vec![false; 1 << 16];
+        let mut x = 0x2545_f491u64;
+        for _ in 0..300 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (x % 0x3000) as usize;
+            let n = ((x >> 20) % 300) as usize;
+            ram.write(at as u64, &vec![1; n]).unwrap();
+            model[at..at + n].fill(true);
+            let (q, qn) = (((x >> 30) % 0x3000) as usize, ((x >> 40) % 700) as usize);
+            let mut want: Vec<std::ops::Range<usize>> = Vec::new();
+            for i in 0..qn {
+                if !model[q + i] {
+                    match want.last_mut() {
+                        Some(r) if r.end == i => r.end = i + 1,
+                        _ => want.push(i..i + 1),
+                    }
+                }
+            }
+            assert_eq!(ram.undefined_ranges(q as u64, qn), want);
+        }
     }
 
     #[test]
