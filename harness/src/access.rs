@@ -61,6 +61,19 @@ impl fmt::Display for AccessSize {
     }
 }
 
+/// The largest naturally aligned access at `addr` of at most `left` bytes that stays within the
+/// `room` bytes left in its segment and that a region with `rules` accepts (QEMU's
+/// `memory_access_size`): how bulk and DMA transfers are cut into guest accesses. Unassigned
+/// space (`rules` = `None`) is cut into pieces of up to 8 bytes.
+pub fn piece_size(addr: u64, left: u64, room: u64, rules: Option<&AccessRules>) -> AccessSize {
+    let max = rules.map_or(8, |r| r.valid_max.bytes());
+    let mut p = 8u64;
+    while p > 1 && (p > left || p > room || p > max || addr % p != 0) {
+        p /= 2;
+    }
+    AccessSize::from_bytes(p).unwrap_or(AccessSize::B1)
+}
+
 /// Which address space an access travels in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Space {

@@ -594,11 +594,7 @@ impl Machine {
             let n = match seg {
                 Some(s) if s.backing == Backing::Ram => left.min(room),
                 _ => {
-                    let mut p = 8u64;
-                    while p > 1 && (p > left || p > room || a % p != 0) {
-                        p /= 2;
-                    }
-                    p
+                    crate::access::piece_size(a, left, room, seg.as_ref().map(|s| &s.rules)).bytes()
                 }
             } as usize;
             f(self, a, off, n, seg);
@@ -1100,12 +1096,9 @@ impl Machine {
                     n
                 }
                 Some(s) => {
-                    let room = s.last - a;
-                    let mut p = 8usize;
-                    while p > 1 && (p > left || (p as u64 - 1) > room || a % p as u64 != 0) {
-                        p /= 2;
-                    }
-                    let size = AccessSize::from_bytes(p as u64).unwrap_or(AccessSize::B1);
+                    let room = (s.last - a).saturating_add(1);
+                    let size = crate::access::piece_size(a, left as u64, room, Some(&s.rules));
+                    let p = size.bytes() as usize;
                     match (read_buf.as_deref_mut(), write_data) {
                         (Some(b), _) => {
                             let v = self.access(Space::Memory, a, size, None);

@@ -626,12 +626,14 @@ impl Runner {
                     off += n;
                 }
                 _ => {
-                    let room = seg.map_or(0, |s| s.last - a);
-                    let mut p = 8usize;
-                    while p > 1 && (p > len - off || (p as u64 - 1) > room || a % p as u64 != 0) {
-                        p /= 2;
-                    }
-                    let size = AccessSize::from_bytes(p as u64).unwrap_or(AccessSize::B1);
+                    let room = seg.map_or(1, |s| (s.last - a).saturating_add(1));
+                    let size = crate::access::piece_size(
+                        a,
+                        (len - off) as u64,
+                        room,
+                        seg.as_ref().map(|s| &s.rules),
+                    );
+                    let p = size.bytes() as usize;
                     let value = data.map(|d| {
                         let mut v = [0u8; 8];
                         v[..p].copy_from_slice(&d[off..off + p]);

@@ -28,7 +28,7 @@ struct Dma {
 
 const DMA_RULES: AccessRules = AccessRules {
     valid_min: AccessSize::B1,
-    valid_max: AccessSize::B8,
+    valid_max: AccessSize::B4,
     unaligned: false,
     impl_min: AccessSize::B4,
     impl_max: AccessSize::B4,
@@ -287,8 +287,15 @@ fn narrow_accesses_are_widened_and_wide_ones_split() {
     );
     assert_eq!(
         m.read(Space::Memory, BAR + 0x40, AccessSize::B8),
-        0x1111_1111_1111_1111,
-        "split in two dwords"
+        u64::MAX,
+        "wider than valid: unassigned"
+    );
+    // A wide access to byte-wide registers is split into byte accesses, in address order.
+    m.write(Space::Io, 0x80, AccessSize::B2, 0x4342);
+    assert_eq!(
+        m.read(Space::Io, 0x80, AccessSize::B1),
+        0x43,
+        "the second byte was written last"
     );
     assert_eq!(
         m.read(Space::Memory, BAR + 0x41, AccessSize::B4),
@@ -338,6 +345,42 @@ fn detect_mode_reports_the_reentrancy_with_the_dma_call_site() {
     // The machine is usable again after the finding.
     let again = runner.run_trace(&parse_trace(SETUP).unwrap()).unwrap();
     assert!(again.finding().is_none());
+}
+
+#[test]
+fn a_multi_word_dma_into_dword_registers_is_still_a_reentrancy() {
+    // BAR0 accepts at most 4-byte accesses; a 16-byte DMA must reach the guard in pieces
+    // the region accepts, not be dropped as invalid before the guard sees it.
+    let mut m = setup(ReentrancyMode::Guard);
+    m.write(Space::Memory, BAR, AccessSize::B4, BAR + 0x40);
+    m.write(Space::Memory, BAR + 4, AccessSize::B4, 16);
+    m.write(Space::Memory, BAR + 8, AccessSize::B4, 2);
+    assert_eq!(
+        m.read(Space::Memory, BAR + 0x0c, AccessSize::B4),
+        2,
+        "blocked, not dropped"
+    );
+    assert_eq!(m.blocked_accesses(), 4, "four dword pieces, each blocked");
+}
+
+#[test]
+fn dma_pieces_respect_the_regions_largest_valid_access() {
+    use harness::access::{AccessRules, piece_size};
+    let dwords = AccessRules::DWORDS;
+    assert_eq!(piece_size(0x1000, 16, 100, Some(&dwords)), AccessSize::B4);
+    assert_eq!(piece_size(0x1000, 16, 100, None), AccessSize::B8);
+    assert_eq!(
+        piece_size(0x1002, 16, 100, Some(&AccessRules::ANY)),
+        AccessSize::B2
+    );
+    assert_eq!(
+        piece_size(0x1000, 3, 100, Some(&AccessRules::ANY)),
+        AccessSize::B2
+    );
+    assert_eq!(
+        piece_size(0x1000, 16, 1, Some(&AccessRules::ANY)),
+        AccessSize::B1
+    );
 }
 
 #[test]
