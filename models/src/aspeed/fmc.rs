@@ -22,8 +22,20 @@
 //!   per [`DMA_BURST_NS`] of virtual time (QEMU runs them to completion at once). A flash
 //!   address past the window ends the transfer. The IRQ follows DMA_STATUS && DMA_EN, also after
 //!   INTR_CTRL writes. MISC_CTRL1 (0x50) is a plain register (QEMU: unimplemented).
+//! - A window read in write mode returns 0 and a window write in a read mode is dropped, as in
+//!   QEMU. Window writes need the chip select's CONF write enable in every mode.
 //! - The debug escape hatch [`DEBUG_OUT`] exists only when the machine is built with a
 //!   [`DebugLog`]; otherwise that offset is unimplemented like its neighbours.
+//!
+//! # The DMA engine and the re-entrancy guard
+//! The engine reaches the flash the way QEMU's does, through the flash window: it DMAs at the
+//! window's bus address, and because the window is this device's own region, allow-listed with
+//! [`RegionSpec::self_dma`], the harness hands the transfer back ([`DmaError::OwnRegion`]) and
+//! the FMC serves it as AHB accesses of 4 bytes. Its DRAM side goes through the bus like any
+//! DMA, so a DRAM address that lands on the FMC's registers is blocked (or reported) by the guard.
+//! Words move in bulk where that is exactly what word-by-word accesses do (a read command
+//! streams the array; user mode streams bytes), and otherwise one command per word until a
+//! command stops changing anything; `dma_word_runs_do_what_single_word_accesses_do` pins that.
 
 use super::Soc;
 use super::debug_log::DebugLog;
@@ -633,10 +645,13 @@ impl Fmc {
             flash.deselect();
             done += n;
             if !flash.addressed() && flash.fingerprint() == before {
-                let (head, rest) = run.split_at_mut(done);
-                let word = &head[done - n..];
-                for chunk in rest.chunks_mut(n) {
-                    chunk.copy_from_slice(&word[..chunk.len()]);
+                // The unit just read, again and again: doubling copies.
+                let tail = &mut run[done - n..];
+                let mut filled = n;
+                while filled < tail.len() {
+                    let more = filled.min(tail.len() - filled);
+                    tail.copy_within(..more, filled);
+                    filled += more;
                 }
                 return;
             }

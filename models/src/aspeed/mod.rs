@@ -29,9 +29,9 @@
 //! `m25p80-command-buffer` and `m25p80-address-wrap` (see [`crate::planted`]); the FMC and its
 //! flashes read the selection when they are built and keep it across resets.
 
-mod debug_log;
-mod fmc;
-mod spi_nor;
+pub mod debug_log;
+pub mod fmc;
+pub mod spi_nor;
 
 pub use debug_log::{DebugLog, DebugLogError};
 pub use fmc::{

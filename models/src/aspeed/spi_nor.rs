@@ -700,7 +700,7 @@ impl SpiNor {
                 tracing::trace!(target: "m25p80_page_program", "addr {:#x} tx {tx:#04x}", self.cur_addr);
                 self.page[offset] = tx;
                 self.page_latched[offset / 64] |= 1 << (offset % 64);
-                self.cur_addr = self.page_addr | ((self.cur_addr + 1) % PAGE_SIZE);
+                self.cur_addr = self.page_addr | (self.cur_addr.wrapping_add(1) % PAGE_SIZE);
                 IDLE_OUT
             }
             Phase::Data => {
