@@ -4,14 +4,11 @@
 //! Only built with `--features planted-bugs`.
 #![cfg(feature = "planted-bugs")]
 
-use harness::outcome::{FindingKind, Outcome};
-use harness::qtest::parse_trace;
-use harness::runner::Runner;
-use models::planted::{self, Canary};
-use std::sync::{Mutex, MutexGuard};
+mod planted_common;
+use planted_common::Selected;
 
-/// The selection and the canaries are process-wide: one test at a time.
-static LOCK: Mutex<()> = Mutex::new(());
+use harness::outcome::{FindingKind, Outcome};
+use models::planted::{self, Canary};
 
 const DEVICE: &str = "aspeed.fmc-ast2500";
 const FMC_FILE: &str = "models/src/aspeed/fmc.rs";
@@ -69,38 +66,14 @@ writew 0x20000000 0x5a00
 writel 0x1e620010 0x7
 ";
 
-/// Hold the lock with `ids` selected and the canaries zeroed; the selection is cleared on drop.
-struct Selected(#[allow(dead_code)] MutexGuard<'static, ()>);
-
-impl Selected {
-    fn new(ids: &str) -> Self {
-        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        planted::select(ids).expect("known ids");
-        planted::reset_canaries();
-        Self(guard)
-    }
-}
-
-impl Drop for Selected {
-    fn drop(&mut self) {
-        planted::select("").expect("clearing the selection");
-    }
-}
-
 /// Run `trace` cold on a fresh `aspeed_fmc` runner (built now, so it takes the selection).
 fn run(trace: &str) -> Outcome {
-    let cmds = parse_trace(trace).expect("valid trace");
-    let mut runner = Runner::new(models::target("aspeed_fmc").expect("target"));
-    runner.run_trace(&cmds).expect("trace runs")
+    planted_common::run("aspeed_fmc", trace)
 }
 
 /// Run `trace` as the fuzzer would: encoded as ops.
 fn run_as_input(trace: &str) -> Outcome {
-    let cmds = parse_trace(trace).expect("valid trace");
-    let mut runner = Runner::new(models::target("aspeed_fmc").expect("target"));
-    let encoded = runner.trace_to_input(&cmds).expect("encodable");
-    assert!(encoded.dropped.is_empty(), "dropped: {:?}", encoded.dropped);
-    runner.run_input(&encoded.bytes)
+    planted_common::run_as_input("aspeed_fmc", trace)
 }
 
 fn assert_panic_in(outcome: &Outcome, file: &str) {

@@ -4,14 +4,13 @@
 //! Only built with `--features planted-bugs`.
 #![cfg(feature = "planted-bugs")]
 
-use harness::outcome::{FindingKind, Outcome};
+mod planted_common;
 use harness::qtest::parse_trace;
 use harness::runner::Runner;
-use models::planted::{self, Canary};
-use std::sync::{Mutex, MutexGuard};
+use planted_common::{Selected, assert_needs_the_whole_sequence, lines, run, run_as_input};
 
-/// The selection and the canaries are process-wide: one test at a time.
-static LOCK: Mutex<()> = Mutex::new(());
+use harness::outcome::{FindingKind, Outcome};
+use models::planted::{self, Canary};
 
 /// Five taps of Pause (key index 15), 8 scancode bytes each, none read: 40 bytes into a
 /// 16-byte queue. The fifth event writes the 33rd byte, past the backing array.
@@ -66,40 +65,6 @@ outl 0xcf8 0x80000bd0
 outb 0xcfe 0x1
 ";
 
-/// Hold the lock with `ids` selected and the canaries zeroed; the selection is cleared on drop.
-struct Selected(#[allow(dead_code)] MutexGuard<'static, ()>);
-
-impl Selected {
-    fn new(ids: &str) -> Self {
-        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        planted::select(ids).expect("known ids");
-        planted::reset_canaries();
-        Self(guard)
-    }
-}
-
-impl Drop for Selected {
-    fn drop(&mut self) {
-        planted::select("").expect("clearing the selection");
-    }
-}
-
-/// Run `trace` cold on a fresh runner for `target` (built now, so it takes the selection).
-fn run(target: &str, trace: &str) -> Outcome {
-    let cmds = parse_trace(trace).expect("valid trace");
-    let mut runner = Runner::new(models::target(target).expect("target"));
-    runner.run_trace(&cmds).expect("trace runs")
-}
-
-/// Run `trace` as the fuzzer would: encoded as ops, after the target's prologue.
-fn run_as_input(target: &str, trace: &str) -> Outcome {
-    let cmds = parse_trace(trace).expect("valid trace");
-    let mut runner = Runner::new(models::target(target).expect("target"));
-    let encoded = runner.trace_to_input(&cmds).expect("encodable");
-    assert!(encoded.dropped.is_empty(), "dropped: {:?}", encoded.dropped);
-    runner.run_input(&encoded.bytes)
-}
-
 fn assert_panic_in(outcome: &Outcome, device: &str, file: &str) {
     let f = outcome
         .finding()
@@ -107,27 +72,6 @@ fn assert_panic_in(outcome: &Outcome, device: &str, file: &str) {
     assert_eq!(f.kind, FindingKind::Panic, "{f}");
     assert_eq!(f.device, device, "{f}");
     assert!(f.location.starts_with(file), "{f}");
-}
-
-fn lines(trace: &str) -> Vec<&str> {
-    trace.lines().filter(|l| !l.trim().is_empty()).collect()
-}
-
-/// Every strict prefix of `trace`, and every single line of it alone, runs without a finding.
-fn assert_needs_the_whole_sequence(target: &str, trace: &str) {
-    let lines = lines(trace);
-    for n in 0..lines.len() {
-        let prefix = lines[..n].join("\n");
-        let outcome = run(target, &prefix);
-        assert!(
-            outcome.finding().is_none(),
-            "prefix of {n} lines: {outcome:?}"
-        );
-    }
-    for line in &lines {
-        let outcome = run(target, line);
-        assert!(outcome.finding().is_none(), "single op {line}: {outcome:?}");
-    }
 }
 
 fn assert_zero(id: &str) {
