@@ -81,6 +81,8 @@ pub const DEFAULT_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
 /// Autonegotiation time (QEMU: 500 ms).
 const AUTONEG_NS: u64 = 500_000_000;
 const TIMER_AUTONEG: TimerId = TimerId(0);
+/// The transmit engine resumes after a kick's quota (see [`tx::TX_FRAMES_PER_KICK`]).
+const TIMER_TX_RESUME: TimerId = TimerId(1);
 
 /// EEPROM words.
 pub const EEPROM_WORDS: usize = 64;
@@ -119,6 +121,7 @@ pub struct E1000e {
     msix_pba: u32,
     intx_level: bool,
     tx: tx::TxState,
+    tx_kick: tx::TxKick,
     sent: VecDeque<Vec<u8>>,
     /// Frames the transmit path dropped as malformed (bad context, fragment overflow).
     tx_malformed: u64,
@@ -194,6 +197,7 @@ impl E1000e {
             msix_pba: 0,
             intx_level: false,
             tx: tx::TxState::default(),
+            tx_kick: tx::TxKick::default(),
             sent: VecDeque::new(),
             tx_malformed: 0,
             loopback_depth: 0,
@@ -829,8 +833,10 @@ impl Device for E1000e {
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
-        if timer == TIMER_AUTONEG {
-            self.autoneg_done(ctx);
+        match timer {
+            TIMER_AUTONEG => self.autoneg_done(ctx),
+            TIMER_TX_RESUME => self.resume_xmit(ctx),
+            _ => {}
         }
     }
 

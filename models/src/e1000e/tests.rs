@@ -273,6 +273,55 @@ fn tso_splits_the_payload_into_mss_segments() {
 }
 
 #[test]
+fn a_huge_tso_ring_yields_to_the_clock_and_finishes_there() {
+    let mut c = ctx();
+    let mut dev = E1000e::new();
+    dev.config_write(&mut c, 0x04, AccessSize::B2, 0x6);
+    // Context: HDRLEN 14, MSS 1; then 63 TSO packets of 14 + 2000 bytes: 2000 segments each.
+    c.ram[0x1000..0x1010].copy_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x24, 0, 14, 1, 0]);
+    for i in 1..64 {
+        let at = 0x1000 + 16 * i;
+        c.ram[at..at + 16].copy_from_slice(&[
+            0, 0x80, 0, 0, 0, 0, 0, 0, 0xde, 0x07, 0x10, 0x2d, 0, 0, 0, 0,
+        ]);
+    }
+    wr(&mut dev, &mut c, IMS, ICR_TXQE);
+    tx_ring(&mut dev, &mut c, 0x800, 0);
+    rd(&mut dev, &mut c, ICR); // enabling TX on an empty queue raised TXQE
+    wr(&mut dev, &mut c, TDT, 64);
+    let first = rd(&mut dev, &mut c, TDH);
+    assert!((2..64).contains(&first), "yielded part-way: TDH {first}");
+    assert_eq!(
+        rd(&mut dev, &mut c, ICR) & ICR_TXQE,
+        0,
+        "queue not empty yet"
+    );
+    assert_eq!(
+        c.ram[0x101c] & 1,
+        1,
+        "descriptors before the yield are written back"
+    );
+    assert_eq!(c.ram[0x1000 + 16 * 63 + 12] & 1, 0, "the last one is not");
+    let mut steps = 0;
+    while let Some(&deadline) = c.timers.get(&TIMER_TX_RESUME) {
+        c.timers.remove(&TIMER_TX_RESUME);
+        c.now = deadline;
+        dev.timer(&mut c, TIMER_TX_RESUME);
+        steps += 1;
+        assert!(steps < 64, "the engine makes progress every kick");
+    }
+    assert_eq!(rd(&mut dev, &mut c, TDH), 64);
+    assert_eq!(rd(&mut dev, &mut c, ICR) & ICR_TXQE, ICR_TXQE);
+    assert_eq!(rd(&mut dev, &mut c, TSCTC), 63);
+    assert_eq!(c.ram[0x1000 + 16 * 63 + 12] & 1, 1);
+    assert!(
+        c.now >= 63 * 2000 * 60 * 8,
+        "wire time at 1 Gb/s: {} ns",
+        c.now
+    );
+}
+
+#[test]
 fn io_window_reaches_the_registers() {
     let mut c = ctx();
     let mut dev = E1000e::new();

@@ -10,6 +10,22 @@ const MAX_FRAGMENTS: u16 = 64;
 pub(super) const MAX_TX_PACKET: usize = 64 << 10;
 /// Minimum Ethernet frame without FCS.
 pub(super) const MIN_FRAME: usize = 60;
+/// Frames one kick of the transmit engine may send before it yields to the virtual clock.
+///
+/// QEMU walks the whole ring inside the TDT write. A ring of 65536 TSO descriptors with
+/// `mss = 1` is then billions of frames for one register write: bounded, but no fuzzer (and no
+/// work budget meant to catch endless loops) can tell it from a hang. Real hardware transmits
+/// asynchronously at wire speed and drivers wait for descriptor write-back, so the model sends
+/// up to this many frames per kick, then resumes on a timer after their wire time. A packet is
+/// never split: the last one of a kick may overshoot by one TSO packet's segments.
+pub(super) const TX_FRAMES_PER_KICK: u32 = 4096;
+/// Bytes (descriptors and buffers) one kick may fetch before it yields, for the same reason:
+/// 65536 descriptors each naming a 64 KiB buffer are 4 GiB of copying for one write.
+pub(super) const TX_FETCH_BYTES_PER_KICK: u64 = 1 << 20;
+/// Wire time of one byte at 1 Gb/s.
+const WIRE_NS_PER_BYTE: u64 = 8;
+/// Wire overhead per frame: preamble, SFD, FCS and inter-frame gap.
+const WIRE_OVERHEAD_BYTES: u64 = 24;
 
 /// TX descriptor command bits (byte 11 / dword1 bits 31:24).
 const CMD_EOP: u32 = 0x0100_0000;
@@ -60,6 +76,28 @@ pub(super) struct TxState {
     legacy_csum: Option<(u8, u8)>,
 }
 
+/// What the current kick of the transmit engine has sent (see [`TX_FRAMES_PER_KICK`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct TxKick {
+    frames: u32,
+    wire_bytes: u64,
+    fetched_bytes: u64,
+}
+
+impl TxKick {
+    fn spent(&self) -> bool {
+        self.frames >= TX_FRAMES_PER_KICK || self.fetched_bytes >= TX_FETCH_BYTES_PER_KICK
+    }
+
+    /// When the engine is free again: the wire time of what this kick sent or fetched.
+    fn busy_ns(&self) -> u64 {
+        self.wire_bytes
+            .max(self.fetched_bytes)
+            .saturating_mul(WIRE_NS_PER_BYTE)
+            .max(1)
+    }
+}
+
 impl E1000e {
     pub(super) fn write_tdt(&mut self, ctx: &mut dyn Context, value: u32) {
         self.set_reg(TDT, value & 0xFFFF);
@@ -71,8 +109,16 @@ impl E1000e {
         self.start_xmit(ctx);
     }
 
-    /// Process queue 0 from TDH towards TDT (synchronously, as QEMU does).
+    /// The transmit-resume timer fired: go on where the last kick stopped.
+    pub(super) fn resume_xmit(&mut self, ctx: &mut dyn Context) {
+        self.start_xmit(ctx);
+    }
+
+    /// Process queue 0 from TDH towards TDT, synchronously as QEMU does, up to
+    /// [`TX_FRAMES_PER_KICK`] frames; the rest follows on [`TIMER_TX_RESUME`].
     fn start_xmit(&mut self, ctx: &mut dyn Context) {
+        ctx.timer_cancel(TIMER_TX_RESUME);
+        self.tx_kick = TxKick::default();
         if self.reg(TCTL) & TCTL_EN == 0 || self.reg(TARC0) & TARC_ENABLE == 0 {
             return;
         }
@@ -82,6 +128,7 @@ impl E1000e {
         let tail = u64::from(self.reg(TDT));
         let mut head = u64::from(self.reg(TDH));
         let mut written_back = false;
+        let mut yielded = false;
         if count != 0 && tail < count {
             #[cfg(feature = "planted-bugs")]
             if self.planted.has(self.planted.head_outside_ring) && head >= count {
@@ -101,9 +148,17 @@ impl E1000e {
                     head = 0;
                 }
                 self.set_reg(TDH, head as u32);
+                if self.tx_kick.spent() && head != tail {
+                    let busy = self.tx_kick.busy_ns();
+                    tracing::trace!(target: "e1000e_tx_yield", "head {head} tail {tail} after {busy} ns");
+                    ctx.timer_set(TIMER_TX_RESUME, ctx.now().saturating_add(busy));
+                    yielded = true;
+                    break;
+                }
             }
         }
-        let mut causes = ICR_TXQE;
+        // The queue is empty unless the kick yielded with descriptors left.
+        let mut causes = if yielded { 0 } else { ICR_TXQE };
         if written_back {
             causes |= ICR_TXDW;
         }
@@ -136,6 +191,7 @@ impl E1000e {
             return false;
         }
         let mut desc = [0u8; DESC_LEN as usize];
+        self.tx_kick.fetched_bytes += DESC_LEN;
         if ctx.dma_read(addr, &mut desc).is_err() {
             tracing::trace!(target: "e1000e_tx_desc_dma_error", "addr {addr:#x}");
         }
@@ -206,6 +262,7 @@ impl E1000e {
             return;
         }
         self.tx.fragments += 1;
+        self.tx_kick.fetched_bytes += len as u64;
         let start = self.tx.packet.len();
         self.tx.packet.resize(start + len, 0);
         let _ = ctx.dma_read(buffer, &mut self.tx.packet[start..]);
@@ -324,6 +381,9 @@ impl E1000e {
             frame.resize(MIN_FRAME, 0);
         }
         self.tx_stats(&frame);
+        self.tx_kick.frames = self.tx_kick.frames.saturating_add(1);
+        self.tx_kick.wire_bytes =
+            (self.tx_kick.wire_bytes).saturating_add(frame.len() as u64 + WIRE_OVERHEAD_BYTES);
         if self.reg(RCTL) & RCTL_LBM_MASK == RCTL_LBM_MAC || self.phy_loopback() {
             tracing::trace!(target: "e1000e_tx_loopback", "len {}", frame.len());
             self.loopback(ctx, &frame);
