@@ -11,7 +11,7 @@ use crate::access::{AccessRules, AccessSize, Space};
 use crate::clock::Clock;
 use crate::device::{Context, Device, DeviceId, DmaError, RegionId, RegionSpec, TimerId};
 use crate::outcome::Signal;
-use crate::pci::{BAR_COUNT, BarMapping, Bdf};
+use crate::pci::{BAR_COUNT, BarMapping, Bdf, COMMAND_IO, COMMAND_MEMORY};
 use crate::qtest::{Cmd, Reply};
 use crate::ram::GuestRam;
 use crate::space::{AddressSpace, Backing, Segment};
@@ -208,6 +208,9 @@ pub struct Machine {
     irq_raises: Vec<u64>,
     engaged: Vec<DeviceId>,
     work_left: u64,
+    /// How many times this machine was rebuilt from its spec (after findings): part of
+    /// [`Machine::layout_id`], whose view ids restart with the spaces.
+    epoch: u64,
     dma_patterns: Vec<Vec<u8>>,
     fill_index: usize,
     fill_used: usize,
@@ -273,6 +276,7 @@ impl Machine {
                 .collect(),
             engaged: Vec::new(),
             work_left: opts.work_per_op,
+            epoch: 0,
             dma_patterns: Vec::new(),
             fill_index: 0,
             fill_used: 0,
@@ -400,6 +404,12 @@ impl Machine {
     /// Combined generation of both spaces: changes whenever any mapping does.
     pub fn mapping_generation(&self) -> u64 {
         self.mem.generation().wrapping_add(self.io.generation())
+    }
+
+    /// The layout of both spaces as [`AddressSpace::view_id`]s: equal whenever the mappings
+    /// are, so per-input work derived from the layout can be kept across inputs.
+    pub fn layout_id(&mut self) -> (u64, u64, u64) {
+        (self.epoch, self.mem.view_id(), self.io.view_id())
     }
 
     /// Guest RAM.
@@ -821,9 +831,15 @@ impl Machine {
             return;
         };
         let master = cfg.bus_master();
+        self.bus_master[usize::from(f.device.0)] = master;
+        // With I/O and memory decoding off nothing is mapped (the common case after a reset).
+        if cfg.command() & (COMMAND_IO | COMMAND_MEMORY) == 0
+            && self.pci[func].mapped.iter().all(Option::is_none)
+        {
+            return;
+        }
         let wanted: [Option<BarMapping>; BAR_COUNT + 1] =
             std::array::from_fn(|s| cfg.bar_mapping(s));
-        self.bus_master[usize::from(f.device.0)] = master;
         let name = self.device_name(f.device);
         for (slot, new) in wanted.into_iter().enumerate() {
             let old = self.pci[func].mapped[slot];
@@ -964,7 +980,9 @@ impl Machine {
     pub fn reset(&mut self) {
         if self.devices.iter().any(Option::is_none) {
             let opts = self.opts;
+            let epoch = self.epoch + 1;
             *self = Self::new(self.build, opts);
+            self.epoch = epoch;
             return;
         }
         // Static mappings (RAM, the PCI host, fixed regions) never move; system_reset unmaps

@@ -62,7 +62,7 @@ pub struct Runner {
     target: Target,
     machine: Machine,
     live: Vec<LiveRegion>,
-    live_generation: Option<u64>,
+    live_layout: Option<(u64, u64, u64)>,
     functions: Vec<(DeviceId, Bdf)>,
     event_devices: Vec<DeviceId>,
     prologue: Vec<Cmd>,
@@ -118,7 +118,7 @@ impl Runner {
             target,
             machine,
             live: Vec::new(),
-            live_generation: None,
+            live_layout: None,
             functions,
             event_devices,
             prologue,
@@ -169,9 +169,9 @@ impl Runner {
     /// first (if the target has them), then each addressable device's mapped regions in device
     /// and region order.
     pub fn live_regions(&mut self) -> &[LiveRegion] {
-        let generation = self.machine.mapping_generation();
-        if self.live_generation != Some(generation) {
-            self.live_generation = Some(generation);
+        let layout = self.machine.layout_id();
+        if self.live_layout != Some(layout) {
+            self.live_layout = Some(layout);
             self.live.clear();
             let host = [Backing::PciConfigAddress, Backing::PciConfigData];
             let host = host

@@ -3,7 +3,8 @@
 //!
 //! Overlaps are legal and resolve like a real bus: the mapping with the higher priority wins;
 //! between equal priorities the one mapped later wins. The flat view is rebuilt lazily, only
-//! when a lookup follows a change.
+//! when a lookup follows a change, and a space remembers the last few flat views it built: a
+//! fuzz run maps the same BARs input after input, so the view is found again, not rebuilt.
 
 use crate::access::{AccessRules, Space};
 use crate::device::{DeviceId, RegionId};
@@ -60,8 +61,23 @@ pub struct Segment {
     pub rules: AccessRules,
 }
 
+/// Flat views a space keeps for mapping sets it may see again.
+const FLAT_CACHE_ENTRIES: usize = 8;
+
+/// A flat view built earlier, with the mappings it was built from.
+#[derive(Clone, Debug)]
+struct CachedView {
+    id: u64,
+    fingerprint: u64,
+    mappings: Vec<Mapping>,
+    flat: Vec<Segment>,
+}
+
 /// Memory or I/O address space.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Two spaces are equal when they hold the same mappings in the same order; the flat view and
+/// its cache are derived from them.
+#[derive(Clone, Debug)]
 pub struct AddressSpace {
     space: Space,
     mappings: Vec<Mapping>,
@@ -69,7 +85,25 @@ pub struct AddressSpace {
     stale: bool,
     next_order: u64,
     generation: u64,
+    /// Index in `flat` of the segment the last lookup hit.
+    hint: usize,
+    cache: Vec<CachedView>,
+    /// Where the next new entry of `cache` goes once it is full.
+    cache_next: usize,
+    /// Identity of the current flat view (see [`AddressSpace::view_id`]).
+    view: u64,
+    next_view: u64,
 }
+
+impl PartialEq for AddressSpace {
+    fn eq(&self, other: &Self) -> bool {
+        self.space == other.space
+            && self.mappings == other.mappings
+            && self.next_order == other.next_order
+    }
+}
+
+impl Eq for AddressSpace {}
 
 impl AddressSpace {
     /// An empty address space.
@@ -81,6 +115,11 @@ impl AddressSpace {
             stale: false,
             next_order: 0,
             generation: 0,
+            hint: 0,
+            cache: Vec::new(),
+            cache_next: 0,
+            view: 0,
+            next_view: 0,
         }
     }
 
@@ -154,6 +193,16 @@ impl AddressSpace {
         self.generation
     }
 
+    /// An identity for the current set of mappings: equal ids mean equal mappings, so a
+    /// caller can key what it derives from the layout on it (a space that returns to a layout
+    /// it has cached returns to its id; `generation` only ever grows).
+    pub fn view_id(&mut self) -> u64 {
+        if self.stale {
+            self.refresh();
+        }
+        self.view
+    }
+
     /// Current mappings in the order they were made.
     pub fn mappings(&self) -> &[Mapping] {
         &self.mappings
@@ -167,22 +216,82 @@ impl AddressSpace {
     /// The segment answering `addr`, or `None` for an unassigned address.
     pub fn lookup(&mut self, addr: u64) -> Option<Segment> {
         if self.stale {
-            self.rebuild();
+            self.refresh();
+        }
+        // Accesses come in runs to one region: try the last hit before searching.
+        if let Some(s) = self.flat.get(self.hint) {
+            if addr.wrapping_sub(s.start) <= s.last - s.start {
+                return Some(*s);
+            }
         }
         let i = self.flat.partition_point(|s| s.last < addr);
-        self.flat.get(i).filter(|s| s.start <= addr).copied()
+        let hit = self.flat.get(i).filter(|s| s.start <= addr).copied();
+        if hit.is_some() {
+            self.hint = i;
+        }
+        hit
     }
 
     /// The flattened view (rebuilding it if needed).
     pub fn segments(&mut self) -> &[Segment] {
         if self.stale {
-            self.rebuild();
+            self.refresh();
         }
         &self.flat
     }
 
-    fn rebuild(&mut self) {
+    /// Bring the flat view up to date: from the cache when these mappings were seen before.
+    fn refresh(&mut self) {
         self.stale = false;
+        self.hint = 0;
+        let fingerprint = self.fingerprint();
+        let mappings = &self.mappings;
+        if let Some(hit) = self
+            .cache
+            .iter()
+            .find(|c| c.fingerprint == fingerprint && c.mappings == *mappings)
+        {
+            self.flat.clone_from(&hit.flat);
+            self.view = hit.id;
+            return;
+        }
+        self.rebuild();
+        self.next_view += 1;
+        self.view = self.next_view;
+        let entry = CachedView {
+            id: self.view,
+            fingerprint,
+            mappings: self.mappings.clone(),
+            flat: self.flat.clone(),
+        };
+        if self.cache.len() < FLAT_CACHE_ENTRIES {
+            self.cache.push(entry);
+        } else {
+            self.cache[self.cache_next] = entry;
+            self.cache_next = (self.cache_next + 1) % FLAT_CACHE_ENTRIES;
+        }
+    }
+
+    /// A hash of the mappings (arithmetic only: cheap under compare tracing).
+    fn fingerprint(&self) -> u64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut mix = |v: u64| h = (h ^ v).wrapping_mul(0x0000_0100_0000_01b3).rotate_left(17);
+        for m in &self.mappings {
+            mix(m.base);
+            mix(m.size);
+            mix(m.priority as u64);
+            mix(m.order);
+            match m.backing {
+                Backing::Device(d, r) => mix(u64::from(d.0) << 16 | u64::from(r.0) << 1 | 1),
+                Backing::Ram => mix(2),
+                Backing::PciConfigAddress => mix(4),
+                Backing::PciConfigData => mix(6),
+            }
+        }
+        h
+    }
+
+    fn rebuild(&mut self) {
         self.flat.clear();
         // Elementary intervals between all mapping edges; each takes the winning mapping.
         let mut edges: Vec<u128> = Vec::with_capacity(self.mappings.len() * 2);
@@ -255,6 +364,53 @@ mod tests {
         );
         s.unmap(dev(1));
         assert_eq!(s.lookup(0x4800).unwrap().backing, Backing::Ram);
+    }
+
+    #[test]
+    fn a_mapping_set_seen_before_gets_its_own_flat_view_back() {
+        let mut s = AddressSpace::new(Space::Io);
+        s.map(dev(0), 0x60, 1, 0, AccessRules::BYTES);
+        let first = s.segments().to_vec();
+        s.map(dev(1), 0x60, 0x10, 1, AccessRules::BYTES);
+        assert_eq!(s.lookup(0x60).unwrap().backing, dev(1));
+        s.map(dev(2), 0x100, 0x10, 0, AccessRules::BYTES);
+        assert_eq!(
+            s.lookup(0x60).unwrap().backing,
+            dev(1),
+            "hint is reset with the view"
+        );
+        s.unmap(dev(1));
+        s.unmap(dev(2));
+        let id = s.view_id();
+        s.map(dev(2), 0x100, 0x10, 0, AccessRules::BYTES);
+        assert_ne!(s.view_id(), id);
+        s.unmap(dev(2));
+        assert_eq!(s.view_id(), id, "the same mappings, the same id");
+        assert_eq!(s.segments(), &first[..]);
+        assert_eq!(s.lookup(0x60).unwrap().backing, dev(0));
+        assert!(s.lookup(0x61).is_none());
+        // The same backings in another order are another mapping set: newest wins on ties.
+        let mut a = AddressSpace::new(Space::Io);
+        a.map(dev(1), 0x10, 0x10, 0, AccessRules::ANY);
+        a.map(dev(2), 0x10, 0x10, 0, AccessRules::ANY);
+        assert_eq!(a.lookup(0x10).unwrap().backing, dev(2));
+        a.map(dev(1), 0x10, 0x10, 0, AccessRules::ANY);
+        assert_eq!(a.lookup(0x10).unwrap().backing, dev(1));
+        a.map(dev(2), 0x10, 0x10, 0, AccessRules::ANY);
+        assert_eq!(a.lookup(0x10).unwrap().backing, dev(2));
+    }
+
+    #[test]
+    fn the_lookup_hint_never_answers_for_an_address_outside_its_segment() {
+        let mut s = AddressSpace::new(Space::Memory);
+        s.map(dev(1), 0x1000, 0x1000, 0, AccessRules::ANY);
+        s.map(dev(2), 0x3000, 0x1000, 0, AccessRules::ANY);
+        assert_eq!(s.lookup(0x1fff).unwrap().backing, dev(1));
+        assert!(s.lookup(0x2000).is_none());
+        assert!(s.lookup(0x0fff).is_none());
+        assert_eq!(s.lookup(0x3000).unwrap().backing, dev(2));
+        assert!(s.lookup(u64::MAX).is_none());
+        assert!(s.lookup(0).is_none());
     }
 
     #[test]
