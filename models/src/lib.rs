@@ -31,7 +31,7 @@ pub static TARGETS: &[Target] = &[
         regions: &[],
         pci: false,
         event_devices: &["i8042"],
-        pci_enum: true,
+        pci_enum: false,
     },
     Target {
         name: "pci",
