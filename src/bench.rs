@@ -6,8 +6,14 @@
 //! - time-to-bug per planted bug over N fresh campaigns (found count, median, min, max) and a
 //!   survival plot;
 //! - minimisation time of a 1000-op crashing input.
+//!
+//! `--targets` and `--time-to-bug` narrow a run; its figures are merged into the existing
+//! `bench/results.json` (replacing the entries measured again, keeping the rest), so a long
+//! campaign can be measured piece by piece. Each exec/s figure keeps the empty target's rate
+//! from its own run, so ratios stay honest across merged runs.
 
 use harness::runner::Runner;
+use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -27,24 +33,74 @@ pub struct BenchConfig {
     pub in_process_only: bool,
     /// cargo-fuzz sanitizer.
     pub sanitizer: String,
+    /// Targets to measure (`None`: all).
+    pub targets: Option<Vec<String>>,
+    /// Planted bugs to time (`None`: every bug of the measured targets; empty: none).
+    pub bugs: Option<Vec<String>>,
+    /// Trials run at once (each is one libFuzzer process).
+    pub jobs: usize,
+}
+
+impl BenchConfig {
+    fn wants_target(&self, name: &str) -> bool {
+        self.targets
+            .as_ref()
+            .is_none_or(|t| t.iter().any(|x| x == name))
+    }
+
+    fn wants_bug(&self, bug: &models::planted::PlantedBug) -> bool {
+        match &self.bugs {
+            Some(ids) => ids.iter().any(|x| x == bug.id),
+            None => self.wants_target(bug.target),
+        }
+    }
 }
 
 /// One exec/s figure.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ExecRate {
     /// Target (or "empty").
     pub target: String,
     /// libFuzzer's final exec/s.
     pub exec_per_sec: f64,
+    /// The empty target's exec/s in the same run (the engine's floor).
+    #[serde(default)]
+    pub empty_exec_per_sec: Option<f64>,
 }
 
 /// Time-to-bug for one planted bug.
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TimeToBug {
     /// Bug id.
     pub bug: String,
     /// Target fuzzed.
     pub target: String,
     /// Seconds to the crash for each trial that found it; `None` for a trial that did not.
+    #[serde(rename = "trials_seconds")]
     pub trials: Vec<Option<f64>>,
+    /// Time limit of each trial.
+    #[serde(default)]
+    pub trial_limit_seconds: u64,
+}
+
+/// In-process programs/s of one target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct InProcess {
+    /// Target.
+    pub target: String,
+    /// Programs per second without an engine.
+    pub programs_per_sec: f64,
+}
+
+/// The minimisation benchmark.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct MinimizeFigure {
+    /// Ops of the crashing input.
+    pub ops_before: usize,
+    /// Commands of the minimised trace.
+    pub commands_after: usize,
+    /// Seconds it took.
+    pub seconds: f64,
 }
 
 impl TimeToBug {
@@ -69,20 +125,57 @@ impl TimeToBug {
 }
 
 /// All results.
-#[derive(Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
     /// Machine description.
     pub host: String,
     /// libFuzzer exec/s (empty target first).
+    #[serde(rename = "libfuzzer_exec_per_sec")]
     pub exec: Vec<ExecRate>,
     /// In-process programs/s per target.
-    pub in_process: Vec<(String, f64)>,
+    pub in_process: Vec<InProcess>,
     /// Time-to-bug per planted bug.
     pub time_to_bug: Vec<TimeToBug>,
-    /// `(ops before, commands after, seconds)` of the minimisation benchmark.
-    pub minimize: Option<(usize, usize, f64)>,
+    /// The minimisation benchmark.
+    pub minimize: Option<MinimizeFigure>,
     /// Notes on what was skipped and why.
     pub notes: Vec<String>,
+}
+
+impl Results {
+    /// `self` (newer) over `old`: entries measured again replace the old ones, the rest stay;
+    /// everything in target and bug table order.
+    pub fn merged_over(mut self, old: Results) -> Results {
+        for e in old.exec {
+            if !self.exec.iter().any(|n| n.target == e.target) {
+                self.exec.push(e);
+            }
+        }
+        for e in old.in_process {
+            if !self.in_process.iter().any(|n| n.target == e.target) {
+                self.in_process.push(e);
+            }
+        }
+        for e in old.time_to_bug {
+            if !self.time_to_bug.iter().any(|n| n.bug == e.bug) {
+                self.time_to_bug.push(e);
+            }
+        }
+        if self.minimize.is_none() {
+            self.minimize = old.minimize;
+        }
+        let target_rank = |t: &str| {
+            (
+                t != "empty",
+                models::TARGETS.iter().position(|x| x.name == t),
+            )
+        };
+        self.exec.sort_by_key(|e| target_rank(&e.target));
+        self.in_process.sort_by_key(|e| target_rank(&e.target));
+        let bug_rank = |b: &str| models::planted::BUGS.iter().position(|x| x.id == b);
+        self.time_to_bug.sort_by_key(|t| bug_rank(&t.bug));
+        self
+    }
 }
 
 /// Deterministic inputs shaped like fuzzer inputs: ops of random bytes between separators.
@@ -136,30 +229,32 @@ fn fuzz_build(root: &Path, sanitizer: &str, planted: bool) -> Result<(), String>
     Ok(())
 }
 
-/// Run one libFuzzer process; returns (wall seconds, stderr, exit success).
+/// The binary `cargo fuzz build` made for `target`.
+fn fuzz_binary(root: &Path, target: &str) -> PathBuf {
+    root.join("fuzz/target")
+        .join(crate::coverage::host_triple())
+        .join("release")
+        .join(target)
+}
+
+/// Run one libFuzzer process (the built binary itself, so cargo's start-up is not timed);
+/// returns (wall seconds, stderr, exit success).
 fn libfuzzer(
-    root: &Path,
-    sanitizer: &str,
-    target: &str,
+    binary: &Path,
     planted: Option<&str>,
     corpus: &Path,
     args: &[String],
 ) -> Result<(f64, String, bool), String> {
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(root)
-        .args(["+nightly", "fuzz", "run", target])
-        .args(crate::campaign::fuzz_build_args(
-            sanitizer,
-            planted.is_some(),
-        ))
-        .env("DEVFUZZ_BUGS", planted.unwrap_or(""));
-    cmd.arg(corpus)
-        .arg("--")
+    let mut cmd = Command::new(binary);
+    cmd.env("DEVFUZZ_BUGS", planted.unwrap_or(""))
+        .arg(corpus)
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
     let start = Instant::now();
-    let out = cmd.output().map_err(|e| format!("cargo fuzz run: {e}"))?;
+    let out = cmd
+        .output()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
     Ok((
         start.elapsed().as_secs_f64(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -197,18 +292,22 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         host: host_description(),
         ..Results::default()
     };
-    for t in models::TARGETS {
+    for t in models::TARGETS.iter().filter(|t| cfg.wants_target(t.name)) {
         eprintln!("bench: in-process {}", t.name);
-        r.in_process.push((t.name.to_string(), in_process_rate(t)));
+        r.in_process.push(InProcess {
+            target: t.name.to_string(),
+            programs_per_sec: in_process_rate(t),
+        });
     }
-    r.minimize = minimize_bench(&mut r.notes);
+    if cfg.wants_target("ps2") {
+        r.minimize = minimize_bench(&mut r.notes);
+    }
     if cfg.in_process_only {
         r.notes
             .push("engine measurements skipped (--in-process-only)".into());
         return Ok(r);
     }
     crate::campaign::ensure_cargo_fuzz()?;
-    fuzz_build(&cfg.root, &cfg.sanitizer, false)?;
     let limits = |secs: u64| {
         vec![
             format!("-max_total_time={secs}"),
@@ -216,24 +315,40 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             "-print_final_stats=1".into(),
         ]
     };
-    for name in std::iter::once("empty").chain(models::TARGETS.iter().map(|t| t.name)) {
-        eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
-        let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
-        let (_, log, _) = libfuzzer(
-            &cfg.root,
-            &cfg.sanitizer,
-            name,
-            None,
-            &corpus,
-            &limits(cfg.exec_seconds),
-        )?;
-        match parse_exec_per_sec(&log) {
-            Some(rate) => r.exec.push(ExecRate {
-                target: name.to_string(),
-                exec_per_sec: rate,
-            }),
-            None => r.notes.push(format!("no exec/s from libFuzzer for {name}")),
+    let measured: Vec<&str> = models::TARGETS
+        .iter()
+        .map(|t| t.name)
+        .filter(|n| cfg.wants_target(n))
+        .collect();
+    if !measured.is_empty() {
+        fuzz_build(&cfg.root, &cfg.sanitizer, false)?;
+        let mut floor = None;
+        for name in std::iter::once("empty").chain(measured.iter().copied()) {
+            eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
+            let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
+            let binary = fuzz_binary(&cfg.root, name);
+            let (_, log, _) = libfuzzer(&binary, None, &corpus, &limits(cfg.exec_seconds))?;
+            match parse_exec_per_sec(&log) {
+                Some(rate) => {
+                    if name == "empty" {
+                        floor = Some(rate);
+                    }
+                    r.exec.push(ExecRate {
+                        target: name.to_string(),
+                        exec_per_sec: rate,
+                        empty_exec_per_sec: floor,
+                    });
+                }
+                None => r.notes.push(format!("no exec/s from libFuzzer for {name}")),
+            }
         }
+    }
+    let bugs: Vec<&models::planted::PlantedBug> = models::planted::BUGS
+        .iter()
+        .filter(|b| cfg.wants_bug(b))
+        .collect();
+    if bugs.is_empty() {
+        return Ok(r);
     }
     if !models::planted::ENABLED_IN_BUILD {
         r.notes
@@ -241,54 +356,88 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         return Ok(r);
     }
     fuzz_build(&cfg.root, &cfg.sanitizer, true)?;
-    for bug in models::planted::BUGS {
-        let target = models::target(bug.target)
-            .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
-        let mut ttb = TimeToBug {
-            bug: bug.id.to_string(),
-            target: bug.target.to_string(),
-            trials: Vec::new(),
-        };
-        for trial in 0..cfg.trials {
-            eprintln!(
-                "bench: time-to-bug {} trial {}/{}",
-                bug.id,
-                trial + 1,
-                cfg.trials
-            );
-            let corpus = seed_only_corpus(&cfg.root, &format!("ttb-{}", bug.id), Some(target))?;
-            let artifacts = cfg.root.join("fuzz/target/bench-artifacts").join(bug.id);
-            let _ = std::fs::remove_dir_all(&artifacts);
-            std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
-            let mut args = limits(cfg.trial_seconds);
-            args.push(format!("-seed={}", trial + 1));
-            args.push(format!("-artifact_prefix={}/", artifacts.display()));
-            let dict = cfg
-                .root
-                .join("fuzz/dicts")
-                .join(format!("{}.dict", bug.target));
-            if dict.is_file() {
-                args.push(format!("-dict={}", dict.display()));
-            }
-            let (secs, log, ok) = libfuzzer(
-                &cfg.root,
-                &cfg.sanitizer,
-                bug.target,
-                Some(bug.id),
-                &corpus,
-                &args,
-            )?;
-            let crashed = !ok
-                && (log.contains("==ERROR")
-                    || std::fs::read_dir(&artifacts).is_ok_and(|mut d| d.next().is_some()));
-            ttb.trials.push(crashed.then_some(secs));
-        }
-        r.time_to_bug.push(ttb);
+    for bug in bugs {
+        r.time_to_bug.push(time_to_bug(cfg, bug, &limits)?);
     }
     Ok(r)
 }
 
-fn minimize_bench(notes: &mut Vec<String>) -> Option<(usize, usize, f64)> {
+/// `cfg.trials` fresh campaigns against one planted bug, `cfg.jobs` at a time.
+fn time_to_bug(
+    cfg: &BenchConfig,
+    bug: &models::planted::PlantedBug,
+    limits: &(dyn Fn(u64) -> Vec<String> + Sync),
+) -> Result<TimeToBug, String> {
+    let target = models::target(bug.target)
+        .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
+    let binary = fuzz_binary(&cfg.root, bug.target);
+    let dict = cfg
+        .root
+        .join("fuzz/dicts")
+        .join(format!("{}.dict", bug.target));
+    let next = std::sync::Mutex::new(0u32);
+    let results = std::sync::Mutex::new(Vec::new());
+    let trial = |n: u32| -> Result<Option<f64>, String> {
+        eprintln!(
+            "bench: time-to-bug {} trial {}/{}",
+            bug.id,
+            n + 1,
+            cfg.trials
+        );
+        let name = format!("ttb-{}-{n}", bug.id);
+        let corpus = seed_only_corpus(&cfg.root, &name, Some(target))?;
+        let artifacts = cfg.root.join("fuzz/target/bench-artifacts").join(&name);
+        let _ = std::fs::remove_dir_all(&artifacts);
+        std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
+        let mut args = limits(cfg.trial_seconds);
+        args.push(format!("-seed={}", n + 1));
+        args.push(format!("-artifact_prefix={}/", artifacts.display()));
+        if dict.is_file() {
+            args.push(format!("-dict={}", dict.display()));
+        }
+        let (secs, log, ok) = libfuzzer(&binary, Some(bug.id), &corpus, &args)?;
+        let crashed = !ok
+            && (log.contains("==ERROR")
+                || std::fs::read_dir(&artifacts).is_ok_and(|mut d| d.next().is_some()));
+        Ok(crashed.then_some(secs))
+    };
+    std::thread::scope(|scope| {
+        for _ in 0..cfg.jobs.clamp(1, cfg.trials.max(1) as usize) {
+            scope.spawn(|| {
+                loop {
+                    let n = {
+                        let Ok(mut g) = next.lock() else { return };
+                        if *g >= cfg.trials {
+                            return;
+                        }
+                        *g += 1;
+                        *g - 1
+                    };
+                    let outcome = trial(n);
+                    if let Ok(mut g) = results.lock() {
+                        g.push((n, outcome));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = results
+        .into_inner()
+        .map_err(|_| "a trial thread panicked")?;
+    done.sort_by_key(|(n, _)| *n);
+    let trials = done
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(TimeToBug {
+        bug: bug.id.to_string(),
+        target: bug.target.to_string(),
+        trials,
+        trial_limit_seconds: cfg.trial_seconds,
+    })
+}
+
+fn minimize_bench(notes: &mut Vec<String>) -> Option<MinimizeFigure> {
     if !models::planted::ENABLED_IN_BUILD {
         notes.push(
             "minimisation benchmark skipped: build devfuzz with --features planted-bugs".into(),
@@ -342,7 +491,11 @@ fn minimize_bench(notes: &mut Vec<String>) -> Option<(usize, usize, f64)> {
     let secs = start.elapsed().as_secs_f64();
     let _ = models::planted::select("");
     match result {
-        Ok(m) => Some((trace.len(), m.trace.len(), secs)),
+        Ok(m) => Some(MinimizeFigure {
+            ops_before: trace.len(),
+            commands_after: m.trace.len(),
+            seconds: secs,
+        }),
         Err(e) => {
             notes.push(format!("minimisation benchmark: {e}"));
             None
@@ -363,6 +516,29 @@ fn host_description() -> String {
     format!("{cpus} CPUs, {model}")
 }
 
+/// The results recorded in `bench/results.json`, if there are any.
+pub fn load(root: &Path) -> Result<Option<Results>, String> {
+    let path = root.join("bench/results.json");
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut r: Results =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            // Files from before figures carried their floor: the file's own empty target.
+            let floor = r
+                .exec
+                .iter()
+                .find(|e| e.target == "empty")
+                .map(|e| e.exec_per_sec);
+            for e in &mut r.exec {
+                e.empty_exec_per_sec = e.empty_exec_per_sec.or(floor);
+            }
+            Ok(Some(r))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
 /// Write `bench/results.md`, `bench/results.json` and `bench/time-to-bug.svg`.
 pub fn write(root: &Path, r: &Results) -> Result<(), String> {
     let dir = root.join("bench");
@@ -379,37 +555,43 @@ fn markdown(r: &Results) -> String {
     let mut s = String::from("# devfuzz bench results\n\n");
     let _ = writeln!(s, "Host: {}\n", r.host);
     if !r.exec.is_empty() {
-        let floor = r
-            .exec
-            .iter()
-            .find(|e| e.target == "empty")
-            .map(|e| e.exec_per_sec);
-        s.push_str("## libFuzzer exec/s (release)\n\n| target | exec/s | of empty target |\n|---|---:|---:|\n");
+        s.push_str("## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run.\n\n| target | exec/s | empty target | of empty target |\n|---|---:|---:|---:|\n");
         for e in &r.exec {
-            let ratio = floor.map_or("-".into(), |f| {
-                format!("{:.1}%", 100.0 * e.exec_per_sec / f)
+            let (floor, ratio) = e.empty_exec_per_sec.map_or(("-".into(), "-".into()), |f| {
+                (
+                    format!("{f:.0}"),
+                    format!("{:.1}%", 100.0 * e.exec_per_sec / f),
+                )
             });
-            let _ = writeln!(s, "| {} | {:.0} | {ratio} |", e.target, e.exec_per_sec);
+            let _ = writeln!(
+                s,
+                "| {} | {:.0} | {floor} | {ratio} |",
+                e.target, e.exec_per_sec
+            );
         }
         s.push('\n');
     }
     s.push_str("## In-process programs/s (no engine)\n\n| target | programs/s |\n|---|---:|\n");
-    for (t, rate) in &r.in_process {
-        let _ = writeln!(s, "| {t} | {rate:.0} |");
+    for e in &r.in_process {
+        let _ = writeln!(s, "| {} | {:.0} |", e.target, e.programs_per_sec);
     }
     s.push('\n');
     if !r.time_to_bug.is_empty() {
-        s.push_str("## Time to bug (planted bugs)\n\n| bug | target | found | median s | min s | max s |\n|---|---|---:|---:|---:|---:|\n");
+        s.push_str("## Time to bug (planted bugs)\n\n| bug | target | found | trial limit s | median s | min s | max s |\n|---|---|---:|---:|---:|---:|---:|\n");
         for t in &r.time_to_bug {
             let f = t.found();
             let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
             let _ = writeln!(
                 s,
-                "| {} | {} | {}/{} | {} | {} | {} |",
+                "| {} | {} | {}/{} | {} | {} | {} | {} |",
                 t.bug,
                 t.target,
                 f.len(),
                 t.trials.len(),
+                match t.trial_limit_seconds {
+                    0 => "-".to_string(),
+                    n => n.to_string(),
+                },
                 fmt(t.median()),
                 fmt(f.first().copied()),
                 fmt(f.last().copied())
@@ -417,11 +599,13 @@ fn markdown(r: &Results) -> String {
         }
         s.push_str("\nSurvival plot: `time-to-bug.svg`.\n\n");
     }
-    if let Some((before, after, secs)) = r.minimize {
+    if let Some(m) = r.minimize {
         let _ = writeln!(
             s,
-            "## Minimisation\n\n{before}-op crashing input -> {after} commands (1-minimal) in {:.1} ms.\n",
-            secs * 1000.0
+            "## Minimisation\n\n{}-op crashing input -> {} commands (1-minimal) in {:.1} ms.\n",
+            m.ops_before,
+            m.commands_after,
+            m.seconds * 1000.0
         );
     }
     if !r.notes.is_empty() {
@@ -433,72 +617,11 @@ fn markdown(r: &Results) -> String {
     s
 }
 
-fn json_str(v: &str) -> String {
-    let mut out = String::from("\"");
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn json(r: &Results) -> String {
-    let num = |v: Option<f64>| v.map_or("null".to_string(), |x| format!("{x:.3}"));
-    let exec: Vec<String> = r
-        .exec
-        .iter()
-        .map(|e| {
-            format!(
-                "{{\"target\": {}, \"exec_per_sec\": {:.1}}}",
-                json_str(&e.target),
-                e.exec_per_sec
-            )
-        })
-        .collect();
-    let inproc: Vec<String> = r
-        .in_process
-        .iter()
-        .map(|(t, v)| {
-            format!(
-                "{{\"target\": {}, \"programs_per_sec\": {v:.1}}}",
-                json_str(t)
-            )
-        })
-        .collect();
-    let ttb: Vec<String> = r
-        .time_to_bug
-        .iter()
-        .map(|t| {
-            let trials: Vec<String> = t.trials.iter().map(|x| num(*x)).collect();
-            format!(
-                "{{\"bug\": {}, \"target\": {}, \"trials_seconds\": [{}], \"median\": {}}}",
-                json_str(&t.bug),
-                json_str(&t.target),
-                trials.join(", "),
-                num(t.median())
-            )
-        })
-        .collect();
-    let minimize = r.minimize.map_or("null".to_string(), |(b, a, s)| {
-        format!("{{\"ops_before\": {b}, \"commands_after\": {a}, \"seconds\": {s:.3}}}")
-    });
-    let notes: Vec<String> = r.notes.iter().map(|n| json_str(n)).collect();
-    format!(
-        "{{\n  \"host\": {},\n  \"libfuzzer_exec_per_sec\": [{}],\n  \"in_process\": [{}],\n  \"time_to_bug\": [{}],\n  \"minimize\": {},\n  \"notes\": [{}]\n}}\n",
-        json_str(&r.host),
-        exec.join(", "),
-        inproc.join(", "),
-        ttb.join(", "),
-        minimize,
-        notes.join(", ")
-    )
+    let mut text =
+        serde_json::to_string_pretty(r).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    text.push('\n');
+    text
 }
 
 fn svg(r: &Results) -> String {
@@ -592,10 +715,64 @@ mod tests {
             bug: "b".into(),
             target: "t".into(),
             trials: v,
+            trial_limit_seconds: 60,
         };
         assert_eq!(t(vec![Some(3.0), Some(1.0), Some(2.0)]).median(), Some(2.0));
         assert_eq!(t(vec![Some(3.0), None, Some(1.0)]).median(), Some(3.0));
         assert_eq!(t(vec![None, None, Some(1.0)]).median(), None);
+    }
+
+    #[test]
+    fn a_narrow_run_replaces_what_it_measured_and_keeps_the_rest() {
+        let rate = |t: &str, v: f64| ExecRate {
+            target: t.into(),
+            exec_per_sec: v,
+            empty_exec_per_sec: Some(1000.0),
+        };
+        let ttb = |b: &str, v: f64| TimeToBug {
+            bug: b.into(),
+            target: "ps2".into(),
+            trials: vec![Some(v)],
+            trial_limit_seconds: 60,
+        };
+        let old = Results {
+            exec: vec![rate("empty", 1.0), rate("ps2", 2.0), rate("pci", 3.0)],
+            time_to_bug: vec![ttb("ps2-queue-overflow", 1.0), ttb("pci-bar-overlap", 2.0)],
+            minimize: Some(MinimizeFigure {
+                ops_before: 10,
+                commands_after: 2,
+                seconds: 0.1,
+            }),
+            ..Results::default()
+        };
+        let new = Results {
+            exec: vec![rate("empty", 10.0), rate("pci", 30.0)],
+            time_to_bug: vec![ttb("pci-bar-overlap", 20.0)],
+            ..Results::default()
+        };
+        let m = new.merged_over(old);
+        let exec: Vec<(&str, f64)> = m
+            .exec
+            .iter()
+            .map(|e| (e.target.as_str(), e.exec_per_sec))
+            .collect();
+        assert_eq!(exec, [("empty", 10.0), ("ps2", 2.0), ("pci", 30.0)]);
+        let bugs: Vec<(&str, Option<f64>)> = m
+            .time_to_bug
+            .iter()
+            .map(|t| (t.bug.as_str(), t.trials[0]))
+            .collect();
+        assert_eq!(
+            bugs,
+            [
+                ("ps2-queue-overflow", Some(1.0)),
+                ("pci-bar-overlap", Some(20.0))
+            ]
+        );
+        assert_eq!(m.minimize.map(|f| f.commands_after), Some(2));
+        let back: Results = serde_json::from_str(&json(&m)).unwrap();
+        assert_eq!(back.exec.len(), 3);
+        assert_eq!(back.time_to_bug[1].trials, [Some(20.0)]);
     }
 
     #[test]

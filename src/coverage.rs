@@ -265,7 +265,7 @@ fn parse_llvm_major(verbose_version: &str) -> Option<u32> {
 }
 
 /// The host triple of the nightly rustc.
-fn host_triple() -> String {
+pub(crate) fn host_triple() -> String {
     Command::new("rustc")
         .args(["+nightly", "-vV"])
         .output()

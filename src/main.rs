@@ -137,7 +137,7 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         trials: u32,
         /// Time limit of one trial in seconds.
-        #[arg(long, default_value_t = 120)]
+        #[arg(long, default_value_t = 600)]
         trial_seconds: u64,
         /// Only the in-process figures (no cargo-fuzz).
         #[arg(long)]
@@ -145,6 +145,18 @@ enum Command {
         /// cargo-fuzz sanitizer for the engine measurements.
         #[arg(long, default_value = "none")]
         sanitizer: String,
+        /// Measure only these targets (comma-separated; default all). Results are merged into
+        /// the existing bench/results.json.
+        #[arg(long, value_delimiter = ',')]
+        targets: Option<Vec<String>>,
+        /// Time only these planted bugs (comma-separated ids, or `none`; default: every bug of
+        /// the measured targets).
+        #[arg(long, value_delimiter = ',')]
+        time_to_bug: Option<Vec<String>>,
+        /// Time-to-bug trials run at once (one libFuzzer process each; at most one per core
+        /// keeps the times honest).
+        #[arg(short, long, default_value_t = 1)]
+        jobs: usize,
     },
     /// Line coverage of the models from a corpus: a per-file table and an HTML report.
     Coverage {
@@ -237,13 +249,20 @@ fn main() -> ExitCode {
             trial_seconds,
             in_process_only,
             sanitizer,
-        } => bench_cmd(
+            targets,
+            time_to_bug,
+            jobs,
+        } => bench_cmd(bench::BenchConfig {
+            root: PathBuf::new(),
             exec_seconds,
             trials,
             trial_seconds,
             in_process_only,
             sanitizer,
-        ),
+            targets,
+            bugs: time_to_bug,
+            jobs,
+        }),
         Command::Fuzz(args) => fuzz(args),
         Command::Replay {
             target,
@@ -686,23 +705,28 @@ fn fuzz(args: FuzzArgs) -> CliResult {
     })
 }
 
-fn bench_cmd(
-    exec_seconds: u64,
-    trials: u32,
-    trial_seconds: u64,
-    in_process_only: bool,
-    sanitizer: String,
-) -> CliResult {
+fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
     let root = workspace_root()?;
-    let cfg = bench::BenchConfig {
-        root: root.clone(),
-        exec_seconds,
-        trials,
-        trial_seconds,
-        in_process_only,
-        sanitizer,
-    };
+    cfg.root = root.clone();
+    for t in cfg.targets.iter().flatten() {
+        find_target(t)?;
+    }
+    if let Some(ids) = &mut cfg.bugs {
+        ids.retain(|id| id != "none");
+        for id in ids.iter() {
+            if !models::planted::BUGS.iter().any(|b| b.id == id) {
+                return Err(UsageError(format!(
+                    "no planted bug '{id}' (see `devfuzz list`)"
+                )));
+            }
+        }
+    }
+    let old = bench::load(&root).map_err(UsageError)?;
     let results = bench::run(&cfg).map_err(UsageError)?;
+    let results = match old {
+        Some(old) => results.merged_over(old),
+        None => results,
+    };
     bench::write(&root, &results).map_err(UsageError)?;
     say!(
         "{}",
