@@ -32,6 +32,9 @@ pub struct Campaign<'a> {
     pub engine: crate::engines::Engine,
 }
 
+/// Replays triage may spend minimising one crash: a slow crash must not stall the report.
+const TRIAGE_MAX_RUNS: usize = 3000;
+
 /// The cargo-fuzz build every devfuzz campaign, smoke run and benchmark uses: release with debug
 /// assertions and overflow checks (cargo-fuzz's default), the given sanitizer, and the planted
 /// bugs when asked. One set of flags, so switching between them does not rebuild.
@@ -254,11 +257,12 @@ impl Campaign<'_> {
         out
     }
 
+    /// Minimise one artifact, within [`TRIAGE_MAX_RUNS`] replays.
     fn minimize(&self, artifact: &Path) -> Option<(usize, PathBuf)> {
         let bytes = std::fs::read(artifact).ok()?;
         let mut runner = Runner::new(self.target);
         let (trace, _) = runner.input_to_trace(&bytes);
-        let m = harness::minimize::minimize(&mut runner, &trace, |p| {
+        let m = harness::minimize::minimize_bounded(&mut runner, &trace, TRIAGE_MAX_RUNS, |p| {
             eprint!(
                 "\rtriage: minimizing {} [{}] {} commands   ",
                 artifact.file_name().unwrap_or_default().to_string_lossy(),
@@ -277,6 +281,11 @@ impl Campaign<'_> {
             self.target.name,
             m.signature
         );
+        if m.budget_exhausted {
+            text.push_str(&format!(
+                "# minimisation stopped after {TRIAGE_MAX_RUNS} replays: not 1-minimal (`devfuzz minimize` finishes it)\n"
+            ));
+        }
         for c in &m.trace {
             text.push_str(&format!("{c}\n"));
         }

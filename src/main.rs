@@ -178,6 +178,10 @@ enum Command {
         /// Re-entrancy mode to reproduce in (default: guard, falling back to detect).
         #[arg(long, value_enum)]
         reentrancy: Option<Reentrancy>,
+        /// Stop after this many trace replays and keep the best trace so far (a slow crash
+        /// can otherwise take long); default: no limit, the result is 1-minimal.
+        #[arg(long)]
+        max_runs: Option<usize>,
     },
     /// Minimise a crashing input and store it as regressions/<target>/<name>.qtest.
     Regress {
@@ -280,7 +284,14 @@ fn main() -> ExitCode {
             input,
             output,
             reentrancy,
-        } => minimize_cmd(&target, &input, &output, reentrancy),
+            max_runs,
+        } => minimize_cmd(
+            &target,
+            &input,
+            &output,
+            reentrancy,
+            max_runs.unwrap_or(usize::MAX),
+        ),
         Command::Regress {
             target,
             input,
@@ -524,6 +535,7 @@ fn minimize_in(
     target: &Target,
     trace: &[qtest::Cmd],
     mode: Option<ReentrancyMode>,
+    max_runs: usize,
 ) -> Result<(harness::minimize::Minimized, ReentrancyMode), UsageError> {
     let modes = match mode {
         Some(m) => vec![m],
@@ -532,7 +544,7 @@ fn minimize_in(
     for mode in modes {
         let mut runner = Runner::with_options(target, options(mode));
         let start = std::time::Instant::now();
-        let result = harness::minimize::minimize(&mut runner, trace, |p| {
+        let result = harness::minimize::minimize_bounded(&mut runner, trace, max_runs, |p| {
             eprint!(
                 "\rminimize [{}]: {} commands, {} runs   ",
                 p.pass, p.commands, p.runs
@@ -541,11 +553,16 @@ fn minimize_in(
         match result {
             Ok(m) => {
                 eprintln!(
-                    "\rminimized {} -> {} commands in {} runs ({:.2} s), signature {}",
+                    "\rminimized {} -> {} commands in {} runs ({:.2} s){}, signature {}",
                     m.original_len,
                     m.trace.len(),
                     m.runs,
                     start.elapsed().as_secs_f64(),
+                    if m.budget_exhausted {
+                        " — run budget spent, not 1-minimal"
+                    } else {
+                        ""
+                    },
                     m.signature
                 );
                 return Ok((m, mode));
@@ -559,14 +576,20 @@ fn minimize_in(
     ))
 }
 
-fn minimize_cmd(target: &str, input: &Path, output: &Path, mode: Option<Reentrancy>) -> CliResult {
+fn minimize_cmd(
+    target: &str,
+    input: &Path,
+    output: &Path,
+    mode: Option<Reentrancy>,
+    max_runs: usize,
+) -> CliResult {
     let target = find_target(target)?;
     let trace = load_trace(target, input)?;
     let mode = mode.map(|m| match m {
         Reentrancy::Guard => ReentrancyMode::Guard,
         Reentrancy::Detect => ReentrancyMode::Detect,
     });
-    let (m, mode) = minimize_in(target, &trace, mode)?;
+    let (m, mode) = minimize_in(target, &trace, mode, max_runs)?;
     let mut text = format!(
         "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
         input.display(),
@@ -633,7 +656,7 @@ fn regress(
         )));
     }
     let trace = load_trace(target, input)?;
-    let (m, mode) = minimize_in(target, &trace, None)?;
+    let (m, mode) = minimize_in(target, &trace, None, usize::MAX)?;
     let planted: Vec<String> = models::planted::active()
         .into_iter()
         .map(String::from)

@@ -41,17 +41,26 @@ pub struct Minimized {
     pub original_len: usize,
     /// Trace replays it took.
     pub runs: usize,
+    /// The run budget ran out: the trace still gives the signature but may not be 1-minimal.
+    pub budget_exhausted: bool,
 }
 
 struct Oracle<'r, F> {
     runner: &'r mut Runner,
     signature: String,
     runs: usize,
+    max_runs: usize,
+    /// A candidate was refused for lack of budget.
+    out_of_budget: bool,
     progress: F,
 }
 
 impl<F: FnMut(Progress)> Oracle<'_, F> {
     fn keeps(&mut self, cmds: &[Cmd]) -> bool {
+        if self.runs >= self.max_runs {
+            self.out_of_budget = true;
+            return false; // every further candidate is refused
+        }
         self.runs += 1;
         matches!(self.runner.run_trace(cmds), Ok(Outcome::Finding(f)) if f.signature() == self.signature)
     }
@@ -72,6 +81,18 @@ pub fn minimize(
     trace: &[Cmd],
     progress: impl FnMut(Progress),
 ) -> Result<Minimized, MinimizeError> {
+    minimize_bounded(runner, trace, usize::MAX, progress)
+}
+
+/// [`minimize`] with at most `max_runs` trace replays: a slow crash (a long DMA, a hang that
+/// spends its whole work budget) cannot stall triage. When the budget runs out the passes
+/// stop and the best trace so far is returned, with `budget_exhausted` set.
+pub fn minimize_bounded(
+    runner: &mut Runner,
+    trace: &[Cmd],
+    max_runs: usize,
+    progress: impl FnMut(Progress),
+) -> Result<Minimized, MinimizeError> {
     let first = runner.run_trace(trace)?;
     let Outcome::Finding(f) = first else {
         return Err(MinimizeError::NoFinding);
@@ -80,6 +101,8 @@ pub fn minimize(
         runner,
         signature: f.signature(),
         runs: 1,
+        max_runs: max_runs.max(1),
+        out_of_budget: false,
         progress,
     };
     // The failing command is the last one that matters.
@@ -95,6 +118,7 @@ pub fn minimize(
         signature: o.signature.clone(),
         original_len: trace.len(),
         runs: o.runs,
+        budget_exhausted: o.out_of_budget,
         trace: cmds,
     })
 }

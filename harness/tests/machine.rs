@@ -597,3 +597,25 @@ fn minimisation_keeps_the_signature_and_is_one_minimal_and_deterministic() {
         assert!(!kept, "removing {shown} keeps the bug");
     }
 }
+
+#[test]
+fn a_run_budget_stops_minimisation_early_with_a_trace_that_still_crashes() {
+    use harness::minimize::{minimize, minimize_bounded};
+    let mut text = String::new();
+    for i in 0..300 {
+        text.push_str(&format!("outb 0x80 {:#x}\n", i & 0xff));
+    }
+    text.push_str(SETUP);
+    text.push_str(&format!("writel {:#x} 1\n", BAR + 0x18));
+    let trace = parse_trace(&text).unwrap();
+    let mut runner = Runner::new(&TEST_TARGET);
+    let full = minimize(&mut runner, &trace, |_| {}).unwrap();
+    assert!(!full.budget_exhausted);
+    let cut = minimize_bounded(&mut runner, &trace, 10, |_| {}).unwrap();
+    assert!(cut.budget_exhausted);
+    assert_eq!(cut.runs, 10);
+    assert!(cut.trace.len() > full.trace.len(), "not finished");
+    assert!(cut.trace.len() < trace.len(), "but smaller than the input");
+    let out = runner.run_trace(&cut.trace).unwrap();
+    assert_eq!(out.finding().map(|f| f.signature()), Some(full.signature));
+}
