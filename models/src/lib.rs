@@ -3,10 +3,12 @@
 #![forbid(unsafe_code)]
 
 pub mod aspeed;
+pub mod e1000_core;
 pub mod e1000e;
 pub mod fuzzing;
 pub mod i8042;
 pub mod ide;
+pub mod igb;
 pub mod pc;
 pub mod planted;
 
@@ -16,6 +18,7 @@ use harness::target::{MachineProfile, Target};
 pub static MACHINES: &[&MachineProfile] = &[
     &pc::PC,
     &pc::PC_NODISK,
+    &pc::PC_IGB,
     &aspeed::AST2400,
     &aspeed::AST2500,
     &aspeed::AST2600,
@@ -51,6 +54,16 @@ pub static TARGETS: &[Target] = &[
         regions: &[],
         pci: true,
         event_devices: &["e1000e"],
+        pci_enum: true,
+    },
+    Target {
+        name: "igb",
+        description: "Intel 82576 NIC (igb at 00:02.0 of pc-igb): BAR0 registers, BAR2 I/O window, MSI-X, config space, incoming frames",
+        machine: &pc::PC_IGB,
+        devices: &["igb"],
+        regions: &[],
+        pci: true,
+        event_devices: &["igb"],
         pci_enum: true,
     },
     Target {

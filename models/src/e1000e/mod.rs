@@ -42,11 +42,20 @@ mod rx;
 mod tests;
 mod tx;
 
+use crate::e1000_core::eeprom;
+pub use crate::e1000_core::eeprom::{
+    EEPROM_CHECKSUM_WORD, EEPROM_DEVICE_ID_WORD, EEPROM_DEVICE_ID_WORD2, EEPROM_SUM, EEPROM_WORDS,
+};
+pub use crate::e1000_core::filter::{RxKind, mta_hash};
+use crate::e1000_core::kick::TxKick;
+use crate::e1000_core::msix::Msix;
+pub use crate::e1000_core::offload::ethernet_crc;
+use crate::e1000_core::phy::Phy;
+use crate::e1000_core::regfile::RegFile;
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
 pub use regs::*;
-pub use rx::{RxKind, ethernet_crc, mta_hash};
 use std::collections::VecDeque;
 
 /// BAR0: the register file.
@@ -84,13 +93,6 @@ const TIMER_AUTONEG: TimerId = TimerId(0);
 /// The transmit engine resumes after a kick's quota (see [`tx::TX_FRAMES_PER_KICK`]).
 const TIMER_TX_RESUME: TimerId = TimerId(1);
 
-/// EEPROM words.
-pub const EEPROM_WORDS: usize = 64;
-/// The EEPROM checksum word (sum of words 0..=0x3F equals [`EEPROM_SUM`]).
-pub const EEPROM_CHECKSUM_WORD: usize = 0x3F;
-/// Required EEPROM sum.
-pub const EEPROM_SUM: u16 = 0xBABA;
-
 // PCI capability offsets (QEMU's e1000e layout, facts §1.1).
 const CAP_PM: u8 = 0xC8;
 const CAP_MSI: u8 = 0xD0;
@@ -109,19 +111,17 @@ pub const MSIX_PBA_OFFSET: u64 = 0x2000;
 pub struct E1000e {
     pci: PciConfig,
     /// Register file, one dword per 4 bytes of [0, REG_FILE_END).
-    regs: Box<[u32]>,
+    regs: RegFile,
     eeprom: [u16; EEPROM_WORDS],
-    phy: [u16; PHY_REGS],
-    /// Link state (STATUS.LU, BMSR link status).
-    link_up: bool,
+    /// PHY registers and link state.
+    phy: Phy,
     /// STATUS.PHYRA.
     phy_reset_asserted: bool,
     ioaddr: u32,
-    msix_table: [u32; MSIX_VECTORS * 4],
-    msix_pba: u32,
+    msix: Msix<MSIX_VECTORS>,
     intx_level: bool,
     tx: tx::TxState,
-    tx_kick: tx::TxKick,
+    tx_kick: TxKick,
     sent: VecDeque<Vec<u8>>,
     /// Frames the transmit path dropped as malformed (bad context, fragment overflow).
     tx_malformed: u64,
@@ -178,26 +178,17 @@ impl E1000e {
     }
 
     fn fresh() -> Self {
-        let mut eeprom = [0u16; EEPROM_WORDS];
-        for (i, w) in eeprom.iter_mut().take(3).enumerate() {
-            *w = u16::from_le_bytes([DEFAULT_MAC[2 * i], DEFAULT_MAC[2 * i + 1]]);
-        }
-        eeprom[EEPROM_DEVICE_ID_WORD] = DEVICE_ID;
-        eeprom[EEPROM_DEVICE_ID_WORD2] = DEVICE_ID;
-        eeprom[EEPROM_CHECKSUM_WORD] = eeprom_checksum(&eeprom);
         Self {
             pci: pci_config(),
-            regs: vec![0; REG_FILE_END as usize / 4].into_boxed_slice(),
-            eeprom,
-            phy: [0; PHY_REGS],
-            link_up: true,
+            regs: RegFile::new(REG_FILE_END),
+            eeprom: eeprom::image(DEFAULT_MAC, DEVICE_ID),
+            phy: Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE),
             phy_reset_asserted: false,
             ioaddr: 0,
-            msix_table: msix_table_reset(),
-            msix_pba: 0,
+            msix: Msix::new(MSIX_PBA_OFFSET),
             intx_level: false,
             tx: tx::TxState::default(),
-            tx_kick: tx::TxKick::default(),
+            tx_kick: TxKick::default(),
             sent: VecDeque::new(),
             tx_malformed: 0,
             loopback_depth: 0,
@@ -230,7 +221,7 @@ impl E1000e {
     /// MAC (register file) reset: what CTRL.RST does. PCI configuration, EEPROM, MSI-X table
     /// and the backend are kept.
     fn reset_mac(&mut self) {
-        self.regs.fill(0);
+        self.regs.clear();
         for &(offset, value) in RESET_VALUES {
             self.set_reg(offset, value);
         }
@@ -240,39 +231,22 @@ impl E1000e {
             RA + 4,
             u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
         );
-        self.reset_phy();
-        self.link_up = true;
+        self.phy = Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE);
         self.phy_reset_asserted = false;
         self.ioaddr = 0;
         self.tx = tx::TxState::default();
     }
 
-    fn reset_phy(&mut self) {
-        self.phy = [0; PHY_REGS];
-        self.phy[PHY_BMCR] = BMCR_RESET_VALUE;
-        self.phy[PHY_BMSR] = BMSR_RESET_VALUE | BMSR_ANEG_COMPLETE;
-        self.phy[PHY_ID1] = PHY_ID1_VALUE;
-        self.phy[PHY_ID2] = PHY_ID2_VALUE;
-        self.phy[PHY_ANAR] = ANAR_RESET_VALUE;
-        self.phy[PHY_1000T_CTRL] = GBCR_RESET_VALUE;
-    }
-
     fn permanent_mac(&self) -> [u8; 6] {
-        let mut mac = [0u8; 6];
-        for i in 0..3 {
-            mac[2 * i..2 * i + 2].copy_from_slice(&self.eeprom[i].to_le_bytes());
-        }
-        mac
+        eeprom::mac(&self.eeprom)
     }
 
     fn reg(&self, offset: u64) -> u32 {
-        self.regs.get((offset / 4) as usize).copied().unwrap_or(0)
+        self.regs.get(offset)
     }
 
     fn set_reg(&mut self, offset: u64, value: u32) {
-        if let Some(r) = self.regs.get_mut((offset / 4) as usize) {
-            *r = value;
-        }
+        self.regs.set(offset, value);
     }
 
     fn bus_master(&self) -> bool {
@@ -343,31 +317,7 @@ impl E1000e {
     }
 
     fn read_status(&self) -> u32 {
-        let ctrl = self.reg(CTRL);
-        let mut status = STATUS_ASDV_1000;
-        let full_duplex = if ctrl & CTRL_FRCDPX != 0 {
-            ctrl & CTRL_FD != 0
-        } else {
-            true
-        };
-        if full_duplex {
-            status |= STATUS_FD;
-        }
-        if self.link_up {
-            status |= STATUS_LU;
-        }
-        status |= if ctrl & (CTRL_FRCSPD | CTRL_SPD_BYPS) != 0 {
-            (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT << STATUS_SPEED_SHIFT
-        } else {
-            STATUS_SPEED_1000
-        };
-        if ctrl & CTRL_GIO_MASTER_DISABLE == 0 {
-            status |= STATUS_GIO_MASTER_EN;
-        }
-        if self.phy_reset_asserted {
-            status |= STATUS_PHYRA;
-        }
-        status
+        crate::e1000_core::phy::status(self.reg(CTRL), self.phy.link_up, self.phy_reset_asserted)
     }
 
     fn write_status(&mut self, value: u32) {
@@ -382,14 +332,7 @@ impl E1000e {
     }
 
     fn write_eerd(&mut self, value: u32) {
-        let addr = (value >> EERD_ADDR_SHIFT) & EERD_ADDR_MASK;
-        let result = if value & EERD_START == 0 {
-            value & !EERD_DONE
-        } else if let Some(&word) = self.eeprom.get(addr as usize) {
-            u32::from(word) << EERD_DATA_SHIFT | addr << EERD_ADDR_SHIFT | EERD_DONE
-        } else {
-            addr << EERD_ADDR_SHIFT
-        };
+        let result = eeprom::eerd(&self.eeprom, value);
         self.set_reg(EERD, result);
     }
 
@@ -400,103 +343,43 @@ impl E1000e {
     }
 
     fn read_stat(&mut self, offset: u64) -> u32 {
-        let value = self.reg(offset);
-        match offset {
-            GORCL | GOTCL | TORL | TOTL => {}
-            GORCH | GOTCH | TORH | TOTH => {
-                self.set_reg(offset - 4, 0);
-                self.set_reg(offset, 0);
-            }
-            _ => self.set_reg(offset, 0),
-        }
-        value
+        self.regs.read_stat(offset)
     }
 
     /// Add to a 32-bit statistics counter, saturating as the hardware does.
     fn count(&mut self, offset: u64, n: u32) {
-        let v = self.reg(offset).saturating_add(n);
-        self.set_reg(offset, v);
-    }
-
-    /// Add to a 64-bit statistics pair (low at `low`, high at `low + 4`).
-    fn count64(&mut self, low: u64, n: u64) {
-        let v = (u64::from(self.reg(low + 4)) << 32 | u64::from(self.reg(low))).saturating_add(n);
-        self.set_reg(low, v as u32);
-        self.set_reg(low + 4, (v >> 32) as u32);
+        self.regs.count(offset, n);
     }
 
     // ---- PHY -----------------------------------------------------------------------------
 
     fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let phy_addr = (value >> MDIC_PHY_SHIFT) & 0x1F;
-        let reg = ((value >> MDIC_REG_SHIFT) & 0x1F) as usize;
-        let op = value & MDIC_OP_MASK;
-        let mut result = value & !(MDIC_READY | MDIC_ERROR);
-        if phy_addr != PHY_ADDRESS {
-            result |= MDIC_ERROR;
-        } else if op == MDIC_OP_READ {
-            let data = self.phy.get(reg).copied().unwrap_or(0);
+        let out = self.phy.mdic(value);
+        if let Some((reg, data)) = out.read {
             tracing::trace!(target: "e1000e_core_mdic_read", "reg {reg:#x} data {data:#x}");
-            result = (result & !MDIC_DATA_MASK) | u32::from(data);
-        } else if op == MDIC_OP_WRITE {
-            tracing::trace!(target: "e1000e_core_mdic_write", "reg {reg:#x} data {:#x}", value as u16);
-            self.phy_write(ctx, reg, value as u16);
-        } else {
-            result |= MDIC_ERROR;
         }
-        result |= MDIC_READY;
-        self.set_reg(MDIC, result);
-        if value & MDIC_INT_EN != 0 {
+        if let Some((reg, data)) = out.write {
+            tracing::trace!(target: "e1000e_core_mdic_write", "reg {reg:#x} data {data:#x}");
+        }
+        if out.restart_autoneg {
+            tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
+            let deadline = ctx.now().saturating_add(AUTONEG_NS);
+            ctx.timer_set(TIMER_AUTONEG, deadline);
+        }
+        self.set_reg(MDIC, out.mdic);
+        if out.interrupt {
             self.raise(ctx, ICR_MDAC);
         }
     }
 
-    fn phy_write(&mut self, ctx: &mut dyn Context, reg: usize, data: u16) {
-        match reg {
-            PHY_BMCR => self.write_bmcr(ctx, data),
-            PHY_BMSR | PHY_ID1 | PHY_ID2 | PHY_LPAR | PHY_1000T_STATUS => {}
-            _ => {
-                if let Some(r) = self.phy.get_mut(reg) {
-                    *r = data;
-                }
-            }
-        }
-    }
-
-    fn write_bmcr(&mut self, ctx: &mut dyn Context, data: u16) {
-        if data & BMCR_RESET != 0 {
-            self.reset_phy();
-            self.phy[PHY_BMCR] = (data & !(BMCR_RESET | BMCR_ANEG_RESTART)) | BMCR_ANEG_ENABLE;
-        } else {
-            self.phy[PHY_BMCR] = data & !(BMCR_RESET | BMCR_ANEG_RESTART);
-        }
-        if data & (BMCR_ANEG_RESTART | BMCR_RESET) != 0
-            && self.phy[PHY_BMCR] & BMCR_ANEG_ENABLE != 0
-        {
-            self.restart_autoneg(ctx);
-        }
-    }
-
-    fn restart_autoneg(&mut self, ctx: &mut dyn Context) {
-        tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
-        self.link_up = false;
-        self.phy[PHY_BMSR] &= !(BMSR_ANEG_COMPLETE | BMSR_LINK_STATUS);
-        self.phy[PHY_LPAR] = 0;
-        let deadline = ctx.now().saturating_add(AUTONEG_NS);
-        ctx.timer_set(TIMER_AUTONEG, deadline);
-    }
-
     fn autoneg_done(&mut self, ctx: &mut dyn Context) {
         tracing::trace!(target: "e1000e_link_negotiation_done", "");
-        self.link_up = true;
-        self.phy[PHY_BMSR] |= BMSR_ANEG_COMPLETE | BMSR_LINK_STATUS;
-        self.phy[PHY_LPAR] = LPAR_AFTER_ANEG;
-        self.phy[PHY_1000T_STATUS] = GBSR_AFTER_ANEG;
+        self.phy.autoneg_done();
         self.raise(ctx, ICR_LSC);
     }
 
     fn phy_loopback(&self) -> bool {
-        self.phy[PHY_BMCR] & BMCR_LOOPBACK != 0
+        self.phy.loopback()
     }
 
     // ---- interrupts ----------------------------------------------------------------------
@@ -631,14 +514,10 @@ impl E1000e {
     }
 
     fn msix_send(&mut self, ctx: &mut dyn Context, vector: usize) {
-        let entry = &self.msix_table[vector * 4..vector * 4 + 4];
-        let masked = entry[3] & 1 != 0 || self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
-        if masked {
-            self.msix_pba |= 1 << vector;
+        let function_masked = self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
+        let Some((addr, data)) = self.msix.message(vector, function_masked) else {
             return;
-        }
-        let addr = u64::from(entry[0]) | u64::from(entry[1]) << 32;
-        let data = entry[2];
+        };
         tracing::trace!(target: "e1000e_irq_msix_notify_vec", "vector {vector}");
         if self.bus_master() {
             let _ = ctx.dma_write(addr, &data.to_le_bytes());
@@ -668,25 +547,12 @@ impl E1000e {
     }
 
     fn msix_read(&self, offset: u64) -> u32 {
-        if let Some(&v) = self.msix_table.get((offset / 4) as usize) {
-            v
-        } else if offset == MSIX_PBA_OFFSET {
-            self.msix_pba
-        } else {
-            0
-        }
+        self.msix.read(offset)
     }
 
     fn msix_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        let idx = (offset / 4) as usize;
-        let Some(slot) = self.msix_table.get_mut(idx) else {
-            return;
-        };
-        *slot = if idx % 4 == 3 { value & 1 } else { value };
         // Unmasking a vector with its pending bit set delivers it.
-        let vector = idx / 4;
-        if idx % 4 == 3 && value & 1 == 0 && self.msix_pba & (1 << vector) != 0 {
-            self.msix_pba &= !(1 << vector);
+        if let Some(vector) = self.msix.write(offset, value) {
             self.msix_send(ctx, vector);
         }
     }
@@ -694,18 +560,7 @@ impl E1000e {
 
 /// The word that makes the EEPROM sum [`EEPROM_SUM`].
 pub fn eeprom_checksum(eeprom: &[u16; EEPROM_WORDS]) -> u16 {
-    let sum = eeprom[..EEPROM_CHECKSUM_WORD]
-        .iter()
-        .fold(0u16, |s, &w| s.wrapping_add(w));
-    EEPROM_SUM.wrapping_sub(sum)
-}
-
-fn msix_table_reset() -> [u32; MSIX_VECTORS * 4] {
-    let mut t = [0u32; MSIX_VECTORS * 4];
-    for v in 0..MSIX_VECTORS {
-        t[v * 4 + 3] = 1; // vector control: masked at reset (PCI spec)
-    }
-    t
+    eeprom::checksum(eeprom)
 }
 
 fn pci_config() -> PciConfig {

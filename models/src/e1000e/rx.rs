@@ -1,7 +1,8 @@
 //! Receive queue 0: filters, ring, write-back (facts §1.6, §1.8), and loopback delivery.
 
-use super::tx::{DESC_LEN, MIN_FRAME, size_bucket};
+use super::tx::{DESC_LEN, MIN_FRAME};
 use super::*;
+use crate::e1000_core::filter;
 
 /// Largest frame accepted without LPE or SBP (1518 + a VLAN tag).
 pub const MAX_NORMAL_FRAME: usize = 1522;
@@ -13,102 +14,20 @@ const RX_STATUS_DD: u8 = 0x01;
 const RX_STATUS_EOP: u8 = 0x02;
 const RX_STATUS_VP: u8 = 0x08;
 
-/// Which address filter accepted a frame.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RxKind {
-    /// Unicast (RA match, promiscuous or MTA).
-    Unicast,
-    /// Multicast.
-    Multicast,
-    /// Broadcast.
-    Broadcast,
-}
-
-/// The 12-bit multicast table index of `dst` under multicast offset `mo` (RCTL.MO).
-pub fn mta_hash(dst: &[u8; 6], mo: u32) -> u16 {
-    const SHIFT: [u32; 4] = [4, 3, 2, 0];
-    let shift = SHIFT[(mo & 3) as usize];
-    ((u16::from(dst[5]) << 8 | u16::from(dst[4])) >> shift) & 0xFFF
-}
-
-/// Ethernet CRC-32 (IEEE 802.3), as the FCS carries it (little-endian on the wire).
-pub fn ethernet_crc(data: &[u8]) -> u32 {
-    let mut crc = u32::MAX;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                crc >> 1 ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
 impl E1000e {
     /// The receive buffer size RCTL (FLXBUF, BSEX, BSIZE) selects.
     pub(super) fn rx_buffer_size(&self) -> usize {
-        let rctl = self.reg(RCTL);
-        let flxbuf = rctl >> RCTL_FLXBUF_SHIFT & 0xF;
-        if flxbuf != 0 {
-            return flxbuf as usize * 1024;
-        }
-        match (rctl & RCTL_BSEX != 0, rctl >> RCTL_BSIZE_SHIFT & 3) {
-            (false, 1) => 1024,
-            (false, 2) => 512,
-            (false, 3) => 256,
-            (true, 1) => 16384,
-            (true, 2) => 8192,
-            (true, 3) => 4096,
-            _ => 2048,
-        }
+        filter::rctl_buffer_size(self.reg(RCTL))
     }
 
     /// The address filters in the order of §1.8; `None` drops the frame.
     pub(super) fn rx_filter(&self, frame: &[u8]) -> Option<RxKind> {
-        let rctl = self.reg(RCTL);
-        let dst: [u8; 6] = frame.get(..6)?.try_into().ok()?;
-        if let Some(tci) = self.vlan_tag(frame)
-            && rctl & RCTL_VFE != 0
-        {
-            let vid = u64::from(tci & 0xFFF);
-            if self.reg(VFTA + 4 * (vid >> 5)) & (1 << (vid & 31)) == 0 {
-                return None;
-            }
-        }
-        if dst == [0xFF; 6] {
-            return (rctl & (RCTL_BAM | RCTL_MPE) != 0 || self.mta_match(&dst))
-                .then_some(RxKind::Broadcast);
-        }
-        if dst[0] & 1 != 0 {
-            return (rctl & RCTL_MPE != 0 || self.mta_match(&dst)).then_some(RxKind::Multicast);
-        }
-        (rctl & RCTL_UPE != 0 || self.ra_match(&dst) || self.mta_match(&dst))
-            .then_some(RxKind::Unicast)
-    }
-
-    fn ra_match(&self, dst: &[u8; 6]) -> bool {
-        (0..RA_ENTRIES).any(|i| {
-            let ral = self.reg(RA + 8 * i).to_le_bytes();
-            let rah = self.reg(RA + 8 * i + 4);
-            let high = (rah as u16).to_le_bytes();
-            rah & RAH_AV != 0 && dst[..4] == ral && dst[4..] == high
-        })
-    }
-
-    fn mta_match(&self, dst: &[u8; 6]) -> bool {
-        let h = u64::from(mta_hash(dst, self.reg(RCTL) >> RCTL_MO_SHIFT));
-        self.reg(MTA + 4 * (h >> 5)) & (1 << (h & 31)) != 0
+        filter::accept(&self.regs, frame, self.reg(VET) as u16)
     }
 
     /// The 802.1Q tag control of a frame tagged with VET's type.
     fn vlan_tag(&self, frame: &[u8]) -> Option<u16> {
-        let tpid = u16::from_be_bytes(frame.get(12..14)?.try_into().ok()?);
-        (tpid == self.reg(VET) as u16)
-            .then(|| u16::from_be_bytes([frame[14], frame[15]]))
-            .filter(|_| frame.len() >= 18)
+        filter::vlan_tag(frame, self.reg(VET) as u16)
     }
 
     /// Loopback delivery of a transmitted frame (RCTL.LBM = MAC or PHY BMCR loopback).
@@ -344,15 +263,6 @@ impl E1000e {
     }
 
     fn rx_stats(&mut self, kind: RxKind, wire_len: usize) {
-        self.count(TPR, 1);
-        self.count(GPRC, 1);
-        self.count64(TORL, wire_len as u64);
-        self.count64(GORCL, wire_len as u64);
-        match kind {
-            RxKind::Broadcast => self.count(BPRC, 1),
-            RxKind::Multicast => self.count(MPRC, 1),
-            RxKind::Unicast => {}
-        }
-        self.count(PRC64 + 4 * size_bucket(wire_len), 1);
+        crate::e1000_core::offload::count_rx(&mut self.regs, kind, wire_len);
     }
 }

@@ -8,24 +8,9 @@ pub(super) const DESC_LEN: u64 = 16;
 const MAX_FRAGMENTS: u16 = 64;
 /// Largest packet assembled from fragments (a TSO super-frame).
 pub(super) const MAX_TX_PACKET: usize = 64 << 10;
-/// Minimum Ethernet frame without FCS.
-pub(super) const MIN_FRAME: usize = 60;
-/// Frames one kick of the transmit engine may send before it yields to the virtual clock.
-///
-/// QEMU walks the whole ring inside the TDT write. A ring of 65536 TSO descriptors with
-/// `mss = 1` is then billions of frames for one register write: bounded, but no fuzzer (and no
-/// work budget meant to catch endless loops) can tell it from a hang. Real hardware transmits
-/// asynchronously at wire speed and drivers wait for descriptor write-back, so the model sends
-/// up to this many frames per kick, then resumes on a timer after their wire time. A packet is
-/// never split: the last one of a kick may overshoot by one TSO packet's segments.
-pub(super) const TX_FRAMES_PER_KICK: u32 = 4096;
-/// Bytes (descriptors and buffers) one kick may fetch before it yields, for the same reason:
-/// 65536 descriptors each naming a 64 KiB buffer are 4 GiB of copying for one write.
-pub(super) const TX_FETCH_BYTES_PER_KICK: u64 = 1 << 20;
-/// Wire time of one byte at 1 Gb/s.
-const WIRE_NS_PER_BYTE: u64 = 8;
-/// Wire overhead per frame: preamble, SFD, FCS and inter-frame gap.
-const WIRE_OVERHEAD_BYTES: u64 = 24;
+/// Frames one kick may send before it yields (shared with igb: [`crate::e1000_core::kick`]).
+#[allow(unused_imports)]
+pub(super) use crate::e1000_core::kick::TX_FRAMES_PER_KICK;
 
 /// TX descriptor command bits (byte 11 / dword1 bits 31:24).
 const CMD_EOP: u32 = 0x0100_0000;
@@ -74,28 +59,6 @@ pub(super) struct TxState {
     vlan: Option<u16>,
     /// Legacy checksum insertion (CSO, CSS).
     legacy_csum: Option<(u8, u8)>,
-}
-
-/// What the current kick of the transmit engine has sent (see [`TX_FRAMES_PER_KICK`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(super) struct TxKick {
-    frames: u32,
-    wire_bytes: u64,
-    fetched_bytes: u64,
-}
-
-impl TxKick {
-    fn spent(&self) -> bool {
-        self.frames >= TX_FRAMES_PER_KICK || self.fetched_bytes >= TX_FETCH_BYTES_PER_KICK
-    }
-
-    /// When the engine is free again: the wire time of what this kick sent or fetched.
-    fn busy_ns(&self) -> u64 {
-        self.wire_bytes
-            .max(self.fetched_bytes)
-            .saturating_mul(WIRE_NS_PER_BYTE)
-            .max(1)
-    }
 }
 
 impl E1000e {
@@ -191,7 +154,7 @@ impl E1000e {
             return false;
         }
         let mut desc = [0u8; DESC_LEN as usize];
-        self.tx_kick.fetched_bytes += DESC_LEN;
+        self.tx_kick.fetched(DESC_LEN);
         if ctx.dma_read(addr, &mut desc).is_err() {
             tracing::trace!(target: "e1000e_tx_desc_dma_error", "addr {addr:#x}");
         }
@@ -262,7 +225,7 @@ impl E1000e {
             return;
         }
         self.tx.fragments += 1;
-        self.tx_kick.fetched_bytes += len as u64;
+        self.tx_kick.fetched(len as u64);
         let start = self.tx.packet.len();
         self.tx.packet.resize(start + len, 0);
         let _ = ctx.dma_read(buffer, &mut self.tx.packet[start..]);
@@ -381,10 +344,8 @@ impl E1000e {
             frame.resize(MIN_FRAME, 0);
         }
         self.tx_stats(&frame);
-        self.tx_kick.frames = self.tx_kick.frames.saturating_add(1);
-        self.tx_kick.wire_bytes =
-            (self.tx_kick.wire_bytes).saturating_add(frame.len() as u64 + WIRE_OVERHEAD_BYTES);
-        if self.reg(RCTL) & RCTL_LBM_MASK == RCTL_LBM_MAC || self.phy_loopback() {
+        self.tx_kick.sent(frame.len());
+        if crate::e1000_core::filter::loopback(self.reg(RCTL), self.phy_loopback()) {
             tracing::trace!(target: "e1000e_tx_loopback", "len {}", frame.len());
             self.loopback(ctx, &frame);
         } else {
@@ -397,55 +358,8 @@ impl E1000e {
     }
 
     fn tx_stats(&mut self, frame: &[u8]) {
-        let len = frame.len();
-        self.count(TPT, 1);
-        self.count(GPTC, 1);
-        self.count64(TOTL, len as u64);
-        self.count64(GOTCL, len as u64);
-        if frame.len() >= 6 && frame[..6] == [0xFF; 6] {
-            self.count(BPTC, 1);
-        } else if frame.first().is_some_and(|b| b & 1 != 0) {
-            self.count(MPTC, 1);
-        }
-        self.count(PTC64 + 4 * size_bucket(len + 4), 1);
+        crate::e1000_core::offload::count_tx(&mut self.regs, frame);
     }
 }
 
-/// Index of the PRC/PTC counter for a frame of `len` bytes with FCS (64, 65-127, ..., 1024+).
-pub(super) fn size_bucket(len: usize) -> u64 {
-    match len {
-        0..=64 => 0,
-        65..=127 => 1,
-        128..=255 => 2,
-        256..=511 => 3,
-        512..=1023 => 4,
-        _ => 5,
-    }
-}
-
-/// Insert the internet checksum of `frame[start..=end]` (to the end of the frame when `end` is
-/// 0 or past it) at `offset`; out-of-range offsets leave the frame unchanged.
-pub(super) fn insert_checksum(frame: &mut [u8], start: usize, offset: usize, end: usize) {
-    let last = if end == 0 || end >= frame.len() {
-        frame.len()
-    } else {
-        end + 1
-    };
-    if start >= last || offset + 2 > frame.len() {
-        return;
-    }
-    frame[offset..offset + 2].fill(0);
-    let sum = internet_checksum(&frame[start..last]);
-    frame[offset..offset + 2].copy_from_slice(&sum.to_be_bytes());
-}
-
-/// RFC 1071 ones'-complement checksum.
-pub(super) fn internet_checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for pair in data.chunks(2) {
-        let word = u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)]);
-        sum += u32::from(word);
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    !(sum as u16)
-}
+pub(super) use crate::e1000_core::offload::{MIN_FRAME, insert_checksum};

@@ -11,6 +11,7 @@ pub mod chipset;
 use crate::e1000e::{self, E1000e};
 use crate::i8042::{self, I8042};
 use crate::ide::{self, Ide, IdeConfig};
+use crate::igb::{self, Igb};
 use chipset::{ChipsetFunction, ChipsetKind};
 use harness::machine::MachineSpec;
 use harness::pci::Bdf;
@@ -58,8 +59,33 @@ pub fn build_nodisk() -> MachineSpec {
     build_with(Ide::without_drives())
 }
 
+/// Build the `pc-igb` machine: `pc` with an igb (82576) at 00:02.0 instead of the e1000e,
+/// same slot and IRQ, IDE drives as `DEVFUZZ_IDE` describes.
+///
+/// # Panics
+/// As [`build`].
+pub fn build_igb() -> MachineSpec {
+    let config = IdeConfig::from_env().unwrap_or_else(|e| panic!("devfuzz: {e}"));
+    let ide = Ide::with_config(&config).unwrap_or_else(|e| panic!("devfuzz: {e}"));
+    build_with_nic(ide, Nic::Igb)
+}
+
+/// The NIC at 00:02.0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Nic {
+    /// Intel 82574L (`e1000e`), QEMU's default for `-device e1000e`.
+    E1000e,
+    /// Intel 82576 (`igb`).
+    Igb,
+}
+
 /// Build the `pc` machine around the IDE function `ide` (its drives already chosen).
 pub fn build_with(ide: Ide) -> MachineSpec {
+    build_with_nic(ide, Nic::E1000e)
+}
+
+/// Build the `pc` machine around the IDE function `ide` with `nic` at 00:02.0.
+pub fn build_with_nic(ide: Ide, nic: Nic) -> MachineSpec {
     let mut spec = MachineSpec {
         ram_size: RAM_SIZE,
         ram_priority: 0,
@@ -80,9 +106,12 @@ pub fn build_with(ide: Ide) -> MachineSpec {
     spec.map_fixed(kbd, i8042::CMD_REGION, I8042_CMD_PORT, 0);
     spec.wire_irq(kbd, i8042::IRQ_KBD_PIN, IRQ_KEYBOARD);
     spec.wire_irq(kbd, i8042::IRQ_AUX_PIN, IRQ_MOUSE);
-    let nic = spec.add(Box::new(E1000e::new()));
-    spec.add_pci(Bdf::new(0, E1000E_SLOT, 0), nic);
-    spec.wire_irq(nic, e1000e::IRQ_PIN, IRQ_E1000E);
+    let (dev, pin) = match nic {
+        Nic::E1000e => (spec.add(Box::new(E1000e::new())), e1000e::IRQ_PIN),
+        Nic::Igb => (spec.add(Box::new(Igb::new())), igb::IRQ_PIN),
+    };
+    spec.add_pci(Bdf::new(0, E1000E_SLOT, 0), dev);
+    spec.wire_irq(dev, pin, IRQ_E1000E);
     add_ide(&mut spec, ide);
     spec
 }
@@ -111,4 +140,11 @@ pub static PC_NODISK: MachineProfile = MachineProfile {
     name: "pc-nodisk",
     description: "pc without IDE drives (both PIIX IDE channels empty)",
     build: build_nodisk,
+};
+
+/// The `pc-igb` profile: `pc` with an igb (82576) at 00:02.0 in place of the e1000e.
+pub static PC_IGB: MachineProfile = MachineProfile {
+    name: "pc-igb",
+    description: "pc with an Intel 82576 (igb) at 00:02.0 instead of the e1000e (same slot, IRQ 11)",
+    build: build_igb,
 };

@@ -1,0 +1,9 @@
+//! AFL++ entry for fuzz target `igb` (see `devfuzz list`): `cargo afl build` makes it, and
+//! `cargo afl fuzz` runs it in persistent mode (fuzz/README.md). A plain build replays inputs.
+
+fn main() {
+    #[cfg(fuzzing)]
+    afl::fuzz!(|data: &[u8]| models::fuzzing::fuzz_one("igb", data));
+    #[cfg(not(fuzzing))]
+    devfuzz_afl::replay("igb");
+}

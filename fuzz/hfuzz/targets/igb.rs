@@ -1,0 +1,11 @@
+//! honggfuzz entry for fuzz target `igb` (see `devfuzz list`): `cargo hfuzz run igb` builds and
+//! runs it in persistent mode (fuzz/README.md). A plain build replays inputs.
+
+fn main() {
+    #[cfg(fuzzing)]
+    loop {
+        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("igb", data) });
+    }
+    #[cfg(not(fuzzing))]
+    devfuzz_hfuzz::replay("igb");
+}

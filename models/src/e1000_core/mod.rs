@@ -1,0 +1,28 @@
+//! What Intel's 82574L and 82576 gigabit NICs share: the parts of the 82574L (`e1000e`) and
+//! the 82576 (`igb`) that are the same hardware, written once and used by both models.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`regs`] | register offsets and bits that both chips place at the same address |
+//! | [`regfile`] | the register file: dword storage, saturating statistics, clear-on-read |
+//! | [`eeprom`] | the EEPROM image and the EERD read interface |
+//! | [`phy`] | the PHY behind MDIC: registers, reset, autonegotiation, loopback bit |
+//! | [`filter`] | receive address filters: RA, MTA hash, VLAN filter, broadcast, promiscuous |
+//! | [`offload`] | checksum helpers, the Ethernet CRC, frame size buckets, statistics |
+//! | [`msix`] | MSI-X table and PBA as memory-mapped state |
+//! | [`kick`] | the transmit engine's per-kick quota (yield and resume on the virtual clock) |
+//!
+//! Everything here is a plain value type or a pure function: no module holds a [`Context`]
+//! across calls, and the device models keep their own trace event names (a trace target must
+//! be a literal, so the shared code reports what happened and the model traces it).
+//!
+//! [`Context`]: harness::device::Context
+
+pub mod eeprom;
+pub mod filter;
+pub mod kick;
+pub mod msix;
+pub mod offload;
+pub mod phy;
+pub mod regfile;
+pub mod regs;

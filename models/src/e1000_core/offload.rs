@@ -1,0 +1,112 @@
+//! Checksums and frame accounting both chips share: the internet checksum and its insertion,
+//! the Ethernet CRC, the PRC/PTC size buckets and the per-frame statistics (facts §1.7, §1.8).
+
+use super::filter::RxKind;
+use super::regfile::RegFile;
+use super::regs::*;
+
+/// Minimum Ethernet frame without FCS.
+pub const MIN_FRAME: usize = 60;
+
+/// Index of the PRC/PTC counter for a frame of `len` bytes with FCS (64, 65-127, ..., 1024+).
+pub fn size_bucket(len: usize) -> u64 {
+    match len {
+        0..=64 => 0,
+        65..=127 => 1,
+        128..=255 => 2,
+        256..=511 => 3,
+        512..=1023 => 4,
+        _ => 5,
+    }
+}
+
+/// Insert the internet checksum of `frame[start..=end]` (to the end of the frame when `end` is
+/// 0 or past it) at `offset`, the field zeroed first; out-of-range offsets leave the frame
+/// unchanged.
+pub fn insert_checksum(frame: &mut [u8], start: usize, offset: usize, end: usize) {
+    if offset.checked_add(2).is_none_or(|e| e > frame.len()) {
+        return;
+    }
+    let last = if end == 0 || end >= frame.len() {
+        frame.len()
+    } else {
+        end + 1
+    };
+    if start >= last {
+        return;
+    }
+    frame[offset..offset + 2].fill(0);
+    let sum = internet_checksum(&frame[start..last]);
+    frame[offset..offset + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// Insert the internet checksum of `frame[start..]` at `offset`, keeping what the field holds
+/// as a seed (the pseudo-header sum a driver puts there for TCP/UDP offload) and adding `extra`
+/// (the L4 length a TSO segment adds to a length-less pseudo-header seed). Out-of-range
+/// offsets leave the frame unchanged.
+pub fn insert_seeded_checksum(frame: &mut [u8], start: usize, offset: usize, extra: u16) {
+    if start >= frame.len() || offset.checked_add(2).is_none_or(|e| e > frame.len()) {
+        return;
+    }
+    let mut sum = u32::from(!internet_checksum(&frame[start..])) + u32::from(extra);
+    sum = (sum & 0xFFFF) + (sum >> 16);
+    let sum = !(sum as u16);
+    frame[offset..offset + 2].copy_from_slice(&sum.to_be_bytes());
+}
+
+/// RFC 1071 ones'-complement checksum.
+pub fn internet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for pair in data.chunks(2) {
+        let word = u16::from_be_bytes([pair[0], pair.get(1).copied().unwrap_or(0)]);
+        sum += u32::from(word);
+        sum = (sum & 0xFFFF) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// Ethernet CRC-32 (IEEE 802.3), as the FCS carries it (little-endian on the wire).
+pub fn ethernet_crc(data: &[u8]) -> u32 {
+    let mut crc = u32::MAX;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 != 0 {
+                crc >> 1 ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Count a transmitted frame (without FCS): TPT, GPTC, TOTL/GOTCL, BPTC/MPTC, PTCxx.
+pub fn count_tx(regs: &mut RegFile, frame: &[u8]) {
+    let len = frame.len();
+    regs.count(TPT, 1);
+    regs.count(GPTC, 1);
+    regs.count64(TOTL, len as u64);
+    regs.count64(GOTCL, len as u64);
+    if frame.len() >= 6 && frame[..6] == [0xFF; 6] {
+        regs.count(BPTC, 1);
+    } else if frame.first().is_some_and(|b| b & 1 != 0) {
+        regs.count(MPTC, 1);
+    }
+    regs.count(PTC64 + 4 * size_bucket(len + 4), 1);
+}
+
+/// Count a received frame of `wire_len` bytes (with FCS): TPR, GPRC, TORL/GORCL, BPRC/MPRC,
+/// PRCxx.
+pub fn count_rx(regs: &mut RegFile, kind: RxKind, wire_len: usize) {
+    regs.count(TPR, 1);
+    regs.count(GPRC, 1);
+    regs.count64(TORL, wire_len as u64);
+    regs.count64(GORCL, wire_len as u64);
+    match kind {
+        RxKind::Broadcast => regs.count(BPRC, 1),
+        RxKind::Multicast => regs.count(MPRC, 1),
+        RxKind::Unicast => {}
+    }
+    regs.count(PRC64 + 4 * size_bucket(wire_len), 1);
+}

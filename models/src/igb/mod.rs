@@ -1,0 +1,584 @@
+//! Intel 82576 gigabit Ethernet controller, physical function (QEMU `igb`, PCI 8086:10C9),
+//! written from the facts in `shared/facts/devices.md` §1 (§1.11 for where it differs from the
+//! 82574L). What is the same hardware as the 82574L — register file machinery, EEPROM/EERD,
+//! PHY/MDIC, receive filters and MTA hash, checksum helpers, statistics, the loopback rule,
+//! the transmit quota per kick, MSI-X table state — comes from [`crate::e1000_core`], shared
+//! with [`crate::e1000e`].
+//!
+//! # Modelled
+//! - The PCI function: BAR0 128 KiB registers, BAR1 128 KiB flash window (no decode, reads 0),
+//!   BAR2 32-byte I/O window (IOADDR/IODATA), BAR3 16 KiB MSI-X table and PBA as a **64-bit**
+//!   BAR (facts §1.1); capabilities PM 0x40 → MSI 0x50 (64-bit, per-vector mask) → MSI-X 0x70
+//!   (10 vectors, table at 0, PBA at 0x2000) → PCIe 0xA0. Bus mastering off: no DMA at all.
+//! - 16 RX and 16 TX queues: per-queue registers at 0xC000/0xE000 + 0x40·n, queues 0-3 also at
+//!   0x2800/0x3800 + 0x100·n; RXDCTL/TXDCTL queue enables (reset: only queue 0), SRRCTL
+//!   (buffer size, descriptor type, RDMTS, DROP_EN), TDWBAL/TDWBAH head write-back.
+//! - Transmit ([`tx`]): a TDT write kicks that queue synchronously while TCTL.EN and
+//!   TXDCTLn.EN (and, in VMDq mode, the pool's VFTE bit); a TCTL write kicks every queue.
+//!   Advanced context descriptors (2 slots per queue by IDX) and data descriptors, legacy
+//!   descriptors, IP/TCP/UDP checksum insertion, TSO with per-segment IP length, IP ID, TCP
+//!   sequence number, flags and checksum fix-ups. Every length and offset is bounded against
+//!   the frame; a malformed context drops the frame and counts it ([`Igb::tx_malformed`],
+//!   TSCTFC). A kick yields after [`crate::e1000_core::kick`]'s quota and resumes on a timer.
+//! - Receive ([`rx`]): legacy and advanced one-buffer descriptors (SRRCTL.DESCTYPE; the
+//!   header-split types are written as one buffer), buffer size from SRRCTL or RCTL, RLPML/LPE,
+//!   SECRC (or VMOLR.STRCRC), VLAN/RA (with RA2)/broadcast/MTA/promiscuous filters, VMDq pool
+//!   selection and replication, RXDMT0, RXO, RNBC, RQDPC, statistics.
+//! - Interrupts: ICR/ICS/IMS/IMC/IAM, the extended EICR/EICS/EIMS/EIMC/EIAC/EIAM, GPIE,
+//!   EITR (stored), IVAR0/IVAR_MISC routing; INTx, MSI and MSI-X.
+//! - VMDq/virtualisation registers: VT_CTL, VMOLR, VFRE, VFTE, RA pool select; the PF side of
+//!   the VF mailbox: VMBMEM, P2VMAILBOX (STS, ACK, PFU, RVFU), the PF's copy of V2PMAILBOX
+//!   (RSTI on PF reset, RSTD after CTRL_EXT.PFRSTD), MBVFICR, MBVFIMR, VFLRE.
+//! - MAC loopback (RCTL.LBM = 01) and PHY loopback (BMCR bit 14) deliver transmitted frames to
+//!   the receive path inside the same device call.
+//!
+//! # Not modelled, and why
+//! - **VF devices** (82576 VF, 8086:10CA) and therefore the SR-IOV capability: a VF is a
+//!   second PCI function with its own BARs that a machine profile would have to create when
+//!   the guest sets NumVFs; the harness has no hot-added functions, and the SR-IOV capability
+//!   is an extended capability (0x160) that configuration mechanism #1 cannot reach anyway.
+//!   The PF-side mailbox registers are real state; nothing answers from the VF side.
+//! - RSS (frames go to queue 0 outside VMDq), DCA, interrupt moderation delays (EITR is
+//!   stored; causes are delivered at once), timesync (registers stored), flow control,
+//!   VM-to-VM switching (DTXSWC stored), per-queue statistics except RQDPC, receive checksum
+//!   verification (the advanced write-back reports the packet type only), SCTP CRC offload.
+//!
+//! # Datasheet vs QEMU
+//! - MSI-X: the facts give QEMU's 10 vectors in the capability and table; EICR/EITR keep the
+//!   datasheet's 25 vector bits, and a cause routed to a vector past the table sets its EICR
+//!   bit without a message.
+//! - Ring lengths are masked with 0xFFFF0, bases with ~0x1F, heads and tails with 0xFFFF (QEMU).
+//! - Legacy TX descriptors are handled (datasheet); QEMU ignores them.
+//! - The TX checksum keeps the driver's pseudo-header seed in the L4 field (datasheet); for TSO
+//!   the segment's L4 length is added to it.
+//! - The advanced RX write-back writes the descriptor with DD clear, then the status dword
+//!   with DD (QEMU's ordering guarantee, facts §1.11).
+//! - Without SECRC the FCS is appended (real CRC-32) after the data when it fits, as e1000e.
+//! - ICR read clears as the facts give QEMU's rule: when GPIE.NSICR is set, IMS is 0,
+//!   INT_ASSERTED is set, or outside MSI-X mode; with CTRL_EXT.IAME it also clears the IAM bits
+//!   from IMS. EICR is read-to-clear and write-1-to-clear (datasheet).
+//! - INTx follows ICR & IMS (QEMU); in MSI-X mode without MSI-X enabled, EICR & EIMS.
+//!
+//! # Network backend and event payload
+//! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`]:
+//! [`Igb::sent_frames`]. `Device::event` takes one Ethernet frame, destination MAC first,
+//! without FCS, cut at [`MAX_FRAME`] bytes (empty does nothing), as e1000e.
+
+mod interrupts;
+mod mailbox;
+pub mod regs;
+mod rx;
+#[cfg(test)]
+mod tests;
+mod tx;
+
+use crate::e1000_core::eeprom::{self, EEPROM_WORDS};
+use crate::e1000_core::kick::TxKick;
+use crate::e1000_core::msix::Msix;
+use crate::e1000_core::phy::Phy;
+use crate::e1000_core::regfile::RegFile;
+use harness::access::{AccessRules, AccessSize, Space};
+use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
+use harness::pci::{self, BarDef, BarKind, PciConfig};
+pub use regs::*;
+use std::collections::VecDeque;
+
+/// BAR0: the register file.
+pub const MMIO_REGION: RegionId = RegionId(0);
+/// BAR1: the flash window (no decode).
+pub const FLASH_REGION: RegionId = RegionId(1);
+/// BAR2: IOADDR/IODATA.
+pub const IO_REGION: RegionId = RegionId(2);
+/// BAR3 (64-bit): MSI-X table and PBA.
+pub const MSIX_REGION: RegionId = RegionId(3);
+/// The INTx output (INTA).
+pub const IRQ_PIN: u8 = 0;
+
+/// Size of BAR0 and BAR1.
+pub const MMIO_SIZE: u64 = 128 << 10;
+/// Size of BAR2.
+pub const IO_SIZE: u64 = 32;
+/// Size of BAR3.
+pub const MSIX_SIZE: u64 = 16 << 10;
+/// Largest frame the model carries (receive with LPE, transmit before segmentation).
+pub const MAX_FRAME: usize = 16384;
+/// Sent frames the backend keeps.
+pub const SENT_FRAMES_KEPT: usize = 16;
+/// The MAC address QEMU gives the first NIC.
+pub const DEFAULT_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+
+/// Autonegotiation time (QEMU: 500 ms).
+const AUTONEG_NS: u64 = 500_000_000;
+const TIMER_AUTONEG: TimerId = TimerId(0);
+/// Transmit queues that yielded resume on this timer.
+const TIMER_TX_RESUME: TimerId = TimerId(1);
+
+// PCI capability offsets (facts §1.1, igb).
+const CAP_PM: u8 = 0x40;
+const CAP_MSI: u8 = 0x50;
+const CAP_MSIX: u8 = 0x70;
+const CAP_PCIE: u8 = 0xA0;
+const MSI_CTRL_ENABLE: u16 = 0x0001;
+const MSIX_CTRL_ENABLE: u16 = 0x8000;
+const MSIX_CTRL_MASKALL: u16 = 0x4000;
+/// MSI-X vectors in the capability and table (QEMU's 10, facts §1.1).
+pub const MSIX_VECTORS: usize = 10;
+/// Offset of the PBA in BAR3.
+pub const MSIX_PBA_OFFSET: u64 = 0x2000;
+
+/// The igb (82576 PF) device model.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Igb {
+    pci: PciConfig,
+    regs: RegFile,
+    eeprom: [u16; EEPROM_WORDS],
+    phy: Phy,
+    /// STATUS.PHYRA.
+    phy_reset_asserted: bool,
+    ioaddr: u32,
+    msix: Msix<MSIX_VECTORS>,
+    intx_level: bool,
+    /// Packet assembly per transmit queue.
+    tx: Box<[tx::TxQueue; QUEUES]>,
+    tx_kick: TxKick,
+    /// Queues waiting for [`TIMER_TX_RESUME`].
+    tx_resume: u16,
+    sent: VecDeque<Vec<u8>>,
+    tx_malformed: u64,
+}
+
+impl Default for Igb {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Igb {
+    /// A powered-on 82576 with QEMU's default MAC.
+    pub fn new() -> Self {
+        Self::with_regs(RegFile::new(REG_FILE_END))
+    }
+
+    /// A powered-on device around a register file (cleared here), so a reset keeps the
+    /// allocation.
+    fn with_regs(regs: RegFile) -> Self {
+        let mut dev = Self {
+            pci: pci_config(),
+            regs,
+            eeprom: eeprom::image(DEFAULT_MAC, DEVICE_ID),
+            phy: Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE),
+            phy_reset_asserted: false,
+            ioaddr: 0,
+            msix: Msix::new(MSIX_PBA_OFFSET),
+            intx_level: false,
+            tx: Box::default(),
+            tx_kick: TxKick::default(),
+            tx_resume: 0,
+            sent: VecDeque::new(),
+            tx_malformed: 0,
+        };
+        dev.reset_mac();
+        dev
+    }
+
+    /// The last frames sent to the wire, oldest first, without FCS.
+    pub fn sent_frames(&self) -> impl Iterator<Item = &[u8]> {
+        self.sent.iter().map(Vec::as_slice)
+    }
+
+    /// Frames the transmit path dropped as malformed.
+    pub fn tx_malformed(&self) -> u64 {
+        self.tx_malformed
+    }
+
+    /// The EEPROM image.
+    pub fn eeprom(&self) -> &[u16; EEPROM_WORDS] {
+        &self.eeprom
+    }
+
+    /// MAC reset (CTRL.RST): registers to their reset values, MAC address from the EEPROM,
+    /// PHY reset, transmit state dropped, every VF told the PF reset (RSTI). PCI
+    /// configuration, EEPROM, MSI-X table and the backend are kept.
+    fn reset_mac(&mut self) {
+        self.regs.clear();
+        for &(offset, value) in RESET_VALUES {
+            self.regs.set(offset, value);
+        }
+        for n in 0..QUEUES {
+            let enable = if n == 0 { DCTL_QUEUE_ENABLE } else { 0 };
+            self.regs.set(rxq(n, Q_DCTL), 0x0001_0000 | enable);
+            self.regs.set(txq(n, Q_DCTL), enable);
+            // BSIZEHEADER 256 B, BSIZEPACKET 2 KiB, legacy descriptors [?].
+            self.regs.set(rxq(n, Q_SRRCTL), 0x0000_0402);
+        }
+        for p in 0..POOLS as u64 {
+            self.regs.set(VMOLR + 4 * p, VMOLR_STRCRC | 0x2600);
+            self.regs.set(V2PMAILBOX + 4 * p, V2P_RSTI);
+        }
+        let mac = eeprom::mac(&self.eeprom);
+        self.regs
+            .set(RA, u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
+        self.regs.set(
+            RA + 4,
+            u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
+        );
+        self.phy = Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE);
+        self.phy_reset_asserted = false;
+        self.ioaddr = 0;
+        *self.tx = Default::default();
+        self.tx_resume = 0;
+    }
+
+    fn reg(&self, offset: u64) -> u32 {
+        self.regs.get(offset)
+    }
+
+    fn set_reg(&mut self, offset: u64, value: u32) {
+        self.regs.set(offset, value);
+    }
+
+    fn bus_master(&self) -> bool {
+        self.pci.bus_master()
+    }
+
+    /// VMDq mode (MRQC = 011): pools select queues and gate transmit and receive.
+    fn vmdq(&self) -> bool {
+        self.reg(MRQC) & MRQC_MODE_MASK == MRQC_MODE_VMDQ
+    }
+
+    // ---- register file -------------------------------------------------------------------
+
+    fn mmio_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        let offset = unalias(offset & !3);
+        let value = match offset {
+            CTRL | CTRL_DUP => self.reg(CTRL),
+            STATUS => crate::e1000_core::phy::status(
+                self.reg(CTRL),
+                self.phy.link_up,
+                self.phy_reset_asserted,
+            ),
+            ICR => self.read_icr(ctx),
+            ICS => self.reg(ICR),
+            EICR => self.read_eicr(ctx),
+            EICS => self.reg(EICR),
+            IMC | EIMC => 0,
+            SWSM => {
+                let v = self.reg(SWSM);
+                self.set_reg(SWSM, v | SWSM_SMBI);
+                v
+            }
+            STATS_START..=STATS_END => self.regs.read_stat(offset),
+            _ if mailbox::is_p2v(offset) => self.read_p2v(offset),
+            _ if queue_reg(offset).is_some() => self.reg(offset),
+            _ if storage_mask(offset).is_some() => self.reg(offset),
+            _ => 0,
+        };
+        tracing::trace!(target: "igb_mmio_read", "offset {offset:#x} value {value:#x}");
+        value
+    }
+
+    fn mmio_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        let offset = unalias(offset & !3);
+        tracing::trace!(target: "igb_mmio_write", "offset {offset:#x} value {value:#x}");
+        if let Some((is_tx, n, reg)) = queue_reg(offset) {
+            return self.write_queue_reg(ctx, is_tx, n, reg, value);
+        }
+        match offset {
+            CTRL | CTRL_DUP => self.write_ctrl(ctx, value),
+            STATUS => {
+                if value & STATUS_PHYRA == 0 {
+                    self.phy_reset_asserted = false;
+                }
+            }
+            EECD => self.regs.set_masked(EECD, value, !EECD_RO),
+            EERD => {
+                let v = eeprom::eerd(&self.eeprom, value);
+                self.set_reg(EERD, v);
+            }
+            CTRL_EXT => self.write_ctrl_ext(value),
+            MDIC => self.write_mdic(ctx, value),
+            ICR => self.write_icr(ctx, value),
+            ICS => self.raise(ctx, value & IMS_VALID, 0),
+            IMS => self.write_ims(ctx, value),
+            IMC => self.write_imc(ctx, value),
+            EICR => self.write_eicr(ctx, value),
+            EICS => self.write_eics(ctx, value),
+            EIMS => self.write_eims(ctx, value),
+            EIMC => self.write_eimc(ctx, value),
+            TCTL => {
+                self.set_reg(TCTL, value);
+                self.kick_all(ctx);
+            }
+            MBVFICR | VFLRE => {
+                let v = self.reg(offset) & !value;
+                self.set_reg(offset, v);
+            }
+            STATS_START..=STATS_END => {}
+            _ if mailbox::is_p2v(offset) => self.write_p2v(offset, value),
+            _ if mailbox::is_v2p(offset) => {} // the VF's side: read-only for the PF
+            _ => {
+                if let Some(mask) = storage_mask(offset) {
+                    self.regs.set_masked(offset, value, mask);
+                }
+            }
+        }
+    }
+
+    fn write_queue_reg(
+        &mut self,
+        ctx: &mut dyn Context,
+        is_tx: bool,
+        n: usize,
+        reg: u64,
+        value: u32,
+    ) {
+        let base = if is_tx { txq(n, 0) } else { rxq(n, 0) };
+        let value = match reg {
+            Q_BAL => value & IGB_RING_BASE_MASK,
+            Q_LEN => value & IGB_RING_LEN_MASK,
+            Q_HEAD | Q_TAIL => value & 0xFFFF,
+            Q_SRRCTL | Q_RQDPC if is_tx => return,
+            Q_TDWBAL | Q_TDWBAH if !is_tx => return,
+            Q_RQDPC => return, // read-only counter
+            _ => value,
+        };
+        self.set_reg(base + reg, value);
+        if is_tx && reg == Q_TAIL {
+            self.kick(ctx, n);
+        }
+    }
+
+    fn write_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
+        if value & CTRL_RST != 0 {
+            tracing::trace!(target: "igb_core_ctrl_sw_reset", "");
+            ctx.timer_cancel(TIMER_TX_RESUME);
+            self.reset_mac();
+            self.update_interrupts(ctx, 0, 0);
+            return;
+        }
+        if value & CTRL_PHY_RST != 0 {
+            tracing::trace!(target: "igb_core_ctrl_phy_reset", "");
+            self.phy_reset_asserted = true;
+        }
+        self.set_reg(CTRL, value & !(CTRL_RST | CTRL_PHY_RST));
+    }
+
+    fn write_ctrl_ext(&mut self, value: u32) {
+        if value & CTRL_EXT_PFRSTD != 0 {
+            self.pf_reset_done();
+        }
+        self.set_reg(CTRL_EXT, value & !(CTRL_EXT_ASDCHK | CTRL_EXT_EE_RST));
+    }
+
+    fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
+        let out = self.phy.mdic(value);
+        if let Some((reg, data)) = out.read {
+            tracing::trace!(target: "igb_core_mdic_read", "reg {reg:#x} data {data:#x}");
+        }
+        if let Some((reg, data)) = out.write {
+            tracing::trace!(target: "igb_core_mdic_write", "reg {reg:#x} data {data:#x}");
+        }
+        if out.restart_autoneg {
+            tracing::trace!(target: "igb_core_start_link_negotiation", "");
+            let deadline = ctx.now().saturating_add(AUTONEG_NS);
+            ctx.timer_set(TIMER_AUTONEG, deadline);
+        }
+        self.set_reg(MDIC, out.mdic);
+        if out.interrupt {
+            self.raise(ctx, ICR_MDAC, 0);
+        }
+    }
+
+    fn autoneg_done(&mut self, ctx: &mut dyn Context) {
+        tracing::trace!(target: "igb_link_negotiation_done", "");
+        self.phy.autoneg_done();
+        self.raise(ctx, ICR_LSC, 0);
+    }
+
+    // ---- BAR2 and BAR3 -------------------------------------------------------------------
+
+    fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        match offset {
+            IOADDR => self.ioaddr,
+            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
+                self.mmio_read(ctx, u64::from(self.ioaddr))
+            }
+            _ => 0,
+        }
+    }
+
+    fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        match offset {
+            IOADDR => self.ioaddr = value,
+            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
+                self.mmio_write(ctx, u64::from(self.ioaddr), value);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn pci_config() -> PciConfig {
+    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
+        .with_subsystem(VENDOR_ID, 0)
+        .with_interrupt_pin(1)
+        .with_bar(
+            0,
+            BarDef {
+                region: MMIO_REGION,
+                kind: BarKind::Memory32 {
+                    prefetchable: false,
+                },
+                size: MMIO_SIZE,
+            },
+        )
+        .with_bar(
+            1,
+            BarDef {
+                region: FLASH_REGION,
+                kind: BarKind::Memory32 {
+                    prefetchable: false,
+                },
+                size: MMIO_SIZE,
+            },
+        )
+        .with_bar(
+            2,
+            BarDef {
+                region: IO_REGION,
+                kind: BarKind::Io,
+                size: IO_SIZE,
+            },
+        )
+        .with_bar(
+            3,
+            BarDef {
+                region: MSIX_REGION,
+                kind: BarKind::Memory64 {
+                    prefetchable: false,
+                },
+                size: MSIX_SIZE,
+            },
+        );
+    cfg.set_u8(pci::CACHE_LINE_SIZE, 0x10);
+    // Capability chain PM (0x40) → MSI (0x50) → MSI-X (0x70) → PCIe (0xA0), facts §1.1.
+    cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
+    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
+    cfg.set_u16(pci::STATUS, st);
+    for (cap, len) in [
+        (CAP_PM, 8),
+        (CAP_MSI, 0x18),
+        (CAP_MSIX, 0x0C),
+        (CAP_PCIE, 0x3C),
+    ] {
+        cfg.set_read_only(cap, len);
+    }
+    cfg.set_u16(CAP_PM, u16::from(CAP_MSI) << 8 | 0x01);
+    cfg.set_u16(CAP_PM + 2, 0x0023);
+    cfg.set_wmask_u16(CAP_PM + 4, 0x0103);
+    cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
+    cfg.set_u16(CAP_MSI, u16::from(CAP_MSIX) << 8 | 0x05);
+    // 64-bit address, per-vector masking, one vector.
+    cfg.set_u16(CAP_MSI + 2, 0x0180);
+    cfg.set_wmask_u16(CAP_MSI + 2, MSI_CTRL_ENABLE);
+    cfg.set_wmask_u32(CAP_MSI + 4, 0xFFFF_FFFC);
+    cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
+    cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
+    cfg.set_wmask_u32(CAP_MSI + 0x10, 1);
+    cfg.set_u16(CAP_MSIX, u16::from(CAP_PCIE) << 8 | 0x11);
+    cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
+    cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
+    cfg.set_u32(CAP_MSIX + 4, 3);
+    cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
+    cfg.set_u16(CAP_PCIE, 0x10);
+    cfg.set_u16(CAP_PCIE + 2, 0x0002);
+    cfg.set_wmask_u16(CAP_PCIE + 8, 0x7FFF);
+    cfg
+}
+
+impl Device for Igb {
+    fn name(&self) -> &'static str {
+        "igb"
+    }
+
+    fn regions(&self) -> Vec<RegionSpec> {
+        vec![
+            RegionSpec::new("igb-mmio", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
+            RegionSpec::new("igb-flash", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
+            RegionSpec::new("igb-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
+            RegionSpec::new("igb-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
+        ]
+    }
+
+    fn read(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        _size: AccessSize,
+    ) -> u64 {
+        let v = match region {
+            MMIO_REGION => self.mmio_read(ctx, offset),
+            IO_REGION => self.io_read(ctx, offset),
+            MSIX_REGION => self.msix.read(offset),
+            _ => 0,
+        };
+        u64::from(v)
+    }
+
+    fn write(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        _size: AccessSize,
+        value: u64,
+    ) {
+        let value = value as u32;
+        match region {
+            MMIO_REGION => self.mmio_write(ctx, offset, value),
+            IO_REGION => self.io_write(ctx, offset, value),
+            MSIX_REGION => {
+                if let Some(vector) = self.msix.write(offset, value) {
+                    self.msix_send(ctx, vector);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn pci(&self) -> Option<&PciConfig> {
+        Some(&self.pci)
+    }
+
+    fn pci_mut(&mut self) -> Option<&mut PciConfig> {
+        Some(&mut self.pci)
+    }
+
+    fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
+        self.pci.write(offset, size, value);
+        // INTx disable and the MSI/MSI-X enables change where the pending causes go.
+        self.update_interrupts(ctx, 0, 0);
+    }
+
+    fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
+        match timer {
+            TIMER_AUTONEG => self.autoneg_done(ctx),
+            TIMER_TX_RESUME => self.resume_xmit(ctx),
+            _ => {}
+        }
+    }
+
+    fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
+        if payload.is_empty() {
+            return;
+        }
+        let frame = &payload[..payload.len().min(MAX_FRAME)];
+        self.receive(ctx, frame);
+    }
+
+    fn reset(&mut self) {
+        let regs = std::mem::replace(&mut self.regs, RegFile::new(0));
+        *self = Self::with_regs(regs);
+    }
+}

@@ -1,0 +1,262 @@
+//! igb on `pc-igb` through qtest: a Linux-like bring-up and a loopback round trip (descriptor
+//! write-back bytes, head/tail values, ICR/EICR bits, statistics, frame bytes, SECRC), the
+//! receive-into-own-BAR re-entrancy in both modes, and the seeds.
+
+mod common;
+use common::{expect, send};
+use harness::machine::{Machine, MachineOptions, ReentrancyMode};
+
+const BAR0: u64 = 0xfebc_0000;
+const TX_RING: u64 = 0x10000;
+const RX_RING: u64 = 0x20000;
+const RX_BUF: u64 = 0x30000;
+const TX_BUF: u64 = 0x40000;
+const RXQ0: u64 = 0xc000;
+const TXQ0: u64 = 0xe000;
+
+fn machine(mode: ReentrancyMode) -> Machine {
+    Machine::new(
+        models::pc::build_igb,
+        MachineOptions {
+            reentrancy: mode,
+            ..MachineOptions::default()
+        },
+    )
+}
+
+fn w(m: &mut Machine, reg: u64, value: u32) {
+    assert_eq!(
+        send(m, &format!("writel {:#x} {value:#x}", BAR0 + reg)),
+        "OK"
+    );
+}
+
+fn r(m: &mut Machine, reg: u64) -> u32 {
+    let reply = send(m, &format!("readl {:#x}", BAR0 + reg));
+    u32::from_str_radix(reply.trim_start_matches("OK 0x"), 16).expect("hex") as u32
+}
+
+fn mem(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
+    let reply = send(m, &format!("read {addr:#x} {len}"));
+    let hex = reply.trim_start_matches("OK 0x");
+    (0..len)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
+        .collect()
+}
+
+fn put(m: &mut Machine, addr: u64, bytes: &[u8]) {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(
+        send(m, &format!("write {addr:#x} {} 0x{hex}", bytes.len())),
+        "OK"
+    );
+}
+
+fn frame() -> Vec<u8> {
+    let mut f = vec![0xff; 6];
+    f.extend_from_slice(&[0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00]);
+    f.extend((0..46u8).map(|i| i.wrapping_mul(7)));
+    f
+}
+
+/// An advanced TX data descriptor: 60 bytes at `buf`, EOP|IFCS|RS|DEXT, PAYLEN 60.
+fn tx_desc(buf: u64) -> Vec<u8> {
+    let mut d = buf.to_le_bytes().to_vec();
+    d.extend_from_slice(&0x2b30_003cu32.to_le_bytes());
+    d.extend_from_slice(&(60u32 << 14).to_le_bytes());
+    d
+}
+
+/// PCI enable, reset, MAC from EEPROM, PHY id, queue 0 rings (advanced descriptors).
+fn bring_up(m: &mut Machine, rctl: u32) {
+    expect(
+        m,
+        &[
+            ("outl 0xcf8 0x80001000", "OK"),
+            ("inl 0xcfc", "OK 0x10c98086"),
+            ("outl 0xcf8 0x80001010", "OK"),
+            ("outl 0xcfc 0xfebc0000", "OK"),
+            ("outl 0xcf8 0x80001004", "OK"),
+            ("outw 0xcfc 0x0006", "OK"),
+        ],
+    );
+    w(m, 0x0000, 0x0400_0000);
+    assert_eq!(r(m, 0x0000) & 0x0400_0000, 0, "RST self-clears");
+    assert_eq!(r(m, 0x0008), 0x0008_0283, "STATUS after reset");
+    for (word, want) in [(0u32, 0x5452_0002u32), (1, 0x1200_0006), (2, 0x5634_000a)] {
+        w(m, 0x0014, word << 2 | 1);
+        assert_eq!(r(m, 0x0014), want, "EERD word {word}");
+    }
+    w(m, 0x0020, 0x0822_0000);
+    assert_eq!(r(m, 0x0020), 0x1822_02a8, "PHY ID1");
+    w(m, 0x0020, 0x0823_0000);
+    assert_eq!(r(m, 0x0020), 0x1823_0391, "PHY ID2");
+    for i in 0..8u64 {
+        let mut d = (RX_BUF + 0x800 * i).to_le_bytes().to_vec();
+        d.extend_from_slice(&[0; 8]);
+        put(m, RX_RING + 16 * i, &d);
+    }
+    w(m, RXQ0, RX_RING as u32);
+    w(m, RXQ0 + 0x08, 0x80);
+    w(m, RXQ0 + 0x0c, 0x0200_0002);
+    w(m, RXQ0 + 0x10, 0);
+    w(m, RXQ0 + 0x18, 7);
+    w(m, 0x0100, rctl);
+    w(m, TXQ0, TX_RING as u32);
+    w(m, TXQ0 + 0x08, 0x80);
+    w(m, TXQ0 + 0x10, 0);
+    w(m, TXQ0 + 0x18, 0);
+    w(m, 0x0400, 0xa404_00fa);
+    w(m, 0x00d0, 0x95);
+}
+
+fn transmit(m: &mut Machine, slot: u64, f: &[u8]) {
+    put(m, TX_BUF + 0x100 * slot, f);
+    put(m, TX_RING + 16 * slot, &tx_desc(TX_BUF + 0x100 * slot));
+    w(m, TXQ0 + 0x18, slot as u32 + 1);
+}
+
+#[test]
+fn mac_loopback_round_trip_with_secrc() {
+    let mut m = machine(ReentrancyMode::Guard);
+    bring_up(&mut m, 0x0400_805a);
+    let f = frame();
+    transmit(&mut m, 0, &f);
+    assert_eq!(r(&mut m, TXQ0 + 0x10), 1, "TDH");
+    assert_eq!(r(&mut m, TXQ0 + 0x18), 1, "TDT");
+    assert_eq!(r(&mut m, RXQ0 + 0x10), 1, "RDH");
+    assert_eq!(r(&mut m, RXQ0 + 0x18), 7, "RDT");
+    assert_eq!(mem(&mut m, RX_BUF, 60), f, "frame bytes intact");
+    let wb = mem(&mut m, RX_RING, 16);
+    assert_eq!(&wb[0..8], &[0x10, 0, 0, 0, 0, 0, 0, 0], "pkt_info: IPv4");
+    assert_eq!(&wb[8..12], &[0x03, 0, 0, 0], "DD|EOP");
+    assert_eq!(&wb[12..16], &[60, 0, 0, 0], "length 60, no VLAN");
+    assert_eq!(
+        &mem(&mut m, TX_RING + 8, 8),
+        &[0, 0, 0, 0, 1, 0, 0, 0],
+        "TX DD"
+    );
+    assert_eq!(r(&mut m, 0x1580), 0x8000_0000, "EICR: OTHER in legacy mode");
+    assert_eq!(r(&mut m, 0x00c0), 0x8000_0081, "ICR: ASSERTED|RXDW|TXDW");
+    assert_eq!(r(&mut m, 0x4074), 1, "GPRC");
+    assert_eq!(r(&mut m, 0x4080), 1, "GPTC");
+    assert_eq!(r(&mut m, 0x4078), 1, "BPRC");
+    assert_eq!(r(&mut m, 0x40f4), 1, "BPTC");
+    assert_eq!(r(&mut m, 0x4088), 64, "GORCL counts the FCS");
+    assert_eq!(r(&mut m, 0x4090), 60, "GOTCL");
+}
+
+#[test]
+fn loopback_without_secrc_appends_the_fcs() {
+    let mut m = machine(ReentrancyMode::Guard);
+    bring_up(&mut m, 0x0000_805a);
+    let f = frame();
+    transmit(&mut m, 0, &f);
+    assert_eq!(&mem(&mut m, RX_RING + 12, 2), &[64, 0]);
+    let crc = models::e1000e::ethernet_crc(&f).to_le_bytes();
+    assert_eq!(mem(&mut m, RX_BUF + 60, 4), crc);
+}
+
+#[test]
+fn incoming_event_frame_is_received() {
+    let mut m = machine(ReentrancyMode::Guard);
+    bring_up(&mut m, 0x0400_801a); // no loopback
+    let f = frame();
+    let hex: String = f.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(send(&mut m, &format!("event igb 0x{hex}")), "OK");
+    assert_eq!(r(&mut m, RXQ0 + 0x10), 1);
+    assert_eq!(mem(&mut m, RX_BUF, 60), f);
+}
+
+#[test]
+fn receive_into_own_bar_is_blocked_and_the_nic_stays_usable() {
+    let mut m = machine(ReentrancyMode::Guard);
+    bring_up(&mut m, 0x0400_805a);
+    let mut d = (BAR0 + 0x400).to_le_bytes().to_vec();
+    d.extend_from_slice(&[0; 8]);
+    put(&mut m, RX_RING, &d);
+    let before = m.blocked_accesses();
+    transmit(&mut m, 0, &frame());
+    assert!(m.blocked_accesses() > before, "the guard dropped the DMA");
+    assert_eq!(r(&mut m, 0x0400), 0xa404_00fa, "TCTL untouched");
+    assert_eq!(r(&mut m, RXQ0 + 0x10), 1, "descriptor consumed");
+    let f = frame();
+    transmit(&mut m, 1, &f);
+    assert_eq!(r(&mut m, TXQ0 + 0x10), 2);
+    assert_eq!(r(&mut m, RXQ0 + 0x10), 2);
+    assert_eq!(mem(&mut m, RX_BUF + 0x800, 60), f);
+}
+
+fn run_file(path: &str, mode: ReentrancyMode) -> harness::outcome::Outcome {
+    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+        .expect("file");
+    let cmds = harness::qtest::parse_trace(&text).expect("parses");
+    let target = models::target("igb").expect("target");
+    let mut runner = harness::runner::Runner::with_options(
+        target,
+        MachineOptions {
+            reentrancy: mode,
+            ..MachineOptions::default()
+        },
+    );
+    runner.run_trace(&cmds).expect("runs")
+}
+
+#[test]
+fn receive_into_own_bar_is_a_reentrancy_finding_in_detect_mode() {
+    let outcome = run_file(
+        "../regressions/igb/loopback-rx-into-own-bar.qtest",
+        ReentrancyMode::Detect,
+    );
+    let finding = outcome.finding().expect("a finding");
+    assert!(
+        finding.signature().starts_with("reentrancy:igb->igb"),
+        "{}",
+        finding.signature()
+    );
+}
+
+#[test]
+fn the_regression_runs_clean_under_the_guard() {
+    let outcome = run_file(
+        "../regressions/igb/loopback-rx-into-own-bar.qtest",
+        ReentrancyMode::Guard,
+    );
+    assert!(outcome.finding().is_none(), "{outcome:?}");
+}
+
+#[test]
+fn igb_seeds_replay_and_encode_with_no_finding() {
+    use harness::qtest::parse_trace;
+    use harness::runner::Runner;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/igb");
+    let mut runner = Runner::new(models::target("igb").expect("target"));
+    let mut count = 0;
+    for entry in std::fs::read_dir(&dir).expect("seeds") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("text");
+        let cmds = parse_trace(&text).expect("parses");
+        let outcome = runner.run_trace(&cmds).expect("runs");
+        assert!(
+            outcome.finding().is_none(),
+            "{}: {outcome:?}",
+            path.display()
+        );
+        let encoded = runner.trace_to_input(&cmds).expect("encodes");
+        assert!(
+            encoded.dropped.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            encoded.dropped
+        );
+        assert!(encoded.bytes.len() <= 4096, "{}", path.display());
+        let again = runner.run_input(&encoded.bytes);
+        assert!(
+            again.finding().is_none(),
+            "{}: binary form: {again:?}",
+            path.display()
+        );
+        count += 1;
+    }
+    assert!(count >= 2);
+}
