@@ -26,6 +26,9 @@ pub struct Campaign<'a> {
     pub rss_limit_mb: u64,
     /// Planted bugs to select (`DEVFUZZ_BUGS`), empty for none.
     pub bugs: String,
+    /// Options of the target's machine profile (`DEVFUZZ_MACHINE_OPTS`), empty for defaults;
+    /// already validated.
+    pub machine_opts: String,
     /// cargo-fuzz sanitizer (`none` by default: harness and models have no `unsafe`).
     pub sanitizer: String,
     /// Which fuzzer drives the campaign.
@@ -167,6 +170,7 @@ impl Campaign<'_> {
                 self.seconds,
                 self.jobs,
                 &self.bugs,
+                &self.machine_opts,
                 &fuzz_dir.join("corpus").join(self.target.name),
                 dict.is_file().then_some(dict.as_path()),
                 self.max_len,
@@ -187,7 +191,8 @@ impl Campaign<'_> {
         cmd.current_dir(&self.root)
             .args(["+nightly", "fuzz", "run", self.target.name]);
         cmd.args(fuzz_build_args(&self.sanitizer, !self.bugs.is_empty()))
-            .env("DEVFUZZ_BUGS", &self.bugs);
+            .env("DEVFUZZ_BUGS", &self.bugs)
+            .env(models::fuzzing::MACHINE_OPTS_VAR, &self.machine_opts);
         cmd.arg(format!("fuzz/corpus/{}", self.target.name))
             .arg("--");
         let dict = fuzz_dir
@@ -225,7 +230,7 @@ impl Campaign<'_> {
     /// its `.qtest` reproducer next to it.
     pub fn triage(&self, new: &[PathBuf]) -> Vec<Group> {
         let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
-        let mut runner = Runner::new(self.target);
+        let mut runner = self.runner();
         for a in new {
             let signature = match std::fs::read(a) {
                 Ok(bytes) => match runner.run_input(&bytes) {
@@ -257,10 +262,20 @@ impl Campaign<'_> {
         out
     }
 
+    /// A runner on the campaign's machine (its profile with `machine_opts`).
+    fn runner(&self) -> Runner {
+        match self.target.machine.builder(&self.machine_opts) {
+            Ok(build) => Runner::with_builder(self.target, build, Default::default()),
+            // Validated by the caller; should the options stop working (a file removed),
+            // triage still runs on the default machine.
+            Err(_) => Runner::new(self.target),
+        }
+    }
+
     /// Minimise one artifact, within [`TRIAGE_MAX_RUNS`] replays.
     fn minimize(&self, artifact: &Path) -> Option<(usize, PathBuf)> {
         let bytes = std::fs::read(artifact).ok()?;
-        let mut runner = Runner::new(self.target);
+        let mut runner = self.runner();
         let (trace, _) = runner.input_to_trace(&bytes);
         let m = harness::minimize::minimize_bounded(&mut runner, &trace, TRIAGE_MAX_RUNS, |p| {
             eprint!(

@@ -277,6 +277,7 @@ pub fn run_campaign(
     seconds: u64,
     jobs: u32,
     bugs: &str,
+    machine_opts: &str,
     corpus_dir: &Path,
     dict: Option<&Path>,
     max_len: usize,
@@ -311,6 +312,7 @@ pub fn run_campaign(
         seconds,
         jobs: jobs.max(1),
         bugs,
+        machine_opts,
         corpus: abs(corpus_dir),
         dict: dict.map(abs),
         max_len,
@@ -333,6 +335,7 @@ struct Run<'a> {
     seconds: u64,
     jobs: u32,
     bugs: &'a str,
+    machine_opts: &'a str,
     corpus: PathBuf,
     dict: Option<PathBuf>,
     max_len: usize,
@@ -396,6 +399,7 @@ impl Run<'_> {
             ])
             .arg(&binary)
             .env("DEVFUZZ_BUGS", self.bugs)
+            .env(models::fuzzing::MACHINE_OPTS_VAR, self.machine_opts)
             // No control over the CPU governor or core_pattern (not root on every machine),
             // no terminal UI (progress comes from the logs below), and pick up where an earlier
             // campaign on this target left off (its old crashes move to crashes.<date>/).
@@ -510,7 +514,8 @@ impl Run<'_> {
             .env("HFUZZ_WORKSPACE", workspace)
             .env("HFUZZ_INPUT", &self.corpus)
             .env("HFUZZ_RUN_ARGS", run_args)
-            .env("DEVFUZZ_BUGS", self.bugs);
+            .env("DEVFUZZ_BUGS", self.bugs)
+            .env(models::fuzzing::MACHINE_OPTS_VAR, self.machine_opts);
         // honggfuzz shows its own screen on a terminal, one line per new input otherwise.
         eprintln!("devfuzz: running {}", render(&cmd));
         let status = cmd

@@ -22,7 +22,7 @@ use harness::machine::{MachineOptions, ReentrancyMode};
 use harness::outcome::Outcome;
 use harness::qtest;
 use harness::runner::{Runner, Step};
-use harness::target::Target;
+use harness::target::{MachineProfile, Target};
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -38,6 +38,11 @@ struct Cli {
     /// build with `--features planted-bugs`.
     #[arg(long, global = true, value_name = "IDS")]
     bugs: Option<String>,
+    /// Options of the target's machine profile, comma-separated key=value (e.g.
+    /// `hda=none,hdc=cdrom-empty`; `devfuzz list` shows each profile's); overrides
+    /// DEVFUZZ_MACHINE_OPTS and reaches fuzz engines through it.
+    #[arg(short = 'O', long, global = true, value_name = "OPTS")]
+    machine_opts: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -120,7 +125,7 @@ enum Command {
     },
     /// Serve QEMU's qtest protocol on stdin/stdout for a machine, starting cold.
     Qtest {
-        /// Machine profile (see `devfuzz list`).
+        /// Machine profile (see `devfuzz list`), optionally with options: `pc,hda=none`.
         #[arg(long, short = 'M')]
         machine: String,
         #[command(flatten)]
@@ -224,6 +229,38 @@ fn parse_engine(s: &str) -> Result<engines::Engine, String> {
         .ok_or_else(|| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz)"))
 }
 
+/// The machine options of this invocation (`-O` or `DEVFUZZ_MACHINE_OPTS`), set once in
+/// `main` before any command runs.
+static MACHINE_OPTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn machine_opts() -> &'static str {
+    MACHINE_OPTS.get().map_or("", String::as_str)
+}
+
+/// The builder of `profile` with `extra` options (from `--machine NAME,OPTS`) and `-O`.
+fn machine_builder(
+    profile: &MachineProfile,
+    extra: &str,
+) -> Result<harness::target::Builder, UsageError> {
+    let opts = [extra, machine_opts()]
+        .into_iter()
+        .filter(|o| !o.trim().is_empty())
+        .collect::<Vec<_>>()
+        .join(",");
+    profile
+        .builder(&opts)
+        .map_err(|e| UsageError(e.to_string()))
+}
+
+/// A runner for `target` on its machine with `-O`'s options.
+fn target_runner(target: &Target, opts: MachineOptions) -> Result<Runner, UsageError> {
+    Ok(Runner::with_builder(
+        target,
+        machine_builder(target.machine, "")?,
+        opts,
+    ))
+}
+
 fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
     let ids = match flag {
         Some(ids) => ids.to_string(),
@@ -244,6 +281,12 @@ fn main() -> ExitCode {
         eprintln!("devfuzz: error: {msg}");
         return ExitCode::from(2);
     }
+    let opts = cli
+        .machine_opts
+        .clone()
+        .or_else(|| std::env::var(models::fuzzing::MACHINE_OPTS_VAR).ok())
+        .unwrap_or_default();
+    let _ = MACHINE_OPTS.set(opts);
     let result = match cli.command {
         Command::Coverage { target, corpus } => coverage_cmd(&target, corpus.as_deref()),
         Command::List => list(),
@@ -366,6 +409,9 @@ fn list() -> CliResult {
     say!("machines:");
     for profile in models::MACHINES {
         say!("  {:<10} {}", profile.name, profile.description);
+        for o in profile.options {
+            say!("    option {}={}", o.key, o.help);
+        }
         let mut runner = Runner::for_machine(profile, MachineOptions::default());
         let m = runner.machine();
         let pci = m.pci_functions();
@@ -415,7 +461,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
-    let mut runner = Runner::with_options(target, opts);
+    let mut runner = target_runner(target, opts)?;
     let mut found = false;
     for path in files {
         let outcome = if is_text(path) {
@@ -437,14 +483,16 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
 }
 
 fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
-    let profile = models::machine(machine).ok_or_else(|| {
+    let (name, extra) = machine.split_once(',').unwrap_or((machine, ""));
+    let profile = models::machine(name).ok_or_else(|| {
         let names: Vec<&str> = models::MACHINES.iter().map(|m| m.name).collect();
         UsageError(format!(
-            "unknown machine '{machine}' (machines: {})",
+            "unknown machine '{name}' (machines: {})",
             names.join(", ")
         ))
     })?;
-    let mut runner = Runner::for_machine(profile, flags.options());
+    let build = machine_builder(profile, extra)?;
+    let mut runner = Runner::for_machine_with(profile, build, flags.options());
     harness::outcome::capture_backtraces(true);
     runner.reset_cold();
     let stdin = std::io::stdin();
@@ -481,7 +529,7 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
 
 fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
     let target = find_target(target)?;
-    let mut runner = Runner::new(target);
+    let mut runner = target_runner(target, MachineOptions::default())?;
     let data = if is_text(input) {
         let cmds = parse_trace_file(input)?;
         let encoded = runner
@@ -519,7 +567,8 @@ fn load_trace(target: &Target, input: &Path) -> Result<Vec<qtest::Cmd>, UsageErr
     if is_text(input) {
         parse_trace_file(input)
     } else {
-        Ok(Runner::new(target).input_to_trace(&read_file(input)?).0)
+        let mut runner = target_runner(target, MachineOptions::default())?;
+        Ok(runner.input_to_trace(&read_file(input)?).0)
     }
 }
 
@@ -542,7 +591,7 @@ fn minimize_in(
         None => vec![ReentrancyMode::Guard, ReentrancyMode::Detect],
     };
     for mode in modes {
-        let mut runner = Runner::with_options(target, options(mode));
+        let mut runner = target_runner(target, options(mode))?;
         let start = std::time::Instant::now();
         let result = harness::minimize::minimize_bounded(&mut runner, trace, max_runs, |p| {
             eprint!(
@@ -707,6 +756,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
     let target = find_target(target)?;
     let root = workspace_root()?;
     let bugs = models::planted::active().join(",");
+    machine_builder(target.machine, "")?; // refuse bad options before building anything
     let campaign = campaign::Campaign {
         root: root.clone(),
         target,
@@ -716,6 +766,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         timeout,
         rss_limit_mb,
         bugs,
+        machine_opts: machine_opts().to_string(),
         sanitizer,
         engine,
     };

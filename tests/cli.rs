@@ -211,3 +211,70 @@ fn a_reader_that_goes_away_is_not_a_panic() {
     assert_eq!(out.status.code(), Some(0));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+/// Run `qtest` with `args` on `script`; returns (stdout, stderr, exit code).
+fn qtest_with(args: &[&str], script: &str) -> (String, String, Option<i32>) {
+    let mut child = devfuzz()
+        .args(args)
+        .env_remove("DEVFUZZ_MACHINE_OPTS")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A refused machine exits before reading: a closed pipe is fine.
+    let _ = child.stdin.take().unwrap().write_all(script.as_bytes());
+    let out = child.wait_with_output().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn machine_options_change_the_machine_and_bad_ones_are_refused() {
+    // IDENTIFY's status on the primary master: a disk by default, nothing with hda=none.
+    let status = "inb 0x1f7\n";
+    let (with_disk, _, code) = qtest_with(&["qtest", "--machine", "pc"], status);
+    assert_eq!((with_disk.as_str(), code), ("OK 0x0050\n", Some(0)));
+    let (no_disk, _, _) = qtest_with(&["qtest", "--machine", "pc,hda=none"], status);
+    assert_eq!(no_disk, "OK 0x0000\n");
+    let (via_flag, _, _) = qtest_with(&["-O", "hda=none", "qtest", "--machine", "pc"], status);
+    assert_eq!(via_flag, no_disk);
+    // The NIC at 00:02.0: vendor/device of e1000e, then igb.
+    let id = "outl 0xcf8 0x80001000\ninl 0xcfc\n";
+    let (e1000e, _, _) = qtest_with(&["qtest", "--machine", "pc"], id);
+    assert_eq!(e1000e, "OK\nOK 0x10d38086\n");
+    let (igb, _, _) = qtest_with(&["qtest", "--machine", "pc,nic=igb"], id);
+    assert_eq!(igb, "OK\nOK 0x10c98086\n");
+    for (args, says) in [
+        (
+            vec!["qtest", "--machine", "pc,hdx=none"],
+            "has no option 'hdx'",
+        ),
+        (
+            vec!["qtest", "--machine", "pc,hda=floppy"],
+            "'hda=floppy' does not parse",
+        ),
+        (vec!["qtest", "--machine", "pc,nic=rtl8139"], "nic=rtl8139"),
+        (
+            vec!["qtest", "--machine", "ast2500,flash=zz"],
+            "unknown flash part",
+        ),
+        (
+            vec!["qtest", "--machine", "ast2500,debug-dir=/nonexistent/dir"],
+            "/nonexistent/dir",
+        ),
+        (
+            vec!["-O", "hda", "replay", "ide", "x.qtest"],
+            "not key=value",
+        ),
+    ] {
+        let (out, err, code) = qtest_with(&args, "");
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert!(out.is_empty(), "{args:?}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}

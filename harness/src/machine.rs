@@ -15,8 +15,10 @@ use crate::pci::{BAR_COUNT, BarMapping, Bdf, COMMAND_IO, COMMAND_MEMORY};
 use crate::qtest::{Cmd, Reply};
 use crate::ram::GuestRam;
 use crate::space::{AddressSpace, Backing, Segment};
+use crate::target::Builder;
 use std::fmt::Write as _;
 use std::panic::Location;
+use std::sync::Arc;
 
 /// A qtest command the machine cannot carry out.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -185,7 +187,7 @@ pub struct DmaFill {
 
 /// A sandboxed machine.
 pub struct Machine {
-    build: fn() -> MachineSpec,
+    build: Builder,
     opts: MachineOptions,
     devices: Vec<Option<Box<dyn Device>>>,
     names: Vec<&'static str>,
@@ -229,8 +231,13 @@ impl std::fmt::Debug for Machine {
 }
 
 impl Machine {
-    /// Build a machine from a profile's builder.
+    /// Build a machine from a profile's default builder.
     pub fn new(build: fn() -> MachineSpec, opts: MachineOptions) -> Self {
+        Self::with_builder(Arc::new(build), opts)
+    }
+
+    /// Build a machine from a [`Builder`] (a profile with options applied).
+    pub fn with_builder(build: Builder, opts: MachineOptions) -> Self {
         let spec = build();
         let names = spec.devices.iter().map(|d| d.name()).collect();
         let regions: Vec<Vec<RegionSpec>> = spec.devices.iter().map(|d| d.regions()).collect();
@@ -981,7 +988,7 @@ impl Machine {
         if self.devices.iter().any(Option::is_none) {
             let opts = self.opts;
             let epoch = self.epoch + 1;
-            *self = Self::new(self.build, opts);
+            *self = Self::with_builder(self.build.clone(), opts);
             self.epoch = epoch;
             return;
         }

@@ -9,8 +9,9 @@ use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
 use crate::pci::{self, BAR_COUNT, BarKind, Bdf};
 use crate::qtest::{Cmd, Reply};
 use crate::space::Backing;
-use crate::target::{MachineProfile, PROLOGUE_IO_BASE, PROLOGUE_MEM_BASE, Target};
+use crate::target::{Builder, MachineProfile, PROLOGUE_IO_BASE, PROLOGUE_MEM_BASE, Target};
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 
 /// A region the fuzzer can address right now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +79,15 @@ impl Runner {
     /// A runner that stands for a whole machine, cold, with no prologue: what the qtest server
     /// and text replays use. Every region, PCI function and device event is addressable.
     pub fn for_machine(machine: &'static MachineProfile, opts: MachineOptions) -> Self {
+        Self::for_machine_with(machine, Arc::new(machine.build), opts)
+    }
+
+    /// [`Runner::for_machine`] on a machine built by `build` (the profile with options).
+    pub fn for_machine_with(
+        machine: &'static MachineProfile,
+        build: Builder,
+        opts: MachineOptions,
+    ) -> Self {
         let target = Target {
             name: machine.name,
             description: machine.description,
@@ -88,13 +98,19 @@ impl Runner {
             event_devices: &[],
             pci_enum: false,
         };
-        Self::with_options(&target, opts)
+        Self::with_builder(&target, build, opts)
     }
 
     /// A runner for `target` with the given machine options.
     pub fn with_options(target: &Target, opts: MachineOptions) -> Self {
+        Self::with_builder(target, Arc::new(target.machine.build), opts)
+    }
+
+    /// A runner for `target` on a machine built by `build` (the target's profile with
+    /// options applied, see [`crate::target::MachineProfile::builder`]).
+    pub fn with_builder(target: &Target, build: Builder, opts: MachineOptions) -> Self {
         let target = *target;
-        let machine = Machine::new(target.machine.build, opts);
+        let machine = Machine::with_builder(build, opts);
         let functions = if target.pci {
             machine
                 .pci_functions()

@@ -1,6 +1,53 @@
 //! Machine profiles and fuzz targets: what the models crate registers with the harness.
 
 use crate::machine::MachineSpec;
+use std::sync::Arc;
+
+/// Builds a fresh machine description, possibly with options applied (a machine is rebuilt
+/// from it after a finding).
+pub type Builder = Arc<dyn Fn() -> MachineSpec + Send + Sync>;
+
+/// A profile's option parser: `(key, value)` pairs in, a [`Builder`] or a one-line reason out.
+pub type Configure = fn(&[(String, String)]) -> Result<Builder, String>;
+
+/// One `key=value` option a machine profile accepts (QEMU's `-M pc,key=value` or `-device`
+/// properties, for `devfuzz list`).
+#[derive(Clone, Copy, Debug)]
+pub struct ProfileOption {
+    /// The key; `hda.fail`-style keys are written as they are typed.
+    pub key: &'static str,
+    /// What values it takes and what they do.
+    pub help: &'static str,
+}
+
+/// Why profile options were refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    /// The profile takes no options.
+    #[error("machine '{0}' takes no options")]
+    NoOptions(&'static str),
+    /// An item is not `key=value`.
+    #[error("machine option '{0}' is not key=value")]
+    Syntax(String),
+    /// A key the profile does not know.
+    #[error("machine '{profile}' has no option '{key}' (options: {known})")]
+    UnknownKey {
+        /// The profile.
+        profile: &'static str,
+        /// The key given.
+        key: String,
+        /// The keys it has.
+        known: String,
+    },
+    /// The profile refused a value (a bad drive kind, a file that cannot be opened, ...).
+    #[error("machine '{profile}': {reason}")]
+    Value {
+        /// The profile.
+        profile: &'static str,
+        /// Its explanation.
+        reason: String,
+    },
+}
 
 /// A named machine (QEMU's `-M`): a builder of devices, memory map and PCI topology.
 #[derive(Clone, Copy, Debug)]
@@ -9,8 +56,56 @@ pub struct MachineProfile {
     pub name: &'static str,
     /// One line for `devfuzz list`.
     pub description: &'static str,
-    /// Builds a fresh machine description.
+    /// Builds a fresh machine description with the default options.
     pub build: fn() -> MachineSpec,
+    /// The options [`MachineProfile::configure`] accepts.
+    pub options: &'static [ProfileOption],
+    /// Builds a [`Builder`] from `(key, value)` options, every key one of `options`; `None`
+    /// when the profile takes no options. Errors are one-line explanations.
+    pub configure: Option<Configure>,
+}
+
+impl MachineProfile {
+    /// The builder for `options`, comma-separated `key=value` items (`hda=none,hdc=cdrom`);
+    /// empty means the defaults. Values may contain `=` and `:` but not `,`.
+    pub fn builder(&self, options: &str) -> Result<Builder, ProfileError> {
+        let items = parse_options(options)?;
+        if items.is_empty() {
+            return Ok(Arc::new(self.build));
+        }
+        let Some(configure) = self.configure else {
+            return Err(ProfileError::NoOptions(self.name));
+        };
+        for (key, _) in &items {
+            if !self.options.iter().any(|o| o.key == key) {
+                let known: Vec<&str> = self.options.iter().map(|o| o.key).collect();
+                return Err(ProfileError::UnknownKey {
+                    profile: self.name,
+                    key: key.clone(),
+                    known: known.join(", "),
+                });
+            }
+        }
+        configure(&items).map_err(|reason| ProfileError::Value {
+            profile: self.name,
+            reason,
+        })
+    }
+}
+
+/// Split `key=value,key=value` into pairs (surrounding spaces trimmed, empty items skipped).
+pub fn parse_options(options: &str) -> Result<Vec<(String, String)>, ProfileError> {
+    options
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| match item.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                Ok((k.trim().to_string(), v.trim().to_string()))
+            }
+            _ => Err(ProfileError::Syntax(item.to_string())),
+        })
+        .collect()
 }
 
 /// A fuzz target: a machine profile plus what the fuzzer may address on it (QEMU's
@@ -52,3 +147,73 @@ impl Target {
 pub const PROLOGUE_IO_BASE: u64 = 0xc000;
 /// First memory address the prologue assigns to memory BARs.
 pub const PROLOGUE_MEM_BASE: u64 = 0xe000_0000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn empty() -> MachineSpec {
+        MachineSpec::default()
+    }
+
+    fn sized(items: &[(String, String)]) -> Result<Builder, String> {
+        let size: u64 = items
+            .iter()
+            .find(|(k, _)| k == "ram")
+            .map_or(Ok(4096), |(_, v)| {
+                v.parse().map_err(|_| format!("ram={v}: not a number"))
+            })?;
+        Ok(Arc::new(move || MachineSpec {
+            ram_size: size,
+            ..MachineSpec::default()
+        }))
+    }
+
+    static PLAIN: MachineProfile = MachineProfile {
+        name: "plain",
+        description: "",
+        build: empty,
+        options: &[],
+        configure: None,
+    };
+    static SIZED: MachineProfile = MachineProfile {
+        name: "sized",
+        description: "",
+        build: empty,
+        options: &[ProfileOption {
+            key: "ram",
+            help: "bytes of RAM",
+        }],
+        configure: Some(sized),
+    };
+
+    #[test]
+    fn options_are_parsed_checked_and_applied() {
+        assert_eq!((SIZED.builder("ram=8192").unwrap())().ram_size, 8192);
+        assert_eq!(
+            (SIZED.builder(" ").unwrap())().ram_size,
+            0,
+            "empty: the defaults"
+        );
+        assert_eq!((PLAIN.builder("").unwrap())().ram_size, 0);
+        assert_eq!(
+            PLAIN.builder("ram=1").err(),
+            Some(ProfileError::NoOptions("plain"))
+        );
+        assert_eq!(
+            SIZED.builder("ram").err(),
+            Some(ProfileError::Syntax("ram".into()))
+        );
+        let unknown = SIZED.builder("rom=1").err().unwrap().to_string();
+        assert_eq!(
+            unknown,
+            "machine 'sized' has no option 'rom' (options: ram)"
+        );
+        let bad = SIZED.builder("ram=lots").err().unwrap().to_string();
+        assert_eq!(bad, "machine 'sized': ram=lots: not a number");
+        assert_eq!(
+            parse_options("a=1, b=x=y:z ,").unwrap(),
+            [("a".into(), "1".into()), ("b".into(), "x=y:z".into())]
+        );
+    }
+}

@@ -211,6 +211,8 @@ static TEST_MACHINE: MachineProfile = MachineProfile {
     name: "test",
     description: "test machine",
     build,
+    options: &[],
+    configure: None,
 };
 static TEST_TARGET: Target = Target {
     name: "test",

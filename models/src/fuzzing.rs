@@ -7,7 +7,9 @@
 //!
 //! Engines configure a fuzz binary through its environment, so [`fuzz_one`] takes the
 //! [planted bugs](crate::planted) to activate from `DEVFUZZ_BUGS` before it builds its first
-//! machine (in a build with the `planted-bugs` feature; otherwise none is ever active).
+//! machine (in a build with the `planted-bugs` feature; otherwise none is ever active), and the
+//! target machine's profile options from [`MACHINE_OPTS_VAR`] (`hda=none,hdc=cdrom-empty`:
+//! see `devfuzz list`).
 
 use crate::TARGETS;
 use harness::outcome::{Finding, Outcome};
@@ -23,6 +25,10 @@ thread_local! {
 /// `DEVFUZZ_BUGS` is read once per process, before the first machine is built.
 static PLANTED_FROM_ENV: Once = Once::new();
 
+/// Environment variable holding the options of the target's machine profile for fuzz binaries
+/// (what `devfuzz -O/--machine-opts` passes to an engine).
+pub const MACHINE_OPTS_VAR: &str = "DEVFUZZ_MACHINE_OPTS";
+
 /// Run `data` as one binary input (see docs/ops.md) on the target named `target`, and panic
 /// if it finds a bug.
 ///
@@ -33,7 +39,9 @@ static PLANTED_FROM_ENV: Once = Once::new();
 ///
 /// # Panics
 /// On a finding; when no target is named `target` (a mistake in the calling fuzz target, not
-/// something guest input can cause); and when `DEVFUZZ_BUGS` names an unknown planted bug.
+/// something guest input can cause); when `DEVFUZZ_BUGS` names an unknown planted bug; and
+/// when `DEVFUZZ_MACHINE_OPTS` is refused by the target's machine profile (process
+/// configuration: the message names the problem, before any input runs).
 pub fn fuzz_one(target: &str, data: &[u8]) {
     let Some(index) = target_index(target) else {
         let names: Vec<&str> = TARGETS.iter().map(|t| t.name).collect();
@@ -70,9 +78,18 @@ fn run_at(index: usize, data: &[u8]) -> Outcome {
             runners.resize_with(TARGETS.len(), || None);
         }
         runners[index]
-            .get_or_insert_with(|| Runner::new(&TARGETS[index]))
+            .get_or_insert_with(|| runner_from_env(&TARGETS[index]))
             .run_input(data)
     })
+}
+
+/// A runner for `target` on its machine with the options of [`MACHINE_OPTS_VAR`].
+fn runner_from_env(target: &harness::target::Target) -> Runner {
+    let opts = std::env::var(MACHINE_OPTS_VAR).unwrap_or_default();
+    match target.machine.builder(&opts) {
+        Ok(build) => Runner::with_builder(target, build, Default::default()),
+        Err(e) => panic!("devfuzz: {MACHINE_OPTS_VAR}: {e}"),
+    }
 }
 
 /// The crash message: one line, so engines that keep only the last line of a crash log still

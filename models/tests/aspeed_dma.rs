@@ -224,6 +224,8 @@ static DRAM_OVER_REGISTERS: MachineProfile = MachineProfile {
     name: "ast2500-dram-over-registers",
     description: "test: the FMC's DMA aimed at its own registers",
     build: build_dram_over_registers,
+    options: &[],
+    configure: None,
 };
 
 static DRAM_OVER_REGISTERS_TARGET: Target = Target {

@@ -18,11 +18,13 @@
 //!
 //! # Board options
 //! [`build`] takes [`BoardOptions`]: another CS0 part (n25q256a and w25q256 selectable), a flash
-//! image, and the FMC's debug escape hatch ([`DebugLog`], off by default). The profiles read them
-//! once per process from the environment ([`BoardOptions::from_env`]): `DEVFUZZ_ASPEED_FLASH`
-//! (part name), `DEVFUZZ_ASPEED_FLASH_IMAGE` (a file, at most the part's size is used),
-//! `DEVFUZZ_FMC_DEBUG_DIR` with `DEVFUZZ_FMC_DEBUG_FILE` (a file name inside that directory,
-//! default `fmc-debug.log`). Fuzzing builds (`cfg(fuzzing)`) ignore the debug log.
+//! image, and the FMC's debug escape hatch ([`DebugLog`], off by default). The profiles take
+//! them as machine options ([`ASPEED_OPTIONS`], [`BoardOptions::from_items`]):
+//! `--machine ast2500,flash=w25q256,flash-image=fw.bin,debug-dir=out` for qtest, `-O`/
+//! `DEVFUZZ_MACHINE_OPTS` for a target's machine: `flash` (part name), `flash-image` (a file,
+//! at most the part's size is used), `debug-dir` with `debug-file` (a file name inside that
+//! directory, default `fmc-debug.log`). A refused option is an error, never a silent default.
+//! Fuzzing builds (`cfg(fuzzing)`) ignore the debug log.
 //!
 //! # Planted bugs
 //! Builds with the cargo feature `planted-bugs` can select `fmc-cs-index`, `fmc-register-window`,
@@ -41,10 +43,10 @@ pub use fmc::{
 pub use spi_nor::{FlashPart, PAGE_SIZE, SECTOR_SIZE, SpiNor};
 
 use harness::machine::MachineSpec;
-use harness::target::MachineProfile;
+use harness::target::{Builder, MachineProfile, ProfileOption};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Address of the FMC register block.
 pub const FMC_BASE: u64 = 0x1E62_0000;
@@ -187,6 +189,8 @@ pub enum BoardOptionsError {
     },
     /// The debug log was refused.
     DebugLog(DebugLogError),
+    /// `debug-file` without `debug-dir`.
+    DebugFileWithoutDir,
 }
 
 impl fmt::Display for BoardOptionsError {
@@ -196,8 +200,7 @@ impl fmt::Display for BoardOptionsError {
                 let names: Vec<&str> = FlashPart::ALL.iter().map(|p| p.name()).collect();
                 write!(
                     f,
-                    "{}={name}: unknown flash part (known: {})",
-                    BoardOptions::FLASH_VAR,
+                    "flash={name}: unknown flash part (known: {})",
                     names.join(", ")
                 )
             }
@@ -205,6 +208,9 @@ impl fmt::Display for BoardOptionsError {
                 write!(f, "flash image {}: {reason}", path.display())
             }
             Self::DebugLog(e) => e.fmt(f),
+            Self::DebugFileWithoutDir => {
+                f.write_str("debug-file needs debug-dir (the directory the file must stay in)")
+            }
         }
     }
 }
@@ -215,32 +221,34 @@ impl std::error::Error for BoardOptionsError {}
 const IMAGE_MAX: u64 = 64 << 20;
 
 impl BoardOptions {
-    /// Environment variable naming the CS0 part.
-    pub const FLASH_VAR: &'static str = "DEVFUZZ_ASPEED_FLASH";
-    /// Environment variable naming the CS0 image file.
-    pub const IMAGE_VAR: &'static str = "DEVFUZZ_ASPEED_FLASH_IMAGE";
-    /// Environment variable naming the debug escape hatch's directory.
-    pub const DEBUG_DIR_VAR: &'static str = "DEVFUZZ_FMC_DEBUG_DIR";
-    /// Environment variable naming its file inside that directory.
-    pub const DEBUG_FILE_VAR: &'static str = "DEVFUZZ_FMC_DEBUG_FILE";
-    /// The file name used when only the directory is given.
+    /// The file name used when only the debug directory is given.
     pub const DEBUG_FILE_DEFAULT: &'static str = "fmc-debug.log";
 
-    /// The options the environment asks for (unset variables: the board's defaults).
-    pub fn from_env() -> Result<Self, BoardOptionsError> {
-        let var = |name| std::env::var_os(name).filter(|v| !v.is_empty());
+    /// The options `items` ask for (keys of [`ASPEED_OPTIONS`]; absent keys: the board's
+    /// defaults).
+    pub fn from_items(items: &[(String, String)]) -> Result<Self, BoardOptionsError> {
+        let get = |key: &str| {
+            items
+                .iter()
+                .rev()
+                .find(|(k, v)| k == key && !v.is_empty())
+                .map(|(_, v)| v.as_str())
+        };
         let mut opts = Self::default();
-        if let Some(name) = var(Self::FLASH_VAR) {
-            let name = name.to_string_lossy().into_owned();
-            opts.flash =
-                Some(FlashPart::from_name(&name).ok_or(BoardOptionsError::UnknownFlash(name))?);
+        if let Some(name) = get("flash") {
+            opts.flash = Some(
+                FlashPart::from_name(name)
+                    .ok_or_else(|| BoardOptionsError::UnknownFlash(name.to_string()))?,
+            );
         }
-        if let Some(path) = var(Self::IMAGE_VAR) {
-            opts.flash_image = Some(Self::load_image(Path::new(&path))?);
+        if let Some(path) = get("flash-image") {
+            opts.flash_image = Some(Self::load_image(Path::new(path))?);
         }
-        if let Some(dir) = var(Self::DEBUG_DIR_VAR) {
-            let file = var(Self::DEBUG_FILE_VAR).unwrap_or_else(|| Self::DEBUG_FILE_DEFAULT.into());
+        if let Some(dir) = get("debug-dir") {
+            let file = get("debug-file").unwrap_or(Self::DEBUG_FILE_DEFAULT);
             opts.debug_log = Some(DebugLog::new(dir, file).map_err(BoardOptionsError::DebugLog)?);
+        } else if get("debug-file").is_some() {
+            return Err(BoardOptionsError::DebugFileWithoutDir);
         }
         Ok(opts)
     }
@@ -262,16 +270,41 @@ impl BoardOptions {
     }
 }
 
-/// The options from the environment, read once; a bad option is reported once on stderr and
-/// the board's defaults are used.
-fn env_options() -> &'static BoardOptions {
-    static OPTIONS: OnceLock<BoardOptions> = OnceLock::new();
-    OPTIONS.get_or_init(|| {
-        BoardOptions::from_env().unwrap_or_else(|e| {
-            eprintln!("devfuzz: {e}; the ASPEED machines use their defaults");
-            BoardOptions::default()
-        })
-    })
+/// The options of the ASPEED profiles.
+pub const ASPEED_OPTIONS: &[ProfileOption] = &[
+    ProfileOption {
+        key: "flash",
+        help: "the part on CS0 instead of the board's: n25q256a | mx25l25635e | mx66u51235f | w25q256",
+    },
+    ProfileOption {
+        key: "flash-image",
+        help: "<file>: CS0 flash contents (read once, at most 64 MiB; erased flash otherwise)",
+    },
+    ProfileOption {
+        key: "debug-dir",
+        help: "<dir>: enable the FMC debug escape hatch, appending to a file inside <dir> (SECURITY.md)",
+    },
+    ProfileOption {
+        key: "debug-file",
+        help: "<name>: the escape hatch's file inside debug-dir (default fmc-debug.log)",
+    },
+];
+
+fn configure(soc: Soc, items: &[(String, String)]) -> Result<Builder, String> {
+    let opts = BoardOptions::from_items(items).map_err(|e| e.to_string())?;
+    Ok(Arc::new(move || build(soc, &opts)))
+}
+
+fn configure_ast2400(items: &[(String, String)]) -> Result<Builder, String> {
+    configure(Soc::Ast2400, items)
+}
+
+fn configure_ast2500(items: &[(String, String)]) -> Result<Builder, String> {
+    configure(Soc::Ast2500, items)
+}
+
+fn configure_ast2600(items: &[(String, String)]) -> Result<Builder, String> {
+    configure(Soc::Ast2600, items)
 }
 
 /// Build an ASPEED machine with `opts`.
@@ -296,15 +329,15 @@ pub fn build(soc: Soc, opts: &BoardOptions) -> MachineSpec {
 }
 
 fn build_ast2400() -> MachineSpec {
-    build(Soc::Ast2400, env_options())
+    build(Soc::Ast2400, &BoardOptions::default())
 }
 
 fn build_ast2500() -> MachineSpec {
-    build(Soc::Ast2500, env_options())
+    build(Soc::Ast2500, &BoardOptions::default())
 }
 
 fn build_ast2600() -> MachineSpec {
-    build(Soc::Ast2600, env_options())
+    build(Soc::Ast2600, &BoardOptions::default())
 }
 
 /// The `ast2400` profile (QEMU `-M palmetto-bmc`, FMC only).
@@ -312,6 +345,8 @@ pub static AST2400: MachineProfile = MachineProfile {
     name: "ast2400",
     description: "ASPEED AST2400 (palmetto-bmc): FMC at 0x1E620000, flash window 0x20000000 (n25q256a on CS0), 256 MiB DRAM at 0x40000000",
     build: build_ast2400,
+    options: ASPEED_OPTIONS,
+    configure: Some(configure_ast2400),
 };
 
 /// The `ast2500` profile (QEMU `-M ast2500-evb`, FMC only).
@@ -319,6 +354,8 @@ pub static AST2500: MachineProfile = MachineProfile {
     name: "ast2500",
     description: "ASPEED AST2500 (ast2500-evb): FMC at 0x1E620000, flash window 0x20000000 (mx25l25635e on CS0), 512 MiB DRAM at 0x80000000",
     build: build_ast2500,
+    options: ASPEED_OPTIONS,
+    configure: Some(configure_ast2500),
 };
 
 /// The `ast2600` profile (QEMU `-M ast2600-evb`, FMC only).
@@ -326,4 +363,6 @@ pub static AST2600: MachineProfile = MachineProfile {
     name: "ast2600",
     description: "ASPEED AST2600 (ast2600-evb): FMC at 0x1E620000, flash window 0x20000000 (mx66u51235f on CS0), 1 GiB DRAM at 0x80000000",
     build: build_ast2600,
+    options: ASPEED_OPTIONS,
+    configure: Some(configure_ast2600),
 };

@@ -1,8 +1,10 @@
-//! Which drives the IDE function carries, and how a profile or the environment says so.
+//! Which drives the IDE function carries, and how a machine profile's options say so.
 //!
-//! # `DEVFUZZ_IDE`
-//! [`IdeConfig::from_env`] starts from the default (a disk as `hda`, a CD-ROM with the blank
-//! medium as `hdc`) and applies comma-separated `slot=value` items, slots named as QEMU's
+//! # Drive options
+//! The `pc` profiles take the drives as options (`--machine pc,hda=none`, or `-O`/
+//! `DEVFUZZ_MACHINE_OPTS` for a target's machine); [`IdeConfig::parse`] starts from the default
+//! (a disk as `hda`, a CD-ROM with the blank medium as `hdc`; `pc-nodisk` starts from none)
+//! and applies comma-separated `slot=value` items, slots named as QEMU's
 //! `-hda`..`-hdd` (`hda` primary master, `hdb` primary slave, `hdc` secondary master, `hdd`
 //! secondary slave):
 //! - `none`: no drive;
@@ -13,7 +15,7 @@
 //! - `<slot>.fail=<sector>` / `<slot>.fail-unc=<sector>`: the sector fails with an I/O error /
 //!   a medium error from power-on (see the event payload in the module doc).
 //!
-//! Example: `DEVFUZZ_IDE=hda=disk-cow:/tmp/linux.img,hdc=cdrom:/tmp/boot.iso,hda.fail=2048`.
+//! Example: `--machine pc,hda=disk-cow:/tmp/linux.img,hdc=cdrom:/tmp/boot.iso,hda.fail=2048`.
 
 use super::backend::{
     self, DEFAULT_DISK_SECTORS, Disk, Fault, ImageFile, ImageMode, IoError, Medium,
@@ -21,9 +23,6 @@ use super::backend::{
 use super::channel::Drive;
 use std::fmt;
 use std::path::PathBuf;
-
-/// Environment variable [`IdeConfig::from_env`] reads.
-pub const ENV_VAR: &str = "DEVFUZZ_IDE";
 
 /// What a disk stores its data on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -120,7 +119,7 @@ impl Default for IdeConfig {
 /// A configuration that cannot be used.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConfigError {
-    /// An item of `DEVFUZZ_IDE` that does not parse.
+    /// A drive option that does not parse.
     Syntax(String),
     /// An image file that cannot be opened.
     Image {
@@ -136,12 +135,12 @@ impl fmt::Display for ConfigError {
         match self {
             Self::Syntax(item) => write!(
                 f,
-                "{ENV_VAR}: cannot parse '{item}' (slots hda..hdd; values none, disk[:SECTORS], \
+                "drive option '{item}' does not parse (slots hda..hdd; values none, disk[:SECTORS], \
                  disk-cow:PATH, disk-ro:PATH, cdrom, cdrom-empty, cdrom:PATH; SLOT.fail=N, \
                  SLOT.fail-unc=N)"
             ),
             Self::Image { path, reason } => {
-                write!(f, "{ENV_VAR}: cannot open {}: {reason}", path.display())
+                write!(f, "cannot open {}: {reason}", path.display())
             }
         }
     }
@@ -157,18 +156,18 @@ impl IdeConfig {
         }
     }
 
-    /// The default with the items of `DEVFUZZ_IDE` applied (unset or empty: the default).
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::parse(&std::env::var(ENV_VAR).unwrap_or_default())
+    /// The default with `items` applied (comma-separated `slot=value` items, see the module
+    /// documentation).
+    pub fn parse(items: &str) -> Result<Self, ConfigError> {
+        Self::default().with_items(items)
     }
 
-    /// The default with `items` applied (the syntax of `DEVFUZZ_IDE`).
-    pub fn parse(items: &str) -> Result<Self, ConfigError> {
-        let mut config = Self::default();
+    /// This configuration with `items` applied.
+    pub fn with_items(mut self, items: &str) -> Result<Self, ConfigError> {
         for item in items.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            config.apply(item)?;
+            self.apply(item)?;
         }
-        Ok(config)
+        Ok(self)
     }
 
     fn apply(&mut self, item: &str) -> Result<(), ConfigError> {

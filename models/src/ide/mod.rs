@@ -27,8 +27,8 @@
 //! a generated blank ISO 9660 medium (2 MiB) as secondary master. A disk can instead be a raw image
 //! file opened read-only (writes fail as aborted commands) or copy-on-write (writes stay in memory
 //! until the device resets); a CD medium can be an image file or absent. Image files are only
-//! ever read. The `pc` profile takes its drives from `DEVFUZZ_IDE` (see [`config`]); the
-//! `pc-nodisk` profile has none.
+//! ever read. The `pc` profiles take their drives as machine options (`--machine
+//! pc,hda=none,hdc=cdrom-empty`, see [`config`]); the `pc-nodisk` profile starts with none.
 //!
 //! # Event payload
 //! `payload[0] % 3` selects the event; missing bytes read as 0, an empty payload does nothing.

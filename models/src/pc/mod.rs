@@ -15,7 +15,8 @@ use crate::igb::{self, Igb};
 use chipset::{ChipsetFunction, ChipsetKind};
 use harness::machine::MachineSpec;
 use harness::pci::Bdf;
-use harness::target::MachineProfile;
+use harness::target::{Builder, MachineProfile, ProfileOption};
+use std::sync::Arc;
 
 /// RAM size of the profile (QEMU's default `-m 128M`).
 pub const RAM_SIZE: u64 = 128 << 20;
@@ -42,15 +43,10 @@ const ISA_IRQS: [&str; 16] = [
     "irq11", "irq12", "irq13", "irq14", "irq15",
 ];
 
-/// Build the `pc` machine, with the IDE drives `DEVFUZZ_IDE` describes: by default a disk as
-/// primary master and a CD-ROM with a medium as secondary master (see [`crate::ide::config`]).
-///
-/// # Panics
-/// When `DEVFUZZ_IDE` does not parse or names an image file that cannot be opened: process
-/// configuration, checked when the first machine is built.
+/// Build the `pc` machine with its defaults: a disk as primary master and a CD-ROM with a
+/// medium as secondary master (see [`crate::ide::config`]), the e1000e at 00:02.0.
 pub fn build() -> MachineSpec {
-    let config = IdeConfig::from_env().unwrap_or_else(|e| panic!("devfuzz: {e}"));
-    build_with(Ide::with_config(&config).unwrap_or_else(|e| panic!("devfuzz: {e}")))
+    build_with(Ide::with_config(&IdeConfig::default()).unwrap_or_else(|_| Ide::without_drives()))
 }
 
 /// Build the `pc-nodisk` machine: the IDE function with both channels empty, as
@@ -60,14 +56,105 @@ pub fn build_nodisk() -> MachineSpec {
 }
 
 /// Build the `pc-igb` machine: `pc` with an igb (82576) at 00:02.0 instead of the e1000e,
-/// same slot and IRQ, IDE drives as `DEVFUZZ_IDE` describes.
-///
-/// # Panics
-/// As [`build`].
+/// same slot and IRQ.
 pub fn build_igb() -> MachineSpec {
-    let config = IdeConfig::from_env().unwrap_or_else(|e| panic!("devfuzz: {e}"));
-    let ide = Ide::with_config(&config).unwrap_or_else(|e| panic!("devfuzz: {e}"));
+    let ide = Ide::with_config(&IdeConfig::default()).unwrap_or_else(|_| Ide::without_drives());
     build_with_nic(ide, Nic::Igb)
+}
+
+/// The options of the `pc` profiles: `nic` and the IDE drives (QEMU's `-hda`..`-hdd`).
+pub const PC_OPTIONS: &[ProfileOption] = &[
+    ProfileOption {
+        key: "nic",
+        help: "the NIC at 00:02.0: e1000e (default) or igb",
+    },
+    ProfileOption {
+        key: "hda",
+        help: "primary master: none | disk | disk:<sectors> | disk-cow:<image> | disk-ro:<image> | cdrom | cdrom-empty | cdrom:<iso>",
+    },
+    ProfileOption {
+        key: "hdb",
+        help: "primary slave (values as hda)",
+    },
+    ProfileOption {
+        key: "hdc",
+        help: "secondary master (values as hda)",
+    },
+    ProfileOption {
+        key: "hdd",
+        help: "secondary slave (values as hda)",
+    },
+    ProfileOption {
+        key: "hda.fail",
+        help: "<sector>: that sector of hda fails with an I/O error (ABRT) from power-on",
+    },
+    ProfileOption {
+        key: "hda.fail-unc",
+        help: "<sector>: that sector of hda fails with a medium error (UNC) from power-on",
+    },
+    ProfileOption {
+        key: "hdb.fail",
+        help: "as hda.fail",
+    },
+    ProfileOption {
+        key: "hdb.fail-unc",
+        help: "as hda.fail-unc",
+    },
+    ProfileOption {
+        key: "hdc.fail",
+        help: "as hda.fail",
+    },
+    ProfileOption {
+        key: "hdc.fail-unc",
+        help: "as hda.fail-unc",
+    },
+    ProfileOption {
+        key: "hdd.fail",
+        help: "as hda.fail",
+    },
+    ProfileOption {
+        key: "hdd.fail-unc",
+        help: "as hda.fail-unc",
+    },
+];
+
+/// A `pc` builder with `items` applied over `base` drives and `nic`. Image files are opened
+/// here, once: the builder clones the opened IDE function for every rebuild.
+fn configure_from(
+    items: &[(String, String)],
+    base: IdeConfig,
+    nic: Nic,
+) -> Result<Builder, String> {
+    let mut ide_items = Vec::new();
+    let mut nic = nic;
+    for (key, value) in items {
+        if key == "nic" {
+            nic = match value.as_str() {
+                "e1000e" => Nic::E1000e,
+                "igb" => Nic::Igb,
+                other => return Err(format!("nic={other}: not e1000e or igb")),
+            };
+        } else {
+            ide_items.push(format!("{key}={value}"));
+        }
+    }
+    let config = base
+        .with_items(&ide_items.join(","))
+        .map_err(|e| e.to_string())?;
+    let ide = Ide::with_config(&config).map_err(|e| e.to_string())?;
+    Ok(Arc::new(move || build_with_nic(ide.clone(), nic)))
+}
+
+fn configure_pc(items: &[(String, String)]) -> Result<Builder, String> {
+    configure_from(items, IdeConfig::default(), Nic::E1000e)
+}
+
+fn configure_nodisk(items: &[(String, String)]) -> Result<Builder, String> {
+    configure_from(items, IdeConfig::empty(), Nic::E1000e)
+}
+
+fn configure_igb(items: &[(String, String)]) -> Result<Builder, String> {
+    configure_from(items, IdeConfig::default(), Nic::Igb)
 }
 
 /// The NIC at 00:02.0.
@@ -133,6 +220,8 @@ pub static PC: MachineProfile = MachineProfile {
     name: "pc",
     description: "QEMU -M pc -nodefaults: i440FX, PIIX3, PIIX IDE (disk hda, CD-ROM hdc), PIIX4 PM, i8042 at 0x60/0x64, 128 MiB RAM",
     build,
+    options: PC_OPTIONS,
+    configure: Some(configure_pc),
 };
 
 /// The `pc-nodisk` profile: `pc` with no IDE drive (QEMU's `-M pc -nodefaults` exactly).
@@ -140,6 +229,8 @@ pub static PC_NODISK: MachineProfile = MachineProfile {
     name: "pc-nodisk",
     description: "pc without IDE drives (both PIIX IDE channels empty)",
     build: build_nodisk,
+    options: PC_OPTIONS,
+    configure: Some(configure_nodisk),
 };
 
 /// The `pc-igb` profile: `pc` with an igb (82576) at 00:02.0 in place of the e1000e.
@@ -147,4 +238,6 @@ pub static PC_IGB: MachineProfile = MachineProfile {
     name: "pc-igb",
     description: "pc with an Intel 82576 (igb) at 00:02.0 instead of the e1000e (same slot, IRQ 11)",
     build: build_igb,
+    options: PC_OPTIONS,
+    configure: Some(configure_igb),
 };
