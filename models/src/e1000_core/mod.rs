@@ -11,6 +11,7 @@
 //! | [`offload`] | checksum helpers, the Ethernet CRC, frame size buckets, statistics |
 //! | [`msix`] | MSI-X table and PBA as memory-mapped state |
 //! | [`kick`] | the transmit engine's per-kick quota (yield and resume on the virtual clock) |
+//! | [`pcap`] | the network backend's capture file (`pcap=<file>`, QEMU's filter-dump) |
 //!
 //! Everything here is a plain value type or a pure function: no module holds a [`Context`]
 //! across calls, and the device models keep their own trace event names (a trace target must
@@ -23,6 +24,7 @@ pub mod filter;
 pub mod kick;
 pub mod msix;
 pub mod offload;
+pub mod pcap;
 pub mod phy;
 pub mod regfile;
 pub mod regs;

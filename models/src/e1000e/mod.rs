@@ -12,7 +12,9 @@
 //!
 //! # Network backend
 //! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`] of them,
-//! without FCS: [`E1000e::sent_frames`]. Frames come in through [`Device::event`].
+//! without FCS: [`E1000e::sent_frames`]. Frames come in through [`Device::event`]. With the
+//! machine option `pcap=<file>` both directions are also written to a capture file
+//! ([`crate::e1000_core::pcap`], QEMU's filter-dump).
 //!
 //! # Event payload
 //! The payload is one Ethernet frame, destination MAC first, without FCS, at most
@@ -50,6 +52,7 @@ pub use crate::e1000_core::filter::{RxKind, mta_hash};
 use crate::e1000_core::kick::TxKick;
 use crate::e1000_core::msix::Msix;
 pub use crate::e1000_core::offload::ethernet_crc;
+use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use harness::access::{AccessRules, AccessSize, Space};
@@ -127,6 +130,8 @@ pub struct E1000e {
     tx_malformed: u64,
     /// Loopback deliveries in progress (planted `e1000e-loopback-bypass` recursion depth).
     loopback_depth: u32,
+    /// The backend's capture file (kept across resets).
+    pcap: Option<Pcap>,
     #[cfg(feature = "planted-bugs")]
     planted: Planted,
 }
@@ -192,6 +197,7 @@ impl E1000e {
             sent: VecDeque::new(),
             tx_malformed: 0,
             loopback_depth: 0,
+            pcap: None,
             #[cfg(feature = "planted-bugs")]
             planted: Planted {
                 active: crate::planted::Active::NONE,
@@ -201,6 +207,11 @@ impl E1000e {
                 loopback_bypass: usize::MAX,
             },
         }
+    }
+
+    /// Write every frame sent to the wire or received from the backend to `pcap`.
+    pub fn set_pcap(&mut self, pcap: Option<Pcap>) {
+        self.pcap = pcap;
     }
 
     /// The last frames sent to the wire, oldest first, without FCS.
@@ -700,13 +711,18 @@ impl Device for E1000e {
             return;
         }
         let frame = &payload[..payload.len().min(MAX_FRAME)];
+        if let Some(pcap) = &self.pcap {
+            pcap.record(frame, ctx.now());
+        }
         self.receive(ctx, frame);
     }
 
     fn reset(&mut self) {
         #[cfg(feature = "planted-bugs")]
         let planted = self.planted;
+        let pcap = self.pcap.take();
         *self = Self::fresh();
+        self.pcap = pcap;
         self.reset_mac();
         #[cfg(feature = "planted-bugs")]
         {

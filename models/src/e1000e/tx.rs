@@ -350,6 +350,9 @@ impl E1000e {
             self.loopback(ctx, &frame);
         } else {
             tracing::trace!(target: "e1000e_tx_send", "len {}", frame.len());
+            if let Some(pcap) = &self.pcap {
+                pcap.record(&frame, ctx.now());
+            }
             if self.sent.len() == SENT_FRAMES_KEPT {
                 self.sent.pop_front();
             }

@@ -75,6 +75,7 @@ mod tx;
 use crate::e1000_core::eeprom::{self, EEPROM_WORDS};
 use crate::e1000_core::kick::TxKick;
 use crate::e1000_core::msix::Msix;
+use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use harness::access::{AccessRules, AccessSize, Space};
@@ -145,6 +146,8 @@ pub struct Igb {
     tx_resume: u16,
     sent: VecDeque<Vec<u8>>,
     tx_malformed: u64,
+    /// The backend's capture file (kept across resets).
+    pcap: Option<Pcap>,
 }
 
 impl Default for Igb {
@@ -176,9 +179,15 @@ impl Igb {
             tx_resume: 0,
             sent: VecDeque::new(),
             tx_malformed: 0,
+            pcap: None,
         };
         dev.reset_mac();
         dev
+    }
+
+    /// Write every frame sent to the wire or received from the backend to `pcap`.
+    pub fn set_pcap(&mut self, pcap: Option<Pcap>) {
+        self.pcap = pcap;
     }
 
     /// The last frames sent to the wire, oldest first, without FCS.
@@ -574,11 +583,16 @@ impl Device for Igb {
             return;
         }
         let frame = &payload[..payload.len().min(MAX_FRAME)];
+        if let Some(pcap) = &self.pcap {
+            pcap.record(frame, ctx.now());
+        }
         self.receive(ctx, frame);
     }
 
     fn reset(&mut self) {
         let regs = std::mem::replace(&mut self.regs, RegFile::new(0));
+        let pcap = self.pcap.take();
         *self = Self::with_regs(regs);
+        self.pcap = pcap;
     }
 }

@@ -335,6 +335,9 @@ impl Igb {
             self.receive(ctx, &frame);
         } else {
             tracing::trace!(target: "igb_tx_send", "len {}", frame.len());
+            if let Some(pcap) = &self.pcap {
+                pcap.record(&frame, ctx.now());
+            }
             if self.sent.len() == SENT_FRAMES_KEPT {
                 self.sent.pop_front();
             }

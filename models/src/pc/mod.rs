@@ -8,6 +8,7 @@
 
 pub mod chipset;
 
+use crate::e1000_core::pcap::Pcap;
 use crate::e1000e::{self, E1000e};
 use crate::i8042::{self, I8042};
 use crate::ide::{self, Ide, IdeConfig};
@@ -69,6 +70,10 @@ pub const PC_OPTIONS: &[ProfileOption] = &[
         help: "the NIC at 00:02.0: e1000e (default) or igb",
     },
     ProfileOption {
+        key: "pcap",
+        help: "<file>: write every frame the NIC sends or the backend delivers to it there (pcap, virtual timestamps; truncated first)",
+    },
+    ProfileOption {
         key: "hda",
         help: "primary master: none | disk | disk:<sectors> | disk-cow:<image> | disk-ro:<image> | cdrom | cdrom-empty | cdrom:<iso>",
     },
@@ -127,8 +132,11 @@ fn configure_from(
 ) -> Result<Builder, String> {
     let mut ide_items = Vec::new();
     let mut nic = nic;
+    let mut pcap = None;
     for (key, value) in items {
-        if key == "nic" {
+        if key == "pcap" {
+            pcap = Some(Pcap::create(value).map_err(|e| format!("pcap={value}: {e}"))?);
+        } else if key == "nic" {
             nic = match value.as_str() {
                 "e1000e" => Nic::E1000e,
                 "igb" => Nic::Igb,
@@ -142,7 +150,7 @@ fn configure_from(
         .with_items(&ide_items.join(","))
         .map_err(|e| e.to_string())?;
     let ide = Ide::with_config(&config).map_err(|e| e.to_string())?;
-    Ok(Arc::new(move || build_with_nic(ide.clone(), nic)))
+    Ok(Arc::new(move || build_full(ide.clone(), nic, pcap.clone())))
 }
 
 fn configure_pc(items: &[(String, String)]) -> Result<Builder, String> {
@@ -173,6 +181,11 @@ pub fn build_with(ide: Ide) -> MachineSpec {
 
 /// Build the `pc` machine around the IDE function `ide` with `nic` at 00:02.0.
 pub fn build_with_nic(ide: Ide, nic: Nic) -> MachineSpec {
+    build_full(ide, nic, None)
+}
+
+/// Build the `pc` machine around `ide`, with `nic` at 00:02.0 capturing its traffic to `pcap`.
+pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>) -> MachineSpec {
     let mut spec = MachineSpec {
         ram_size: RAM_SIZE,
         ram_priority: 0,
@@ -194,8 +207,16 @@ pub fn build_with_nic(ide: Ide, nic: Nic) -> MachineSpec {
     spec.wire_irq(kbd, i8042::IRQ_KBD_PIN, IRQ_KEYBOARD);
     spec.wire_irq(kbd, i8042::IRQ_AUX_PIN, IRQ_MOUSE);
     let (dev, pin) = match nic {
-        Nic::E1000e => (spec.add(Box::new(E1000e::new())), e1000e::IRQ_PIN),
-        Nic::Igb => (spec.add(Box::new(Igb::new())), igb::IRQ_PIN),
+        Nic::E1000e => {
+            let mut nic = E1000e::new();
+            nic.set_pcap(pcap);
+            (spec.add(Box::new(nic)), e1000e::IRQ_PIN)
+        }
+        Nic::Igb => {
+            let mut nic = Igb::new();
+            nic.set_pcap(pcap);
+            (spec.add(Box::new(nic)), igb::IRQ_PIN)
+        }
     };
     spec.add_pci(Bdf::new(0, E1000E_SLOT, 0), dev);
     spec.wire_irq(dev, pin, IRQ_E1000E);
