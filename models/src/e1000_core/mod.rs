@@ -19,6 +19,23 @@
 //!
 //! [`Context`]: harness::device::Context
 
+/// Largest frame the models carry (receive with LPE, transmit before segmentation, event
+/// payloads).
+pub const MAX_FRAME: usize = 16384;
+/// Sent frames the backend keeps for [`crate::e1000e::E1000e::sent_frames`] and
+/// [`crate::igb::Igb::sent_frames`].
+pub const SENT_FRAMES_KEPT: usize = 16;
+/// The MAC address QEMU gives the first NIC.
+pub const DEFAULT_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+/// Autonegotiation time (QEMU: 500 ms).
+pub const AUTONEG_NS: u64 = 500_000_000;
+/// MSI capability control: enable.
+pub const MSI_CTRL_ENABLE: u16 = 0x0001;
+/// MSI-X capability control: enable.
+pub const MSIX_CTRL_ENABLE: u16 = 0x8000;
+/// MSI-X capability control: mask all.
+pub const MSIX_CTRL_MASKALL: u16 = 0x4000;
+
 pub mod eeprom;
 pub mod filter;
 pub mod kick;

@@ -101,15 +101,9 @@ pub const MMIO_SIZE: u64 = 128 << 10;
 pub const IO_SIZE: u64 = 32;
 /// Size of BAR3.
 pub const MSIX_SIZE: u64 = 16 << 10;
-/// Largest frame the model carries (receive with LPE, transmit before segmentation).
-pub const MAX_FRAME: usize = 16384;
-/// Sent frames the backend keeps.
-pub const SENT_FRAMES_KEPT: usize = 16;
-/// The MAC address QEMU gives the first NIC.
-pub const DEFAULT_MAC: [u8; 6] = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
 
-/// Autonegotiation time (QEMU: 500 ms).
-const AUTONEG_NS: u64 = 500_000_000;
 const TIMER_AUTONEG: TimerId = TimerId(0);
 /// Transmit queues that yielded resume on this timer.
 const TIMER_TX_RESUME: TimerId = TimerId(1);
@@ -119,9 +113,6 @@ const CAP_PM: u8 = 0x40;
 const CAP_MSI: u8 = 0x50;
 const CAP_MSIX: u8 = 0x70;
 const CAP_PCIE: u8 = 0xA0;
-const MSI_CTRL_ENABLE: u16 = 0x0001;
-const MSIX_CTRL_ENABLE: u16 = 0x8000;
-const MSIX_CTRL_MASKALL: u16 = 0x4000;
 /// MSI-X vectors in the capability and table (QEMU's 10, facts §1.1).
 pub const MSIX_VECTORS: usize = 10;
 /// Offset of the PBA in BAR3.
