@@ -64,6 +64,9 @@ pub struct Runner {
     machine: Machine,
     live: Vec<LiveRegion>,
     live_layout: Option<(u64, u64, u64)>,
+    /// What READ/WRITE ops may address, in live-region order (fixed for a runner: the
+    /// target's device and region names resolved once).
+    addressable: Vec<Backing>,
     functions: Vec<(DeviceId, Bdf)>,
     event_devices: Vec<DeviceId>,
     prologue: Vec<Cmd>,
@@ -125,6 +128,21 @@ impl Runner {
             .iter()
             .filter_map(|n| machine.device_by_name(n))
             .collect();
+        let host = [Backing::PciConfigAddress, Backing::PciConfigData];
+        let host = host.iter().copied().take(if target.pci { 2 } else { 0 });
+        let devices = (0..machine.device_count())
+            .map(|d| DeviceId(d as u16))
+            .filter(|id| target.addresses_device(machine.device_name(*id)))
+            .flat_map(|id| {
+                let name = machine.device_name(id);
+                machine
+                    .device_regions(id)
+                    .iter()
+                    .enumerate()
+                    .filter(move |(_, spec)| target.addresses_region(name, spec.name))
+                    .map(move |(r, _)| Backing::Device(id, crate::device::RegionId(r as u16)))
+            });
+        let addressable = host.chain(devices).collect();
         let prologue = if target.pci_enum {
             pci_enum(&machine)
         } else {
@@ -135,6 +153,7 @@ impl Runner {
             machine,
             live: Vec::new(),
             live_layout: None,
+            addressable,
             functions,
             event_devices,
             prologue,
@@ -189,25 +208,7 @@ impl Runner {
         if self.live_layout != Some(layout) {
             self.live_layout = Some(layout);
             self.live.clear();
-            let host = [Backing::PciConfigAddress, Backing::PciConfigData];
-            let host = host
-                .iter()
-                .copied()
-                .take(if self.target.pci { 2 } else { 0 });
-            let (target, machine) = (&self.target, &self.machine);
-            let devices = (0..machine.device_count())
-                .map(|d| DeviceId(d as u16))
-                .filter(|id| target.addresses_device(machine.device_name(*id)))
-                .flat_map(|id| {
-                    let name = machine.device_name(id);
-                    machine
-                        .device_regions(id)
-                        .iter()
-                        .enumerate()
-                        .filter(move |(_, spec)| target.addresses_region(name, spec.name))
-                        .map(move |(r, _)| Backing::Device(id, crate::device::RegionId(r as u16)))
-                });
-            for b in host.chain(devices) {
+            for &b in &self.addressable {
                 for space in [Space::Io, Space::Memory] {
                     if let Some(m) = self.machine.space(space).mapping_of(b) {
                         self.live.push(LiveRegion {

@@ -90,6 +90,10 @@ pub struct AddressSpace {
     cache: Vec<CachedView>,
     /// Where the next new entry of `cache` goes once it is full.
     cache_next: usize,
+    /// Fingerprints of views built recently but not cached: a view is cached the second time
+    /// it is built, so one-off layouts (a fuzzer's random BAR values) cost no copies.
+    seen: [u64; FLAT_CACHE_ENTRIES],
+    seen_next: usize,
     /// Identity of the current flat view (see [`AddressSpace::view_id`]).
     view: u64,
     next_view: u64,
@@ -118,6 +122,8 @@ impl AddressSpace {
             hint: 0,
             cache: Vec::new(),
             cache_next: 0,
+            seen: [0; FLAT_CACHE_ENTRIES],
+            seen_next: 0,
             view: 0,
             next_view: 0,
         }
@@ -258,6 +264,11 @@ impl AddressSpace {
         self.rebuild();
         self.next_view += 1;
         self.view = self.next_view;
+        if !self.seen.contains(&fingerprint) {
+            self.seen[self.seen_next] = fingerprint;
+            self.seen_next = (self.seen_next + 1) % FLAT_CACHE_ENTRIES;
+            return;
+        }
         let entry = CachedView {
             id: self.view,
             fingerprint,
