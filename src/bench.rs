@@ -42,6 +42,12 @@ pub struct BenchConfig {
 }
 
 impl BenchConfig {
+    /// Whether this run measures the per-target figures (exec/s, programs/s, minimisation):
+    /// not when it only names bugs to time (`--time-to-bug` without `--targets`).
+    fn measures_targets(&self) -> bool {
+        self.targets.is_some() || self.bugs.as_ref().is_none_or(Vec::is_empty)
+    }
+
     fn wants_target(&self, name: &str) -> bool {
         self.targets
             .as_ref()
@@ -292,14 +298,18 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         host: host_description(),
         ..Results::default()
     };
-    for t in models::TARGETS.iter().filter(|t| cfg.wants_target(t.name)) {
+    let figures = cfg.measures_targets();
+    for t in models::TARGETS
+        .iter()
+        .filter(|t| figures && cfg.wants_target(t.name))
+    {
         eprintln!("bench: in-process {}", t.name);
         r.in_process.push(InProcess {
             target: t.name.to_string(),
             programs_per_sec: in_process_rate(t),
         });
     }
-    if cfg.wants_target("ps2") {
+    if figures && cfg.wants_target("ps2") {
         r.minimize = minimize_bench(&mut r.notes);
     }
     if cfg.in_process_only {
@@ -318,7 +328,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
     let measured: Vec<&str> = models::TARGETS
         .iter()
         .map(|t| t.name)
-        .filter(|n| cfg.wants_target(n))
+        .filter(|n| figures && cfg.wants_target(n))
         .collect();
     if !measured.is_empty() {
         fuzz_build(&cfg.root, &cfg.sanitizer, false)?;

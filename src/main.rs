@@ -155,7 +155,7 @@ enum Command {
         #[arg(long, value_delimiter = ',')]
         targets: Option<Vec<String>>,
         /// Time only these planted bugs (comma-separated ids, or `none`; default: every bug of
-        /// the measured targets).
+        /// the measured targets). Without `--targets`, only these bugs are timed (no exec/s).
         #[arg(long, value_delimiter = ',')]
         time_to_bug: Option<Vec<String>>,
         /// Time-to-bug trials run at once (one libFuzzer process each; at most one per core
