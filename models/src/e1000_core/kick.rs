@@ -9,11 +9,13 @@
 //! split: the last one of a kick may overshoot by one TSO packet's segments.
 //! (Regression: `regressions/e1000e/tso-mss-1-ring-is-not-a-hang.qtest`.)
 
-/// Frames one kick of the transmit engine may send before it yields to the virtual clock.
-pub const TX_FRAMES_PER_KICK: u32 = 4096;
+/// Frames one kick of the transmit engine may send before it yields to the virtual clock
+/// (a Linux driver's batch between two TDT writes is at most its ring, typically 256).
+pub const TX_FRAMES_PER_KICK: u32 = 256;
 /// Bytes (descriptors and buffers) one kick may fetch before it yields, for the same reason:
-/// 65536 descriptors each naming a 64 KiB buffer are 4 GiB of copying for one write.
-pub const TX_FETCH_BYTES_PER_KICK: u64 = 1 << 20;
+/// 65536 descriptors each naming a 64 KiB buffer are 4 GiB of copying for one write. 64 KiB
+/// is one full TSO super-frame, or 40 full-size frames.
+pub const TX_FETCH_BYTES_PER_KICK: u64 = 64 << 10;
 /// Wire time of one byte at 1 Gb/s.
 pub const WIRE_NS_PER_BYTE: u64 = 8;
 /// Wire overhead per frame: preamble, SFD, FCS and inter-frame gap.
