@@ -492,7 +492,12 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
         ))
     })?;
     let build = machine_builder(profile, extra)?;
-    let mut runner = Runner::for_machine_with(profile, build, flags.options());
+    // A qtest session is not one fuzz input: no input work budget, as in QEMU.
+    let opts = MachineOptions {
+        work_per_input: u64::MAX,
+        ..flags.options()
+    };
+    let mut runner = Runner::for_machine_with(profile, build, opts);
     harness::outcome::capture_backtraces(true);
     runner.reset_cold();
     let stdin = std::io::stdin();

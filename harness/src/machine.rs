@@ -48,6 +48,10 @@ impl ReentrancyMode {
     }
 }
 
+/// Default of [`MachineOptions::work_per_input`]: a driver-like bring-up with a loopback
+/// round trip spends under 200 units; one transmit kick at most about 300.
+pub const WORK_PER_INPUT: u64 = 1 << 12;
+
 /// Resource limits and policies of a machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MachineOptions {
@@ -55,8 +59,15 @@ pub struct MachineOptions {
     pub reentrancy: ReentrancyMode,
     /// Distinct guest RAM pages one input may dirty.
     pub ram_page_budget: usize,
-    /// Work units one guest operation may cause (device calls, timer expiries, model loops).
+    /// Work units one guest operation may cause (device calls, timer expiries, model loops);
+    /// running out is a hang finding.
     pub work_per_op: u64,
+    /// Work units one input may spend in all. Once spent, the input ends quietly (no finding)
+    /// after the current operation, or inside a clock step before the next timer that would
+    /// move virtual time on; timers due at the same instant still run, so a livelock stays a
+    /// hang. This bounds what one input costs: a ring walk resumed by timer after timer is
+    /// cut off, a single endless walk is still caught by `work_per_op`.
+    pub work_per_input: u64,
     /// Bytes one lazy DMA fill may supply.
     pub fill_max: usize,
     /// Bytes all lazy DMA fills of one input may supply.
@@ -69,6 +80,7 @@ impl Default for MachineOptions {
             reentrancy: ReentrancyMode::Guard,
             ram_page_budget: 4096,
             work_per_op: 1 << 20,
+            work_per_input: WORK_PER_INPUT,
             fill_max: 4096,
             fill_budget: 1 << 20,
         }
@@ -174,6 +186,8 @@ struct IrqSource {
 pub enum StopReason {
     /// The input dirtied as many RAM pages as it may.
     RamBudget,
+    /// The input spent [`MachineOptions::work_per_input`].
+    WorkBudget,
 }
 
 /// A DMA fill recorded for text conversion.
@@ -210,6 +224,8 @@ pub struct Machine {
     irq_raises: Vec<u64>,
     engaged: Vec<DeviceId>,
     work_left: u64,
+    /// Work units spent since the last [`Machine::reset`] (all operations of the input).
+    work_spent: u64,
     /// How many times this machine was rebuilt from its spec (after findings): part of
     /// [`Machine::layout_id`], whose view ids restart with the spaces.
     epoch: u64,
@@ -217,6 +233,8 @@ pub struct Machine {
     fill_index: usize,
     fill_used: usize,
     recorded_fills: Option<Vec<DmaFill>>,
+    /// Scratch for [`Machine::lazy_fill`] (no state: empty between calls).
+    fill_ranges: Vec<std::ops::Range<usize>>,
     blocked: u64,
     dma_blocked: bool,
     dma_caller: Option<&'static Location<'static>>,
@@ -283,11 +301,13 @@ impl Machine {
                 .collect(),
             engaged: Vec::new(),
             work_left: opts.work_per_op,
+            work_spent: 0,
             epoch: 0,
             dma_patterns: Vec::new(),
             fill_index: 0,
             fill_used: 0,
             recorded_fills: None,
+            fill_ranges: Vec::new(),
             blocked: 0,
             dma_blocked: false,
             dma_caller: None,
@@ -454,6 +474,12 @@ impl Machine {
         self.blocked
     }
 
+    /// Work units (device calls, timer expiries, model loop steps) spent since the last
+    /// [`reset`](Self::reset): what the input has cost so far.
+    pub fn work_spent(&self) -> u64 {
+        self.work_spent
+    }
+
     /// Why the run must stop, if it must.
     pub fn stop_reason(&self) -> Option<StopReason> {
         self.stop
@@ -469,8 +495,16 @@ impl Machine {
         self.work_left = self.opts.work_per_op;
     }
 
-    /// Finish a guest operation: carry out a reset a device requested during it.
+    fn input_budget_spent(&self) -> bool {
+        self.work_spent >= self.opts.work_per_input
+    }
+
+    /// Finish a guest operation: carry out a reset a device requested during it, and end the
+    /// input (see [`stop_reason`](Self::stop_reason)) when it has spent its work budget.
     pub fn end_op(&mut self) {
+        if self.input_budget_spent() {
+            self.stop.get_or_insert(StopReason::WorkBudget);
+        }
         if self.reset_requested {
             self.reset_requested = false;
             tracing::trace!(target: "qemu_system_reset_request", "reset requested by guest");
@@ -504,6 +538,7 @@ impl Machine {
     }
 
     fn charge(&mut self, units: u64, location: &'static Location<'static>) {
+        self.work_spent = self.work_spent.saturating_add(units);
         self.work_left = self.work_left.saturating_sub(units);
         if self.work_left == 0 {
             let device = self
@@ -888,7 +923,15 @@ impl Machine {
             Some(n) => self.clock.now().saturating_add(n),
             None => self.clock.next_deadline().unwrap_or(self.clock.now()),
         };
-        while let Some(t) = self.clock.pop_due(target) {
+        while let Some(deadline) = self.clock.next_deadline().filter(|&d| d <= target) {
+            if deadline > self.clock.now() && self.input_budget_spent() {
+                // Out of work for this input: stop here, before time moves on.
+                self.stop.get_or_insert(StopReason::WorkBudget);
+                return self.clock.now();
+            }
+            let Some(t) = self.clock.pop_due(target) else {
+                break;
+            };
             self.call_device(t.device, |d, ctx| d.timer(ctx, t.timer));
             if self.reset_requested {
                 break;
@@ -1002,6 +1045,7 @@ impl Machine {
         self.irq_raises.fill(0);
         self.engaged.clear();
         self.work_left = self.opts.work_per_op;
+        self.work_spent = 0;
         self.dma_patterns.clear();
         self.fill_index = 0;
         self.fill_used = 0;
@@ -1068,7 +1112,8 @@ impl Machine {
             }
             return Err(DmaError::BusMasterDisabled);
         }
-        if let Some(seg) = self.mem.lookup(addr)
+        let first = self.mem.lookup(addr);
+        if let Some(seg) = first
             && let Backing::Device(owner, region) = seg.backing
             && owner == dev
             && self.region_spec(owner, region).is_some_and(|r| r.self_dma)
@@ -1077,6 +1122,25 @@ impl Machine {
                 region,
                 offset: addr - seg.base,
             });
+        }
+        // The common case, a descriptor or buffer inside one RAM segment: no walk.
+        if let Some(seg) = first
+            && seg.backing == Backing::Ram
+            && len != 0
+            && (len - 1) as u64 <= seg.last - addr
+        {
+            match (read_buf, write_data) {
+                (Some(b), _) => {
+                    self.lazy_fill(addr, len);
+                    self.ram.read(addr, b);
+                }
+                (None, Some(d)) => self.ram_write(addr, d),
+                (None, None) => {}
+            }
+            return match self.stop {
+                Some(StopReason::RamBudget) => Err(DmaError::Budget),
+                _ => Ok(()),
+            };
         }
         self.dma_blocked = false;
         let mut off = 0usize;
@@ -1156,37 +1220,39 @@ impl Machine {
         if self.dma_patterns.is_empty() || self.fill_used >= self.opts.fill_budget {
             return;
         }
-        let ranges = self.ram.undefined_ranges(addr, len);
-        if ranges.is_empty() {
+        if !self.ram.has_undefined(addr, len) {
             return;
         }
+        let mut ranges = std::mem::take(&mut self.fill_ranges);
+        self.ram.undefined_ranges_into(addr, len, &mut ranges);
         let pattern_index = self.fill_index % self.dma_patterns.len();
         self.fill_index += 1;
         let mut allowance = self
             .opts
             .fill_max
             .min(self.opts.fill_budget - self.fill_used);
-        for r in ranges {
+        for r in &ranges {
             if allowance == 0 {
                 break;
             }
             let n = r.len().min(allowance);
             let pattern = &self.dma_patterns[pattern_index];
-            let bytes: Vec<u8> = pattern.iter().copied().cycle().take(n).collect();
             let a = addr + r.start as u64;
-            if self.ram.write(a, &bytes).is_err() {
+            if self.ram.fill_pattern(a, n, pattern).is_err() {
                 self.stop = Some(StopReason::RamBudget);
-                return;
+                break;
             }
             allowance -= n;
             self.fill_used += n;
             if let Some(rec) = &mut self.recorded_fills {
                 rec.push(DmaFill {
                     addr: a,
-                    data: bytes,
+                    data: pattern.iter().copied().cycle().take(n).collect(),
                 });
             }
         }
+        self.fill_ranges = ranges;
+        self.fill_ranges.clear();
     }
 }
 

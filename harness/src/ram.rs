@@ -123,8 +123,26 @@ impl GuestRam {
         Ok(self.pages[index].get_or_insert_with(Page::new))
     }
 
+    /// Where `addr..addr + len` lies when it is inside one page of RAM: `(page, offset)`.
+    /// Device DMA (descriptors, short buffers) is almost always such a piece, so the methods
+    /// below take this path before the general page walk.
+    #[inline]
+    fn within_one_page(&self, addr: u64, len: usize) -> Option<(usize, usize)> {
+        let rel = addr.checked_sub(self.base)?;
+        let off = (rel % PAGE_SIZE as u64) as usize;
+        (rel < self.size && len <= PAGE_SIZE - off)
+            .then_some(((rel / PAGE_SIZE as u64) as usize, off))
+    }
+
     /// Read bytes at `addr`; bytes outside RAM are not touched in `buf`.
     pub fn read(&self, addr: u64, buf: &mut [u8]) {
+        if let Some((page, off)) = self.within_one_page(addr, buf.len()) {
+            match &self.pages[page] {
+                Some(p) => buf.copy_from_slice(&p.data[off..off + buf.len()]),
+                None => buf.fill(0),
+            }
+            return;
+        }
         self.for_each_chunk(addr, buf.len(), |page, off, range| {
             let dst = &mut buf[range];
             match &self.pages[page] {
@@ -137,6 +155,12 @@ impl GuestRam {
     /// Write bytes at `addr` and mark them defined. Bytes outside RAM are dropped. Stops at the
     /// first page the budget does not allow.
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), RamBudgetExhausted> {
+        if let Some((page, off)) = self.within_one_page(addr, data.len()) {
+            let p = self.page_mut(page)?;
+            p.data[off..off + data.len()].copy_from_slice(data);
+            set_bits(&mut p.defined, off, data.len());
+            return Ok(());
+        }
         let mut done = 0usize;
         while let Some((page, off, n)) = self.next_chunk(addr, data.len(), &mut done) {
             let p = self.page_mut(page)?;
@@ -146,9 +170,62 @@ impl GuestRam {
         Ok(())
     }
 
+    /// Write `len` bytes at `addr` from `pattern` repeated (starting at its first byte) and
+    /// mark them defined: [`write`](Self::write) of `pattern.iter().cycle().take(len)`,
+    /// without building that buffer. An empty pattern writes nothing.
+    pub fn fill_pattern(
+        &mut self,
+        addr: u64,
+        len: usize,
+        pattern: &[u8],
+    ) -> Result<(), RamBudgetExhausted> {
+        if pattern.is_empty() {
+            return Ok(());
+        }
+        let mut done = 0usize;
+        while let Some((page, off, n)) = self.next_chunk(addr, len, &mut done) {
+            let p = self.page_mut(page)?;
+            repeat_into(
+                &mut p.data[off..off + n],
+                pattern,
+                (done - n) % pattern.len(),
+            );
+            set_bits(&mut p.defined, off, n);
+        }
+        Ok(())
+    }
+
+    /// Whether any byte of `addr..addr+len` is RAM but not yet defined (what
+    /// [`undefined_ranges`](Self::undefined_ranges) would list, without listing it).
+    pub fn has_undefined(&self, addr: u64, len: usize) -> bool {
+        let mut done = 0usize;
+        while let Some((page, off, n)) = self.next_chunk(addr, len, &mut done) {
+            let Some(p) = &self.pages[page] else {
+                return true;
+            };
+            if !bits_all_set(&p.defined, off, n) {
+                return true;
+            }
+        }
+        false
+    }
+
     /// Byte ranges (relative to `addr`) in `addr..addr+len` that are RAM but not yet defined.
     pub fn undefined_ranges(&self, addr: u64, len: usize) -> Vec<std::ops::Range<usize>> {
-        let mut out: Vec<std::ops::Range<usize>> = Vec::new();
+        let mut out = Vec::new();
+        self.undefined_ranges_into(addr, len, &mut out);
+        out
+    }
+
+    /// [`undefined_ranges`](Self::undefined_ranges) into `out` (cleared first), so a caller on
+    /// the per-input path can reuse one buffer.
+    pub fn undefined_ranges_into(
+        &self,
+        addr: u64,
+        len: usize,
+        out: &mut Vec<std::ops::Range<usize>>,
+    ) {
+        out.clear();
         let mut push = |r: std::ops::Range<usize>| match out.last_mut() {
             Some(last) if last.end == r.start => last.end = r.end,
             _ => out.push(r),
@@ -184,7 +261,6 @@ impl GuestRam {
                 bit += in_word;
             }
         });
-        out
     }
 
     /// The next page-sized piece of `addr..addr+len` from `*done` on that lies in RAM, as
@@ -237,6 +313,41 @@ impl GuestRam {
         }
         self.dirty.clear();
     }
+}
+
+/// Fill `dst` with `pattern` repeated, starting at `pattern[phase]`: one period by hand,
+/// then doubling copies (a fill is up to a page, and a pattern is often a few bytes).
+fn repeat_into(dst: &mut [u8], pattern: &[u8], phase: usize) {
+    let (tail, head) = pattern.split_at(phase);
+    let first = dst.len().min(pattern.len());
+    let a = first.min(head.len());
+    dst[..a].copy_from_slice(&head[..a]);
+    dst[a..first].copy_from_slice(&tail[..first - a]);
+    let mut filled = first;
+    while filled < dst.len() {
+        let n = filled.min(dst.len() - filled);
+        dst.copy_within(..n, filled);
+        filled += n;
+    }
+}
+
+/// Whether bits `from..from + n` of a bitmap are all set, a word at a time.
+fn bits_all_set(bits: &[u64], from: usize, n: usize) -> bool {
+    let mut bit = from;
+    let end = from + n;
+    while bit < end {
+        let in_word = (64 - bit % 64).min(end - bit);
+        let mask = if in_word == 64 {
+            u64::MAX
+        } else {
+            ((1u64 << in_word) - 1) << (bit % 64)
+        };
+        if bits[bit / 64] & mask != mask {
+            return false;
+        }
+        bit += in_word;
+    }
+    true
 }
 
 /// Set bits `from..from + n` of a bitmap, a word at a time.
@@ -325,7 +436,25 @@ mod tests {
                 }
             }
             assert_eq!(ram.undefined_ranges(q as u64, qn), want);
+            assert_eq!(ram.has_undefined(q as u64, qn), !want.is_empty());
         }
+    }
+
+    #[test]
+    fn pattern_fill_equals_writing_the_repeated_pattern() {
+        let pattern = [1, 2, 3, 4, 5, 6, 7];
+        for (at, n) in [(0x10u64, 5usize), (0xffd, 9), (0x1ff0, 0x1100), (0x3ffe, 8)] {
+            let mut filled = GuestRam::new(0x4000, 8);
+            let mut written = GuestRam::new(0x4000, 8);
+            filled.fill_pattern(at, n, &pattern).unwrap();
+            let bytes: Vec<u8> = pattern.iter().copied().cycle().take(n).collect();
+            written.write(at, &bytes).unwrap();
+            assert_eq!(format!("{filled:?}"), format!("{written:?}"), "{at:#x}+{n}");
+            assert!(!filled.has_undefined(at, n.min((0x4000 - at) as usize)));
+        }
+        let mut ram = GuestRam::new(0x4000, 8);
+        ram.fill_pattern(0, 16, &[]).unwrap();
+        assert_eq!(ram.dirty_pages(), 0, "an empty pattern writes nothing");
     }
 
     #[test]

@@ -2,8 +2,10 @@
 
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
-use harness::machine::{Machine, MachineOptions, MachineSpec, ReentrancyMode};
-use harness::outcome::FindingKind;
+use harness::machine::{
+    Machine, MachineOptions, MachineSpec, ReentrancyMode, StopReason, WORK_PER_INPUT,
+};
+use harness::outcome::{FindingKind, Outcome};
 use harness::pci::{BarDef, BarKind, Bdf, PciConfig};
 use harness::qtest::parse_trace;
 use harness::runner::Runner;
@@ -13,7 +15,8 @@ use harness::target::{MachineProfile, Target};
 /// 0x00 DMA address, 0x04 DMA length, 0x08 go (1 = copy RAM[addr..] into the
 /// scratch buffer, 2 = write the scratch buffer to addr), 0x0c last DMA result code,
 /// 0x10 timer deadline (arms timer 0), 0x14 timer fire count, 0x18 spin (loop forever),
-/// 0x1c accesses log, 0x20.. scratch (readable).
+/// 0x1c IRQ level, 0x20.. scratch (readable), 0x24 re-arm delay (the timer re-arms itself
+/// that long after each expiry).
 /// BAR1 (16 bytes, self-DMA allow-listed) reads back 0xAB bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Dma {
@@ -22,6 +25,8 @@ struct Dma {
     len: u32,
     result: u32,
     fired: u32,
+    /// Re-arm the timer this long after each expiry (0: at the same instant).
+    rearm: Option<u64>,
     accesses: Vec<(u64, u64)>,
     scratch: [u8; 16],
 }
@@ -62,6 +67,7 @@ impl Dma {
             len: 0,
             result: 0,
             fired: 0,
+            rearm: None,
             accesses: Vec::new(),
             scratch: [0; 16],
         }
@@ -144,6 +150,7 @@ impl Device for Dma {
                 ctx.work(1);
             },
             0x1c => ctx.set_irq(0, value != 0),
+            0x24 => self.rearm = Some(value),
             _ => {}
         }
     }
@@ -153,8 +160,11 @@ impl Device for Dma {
     fn pci_mut(&mut self) -> Option<&mut PciConfig> {
         Some(&mut self.cfg)
     }
-    fn timer(&mut self, _ctx: &mut dyn Context, _timer: TimerId) {
+    fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
         self.fired += 1;
+        if let Some(delay) = self.rearm {
+            ctx.timer_set(timer, ctx.now() + delay);
+        }
     }
     fn event(&mut self, _ctx: &mut dyn Context, payload: &[u8]) {
         if payload.first() == Some(&0xee) {
@@ -439,6 +449,65 @@ fn timers_fire_only_when_the_clock_is_stepped() {
     assert_eq!(m.clock_step(None), 1000, "to the next deadline");
     assert_eq!(m.read(Space::Memory, BAR + 0x14, AccessSize::B4), 1);
     assert_eq!(m.clock_step(None), 1000, "nothing armed: time stands");
+}
+
+/// SETUP, then a timer at 100 ns that re-arms itself `delay` ns after each expiry, then a clock
+/// step of 10 ms and a write raising the IRQ.
+fn timer_chain(delay: u64) -> String {
+    format!(
+        "{SETUP}writel {:#x} {delay}\nwritel {:#x} 100\nclock_step 10000000\nwritel {:#x} 1\n",
+        BAR + 0x24,
+        BAR + 0x10,
+        BAR + 0x1c
+    )
+}
+
+#[test]
+fn a_timer_chain_is_cut_quietly_by_the_input_work_budget() {
+    let mut runner = Runner::new(&TEST_TARGET);
+    let cmds = parse_trace(&timer_chain(100)).unwrap();
+    let outcome = runner.run_trace(&cmds).unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Ok {
+            ops: cmds.len() - 1
+        },
+        "the input ends after the clock step, without a finding"
+    );
+    let m = runner.machine();
+    assert_eq!(m.stop_reason(), Some(StopReason::WorkBudget));
+    let fired = m.read(Space::Memory, BAR + 0x14, AccessSize::B4);
+    assert!(
+        (1..=WORK_PER_INPUT).contains(&fired),
+        "{fired} expiries of 100000"
+    );
+    assert!(m.now() < 10_000_000, "time stopped where the work ran out");
+    assert_eq!(runner.run_trace(&cmds).unwrap(), outcome, "deterministic");
+}
+
+#[test]
+fn without_an_input_budget_the_whole_chain_runs() {
+    let mut m = Machine::new(
+        build,
+        MachineOptions {
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    run(&mut m, &timer_chain(100));
+    assert_eq!(m.read(Space::Memory, BAR + 0x14, AccessSize::B4), 100_000);
+    assert!(m.irq_level(1), "the command after the step ran");
+    assert_eq!(m.stop_reason(), None);
+}
+
+#[test]
+fn a_livelock_at_one_instant_is_still_a_hang_despite_the_input_budget() {
+    let mut runner = Runner::new(&TEST_TARGET);
+    let outcome = runner
+        .run_trace(&parse_trace(&timer_chain(0)).unwrap())
+        .unwrap();
+    let f = outcome.finding().expect("hang");
+    assert_eq!(f.kind, FindingKind::Hang);
 }
 
 #[test]

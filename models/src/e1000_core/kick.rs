@@ -4,14 +4,18 @@
 //! `mss = 1` is then billions of frames for one register write: bounded, but no fuzzer (and no
 //! work budget meant to catch endless loops) can tell it from a hang. Real hardware transmits
 //! asynchronously at wire speed and drivers wait for descriptor write-back, so a model sends up
-//! to [`TX_FRAMES_PER_KICK`] frames (or fetches [`TX_FETCH_BYTES_PER_KICK`] bytes) per kick,
-//! then resumes on a timer after their wire time ([`TxKick::busy_ns`]). A packet is never
-//! split: the last one of a kick may overshoot by one TSO packet's segments.
+//! to [`TX_FRAMES_PER_KICK`] frames (or fetches [`TX_DESCS_PER_KICK`] descriptors, or
+//! [`TX_FETCH_BYTES_PER_KICK`] bytes) per kick, then resumes on a timer after their wire time
+//! ([`TxKick::busy_ns`]). A packet is never split: the last one of a kick may overshoot by one
+//! TSO packet's segments. The descriptor quota also keeps what one register write costs a
+//! fuzzer small: a ring of empty descriptors is walked 256 at a time, not 4096.
 //! (Regression: `regressions/e1000e/tso-mss-1-ring-is-not-a-hang.qtest`.)
 
 /// Frames one kick of the transmit engine may send before it yields to the virtual clock
 /// (a Linux driver's batch between two TDT writes is at most its ring, typically 256).
 pub const TX_FRAMES_PER_KICK: u32 = 256;
+/// Descriptors one kick may fetch before it yields: a Linux driver's whole ring.
+pub const TX_DESCS_PER_KICK: u32 = 256;
 /// Bytes (descriptors and buffers) one kick may fetch before it yields, for the same reason:
 /// 65536 descriptors each naming a 64 KiB buffer are 4 GiB of copying for one write. 64 KiB
 /// is one full TSO super-frame, or 40 full-size frames.
@@ -25,6 +29,7 @@ pub const WIRE_OVERHEAD_BYTES: u64 = 24;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TxKick {
     frames: u32,
+    descriptors: u32,
     wire_bytes: u64,
     fetched_bytes: u64,
 }
@@ -32,7 +37,15 @@ pub struct TxKick {
 impl TxKick {
     /// The quota is used up: yield before the next descriptor.
     pub fn spent(&self) -> bool {
-        self.frames >= TX_FRAMES_PER_KICK || self.fetched_bytes >= TX_FETCH_BYTES_PER_KICK
+        self.frames >= TX_FRAMES_PER_KICK
+            || self.descriptors >= TX_DESCS_PER_KICK
+            || self.fetched_bytes >= TX_FETCH_BYTES_PER_KICK
+    }
+
+    /// Account one descriptor of `len` bytes fetched by DMA.
+    pub fn fetched_descriptor(&mut self, len: u64) {
+        self.descriptors = self.descriptors.saturating_add(1);
+        self.fetched(len);
     }
 
     /// Account `n` bytes fetched by DMA (a descriptor or a buffer).

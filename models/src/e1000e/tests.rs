@@ -322,6 +322,32 @@ fn a_huge_tso_ring_yields_to_the_clock_and_finishes_there() {
 }
 
 #[test]
+fn a_ring_of_empty_descriptors_is_walked_one_descriptor_quota_per_kick() {
+    use crate::e1000_core::kick::TX_DESCS_PER_KICK;
+    let mut c = ctx();
+    let mut dev = E1000e::new();
+    dev.config_write(&mut c, 0x04, AccessSize::B2, 0x6);
+    // 1024 zeroed legacy descriptors (length 0: nothing to send, nothing to write back).
+    tx_ring(&mut dev, &mut c, 1024 * 16, 0);
+    wr(&mut dev, &mut c, TDT, 1000);
+    assert_eq!(rd(&mut dev, &mut c, TDH), TX_DESCS_PER_KICK);
+    let mut kicks = 1;
+    while let Some(&deadline) = c.timers.get(&TIMER_TX_RESUME) {
+        c.timers.remove(&TIMER_TX_RESUME);
+        c.now = deadline;
+        dev.timer(&mut c, TIMER_TX_RESUME);
+        kicks += 1;
+    }
+    assert_eq!(rd(&mut dev, &mut c, TDH), 1000);
+    assert_eq!(kicks, 1000u32.div_ceil(TX_DESCS_PER_KICK));
+    assert_eq!(
+        c.now,
+        u64::from(TX_DESCS_PER_KICK) * 16 * 8 * 3,
+        "each yield waits the fetch time of its descriptors at 1 Gb/s"
+    );
+}
+
+#[test]
 fn io_window_reaches_the_registers() {
     let mut c = ctx();
     let mut dev = E1000e::new();

@@ -154,7 +154,7 @@ impl E1000e {
             return false;
         }
         let mut desc = [0u8; DESC_LEN as usize];
-        self.tx_kick.fetched(DESC_LEN);
+        self.tx_kick.fetched_descriptor(DESC_LEN);
         if ctx.dma_read(addr, &mut desc).is_err() {
             tracing::trace!(target: "e1000e_tx_desc_dma_error", "addr {addr:#x}");
         }
