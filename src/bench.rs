@@ -322,6 +322,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         vec![
             format!("-max_total_time={secs}"),
             "-max_len=4096".into(),
+            crate::campaign::LEN_CONTROL.into(),
             "-print_final_stats=1".into(),
         ]
     };

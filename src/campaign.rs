@@ -49,6 +49,11 @@ pub fn fuzz_build_args(sanitizer: &str, planted: bool) -> Vec<String> {
     v
 }
 
+/// libFuzzer turns its input-length control off when a target has a custom mutator (ours:
+/// [`models::fuzzing::mutate`]); this turns it back on at libFuzzer's usual setting, so inputs
+/// grow from the seeds' length as coverage asks for it.
+pub const LEN_CONTROL: &str = "-len_control=100";
+
 /// One group of crashes with the same signature.
 pub struct Group {
     /// The signature (or why the artifact did not reproduce).
@@ -207,6 +212,7 @@ impl Campaign<'_> {
             format!("-timeout={}", self.timeout),
             format!("-rss_limit_mb={}", self.rss_limit_mb),
             format!("-fork={}", self.jobs.max(1)),
+            LEN_CONTROL.to_string(),
             "-ignore_crashes=1".to_string(),
             "-ignore_timeouts=1".to_string(),
             "-ignore_ooms=1".to_string(),

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod device;
 pub mod machine;
 pub mod minimize;
+pub mod mutate;
 pub mod ops;
 pub mod outcome;
 pub mod pci;

@@ -10,10 +10,16 @@
 //! machine (in a build with the `planted-bugs` feature; otherwise none is ever active), and the
 //! target machine's profile options from [`MACHINE_OPTS_VAR`] (`hda=none,hdc=cdrom-empty`:
 //! see `devfuzz list`).
+//!
+//! Under libFuzzer the targets also install a custom mutator ([`mutate`], wired up by
+//! [`devfuzz_fuzz_target!`](crate::devfuzz_fuzz_target)) that now and then aims DMA data at
+//! the target's MMIO regions.
 
 use crate::TARGETS;
+use harness::access::Space;
 use harness::outcome::{Finding, Outcome};
 use harness::runner::Runner;
+use harness::space::Backing;
 use std::cell::RefCell;
 use std::sync::Once;
 
@@ -28,6 +34,57 @@ static PLANTED_FROM_ENV: Once = Once::new();
 /// Environment variable holding the options of the target's machine profile for fuzz binaries
 /// (what `devfuzz -O/--machine-opts` passes to an engine).
 pub const MACHINE_OPTS_VAR: &str = "DEVFUZZ_MACHINE_OPTS";
+
+/// The whole of a cargo-fuzz target for the devfuzz target named by the literal, after the
+/// file's `#![cfg_attr(fuzzing, no_main)]`:
+///
+/// ```ignore
+/// #![cfg_attr(fuzzing, no_main)]
+/// models::devfuzz_fuzz_target!("e1000e");
+/// ```
+///
+/// Under cargo-fuzz (`cfg(fuzzing)`) it defines the libFuzzer entry, which calls
+/// `models::fuzzing::fuzz_one("e1000e", data)`, and a custom mutator: one call in
+/// [`AIM_DMA_ONE_IN`] (decided from libFuzzer's seed) tries [`mutate`], every other call (and
+/// one where [`mutate`] changes nothing) is `libfuzzer_sys::fuzzer_mutate`. Without it (a plain
+/// stable build) it defines a `main` that runs [`replay_without_engine`] on the files named on
+/// the command line or `fuzz/corpus/<target>`. The calling crate needs `libfuzzer-sys` as a
+/// `cfg(fuzzing)` dependency.
+#[macro_export]
+macro_rules! devfuzz_fuzz_target {
+    ($target:literal) => {
+        #[cfg(fuzzing)]
+        libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::fuzzing::fuzz_one($target, data));
+
+        #[cfg(fuzzing)]
+        libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+            let aimed = if seed % $crate::fuzzing::AIM_DMA_ONE_IN == 0 {
+                $crate::fuzzing::mutate(
+                    $target,
+                    data,
+                    size,
+                    max_size,
+                    seed / $crate::fuzzing::AIM_DMA_ONE_IN,
+                )
+            } else {
+                None
+            };
+            match aimed {
+                Some(new_size) => new_size,
+                None => libfuzzer_sys::fuzzer_mutate(data, size, max_size),
+            }
+        });
+
+        /// Without cargo-fuzz (a plain stable build): run the files named on the command line,
+        /// or else every file of `fuzz/corpus/<target>` and an empty input.
+        #[cfg(not(fuzzing))]
+        fn main() {
+            let corpus =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(concat!("corpus/", $target));
+            $crate::fuzzing::replay_without_engine($target, &corpus);
+        }
+    };
+}
 
 /// Run `data` as one binary input (see docs/ops.md) on the target named `target`, and panic
 /// if it finds a bug.
@@ -50,14 +107,59 @@ pub fn fuzz_one(target: &str, data: &[u8]) {
             names.join(", ")
         );
     };
+    planted_from_env();
+    if let Outcome::Finding(finding) = run_at(index, data) {
+        panic!("{}", finding_line(&finding));
+    }
+}
+
+/// Take the planted-bug selection from `DEVFUZZ_BUGS`, once per process, before any machine is
+/// built.
+fn planted_from_env() {
     PLANTED_FROM_ENV.call_once(|| {
         if let Err(e) = crate::planted::select_from_env() {
             panic!("devfuzz: {}: {e}", crate::planted::ENV_VAR);
         }
     });
-    if let Outcome::Finding(finding) = run_at(index, data) {
-        panic!("{}", finding_line(&finding));
-    }
+}
+
+/// One in this many custom-mutator calls of a libFuzzer target tries [`mutate`]; the others
+/// (and those where it finds nothing to do) use libFuzzer's own mutations.
+pub const AIM_DMA_ONE_IN: u32 = 8;
+
+/// The custom mutation of the libFuzzer targets: with this thread's runner for `target` (built
+/// if needed, as [`fuzz_one`] would), plant the address of one of the device MMIO regions
+/// mapped in its memory space into the data of a RAM_WRITE or DMA_PATTERN op of
+/// `data[..size]`, so that device DMA reading it targets device registers (the re-entrancy
+/// class); see [`harness::mutate::aim_dma_at_region`].
+///
+/// Runs no input: the regions are those of the runner's machine as the last input left it
+/// (cached per layout), so a runner that has run nothing yet offers none on targets whose BARs
+/// the prologue maps. Returns the new size (the length does not change, but is capped at
+/// `max_size`), or `None` when nothing was changed: no such target, no region, no op to
+/// write into. Deterministic in its arguments and the runner's layout.
+///
+/// # Panics
+/// As [`fuzz_one`] does for its process configuration (`DEVFUZZ_BUGS`,
+/// `DEVFUZZ_MACHINE_OPTS`), when it builds the first machine.
+pub fn mutate(
+    target: &str,
+    data: &mut [u8],
+    size: usize,
+    max_size: usize,
+    seed: u32,
+) -> Option<usize> {
+    let index = target_index(target)?;
+    planted_from_env();
+    let regions: Vec<(u64, u64)> = with_runner(index, |runner| {
+        runner
+            .live_regions()
+            .iter()
+            .filter(|r| r.space == Space::Memory && matches!(r.backing, Backing::Device(..)))
+            .map(|r| (r.base, r.size))
+            .collect()
+    });
+    harness::mutate::aim_dma_at_region(data, size.min(max_size), &regions, seed)
 }
 
 /// Run `data` as one binary input on the target named `target` with this thread's cached
@@ -73,13 +175,16 @@ fn target_index(name: &str) -> Option<usize> {
 
 /// Run on `TARGETS[index]` with this thread's runner for it, built on first use.
 fn run_at(index: usize, data: &[u8]) -> Outcome {
+    with_runner(index, |runner| runner.run_input(data))
+}
+
+/// Call `f` with this thread's runner for `TARGETS[index]`, built on first use.
+fn with_runner<R>(index: usize, f: impl FnOnce(&mut Runner) -> R) -> R {
     RUNNERS.with_borrow_mut(|runners| {
         if runners.len() < TARGETS.len() {
             runners.resize_with(TARGETS.len(), || None);
         }
-        runners[index]
-            .get_or_insert_with(|| runner_from_env(&TARGETS[index]))
-            .run_input(data)
+        f(runners[index].get_or_insert_with(|| runner_from_env(&TARGETS[index])))
     })
 }
 
@@ -151,6 +256,61 @@ mod tests {
         );
         assert!(line.contains("(op 3)"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn mutate_aims_ram_write_data_at_the_targets_bars() {
+        use harness::ops::{Op, decode, encode};
+        let program = encode(&[
+            Op::ClockStep(1),
+            Op::RamWrite {
+                addr: 0x2000,
+                data: &[0; 16],
+            },
+        ])
+        .unwrap();
+        let mut data = program.clone();
+        data.resize(64, 0xee);
+        assert_eq!(mutate("nope", &mut data, program.len(), 64, 1), None);
+        // Run an input first, as the engine does: the prologue maps the BARs.
+        assert!(matches!(run_one("e1000e", &[]), Some(Outcome::Ok { .. })));
+        let bars: Vec<(u64, u64)> = with_runner(target_index("e1000e").unwrap(), |r| {
+            r.live_regions()
+                .iter()
+                .filter(|r| r.space == Space::Memory && matches!(r.backing, Backing::Device(..)))
+                .map(|r| (r.base, r.size))
+                .collect()
+        });
+        assert!(
+            bars.iter().any(|&(base, _)| base == 0xe000_0000),
+            "{bars:x?}"
+        );
+        for seed in 0..64 {
+            let mut data = data.clone();
+            assert_eq!(
+                mutate("e1000e", &mut data, program.len(), 64, seed),
+                Some(program.len())
+            );
+            let ops: Vec<_> = decode(&data[..program.len()]).collect();
+            let Op::RamWrite { addr: 0x2000, data } = ops[1] else {
+                panic!("{ops:?}");
+            };
+            let values: Vec<u64> = data
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+                .filter(|&v| v != 0)
+                .collect();
+            assert_eq!(values.len(), 1, "{data:x?}");
+            assert!(
+                bars.iter()
+                    .any(|&(base, size)| values[0] >= base && values[0] - base < size),
+                "{:#x} not in {bars:x?}",
+                values[0]
+            );
+        }
+        // Capped at max_size.
+        let mut short = data.clone();
+        assert_eq!(mutate("e1000e", &mut short, program.len(), 10, 0), None);
     }
 
     #[test]
