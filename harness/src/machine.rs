@@ -52,6 +52,10 @@ impl ReentrancyMode {
 /// round trip spends under 200 units; one transmit kick at most about 300.
 pub const WORK_PER_INPUT: u64 = 1 << 12;
 
+/// DMA bytes that cost one work unit (shorter transfers cost none): a device that moves
+/// megabytes per operation spends its budgets like one that loops.
+pub const DMA_BYTES_PER_WORK_UNIT: usize = 1024;
+
 /// Resource limits and policies of a machine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MachineOptions {
@@ -59,8 +63,8 @@ pub struct MachineOptions {
     pub reentrancy: ReentrancyMode,
     /// Distinct guest RAM pages one input may dirty.
     pub ram_page_budget: usize,
-    /// Work units one guest operation may cause (device calls, timer expiries, model loops);
-    /// running out is a hang finding.
+    /// Work units one guest operation may cause (device calls, timer expiries, model loops,
+    /// DMA by the KiB: [`DMA_BYTES_PER_WORK_UNIT`]); running out is a hang finding.
     pub work_per_op: u64,
     /// Work units one input may spend in all. Once spent, the input ends quietly (no finding)
     /// after the current operation, or inside a clock step before the next timer that would
@@ -567,22 +571,34 @@ impl Machine {
         Some(r)
     }
 
-    fn reentered(&mut self, into: DeviceId, addr: u64) {
+    /// Whether an access to `backing` would enter a device that is engaged (mid-call).
+    fn reenters(&self, backing: Backing) -> bool {
+        match backing {
+            Backing::Device(dev, _) => self
+                .devices
+                .get(usize::from(dev.0))
+                .is_some_and(Option::is_none),
+            _ => false,
+        }
+    }
+
+    /// `pieces` accesses from `addr` on would enter engaged device `into`: count them as
+    /// blocked (guard) or report the first (detect).
+    fn reentered(&mut self, into: DeviceId, addr: u64, pieces: u64) {
         let from = self
             .engaged
             .last()
-            .map_or("guest", |d| self.device_name(*d))
-            .to_string();
-        let into_name = self.device_name(into).to_string();
+            .map_or("guest", |d| self.device_name(*d));
+        let into_name = self.device_name(into);
         match self.opts.reentrancy {
             ReentrancyMode::Guard => {
-                self.blocked += 1;
+                self.blocked += pieces;
                 self.dma_blocked = true;
-                tracing::trace!(target: "mem_reentrancy_blocked", "{from} -> {into_name} @{addr:#x}");
+                tracing::trace!(target: "mem_reentrancy_blocked", "{from} -> {into_name} @{addr:#x} x{pieces}");
             }
             ReentrancyMode::Detect => std::panic::panic_any(Signal::Reentrancy {
-                from,
-                into: into_name,
+                from: from.to_string(),
+                into: into_name.to_string(),
                 addr,
                 location: self.dma_caller,
             }),
@@ -718,7 +734,7 @@ impl Machine {
             .get(usize::from(dev.0))
             .is_some_and(Option::is_none)
         {
-            self.reentered(dev, addr);
+            self.reentered(dev, addr, 1);
             return 0;
         }
         let total = size.bytes();
@@ -1112,6 +1128,13 @@ impl Machine {
             }
             return Err(DmaError::BusMasterDisabled);
         }
+        // Moving data is work too: a model that DMAs megabytes per register write must not
+        // look free to the work budgets.
+        let kib = (len / DMA_BYTES_PER_WORK_UNIT) as u64;
+        if kib != 0 {
+            let at = self.dma_caller.unwrap_or_else(Location::caller);
+            self.charge(kib, at);
+        }
         let first = self.mem.lookup(addr);
         if let Some(seg) = first
             && let Backing::Device(owner, region) = seg.backing
@@ -1183,6 +1206,40 @@ impl Machine {
                         (None, None) => {}
                     }
                     n
+                }
+                Some(s) if self.reenters(s.backing) => {
+                    // Every piece up to the segment's end enters an engaged device: apply the
+                    // re-entrancy policy piece by piece, as the dispatch would, without it.
+                    let room = (s.last - a).saturating_add(1);
+                    let span = usize::try_from(room).unwrap_or(usize::MAX).min(left);
+                    let widest = s.rules.valid_max.bytes().min(8) as usize;
+                    let mut done = 0usize;
+                    while done < span {
+                        let at = a + done as u64;
+                        let size = crate::access::piece_size(
+                            at,
+                            (span - done) as u64,
+                            room - done as u64,
+                            Some(&s.rules),
+                        );
+                        let p = size.bytes() as usize;
+                        // Once pieces are as wide as the region allows, the rest of the span
+                        // is a run of equal pieces (up to a narrower tail): take it at once.
+                        let pieces = if p == widest { (span - done) / p } else { 1 };
+                        let fill = if s.rules.accepts(at - s.base, size) {
+                            if let Backing::Device(owner, _) = s.backing {
+                                self.reentered(owner, at, pieces as u64);
+                            }
+                            0
+                        } else {
+                            0xff
+                        };
+                        if let Some(b) = read_buf.as_deref_mut() {
+                            b[off + done..off + done + pieces * p].fill(fill);
+                        }
+                        done += pieces * p;
+                    }
+                    span
                 }
                 Some(s) => {
                     let room = (s.last - a).saturating_add(1);
