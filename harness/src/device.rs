@@ -6,6 +6,7 @@
 
 use crate::access::{AccessRules, AccessSize, Space};
 use crate::pci::PciConfig;
+use std::any::Any;
 use std::fmt;
 
 /// Index of a device in its machine.
@@ -100,11 +101,34 @@ pub trait Context {
     fn work(&mut self, units: u64);
 }
 
+/// Saving and loading a device's whole state, for machine checkpoints (the state after a
+/// target's prologue, returned to before every input). Every `Clone` type has it: a device
+/// model derives `Clone` and is done.
+pub trait Snapshot {
+    /// A copy of the state.
+    fn save(&self) -> Box<dyn Any>;
+    /// Return to a state [`save`](Self::save) made; a state of another type is ignored.
+    fn load(&mut self, saved: &dyn Any);
+}
+
+impl<T: Clone + 'static> Snapshot for T {
+    fn save(&self) -> Box<dyn Any> {
+        Box::new(self.clone())
+    }
+
+    fn load(&mut self, saved: &dyn Any) {
+        if let Some(s) = saved.downcast_ref::<T>() {
+            self.clone_from(s);
+        }
+    }
+}
+
 /// A deterministic device model.
 ///
 /// Handlers only ever see accesses allowed by the region's [`AccessRules`]: aligned to and sized
-/// within the implemented range, with offsets inside the region.
-pub trait Device: fmt::Debug {
+/// within the implemented range, with offsets inside the region. A device is `Clone` (see
+/// [`Snapshot`]): its state is everything it needs to continue exactly.
+pub trait Device: fmt::Debug + Snapshot {
     /// Name as QEMU calls the device ("i8042", "e1000e", "PIIX3").
     fn name(&self) -> &'static str;
     /// The device's regions, indexed by [`RegionId`]. Called when a machine is built.

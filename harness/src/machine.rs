@@ -14,7 +14,7 @@ use crate::outcome::Signal;
 use crate::pci::{BAR_COUNT, BarMapping, Bdf, COMMAND_IO, COMMAND_MEMORY};
 use crate::qtest::{Cmd, Reply};
 use crate::ram::GuestRam;
-use crate::space::{AddressSpace, Backing, Segment};
+use crate::space::{AddressSpace, Backing, Mapping, Segment};
 use crate::target::Builder;
 use std::fmt::Write as _;
 use std::panic::Location;
@@ -244,6 +244,27 @@ pub struct Machine {
     dma_caller: Option<&'static Location<'static>>,
     reset_requested: bool,
     stop: Option<StopReason>,
+    /// Per device: entered (or reset) since the last checkpoint or restore, so its state may
+    /// differ from the checkpoint's.
+    touched: Vec<bool>,
+    checkpoint: Option<Checkpoint>,
+}
+
+/// What [`Machine::checkpoint`] saved: everything [`Machine::restore`] puts back.
+struct Checkpoint {
+    epoch: u64,
+    devices: Vec<Box<dyn std::any::Any>>,
+    pci_mapped: Vec<[Option<BarMapping>; BAR_COUNT + 1]>,
+    bus_master: Vec<bool>,
+    mem: (Vec<Mapping>, u64),
+    io: (Vec<Mapping>, u64),
+    clock: Clock,
+    irq_sources: Vec<IrqSource>,
+    irq_raises: Vec<u64>,
+    config_address: u32,
+    reset_control: u8,
+    work_spent: u64,
+    blocked: u64,
 }
 
 impl std::fmt::Debug for Machine {
@@ -317,6 +338,8 @@ impl Machine {
             dma_caller: None,
             reset_requested: false,
             stop: None,
+            touched: vec![true; ndev],
+            checkpoint: None,
         };
         m.pci.sort_by_key(|f| f.bdf);
         m.map_static();
@@ -563,6 +586,7 @@ impl Machine {
     ) -> Option<R> {
         let slot = usize::from(id.0);
         let mut dev = self.devices.get_mut(slot)?.take()?;
+        self.touched[slot] = true;
         self.charge(1, Location::caller());
         self.engaged.push(id);
         let r = f(dev.as_mut(), &mut DeviceCtx { m: self, dev: id });
@@ -1020,6 +1044,7 @@ impl Machine {
         for d in self.devices.iter_mut().flatten() {
             d.reset();
         }
+        self.touched.fill(true);
         for f in &mut self.pci {
             for m in f.mapped.iter_mut().filter_map(Option::take) {
                 let space = match m.space {
@@ -1072,6 +1097,88 @@ impl Machine {
         self.dma_blocked = false;
         self.dma_caller = None;
         self.stop = None;
+    }
+
+    /// Save the current state as the one [`restore`](Self::restore) returns to: what a runner
+    /// does right after a target's prologue, so each input starts from there without a reset
+    /// and a replayed prologue. Refused (returns `false`, nothing saved) unless the machine is
+    /// between operations with no RAM written, no DMA patterns, no stop and no device missing.
+    pub fn checkpoint(&mut self) -> bool {
+        self.checkpoint = None;
+        let quiet = self.ram.dirty_pages() == 0
+            && self.dma_patterns.is_empty()
+            && self.fill_used == 0
+            && self.stop.is_none()
+            && self.engaged.is_empty()
+            && !self.reset_requested;
+        if !quiet || self.devices.iter().any(Option::is_none) {
+            return false;
+        }
+        self.checkpoint = Some(Checkpoint {
+            epoch: self.epoch,
+            devices: self.devices.iter().flatten().map(|d| d.save()).collect(),
+            pci_mapped: self.pci.iter().map(|f| f.mapped).collect(),
+            bus_master: self.bus_master.clone(),
+            mem: (self.mem.mappings().to_vec(), self.mem.next_order()),
+            io: (self.io.mappings().to_vec(), self.io.next_order()),
+            clock: self.clock.clone(),
+            irq_sources: self.irq_sources.clone(),
+            irq_raises: self.irq_raises.clone(),
+            config_address: self.config_address,
+            reset_control: self.reset_control,
+            work_spent: self.work_spent,
+            blocked: self.blocked,
+        });
+        self.touched.fill(false);
+        true
+    }
+
+    /// Return to the [`checkpoint`](Self::checkpoint): only the devices entered since are
+    /// loaded back, RAM is cleared as by [`reset`](Self::reset), and the rest of the machine's
+    /// state is put back. `false` (and nothing done) when there is no checkpoint, or the
+    /// machine was rebuilt after a finding since it was taken.
+    pub fn restore(&mut self) -> bool {
+        let Some(cp) = self.checkpoint.take() else {
+            return false;
+        };
+        if cp.epoch != self.epoch || self.devices.iter().any(Option::is_none) {
+            return false;
+        }
+        for ((slot, dev), saved) in self.devices.iter_mut().enumerate().zip(&cp.devices) {
+            if std::mem::take(&mut self.touched[slot])
+                && let Some(d) = dev
+            {
+                d.load(saved.as_ref());
+            }
+        }
+        for (f, mapped) in self.pci.iter_mut().zip(&cp.pci_mapped) {
+            f.mapped = *mapped;
+        }
+        self.bus_master.clone_from(&cp.bus_master);
+        self.mem.restore(&cp.mem.0, cp.mem.1);
+        self.io.restore(&cp.io.0, cp.io.1);
+        self.ram.reset();
+        self.clock.clone_from(&cp.clock);
+        self.irq_sources.clone_from(&cp.irq_sources);
+        self.irq_raises.clone_from(&cp.irq_raises);
+        self.config_address = cp.config_address;
+        self.reset_control = cp.reset_control;
+        self.engaged.clear();
+        self.work_left = self.opts.work_per_op;
+        self.work_spent = cp.work_spent;
+        self.dma_patterns.clear();
+        self.fill_index = 0;
+        self.fill_used = 0;
+        if let Some(r) = &mut self.recorded_fills {
+            r.clear();
+        }
+        self.blocked = cp.blocked;
+        self.dma_blocked = false;
+        self.dma_caller = None;
+        self.reset_requested = false;
+        self.stop = None;
+        self.checkpoint = Some(cp);
+        true
     }
 
     /// Everything observable about the machine as text: devices, mappings, RAM contents, clock,

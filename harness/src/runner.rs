@@ -225,13 +225,24 @@ impl Runner {
     }
 
     /// Run a binary input: reset, prologue, ops. Findings are caught and returned.
+    ///
+    /// The state after reset and prologue is the same for every input, so the machine keeps a
+    /// [checkpoint](Machine::checkpoint) of it and later inputs start by restoring that (only
+    /// the devices the last input entered are loaded back); a finding, which rebuilds the
+    /// machine, drops the checkpoint and the next input takes a new one.
     pub fn run_input(&mut self, input: &[u8]) -> Outcome {
-        self.machine.reset();
+        let restored = self.machine.restore();
+        if !restored {
+            self.machine.reset();
+        }
         let mut index = 0usize;
         let _scope = CaptureScope::enter();
         let result = catch_unwind(AssertUnwindSafe(|| {
-            for cmd in &self.prologue {
-                self.machine.exec(cmd).ok();
+            if !restored {
+                for cmd in &self.prologue {
+                    self.machine.exec(cmd).ok();
+                }
+                self.machine.checkpoint();
             }
             for op in ops::decode(input) {
                 self.machine.begin_op();

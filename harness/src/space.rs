@@ -179,6 +179,23 @@ impl AddressSpace {
         self.next_order = 0;
     }
 
+    /// The mapping order the next mapping gets (part of the state a checkpoint restores).
+    pub fn next_order(&self) -> u64 {
+        self.next_order
+    }
+
+    /// Return to `mappings` (as [`mappings`](Self::mappings) returned them) and `next_order`:
+    /// a checkpoint's layout. The flat view is only marked stale when the mappings differ, and
+    /// is then found in the cache when this layout was seen before.
+    pub fn restore(&mut self, mappings: &[Mapping], next_order: u64) {
+        if self.mappings != mappings {
+            self.mappings.clear();
+            self.mappings.extend_from_slice(mappings);
+            self.changed();
+        }
+        self.next_order = next_order;
+    }
+
     /// Renumber the mapping order 0.. keeping the relative order, so a space that went back to
     /// its first mappings is indistinguishable from one freshly built. The flat view does not
     /// change.

@@ -58,6 +58,36 @@ fn the_same_input_gives_the_same_outcome_and_state() {
 }
 
 #[test]
+fn an_input_runs_the_same_after_any_other_as_on_a_fresh_runner() {
+    // Inputs after the first start from the machine's checkpoint (the state after the
+    // prologue) instead of a reset and the prologue: that must be indistinguishable.
+    for target in models::TARGETS {
+        let mut reused = Runner::new(target);
+        let mut rng = Rng(4321 ^ target.name.len() as u64);
+        for case in 0..150 {
+            let input = if case % 10 == 0 {
+                Vec::new()
+            } else {
+                random_input(&mut rng)
+            };
+            let mut fresh = Runner::new(target);
+            assert_eq!(
+                reused.run_input(&input),
+                fresh.run_input(&input),
+                "{} case {case}",
+                target.name
+            );
+            assert_eq!(
+                reused.machine().state_text(),
+                fresh.machine().state_text(),
+                "{} case {case}",
+                target.name
+            );
+        }
+    }
+}
+
+#[test]
 fn a_machine_after_any_program_and_a_reset_equals_a_fresh_one() {
     for target in models::TARGETS {
         let fresh = Machine::new(target.machine.build, MachineOptions::default()).state_text();

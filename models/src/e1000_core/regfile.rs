@@ -5,22 +5,61 @@ use super::regs::{GORCH, GORCL, GOTCH, GOTCL, TORH, TORL, TOTH, TOTL};
 
 /// Dword storage for a register file of `end` bytes. Offsets past the end read 0 and drop
 /// writes, so no guest offset can index outside it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// The file remembers which dwords were written since the last [`clear`](Self::clear), so a
+/// device reset (once per fuzz input) zeroes those instead of the whole file.
+#[derive(Clone)]
 pub struct RegFile {
     words: Box<[u32]>,
+    /// Indices of the dwords written since the last clear, each once.
+    written: Vec<u32>,
+    /// One bit per dword: in `written`.
+    marked: Box<[u64]>,
+}
+
+impl PartialEq for RegFile {
+    /// Equal contents (what was written when does not matter).
+    fn eq(&self, other: &Self) -> bool {
+        self.words == other.words
+    }
+}
+
+impl Eq for RegFile {}
+
+impl std::fmt::Debug for RegFile {
+    /// The non-zero registers by offset: equal texts exactly when the contents are equal.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(
+                self.words
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, w)| **w != 0)
+                    .map(|(i, w)| (format!("{:#x}", 4 * i), format!("{w:#x}"))),
+            )
+            .finish()
+    }
 }
 
 impl RegFile {
     /// A zeroed register file covering byte offsets `[0, end)`.
     pub fn new(end: u64) -> Self {
+        let n = (end / 4) as usize;
         Self {
-            words: vec![0; (end / 4) as usize].into_boxed_slice(),
+            words: vec![0; n].into_boxed_slice(),
+            written: Vec::new(),
+            marked: vec![0; n.div_ceil(64)].into_boxed_slice(),
         }
     }
 
-    /// Zero every register (keeps the allocation).
+    /// Zero every register (keeps the allocation; touches only what was written).
     pub fn clear(&mut self) {
-        self.words.fill(0);
+        for &i in &self.written {
+            let i = i as usize;
+            self.words[i] = 0;
+            self.marked[i / 64] &= !(1 << (i % 64));
+        }
+        self.written.clear();
     }
 
     /// The register at byte `offset` (0 outside the file).
@@ -30,8 +69,15 @@ impl RegFile {
 
     /// Store `value` at byte `offset` (dropped outside the file).
     pub fn set(&mut self, offset: u64, value: u32) {
-        if let Some(r) = self.words.get_mut((offset / 4) as usize) {
-            *r = value;
+        let i = (offset / 4) as usize;
+        let Some(r) = self.words.get_mut(i) else {
+            return;
+        };
+        *r = value;
+        let bit = 1u64 << (i % 64);
+        if self.marked[i / 64] & bit == 0 {
+            self.marked[i / 64] |= bit;
+            self.written.push(i as u32);
         }
     }
 
@@ -67,5 +113,33 @@ impl RegFile {
             _ => self.set(offset, 0),
         }
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clear_zeroes_everything_written_and_equals_a_fresh_file() {
+        let mut regs = RegFile::new(0x100);
+        for (offset, value) in [
+            (0, 1),
+            (0xfc, 2),
+            (0x40, 3),
+            (0x40, 4),
+            (0x100, 5),
+            (0x44, 0),
+        ] {
+            regs.set(offset, value);
+        }
+        regs.count64(TORL, u64::MAX);
+        assert_eq!(regs.get(0x40), 4);
+        assert_eq!(regs.get(0x100), 0, "past the end");
+        regs.clear();
+        assert_eq!(regs, RegFile::new(0x100));
+        regs.set(0x40, 9);
+        regs.clear();
+        assert_eq!(regs, RegFile::new(0x100), "marks were reset with the words");
     }
 }

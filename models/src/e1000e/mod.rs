@@ -174,9 +174,14 @@ impl E1000e {
     }
 
     fn fresh() -> Self {
+        Self::fresh_with(RegFile::new(REG_FILE_END))
+    }
+
+    /// Power-on state around `regs` (cleared by [`reset_mac`](Self::reset_mac)).
+    fn fresh_with(regs: RegFile) -> Self {
         Self {
             pci: pci_config(),
-            regs: RegFile::new(REG_FILE_END),
+            regs,
             eeprom: eeprom::image(DEFAULT_MAC, DEVICE_ID),
             phy: Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE),
             phy_reset_asserted: false,
@@ -712,7 +717,9 @@ impl Device for E1000e {
         #[cfg(feature = "planted-bugs")]
         let planted = self.planted;
         let pcap = self.pcap.take();
-        *self = Self::fresh();
+        // Keep the register file's allocation: reset_mac clears what was written.
+        let regs = std::mem::replace(&mut self.regs, RegFile::new(0));
+        *self = Self::fresh_with(regs);
         self.pcap = pcap;
         self.reset_mac();
         #[cfg(feature = "planted-bugs")]
