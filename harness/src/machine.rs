@@ -52,8 +52,9 @@ impl ReentrancyMode {
 /// round trip spends under 200 units; one transmit kick at most about 300.
 pub const WORK_PER_INPUT: u64 = 1 << 12;
 
-/// DMA bytes that cost one work unit (shorter transfers cost none): a device that moves
-/// megabytes per operation spends its budgets like one that loops.
+/// DMA bytes that cost one work unit (bytes add up across transfers, so sixteen 64-byte
+/// transfers cost one unit): a device that moves megabytes per operation spends its budgets
+/// like one that loops.
 pub const DMA_BYTES_PER_WORK_UNIT: usize = 1024;
 
 /// Resource limits and policies of a machine.
@@ -230,6 +231,8 @@ pub struct Machine {
     work_left: u64,
     /// Work units spent since the last [`Machine::reset`] (all operations of the input).
     work_spent: u64,
+    /// DMA bytes not yet charged as work (less than [`DMA_BYTES_PER_WORK_UNIT`]).
+    dma_uncharged: usize,
     /// How many times this machine was rebuilt from its spec (after findings): part of
     /// [`Machine::layout_id`], whose view ids restart with the spaces.
     epoch: u64,
@@ -264,6 +267,7 @@ struct Checkpoint {
     config_address: u32,
     reset_control: u8,
     work_spent: u64,
+    dma_uncharged: usize,
     blocked: u64,
 }
 
@@ -327,6 +331,7 @@ impl Machine {
             engaged: Vec::new(),
             work_left: opts.work_per_op,
             work_spent: 0,
+            dma_uncharged: 0,
             epoch: 0,
             dma_patterns: Vec::new(),
             fill_index: 0,
@@ -1087,6 +1092,7 @@ impl Machine {
         self.engaged.clear();
         self.work_left = self.opts.work_per_op;
         self.work_spent = 0;
+        self.dma_uncharged = 0;
         self.dma_patterns.clear();
         self.fill_index = 0;
         self.fill_used = 0;
@@ -1127,6 +1133,7 @@ impl Machine {
             config_address: self.config_address,
             reset_control: self.reset_control,
             work_spent: self.work_spent,
+            dma_uncharged: self.dma_uncharged,
             blocked: self.blocked,
         });
         self.touched.fill(false);
@@ -1166,6 +1173,7 @@ impl Machine {
         self.engaged.clear();
         self.work_left = self.opts.work_per_op;
         self.work_spent = cp.work_spent;
+        self.dma_uncharged = cp.dma_uncharged;
         self.dma_patterns.clear();
         self.fill_index = 0;
         self.fill_used = 0;
@@ -1237,10 +1245,12 @@ impl Machine {
         }
         // Moving data is work too: a model that DMAs megabytes per register write must not
         // look free to the work budgets.
-        let kib = (len / DMA_BYTES_PER_WORK_UNIT) as u64;
-        if kib != 0 {
+        self.dma_uncharged = self.dma_uncharged.saturating_add(len);
+        if self.dma_uncharged >= DMA_BYTES_PER_WORK_UNIT {
+            let units = (self.dma_uncharged / DMA_BYTES_PER_WORK_UNIT) as u64;
+            self.dma_uncharged %= DMA_BYTES_PER_WORK_UNIT;
             let at = self.dma_caller.unwrap_or_else(Location::caller);
-            self.charge(kib, at);
+            self.charge(units, at);
         }
         let first = self.mem.lookup(addr);
         if let Some(seg) = first
