@@ -26,7 +26,13 @@ use std::sync::Once;
 thread_local! {
     /// One slot per entry of [`TARGETS`], in the same order.
     static RUNNERS: RefCell<Vec<Option<Runner>>> = const { RefCell::new(Vec::new()) };
+    /// Per target: the device MMIO regions [`mutate`] has seen mapped (inputs move BARs, e.g.
+    /// a seed that programs BAR0 itself), newest last, at most [`REGIONS_REMEMBERED`].
+    static SEEN_REGIONS: RefCell<Vec<Vec<(u64, u64)>>> = const { RefCell::new(Vec::new()) };
 }
+
+/// How many distinct MMIO regions [`mutate`] remembers per target.
+pub const REGIONS_REMEMBERED: usize = 32;
 
 /// `DEVFUZZ_BUGS` is read once per process, before the first machine is built.
 static PLANTED_FROM_ENV: Once = Once::new();
@@ -134,10 +140,10 @@ pub const AIM_DMA_ONE_IN: u32 = 8;
 /// class); see [`harness::mutate::aim_dma_at_region`].
 ///
 /// Runs no input: the regions are those of the runner's machine as the last input left it
-/// (cached per layout), so a runner that has run nothing yet offers none on targets whose BARs
-/// the prologue maps. Returns the new size (the length does not change, but is capped at
-/// `max_size`), or `None` when nothing was changed: no such target, no region, no op to
-/// write into. Deterministic in its arguments and the runner's layout.
+/// (cached per layout) together with those earlier calls saw (up to [`REGIONS_REMEMBERED`]),
+/// so a runner that has run nothing yet offers none on targets whose BARs the prologue maps.
+/// Returns the new size (the length does not change, but is capped at `max_size`), or `None`
+/// when nothing was changed: no such target, no region, no op to write into. Deterministic in its arguments, the runner's layout and the regions seen before.
 ///
 /// # Panics
 /// As [`fuzz_one`] does for its process configuration (`DEVFUZZ_BUGS`,
@@ -151,7 +157,7 @@ pub fn mutate(
 ) -> Option<usize> {
     let index = target_index(target)?;
     planted_from_env();
-    let regions: Vec<(u64, u64)> = with_runner(index, |runner| {
+    let live: Vec<(u64, u64)> = with_runner(index, |runner| {
         runner
             .live_regions()
             .iter()
@@ -159,7 +165,23 @@ pub fn mutate(
             .map(|r| (r.base, r.size))
             .collect()
     });
-    harness::mutate::aim_dma_at_region(data, size.min(max_size), &regions, seed)
+    // The last input's layout is not necessarily the one of the input being mutated (a seed
+    // may move BAR0 where the prologue did not put it): aim at every layout seen lately.
+    SEEN_REGIONS.with_borrow_mut(|seen| {
+        if seen.len() < TARGETS.len() {
+            seen.resize_with(TARGETS.len(), Vec::new);
+        }
+        let regions = &mut seen[index];
+        for r in live {
+            if !regions.contains(&r) {
+                if regions.len() == REGIONS_REMEMBERED {
+                    regions.remove(0);
+                }
+                regions.push(r);
+            }
+        }
+        harness::mutate::aim_dma_at_region(data, size.min(max_size), regions, seed)
+    })
 }
 
 /// Run `data` as one binary input on the target named `target` with this thread's cached
