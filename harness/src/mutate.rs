@@ -107,7 +107,10 @@ fn separator_overlaps(input: &[u8], span: std::ops::Range<usize>) -> bool {
 /// program, see [`crate::ops`]), pick one RAM_WRITE or DMA_PATTERN op and overwrite 8 bytes of its
 /// data (4 when only 4 fit) with `base + off`, little-endian, for one of `regions` (each
 /// `(base, size)`, e.g. a device's memory BARs) and a 4-byte-aligned `off` inside it: 0, a small
-/// offset (< 0x100), or anywhere in the region.
+/// offset (< 0x100), or anywhere in the region. When `registers` is not empty, half the time
+/// the value is one of them instead: the register addresses the program itself accesses (a
+/// DMA that lands on a register the driver programs, such as a transmit control register, is
+/// the one that re-enters the device's logic).
 ///
 /// For RAM_WRITE the value lands at an 8-aligned *guest* address (where descriptor rings keep
 /// their buffer pointers); in a DMA pattern at an 8-aligned pattern offset. The op sequence
@@ -121,12 +124,13 @@ pub fn aim_dma_at_region(
     data: &mut [u8],
     size: usize,
     regions: &[(u64, u64)],
+    registers: &[u64],
     seed: u32,
 ) -> Option<usize> {
     let size = size.min(data.len());
     let input = &mut data[..size];
     let regions_with_room = regions.iter().filter(|r| r.1 > 0).count() as u64;
-    if regions_with_room == 0 {
+    if regions_with_room == 0 && registers.is_empty() {
         return None;
     }
     let mut rng = SplitMix(u64::from(seed) ^ 0x6465_7666_757a_7a21);
@@ -139,15 +143,19 @@ pub fn aim_dma_at_region(
     let slots = (site.len - site.first - width) / 8 + 1;
     let at = site.start + site.first + 8 * rng.below(slots as u64) as usize;
 
-    let n = rng.below(regions_with_room) as usize;
-    let &(base, region_size) = regions.iter().filter(|r| r.1 > 0).nth(n)?;
-    let off = match rng.below(3) {
-        0 => 0,
-        1 => rng.below(0x40) * 4,
-        _ => rng.below(region_size),
+    let value = if !registers.is_empty() && (regions_with_room == 0 || rng.below(2) == 0) {
+        registers[rng.below(registers.len() as u64) as usize]
+    } else {
+        let n = rng.below(regions_with_room) as usize;
+        let &(base, region_size) = regions.iter().filter(|r| r.1 > 0).nth(n)?;
+        let off = match rng.below(3) {
+            0 => 0,
+            1 => rng.below(0x40) * 4,
+            _ => rng.below(region_size),
+        };
+        base.wrapping_add((off % region_size) & !3)
     };
-    let off = (off % region_size) & !3;
-    let value = base.wrapping_add(off).to_le_bytes();
+    let value = value.to_le_bytes();
 
     let span = at..at + width;
     let old: [u8; 8] = {
@@ -190,7 +198,7 @@ mod tests {
             let before = program();
             let mut after = before.clone();
             assert_eq!(
-                aim_dma_at_region(&mut after, before.len(), &[BAR], seed),
+                aim_dma_at_region(&mut after, before.len(), &[BAR], &[], seed),
                 Some(before.len())
             );
             let old: Vec<_> = decode(&before).collect();
@@ -214,9 +222,39 @@ mod tests {
     }
 
     #[test]
+    fn aims_at_the_programs_own_registers_half_the_time() {
+        let tctl = BAR.0 + 0x400;
+        let mut hits = 0;
+        for seed in 0..400 {
+            let mut input = program();
+            aim_dma_at_region(&mut input, 1000, &[BAR], &[tctl], seed).unwrap();
+            let Op::RamWrite { data, .. } = decode(&input).nth(1).unwrap() else {
+                panic!("not a RAM_WRITE");
+            };
+            hits += data.windows(8).filter(|w| *w == tctl.to_le_bytes()).count();
+        }
+        assert!(
+            (120..280).contains(&hits),
+            "{hits} of 400 aimed at the register"
+        );
+        let mut input = program();
+        aim_dma_at_region(&mut input, 1000, &[], &[tctl], 7).unwrap();
+        let Op::RamWrite { data, .. } = decode(&input).nth(1).unwrap() else {
+            panic!("not a RAM_WRITE");
+        };
+        assert!(
+            data.windows(8).any(|w| w == tctl.to_le_bytes()),
+            "no regions: registers only"
+        );
+    }
+
+    #[test]
     fn writes_into_dma_patterns_and_falls_back_to_four_bytes() {
         let mut input = encode(&[Op::DmaPattern(&[0xaa; 6])]).unwrap();
-        assert_eq!(aim_dma_at_region(&mut input, 7, &[(0x1000, 4)], 1), Some(7));
+        assert_eq!(
+            aim_dma_at_region(&mut input, 7, &[(0x1000, 4)], &[], 1),
+            Some(7)
+        );
         assert_eq!(input, [opcode::DMA_PATTERN, 0, 0x10, 0, 0, 0xaa, 0xaa]);
     }
 
@@ -234,10 +272,13 @@ mod tests {
         .unwrap();
         let before = input.clone();
         for seed in 0..50 {
-            assert_eq!(aim_dma_at_region(&mut input, 1000, &[BAR], seed), None);
-            assert_eq!(aim_dma_at_region(&mut program(), 1000, &[], seed), None);
+            assert_eq!(aim_dma_at_region(&mut input, 1000, &[BAR], &[], seed), None);
             assert_eq!(
-                aim_dma_at_region(&mut program(), 1000, &[(5, 0)], seed),
+                aim_dma_at_region(&mut program(), 1000, &[], &[], seed),
+                None
+            );
+            assert_eq!(
+                aim_dma_at_region(&mut program(), 1000, &[(5, 0)], &[], seed),
                 None
             );
         }
@@ -252,15 +293,21 @@ mod tests {
         input.extend(b"ZZ");
         let before = input.clone();
         let region = (u64::from_le_bytes(*b"\0\0\0\0\0\0FU"), 4);
-        assert_eq!(aim_dma_at_region(&mut input, 11, &[region], 0), None);
+        assert_eq!(aim_dma_at_region(&mut input, 11, &[region], &[], 0), None);
         assert_eq!(input, before);
         // The address operand ends with "FUZ" and the slot would start with 'Z'.
         let mut input = vec![opcode::RAM_WRITE, 0, b'F', b'U', b'Z'];
         input.extend([0u8; 8]);
         let before = input.clone();
-        assert_eq!(aim_dma_at_region(&mut input, 13, &[(0x5a, 4)], 0), None);
+        assert_eq!(
+            aim_dma_at_region(&mut input, 13, &[(0x5a, 4)], &[], 0),
+            None
+        );
         assert_eq!(input, before);
-        assert_eq!(aim_dma_at_region(&mut input, 13, &[(0x58, 4)], 0), Some(13));
+        assert_eq!(
+            aim_dma_at_region(&mut input, 13, &[(0x58, 4)], &[], 0),
+            Some(13)
+        );
         assert_eq!(&input[5..], &[0x58, 0, 0, 0, 0, 0, 0, 0]);
     }
 
@@ -270,8 +317,8 @@ mod tests {
         let mut b = program();
         let regions = [BAR, (0xe000_0000, 0x4000), (0xc000_0000, 0x1000)];
         for seed in [0, 1, 7, 0xdead_beef] {
-            let ra = aim_dma_at_region(&mut a, 1 << 20, &regions, seed);
-            let rb = aim_dma_at_region(&mut b, 1 << 20, &regions, seed);
+            let ra = aim_dma_at_region(&mut a, 1 << 20, &regions, &[], seed);
+            let rb = aim_dma_at_region(&mut b, 1 << 20, &regions, &[], seed);
             assert_eq!((ra, &a), (rb, &b));
         }
     }
@@ -310,7 +357,7 @@ mod tests {
                 let seed = next() as u32;
                 let kept = size.min(len);
                 let before = shape(&data[..kept]);
-                let got = aim_dma_at_region(&mut data, size, &regions, seed);
+                let got = aim_dma_at_region(&mut data, size, &regions, &[], seed);
                 if let Some(n) = got {
                     assert_eq!(n, kept);
                 }

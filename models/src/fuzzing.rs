@@ -137,7 +137,8 @@ pub const AIM_DMA_ONE_IN: u32 = 8;
 /// if needed, as [`fuzz_one`] would), plant the address of one of the device MMIO regions
 /// mapped in its memory space into the data of a RAM_WRITE or DMA_PATTERN op of
 /// `data[..size]`, so that device DMA reading it targets device registers (the re-entrancy
-/// class); see [`harness::mutate::aim_dma_at_region`].
+/// class), or the address of one of the device registers the program itself accesses (half
+/// the time, when there are any); see [`harness::mutate::aim_dma_at_region`].
 ///
 /// Runs no input: the regions are those of the runner's machine as the last input left it
 /// (cached per layout) together with those earlier calls saw (up to [`REGIONS_REMEMBERED`]),
@@ -157,13 +158,13 @@ pub fn mutate(
 ) -> Option<usize> {
     let index = target_index(target)?;
     planted_from_env();
-    let live: Vec<(u64, u64)> = with_runner(index, |runner| {
-        runner
-            .live_regions()
-            .iter()
-            .filter(|r| r.space == Space::Memory && matches!(r.backing, Backing::Device(..)))
-            .map(|r| (r.base, r.size))
-            .collect()
+    let (live, registers) = with_runner(index, |runner| {
+        let all = runner.live_regions();
+        let mmio = |r: &&harness::runner::LiveRegion| {
+            r.space == Space::Memory && matches!(r.backing, Backing::Device(..))
+        };
+        let live: Vec<(u64, u64)> = all.iter().filter(mmio).map(|r| (r.base, r.size)).collect();
+        (live, program_registers(&data[..size.min(data.len())], all))
     });
     // The last input's layout is not necessarily the one of the input being mutated (a seed
     // may move BAR0 where the prologue did not put it): aim at every layout seen lately.
@@ -180,8 +181,36 @@ pub fn mutate(
                 regions.push(r);
             }
         }
-        harness::mutate::aim_dma_at_region(data, size.min(max_size), regions, seed)
+        harness::mutate::aim_dma_at_region(data, size.min(max_size), regions, &registers, seed)
     })
+}
+
+/// The device MMIO register addresses (dword-aligned) the READ and WRITE ops of `input` access,
+/// resolved against `live` as the runner would resolve them now; at most 64, each once.
+fn program_registers(input: &[u8], live: &[harness::runner::LiveRegion]) -> Vec<u64> {
+    let mut out = Vec::new();
+    if live.is_empty() {
+        return out;
+    }
+    for op in harness::ops::decode(input) {
+        let (harness::ops::Op::Read { region, offset, .. }
+        | harness::ops::Op::Write { region, offset, .. }) = op
+        else {
+            continue;
+        };
+        let r = &live[usize::from(region) % live.len()];
+        if r.space != Space::Memory || !matches!(r.backing, Backing::Device(..)) {
+            continue;
+        }
+        let addr = r.base + (u64::from(offset) % r.size & !3);
+        if !out.contains(&addr) {
+            out.push(addr);
+            if out.len() == 64 {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// Run `data` as one binary input on the target named `target` with this thread's cached
@@ -278,6 +307,28 @@ mod tests {
         );
         assert!(line.contains("(op 3)"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn the_programs_own_registers_are_aim_candidates() {
+        let target = &TARGETS[target_index("e1000e").unwrap()];
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../fuzz/seeds/e1000e/linux-bringup-loopback.qtest"),
+        )
+        .unwrap();
+        let mut runner = Runner::new(target);
+        let seed = runner
+            .trace_to_input(&harness::qtest::parse_trace(&text).unwrap())
+            .unwrap()
+            .bytes;
+        runner.run_input(&seed);
+        let registers = program_registers(&seed, runner.live_regions());
+        // The seed moves BAR0 to 0xfebc0000 and programs TCTL (0x400), TDT (0x3818), ...
+        for reg in [0xfebc_0400, 0xfebc_3818, 0xfebc_2800] {
+            assert!(registers.contains(&reg), "{reg:#x} not in {registers:x?}");
+        }
+        assert!(program_registers(&seed, &[]).is_empty());
     }
 
     #[test]
