@@ -202,7 +202,7 @@ fn program_registers(input: &[u8], live: &[harness::runner::LiveRegion]) -> Vec<
         if r.space != Space::Memory || !matches!(r.backing, Backing::Device(..)) {
             continue;
         }
-        let addr = r.base + (u64::from(offset) % r.size & !3);
+        let addr = r.base + ((u64::from(offset) % r.size) & !3);
         if !out.contains(&addr) {
             out.push(addr);
             if out.len() == 64 {
