@@ -271,9 +271,14 @@ fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
 
 /// Sparse contents: 4 KiB sectors materialised on first program; an absent sector reads as its
 /// pristine bytes (the image's, else erased 0xFF).
+///
+/// The sector table and the sectors are shared copy-on-write (`Arc`): the machine clones every
+/// device a fuzz input entered to restore its checkpoint, and a 64 MiB part's table is 16384
+/// entries. A clone now costs two reference counts; an input that programs or erases copies
+/// the table once and each sector it changes.
 #[derive(Clone)]
 struct Storage {
-    sectors: Vec<Option<Box<[u8; SECTOR]>>>,
+    sectors: Arc<Vec<Option<Arc<[u8; SECTOR]>>>>,
     /// Sectors that may differ from pristine (each listed once), for a fast reset.
     touched: Vec<u32>,
     touched_bits: Vec<u64>,
@@ -312,9 +317,9 @@ impl Eq for Storage {}
 
 impl Storage {
     /// No contents at all (a placeholder while the real ones are moved).
-    const fn empty() -> Self {
+    fn empty() -> Self {
         Self {
-            sectors: Vec::new(),
+            sectors: Arc::new(Vec::new()),
             touched: Vec::new(),
             touched_bits: Vec::new(),
             image: None,
@@ -325,7 +330,7 @@ impl Storage {
     fn new(size: u32, image: Option<Arc<[u8]>>) -> Self {
         let n = (size / SECTOR_SIZE) as usize;
         Self {
-            sectors: vec![None; n],
+            sectors: Arc::new(vec![None; n]),
             touched: Vec::new(),
             touched_bits: vec![0; n.div_ceil(64)],
             image,
@@ -401,16 +406,18 @@ impl Storage {
         let index = (addr / SECTOR_SIZE) as usize;
         if self.sectors.get(index)?.is_none() {
             let base = index as u32 * SECTOR_SIZE;
-            let mut sector = Box::new([0xFF; SECTOR]);
+            let mut sector = [0xFF; SECTOR];
             if self.image.is_some() {
                 for (i, b) in sector.iter_mut().enumerate() {
                     *b = self.pristine(base + i as u32);
                 }
             }
-            self.sectors[index] = Some(sector);
+            Arc::make_mut(&mut self.sectors)[index] = Some(Arc::new(sector));
             self.touch(index);
         }
-        self.sectors[index].as_deref_mut()
+        Arc::make_mut(&mut self.sectors)[index]
+            .as_mut()
+            .map(Arc::make_mut)
     }
 
     /// Program `data` at `addr` (inside the part, not crossing a page): bits only go 1 -> 0.
@@ -451,19 +458,22 @@ impl Storage {
         let count = (len / SECTOR_SIZE) as usize;
         for index in first..first.saturating_add(count).min(self.sectors.len()) {
             if self.image.is_some() {
-                self.sectors[index] = Some(Box::new([0xFF; SECTOR]));
+                Arc::make_mut(&mut self.sectors)[index] = Some(Arc::new([0xFF; SECTOR]));
                 self.touch(index);
-            } else {
-                self.sectors[index] = None;
+            } else if self.sectors[index].is_some() {
+                Arc::make_mut(&mut self.sectors)[index] = None;
             }
         }
     }
 
     /// Back to the pristine contents.
     fn reset(&mut self) {
-        for index in self.touched.drain(..) {
-            if let Some(s) = self.sectors.get_mut(index as usize) {
-                *s = None;
+        if !self.touched.is_empty() {
+            let sectors = Arc::make_mut(&mut self.sectors);
+            for index in self.touched.drain(..) {
+                if let Some(s) = sectors.get_mut(index as usize) {
+                    *s = None;
+                }
             }
         }
         self.touched_bits.fill(0);
