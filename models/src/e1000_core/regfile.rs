@@ -2,15 +2,23 @@
 //! counter rules (saturating adds; clear on read; 64-bit pairs clear when the high half is read).
 
 use super::regs::{GORCH, GORCL, GOTCH, GOTCL, TORH, TORL, TOTH, TOTL};
+use std::sync::Arc;
+
+/// Dwords per page of the register file.
+const PAGE_WORDS: usize = 256;
 
 /// Dword storage for a register file of `end` bytes. Offsets past the end read 0 and drop
 /// writes, so no guest offset can index outside it.
 ///
-/// The file remembers which dwords were written since the last [`clear`](Self::clear), so a
-/// device reset (once per fuzz input) zeroes those instead of the whole file.
+/// The dwords live in 1 KiB pages shared copy-on-write, so a clone (the machine clones a device
+/// to restore its checkpoint before every fuzz input) copies page pointers, and an input pays
+/// for the pages it writes. The file also remembers which dwords were written since the last
+/// [`clear`](Self::clear), so a device reset zeroes those instead of the whole file.
 #[derive(Clone)]
 pub struct RegFile {
-    words: Box<[u32]>,
+    pages: Vec<Arc<[u32; PAGE_WORDS]>>,
+    /// Dwords in the file.
+    len: usize,
     /// Indices of the dwords written since the last clear, each once.
     written: Vec<u32>,
     /// One bit per dword: in `written`.
@@ -20,7 +28,7 @@ pub struct RegFile {
 impl PartialEq for RegFile {
     /// Equal contents (what was written when does not matter).
     fn eq(&self, other: &Self) -> bool {
-        self.words == other.words
+        self.len == other.len && self.pages.iter().zip(&other.pages).all(|(a, b)| a == b)
     }
 }
 
@@ -31,8 +39,9 @@ impl std::fmt::Debug for RegFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_map()
             .entries(
-                self.words
+                self.pages
                     .iter()
+                    .flat_map(|p| p.iter())
                     .enumerate()
                     .filter(|(_, w)| **w != 0)
                     .map(|(i, w)| (format!("{:#x}", 4 * i), format!("{w:#x}"))),
@@ -44,19 +53,23 @@ impl std::fmt::Debug for RegFile {
 impl RegFile {
     /// A zeroed register file covering byte offsets `[0, end)`.
     pub fn new(end: u64) -> Self {
-        let n = (end / 4) as usize;
+        let len = (end / 4) as usize;
+        let zero = Arc::new([0; PAGE_WORDS]);
         Self {
-            words: vec![0; n].into_boxed_slice(),
+            pages: vec![zero; len.div_ceil(PAGE_WORDS)],
+            len,
             written: Vec::new(),
-            marked: vec![0; n.div_ceil(64)].into_boxed_slice(),
+            marked: vec![0; len.div_ceil(64)].into_boxed_slice(),
         }
     }
 
-    /// Zero every register (keeps the allocation; touches only what was written).
+    /// Zero every register (touches only what was written).
     pub fn clear(&mut self) {
         for &i in &self.written {
             let i = i as usize;
-            self.words[i] = 0;
+            if self.pages[i / PAGE_WORDS][i % PAGE_WORDS] != 0 {
+                Arc::make_mut(&mut self.pages[i / PAGE_WORDS])[i % PAGE_WORDS] = 0;
+            }
             self.marked[i / 64] &= !(1 << (i % 64));
         }
         self.written.clear();
@@ -64,16 +77,23 @@ impl RegFile {
 
     /// The register at byte `offset` (0 outside the file).
     pub fn get(&self, offset: u64) -> u32 {
-        self.words.get((offset / 4) as usize).copied().unwrap_or(0)
+        let i = (offset / 4) as usize;
+        if i >= self.len {
+            return 0;
+        }
+        self.pages[i / PAGE_WORDS][i % PAGE_WORDS]
     }
 
     /// Store `value` at byte `offset` (dropped outside the file).
     pub fn set(&mut self, offset: u64, value: u32) {
         let i = (offset / 4) as usize;
-        let Some(r) = self.words.get_mut(i) else {
+        if i >= self.len {
             return;
-        };
-        *r = value;
+        }
+        let page = &mut self.pages[i / PAGE_WORDS];
+        if page[i % PAGE_WORDS] != value {
+            Arc::make_mut(page)[i % PAGE_WORDS] = value;
+        }
         let bit = 1u64 << (i % 64);
         if self.marked[i / 64] & bit == 0 {
             self.marked[i / 64] |= bit;
@@ -119,6 +139,20 @@ impl RegFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_clone_is_independent_of_its_original() {
+        let mut a = RegFile::new(0x2000);
+        a.set(0x404, 7);
+        let mut b = a.clone();
+        b.set(0x404, 8);
+        b.set(0x1ffc, 9);
+        assert_eq!((a.get(0x404), a.get(0x1ffc)), (7, 0));
+        assert_eq!((b.get(0x404), b.get(0x1ffc)), (8, 9));
+        a.clear();
+        assert_eq!(b.get(0x404), 8, "clearing the original leaves the clone");
+        assert_ne!(a, b);
+    }
 
     #[test]
     fn clear_zeroes_everything_written_and_equals_a_fresh_file() {
