@@ -43,10 +43,11 @@ pub fn destination(frame: &[u8]) -> Option<[u8; 6]> {
 
 /// The 802.1Q tag control of a frame tagged with type `tpid` (at least 18 bytes long).
 pub fn vlan_tag(frame: &[u8], tpid: u16) -> Option<u16> {
-    let t = u16::from_be_bytes(frame.get(12..14)?.try_into().ok()?);
-    (t == tpid)
-        .then(|| u16::from_be_bytes([frame[14], frame[15]]))
-        .filter(|_| frame.len() >= 18)
+    if frame.len() < 18 {
+        return None;
+    }
+    let t = u16::from_be_bytes([frame[12], frame[13]]);
+    (t == tpid).then(|| u16::from_be_bytes([frame[14], frame[15]]))
 }
 
 /// Whether the VLAN filter table lets VLAN `tci` through.
@@ -116,4 +117,21 @@ pub fn rctl_buffer_size(rctl: u32) -> usize {
 /// Transmitted frames go to the receive path: RCTL.LBM = 01 (MAC loopback) or PHY loopback.
 pub fn loopback(rctl: u32, phy_loopback: bool) -> bool {
     rctl & RCTL_LBM_MASK == RCTL_LBM_MAC || phy_loopback
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frame_too_short_for_a_tag_has_none_whatever_its_type() {
+        let mut frame = [0u8; 18];
+        frame[12..14].copy_from_slice(&0x8100u16.to_be_bytes());
+        frame[14..16].copy_from_slice(&0x0123u16.to_be_bytes());
+        assert_eq!(vlan_tag(&frame, 0x8100), Some(0x0123));
+        assert_eq!(vlan_tag(&frame, 0x88a8), None, "another type");
+        for len in 0..18 {
+            assert_eq!(vlan_tag(&frame[..len], 0x8100), None, "{len} bytes");
+        }
+    }
 }
