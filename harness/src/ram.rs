@@ -331,38 +331,35 @@ fn repeat_into(dst: &mut [u8], pattern: &[u8], phase: usize) {
     }
 }
 
-/// Whether bits `from..from + n` of a bitmap are all set, a word at a time.
-fn bits_all_set(bits: &[u64], from: usize, n: usize) -> bool {
-    let mut bit = from;
+/// The words that bits `from..from + n` of a bitmap fall in, each with the mask of those bits.
+fn word_masks(from: usize, n: usize) -> impl Iterator<Item = (usize, u64)> {
     let end = from + n;
-    while bit < end {
+    let mut bit = from;
+    std::iter::from_fn(move || {
+        if bit >= end {
+            return None;
+        }
         let in_word = (64 - bit % 64).min(end - bit);
         let mask = if in_word == 64 {
             u64::MAX
         } else {
             ((1u64 << in_word) - 1) << (bit % 64)
         };
-        if bits[bit / 64] & mask != mask {
-            return false;
-        }
+        let word = bit / 64;
         bit += in_word;
-    }
-    true
+        Some((word, mask))
+    })
+}
+
+/// Whether bits `from..from + n` of a bitmap are all set, a word at a time.
+fn bits_all_set(bits: &[u64], from: usize, n: usize) -> bool {
+    word_masks(from, n).all(|(w, mask)| bits[w] & mask == mask)
 }
 
 /// Set bits `from..from + n` of a bitmap, a word at a time.
 fn set_bits(bits: &mut [u64], from: usize, n: usize) {
-    let mut bit = from;
-    let end = from + n;
-    while bit < end {
-        let in_word = (64 - bit % 64).min(end - bit);
-        let mask = if in_word == 64 {
-            u64::MAX
-        } else {
-            ((1u64 << in_word) - 1) << (bit % 64)
-        };
-        bits[bit / 64] |= mask;
-        bit += in_word;
+    for (w, mask) in word_masks(from, n) {
+        bits[w] |= mask;
     }
 }
 
