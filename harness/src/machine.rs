@@ -1089,19 +1089,26 @@ impl Machine {
         self.ram.reset();
         self.clock.reset();
         self.irq_raises.fill(0);
-        self.engaged.clear();
-        self.work_left = self.opts.work_per_op;
+        self.clear_input_state();
         self.work_spent = 0;
         self.dma_uncharged = 0;
+        self.blocked = 0;
+    }
+
+    /// The per-input bookkeeping both [`reset`](Self::reset) and [`restore`](Self::restore)
+    /// start over (the work spent and blocked counts each sets itself).
+    fn clear_input_state(&mut self) {
+        self.engaged.clear();
+        self.work_left = self.opts.work_per_op;
         self.dma_patterns.clear();
         self.fill_index = 0;
         self.fill_used = 0;
         if let Some(r) = &mut self.recorded_fills {
             r.clear();
         }
-        self.blocked = 0;
         self.dma_blocked = false;
         self.dma_caller = None;
+        self.reset_requested = false;
         self.stop = None;
     }
 
@@ -1170,21 +1177,10 @@ impl Machine {
         self.irq_raises.clone_from(&cp.irq_raises);
         self.config_address = cp.config_address;
         self.reset_control = cp.reset_control;
-        self.engaged.clear();
-        self.work_left = self.opts.work_per_op;
+        self.clear_input_state();
         self.work_spent = cp.work_spent;
         self.dma_uncharged = cp.dma_uncharged;
-        self.dma_patterns.clear();
-        self.fill_index = 0;
-        self.fill_used = 0;
-        if let Some(r) = &mut self.recorded_fills {
-            r.clear();
-        }
         self.blocked = cp.blocked;
-        self.dma_blocked = false;
-        self.dma_caller = None;
-        self.reset_requested = false;
-        self.stop = None;
         self.checkpoint = Some(cp);
         true
     }
