@@ -165,9 +165,9 @@ udhcpc -i $IF -n -q -t 5 -T 2 -s /udhcpc.script || { echo "udhcpc failed, settin
 ip addr show dev $IF
 mark ping
 ping -c 2 -W 3 10.0.2.2
+grep -i -e CPU0 -e eth -e e1000 -e igb /proc/interrupts || true
 mark nic-down
 ip link set $IF down
-cat /proc/interrupts | grep -i -e eth -e e1000 -e igb || true
 '
 case $SCENARIO in
 e1000e|e1000e-nomsi)
