@@ -4,11 +4,13 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod check;
 pub mod clock;
 pub mod device;
 pub mod machine;
 pub mod minimize;
 pub mod mutate;
+pub mod observe;
 pub mod ops;
 pub mod outcome;
 pub mod pci;

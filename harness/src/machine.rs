@@ -10,6 +10,7 @@
 use crate::access::{AccessRules, AccessSize, Space};
 use crate::clock::Clock;
 use crate::device::{Context, Device, DeviceId, DmaError, RegionId, RegionSpec, TimerId};
+use crate::observe::{Entry, Observer, Place};
 use crate::outcome::Signal;
 use crate::pci::{BAR_COUNT, BarMapping, Bdf, COMMAND_IO, COMMAND_MEMORY};
 use crate::qtest::{Cmd, Reply};
@@ -251,6 +252,8 @@ pub struct Machine {
     /// differ from the checkpoint's.
     touched: Vec<bool>,
     checkpoint: Option<Checkpoint>,
+    /// The access record and watchpoints, when asked for (kept across rebuilds).
+    observer: Option<Box<Observer>>,
 }
 
 /// What [`Machine::checkpoint`] saved: everything [`Machine::restore`] puts back.
@@ -345,6 +348,7 @@ impl Machine {
             stop: None,
             touched: vec![true; ndev],
             checkpoint: None,
+            observer: None,
         };
         m.pci.sort_by_key(|f| f.bdf);
         m.map_static();
@@ -638,19 +642,139 @@ impl Machine {
 
     /// A guest (CPU or qtest) read of `size` bytes at `addr` in `space`.
     pub fn read(&mut self, space: Space, addr: u64, size: AccessSize) -> u64 {
+        if self.observer.is_some() {
+            return self.observed_access(space, addr, size, None);
+        }
         self.access(space, addr, size, None)
     }
 
     /// A guest (CPU or qtest) write of `size` bytes at `addr` in `space`.
     pub fn write(&mut self, space: Space, addr: u64, size: AccessSize, value: u64) {
-        self.access(space, addr, size, Some(value & size.mask()));
+        let value = Some(value & size.mask());
+        if self.observer.is_some() {
+            self.observed_access(space, addr, size, value);
+            return;
+        }
+        self.access(space, addr, size, value);
+    }
+
+    /// Whether the observer logs what happens now as the guest's own doing (no device engaged,
+    /// no guest command open).
+    fn observing_guest(&self) -> bool {
+        self.engaged.is_empty() && self.observer.as_ref().is_some_and(|o| !o.in_access)
+    }
+
+    /// Open a guest command's entry in the log: later activity is its consequence.
+    fn open_entry(&mut self, entry: Entry) -> Option<usize> {
+        let o = self.observer.as_mut()?;
+        o.entries.push(entry);
+        let idx = o.entries.len() - 1;
+        o.open = Some(idx);
+        o.in_access = true;
+        Some(idx)
+    }
+
+    fn close_entry(&mut self) {
+        if let Some(o) = &mut self.observer {
+            o.in_access = false;
+            o.open = None;
+        }
+    }
+
+    fn observed_access(
+        &mut self,
+        space: Space,
+        addr: u64,
+        size: AccessSize,
+        write: Option<u64>,
+    ) -> u64 {
+        if !self.observing_guest() {
+            return self.access(space, addr, size, write);
+        }
+        let place = self.describe(space, addr);
+        let idx = self.open_entry(Entry::Access {
+            space,
+            addr,
+            size,
+            write,
+            value: 0,
+            place,
+        });
+        let v = self.access(space, addr, size, write);
+        // Lazy fills are logged before the access that caused them, which moves it down.
+        if let Some(o) = &mut self.observer
+            && let Some(Entry::Access { value, .. }) =
+                o.open.or(idx).and_then(|i| o.entries.get_mut(i))
+        {
+            *value = if write.is_some() { 0 } else { v };
+        }
+        self.close_entry();
+        v
+    }
+
+    /// Where a guest access at `addr` in `space` would land now.
+    pub fn describe(&mut self, space: Space, addr: u64) -> Place {
+        let Some(seg) = self.space_mut(space).lookup(addr) else {
+            return Place::Unassigned;
+        };
+        let offset = addr - seg.base;
+        match seg.backing {
+            Backing::Ram => Place::Ram,
+            Backing::PciConfigAddress => Place::PciHost {
+                name: "pci-conf-idx",
+                offset,
+            },
+            Backing::PciConfigData => match Bdf::from_config_address(self.config_address) {
+                Some((bdf, reg)) => {
+                    let device = self
+                        .pci
+                        .iter()
+                        .find(|f| f.bdf == bdf)
+                        .map(|f| self.device_name(f.device));
+                    Place::Config {
+                        bdf,
+                        device,
+                        offset: reg | offset as u8,
+                    }
+                }
+                None => Place::PciHost {
+                    name: "pci-conf-data",
+                    offset,
+                },
+            },
+            Backing::Device(dev, region) => Place::Device {
+                device: self.device_name(dev),
+                region: self.region_spec(dev, region).map_or("?", |r| r.name),
+                offset,
+            },
+        }
+    }
+
+    /// Install (or with `None` remove) an observer: the access record and DMA watchpoints.
+    pub fn observe(&mut self, observer: Option<Observer>) {
+        self.observer = observer.map(Box::new);
+    }
+
+    /// The observer, if one is installed (take its log with [`Observer::take`]).
+    pub fn observer_mut(&mut self) -> Option<&mut Observer> {
+        self.observer.as_deref_mut()
     }
 
     /// Read `buf.len()` bytes of memory as the CPU would (qtest `read`), split into natural
     /// accesses; RAM is copied directly.
     pub fn read_bulk(&mut self, addr: u64, buf: &mut [u8]) {
         self.bulk(addr, buf.len(), |m, a, off, n, seg| match seg {
-            Some(s) if s.backing == Backing::Ram => m.ram.read(a, &mut buf[off..off + n]),
+            Some(s) if s.backing == Backing::Ram => {
+                m.ram.read(a, &mut buf[off..off + n]);
+                if m.observing_guest()
+                    && let Some(o) = &mut m.observer
+                {
+                    o.entries.push(Entry::RamRead {
+                        addr: a,
+                        data: buf[off..off + n].to_vec(),
+                    });
+                }
+            }
             _ => {
                 let size = AccessSize::from_bytes(n as u64).unwrap_or(AccessSize::B1);
                 let v = m.read(Space::Memory, a, size);
@@ -662,7 +786,17 @@ impl Machine {
     /// Write bytes to memory as the CPU would (qtest `write`).
     pub fn write_bulk(&mut self, addr: u64, data: &[u8]) {
         self.bulk(addr, data.len(), |m, a, off, n, seg| match seg {
-            Some(s) if s.backing == Backing::Ram => m.ram_write(a, &data[off..off + n]),
+            Some(s) if s.backing == Backing::Ram => {
+                if m.observing_guest()
+                    && let Some(o) = &mut m.observer
+                {
+                    o.entries.push(Entry::RamWrite {
+                        addr: a,
+                        data: data[off..off + n].to_vec(),
+                    });
+                }
+                m.ram_write(a, &data[off..off + n])
+            }
             _ => {
                 let mut v = [0u8; 8];
                 v[..n].copy_from_slice(&data[off..off + n]);
@@ -968,27 +1102,57 @@ impl Machine {
             Some(n) => self.clock.now().saturating_add(n),
             None => self.clock.next_deadline().unwrap_or(self.clock.now()),
         };
+        let opened = self.observing_guest()
+            && self
+                .open_entry(Entry::Clock {
+                    ns: target - self.clock.now(),
+                })
+                .is_some();
+        self.clock_run(target);
+        if opened {
+            self.close_entry();
+        }
+        self.clock.now()
+    }
+
+    fn clock_run(&mut self, target: u64) {
         while let Some(deadline) = self.clock.next_deadline().filter(|&d| d <= target) {
             if deadline > self.clock.now() && self.input_budget_spent() {
                 // Out of work for this input: stop here, before time moves on.
                 self.stop.get_or_insert(StopReason::WorkBudget);
-                return self.clock.now();
+                return;
             }
             let Some(t) = self.clock.pop_due(target) else {
                 break;
             };
+            if let Some(o) = &mut self.observer {
+                o.entries.push(Entry::Timer {
+                    device: self.names[usize::from(t.device.0)],
+                    timer: t.timer,
+                    at: self.clock.now(),
+                });
+            }
             self.call_device(t.device, |d, ctx| d.timer(ctx, t.timer));
             if self.reset_requested {
                 break;
             }
         }
         self.clock.advance_to(target);
-        self.clock.now()
     }
 
     /// Deliver an external event to a device.
     pub fn event(&mut self, device: DeviceId, payload: &[u8]) {
+        let opened = self.observing_guest()
+            && self
+                .open_entry(Entry::Event {
+                    device: self.device_name(device),
+                    payload: payload.to_vec(),
+                })
+                .is_some();
         self.call_device(device, |d, ctx| d.event(ctx, payload));
+        if opened {
+            self.close_entry();
+        }
     }
 
     // ---- qtest commands ---------------------------------------------------------------------
@@ -1077,8 +1241,11 @@ impl Machine {
         if self.devices.iter().any(Option::is_none) {
             let opts = self.opts;
             let epoch = self.epoch + 1;
+            let observer = self.observer.take();
             *self = Self::with_builder(self.build.clone(), opts);
             self.epoch = epoch;
+            self.observer = observer;
+            self.clear_observer_state();
             return;
         }
         // Static mappings (RAM, the PCI host, fixed regions) never move; system_reset unmaps
@@ -1110,6 +1277,14 @@ impl Machine {
         self.dma_caller = None;
         self.reset_requested = false;
         self.stop = None;
+        self.clear_observer_state();
+    }
+
+    fn clear_observer_state(&mut self) {
+        if let Some(o) = &mut self.observer {
+            o.in_access = false;
+            o.open = None;
+        }
     }
 
     /// Save the current state as the one [`restore`](Self::restore) returns to: what a runner
@@ -1221,6 +1396,70 @@ impl Machine {
     // ---- DMA -------------------------------------------------------------------------------
 
     fn dma(
+        &mut self,
+        dev: DeviceId,
+        addr: u64,
+        len: usize,
+        read_buf: Option<&mut [u8]>,
+        write_data: Option<&[u8]>,
+    ) -> Result<(), DmaError> {
+        if self.observer.is_none() {
+            return self.dma_inner(dev, addr, len, read_buf, write_data);
+        }
+        match read_buf {
+            Some(buf) => {
+                let r = self.dma_inner(dev, addr, len, Some(&mut *buf), None);
+                self.log_dma(dev, addr, len, false, Some(buf), &r);
+                r
+            }
+            None => {
+                let r = self.dma_inner(dev, addr, len, None, write_data);
+                self.log_dma(dev, addr, len, write_data.is_some(), write_data, &r);
+                r
+            }
+        }
+    }
+
+    /// Log a finished DMA transfer, with the watchpoints it touched; with watch-break on, a
+    /// hit is a finding.
+    fn log_dma(
+        &mut self,
+        dev: DeviceId,
+        addr: u64,
+        len: usize,
+        write: bool,
+        data: Option<&[u8]>,
+        result: &Result<(), DmaError>,
+    ) {
+        let at = self.dma_caller;
+        let device = self.names[usize::from(dev.0)];
+        let Some(o) = &mut self.observer else {
+            return;
+        };
+        let hits = o.hits(addr, data, len as u64, write);
+        let first_hit = hits.first().map(|h| h.addr);
+        o.entries.push(Entry::Dma {
+            device,
+            write,
+            addr,
+            len: len as u64,
+            error: result.as_ref().err().map(ToString::to_string),
+            at,
+            hits,
+        });
+        if o.break_on_watch
+            && let Some(addr) = first_hit
+        {
+            std::panic::panic_any(Signal::Watch {
+                device: device.to_string(),
+                addr,
+                write,
+                location: at,
+            });
+        }
+    }
+
+    fn dma_inner(
         &mut self,
         dev: DeviceId,
         addr: u64,
@@ -1414,6 +1653,22 @@ impl Machine {
             }
             allowance -= n;
             self.fill_used += n;
+            if let Some(o) = &mut self.observer {
+                let data: Vec<u8> = pattern.iter().copied().cycle().take(n).collect();
+                let hits = o.hits(a, Some(&data), n as u64, false);
+                let entry = Entry::Fill {
+                    addr: a,
+                    data,
+                    hits,
+                };
+                match o.open {
+                    Some(i) => {
+                        o.entries.insert(i, entry);
+                        o.open = Some(i + 1);
+                    }
+                    None => o.entries.push(entry),
+                }
+            }
             if let Some(rec) = &mut self.recorded_fills {
                 rec.push(DmaFill {
                     addr: a,
@@ -1483,6 +1738,13 @@ impl Context for DeviceCtx<'_> {
                 }
             }
             if was != now {
+                if let Some(o) = &mut self.m.observer {
+                    o.entries.push(Entry::Irq {
+                        line: self.m.irq_lines.get(s.line).copied().unwrap_or("?"),
+                        number: s.line,
+                        level: now,
+                    });
+                }
                 tracing::trace!(target: "irq_level", "{} line {} -> {}", self.m.irq_lines.get(s.line).unwrap_or(&"?"), s.line, u8::from(now));
             }
         }

@@ -19,6 +19,8 @@ pub enum FindingKind {
     Reentrancy,
     /// One guest operation made a model spend its whole work budget: an endless loop.
     Hang,
+    /// A device DMA touched a watched range while watch-break was on (a debugging aid).
+    Watch,
 }
 
 impl FindingKind {
@@ -28,6 +30,7 @@ impl FindingKind {
             Self::Panic => "panic",
             Self::Reentrancy => "reentrancy",
             Self::Hang => "hang",
+            Self::Watch => "watch",
         }
     }
 
@@ -37,6 +40,7 @@ impl FindingKind {
             "panic" => Some(Self::Panic),
             "reentrancy" => Some(Self::Reentrancy),
             "hang" => Some(Self::Hang),
+            "watch" => Some(Self::Watch),
             _ => None,
         }
     }
@@ -123,6 +127,12 @@ pub(crate) enum Signal {
         from: String,
         into: String,
         addr: u64,
+        location: Option<&'static Location<'static>>,
+    },
+    Watch {
+        device: String,
+        addr: u64,
+        write: bool,
         location: Option<&'static Location<'static>>,
     },
 }
@@ -271,6 +281,24 @@ pub(crate) fn finding_from_panic(
                 backtrace: Vec::new(),
                 op_index,
             },
+            Signal::Watch {
+                device,
+                addr,
+                write,
+                location,
+            } => Finding {
+                kind: FindingKind::Watch,
+                device,
+                location: location
+                    .map(location_string)
+                    .unwrap_or_else(|| "unknown".to_string()),
+                message: format!(
+                    "DMA {} at {addr:#x} touched a watched range",
+                    if write { "write" } else { "read" }
+                ),
+                backtrace: Vec::new(),
+                op_index,
+            },
         },
         Err(_) => {
             let (message, location, backtrace) = match record {
@@ -292,6 +320,12 @@ pub(crate) fn finding_from_panic(
             }
         }
     }
+}
+
+/// The model frames of the current call stack (see [`model_frames`]): where a watched DMA
+/// came from. Costs a symbolised backtrace, so only watchpoints call it.
+pub(crate) fn model_frames_here() -> Vec<String> {
+    model_frames(&backtrace::Backtrace::new())
 }
 
 /// Frames whose source lies in model code, innermost first, as `function (file:line)`.
