@@ -192,15 +192,22 @@ ps2)
     KEEP_NAMES="i8042.*"
     INJECT=1
     GUEST='
-ls -l /sys/class/input/ 2>&1 | grep event || true
 for e in /sys/class/input/event*; do echo "$(basename $e): $(cat $e/device/name)"; done
-for d in /dev/input/event*; do hexdump -v -e "\"\" 4/4 \"%08x \" \"\n\"" $d > /tmp/$(basename $d).txt 2>&1 & done
+# dd writes every event (24 bytes on x86_64) as soon as it is read
+for d in /dev/input/event*; do dd if=$d of=/tmp/$(basename $d).bin bs=24 2>/dev/null & done
 sleep 1
 mark inject
-i=0; while [ ! -e /tmp/inject-done ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); [ -s /tmp/event1.txt ] && [ $i -gt 150 ] && break; done
-sleep 2
+i=0
+while [ $i -lt 300 ]; do
+    [ -s /tmp/event0.bin ] && [ -s /tmp/event1.bin ] && break
+    sleep 0.1; i=$((i+1))
+done
+sleep 6
 mark inject-done
-for f in /tmp/event*.txt; do echo "$f: $(wc -l < $f) lines of hexdump"; head -n 4 $f; done
+for f in /tmp/event*.bin; do
+    echo "$f: $(($(wc -c < $f) / 24)) input events; type code value (hex) of the first 40 non-SYN ones:"
+    hexdump -v -e "6/4 \"%08x \" \"\n\"" $f | awk "{print substr(\$5,5,4), substr(\$5,1,4), \$6}" | grep -v "^0000 " | head -n 40 | tr "\n" ";"; echo
+done
 grep -i -e i8042 /proc/interrupts || true
 '
     ;;
