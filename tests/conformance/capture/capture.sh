@@ -215,12 +215,13 @@ ide)
     DESC="ata_piix: probe of an 8 MiB raw disk (primary master) and an empty ATAPI CD-ROM (secondary master); DMA reads and a DMA write with fsync; then libata reloaded with dma=0 and PIO reads and a PIO write"
     MODULES="ata_piix sd_mod sr_mod"
     QEMU_DEV="-drive file=@DISK@,format=raw,if=ide,index=0 -drive if=ide,index=2,media=cdrom"
-    KEEP_NAMES="ide|piix-bmdma.*|bmdma|piix-bmdma-container|ata.*"
+    KEEP_NAMES="ide|piix-bmdma|bmdma"
     GUEST='
 ls -l /sys/block/
 cat /proc/partitions
 for b in sda sr0; do [ -e /sys/block/$b/device/model ] && echo "$b: $(cat /sys/block/$b/device/vendor 2>/dev/null) $(cat /sys/block/$b/device/model)"; done
-dmesg | grep -i -e ata -e scsi | tail -n 20
+xfer_modes() { for d in /sys/class/ata_device/dev*; do echo "$(basename $d): xfer_mode $(cat $d/xfer_mode) (dma_mode $(cat $d/dma_mode), pio_mode $(cat $d/pio_mode))"; done; }
+xfer_modes
 mark dma-read
 dd if=/dev/sda of=/dev/null bs=64k count=16
 dd if=/dev/sda bs=512 count=1 2>/dev/null | hexdump -C | head -n 4
@@ -233,7 +234,7 @@ mark pio-reload
 rmmod sr_mod sd_mod ata_piix libata 2>&1 || echo "rmmod failed"
 insmod /lib/modules/libata.ko dma=0 && insmod /lib/modules/ata_piix.ko && insmod /lib/modules/sd_mod.ko && insmod /lib/modules/sr_mod.ko || echo "reload failed"
 sleep 2
-dmesg | grep -i -e "PIO" -e "configured for" | tail -n 4
+xfer_modes
 mark pio-read
 dd if=/dev/sda of=/dev/null bs=512 count=8
 mark pio-write
