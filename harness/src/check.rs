@@ -696,6 +696,127 @@ pub fn check(program: &Program, server: &mut dyn QtestServer) -> Report {
     report
 }
 
+/// Run `program` on two servers in lockstep, one command each in turn, and score ours
+/// against the reference: every read is compared (expectations in the program are ignored),
+/// and any other command whose answers differ (`OK` against `ERR`) counts as a mismatch of
+/// register `(answer)`. Also returns the reference's value for each line (for writing check
+/// programs from its answers).
+pub fn lockstep(
+    program: &Program,
+    ours: &mut dyn QtestServer,
+    reference: &mut dyn QtestServer,
+) -> (Report, Vec<Option<Got>>) {
+    let mut report = Report {
+        phases: program
+            .phases
+            .iter()
+            .map(|p| PhaseScore {
+                phase: p.clone(),
+                reads: 0,
+                matched: 0,
+            })
+            .collect(),
+        ..Report::default()
+    };
+    let mut values = Vec::with_capacity(program.lines.len());
+    let mut recent: std::collections::VecDeque<(usize, String)> = Default::default();
+    for line in &program.lines {
+        let is_read = matches!(
+            line.cmd,
+            Cmd::In { .. } | Cmd::Read { .. } | Cmd::ReadBulk { .. }
+        );
+        let key = if is_read {
+            register_key(ours, line)
+        } else {
+            "(answer)".to_string()
+        };
+        let theirs = match reference.send(&line.cmd) {
+            Ok(r) => r,
+            Err(e) => {
+                report.stopped = Some((line.number, format!("reference: {e}")));
+                break;
+            }
+        };
+        let mine = match ours.send(&line.cmd) {
+            Ok(r) => r,
+            Err(e) => {
+                report.stopped = Some((line.number, format!("devfuzz: {e}")));
+                break;
+            }
+        };
+        report.commands += 1;
+        let reference_value = reply_value(&line.cmd, &theirs).ok().flatten();
+        let (ok, expected, got) = if is_read {
+            let a = reply_value(&line.cmd, &mine);
+            let ok = matches!((&a, &reference_value), (Ok(Some(x)), Some(y)) if x == y);
+            let show = |r: Result<Option<Got>, String>| match r {
+                Ok(Some(g)) => g.to_string(),
+                Ok(None) => "no value".to_string(),
+                Err(e) => e,
+            };
+            (ok, show(reply_value(&line.cmd, &theirs)), show(a))
+        } else {
+            (mine == theirs, clip(&theirs), clip(&mine))
+        };
+        values.push(reference_value);
+        let scored = program.phases[line.phase].scored;
+        if is_read {
+            let ps = &mut report.phases[line.phase];
+            ps.reads += 1;
+            ps.matched += usize::from(ok);
+        }
+        if scored && (is_read || !ok) {
+            let r = report.registers.entry(key.clone()).or_default();
+            r.reads += 1;
+            r.matched += usize::from(ok);
+            if !ok {
+                r.first_mismatch.get_or_insert(line.number);
+                report.mismatches.push(Mismatch {
+                    line: line.number,
+                    cmd: line.cmd.to_string(),
+                    expected,
+                    got,
+                    register: key,
+                    context: recent.iter().cloned().collect(),
+                });
+            }
+        }
+        if recent.len() == CONTEXT_LINES {
+            recent.pop_front();
+        }
+        recent.push_back((line.number, line.cmd.to_string()));
+    }
+    (report, values)
+}
+
+/// Write `program` as a check program whose reads expect `values` (one per line, `None`
+/// for lines without one), with each line's note.
+pub fn render_program(program: &Program, values: &[Option<Got>]) -> String {
+    let mut s = String::new();
+    let mut phase = usize::MAX;
+    for (i, line) in program.lines.iter().enumerate() {
+        if line.phase != phase && program.phases.len() > 1 {
+            phase = line.phase;
+            let p = &program.phases[phase];
+            let _ = writeln!(
+                s,
+                "# phase: {}{}",
+                p.name,
+                if p.scored { "" } else { " unscored" }
+            );
+        }
+        let _ = write!(s, "{}", line.cmd);
+        if let Some(Some(v)) = values.get(i) {
+            let _ = write!(s, " => {v}");
+        }
+        if let Some(n) = &line.note {
+            let _ = write!(s, "  # {n}");
+        }
+        s.push('\n');
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ pub mod observe;
 pub mod ops;
 pub mod outcome;
 pub mod pci;
+pub mod qemu_log;
 pub mod qtest;
 pub mod ram;
 pub mod regression;

@@ -231,7 +231,18 @@ impl Runner {
     /// the devices the last input entered are loaded back); a finding, which rebuilds the
     /// machine, drops the checkpoint and the next input takes a new one.
     pub fn run_input(&mut self, input: &[u8]) -> Outcome {
-        let restored = self.machine.restore();
+        self.run_input_each(input, |_, _| {})
+    }
+
+    /// [`Runner::run_input`], calling `after(op index, machine)` after each op (to take an
+    /// observer's log op by op). With an observer installed every input starts from a reset
+    /// and runs the prologue, so its record is complete.
+    pub fn run_input_each(
+        &mut self,
+        input: &[u8],
+        mut after: impl FnMut(usize, &mut Machine),
+    ) -> Outcome {
+        let restored = self.machine.observer_mut().is_none() && self.machine.restore();
         if !restored {
             self.machine.reset();
         }
@@ -242,12 +253,15 @@ impl Runner {
                 for cmd in &self.prologue {
                     self.machine.exec(cmd).ok();
                 }
-                self.machine.checkpoint();
+                if self.machine.observer_mut().is_none() {
+                    self.machine.checkpoint();
+                }
             }
             for op in ops::decode(input) {
                 self.machine.begin_op();
                 self.exec_op(&op);
                 self.machine.end_op();
+                after(index, &mut self.machine);
                 index += 1;
                 if self.machine.stop_reason().is_some() {
                     break;
@@ -260,6 +274,15 @@ impl Runner {
     /// Run a text trace on a cold machine (no prologue: the trace says everything), as
     /// `devfuzz replay` and the regression tests do.
     pub fn run_trace(&mut self, cmds: &[Cmd]) -> Result<Outcome, RunError> {
+        self.run_trace_each(cmds, |_, _| {})
+    }
+
+    /// [`Runner::run_trace`], calling `after(command index, machine)` after each command.
+    pub fn run_trace_each(
+        &mut self,
+        cmds: &[Cmd],
+        mut after: impl FnMut(usize, &mut Machine),
+    ) -> Result<Outcome, RunError> {
         self.machine.reset();
         let mut index = 0usize;
         let _scope = CaptureScope::enter();
@@ -270,6 +293,7 @@ impl Runner {
                     error = Some(e);
                     return;
                 }
+                after(index, &mut self.machine);
                 index += 1;
                 if self.machine.stop_reason().is_some() {
                     break;
