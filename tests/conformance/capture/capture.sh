@@ -15,6 +15,7 @@
 #   CAPTURE_TIMEOUT   hard limit for one QEMU run in seconds (default 420)
 #   QEMU              QEMU binary (default qemu-system-x86_64)
 #   KEEP_RAW=1        also keep the raw trace log (gzipped) in the cache dir
+#   CAPTURE_APPEND    extra kernel command line arguments (e.g. pci=lastbus=0)
 set -euo pipefail
 
 usage() { echo "usage: $0 {e1000e|e1000e-nomsi|igb|ps2|ide|pci} [OUTDIR]" >&2; exit 2; }
@@ -332,7 +333,7 @@ fi
 RAW=$WORK/trace.raw.log
 CONSOLE=$WORK/console.txt
 MON=$WORK/monitor.sock
-APPEND="console=ttyS0 panic=-1 quiet tsc=reliable${APPEND_EXTRA:+ $APPEND_EXTRA}"
+APPEND="console=ttyS0 panic=-1 quiet tsc=reliable${APPEND_EXTRA:+ $APPEND_EXTRA}${CAPTURE_APPEND:+ $CAPTURE_APPEND}"
 QARGS=(-M pc -m 256 -nodefaults -display none -no-reboot -accel tcg
        -serial "file:$CONSOLE"
        -kernel "$VMLINUZ" -initrd "$WORK/initramfs.gz" -append "$APPEND"
