@@ -14,7 +14,10 @@ macro_rules! say {
 mod bench;
 mod campaign;
 mod coverage;
+mod differential;
 mod engines;
+mod qtest_client;
+mod record;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -63,6 +66,8 @@ struct RunFlags {
     /// What to do with DMA re-entrancy.
     #[arg(long, value_enum, default_value = "guard")]
     reentrancy: Reentrancy,
+    #[command(flatten)]
+    observe: record::ObserveFlags,
 }
 
 impl RunFlags {
@@ -207,6 +212,90 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Run a check program (qtest with `=> VALUE[/MASK]` on reads) and score the answers:
+    /// exit 0 all match, 1 a divergence, 2 bad input.
+    Check {
+        /// The program (a record, an import, or written by hand; `.gz` is read as gzip).
+        program: PathBuf,
+        /// Machine profile with options (default: the program's `# machine:` line).
+        #[arg(long, short = 'M')]
+        machine: Option<String>,
+        /// Score another qtest server instead, e.g. 'qemu-system-x86_64 -M pc -nodefaults
+        /// -display none -S -qtest stdio' (QEMU's ceiling on its own capture).
+        #[arg(long, value_name = "CMD")]
+        against: Option<String>,
+        /// Seconds to wait for each answer of the --against server.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Rows of the per-register table.
+        #[arg(long, default_value_t = differential::REGISTER_ROWS)]
+        registers: usize,
+        #[command(flatten)]
+        flags: RunFlags,
+    },
+    /// Turn a QEMU trace-event log (-trace memory_region_ops_* -trace pci_cfg_* -trace
+    /// pci_update_mappings_*) into a check program for one device.
+    Import {
+        /// The log (`-D FILE`; `.gz` is read as gzip).
+        log: PathBuf,
+        /// The device on the devfuzz machine (see `devfuzz list`).
+        #[arg(long)]
+        device: String,
+        /// Machine profile with options the program is for.
+        #[arg(long, short = 'M', default_value = "pc")]
+        machine: String,
+        /// The device's name in QEMU's pci_cfg events, where it differs.
+        #[arg(long)]
+        qemu_name: Option<String>,
+        /// Smallest timestamp gap (ns) written as a clock_step.
+        #[arg(long, default_value_t = 100_000)]
+        min_gap_ns: u64,
+        /// Where to write the program.
+        #[arg(short, long)]
+        output: PathBuf,
+    },
+    /// Compare two records (`diff A B`), or run a program here and on another qtest server
+    /// in lockstep (`diff PROGRAM --against CMD`) and report every read that differs.
+    Diff {
+        /// A record, check program or any qtest trace.
+        a: PathBuf,
+        /// The second record (without --against).
+        b: Option<PathBuf>,
+        /// Machine profile with options (with --against; default: the program's header).
+        #[arg(long, short = 'M')]
+        machine: Option<String>,
+        /// The other qtest server's command line, e.g. 'qemu-system-x86_64 -M pc -m 128M
+        /// -nodefaults -display none -S -qtest stdio -device e1000e,romfile='.
+        #[arg(long, value_name = "CMD")]
+        against: Option<String>,
+        /// Seconds to wait for each answer of the --against server.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Rows of the per-register table.
+        #[arg(long, default_value_t = differential::REGISTER_ROWS)]
+        registers: usize,
+        /// With --against: write the program with the reference's answers as a check program.
+        #[arg(long, value_name = "FILE")]
+        write_check: Option<PathBuf>,
+    },
+    /// Run every corpus entry of a target here and on another qtest server; group the reads
+    /// that differ by register and write each group's smallest input to fuzz/diffs/<target>/.
+    DiffCorpus {
+        /// Fuzz target (see `devfuzz list`).
+        target: String,
+        /// The other qtest server's command line.
+        #[arg(long, value_name = "CMD")]
+        against: String,
+        /// Corpus directory (default: fuzz/corpus/<target>).
+        #[arg(long)]
+        corpus: Option<PathBuf>,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 10)]
+        timeout: u64,
+        /// Compare at most this many entries (in name order).
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Convert between a binary input and a `.qtest` trace (direction from the input's name).
     Convert {
         /// Fuzz target the input belongs to.
@@ -317,6 +406,85 @@ fn main() -> ExitCode {
             flags,
         } => replay(&target, &files, &flags),
         Command::Qtest { machine, flags } => qtest_server(&machine, &flags),
+        Command::Check {
+            program,
+            machine,
+            against,
+            timeout,
+            registers,
+            flags,
+        } => {
+            let opts = flags.options();
+            differential::check_cmd(
+                &program,
+                machine,
+                against,
+                timeout,
+                registers,
+                &flags.observe,
+                opts,
+            )
+        }
+        Command::Import {
+            log,
+            device,
+            machine,
+            qemu_name,
+            min_gap_ns,
+            output,
+        } => differential::import_cmd(
+            &log,
+            &machine,
+            harness::qemu_log::ImportOptions {
+                device,
+                qemu_name,
+                min_gap_ns,
+                ..Default::default()
+            },
+            &output,
+        ),
+        Command::Diff {
+            a,
+            b,
+            machine,
+            against,
+            timeout,
+            registers,
+            write_check,
+        } => match (b, against) {
+            (Some(b), None) => {
+                if machine.is_some() || write_check.is_some() {
+                    Err(UsageError(
+                        "--machine and --write-check go with --against, not with two records"
+                            .into(),
+                    ))
+                } else {
+                    differential::diff_records(&a, &b, registers)
+                }
+            }
+            (None, Some(cmd)) => differential::diff_against(
+                &a,
+                machine,
+                &cmd,
+                timeout,
+                registers,
+                write_check.as_deref(),
+                MachineOptions::default(),
+            ),
+            (Some(_), Some(_)) => Err(UsageError(
+                "give two records, or one program and --against, not both".into(),
+            )),
+            (None, None) => Err(UsageError(
+                "diff needs two records, or one program and --against CMD".into(),
+            )),
+        },
+        Command::DiffCorpus {
+            target,
+            against,
+            corpus,
+            timeout,
+            limit,
+        } => diff_corpus_cmd(&target, &against, corpus, timeout, limit),
         Command::Convert {
             target,
             input,
@@ -462,6 +630,9 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     let target = find_target(target)?;
     let opts = flags.options();
     let mut runner = target_runner(target, opts)?;
+    if flags.observe.active() {
+        return replay_observed(target, &mut runner, files, flags);
+    }
     let mut found = false;
     for path in files {
         let outcome = if is_text(path) {
@@ -482,6 +653,88 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     })
 }
 
+/// The record header naming the machine and its options.
+fn record_header(machine: &str, opts: MachineOptions) -> Vec<String> {
+    let extra = machine_opts();
+    vec![
+        format!(
+            "machine: {machine}{}",
+            if extra.is_empty() {
+                String::new()
+            } else {
+                format!(",{extra}")
+            }
+        ),
+        format!(
+            "options: reentrancy={} work_per_op={} work_per_input={}",
+            opts.reentrancy.as_str(),
+            opts.work_per_op,
+            opts.work_per_input
+        ),
+    ]
+}
+
+/// `replay` with `--record` / `--watch`: one input, its log taken command by command.
+fn replay_observed(
+    target: &Target,
+    runner: &mut Runner,
+    files: &[PathBuf],
+    flags: &RunFlags,
+) -> CliResult {
+    if flags.observe.record.is_some() && files.len() > 1 {
+        return Err(UsageError(
+            "--record takes one input (a record is one run)".into(),
+        ));
+    }
+    let mut header = record_header(target.machine.name, runner.machine().options());
+    header.push(format!("target: {}", target.name));
+    let mut found = false;
+    for path in files {
+        let mut rec = record::Recorder::create(&flags.observe, &{
+            let mut h = header.clone();
+            h.push(format!("input: {}", path.display()));
+            h
+        })?;
+        runner.machine().observe(flags.observe.observer());
+        let name = path.display().to_string();
+        let outcome = if is_text(path) {
+            let program = differential::load_program(path)?;
+            let lines: Vec<usize> = program.lines.iter().map(|l| l.number).collect();
+            runner
+                .run_trace_each(&program.commands(), |i, m| {
+                    rec.take(m, &format!("{name}:{}", lines[i]))
+                })
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
+        } else {
+            runner.run_input_each(&read_file(path)?, |i, m| rec.take(m, &format!("op {i}")))
+        };
+        rec.take(runner.machine(), "the end of the input");
+        rec.comment(&format!("outcome: {}", outcome.summary()));
+        rec.finish()?;
+        runner.machine().observe(None);
+        found |= outcome.finding().is_some();
+        print_outcome(path, &outcome);
+    }
+    Ok(if found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn diff_corpus_cmd(
+    target: &str,
+    against: &str,
+    corpus: Option<PathBuf>,
+    timeout: u64,
+    limit: usize,
+) -> CliResult {
+    let target = find_target(target)?;
+    let root = workspace_root()?;
+    let corpus = corpus.unwrap_or_else(|| root.join("fuzz/corpus").join(target.name));
+    differential::diff_corpus(&root, target, &corpus, against, timeout, limit)
+}
+
 fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
     let (name, extra) = machine.split_once(',').unwrap_or((machine, ""));
     let profile = models::machine(name).ok_or_else(|| {
@@ -500,18 +753,39 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
     let mut runner = Runner::for_machine_with(profile, build, opts);
     harness::outcome::capture_backtraces(true);
     runner.reset_cold();
+    runner.machine().observe(flags.observe.observer());
+    let mut rec = record::Recorder::create(&flags.observe, &record_header(machine, opts))?;
+    let mut line_no = 0usize;
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().split(b'\n') {
+    let result = qtest_loop(&mut runner, &mut rec, &mut line_no, &mut stdin.lock(), &mut stdout);
+    rec.finish()?;
+    result
+}
+
+fn qtest_loop(
+    runner: &mut Runner,
+    rec: &mut record::Recorder,
+    line_no: &mut usize,
+    stdin: &mut impl BufRead,
+    stdout: &mut impl Write,
+) -> CliResult {
+    for line in stdin.split(b'\n') {
+        *line_no += 1;
         let line = line.map_err(|e| UsageError(format!("reading stdin: {e}")))?;
         let line = String::from_utf8_lossy(&line);
         let reply = match qtest::parse_line(&line) {
             Ok(None) => continue,
             Err(e) => e.reply(),
             Ok(Some(cmd)) => match runner.step(&cmd) {
-                Step::Reply(r) => r,
+                Step::Reply(r) => {
+                    rec.take(runner.machine(), &format!("stdin:{line_no}"));
+                    r
+                }
                 Step::Error(e) => format!("ERR {e}"),
                 Step::Finding(f) => {
+                    rec.take(runner.machine(), &format!("stdin:{line_no}"));
+                    rec.comment(&format!("outcome: {}", f.signature()));
                     let _ = writeln!(stdout, "FAIL finding {}", f.signature());
                     let _ = stdout.flush();
                     eprintln!("devfuzz: finding: {f}");
