@@ -67,7 +67,12 @@ impl Expect {
 impl std::fmt::Display for Expect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Expect::Value { value, mask } if *mask == u64::MAX => write!(f, "{value:#x}"),
+            // A mask of the whole access width is no mask.
+            Expect::Value { value, mask }
+                if [0xff, 0xffff, 0xffff_ffff, u64::MAX].contains(mask) && value & !mask == 0 =>
+            {
+                write!(f, "{value:#x}")
+            }
             Expect::Value { value, mask } => write!(f, "{value:#x}/{mask:#x}"),
             Expect::Bytes { data, mask } if mask.iter().all(|&m| m == 0xff) => {
                 write!(f, "0x{}", qtest::hex(data))
@@ -754,7 +759,9 @@ pub fn lockstep(
             // The reference cannot run this command (QEMU without the qtest accelerator has
             // no `clock_step`, and no `event` at all): not a divergence of the model, and
             // listed apart.
-            report.refused.push((line.number, format!("reference: {}", clip(&theirs))));
+            report
+                .refused
+                .push((line.number, format!("reference: {}", clip(&theirs))));
             values.push(None);
             continue;
         }

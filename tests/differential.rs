@@ -1,0 +1,406 @@
+//! The differential tools as users rely on them: a record replays and checks itself on every
+//! target, captures of real Linux driver runs on QEMU import and check, two records diff, and
+//! the lockstep diff against QEMU itself (when QEMU is installed; CI installs it).
+
+use harness::check::{self, LocalServer};
+use harness::machine::MachineOptions;
+use harness::observe::{self, Observer};
+use harness::runner::Runner;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn devfuzz() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_devfuzz"));
+    c.current_dir(root());
+    c
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("devfuzz-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn session(target: &harness::target::Target) -> Runner {
+    let mut r = Runner::for_machine(
+        target.machine,
+        MachineOptions {
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    r.reset_cold();
+    r
+}
+
+/// Record a run of `cmds` on a cold machine of the target's profile.
+fn record(target: &harness::target::Target, cmds: &[harness::qtest::Cmd]) -> String {
+    let mut runner = session(target);
+    runner.machine().observe(Some(Observer::default()));
+    let mut text = format!("# machine: {}\n", target.machine.name);
+    let outcome = runner
+        .run_trace_each(cmds, |_, m| {
+            let entries = m.observer_mut().unwrap().take();
+            text.push_str(&observe::render(&entries));
+        })
+        .unwrap();
+    assert!(outcome.finding().is_none(), "{outcome:?}");
+    text
+}
+
+fn seeds(target: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(root().join("fuzz/seeds").join(target))
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    v.retain(|p| p.extension().is_some_and(|e| e == "qtest"));
+    v.sort();
+    v
+}
+
+#[test]
+fn every_targets_seed_records_then_checks_itself_at_100_percent() {
+    let mut checked = 0;
+    for target in models::TARGETS {
+        for seed in seeds(target.name) {
+            let text = std::fs::read_to_string(&seed).unwrap();
+            let cmds = check::parse_program(&text).unwrap().commands();
+            let rec = record(target, &cmds);
+            let program = check::parse_program(&rec).unwrap_or_else(|e| {
+                panic!("{}: record does not parse: {e}\n{rec}", seed.display())
+            });
+            assert_eq!(program.machine.as_deref(), Some(target.machine.name));
+            let mut runner = session(target);
+            let report = check::check(&program, &mut LocalServer::new(&mut runner));
+            assert!(report.clean(), "{}: {}", seed.display(), report.render(10));
+            assert_eq!(report.commands, program.lines.len());
+            checked += report.reads();
+        }
+    }
+    assert!(checked > 100, "only {checked} reads checked over all seeds");
+}
+
+#[test]
+fn a_binary_input_with_lazy_dma_fills_records_as_a_program_that_checks() {
+    // A binary input's record holds the prologue and every lazy fill as an explicit write
+    // before the access that consumed it, so it replays without the input's DMA patterns.
+    let target = models::target("e1000e").unwrap();
+    use harness::access::AccessSize::B4;
+    use harness::ops::Op;
+    // A transmit ring in RAM the program never wrote: the NIC's descriptor fetch is filled
+    // from the DMA pattern. Region 2 is e1000e-mmio (after the PCI host's two registers).
+    let w = |offset: u32, value: u64| Op::Write {
+        region: 2,
+        offset,
+        size: B4,
+        value,
+    };
+    let mut e = harness::ops::Encoder::default();
+    for op in [
+        Op::DmaPattern(&[0xa5, 0x5a, 0, 0]),
+        w(0x3800, 0x10000),
+        w(0x3804, 0),
+        w(0x3808, 0x80),
+        w(0x400, 0x2),
+        w(0x3818, 1),
+        Op::Read {
+            region: 2,
+            offset: 0x3810,
+            size: B4,
+        },
+        Op::ClockStep(1_000_000),
+        Op::Read {
+            region: 2,
+            offset: 0xc0,
+            size: B4,
+        },
+    ] {
+        e.push(&op).unwrap();
+    }
+    let with_pattern = e.finish();
+    let mut runner = Runner::new(target);
+    runner.machine().observe(Some(Observer::default()));
+    let mut text = String::from("# machine: pc\n");
+    let outcome = runner.run_input_each(&with_pattern, |_, m| {
+        text.push_str(&observe::render(&m.observer_mut().unwrap().take()));
+    });
+    assert!(outcome.finding().is_none());
+    assert!(text.contains("# fill "), "{text}");
+    let program = check::parse_program(&text).unwrap();
+    assert!(program.checked_reads() >= 2, "{outcome:?}\n{text}");
+    let mut fresh = session(target);
+    let report = check::check(&program, &mut LocalServer::new(&mut fresh));
+    assert!(report.clean(), "{}", report.render(10));
+}
+
+fn gunzip(path: &Path) -> String {
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap())
+        .read_to_string(&mut s)
+        .unwrap();
+    s
+}
+
+/// Each capture: (file, device, machine, least score in percent). The floors are today's
+/// scores: a model change that answers real drivers worse fails here.
+const CAPTURES: &[(&str, &str, &str, f64)] = &[
+    ("e1000e", "e1000e", "pc", 85.0),
+    ("e1000e-nomsi", "e1000e", "pc", 80.0),
+    ("igb", "igb", "pc,nic=igb", 61.0),
+    ("ps2", "i8042", "pc", 89.0),
+    ("ide", "piix3-ide", "pc", 27.0),
+    ("pci", "e1000e", "pc", 50.0),
+];
+
+#[test]
+fn captures_of_real_linux_drivers_import_and_check() {
+    for &(file, device, machine, floor) in CAPTURES {
+        let path = root().join(format!("tests/conformance/captures/{file}.log.gz"));
+        let log = gunzip(&path);
+        let (name, opts) = machine.split_once(',').unwrap_or((machine, ""));
+        let profile = models::machine(name).unwrap();
+        let build = profile.builder(opts).unwrap();
+        let mut runner = Runner::for_machine_with(
+            profile,
+            build,
+            MachineOptions {
+                work_per_input: u64::MAX,
+                ..MachineOptions::default()
+            },
+        );
+        runner.reset_cold();
+        let (body, summary) = harness::qemu_log::import(
+            &log,
+            runner.machine(),
+            &harness::qemu_log::ImportOptions {
+                device: device.into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(summary.reads > 50, "{file}: {summary:?}");
+        assert!(summary.qemu_bdf.is_some() || device == "i8042", "{file}");
+        let program = check::parse_program(&body).unwrap();
+        assert_eq!(program.lines.len(), summary.commands + summary.clock_steps);
+        let report = check::check(&program, &mut LocalServer::new(&mut runner));
+        assert!(report.stopped.is_none(), "{file}: {:?}", report.stopped);
+        assert!(
+            report.score() >= floor,
+            "{file}: score {:.2}% below {floor}%\n{}",
+            report.score(),
+            report.render(15)
+        );
+    }
+}
+
+#[test]
+fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
+    let log = tmp("bad.log");
+    std::fs::write(
+        &log,
+        "memory_region_ops_read cpu 0 mr 0x1 addr 0x60 value 0x1 size 4 name 'i8042-data'\nmemory_region_ops_read cpu 0 mr 0x1 addr 0x60 value zz size 1 name 'i8042-data'\n",
+    )
+    .unwrap();
+    let out = devfuzz()
+        .args(["import", log.to_str().unwrap(), "--device", "i8042", "-o"])
+        .arg(tmp("bad.check"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2: malformed memory_region_ops_read event"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let out = devfuzz()
+        .args(["import", log.to_str().unwrap(), "--device", "nosuch", "-o"])
+        .arg(tmp("bad2.check"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no device named 'nosuch'"));
+}
+
+#[test]
+fn check_exit_codes_name_the_first_divergence() {
+    let good = tmp("good.check");
+    std::fs::write(&good, "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x55\n").unwrap();
+    let out = devfuzz().arg("check").arg(&good).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let bad = tmp("bad-answer.check");
+    std::fs::write(
+        &bad,
+        "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x54\ninb 0x64 => 0x10/0x10\n",
+    )
+    .unwrap();
+    let out = devfuzz().arg("check").arg(&bad).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("first divergence at line 3: inb 0x60"),
+        "{text}"
+    );
+    assert!(text.contains("expected 0x54, got 0x55"), "{text}");
+    let malformed = tmp("malformed.check");
+    std::fs::write(&malformed, "outb 0x64 0xaa => 1\n").unwrap();
+    let out = devfuzz()
+        .args(["check", "--machine", "pc"])
+        .arg(&malformed)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = devfuzz()
+        .args(["check", "--machine", "nosuch"])
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn two_records_diff_by_register_and_watch_shows_the_dma() {
+    let seed = root().join("fuzz/seeds/e1000e/linux-bringup-loopback.qtest");
+    let a = tmp("a.record");
+    let out = devfuzz()
+        .args(["replay", "e1000e"])
+        .arg(&seed)
+        .arg("--record")
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&a).unwrap();
+    assert!(
+        text.contains("# dma e1000e"),
+        "the record shows the NIC's DMA"
+    );
+    assert!(text.contains("=> 0x"), "reads carry their answers");
+    // The record checks itself, and is identical to itself.
+    let out = devfuzz().arg("check").arg(&a).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let out = devfuzz().arg("diff").arg(&a).arg(&a).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // Change one answer: diff names the register and the line.
+    let line = text
+        .lines()
+        .position(|l| l.contains("=> ") && l.contains("e1000e-mmio+0x8"))
+        .expect("a STATUS read");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let l = &lines[line];
+    let at = l.find("=> ").unwrap();
+    let rest = &l[at + 3..];
+    let end = rest.find(' ').unwrap_or(rest.len());
+    lines[line] = format!("{}=> 0xdead{}", &l[..at], &rest[end..]);
+    let b = tmp("b.record");
+    std::fs::write(&b, lines.join("\n")).unwrap();
+    let out = devfuzz().arg("diff").arg(&a).arg(&b).output().unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("e1000e-mmio+0x8"), "{shown}");
+    assert!(shown.contains("reads compared"), "{shown}");
+    // A DMA watchpoint on the first DMA's buffer names the model's source line.
+    let dma = text
+        .lines()
+        .find(|l| l.starts_with("# dma e1000e write"))
+        .expect("a DMA write");
+    let range = dma.split_whitespace().nth(4).unwrap();
+    let out = devfuzz()
+        .args(["replay", "e1000e"])
+        .arg(&seed)
+        .args(["--watch", &format!("{range}:w")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(shown.contains("e1000e wrote"), "{shown}");
+    assert!(shown.contains("linux-bringup-loopback.qtest:"), "{shown}");
+    assert!(shown.contains("models/src/"), "{shown}");
+    // With --watch-break the first hit is a finding.
+    let out = devfuzz()
+        .args(["replay", "e1000e"])
+        .arg(&seed)
+        .args(["--watch", &format!("{range}:w"), "--watch-break"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FINDING watch:e1000e:models/src/"));
+}
+
+fn qemu() -> Option<&'static str> {
+    let found = Command::new("qemu-system-x86_64")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found && std::env::var_os("CI").is_some() {
+        panic!(
+            "CI runs the live diff against QEMU: qemu-system-x86_64 is missing (.ci/run installs it)"
+        );
+    }
+    found.then_some("qemu-system-x86_64 -M pc -m 128M -nodefaults -display none -S -qtest stdio -device e1000e,romfile=")
+}
+
+#[test]
+fn lockstep_diff_against_qemu_itself() {
+    let Some(against) = qemu() else {
+        eprintln!(
+            "note: qemu-system-x86_64 not installed; the live diff against QEMU is not run here"
+        );
+        return;
+    };
+    let program = tmp("lockstep.qtest");
+    std::fs::write(
+        &program,
+        "outl 0xcf8 0x80001000\ninl 0xcfc\noutl 0xcf8 0x80001010\noutl 0xcfc 0xfebc0000\noutl 0xcf8 0x80001004\noutw 0xcfc 0x6\nreadl 0xfebc0008\nreadl 0xfebc5400\noutb 0x64 0xaa\ninb 0x60\nclock_step 1000\n",
+    )
+    .unwrap();
+    let written = tmp("lockstep.check");
+    let out = devfuzz()
+        .args(["diff", "--machine", "pc", "--against", against])
+        .arg(&program)
+        .arg("--write-check")
+        .arg(&written)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("4 of       4 reads match"), "{shown}");
+    // QEMU from Debian has no qtest accelerator, so it refuses clock_step: listed apart.
+    assert!(shown.contains("refused"), "{shown}");
+    // The reference's answers became a check program that this machine passes.
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.contains("inl 0xcfc => 0x10d38086"), "{text}");
+    let out = devfuzz().arg("check").arg(&written).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    // A server that exits is a clear error, exit 2.
+    let out = devfuzz()
+        .args(["diff", "--machine", "pc", "--against", "false"])
+        .arg(&program)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exited"));
+}
