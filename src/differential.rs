@@ -63,7 +63,11 @@ pub fn session_runner(spec: &str, opts: MachineOptions) -> Result<Runner, UsageE
 }
 
 /// The machine a command runs on: `--machine`, else the program's `# machine:` header.
-fn machine_spec(flag: Option<String>, program: &Program, path: &Path) -> Result<String, UsageError> {
+fn machine_spec(
+    flag: Option<String>,
+    program: &Program,
+    path: &Path,
+) -> Result<String, UsageError> {
     flag.or_else(|| program.machine.clone()).ok_or_else(|| {
         UsageError(format!(
             "{}: no machine (give --machine, or a '# machine:' line in the program)",
@@ -301,7 +305,13 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
                 .register
                 .clone()
                 .or_else(|| y.register.clone())
-                .unwrap_or_else(|| x.cmd.split_whitespace().take(2).collect::<Vec<_>>().join(" "));
+                .unwrap_or_else(|| {
+                    x.cmd
+                        .split_whitespace()
+                        .take(2)
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                });
             let e = per_register.entry(key).or_default();
             e.0 += 1;
             if vx != vy {
@@ -323,7 +333,13 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
             }
         }
     }
-    say!("diff: {} ({} commands) vs {} ({} commands)", a.display(), sa.len(), b.display(), sb.len());
+    say!(
+        "diff: {} ({} commands) vs {} ({} commands)",
+        a.display(),
+        sa.len(),
+        b.display(),
+        sb.len()
+    );
     let first = [
         read_diffs.first().map(|d| d.0),
         dma_diffs.first().map(|d| d.0),
@@ -333,16 +349,39 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
     .flatten()
     .min();
     if let Some(i) = first {
-        say!("first divergence at command {} (A line {}, B line {}):", i + 1, sa[i].line, sb.get(i).map_or(0, |s| s.line));
-        for k in i.saturating_sub(check::CONTEXT_LINES)..i {
-            say!("    {:>6}  {}", sa[k].line, sa[k].cmd);
+        say!(
+            "first divergence at command {} (A line {}, B line {}):",
+            i + 1,
+            sa[i].line,
+            sb.get(i).map_or(0, |s| s.line)
+        );
+        for s in &sa[i.saturating_sub(check::CONTEXT_LINES)..i] {
+            say!("    {:>6}  {}", s.line, s.cmd);
         }
         let (x, y) = (&sa[i], &sb[i]);
         if Some(i) == structural {
-            say!("  A: {}\n  B: {}\n  (the programs differ from here on; nothing after is compared)", x.cmd, y.cmd);
+            say!(
+                "  A: {}\n  B: {}\n  (the programs differ from here on; nothing after is compared)",
+                x.cmd,
+                y.cmd
+            );
         } else {
-            say!("  A: {}{}", x.cmd, x.value.as_ref().map(|v| format!(" => {v}")).unwrap_or_default());
-            say!("  B: {}{}", y.cmd, y.value.as_ref().map(|v| format!(" => {v}")).unwrap_or_default());
+            say!(
+                "  A: {}{}",
+                x.cmd,
+                x.value
+                    .as_ref()
+                    .map(|v| format!(" => {v}"))
+                    .unwrap_or_default()
+            );
+            say!(
+                "  B: {}{}",
+                y.cmd,
+                y.value
+                    .as_ref()
+                    .map(|v| format!(" => {v}"))
+                    .unwrap_or_default()
+            );
             if x.activity != y.activity {
                 for l in &x.activity {
                     say!("  A: # {l}");
@@ -354,10 +393,17 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
         }
     }
     if structural.is_none() && sa.len() != sb.len() {
-        say!("lengths differ: A has {} commands, B {}", sa.len(), sb.len());
+        say!(
+            "lengths differ: A has {} commands, B {}",
+            sa.len(),
+            sb.len()
+        );
     }
     say!("reads compared: {reads}, differing: {}", read_diffs.len());
-    say!("commands whose DMA/IRQ/timer activity differs: {}", dma_diffs.len());
+    say!(
+        "commands whose DMA/IRQ/timer activity differs: {}",
+        dma_diffs.len()
+    );
     let mut regs: Vec<_> = per_register.iter().filter(|(_, (_, d))| *d > 0).collect();
     regs.sort_by_key(|(k, (n, d))| (std::cmp::Reverse(*d), std::cmp::Reverse(*n), (*k).clone()));
     if !regs.is_empty() {
@@ -366,8 +412,15 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
             say!("{:<32} {:>7} {:>8}", k, n, d);
         }
     }
-    let same = read_diffs.is_empty() && dma_diffs.is_empty() && structural.is_none() && sa.len() == sb.len();
-    Ok(if same { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    let same = read_diffs.is_empty()
+        && dma_diffs.is_empty()
+        && structural.is_none()
+        && sa.len() == sb.len();
+    Ok(if same {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// `devfuzz diff PROGRAM --machine M --against CMD`: lockstep on two servers.
@@ -388,10 +441,16 @@ pub fn diff_against(
         let mut ours = LocalServer::new(&mut runner);
         check::lockstep(&program, &mut ours, &mut reference)
     };
-    say!("diff: {} on {spec} (devfuzz) against '{against}' (reference)", path.display());
+    say!(
+        "diff: {} on {spec} (devfuzz) against '{against}' (reference)",
+        path.display()
+    );
     say!("{}", report.render(rows).trim_end());
     if reference.irq_lines > 0 {
-        say!("({} asynchronous IRQ lines from the reference set aside)", reference.irq_lines);
+        say!(
+            "({} asynchronous IRQ lines from the reference set aside)",
+            reference.irq_lines
+        );
     }
     if let Some(out) = write_check {
         let text = format!(
@@ -401,7 +460,10 @@ pub fn diff_against(
         );
         std::fs::write(out, text)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", out.display())))?;
-        say!("wrote {} (the reference's answers as a check program)", out.display());
+        say!(
+            "wrote {} (the reference's answers as a check program)",
+            out.display()
+        );
     }
     refuse_failed(&report)?;
     Ok(exit_for(&report))
@@ -439,7 +501,11 @@ pub fn intended_differences(root: &Path) -> Result<Vec<Intended>, UsageError> {
                 continue;
             }
             let (pattern, reason) = t.split_once(char::is_whitespace).ok_or_else(|| {
-                UsageError(format!("{}:{}: expected 'REGISTER reason'", f.display(), i + 1))
+                UsageError(format!(
+                    "{}:{}: expected 'REGISTER reason'",
+                    f.display(),
+                    i + 1
+                ))
             })?;
             out.push(Intended {
                 pattern: pattern.to_string(),
@@ -459,6 +525,10 @@ pub fn intended_for<'a>(list: &'a [Intended], register: &str) -> Option<&'a Inte
         None => reg == d.pattern,
     })
 }
+
+/// A divergence group of `diff-corpus`: inputs diverging in one register, and the smallest
+/// one's program with the reference's answers and its file.
+type Group = (usize, Program, Vec<Option<Got>>, PathBuf);
 
 /// `devfuzz diff-corpus TARGET --against CMD`.
 pub fn diff_corpus(
@@ -491,7 +561,7 @@ pub fn diff_corpus(
         }
     );
     // register -> (inputs diverging, smallest program and the reference's answers)
-    let mut groups: BTreeMap<String, (usize, Program, Vec<Option<Got>>, PathBuf)> = BTreeMap::new();
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
     let mut ran = 0usize;
     let mut failed = 0usize;
     for (n, f) in files.iter().enumerate() {
@@ -510,7 +580,11 @@ pub fn diff_corpus(
             let mut ours = LocalServer::new(&mut runner);
             check::lockstep(&program, &mut ours, &mut reference)
         };
-        if report.stopped.as_ref().is_some_and(|(_, w)| w.starts_with("reference")) {
+        if report
+            .stopped
+            .as_ref()
+            .is_some_and(|(_, w)| w.starts_with("reference"))
+        {
             failed += 1;
             continue;
         }
@@ -538,14 +612,22 @@ pub fn diff_corpus(
     say!(
         "diff-corpus {}: {ran} inputs compared against '{against}'{}",
         target.name,
-        if failed > 0 { format!(", {failed} the reference could not run") } else { String::new() }
+        if failed > 0 {
+            format!(", {failed} the reference could not run")
+        } else {
+            String::new()
+        }
     );
     let (mut new, mut kept) = (Vec::new(), Vec::new());
     for (reg, (count, program, values, from)) in &groups {
         let file = out_dir.join(format!(
             "{}.qtest",
             reg.chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '_'
+                })
                 .collect::<String>()
         ));
         let text = format!(
@@ -564,9 +646,17 @@ pub fn diff_corpus(
     for (reg, count, file) in &new {
         say!("  {reg:<32} {count:>5} input(s)  {}", file.display());
     }
-    say!("intended differences (written down beside the model): {}", kept.len());
+    say!(
+        "intended differences (written down beside the model): {}",
+        kept.len()
+    );
     for (reg, count, file, d) in &kept {
-        say!("  {reg:<32} {count:>5} input(s)  {}  [{}: {}]", file.display(), d.file.display(), d.reason);
+        say!(
+            "  {reg:<32} {count:>5} input(s)  {}  [{}: {}]",
+            file.display(),
+            d.file.display(),
+            d.reason
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

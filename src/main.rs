@@ -758,7 +758,13 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
     let mut line_no = 0usize;
     let stdin = std::io::stdin();
     let mut stdout = std::io::stdout().lock();
-    let result = qtest_loop(&mut runner, &mut rec, &mut line_no, &mut stdin.lock(), &mut stdout);
+    let result = qtest_loop(
+        &mut runner,
+        &mut rec,
+        &mut line_no,
+        &mut stdin.lock(),
+        &mut stdout,
+    );
     rec.finish()?;
     result
 }

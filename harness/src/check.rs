@@ -221,10 +221,11 @@ fn parse_bytes_expect(text: &str, len: u64) -> Result<Expect, ParseError> {
     Ok(Expect::Bytes { data, mask })
 }
 
+/// A program line: the command, what it expects, its note.
+pub type ProgramLine = (Cmd, Option<Expect>, Option<String>);
+
 /// Parse one program line: `Ok(None)` for blank and comment lines.
-pub fn parse_program_line(
-    line: &str,
-) -> Result<Option<(Cmd, Option<Expect>, Option<String>)>, ParseError> {
+pub fn parse_program_line(line: &str) -> Result<Option<ProgramLine>, ParseError> {
     let trimmed = line.trim();
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Ok(None);
