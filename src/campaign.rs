@@ -33,6 +33,8 @@ pub struct Campaign<'a> {
     pub sanitizer: String,
     /// Which fuzzer drives the campaign.
     pub engine: crate::engines::Engine,
+    /// Write each reproducer's access record next to it (`<artifact>.record.qtest`).
+    pub record: bool,
 }
 
 /// Replays triage may spend minimising one crash: a slow crash must not stall the report.
@@ -311,6 +313,23 @@ impl Campaign<'_> {
             text.push_str(&format!("{c}\n"));
         }
         std::fs::write(&path, text).ok()?;
+        if self.record {
+            let mut rec = artifact.as_os_str().to_owned();
+            rec.push(".record.qtest");
+            let header = format!(
+                "# devfuzz record v1\n# machine: {}{}\n# target: {}\n# signature: {}\n",
+                self.target.machine.name,
+                if self.machine_opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(",{}", self.machine_opts)
+                },
+                self.target.name,
+                m.signature
+            );
+            let body = crate::record::record_trace(&mut self.runner(), &m.trace);
+            let _ = std::fs::write(PathBuf::from(rec), header + &body);
+        }
         Some((m.trace.len(), path))
     }
 }

@@ -112,6 +112,10 @@ struct FuzzArgs {
     /// the default is none: about six times the exec/s of AddressSanitizer.
     #[arg(long, default_value = "none")]
     sanitizer: String,
+    /// Triage writes each reproducer's access record beside it (`<artifact>.record.qtest`):
+    /// every access with its answer, DMA, IRQs and timers.
+    #[arg(long)]
+    record: bool,
 }
 
 #[derive(Subcommand)]
@@ -1036,6 +1040,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         rss_limit_mb,
         engine,
         sanitizer,
+        record,
     } = args;
     let target = target.as_str();
     let target = find_target(target)?;
@@ -1054,6 +1059,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         machine_opts: machine_opts().to_string(),
         sanitizer,
         engine,
+        record,
     };
     let groups = campaign.run().map_err(UsageError)?;
     campaign::print_summary(target, &groups, &root);

@@ -115,3 +115,24 @@ impl Recorder {
         Ok(())
     }
 }
+
+/// The record of `trace` run cold on `runner` (as text, without a header): what `fuzz
+/// --record` writes beside each reproducer.
+pub fn record_trace(runner: &mut harness::runner::Runner, trace: &[harness::qtest::Cmd]) -> String {
+    runner.machine().observe(Some(Observer::default()));
+    let mut text = String::new();
+    let outcome = runner.run_trace_each(trace, |_, m| {
+        if let Some(o) = m.observer_mut() {
+            text.push_str(&observe::render(&o.take()));
+        }
+    });
+    if let Some(o) = runner.machine().observer_mut() {
+        text.push_str(&observe::render(&o.take()));
+    }
+    runner.machine().observe(None);
+    match outcome {
+        Ok(o) => text.push_str(&format!("# outcome: {}\n", o.summary())),
+        Err(e) => text.push_str(&format!("# stopped: {e}\n")),
+    }
+    text
+}
