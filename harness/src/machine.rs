@@ -641,6 +641,7 @@ impl Machine {
     // ---- guest accesses -------------------------------------------------------------------
 
     /// A guest (CPU or qtest) read of `size` bytes at `addr` in `space`.
+    #[inline]
     pub fn read(&mut self, space: Space, addr: u64, size: AccessSize) -> u64 {
         if self.observer.is_some() {
             return self.observed_access(space, addr, size, None);
@@ -649,6 +650,7 @@ impl Machine {
     }
 
     /// A guest (CPU or qtest) write of `size` bytes at `addr` in `space`.
+    #[inline]
     pub fn write(&mut self, space: Space, addr: u64, size: AccessSize, value: u64) {
         let value = Some(value & size.mask());
         if self.observer.is_some() {
@@ -681,6 +683,8 @@ impl Machine {
         }
     }
 
+    #[cold]
+    #[inline(never)]
     fn observed_access(
         &mut self,
         space: Space,
@@ -1422,6 +1426,8 @@ impl Machine {
 
     /// Log a finished DMA transfer, with the watchpoints it touched; with watch-break on, a
     /// hit is a finding.
+    #[cold]
+    #[inline(never)]
     fn log_dma(
         &mut self,
         dev: DeviceId,
@@ -1455,6 +1461,19 @@ impl Machine {
                 addr,
                 write,
                 location: at,
+            });
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn log_irq(&mut self, line: usize, level: bool) {
+        let name = self.irq_lines.get(line).copied().unwrap_or("?");
+        if let Some(o) = &mut self.observer {
+            o.entries.push(Entry::Irq {
+                line: name,
+                number: line,
+                level,
             });
         }
     }
@@ -1738,12 +1757,8 @@ impl Context for DeviceCtx<'_> {
                 }
             }
             if was != now {
-                if let Some(o) = &mut self.m.observer {
-                    o.entries.push(Entry::Irq {
-                        line: self.m.irq_lines.get(s.line).copied().unwrap_or("?"),
-                        number: s.line,
-                        level: now,
-                    });
+                if self.m.observer.is_some() {
+                    self.m.log_irq(s.line, now);
                 }
                 tracing::trace!(target: "irq_level", "{} line {} -> {}", self.m.irq_lines.get(s.line).unwrap_or(&"?"), s.line, u8::from(now));
             }
