@@ -691,6 +691,10 @@ impl Machine {
             let n = match seg {
                 Some(s) if s.backing == Backing::Ram => left.min(room),
                 _ => {
+                    // Each piece is one guest access with a work budget of its own: a bulk
+                    // access of a legal size (a 16 MiB flash window is 4 Mi device calls) is
+                    // many accesses, not one endless loop.
+                    self.work_left = self.opts.work_per_op;
                     crate::access::piece_size(a, left, room, seg.as_ref().map(|s| &s.rules)).bytes()
                 }
             } as usize;
@@ -968,11 +972,19 @@ impl Machine {
             Some(n) => self.clock.now().saturating_add(n),
             None => self.clock.next_deadline().unwrap_or(self.clock.now()),
         };
+        let mut instant = self.clock.now();
         while let Some(deadline) = self.clock.next_deadline().filter(|&d| d <= target) {
             if deadline > self.clock.now() && self.input_budget_spent() {
                 // Out of work for this input: stop here, before time moves on.
                 self.stop.get_or_insert(StopReason::WorkBudget);
                 return self.clock.now();
+            }
+            if deadline > instant {
+                // The per-operation budget is per virtual instant: work a model spreads over
+                // virtual time (a transmit ring resumed kick by kick) does not add up to a
+                // hang; timers due at one instant share it, so a livelock still is one.
+                instant = deadline;
+                self.work_left = self.opts.work_per_op;
             }
             let Some(t) = self.clock.pop_due(target) else {
                 break;

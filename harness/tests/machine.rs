@@ -501,6 +501,62 @@ fn without_an_input_budget_the_whole_chain_runs() {
 }
 
 #[test]
+fn work_spread_over_virtual_time_is_not_a_hang() {
+    // 100000 expiries 100 ns apart in one clock step: each instant has a budget of its own.
+    let mut m = Machine::new(
+        build,
+        MachineOptions {
+            work_per_op: 1000,
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    run(&mut m, &timer_chain(100));
+    assert_eq!(m.read(Space::Memory, BAR + 0x14, AccessSize::B4), 100_000);
+    let mut runner = Runner::for_machine(
+        &TEST_MACHINE,
+        MachineOptions {
+            work_per_op: 1000,
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    let outcome = runner
+        .run_trace(&parse_trace(&timer_chain(0)).unwrap())
+        .unwrap();
+    assert_eq!(
+        outcome.finding().map(|f| f.kind),
+        Some(FindingKind::Hang),
+        "a livelock at one instant still is a hang"
+    );
+}
+
+#[test]
+fn a_bulk_access_of_a_device_window_is_many_accesses_not_a_hang() {
+    // Reads of 64 dwords, writes of 4 (into the scratch registers): more device calls than
+    // the per-operation budget of 3.
+    let opts = MachineOptions {
+        work_per_op: 3,
+        ..MachineOptions::default()
+    };
+    let mut runner = Runner::for_machine(&TEST_MACHINE, opts);
+    let scratch = BAR + 0x20;
+    for bulk in [
+        format!("read {BAR:#x} 0x100"),
+        format!("b64read {BAR:#x} 0x100"),
+        format!("memset {scratch:#x} 0x10 0x5"),
+        format!("write {scratch:#x} 0x10 0x{}", "01".repeat(0x10)),
+    ] {
+        let trace = parse_trace(&format!("{SETUP}{bulk}\n")).unwrap();
+        let outcome = runner.run_trace(&trace).unwrap();
+        assert_eq!(outcome, Outcome::Ok { ops: trace.len() }, "{bulk}");
+    }
+    // One access that loops is still a hang.
+    let trace = parse_trace(&format!("{SETUP}writel {:#x} 1\n", BAR + 0x18)).unwrap();
+    assert!(runner.run_trace(&trace).unwrap().finding().is_some());
+}
+
+#[test]
 fn a_livelock_at_one_instant_is_still_a_hang_despite_the_input_budget() {
     let mut runner = Runner::new(&TEST_TARGET);
     let outcome = runner
