@@ -15,6 +15,8 @@ mod bench;
 mod campaign;
 mod coverage;
 mod engines;
+mod input_file;
+mod output_file;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -252,15 +254,6 @@ fn machine_builder(
         .map_err(|e| UsageError(e.to_string()))
 }
 
-/// A runner for `target` on its machine with `-O`'s options.
-fn target_runner(target: &Target, opts: MachineOptions) -> Result<Runner, UsageError> {
-    Ok(Runner::with_builder(
-        target,
-        machine_builder(target.machine, "")?,
-        opts,
-    ))
-}
-
 fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
     let ids = match flag {
         Some(ids) => ids.to_string(),
@@ -272,6 +265,7 @@ fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
         )));
     }
     models::planted::select(&ids).map_err(|e| UsageError(e.to_string()))?;
+    input_file::set_cli_bugs(&ids);
     Ok(())
 }
 
@@ -363,20 +357,24 @@ fn find_target(name: &str) -> Result<&'static Target, UsageError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, UsageError> {
-    std::fs::read(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
-}
-
-fn is_text(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "qtest")
-}
-
-fn parse_trace_file(path: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
-    let bytes = read_file(path)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| UsageError(format!("{}: not UTF-8 text", path.display())))?;
-    qtest::parse_trace(&text)
-        .map_err(|e| UsageError(format!("{}:{}: {}", path.display(), e.line, e.error)))
+/// A runner for `target` set up as `setup` says (its machine options, work budget), in
+/// `mode`.
+fn setup_runner(
+    target: &Target,
+    setup: &input_file::Setup,
+    mode: ReentrancyMode,
+) -> Result<Runner, UsageError> {
+    let defaults = MachineOptions::default();
+    let opts = MachineOptions {
+        reentrancy: mode,
+        work_per_input: setup.work_per_input.unwrap_or(defaults.work_per_input),
+        ..defaults
+    };
+    Ok(Runner::with_builder(
+        target,
+        machine_builder(target.machine, &setup.machine_opts)?,
+        opts,
+    ))
 }
 
 fn list() -> CliResult {
@@ -461,19 +459,38 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
-    let mut runner = target_runner(target, opts)?;
     let mut found = false;
     for path in files {
-        let outcome = if is_text(path) {
-            let cmds = parse_trace_file(path)?;
-            runner
-                .run_trace(&cmds)
-                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
-        } else {
-            runner.run_input(&read_file(path)?)
+        let input = input_file::load_by_name(path)?;
+        let setup = input_file::Setup::apply(&input, machine_opts())?;
+        // A reproducer found in detect mode replays in detect mode.
+        let mode = match (opts.reentrancy, setup.reentrancy) {
+            (ReentrancyMode::Guard, Some(recorded)) => recorded,
+            (mode, _) => mode,
+        };
+        let mut runner = setup_runner(target, &setup, mode)?;
+        let outcome = match input.form {
+            input_file::Form::Text => runner
+                .run_trace(&input.trace)
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?,
+            input_file::Form::Binary => runner.run_input(&input.bytes),
         };
         found |= outcome.finding().is_some();
         print_outcome(path, &outcome);
+        if let Outcome::Ok { ops } = outcome
+            && input.form == input_file::Form::Text
+            && ops < input.trace.len()
+        {
+            say!(
+                "  stopped after {ops} of {} commands: the input's work budget is spent{}",
+                input.trace.len(),
+                if setup.may_stop {
+                    " (its header allows it)"
+                } else {
+                    " ('# work-per-input: none' in its header lifts it)"
+                }
+            );
+        }
     }
     Ok(if found {
         ExitCode::from(1)
@@ -534,11 +551,29 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
 
 fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
     let target = find_target(target)?;
-    let mut runner = target_runner(target, MachineOptions::default())?;
-    let data = if is_text(input) {
-        let cmds = parse_trace_file(input)?;
+    let loaded = input_file::load_by_content(input)?;
+    output_file::refuse_overwriting(input, output)?;
+    let to_text = loaded.form == input_file::Form::Binary;
+    output_file::check_form_name(output, to_text)?;
+    let setup = input_file::Setup::apply(&loaded, machine_opts())?;
+    let mut runner = setup_runner(target, &setup, ReentrancyMode::Guard)?;
+    let data = if to_text {
+        let (cmds, outcome) = runner.input_to_trace(&loaded.bytes);
+        let mut text = format!(
+            "# devfuzz trace of {} on target {}\n# outcome: {}\n",
+            input.display(),
+            target.name,
+            outcome.summary()
+        );
+        text.push_str(&setup.header(machine_opts(), None).render());
+        for c in cmds {
+            text.push_str(&c.to_string());
+            text.push('\n');
+        }
+        text.into_bytes()
+    } else {
         let encoded = runner
-            .trace_to_input(&cmds)
+            .trace_to_input(&loaded.trace)
             .map_err(|e| UsageError(format!("{}: {e}", input.display())))?;
         for (i, cmd) in &encoded.dropped {
             eprintln!(
@@ -547,56 +582,60 @@ fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
                 target.name
             );
         }
-        encoded.bytes
-    } else {
-        let (cmds, outcome) = runner.input_to_trace(&read_file(input)?);
-        let mut text = format!(
-            "# devfuzz trace of {} on target {}\n# outcome: {}\n",
-            input.display(),
-            target.name,
-            outcome.summary()
-        );
-        for c in cmds {
-            text.push_str(&c.to_string());
-            text.push('\n');
+        let header = setup.header(machine_opts(), None);
+        if !header.planted.is_empty() || !header.machine_opts.is_empty() {
+            eprintln!(
+                "devfuzz: note: a binary input has no header; replay it with{}{}",
+                if header.planted.is_empty() {
+                    String::new()
+                } else {
+                    format!(" --bugs {}", header.planted.join(","))
+                },
+                if header.machine_opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" -O {}", header.machine_opts)
+                }
+            );
         }
-        text.into_bytes()
+        encoded.bytes
     };
-    std::fs::write(output, data)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
+    output_file::write(output, &data)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The input as a cold-machine trace: text as written, binary through `input_to_trace`.
-fn load_trace(target: &Target, input: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
-    if is_text(input) {
-        parse_trace_file(input)
-    } else {
-        let mut runner = target_runner(target, MachineOptions::default())?;
-        Ok(runner.input_to_trace(&read_file(input)?).0)
-    }
+/// The input as a cold-machine trace (text as written, binary through `input_to_trace`) and
+/// the setup it records.
+fn load_trace(
+    target: &Target,
+    input: &Path,
+) -> Result<(Vec<qtest::Cmd>, input_file::Setup, bool), UsageError> {
+    let loaded = input_file::load_by_name(input)?;
+    let setup = input_file::Setup::apply(&loaded, machine_opts())?;
+    let trace = match loaded.form {
+        input_file::Form::Text => loaded.trace,
+        input_file::Form::Binary => {
+            let mut runner = setup_runner(target, &setup, ReentrancyMode::Guard)?;
+            runner.input_to_trace(&loaded.bytes).0
+        }
+    };
+    Ok((trace, setup, loaded.header_file.is_some()))
 }
 
-fn options(mode: ReentrancyMode) -> MachineOptions {
-    MachineOptions {
-        reentrancy: mode,
-        ..MachineOptions::default()
-    }
-}
-
-/// Minimise in `mode`, or in guard then detect mode when none is given.
+/// Minimise in `mode`, or in the mode the input records, or in guard then detect mode.
 fn minimize_in(
     target: &Target,
     trace: &[qtest::Cmd],
+    setup: &input_file::Setup,
     mode: Option<ReentrancyMode>,
     max_runs: usize,
 ) -> Result<(harness::minimize::Minimized, ReentrancyMode), UsageError> {
-    let modes = match mode {
+    let modes = match mode.or(setup.reentrancy) {
         Some(m) => vec![m],
         None => vec![ReentrancyMode::Guard, ReentrancyMode::Detect],
     };
     for mode in modes {
-        let mut runner = target_runner(target, options(mode))?;
+        let mut runner = setup_runner(target, setup, mode)?;
         let start = std::time::Instant::now();
         let result = harness::minimize::minimize_bounded(&mut runner, trace, max_runs, |p| {
             eprint!(
@@ -625,9 +664,20 @@ fn minimize_in(
             Err(e) => return Err(UsageError(e.to_string())),
         }
     }
-    Err(UsageError(
-        "the input gives no finding on this target (nothing to minimise)".to_string(),
-    ))
+    Err(UsageError(format!(
+        "the input gives no finding on target {}{} (nothing to minimise){}",
+        target.name,
+        if setup.planted.is_empty() {
+            String::new()
+        } else {
+            format!(" with planted bugs {}", setup.planted)
+        },
+        if setup.planted.is_empty() && machine_opts().is_empty() && setup.machine_opts.is_empty() {
+            "; a crash from a campaign with planted bugs or machine options needs them again (cargo run --release --features planted-bugs -- --bugs IDS, -O OPTS), or use the .qtest reproducer devfuzz fuzz writes next to it, which records them"
+        } else {
+            ""
+        }
+    )))
 }
 
 fn minimize_cmd(
@@ -638,12 +688,14 @@ fn minimize_cmd(
     max_runs: usize,
 ) -> CliResult {
     let target = find_target(target)?;
-    let trace = load_trace(target, input)?;
+    output_file::refuse_overwriting(input, output)?;
+    output_file::check_form_name(output, true)?;
+    let (trace, setup, _) = load_trace(target, input)?;
     let mode = mode.map(|m| match m {
         Reentrancy::Guard => ReentrancyMode::Guard,
         Reentrancy::Detect => ReentrancyMode::Detect,
     });
-    let (m, mode) = minimize_in(target, &trace, mode, max_runs)?;
+    let (m, mode) = minimize_in(target, &trace, &setup, mode, max_runs)?;
     let mut text = format!(
         "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
         input.display(),
@@ -653,11 +705,11 @@ fn minimize_cmd(
         mode.as_str(),
         m.signature
     );
+    text.push_str(&setup.header(machine_opts(), Some(mode)).render());
     for c in &m.trace {
         text.push_str(&format!("{c}\n"));
     }
-    std::fs::write(output, text)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
+    output_file::write(output, text.as_bytes())?;
     say!("{}", output.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -709,8 +761,8 @@ fn regress(
             path.display()
         )));
     }
-    let trace = load_trace(target, input)?;
-    let (m, mode) = minimize_in(target, &trace, None, usize::MAX)?;
+    let (trace, setup, _) = load_trace(target, input)?;
+    let (m, mode) = minimize_in(target, &trace, &setup, None, usize::MAX)?;
     let planted: Vec<String> = models::planted::active()
         .into_iter()
         .map(String::from)
@@ -729,6 +781,11 @@ fn regress(
         planted: planted.clone(),
         found_by: found_by
             .unwrap_or_else(|| format!("devfuzz fuzz {} ({})", target.name, input.display())),
+        header: harness::regression::Header {
+            reentrancy: None,
+            may_stop: stops_early(target, &setup, &m.trace)?,
+            ..setup.header(machine_opts(), None)
+        },
         trace: m.trace,
     };
     if let Some(dir) = path.parent() {
@@ -744,6 +801,20 @@ fn regress(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `trace` ends early under the guard because the input work budget runs out (a
+/// regression must then say it may).
+fn stops_early(
+    target: &Target,
+    setup: &input_file::Setup,
+    trace: &[qtest::Cmd],
+) -> Result<bool, UsageError> {
+    let mut runner = setup_runner(target, setup, ReentrancyMode::Guard)?;
+    let outcome = runner
+        .run_trace(trace)
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(matches!(outcome, Outcome::Ok { ops } if ops < trace.len()))
 }
 
 fn fuzz(args: FuzzArgs) -> CliResult {

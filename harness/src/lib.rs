@@ -6,6 +6,7 @@
 pub mod access;
 pub mod clock;
 pub mod device;
+pub mod file;
 pub mod machine;
 pub mod minimize;
 pub mod mutate;
