@@ -459,6 +459,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
+    machine_builder(target.machine, "")?; // refuse bad -O options before reading any file
     let mut found = false;
     for path in files {
         let input = input_file::load_by_name(path)?;
