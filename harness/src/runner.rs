@@ -45,7 +45,16 @@ pub enum RunError {
     /// A trace could not be encoded as ops.
     #[error(transparent)]
     Encode(#[from] ops::EncodeError),
+    /// A clock step longer than a binary input can say ([`MAX_CLOCK_OPS`] CLOCK_STEP ops).
+    #[error(
+        "clock step of {0} ns needs more than {MAX_CLOCK_OPS} CLOCK_STEP ops of at most 2^32-1 ns: no binary form"
+    )]
+    ClockTooFar(u64),
 }
+
+/// The most CLOCK_STEP ops one text clock command becomes in a binary input (about 73
+/// minutes of virtual time): bounds what a conversion emits, whatever number the text holds.
+pub const MAX_CLOCK_OPS: u64 = 1024;
 
 /// What one qtest command did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -677,6 +686,9 @@ impl Runner {
 }
 
 fn push_clock(out: &mut ops::Encoder, mut ns: u64) -> Result<(), RunError> {
+    if ns.div_ceil(u64::from(u32::MAX)) > MAX_CLOCK_OPS {
+        return Err(RunError::ClockTooFar(ns));
+    }
     while ns > 0 {
         let step = ns.min(u64::from(u32::MAX));
         out.push(&Op::ClockStep(step as u32))?;

@@ -746,3 +746,24 @@ fn a_run_budget_stops_minimisation_early_with_a_trace_that_still_crashes() {
     let out = runner.run_trace(&cut.trace).unwrap();
     assert_eq!(out.finding().map(|f| f.signature()), Some(full.signature));
 }
+
+#[test]
+fn a_huge_clock_step_has_no_binary_form_instead_of_billions_of_ops() {
+    let mut runner = Runner::new(&TEST_TARGET);
+    for line in [
+        "clock_step 0xffffffffffffffff",
+        "clock_set 0xffffffffffffffff",
+    ] {
+        let e = runner
+            .trace_to_input(&parse_trace(line).unwrap())
+            .unwrap_err();
+        assert!(e.to_string().contains("no binary form"), "{e}");
+    }
+    // 73 minutes still converts, to 1024 ops.
+    let ok = runner
+        .trace_to_input(
+            &parse_trace(&format!("clock_step {}", 1024 * u64::from(u32::MAX))).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(harness::ops::decode(&ok.bytes).count(), 1024);
+}
