@@ -17,6 +17,7 @@ mod coverage;
 mod engines;
 mod input_file;
 mod output_file;
+mod qtest_lines;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -25,7 +26,7 @@ use harness::outcome::Outcome;
 use harness::qtest;
 use harness::runner::{Runner, Step};
 use harness::target::{MachineProfile, Target};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -510,18 +511,36 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
         ))
     })?;
     let build = machine_builder(profile, extra)?;
-    // A qtest session is not one fuzz input: no input work budget, as in QEMU.
+    // A qtest session is not one fuzz input: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
+        ram_page_budget: usize::MAX,
         ..flags.options()
     };
     let mut runner = Runner::for_machine_with(profile, build, opts);
     harness::outcome::capture_backtraces(true);
     runner.reset_cold();
-    let stdin = std::io::stdin();
+    let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().split(b'\n') {
-        let line = line.map_err(|e| UsageError(format!("reading stdin: {e}")))?;
+    while let Some(line) = qtest_lines::next_line(&mut stdin, qtest::MAX_LINE)
+        .map_err(|e| UsageError(format!("reading stdin: {e}")))?
+    {
+        let line = match line {
+            qtest_lines::Line::Text(bytes) => bytes,
+            qtest_lines::Line::TooLong(n) => {
+                if writeln!(
+                    stdout,
+                    "ERR line of {n} bytes is longer than {}",
+                    qtest::MAX_LINE
+                )
+                .and_then(|()| stdout.flush())
+                .is_err()
+                {
+                    break;
+                }
+                continue;
+            }
+        };
         let line = String::from_utf8_lossy(&line);
         let reply = match qtest::parse_line(&line) {
             Ok(None) => continue,

@@ -278,3 +278,80 @@ fn a_reproducer_header_carries_its_machine_options_and_planted_bugs() {
     refused(&out, "needs them again");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Run `qtest --machine <machine>` on `script`; returns (stdout, exit code).
+fn session(machine: &str, script: &[u8]) -> (String, Option<i32>) {
+    use std::io::Write as _;
+    let mut child = devfuzz()
+        .args(["qtest", "--machine", machine])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let script = script.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&script);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn a_session_writes_past_16_mib_like_qemu() {
+    let (out, code) = session(
+        "pc",
+        b"memset 0 0x1000000 0x11\nwriteb 0x1000000 0x55\nreadb 0x1000000\nreadb 0xffffff\n",
+    );
+    assert_eq!(
+        out,
+        "OK\nOK\nOK 0x0000000000000055\nOK 0x0000000000000011\n"
+    );
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn over_long_lines_are_refused_and_errors_echo_little() {
+    let mut script = b"write 0 1 0x".to_vec();
+    script.resize(harness::qtest::MAX_LINE + 10, b'0');
+    script.extend_from_slice(b"\n");
+    script.extend_from_slice(&vec![b'z'; 100_000]);
+    script.extend_from_slice(b"\noutb 0x64 0xaa\ninb 0x60\n");
+    let (out, code) = session("pc", &script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", &out[..out.len().min(300)]);
+    assert!(lines[0].starts_with("ERR line of ") && lines[0].contains("is longer than"));
+    assert!(lines[1].starts_with("FAIL Unknown command 'zzz") && lines[1].len() < 80);
+    assert_eq!(&lines[2..], ["OK", "OK 0x0055"]);
+    assert_eq!(code, Some(0));
+}
+
+#[test]
+fn malformed_lines_get_err_not_ok() {
+    let (out, _) = session(
+        "pc",
+        "write 0 2 0x123\nwrite 0 2 0x11223344\nmemset 0 4 0x1ff\nwriteb\u{a0}0 1\nwrite 0 2 0x11\nread 0 2\n"
+            .as_bytes(),
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("ERR write: bad hex data"), "{out}");
+    assert!(
+        lines[1].starts_with("ERR write: 4 bytes of data for size 2"),
+        "{out}"
+    );
+    assert!(
+        lines[2].starts_with("ERR memset: value '0x1ff' does not fit"),
+        "{out}"
+    );
+    assert!(lines[3].starts_with("FAIL Unknown command"), "{out}");
+    assert_eq!(
+        &lines[4..],
+        ["OK", "OK 0x1100"],
+        "shorter data is zero-filled, as QEMU"
+    );
+}
