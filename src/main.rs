@@ -14,8 +14,10 @@ macro_rules! say {
 mod bench;
 mod campaign;
 mod coverage;
+mod engine_log;
 mod engines;
 mod input_file;
+mod interrupt;
 mod output_file;
 mod qtest_lines;
 mod trace;
@@ -110,6 +112,10 @@ struct FuzzArgs {
     /// the default is none: about six times the exec/s of AddressSanitizer.
     #[arg(long, default_value = "none")]
     sanitizer: String,
+    /// Re-entrancy mode of the fuzz binaries: guard (QEMU >= 8.1) or detect (every DMA into an
+    /// engaged device is a crash: do the guard's fixes hold up?). Sets DEVFUZZ_REENTRANCY.
+    #[arg(long, value_enum, default_value = "guard")]
+    reentrancy: Reentrancy,
 }
 
 #[derive(Subcommand)]
@@ -255,6 +261,27 @@ fn machine_builder(
         .map_err(|e| UsageError(e.to_string()))
 }
 
+/// [`machine_builder`] for a target's machine, refusing options that take away a device the
+/// target fuzzes (`-O nic=igb` on `e1000e`).
+fn target_builder(target: &Target, extra: &str) -> Result<harness::target::Builder, UsageError> {
+    let build = machine_builder(target.machine, extra)?;
+    let missing = target.missing_devices(&build);
+    if !missing.is_empty() {
+        return Err(UsageError(format!(
+            "target {} fuzzes device '{}', which machine {} does not have with options '{}'",
+            target.name,
+            missing.join("', '"),
+            target.machine.name,
+            [extra, machine_opts()]
+                .into_iter()
+                .filter(|o| !o.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    Ok(build)
+}
+
 fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
     let ids = match flag {
         Some(ids) => ids.to_string(),
@@ -274,6 +301,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(UsageError(msg)) = select_bugs(cli.bugs.as_deref()) {
         eprintln!("devfuzz: error: {msg}");
+        return ExitCode::from(2);
+    }
+    if cli
+        .machine_opts
+        .as_deref()
+        .is_some_and(|o| o.trim().is_empty())
+    {
+        eprintln!("devfuzz: error: -O needs key=value options (see `devfuzz list`)");
         return ExitCode::from(2);
     }
     let opts = cli
@@ -373,7 +408,7 @@ fn setup_runner(
     };
     Ok(Runner::with_builder(
         target,
-        machine_builder(target.machine, &setup.machine_opts)?,
+        target_builder(target, &setup.machine_opts)?,
         opts,
     ))
 }
@@ -460,7 +495,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
-    machine_builder(target.machine, "")?; // refuse bad -O options before reading any file
+    target_builder(target, "")?; // refuse bad -O options before reading any file
     let mut found = false;
     for path in files {
         let input = input_file::load_by_name(path)?;
@@ -847,12 +882,23 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         rss_limit_mb,
         engine,
         sanitizer,
+        reentrancy,
     } = args;
     let target = target.as_str();
     let target = find_target(target)?;
+    if seconds == 0 {
+        return Err(UsageError(
+            "--time 0: give the campaign's length in seconds, at least 1 (libFuzzer takes 0 as no limit)".into(),
+        ));
+    }
+    if jobs == 0 {
+        return Err(UsageError(
+            "-j 0: give the number of fuzzing processes, at least 1".into(),
+        ));
+    }
     let root = workspace_root()?;
     let bugs = models::planted::active().join(",");
-    machine_builder(target.machine, "")?; // refuse bad options before building anything
+    target_builder(target, "")?; // refuse bad options before building anything
     let campaign = campaign::Campaign {
         root: root.clone(),
         target,
@@ -865,7 +911,12 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         machine_opts: machine_opts().to_string(),
         sanitizer,
         engine,
+        reentrancy: match reentrancy {
+            Reentrancy::Guard => ReentrancyMode::Guard,
+            Reentrancy::Detect => ReentrancyMode::Detect,
+        },
     };
+    interrupt::catch();
     let groups = campaign.run().map_err(UsageError)?;
     campaign::print_summary(target, &groups, &root);
     Ok(if groups.is_empty() {

@@ -611,9 +611,9 @@ impl Machine {
         }
     }
 
-    /// `pieces` accesses from `addr` on would enter engaged device `into`: count them as
-    /// blocked (guard) or report the first (detect).
-    fn reentered(&mut self, into: DeviceId, addr: u64, pieces: u64) {
+    /// `pieces` accesses from `addr` (`at`: region and offset) on would enter engaged device
+    /// `into`: count them as blocked (guard) or report the first (detect).
+    fn reentered(&mut self, into: DeviceId, at: (RegionId, u64), addr: u64, pieces: u64) {
         let from = self
             .engaged
             .last()
@@ -629,6 +629,11 @@ impl Machine {
                 from: from.to_string(),
                 into: into_name.to_string(),
                 addr,
+                register: format!(
+                    "{}+{:#x}",
+                    self.region_spec(into, at.0).map_or("?", |r| r.name),
+                    at.1
+                ),
                 location: self.dma_caller,
             }),
         }
@@ -767,7 +772,7 @@ impl Machine {
             .get(usize::from(dev.0))
             .is_some_and(Option::is_none)
         {
-            self.reentered(dev, addr, 1);
+            self.reentered(dev, (region, offset), addr, 1);
             return 0;
         }
         let total = size.bytes();
@@ -1352,8 +1357,8 @@ impl Machine {
                         // is a run of equal pieces (up to a narrower tail): take it at once.
                         let pieces = if p == widest { (span - done) / p } else { 1 };
                         let fill = if s.rules.accepts(at - s.base, size) {
-                            if let Backing::Device(owner, _) = s.backing {
-                                self.reentered(owner, at, pieces as u64);
+                            if let Backing::Device(owner, region) = s.backing {
+                                self.reentered(owner, (region, at - s.base), at, pieces as u64);
                             }
                             0
                         } else {

@@ -299,6 +299,7 @@ mod tests {
             message: String::new(),
             backtrace: vec![],
             op_index: 3,
+            register: None,
         }));
         assert!(matches("reentrancy:e1000e->e1000e", &f));
         assert!(!matches("ok", &f));

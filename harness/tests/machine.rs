@@ -354,6 +354,13 @@ fn detect_mode_reports_the_reentrancy_with_the_dma_call_site() {
         "{}",
         f.location
     );
+    // Triage groups re-entrancies by the path: devices, the register hit, the model frame.
+    assert_eq!(f.register.as_deref(), Some("testdma-mmio+0x20"));
+    assert_eq!(
+        f.path(),
+        format!("{} @testdma-mmio+0x20", f.signature()),
+        "{f}"
+    );
     // The machine is usable again after the finding.
     let again = runner.run_trace(&parse_trace(SETUP).unwrap()).unwrap();
     assert!(again.finding().is_none());
