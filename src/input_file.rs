@@ -56,6 +56,14 @@ pub struct Loaded {
     pub header: Header,
     /// The file the header came from, if it has one.
     pub header_file: Option<PathBuf>,
+    /// That file is a regression (it has an `# expect:` line).
+    pub regression: bool,
+}
+
+/// Whether a `.qtest` text has an `# expect:` line (a regression file).
+fn has_expect(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes)
+        .is_ok_and(|t| t.lines().any(|l| l.trim_start().starts_with("# expect:")))
 }
 
 /// Read a file named on the command line (see the module docs).
@@ -89,11 +97,12 @@ fn sibling_trace(path: &Path) -> PathBuf {
 /// A binary input with its sibling's header.
 fn binary(path: &Path, bytes: Vec<u8>) -> Result<Loaded, UsageError> {
     let sibling = sibling_trace(path);
-    let (header, header_file) = if sibling.is_file() {
-        let (_, header) = parse_text(&sibling, &read_bytes(&sibling)?)?;
-        (header, Some(sibling))
+    let (header, header_file, regression) = if sibling.is_file() {
+        let text = read_bytes(&sibling)?;
+        let (_, header) = parse_text(&sibling, &text)?;
+        (header, Some(sibling), has_expect(&text))
     } else {
-        (Header::default(), None)
+        (Header::default(), None, false)
     };
     Ok(Loaded {
         form: Form::Binary,
@@ -101,6 +110,7 @@ fn binary(path: &Path, bytes: Vec<u8>) -> Result<Loaded, UsageError> {
         trace: Vec::new(),
         header,
         header_file,
+        regression,
     })
 }
 
@@ -111,6 +121,7 @@ pub fn load_by_name(path: &Path) -> Result<Loaded, UsageError> {
         let (trace, header) = parse_text(path, &bytes)?;
         Ok(Loaded {
             form: Form::Text,
+            regression: has_expect(&bytes),
             bytes,
             trace,
             header,
@@ -141,6 +152,7 @@ pub fn load_by_content(path: &Path) -> Result<Loaded, UsageError> {
             Ok((trace, header)) => {
                 return Ok(Loaded {
                     form: Form::Text,
+                    regression: has_expect(&bytes),
                     bytes,
                     trace,
                     header,
@@ -178,7 +190,13 @@ impl Setup {
             .header_file
             .as_deref()
             .map_or_else(String::new, |p| p.display().to_string());
-        let planted = if cli_bugs().is_empty() && !h.planted.is_empty() {
+        // A regression (it has `# expect:`) names the bugs it was found with for its
+        // `expect-planted` check: a default build replays it as the fixed-bug check it is.
+        let regression = loaded.regression;
+        let planted = if cli_bugs().is_empty()
+            && !h.planted.is_empty()
+            && (models::planted::ENABLED_IN_BUILD || !regression)
+        {
             let ids = h.planted.join(",");
             if !models::planted::ENABLED_IN_BUILD {
                 return Err(UsageError(format!(

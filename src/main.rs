@@ -872,6 +872,16 @@ fn stops_early(
     Ok(matches!(outcome, Outcome::Ok { ops } if ops < trace.len()))
 }
 
+/// `DEVFUZZ_DRY_RUN=1`: commands that start engines (`fuzz`, `bench`, `coverage`) check their
+/// arguments and stop there, saying what they would run (the README's examples are tested so).
+fn dry_run(what: std::fmt::Arguments<'_>) -> Option<CliResult> {
+    if std::env::var_os("DEVFUZZ_DRY_RUN").is_some_and(|v| !v.is_empty() && v != "0") {
+        say!("dry run (DEVFUZZ_DRY_RUN): would {what}");
+        return Some(Ok(ExitCode::SUCCESS));
+    }
+    None
+}
+
 fn fuzz(args: FuzzArgs) -> CliResult {
     let FuzzArgs {
         target,
@@ -899,6 +909,12 @@ fn fuzz(args: FuzzArgs) -> CliResult {
     let root = workspace_root()?;
     let bugs = models::planted::active().join(",");
     target_builder(target, "")?; // refuse bad options before building anything
+    if let Some(done) = dry_run(format_args!(
+        "fuzz {} for {seconds} s with {jobs} job(s)",
+        target.name
+    )) {
+        return done;
+    }
     let campaign = campaign::Campaign {
         root: root.clone(),
         target,
@@ -942,6 +958,9 @@ fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
             }
         }
     }
+    if let Some(done) = dry_run(format_args!("run the benchmark")) {
+        return done;
+    }
     let old = bench::load(&root).map_err(UsageError)?;
     let results = bench::run(&cfg).map_err(UsageError)?;
     let results = match old {
@@ -959,6 +978,9 @@ fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
 fn coverage_cmd(target: &str, corpus: Option<&Path>) -> CliResult {
     let target = find_target(target)?;
     let root = workspace_root()?;
+    if let Some(done) = dry_run(format_args!("measure coverage of {}", target.name)) {
+        return done;
+    }
     let report = coverage::run(&root, target.name, corpus).map_err(UsageError)?;
     say!("{}", report.table);
     say!(

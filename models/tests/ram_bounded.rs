@@ -28,7 +28,10 @@ fn guest_ram_held_across_72_inputs_of_4096_new_pages_stays_bounded() {
         assert!(runner.run_input(&bytes).finding().is_none());
         most = most.max(runner.machine().ram().allocated_pages());
     }
-    assert!(most >= budget as usize, "each input dirtied its whole budget");
+    assert!(
+        most >= budget as usize,
+        "each input dirtied its whole budget"
+    );
     let limit = budget as usize + harness::ram::POOL_MAX_PAGES;
     assert!(most <= limit, "{most} guest pages held (limit {limit})");
     let rss = rss_bytes();
