@@ -191,12 +191,9 @@ impl Setup {
             .as_deref()
             .map_or_else(String::new, |p| p.display().to_string());
         // A regression (it has `# expect:`) names the bugs it was found with for its
-        // `expect-planted` check: a default build replays it as the fixed-bug check it is.
-        let regression = loaded.regression;
-        let planted = if cli_bugs().is_empty()
-            && !h.planted.is_empty()
-            && (models::planted::ENABLED_IN_BUILD || !regression)
-        {
+        // `expect-planted` check only: it replays as the fixed-bug check it is (`--bugs`
+        // selects them).
+        let planted = if cli_bugs().is_empty() && !h.planted.is_empty() && !loaded.regression {
             let ids = h.planted.join(",");
             if !models::planted::ENABLED_IN_BUILD {
                 return Err(UsageError(format!(

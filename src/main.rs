@@ -806,7 +806,8 @@ fn regress(
         )));
     }
     let target = find_target(target)?;
-    let path = workspace_root()?
+    let root = workspace_root()?;
+    let path = root
         .join("regressions")
         .join(target.name)
         .join(format!("{name}.qtest"));
@@ -849,7 +850,10 @@ fn regress(
     }
     std::fs::write(&path, regression.render())
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    say!("wrote {}", path.display());
+    say!(
+        "wrote {}",
+        path.strip_prefix(&root).unwrap_or(&path).display()
+    );
     if mode == ReentrancyMode::Guard && planted.is_empty() {
         say!(
             "note: the bug reproduces under the guard in this build; `cargo test` fails on this file until it is fixed"
