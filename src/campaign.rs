@@ -35,6 +35,8 @@ pub struct Campaign<'a> {
     pub engine: crate::engines::Engine,
     /// Write each reproducer's access record next to it (`<artifact>.record.qtest`).
     pub record: bool,
+    /// Re-entrancy mode of the fuzz binaries (`DEVFUZZ_REENTRANCY`) and of triage.
+    pub reentrancy: harness::machine::ReentrancyMode,
 }
 
 /// Replays triage may spend minimising one crash: a slow crash must not stall the report.
@@ -68,6 +70,8 @@ pub struct Group {
     pub reproducer: Option<PathBuf>,
     /// The artifact it came from.
     pub artifact: PathBuf,
+    /// For re-entrancies: the register the access landed in (part of the group's key).
+    pub register: Option<String>,
 }
 
 fn have_cargo_fuzz() -> bool {
@@ -178,6 +182,7 @@ impl Campaign<'_> {
                 self.jobs,
                 &self.bugs,
                 &self.machine_opts,
+                self.reentrancy.as_str(),
                 &fuzz_dir.join("corpus").join(self.target.name),
                 dict.is_file().then_some(dict.as_path()),
                 self.max_len,
@@ -199,7 +204,8 @@ impl Campaign<'_> {
             .args(["+nightly", "fuzz", "run", self.target.name]);
         cmd.args(fuzz_build_args(&self.sanitizer, !self.bugs.is_empty()))
             .env("DEVFUZZ_BUGS", &self.bugs)
-            .env(models::fuzzing::MACHINE_OPTS_VAR, &self.machine_opts);
+            .env(models::fuzzing::MACHINE_OPTS_VAR, &self.machine_opts)
+            .env(models::fuzzing::REENTRANCY_VAR, self.reentrancy.as_str());
         cmd.arg(format!("fuzz/corpus/{}", self.target.name))
             .arg("--");
         let dict = fuzz_dir
@@ -220,12 +226,26 @@ impl Campaign<'_> {
             "-ignore_ooms=1".to_string(),
             "-print_final_stats=1".to_string(),
         ]);
+        let log = fuzz_dir
+            .join("logs")
+            .join(format!("{}.log", self.target.name));
         eprintln!("devfuzz: running {}", render(&cmd));
-        let status = cmd
-            .status()
-            .map_err(|e| format!("cannot run cargo fuzz: {e}"))?;
-        if !status.success() {
-            eprintln!("devfuzz: cargo fuzz exited with {status}; triaging what it found");
+        eprintln!(
+            "devfuzz: libFuzzer's output goes to {} (Ctrl-C stops the campaign and triages what it found)",
+            log.strip_prefix(&self.root).unwrap_or(&log).display()
+        );
+        let (status, _) = crate::engine_log::run_logged(
+            &mut cmd,
+            &log,
+            self.target.name,
+            crate::engine_log::Progress::libfuzzer_line,
+        )?;
+        if crate::interrupt::interrupted() {
+            eprintln!("devfuzz: interrupted; triaging what the campaign found");
+        } else if !status.success() {
+            eprintln!(
+                "devfuzz: cargo fuzz exited with {status} (see the log); triaging what it found"
+            );
         }
         let new: Vec<PathBuf> = artifacts(&artifact_dir)
             .into_iter()
@@ -237,22 +257,24 @@ impl Campaign<'_> {
     /// Replay each artifact in-process, group by signature, minimise one per group and write
     /// its `.qtest` reproducer next to it.
     pub fn triage(&self, new: &[PathBuf]) -> Vec<Group> {
-        let mut groups: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        // Keyed by the finding's path: its signature, and for a re-entrancy the register.
+        let mut groups: BTreeMap<(String, Option<String>), Vec<PathBuf>> = BTreeMap::new();
         let mut runner = self.runner();
         for a in new {
-            let signature = match std::fs::read(a) {
+            let key = match std::fs::read(a) {
                 Ok(bytes) => match runner.run_input(&bytes) {
-                    Outcome::Finding(f) => f.signature(),
-                    Outcome::Ok { .. } => {
-                        "no finding on replay (slow input or engine limit)".to_string()
-                    }
+                    Outcome::Finding(f) => (f.signature(), f.register.clone()),
+                    Outcome::Ok { .. } => (
+                        "no finding on replay (slow input or engine limit)".to_string(),
+                        None,
+                    ),
                 },
-                Err(e) => format!("unreadable artifact: {e}"),
+                Err(e) => (format!("unreadable artifact: {e}"), None),
             };
-            groups.entry(signature).or_default().push(a.clone());
+            groups.entry(key).or_default().push(a.clone());
         }
         let mut out = Vec::new();
-        for (signature, mut files) in groups {
+        for ((signature, register), mut files) in groups {
             files.sort_by_key(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(u64::MAX));
             let artifact = files[0].clone();
             let (minimized_len, reproducer) = match self.minimize(&artifact) {
@@ -265,6 +287,7 @@ impl Campaign<'_> {
                 minimized_len,
                 reproducer,
                 artifact,
+                register,
             });
         }
         out
@@ -272,8 +295,12 @@ impl Campaign<'_> {
 
     /// A runner on the campaign's machine (its profile with `machine_opts`).
     fn runner(&self) -> Runner {
+        let opts = harness::machine::MachineOptions {
+            reentrancy: self.reentrancy,
+            ..Default::default()
+        };
         match self.target.machine.builder(&self.machine_opts) {
-            Ok(build) => Runner::with_builder(self.target, build, Default::default()),
+            Ok(build) => Runner::with_builder(self.target, build, opts),
             // Validated by the caller; should the options stop working (a file removed),
             // triage still runs on the default machine.
             Err(_) => Runner::new(self.target),
@@ -304,6 +331,20 @@ impl Campaign<'_> {
             self.target.name,
             m.signature
         );
+        // What reproduces it: `devfuzz replay`, `minimize` and `regress` read these.
+        let header = harness::regression::Header {
+            planted: self
+                .bugs
+                .split(',')
+                .filter(|b| !b.is_empty())
+                .map(String::from)
+                .collect(),
+            machine_opts: self.machine_opts.clone(),
+            reentrancy: (self.reentrancy == harness::machine::ReentrancyMode::Detect)
+                .then_some(self.reentrancy),
+            ..Default::default()
+        };
+        text.push_str(&header.render());
         if m.budget_exhausted {
             text.push_str(&format!(
                 "# minimisation stopped after {TRIAGE_MAX_RUNS} replays: not 1-minimal (`devfuzz minimize` finishes it)\n"
@@ -371,8 +412,25 @@ pub fn print_summary(target: &Target, groups: &[Group], root: &Path) {
                 .map_or("-".to_string(), |n| format!("{n} cmds")),
             g.reproducer.as_deref().map_or("-".to_string(), rel)
         );
+        if let Some(r) = &g.register {
+            say!("    into register {r}");
+        }
     }
     say!();
+    for g in groups {
+        if let Some(repro) = &g.reproducer {
+            let rel = repro
+                .strip_prefix(root)
+                .unwrap_or(repro)
+                .display()
+                .to_string();
+            say!(
+                "  devfuzz replay {} {rel}    # its header carries the planted bugs, machine options and mode",
+                target.name
+            );
+            break;
+        }
+    }
     for (i, g) in groups.iter().enumerate() {
         if g.reproducer.is_some() {
             let rel = g

@@ -19,15 +19,26 @@ use std::time::Duration;
 /// Rows of the per-register table printed by default.
 pub const REGISTER_ROWS: usize = 40;
 
+/// Largest decompressed log or program read (a capture of minutes of driver traffic is a few
+/// MiB).
+pub const MAX_TEXT_BYTES: u64 = 1 << 30;
+
 /// Read a text file, gunzipping `.gz`.
 pub fn read_text(path: &Path) -> Result<String, UsageError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = crate::input_file::read_bytes(path)?;
     let bytes = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(&bytes[..])
+            .take(MAX_TEXT_BYTES + 1)
             .read_to_end(&mut out)
             .map_err(|e| UsageError(format!("{}: not gzip: {e}", path.display())))?;
+        if out.len() as u64 > MAX_TEXT_BYTES {
+            return Err(UsageError(format!(
+                "{}: more than {} MiB once decompressed",
+                path.display(),
+                MAX_TEXT_BYTES >> 20
+            )));
+        }
         out
     } else {
         bytes
@@ -53,8 +64,10 @@ pub fn session_runner(spec: &str, opts: MachineOptions) -> Result<Runner, UsageE
         ))
     })?;
     let build = crate::machine_builder(profile, extra)?;
+    // A session, as `devfuzz qtest`: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
+        ram_page_budget: usize::MAX,
         ..opts
     };
     let mut runner = Runner::for_machine_with(profile, build, opts);
@@ -566,11 +579,12 @@ pub fn diff_corpus(
     let mut failed = 0usize;
     for (n, f) in files.iter().enumerate() {
         eprint!("\rdiff-corpus: {}/{}   ", n + 1, files.len());
-        let cmds = if crate::is_text(f) {
+        let cmds = if crate::input_file::is_text_name(f) {
             load_program(f)?.commands()
         } else {
-            let mut r = crate::target_runner(target, MachineOptions::default())?;
-            r.input_to_trace(&crate::read_file(f)?).0
+            let build = crate::target_builder(target, "")?;
+            let mut r = Runner::with_builder(target, build, MachineOptions::default());
+            r.input_to_trace(&crate::input_file::read_bytes(f)?).0
         };
         let text: String = cmds.iter().map(|c| format!("{c}\n")).collect();
         let program = check::parse_program(&text).map_err(|e| UsageError(e.to_string()))?;

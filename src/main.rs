@@ -15,8 +15,13 @@ mod bench;
 mod campaign;
 mod coverage;
 mod differential;
+mod engine_log;
 mod engines;
+mod input_file;
+mod interrupt;
+mod output_file;
 mod qtest_client;
+mod qtest_lines;
 mod record;
 mod trace;
 
@@ -116,6 +121,10 @@ struct FuzzArgs {
     /// every access with its answer, DMA, IRQs and timers.
     #[arg(long)]
     record: bool,
+    /// Re-entrancy mode of the fuzz binaries: guard (QEMU >= 8.1) or detect (every DMA into an
+    /// engaged device is a crash: do the guard's fixes hold up?). Sets DEVFUZZ_REENTRANCY.
+    #[arg(long, value_enum, default_value = "guard")]
+    reentrancy: Reentrancy,
 }
 
 #[derive(Subcommand)]
@@ -345,13 +354,25 @@ fn machine_builder(
         .map_err(|e| UsageError(e.to_string()))
 }
 
-/// A runner for `target` on its machine with `-O`'s options.
-fn target_runner(target: &Target, opts: MachineOptions) -> Result<Runner, UsageError> {
-    Ok(Runner::with_builder(
-        target,
-        machine_builder(target.machine, "")?,
-        opts,
-    ))
+/// [`machine_builder`] for a target's machine, refusing options that take away a device the
+/// target fuzzes (`-O nic=igb` on `e1000e`).
+fn target_builder(target: &Target, extra: &str) -> Result<harness::target::Builder, UsageError> {
+    let build = machine_builder(target.machine, extra)?;
+    let missing = target.missing_devices(&build);
+    if !missing.is_empty() {
+        return Err(UsageError(format!(
+            "target {} fuzzes device '{}', which machine {} does not have with options '{}'",
+            target.name,
+            missing.join("', '"),
+            target.machine.name,
+            [extra, machine_opts()]
+                .into_iter()
+                .filter(|o| !o.trim().is_empty())
+                .collect::<Vec<_>>()
+                .join(",")
+        )));
+    }
+    Ok(build)
 }
 
 fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
@@ -365,6 +386,7 @@ fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
         )));
     }
     models::planted::select(&ids).map_err(|e| UsageError(e.to_string()))?;
+    input_file::set_cli_bugs(&ids);
     Ok(())
 }
 
@@ -372,6 +394,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(UsageError(msg)) = select_bugs(cli.bugs.as_deref()) {
         eprintln!("devfuzz: error: {msg}");
+        return ExitCode::from(2);
+    }
+    if cli
+        .machine_opts
+        .as_deref()
+        .is_some_and(|o| o.trim().is_empty())
+    {
+        eprintln!("devfuzz: error: -O needs key=value options (see `devfuzz list`)");
         return ExitCode::from(2);
     }
     let opts = cli
@@ -535,20 +565,24 @@ fn find_target(name: &str) -> Result<&'static Target, UsageError> {
     })
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, UsageError> {
-    std::fs::read(path).map_err(|e| UsageError(format!("cannot read {}: {e}", path.display())))
-}
-
-fn is_text(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "qtest")
-}
-
-fn parse_trace_file(path: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
-    let bytes = read_file(path)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| UsageError(format!("{}: not UTF-8 text", path.display())))?;
-    qtest::parse_trace(&text)
-        .map_err(|e| UsageError(format!("{}:{}: {}", path.display(), e.line, e.error)))
+/// A runner for `target` set up as `setup` says (its machine options, work budget), in
+/// `mode`.
+fn setup_runner(
+    target: &Target,
+    setup: &input_file::Setup,
+    mode: ReentrancyMode,
+) -> Result<Runner, UsageError> {
+    let defaults = MachineOptions::default();
+    let opts = MachineOptions {
+        reentrancy: mode,
+        work_per_input: setup.work_per_input.unwrap_or(defaults.work_per_input),
+        ..defaults
+    };
+    Ok(Runner::with_builder(
+        target,
+        target_builder(target, &setup.machine_opts)?,
+        opts,
+    ))
 }
 
 fn list() -> CliResult {
@@ -633,22 +667,43 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
-    let mut runner = target_runner(target, opts)?;
+    target_builder(target, "")?; // refuse bad -O options before reading any file
     if flags.observe.active() {
+        let mut runner = Runner::with_builder(target, target_builder(target, "")?, opts);
         return replay_observed(target, &mut runner, files, flags);
     }
     let mut found = false;
     for path in files {
-        let outcome = if is_text(path) {
-            let cmds = parse_trace_file(path)?;
-            runner
-                .run_trace(&cmds)
-                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
-        } else {
-            runner.run_input(&read_file(path)?)
+        let input = input_file::load_by_name(path)?;
+        let setup = input_file::Setup::apply(&input, machine_opts())?;
+        // A reproducer found in detect mode replays in detect mode.
+        let mode = match (opts.reentrancy, setup.reentrancy) {
+            (ReentrancyMode::Guard, Some(recorded)) => recorded,
+            (mode, _) => mode,
+        };
+        let mut runner = setup_runner(target, &setup, mode)?;
+        let outcome = match input.form {
+            input_file::Form::Text => runner
+                .run_trace(&input.trace)
+                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?,
+            input_file::Form::Binary => runner.run_input(&input.bytes),
         };
         found |= outcome.finding().is_some();
         print_outcome(path, &outcome);
+        if let Outcome::Ok { ops } = outcome
+            && input.form == input_file::Form::Text
+            && ops < input.trace.len()
+        {
+            say!(
+                "  stopped after {ops} of {} commands: the input's work budget is spent{}",
+                input.trace.len(),
+                if setup.may_stop {
+                    " (its header allows it)"
+                } else {
+                    " ('# work-per-input: none' in its header lifts it)"
+                }
+            );
+        }
     }
     Ok(if found {
         ExitCode::from(1)
@@ -701,7 +756,7 @@ fn replay_observed(
         })?;
         runner.machine().observe(flags.observe.observer());
         let name = path.display().to_string();
-        let outcome = if is_text(path) {
+        let outcome = if input_file::is_text_name(path) {
             let program = differential::load_program(path)?;
             let lines: Vec<usize> = program.lines.iter().map(|l| l.number).collect();
             runner
@@ -710,7 +765,8 @@ fn replay_observed(
                 })
                 .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
         } else {
-            runner.run_input_each(&read_file(path)?, |i, m| rec.take(m, &format!("op {i}")))
+            let bytes = input_file::read_bytes(path)?;
+            runner.run_input_each(&bytes, |i, m| rec.take(m, &format!("op {i}")))
         };
         rec.take(runner.machine(), "the end of the input");
         rec.comment(&format!("outcome: {}", outcome.summary()));
@@ -749,9 +805,10 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
         ))
     })?;
     let build = machine_builder(profile, extra)?;
-    // A qtest session is not one fuzz input: no input work budget, as in QEMU.
+    // A qtest session is not one fuzz input: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
+        ram_page_budget: usize::MAX,
         ..flags.options()
     };
     let mut runner = Runner::for_machine_with(profile, build, opts);
@@ -760,15 +817,9 @@ fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
     runner.machine().observe(flags.observe.observer());
     let mut rec = record::Recorder::create(&flags.observe, &record_header(machine, opts))?;
     let mut line_no = 0usize;
-    let stdin = std::io::stdin();
+    let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
-    let result = qtest_loop(
-        &mut runner,
-        &mut rec,
-        &mut line_no,
-        &mut stdin.lock(),
-        &mut stdout,
-    );
+    let result = qtest_loop(&mut runner, &mut rec, &mut line_no, &mut stdin, &mut stdout);
     rec.finish()?;
     result
 }
@@ -780,9 +831,26 @@ fn qtest_loop(
     stdin: &mut impl BufRead,
     stdout: &mut impl Write,
 ) -> CliResult {
-    for line in stdin.split(b'\n') {
+    while let Some(line) = qtest_lines::next_line(stdin, qtest::MAX_LINE)
+        .map_err(|e| UsageError(format!("reading stdin: {e}")))?
+    {
         *line_no += 1;
-        let line = line.map_err(|e| UsageError(format!("reading stdin: {e}")))?;
+        let line = match line {
+            qtest_lines::Line::Text(bytes) => bytes,
+            qtest_lines::Line::TooLong(n) => {
+                if writeln!(
+                    stdout,
+                    "ERR line of {n} bytes is longer than {}",
+                    qtest::MAX_LINE
+                )
+                .and_then(|()| stdout.flush())
+                .is_err()
+                {
+                    break;
+                }
+                continue;
+            }
+        };
         let line = String::from_utf8_lossy(&line);
         let reply = match qtest::parse_line(&line) {
             Ok(None) => continue,
@@ -818,11 +886,29 @@ fn qtest_loop(
 
 fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
     let target = find_target(target)?;
-    let mut runner = target_runner(target, MachineOptions::default())?;
-    let data = if is_text(input) {
-        let cmds = parse_trace_file(input)?;
+    let loaded = input_file::load_by_content(input)?;
+    output_file::refuse_overwriting(input, output)?;
+    let to_text = loaded.form == input_file::Form::Binary;
+    output_file::check_form_name(output, to_text)?;
+    let setup = input_file::Setup::apply(&loaded, machine_opts())?;
+    let mut runner = setup_runner(target, &setup, ReentrancyMode::Guard)?;
+    let data = if to_text {
+        let (cmds, outcome) = runner.input_to_trace(&loaded.bytes);
+        let mut text = format!(
+            "# devfuzz trace of {} on target {}\n# outcome: {}\n",
+            input.display(),
+            target.name,
+            outcome.summary()
+        );
+        text.push_str(&setup.header(machine_opts(), None).render());
+        for c in cmds {
+            text.push_str(&c.to_string());
+            text.push('\n');
+        }
+        text.into_bytes()
+    } else {
         let encoded = runner
-            .trace_to_input(&cmds)
+            .trace_to_input(&loaded.trace)
             .map_err(|e| UsageError(format!("{}: {e}", input.display())))?;
         for (i, cmd) in &encoded.dropped {
             eprintln!(
@@ -831,56 +917,60 @@ fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
                 target.name
             );
         }
-        encoded.bytes
-    } else {
-        let (cmds, outcome) = runner.input_to_trace(&read_file(input)?);
-        let mut text = format!(
-            "# devfuzz trace of {} on target {}\n# outcome: {}\n",
-            input.display(),
-            target.name,
-            outcome.summary()
-        );
-        for c in cmds {
-            text.push_str(&c.to_string());
-            text.push('\n');
+        let header = setup.header(machine_opts(), None);
+        if !header.planted.is_empty() || !header.machine_opts.is_empty() {
+            eprintln!(
+                "devfuzz: note: a binary input has no header; replay it with{}{}",
+                if header.planted.is_empty() {
+                    String::new()
+                } else {
+                    format!(" --bugs {}", header.planted.join(","))
+                },
+                if header.machine_opts.is_empty() {
+                    String::new()
+                } else {
+                    format!(" -O {}", header.machine_opts)
+                }
+            );
         }
-        text.into_bytes()
+        encoded.bytes
     };
-    std::fs::write(output, data)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
+    output_file::write(output, &data)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The input as a cold-machine trace: text as written, binary through `input_to_trace`.
-fn load_trace(target: &Target, input: &Path) -> Result<Vec<qtest::Cmd>, UsageError> {
-    if is_text(input) {
-        parse_trace_file(input)
-    } else {
-        let mut runner = target_runner(target, MachineOptions::default())?;
-        Ok(runner.input_to_trace(&read_file(input)?).0)
-    }
+/// The input as a cold-machine trace (text as written, binary through `input_to_trace`) and
+/// the setup it records.
+fn load_trace(
+    target: &Target,
+    input: &Path,
+) -> Result<(Vec<qtest::Cmd>, input_file::Setup, bool), UsageError> {
+    let loaded = input_file::load_by_name(input)?;
+    let setup = input_file::Setup::apply(&loaded, machine_opts())?;
+    let trace = match loaded.form {
+        input_file::Form::Text => loaded.trace,
+        input_file::Form::Binary => {
+            let mut runner = setup_runner(target, &setup, ReentrancyMode::Guard)?;
+            runner.input_to_trace(&loaded.bytes).0
+        }
+    };
+    Ok((trace, setup, loaded.header_file.is_some()))
 }
 
-fn options(mode: ReentrancyMode) -> MachineOptions {
-    MachineOptions {
-        reentrancy: mode,
-        ..MachineOptions::default()
-    }
-}
-
-/// Minimise in `mode`, or in guard then detect mode when none is given.
+/// Minimise in `mode`, or in the mode the input records, or in guard then detect mode.
 fn minimize_in(
     target: &Target,
     trace: &[qtest::Cmd],
+    setup: &input_file::Setup,
     mode: Option<ReentrancyMode>,
     max_runs: usize,
 ) -> Result<(harness::minimize::Minimized, ReentrancyMode), UsageError> {
-    let modes = match mode {
+    let modes = match mode.or(setup.reentrancy) {
         Some(m) => vec![m],
         None => vec![ReentrancyMode::Guard, ReentrancyMode::Detect],
     };
     for mode in modes {
-        let mut runner = target_runner(target, options(mode))?;
+        let mut runner = setup_runner(target, setup, mode)?;
         let start = std::time::Instant::now();
         let result = harness::minimize::minimize_bounded(&mut runner, trace, max_runs, |p| {
             eprint!(
@@ -909,9 +999,20 @@ fn minimize_in(
             Err(e) => return Err(UsageError(e.to_string())),
         }
     }
-    Err(UsageError(
-        "the input gives no finding on this target (nothing to minimise)".to_string(),
-    ))
+    Err(UsageError(format!(
+        "the input gives no finding on target {}{} (nothing to minimise){}",
+        target.name,
+        if setup.planted.is_empty() {
+            String::new()
+        } else {
+            format!(" with planted bugs {}", setup.planted)
+        },
+        if setup.planted.is_empty() && machine_opts().is_empty() && setup.machine_opts.is_empty() {
+            "; a crash from a campaign with planted bugs or machine options needs them again (cargo run --release --features planted-bugs -- --bugs IDS, -O OPTS), or use the .qtest reproducer devfuzz fuzz writes next to it, which records them"
+        } else {
+            ""
+        }
+    )))
 }
 
 fn minimize_cmd(
@@ -922,12 +1023,14 @@ fn minimize_cmd(
     max_runs: usize,
 ) -> CliResult {
     let target = find_target(target)?;
-    let trace = load_trace(target, input)?;
+    output_file::refuse_overwriting(input, output)?;
+    output_file::check_form_name(output, true)?;
+    let (trace, setup, _) = load_trace(target, input)?;
     let mode = mode.map(|m| match m {
         Reentrancy::Guard => ReentrancyMode::Guard,
         Reentrancy::Detect => ReentrancyMode::Detect,
     });
-    let (m, mode) = minimize_in(target, &trace, mode, max_runs)?;
+    let (m, mode) = minimize_in(target, &trace, &setup, mode, max_runs)?;
     let mut text = format!(
         "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
         input.display(),
@@ -937,11 +1040,11 @@ fn minimize_cmd(
         mode.as_str(),
         m.signature
     );
+    text.push_str(&setup.header(machine_opts(), Some(mode)).render());
     for c in &m.trace {
         text.push_str(&format!("{c}\n"));
     }
-    std::fs::write(output, text)
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", output.display())))?;
+    output_file::write(output, text.as_bytes())?;
     say!("{}", output.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -983,7 +1086,8 @@ fn regress(
         )));
     }
     let target = find_target(target)?;
-    let path = workspace_root()?
+    let root = workspace_root()?;
+    let path = root
         .join("regressions")
         .join(target.name)
         .join(format!("{name}.qtest"));
@@ -993,8 +1097,8 @@ fn regress(
             path.display()
         )));
     }
-    let trace = load_trace(target, input)?;
-    let (m, mode) = minimize_in(target, &trace, None, usize::MAX)?;
+    let (trace, setup, _) = load_trace(target, input)?;
+    let (m, mode) = minimize_in(target, &trace, &setup, None, usize::MAX)?;
     let planted: Vec<String> = models::planted::active()
         .into_iter()
         .map(String::from)
@@ -1013,6 +1117,11 @@ fn regress(
         planted: planted.clone(),
         found_by: found_by
             .unwrap_or_else(|| format!("devfuzz fuzz {} ({})", target.name, input.display())),
+        header: harness::regression::Header {
+            reentrancy: None,
+            may_stop: stops_early(target, &setup, &m.trace)?,
+            ..setup.header(machine_opts(), None)
+        },
         trace: m.trace,
     };
     if let Some(dir) = path.parent() {
@@ -1021,13 +1130,40 @@ fn regress(
     }
     std::fs::write(&path, regression.render())
         .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    say!("wrote {}", path.display());
+    say!(
+        "wrote {}",
+        path.strip_prefix(&root).unwrap_or(&path).display()
+    );
     if mode == ReentrancyMode::Guard && planted.is_empty() {
         say!(
             "note: the bug reproduces under the guard in this build; `cargo test` fails on this file until it is fixed"
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether `trace` ends early under the guard because the input work budget runs out (a
+/// regression must then say it may).
+fn stops_early(
+    target: &Target,
+    setup: &input_file::Setup,
+    trace: &[qtest::Cmd],
+) -> Result<bool, UsageError> {
+    let mut runner = setup_runner(target, setup, ReentrancyMode::Guard)?;
+    let outcome = runner
+        .run_trace(trace)
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(matches!(outcome, Outcome::Ok { ops } if ops < trace.len()))
+}
+
+/// `DEVFUZZ_DRY_RUN=1`: commands that start engines (`fuzz`, `bench`, `coverage`) check their
+/// arguments and stop there, saying what they would run (the README's examples are tested so).
+fn dry_run(what: std::fmt::Arguments<'_>) -> Option<CliResult> {
+    if std::env::var_os("DEVFUZZ_DRY_RUN").is_some_and(|v| !v.is_empty() && v != "0") {
+        say!("dry run (DEVFUZZ_DRY_RUN): would {what}");
+        return Some(Ok(ExitCode::SUCCESS));
+    }
+    None
 }
 
 fn fuzz(args: FuzzArgs) -> CliResult {
@@ -1041,12 +1177,29 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         engine,
         sanitizer,
         record,
+        reentrancy,
     } = args;
     let target = target.as_str();
     let target = find_target(target)?;
+    if seconds == 0 {
+        return Err(UsageError(
+            "--time 0: give the campaign's length in seconds, at least 1 (libFuzzer takes 0 as no limit)".into(),
+        ));
+    }
+    if jobs == 0 {
+        return Err(UsageError(
+            "-j 0: give the number of fuzzing processes, at least 1".into(),
+        ));
+    }
     let root = workspace_root()?;
     let bugs = models::planted::active().join(",");
-    machine_builder(target.machine, "")?; // refuse bad options before building anything
+    target_builder(target, "")?; // refuse bad options before building anything
+    if let Some(done) = dry_run(format_args!(
+        "fuzz {} for {seconds} s with {jobs} job(s)",
+        target.name
+    )) {
+        return done;
+    }
     let campaign = campaign::Campaign {
         root: root.clone(),
         target,
@@ -1060,7 +1213,12 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         sanitizer,
         engine,
         record,
+        reentrancy: match reentrancy {
+            Reentrancy::Guard => ReentrancyMode::Guard,
+            Reentrancy::Detect => ReentrancyMode::Detect,
+        },
     };
+    interrupt::catch();
     let groups = campaign.run().map_err(UsageError)?;
     campaign::print_summary(target, &groups, &root);
     Ok(if groups.is_empty() {
@@ -1086,6 +1244,9 @@ fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
             }
         }
     }
+    if let Some(done) = dry_run(format_args!("run the benchmark")) {
+        return done;
+    }
     let old = bench::load(&root).map_err(UsageError)?;
     let results = bench::run(&cfg).map_err(UsageError)?;
     let results = match old {
@@ -1103,6 +1264,9 @@ fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
 fn coverage_cmd(target: &str, corpus: Option<&Path>) -> CliResult {
     let target = find_target(target)?;
     let root = workspace_root()?;
+    if let Some(done) = dry_run(format_args!("measure coverage of {}", target.name)) {
+        return done;
+    }
     let report = coverage::run(&root, target.name, corpus).map_err(UsageError)?;
     say!("{}", report.table);
     say!(

@@ -615,9 +615,9 @@ impl Machine {
         }
     }
 
-    /// `pieces` accesses from `addr` on would enter engaged device `into`: count them as
-    /// blocked (guard) or report the first (detect).
-    fn reentered(&mut self, into: DeviceId, addr: u64, pieces: u64) {
+    /// `pieces` accesses from `addr` (`at`: region and offset) on would enter engaged device
+    /// `into`: count them as blocked (guard) or report the first (detect).
+    fn reentered(&mut self, into: DeviceId, at: (RegionId, u64), addr: u64, pieces: u64) {
         let from = self
             .engaged
             .last()
@@ -633,6 +633,11 @@ impl Machine {
                 from: from.to_string(),
                 into: into_name.to_string(),
                 addr,
+                register: format!(
+                    "{}+{:#x}",
+                    self.region_spec(into, at.0).map_or("?", |r| r.name),
+                    at.1
+                ),
                 location: self.dma_caller,
             }),
         }
@@ -829,6 +834,10 @@ impl Machine {
             let n = match seg {
                 Some(s) if s.backing == Backing::Ram => left.min(room),
                 _ => {
+                    // Each piece is one guest access with a work budget of its own: a bulk
+                    // access of a legal size (a 16 MiB flash window is 4 Mi device calls) is
+                    // many accesses, not one endless loop.
+                    self.work_left = self.opts.work_per_op;
                     crate::access::piece_size(a, left, room, seg.as_ref().map(|s| &s.rules)).bytes()
                 }
             } as usize;
@@ -901,7 +910,7 @@ impl Machine {
             .get(usize::from(dev.0))
             .is_some_and(Option::is_none)
         {
-            self.reentered(dev, addr, 1);
+            self.reentered(dev, (region, offset), addr, 1);
             return 0;
         }
         let total = size.bytes();
@@ -1120,11 +1129,19 @@ impl Machine {
     }
 
     fn clock_run(&mut self, target: u64) {
+        let mut instant = self.clock.now();
         while let Some(deadline) = self.clock.next_deadline().filter(|&d| d <= target) {
             if deadline > self.clock.now() && self.input_budget_spent() {
                 // Out of work for this input: stop here, before time moves on.
                 self.stop.get_or_insert(StopReason::WorkBudget);
                 return;
+            }
+            if deadline > instant {
+                // The per-operation budget is per virtual instant: work a model spreads over
+                // virtual time (a transmit ring resumed kick by kick) does not add up to a
+                // hang; timers due at one instant share it, so a livelock still is one.
+                instant = deadline;
+                self.work_left = self.opts.work_per_op;
             }
             let Some(t) = self.clock.pop_due(target) else {
                 break;
@@ -1598,8 +1615,8 @@ impl Machine {
                         // is a run of equal pieces (up to a narrower tail): take it at once.
                         let pieces = if p == widest { (span - done) / p } else { 1 };
                         let fill = if s.rules.accepts(at - s.base, size) {
-                            if let Backing::Device(owner, _) = s.backing {
-                                self.reentered(owner, at, pieces as u64);
+                            if let Backing::Device(owner, region) = s.backing {
+                                self.reentered(owner, (region, at - s.base), at, pieces as u64);
                             }
                             0
                         } else {

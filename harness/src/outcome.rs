@@ -67,12 +67,25 @@ pub struct Finding {
     pub backtrace: Vec<String>,
     /// Index of the operation (or trace command) during which it happened.
     pub op_index: usize,
+    /// For a re-entrancy: the register the access landed in, `region+offset`
+    /// (`e1000e-mmio+0x400`). Triage groups re-entrancies by it as well as by signature.
+    pub register: Option<String>,
 }
 
 impl Finding {
     /// The bug's identity across inputs: kind, device and code location.
     pub fn signature(&self) -> String {
         format!("{}:{}:{}", self.kind, self.device, self.location)
+    }
+
+    /// What triage groups by: the signature, and for a re-entrancy also the register it
+    /// landed in (`reentrancy:e1000e->e1000e:models/src/e1000e/rx.rs:120 @e1000e-mmio+0x400`):
+    /// the path device -> register -> model frame.
+    pub fn path(&self) -> String {
+        match &self.register {
+            Some(r) => format!("{} @{r}", self.signature()),
+            None => self.signature(),
+        }
     }
 }
 
@@ -127,6 +140,7 @@ pub(crate) enum Signal {
         from: String,
         into: String,
         addr: u64,
+        register: String,
         location: Option<&'static Location<'static>>,
     },
     Watch {
@@ -265,11 +279,13 @@ pub(crate) fn finding_from_panic(
                 message: "work budget of one operation exhausted".to_string(),
                 backtrace: Vec::new(),
                 op_index,
+                register: None,
             },
             Signal::Reentrancy {
                 from,
                 into,
                 addr,
+                register,
                 location,
             } => Finding {
                 kind: FindingKind::Reentrancy,
@@ -277,9 +293,12 @@ pub(crate) fn finding_from_panic(
                 location: location
                     .map(location_string)
                     .unwrap_or_else(|| "unknown".to_string()),
-                message: format!("access at {addr:#x} re-entered {into} while it was engaged"),
+                message: format!(
+                    "access at {addr:#x} ({register}) re-entered {into} while it was engaged"
+                ),
                 backtrace: Vec::new(),
                 op_index,
+                register: Some(register),
             },
             Signal::Watch {
                 device,
@@ -298,6 +317,7 @@ pub(crate) fn finding_from_panic(
                 ),
                 backtrace: Vec::new(),
                 op_index,
+                register: None,
             },
         },
         Err(_) => {
@@ -317,6 +337,7 @@ pub(crate) fn finding_from_panic(
                 message,
                 backtrace,
                 op_index,
+                register: None,
             }
         }
     }

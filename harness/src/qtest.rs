@@ -16,6 +16,21 @@ use std::fmt;
 /// Largest `read`/`write`/`memset` size accepted (QEMU has none; we bound allocation).
 pub const MAX_BULK: u64 = 1 << 24;
 
+/// Longest line accepted, in bytes: well above the longest legal command (a `write` of
+/// [`MAX_BULK`] bytes is 32 MiB of hex digits and a few words).
+pub const MAX_LINE: usize = 2 * MAX_BULK as usize + (1 << 16);
+
+/// Most characters of a user's word an error message echoes.
+pub const MAX_ECHO: usize = 40;
+
+/// `word` as an error message shows it: at most [`MAX_ECHO`] characters, then `...`.
+pub fn shown(word: &str) -> String {
+    match word.char_indices().nth(MAX_ECHO) {
+        Some((cut, _)) => format!("{}...", &word[..cut]),
+        None => word.to_string(),
+    }
+}
+
 /// One qtest command.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cmd {
@@ -140,7 +155,27 @@ fn num(words: &[&str], i: usize, what: &str) -> Result<u64, ParseError> {
     let w = words
         .get(i)
         .ok_or_else(|| ParseError::Bad(format!("{}: missing {what}", words[0])))?;
-    parse_number(w).ok_or_else(|| ParseError::Bad(format!("{}: bad {what} '{w}'", words[0])))
+    parse_number(w)
+        .ok_or_else(|| ParseError::Bad(format!("{}: bad {what} '{}'", words[0], shown(w))))
+}
+
+/// A value operand that must fit an access of `size`: `0x1ff` is refused for a byte (QEMU
+/// truncates it silently); a negative number (as `strtoul` wraps it) is taken when it fits as
+/// a signed value of that width (`-1` is `0xff` for a byte).
+fn value(words: &[&str], i: usize, size: AccessSize) -> Result<u64, ParseError> {
+    let v = num(words, i, "value")?;
+    let mask = size.mask();
+    let sign = (mask >> 1) + 1;
+    if v <= mask || (v & !mask == !mask && v & sign != 0) {
+        Ok(v & mask)
+    } else {
+        Err(ParseError::Bad(format!(
+            "{}: value '{}' does not fit in {} byte(s)",
+            words[0],
+            shown(words[i]),
+            size.bytes()
+        )))
+    }
 }
 
 fn bulk_len(words: &[&str]) -> Result<u64, ParseError> {
@@ -158,20 +193,21 @@ fn expect_words(words: &[&str], n: usize) -> Result<(), ParseError> {
     if words.len() > n {
         return Err(ParseError::Bad(format!(
             "{}: unexpected '{}'",
-            words[0], words[n]
+            words[0],
+            shown(words[n])
         )));
     }
     Ok(())
 }
 
-/// Parse hex digits after an optional `0x` into bytes, two digits a byte; an odd final digit is
-/// the high nibble.
+/// Parse hex digits after an optional `0x` into bytes, two digits a byte; an odd number of
+/// digits is refused.
 fn parse_hex_bytes(s: &str) -> Option<Vec<u8>> {
     let h = s
         .strip_prefix("0x")
         .or_else(|| s.strip_prefix("0X"))
         .unwrap_or(s);
-    if !h.chars().all(|c| c.is_ascii_hexdigit()) {
+    if h.len() % 2 != 0 || !h.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;
     }
     Some(
@@ -188,13 +224,25 @@ fn parse_hex_bytes(s: &str) -> Option<Vec<u8>> {
     )
 }
 
+/// Whether `c` separates words: ASCII space and tab (any run of them), as a person types them.
+/// QEMU splits on single spaces only; other white space (U+00A0 ...) separates nothing.
+fn is_separator(c: char) -> bool {
+    c == ' ' || c == '\t'
+}
+
 /// Parse one line. `Ok(None)` for blank lines and `#` comments.
 pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
-    let line = line.trim();
+    if line.len() > MAX_LINE {
+        return Err(ParseError::Bad(format!(
+            "line of {} bytes is longer than {MAX_LINE}",
+            line.len()
+        )));
+    }
+    let line = line.trim_matches(|c| is_separator(c) || c == '\r' || c == '\n');
     if line.is_empty() || line.starts_with('#') {
         return Ok(None);
     }
-    let words: Vec<&str> = line.split_whitespace().collect();
+    let words: Vec<&str> = line.split(is_separator).filter(|w| !w.is_empty()).collect();
     let size_of = |suffix: char| match suffix {
         'b' => Some(AccessSize::B1),
         'w' => Some(AccessSize::B2),
@@ -215,7 +263,7 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
             Cmd::Out {
                 size,
                 port: port(&words)?,
-                value: (num(&words, 2, "value")? & size.mask()) as u32,
+                value: value(&words, 2, size)? as u32,
             }
         }
         "inb" | "inw" | "inl" => {
@@ -231,7 +279,7 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
             Cmd::Write {
                 size,
                 addr: num(&words, 1, "address")?,
-                value: num(&words, 2, "value")? & size.mask(),
+                value: value(&words, 2, size)?,
             }
         }
         "readb" | "readw" | "readl" | "readq" => {
@@ -259,8 +307,13 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
             if !text.starts_with("0x") && !text.starts_with("0X") {
                 return Err(ParseError::Bad("write: data must start with 0x".into()));
             }
-            let mut data = parse_hex_bytes(text)
-                .ok_or_else(|| ParseError::Bad(format!("write: bad hex data '{text}'")))?;
+            let mut data = parse_hex_bytes(text).ok_or_else(|| {
+                ParseError::Bad(format!(
+                    "write: bad hex data '{}' (two digits a byte)",
+                    shown(text)
+                ))
+            })?;
+            longer_than_size("write", data.len(), len)?;
             data.resize(len as usize, 0);
             Cmd::WriteBulk {
                 addr,
@@ -278,6 +331,7 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
             let mut data = base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .map_err(|e| ParseError::Bad(format!("b64write: bad base64: {e}")))?;
+            longer_than_size("b64write", data.len(), len)?;
             data.resize(len as usize, 0);
             Cmd::WriteBulk {
                 addr,
@@ -290,7 +344,7 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
             Cmd::Memset {
                 addr: num(&words, 1, "address")?,
                 len: bulk_len(&words)?,
-                byte: num(&words, 3, "byte")? as u8,
+                byte: value(&words, 3, AccessSize::B1)? as u8,
             }
         }
         "clock_step" => {
@@ -322,16 +376,29 @@ pub fn parse_line(line: &str) -> Result<Option<Cmd>, ParseError> {
                 .unwrap_or(text);
             if digits.len() % 2 != 0 {
                 return Err(ParseError::Bad(format!(
-                    "event: payload '{text}' has an odd number of hex digits"
+                    "event: payload '{}' has an odd number of hex digits",
+                    shown(text)
                 )));
             }
-            let payload = parse_hex_bytes(text)
-                .ok_or_else(|| ParseError::Bad(format!("event: bad hex payload '{text}'")))?;
+            let payload = parse_hex_bytes(text).ok_or_else(|| {
+                ParseError::Bad(format!("event: bad hex payload '{}'", shown(text)))
+            })?;
             Cmd::Event { device, payload }
         }
-        other => return Err(ParseError::Unknown(other.to_string())),
+        other => return Err(ParseError::Unknown(shown(other))),
     };
     Ok(Some(parsed))
+}
+
+/// Data longer than the command's SIZE is refused (QEMU drops the rest silently); shorter data
+/// is zero-filled to SIZE, as QEMU does on purpose.
+fn longer_than_size(cmd: &str, got: usize, size: u64) -> Result<(), ParseError> {
+    if got as u64 > size {
+        return Err(ParseError::Bad(format!(
+            "{cmd}: {got} bytes of data for size {size}"
+        )));
+    }
+    Ok(())
 }
 
 /// A parse error with the line it happened on.
@@ -540,12 +607,66 @@ mod tests {
             "read 0 0x2000000",
             "b64write 0 4 !!",
             "event i8042 0x20f",
+            // Issue 14 item 8: malformed lines QEMU answers OK.
+            "write 0 2 0x123",
+            "write 0 2 0x11223344",
+            "b64write 0 2 AQIDBA==",
+            "memset 0 4 0x1ff",
+            "outb 0x80 0x1ff",
+            "outw 0x80 0x10000",
+            "writeb 0 0x100",
+            "writel 0 0x100000000",
+            "outb 0x80\u{a0}1",
         ] {
             let e = parse_line(bad).unwrap_err();
             assert!(e.reply().starts_with("ERR "), "{bad}: {}", e.reply());
         }
+        assert_eq!(
+            parse_line("outb\u{a0}0x80 1").unwrap_err().reply(),
+            "FAIL Unknown command 'outb\u{a0}0x80'",
+            "a no-break space separates nothing"
+        );
         assert_eq!(parse_line("  # comment").unwrap(), None);
         assert_eq!(parse_line("").unwrap(), None);
+    }
+
+    #[test]
+    fn separators_values_and_echoes_are_as_documented() {
+        let out = |v| Cmd::Out {
+            size: AccessSize::B1,
+            port: 0x80,
+            value: v,
+        };
+        assert_eq!(parse_line("  outb\t0x80   1 \r").unwrap(), Some(out(1)));
+        assert_eq!(parse_line("outb 0x80 -1").unwrap(), Some(out(0xff)));
+        assert_eq!(parse_line("outb 0x80 -128").unwrap(), Some(out(0x80)));
+        assert!(parse_line("outb 0x80 -129").is_err());
+        assert_eq!(
+            parse_line("writeq 0 -1").unwrap(),
+            Some(Cmd::Write {
+                size: AccessSize::B8,
+                addr: 0,
+                value: u64::MAX
+            })
+        );
+        let long = "x".repeat(1000);
+        let reply = parse_line(&long).unwrap_err().reply();
+        assert_eq!(
+            reply,
+            format!("FAIL Unknown command '{}...'", "x".repeat(MAX_ECHO))
+        );
+        let reply = parse_line(&format!("write 0 4 0x{long}"))
+            .unwrap_err()
+            .reply();
+        assert!(reply.len() < 100, "{reply}");
+        let huge = format!("write 0 4 0x{}", "0".repeat(MAX_LINE));
+        assert!(
+            parse_line(&huge)
+                .unwrap_err()
+                .reply()
+                .contains("longer than")
+        );
+        assert_eq!(shown("ééé"), "ééé");
     }
 
     #[test]

@@ -1,14 +1,21 @@
 //! Sandboxed guest RAM: sparse, page-granular and bounded.
 //!
-//! RAM covers guest-physical `base..base + size`. Pages are allocated on first write and kept for reuse;
-//! a per-input budget caps how many distinct pages an input may dirty, and reset zeroes only the
-//! pages the input dirtied. Each byte also carries a *defined* bit — set when the program or a
+//! RAM covers guest-physical `base..base + size`. Pages are allocated on first write; a
+//! per-input budget caps how many distinct pages an input may dirty, and reset zeroes only the
+//! pages the input dirtied and gives them back to a pool of at most [`POOL_MAX_PAGES`] zeroed
+//! pages that later writes take from (the rest are freed). So what a process holds stays
+//! bounded — the pages of the current input plus the pool — however many different pages a
+//! long campaign's inputs dirty one after the other. Each byte also carries a *defined* bit — set when the program or a
 //! device wrote it, or when a lazy DMA fill supplied it — so fills happen once per byte.
 
 use std::fmt;
 
 /// Page size of the sparse RAM.
 pub const PAGE_SIZE: usize = 4096;
+
+/// Most zeroed pages a [`GuestRam`] keeps for reuse across resets (16 MiB of data: one input's
+/// default page budget).
+pub const POOL_MAX_PAGES: usize = 4096;
 
 #[derive(Clone)]
 struct Page {
@@ -42,6 +49,8 @@ pub struct GuestRam {
     dirty: Vec<u32>,
     is_dirty: Vec<bool>,
     page_budget: usize,
+    /// Zeroed pages for reuse.
+    pool: Vec<Box<Page>>,
 }
 
 impl fmt::Debug for GuestRam {
@@ -86,6 +95,7 @@ impl GuestRam {
             dirty: Vec::new(),
             is_dirty: vec![false; npages],
             page_budget,
+            pool: Vec::new(),
         }
     }
 
@@ -120,7 +130,16 @@ impl GuestRam {
             self.is_dirty[index] = true;
             self.dirty.push(index as u32);
         }
-        Ok(self.pages[index].get_or_insert_with(Page::new))
+        let slot = &mut self.pages[index];
+        if slot.is_none() {
+            *slot = Some(self.pool.pop().unwrap_or_else(Page::new));
+        }
+        Ok(slot.get_or_insert_with(Page::new))
+    }
+
+    /// Pages of host memory this RAM holds: those written since the last reset and the pool.
+    pub fn allocated_pages(&self) -> usize {
+        self.pages.iter().filter(|p| p.is_some()).count() + self.pool.len()
     }
 
     /// Where `addr..addr + len` lies when it is inside one page of RAM: `(page, offset)`.
@@ -301,14 +320,18 @@ impl GuestRam {
         }
     }
 
-    /// Zero the pages dirtied since the last reset and clear their defined bits.
+    /// Zero the pages dirtied since the last reset and clear their defined bits: each goes
+    /// back to the pool (up to [`POOL_MAX_PAGES`]) or is freed, and reads as zeros again.
     pub fn reset(&mut self) {
         for &i in &self.dirty {
             let i = i as usize;
             self.is_dirty[i] = false;
-            if let Some(p) = &mut self.pages[i] {
+            if let Some(mut p) = self.pages[i].take()
+                && self.pool.len() < POOL_MAX_PAGES
+            {
                 p.data.fill(0);
                 p.defined.fill(0);
+                self.pool.push(p);
             }
         }
         self.dirty.clear();
@@ -465,6 +488,29 @@ mod tests {
         ram.read(0x7fff_fffe, &mut buf);
         assert_eq!(buf, [9, 9, 3, 4], "bytes below the base are not RAM");
         assert_eq!(ram.undefined_ranges(0x8000_0000, 4), vec![2..4]);
+    }
+
+    #[test]
+    fn host_memory_stays_bounded_whatever_pages_inputs_dirty() {
+        // 72 inputs, each dirtying 4096 pages no earlier input touched (on 1.5 GiB of RAM).
+        let budget = 4096;
+        let mut ram = GuestRam::new(72 * budget as u64 * PAGE_SIZE as u64, budget);
+        let mut most = 0;
+        for input in 0..72u64 {
+            for page in 0..budget as u64 {
+                let addr = (input * budget as u64 + page) * PAGE_SIZE as u64;
+                ram.write(addr + 7, &[0x5a]).unwrap();
+            }
+            most = most.max(ram.allocated_pages());
+            ram.reset();
+        }
+        assert!(
+            most <= budget + POOL_MAX_PAGES,
+            "{most} pages held at once (budget {budget}, pool {POOL_MAX_PAGES})"
+        );
+        let mut buf = [1u8; 8];
+        ram.read(7 * PAGE_SIZE as u64, &mut buf);
+        assert_eq!(buf, [0; 8], "a reused page reads as zeros");
     }
 
     #[test]

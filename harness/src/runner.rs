@@ -3,7 +3,9 @@
 
 use crate::access::{AccessSize, Space};
 use crate::device::DeviceId;
-use crate::machine::{Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_PORT};
+use crate::machine::{
+    Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_PORT, StopReason,
+};
 use crate::ops::{self, Op};
 use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
 use crate::pci::{self, BAR_COUNT, BarKind, Bdf};
@@ -45,7 +47,20 @@ pub enum RunError {
     /// A trace could not be encoded as ops.
     #[error(transparent)]
     Encode(#[from] ops::EncodeError),
+    /// The command wrote more distinct RAM pages than the machine's page budget allows; the
+    /// writes past it were dropped (a qtest session has no budget: this does not happen there).
+    #[error("guest RAM page budget exhausted: writes past it were dropped")]
+    RamBudget,
+    /// A clock step longer than a binary input can say ([`MAX_CLOCK_OPS`] CLOCK_STEP ops).
+    #[error(
+        "clock step of {0} ns needs more than {MAX_CLOCK_OPS} CLOCK_STEP ops of at most 2^32-1 ns: no binary form"
+    )]
+    ClockTooFar(u64),
 }
+
+/// The most CLOCK_STEP ops one text clock command becomes in a binary input (about 73
+/// minutes of virtual time): bounds what a conversion emits, whatever number the text holds.
+pub const MAX_CLOCK_OPS: u64 = 1024;
 
 /// What one qtest command did.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,6 +191,9 @@ impl Runner {
     pub fn step(&mut self, cmd: &Cmd) -> Step {
         let _scope = CaptureScope::enter();
         match catch_unwind(AssertUnwindSafe(|| self.exec_cmd(cmd))) {
+            Ok(Ok(_)) if self.machine.stop_reason() == Some(StopReason::RamBudget) => {
+                Step::Error(RunError::RamBudget)
+            }
             Ok(Ok(reply)) => Step::Reply(reply.to_string()),
             Ok(Err(e)) => Step::Error(e),
             Err(payload) => {
@@ -701,6 +719,9 @@ impl Runner {
 }
 
 fn push_clock(out: &mut ops::Encoder, mut ns: u64) -> Result<(), RunError> {
+    if ns.div_ceil(u64::from(u32::MAX)) > MAX_CLOCK_OPS {
+        return Err(RunError::ClockTooFar(ns));
+    }
     while ns > 0 {
         let step = ns.min(u64::from(u32::MAX));
         out.push(&Op::ClockStep(step as u32))?;

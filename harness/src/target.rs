@@ -29,6 +29,12 @@ pub enum ProfileError {
     /// An item is not `key=value`.
     #[error("machine option '{0}' is not key=value")]
     Syntax(String),
+    /// An empty item (two commas in a row, a leading or trailing comma).
+    #[error("empty machine option in '{0}'")]
+    Empty(String),
+    /// A key given twice.
+    #[error("machine option '{0}' given twice")]
+    Duplicate(String),
     /// A key the profile does not know.
     #[error("machine '{profile}' has no option '{key}' (options: {known})")]
     UnknownKey {
@@ -93,19 +99,27 @@ impl MachineProfile {
     }
 }
 
-/// Split `key=value,key=value` into pairs (surrounding spaces trimmed, empty items skipped).
+/// Split `key=value,key=value` into pairs (surrounding spaces trimmed). An all-blank string
+/// is no options; an empty item, a key without a value and a key given twice are refused.
 pub fn parse_options(options: &str) -> Result<Vec<(String, String)>, ProfileError> {
-    options
-        .split(',')
-        .map(str::trim)
-        .filter(|item| !item.is_empty())
-        .map(|item| match item.split_once('=') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => Err(ProfileError::Syntax(item.to_string())),
-        })
-        .collect()
+    if options.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    for item in options.split(',').map(str::trim) {
+        if item.is_empty() {
+            return Err(ProfileError::Empty(options.to_string()));
+        }
+        let (k, v) = match item.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() => (k.trim(), v.trim()),
+            _ => return Err(ProfileError::Syntax(item.to_string())),
+        };
+        if out.iter().any(|(key, _)| key == k) {
+            return Err(ProfileError::Duplicate(k.to_string()));
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
 }
 
 /// A fuzz target: a machine profile plus what the fuzzer may address on it (QEMU's
@@ -135,6 +149,21 @@ impl Target {
     /// Whether READ/WRITE ops may address `device`'s regions.
     pub fn addresses_device(&self, device: &str) -> bool {
         self.devices.iter().any(|d| *d == "*" || *d == device)
+    }
+
+    /// The devices this target names (for its ops or events) that a machine built by `build`
+    /// lacks: options that replaced them (`nic=igb` on the `e1000e` target) would make the
+    /// target fuzz something other than it says.
+    pub fn missing_devices(&self, build: &Builder) -> Vec<&'static str> {
+        let spec = build();
+        let names: Vec<&str> = spec.devices.iter().map(|d| d.name()).collect();
+        let mut missing: Vec<&'static str> = Vec::new();
+        for d in self.devices.iter().chain(self.event_devices) {
+            if *d != "*" && !names.contains(d) && !missing.contains(d) {
+                missing.push(d);
+            }
+        }
+        missing
     }
 
     /// Whether READ/WRITE ops may address the region named `region` of `device`.
@@ -212,8 +241,19 @@ mod tests {
         let bad = SIZED.builder("ram=lots").err().unwrap().to_string();
         assert_eq!(bad, "machine 'sized': ram=lots: not a number");
         assert_eq!(
-            parse_options("a=1, b=x=y:z ,").unwrap(),
+            parse_options("a=1, b=x=y:z ").unwrap(),
             [("a".into(), "1".into()), ("b".into(), "x=y:z".into())]
         );
+        // Issue 14 item 12: empty items, empty values and repeated keys are refused.
+        for (bad, says) in [
+            ("a=1,", "empty machine option in 'a=1,'"),
+            ("a=1,,b=2", "empty machine option"),
+            (",a=1", "empty machine option"),
+            ("a=", "machine option 'a=' is not key=value"),
+            ("a=1,a=2", "machine option 'a' given twice"),
+        ] {
+            let e = parse_options(bad).unwrap_err().to_string();
+            assert!(e.starts_with(says), "{bad}: {e}");
+        }
     }
 }

@@ -354,6 +354,13 @@ fn detect_mode_reports_the_reentrancy_with_the_dma_call_site() {
         "{}",
         f.location
     );
+    // Triage groups re-entrancies by the path: devices, the register hit, the model frame.
+    assert_eq!(f.register.as_deref(), Some("testdma-mmio+0x20"));
+    assert_eq!(
+        f.path(),
+        format!("{} @testdma-mmio+0x20", f.signature()),
+        "{f}"
+    );
     // The machine is usable again after the finding.
     let again = runner.run_trace(&parse_trace(SETUP).unwrap()).unwrap();
     assert!(again.finding().is_none());
@@ -498,6 +505,62 @@ fn without_an_input_budget_the_whole_chain_runs() {
     assert_eq!(m.read(Space::Memory, BAR + 0x14, AccessSize::B4), 100_000);
     assert!(m.irq_level(1), "the command after the step ran");
     assert_eq!(m.stop_reason(), None);
+}
+
+#[test]
+fn work_spread_over_virtual_time_is_not_a_hang() {
+    // 100000 expiries 100 ns apart in one clock step: each instant has a budget of its own.
+    let mut m = Machine::new(
+        build,
+        MachineOptions {
+            work_per_op: 1000,
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    run(&mut m, &timer_chain(100));
+    assert_eq!(m.read(Space::Memory, BAR + 0x14, AccessSize::B4), 100_000);
+    let mut runner = Runner::for_machine(
+        &TEST_MACHINE,
+        MachineOptions {
+            work_per_op: 1000,
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    let outcome = runner
+        .run_trace(&parse_trace(&timer_chain(0)).unwrap())
+        .unwrap();
+    assert_eq!(
+        outcome.finding().map(|f| f.kind),
+        Some(FindingKind::Hang),
+        "a livelock at one instant still is a hang"
+    );
+}
+
+#[test]
+fn a_bulk_access_of_a_device_window_is_many_accesses_not_a_hang() {
+    // Reads of 64 dwords, writes of 4 (into the scratch registers): more device calls than
+    // the per-operation budget of 3.
+    let opts = MachineOptions {
+        work_per_op: 3,
+        ..MachineOptions::default()
+    };
+    let mut runner = Runner::for_machine(&TEST_MACHINE, opts);
+    let scratch = BAR + 0x20;
+    for bulk in [
+        format!("read {BAR:#x} 0x100"),
+        format!("b64read {BAR:#x} 0x100"),
+        format!("memset {scratch:#x} 0x10 0x5"),
+        format!("write {scratch:#x} 0x10 0x{}", "01".repeat(0x10)),
+    ] {
+        let trace = parse_trace(&format!("{SETUP}{bulk}\n")).unwrap();
+        let outcome = runner.run_trace(&trace).unwrap();
+        assert_eq!(outcome, Outcome::Ok { ops: trace.len() }, "{bulk}");
+    }
+    // One access that loops is still a hang.
+    let trace = parse_trace(&format!("{SETUP}writel {:#x} 1\n", BAR + 0x18)).unwrap();
+    assert!(runner.run_trace(&trace).unwrap().finding().is_some());
 }
 
 #[test]
@@ -689,4 +752,25 @@ fn a_run_budget_stops_minimisation_early_with_a_trace_that_still_crashes() {
     assert!(cut.trace.len() < trace.len(), "but smaller than the input");
     let out = runner.run_trace(&cut.trace).unwrap();
     assert_eq!(out.finding().map(|f| f.signature()), Some(full.signature));
+}
+
+#[test]
+fn a_huge_clock_step_has_no_binary_form_instead_of_billions_of_ops() {
+    let mut runner = Runner::new(&TEST_TARGET);
+    for line in [
+        "clock_step 0xffffffffffffffff",
+        "clock_set 0xffffffffffffffff",
+    ] {
+        let e = runner
+            .trace_to_input(&parse_trace(line).unwrap())
+            .unwrap_err();
+        assert!(e.to_string().contains("no binary form"), "{e}");
+    }
+    // 73 minutes still converts, to 1024 ops.
+    let ok = runner
+        .trace_to_input(
+            &parse_trace(&format!("clock_step {}", 1024 * u64::from(u32::MAX))).unwrap(),
+        )
+        .unwrap();
+    assert_eq!(harness::ops::decode(&ok.bytes).count(), 1024);
 }

@@ -41,6 +41,20 @@ static PLANTED_FROM_ENV: Once = Once::new();
 /// (what `devfuzz -O/--machine-opts` passes to an engine).
 pub const MACHINE_OPTS_VAR: &str = "DEVFUZZ_MACHINE_OPTS";
 
+/// Environment variable choosing the re-entrancy mode of fuzz binaries: `guard` (or unset, the
+/// default: blocked, as QEMU >= 8.1) or `detect` (every DMA into an engaged device is a crash:
+/// fuzzing that the guard's fixes hold up). What `devfuzz fuzz --reentrancy detect` sets.
+pub const REENTRANCY_VAR: &str = "DEVFUZZ_REENTRANCY";
+
+/// The re-entrancy mode a value of [`REENTRANCY_VAR`] names (empty: the default, guard).
+pub fn parse_reentrancy(value: &str) -> Result<harness::machine::ReentrancyMode, String> {
+    match value.trim() {
+        "" | "guard" => Ok(harness::machine::ReentrancyMode::Guard),
+        "detect" => Ok(harness::machine::ReentrancyMode::Detect),
+        other => Err(format!("{REENTRANCY_VAR}={other}: not guard or detect")),
+    }
+}
+
 /// The whole of a cargo-fuzz target for the devfuzz target named by the literal, after the
 /// file's `#![cfg_attr(fuzzing, no_main)]`:
 ///
@@ -242,10 +256,28 @@ fn with_runner<R>(index: usize, f: impl FnOnce(&mut Runner) -> R) -> R {
 /// A runner for `target` on its machine with the options of [`MACHINE_OPTS_VAR`].
 fn runner_from_env(target: &harness::target::Target) -> Runner {
     let opts = std::env::var(MACHINE_OPTS_VAR).unwrap_or_default();
-    match target.machine.builder(&opts) {
-        Ok(build) => Runner::with_builder(target, build, Default::default()),
+    let build = match target.machine.builder(&opts) {
+        Ok(build) => build,
         Err(e) => panic!("devfuzz: {MACHINE_OPTS_VAR}: {e}"),
+    };
+    let missing = target.missing_devices(&build);
+    if !missing.is_empty() {
+        panic!(
+            "devfuzz: {MACHINE_OPTS_VAR}={opts}: target {} fuzzes device '{}', which these options take away",
+            target.name,
+            missing.join("', '")
+        );
     }
+    let mode = parse_reentrancy(&std::env::var(REENTRANCY_VAR).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("devfuzz: {e}"));
+    Runner::with_builder(
+        target,
+        build,
+        harness::machine::MachineOptions {
+            reentrancy: mode,
+            ..Default::default()
+        },
+    )
 }
 
 /// The crash message: one line, so engines that keep only the last line of a crash log still
@@ -295,6 +327,7 @@ mod tests {
             message: "index out of bounds:\nthe len is 16".to_string(),
             backtrace: vec!["i8042::read (models/src/i8042/mod.rs:12)".to_string()],
             op_index: 3,
+            register: None,
         };
         let line = finding_line(&finding);
         assert!(
@@ -307,6 +340,19 @@ mod tests {
         );
         assert!(line.contains("(op 3)"), "{line}");
         assert!(!line.contains('\n'));
+    }
+
+    #[test]
+    fn the_reentrancy_variable_names_a_mode() {
+        use harness::machine::ReentrancyMode;
+        assert_eq!(parse_reentrancy(""), Ok(ReentrancyMode::Guard));
+        assert_eq!(parse_reentrancy("guard"), Ok(ReentrancyMode::Guard));
+        assert_eq!(parse_reentrancy("detect"), Ok(ReentrancyMode::Detect));
+        assert!(
+            parse_reentrancy("off")
+                .unwrap_err()
+                .contains("DEVFUZZ_REENTRANCY=off")
+        );
     }
 
     #[test]

@@ -11,16 +11,37 @@ fn replay(
     r: &Regression,
     mode: ReentrancyMode,
 ) -> harness::outcome::Outcome {
-    let mut runner = Runner::with_options(
+    let defaults = MachineOptions::default();
+    let build = target
+        .machine
+        .builder(&r.header.machine_opts)
+        .unwrap_or_else(|e| panic!("machine-opts: {e}"));
+    let mut runner = Runner::with_builder(
         target,
+        build,
         MachineOptions {
             reentrancy: mode,
-            ..MachineOptions::default()
+            work_per_input: r.header.work_per_input.unwrap_or(defaults.work_per_input),
+            ..defaults
         },
     );
     runner
         .run_trace(&r.trace)
         .expect("regression traces name only existing devices")
+}
+
+/// Why `outcome` of `r` fails although it matches its expectation: the trace stopped before
+/// its end (the input work budget ran out) and its header does not say it may.
+fn stopped_early(r: &Regression, outcome: &harness::outcome::Outcome) -> Option<String> {
+    match outcome {
+        harness::outcome::Outcome::Ok { ops } if *ops < r.trace.len() && !r.header.may_stop => {
+            Some(format!(
+                "stopped after {ops} of {} commands (input work budget spent; '# may-stop: yes' allows it, '# work-per-input: none' lifts the budget)",
+                r.trace.len()
+            ))
+        }
+        _ => None,
+    }
 }
 
 #[test]
@@ -63,6 +84,8 @@ fn every_regression_replays_with_its_expected_outcome() {
                         "{shown} ({mode}): expected {expected}, got {}",
                         outcome.summary()
                     ));
+                } else if let Some(why) = stopped_early(&r, &outcome) {
+                    failures.push(format!("{shown} ({mode}): {why}"));
                 }
             };
             check(

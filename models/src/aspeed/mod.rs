@@ -261,8 +261,11 @@ impl BoardOptions {
             reason: e.to_string(),
         };
         let mut data = Vec::new();
-        std::fs::File::open(path)
-            .map_err(err)?
+        harness::file::open_regular(path)
+            .map_err(|e| BoardOptionsError::Image {
+                path: path.to_path_buf(),
+                reason: e.reason(),
+            })?
             .take(IMAGE_MAX)
             .read_to_end(&mut data)
             .map_err(err)?;

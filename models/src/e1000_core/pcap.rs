@@ -32,7 +32,11 @@ impl Pcap {
     /// Create (or truncate) `path` and write the pcap header.
     pub fn create(path: impl AsRef<Path>) -> std::io::Result<Self> {
         let path = path.as_ref().to_path_buf();
-        std::fs::write(&path, GLOBAL_HEADER)?;
+        let mut file = harness::file::create_regular(&path).map_err(|e| match e {
+            harness::file::FileError::Io { source, .. } => source,
+            other => std::io::Error::other(other.reason()),
+        })?;
+        file.write_all(&GLOBAL_HEADER)?;
         Ok(Self {
             path,
             limit: Self::DEFAULT_LIMIT,

@@ -61,10 +61,16 @@ impl PartialEq for ImageFile {
 impl Eq for ImageFile {}
 
 impl ImageFile {
-    /// Open `path` for reading.
-    pub fn open(path: &Path) -> std::io::Result<Arc<Self>> {
-        let file = File::open(path)?;
-        let len = file.metadata()?.len();
+    /// Open `path` for reading: a regular file (a directory, FIFO or device is refused).
+    pub fn open(path: &Path) -> Result<Arc<Self>, harness::file::FileError> {
+        let file = harness::file::open_regular(path)?;
+        let len = file
+            .metadata()
+            .map_err(|source| harness::file::FileError::Io {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
         Ok(Arc::new(Self {
             path: path.to_path_buf(),
             len,

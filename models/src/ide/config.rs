@@ -205,6 +205,7 @@ impl IdeConfig {
                 },
                 fault: None,
             }),
+            ("disk-cow" | "disk-ro" | "cdrom", Some("")) => return Err(bad()),
             ("disk-cow" | "disk-ro", Some(path)) => Some(DriveConfig::Disk {
                 backing: DiskBacking::Image {
                     path: PathBuf::from(path),
@@ -260,7 +261,7 @@ impl IdeConfig {
 fn open_image(path: &std::path::Path) -> Result<std::sync::Arc<ImageFile>, ConfigError> {
     ImageFile::open(path).map_err(|e| ConfigError::Image {
         path: path.to_path_buf(),
-        reason: e.to_string(),
+        reason: e.reason(),
     })
 }
 

@@ -1,0 +1,214 @@
+//! `devfuzz fuzz` end to end with a stand-in `cargo` (no nightly, no cargo-fuzz): what it
+//! passes the engine, where the engine's output goes, triage in detect mode, the reproducer's
+//! header, and Ctrl-C.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FAKE_CARGO: &str = r##"#!/bin/sh
+# A stand-in for cargo in devfuzz's tests: `cargo +nightly fuzz --version` and `... fuzz run`.
+case "$*" in
+  *"fuzz --version"*) echo "cargo-fuzz 0.0.0-test"; exit 0 ;;
+  *"fuzz run"*)
+    env | grep '^DEVFUZZ_' > "$FAKE_DIR/env.txt"
+    for i in 1 2 3; do echo "WARNING: Failed to find function __sanitizer_acquire_crash_state." >&2; done
+    i=0
+    while [ $i -lt 300 ]; do
+      echo "#$i: cov: 10 ft: 20 corp: 3 exec/s 100 oom/timeout/crash: 0/0/1 time: 1s job: 1 dft_time: 0" >&2
+      i=$((i+1))
+    done
+    mkdir -p fuzz/artifacts/e1000e
+    cp "$FAKE_DIR/artifact" fuzz/artifacts/e1000e/crash-fake1
+    echo started > "$FAKE_DIR/started"
+    if [ -n "$FAKE_SLEEP" ]; then sleep "$FAKE_SLEEP"; fi
+    exit 0 ;;
+esac
+exit 1
+"##;
+
+/// A scratch workspace with a fuzz target `e1000e`, a stand-in cargo on PATH, and as the
+/// engine's crash the e1000e loopback regression (a re-entrancy in detect mode).
+fn workspace(name: &str) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let ws = std::env::temp_dir().join(format!("devfuzz-fuzz-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&ws);
+    for d in ["regressions", "harness", "fuzz/fuzz_targets", "bin"] {
+        std::fs::create_dir_all(ws.join(d)).unwrap();
+    }
+    std::fs::write(ws.join("fuzz/fuzz_targets/e1000e.rs"), "").unwrap();
+    let cargo = ws.join("bin/cargo");
+    std::fs::write(&cargo, FAKE_CARGO).unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&cargo)
+        .status()
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
+        .args(["convert", "e1000e"])
+        .arg(root.join("regressions/e1000e/loopback-rx-into-own-bar.qtest"))
+        .arg("-o")
+        .arg(ws.join("artifact"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ws
+}
+
+fn fuzz_cmd(ws: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_devfuzz"));
+    let path = format!(
+        "{}:{}",
+        ws.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    c.args(args)
+        .current_dir(ws)
+        .env("PATH", path)
+        .env("FAKE_DIR", ws)
+        .env_remove("DEVFUZZ_BUGS")
+        .env_remove("DEVFUZZ_MACHINE_OPTS")
+        .env_remove("DEVFUZZ_REENTRANCY");
+    c
+}
+
+#[test]
+fn a_detect_mode_campaign_logs_the_engine_and_triages_by_path() {
+    let ws = workspace("detect");
+    let out = fuzz_cmd(
+        &ws,
+        &[
+            "-O",
+            "hda=none",
+            "fuzz",
+            "e1000e",
+            "--time",
+            "5",
+            "--reentrancy",
+            "detect",
+        ],
+    )
+    .output()
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    // The fuzz binaries get the mode and the machine options.
+    let env = std::fs::read_to_string(ws.join("env.txt")).unwrap();
+    assert!(env.contains("DEVFUZZ_REENTRANCY=detect"), "{env}");
+    assert!(env.contains("DEVFUZZ_MACHINE_OPTS=hda=none"), "{env}");
+    // The engine's 300 status lines and its sanitizer warnings are in the log, not on stderr.
+    let log = std::fs::read_to_string(ws.join("fuzz/logs/e1000e.log")).unwrap();
+    assert!(log.contains("__sanitizer_acquire_crash_state") && log.lines().count() >= 303);
+    assert!(!stderr.contains("__sanitizer"), "{stderr}");
+    assert!(stderr.lines().count() < 20, "{stderr}");
+    // Triage: the re-entrancy's path (devices, model frame, register).
+    assert!(
+        stdout.contains("reentrancy:e1000e->e1000e:models/src/e1000e/rx.rs:"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("into register e1000e-mmio+0x400"),
+        "{stdout}"
+    );
+    // The reproducer carries what reproduces it, and replays so.
+    let repro = ws.join("fuzz/artifacts/e1000e/crash-fake1.qtest");
+    let text = std::fs::read_to_string(&repro).unwrap();
+    assert!(text.contains("# machine-opts: hda=none\n"), "{text}");
+    assert!(text.contains("# reentrancy: detect\n"), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
+        .args(["replay", "e1000e"])
+        .arg(&repro)
+        .env_remove("DEVFUZZ_MACHINE_OPTS")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn ctrl_c_stops_the_engine_and_still_triages() {
+    let ws = workspace("ctrlc");
+    let child = fuzz_cmd(
+        &ws,
+        &["fuzz", "e1000e", "--time", "60", "--reentrancy", "detect"],
+    )
+    .env("FAKE_SLEEP", "60")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .process_group(0)
+    .spawn()
+    .unwrap();
+    let start = Instant::now();
+    while !ws.join("started").exists() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the engine never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group.
+    let pgid = format!("-{}", child.id());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", "--", &pgid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(start.elapsed() < Duration::from_secs(50), "stopped early");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        stdout.contains("reentrancy:e1000e->e1000e"),
+        "{stdout}\n{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn campaign_options_that_would_mislead_are_refused() {
+    let ws = workspace("options");
+    for (args, says) in [
+        (&["fuzz", "e1000e", "--time", "0"][..], "--time 0"),
+        (&["fuzz", "e1000e", "-j", "0"], "-j 0"),
+        (
+            &["-O", "nic=igb", "fuzz", "e1000e"],
+            "target e1000e fuzzes device 'e1000e'",
+        ),
+        (
+            &["-O", "hda=none,hda=disk", "fuzz", "e1000e"],
+            "given twice",
+        ),
+        (
+            &["-O", "hda=none,", "fuzz", "e1000e"],
+            "empty machine option",
+        ),
+        (&["-O", "", "fuzz", "e1000e"], "-O needs key=value"),
+    ] {
+        let out = fuzz_cmd(&ws, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    assert!(!ws.join("env.txt").exists(), "no engine ran");
+    let _ = std::fs::remove_dir_all(&ws);
+}
