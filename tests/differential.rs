@@ -404,3 +404,83 @@ fn lockstep_diff_against_qemu_itself() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exited"));
 }
+
+#[test]
+fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference() {
+    let me = env!("CARGO_BIN_EXE_devfuzz");
+    let corpus = root().join("fuzz/seeds/ide");
+    let work = tmp("diffcorpus");
+    std::fs::create_dir_all(work.join("regressions")).unwrap();
+    std::fs::create_dir_all(work.join("harness")).unwrap();
+    // The same machine as reference: nothing differs.
+    let out = devfuzz()
+        .current_dir(&work)
+        .args(["diff-corpus", "ide", "--corpus"])
+        .arg(&corpus)
+        .args(["--against", &format!("{me} qtest --machine pc")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("new divergences: 0"), "{shown}");
+    // A reference without the disk: the IDE status reads differ, grouped by register, and the
+    // smallest input of each group is written as a check program with the reference's answers.
+    let out = devfuzz()
+        .current_dir(&work)
+        .args(["diff-corpus", "ide", "--corpus"])
+        .arg(&corpus)
+        .args(["--against", &format!("{me} qtest --machine pc,hda=none")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a divergence is a report: {shown}"
+    );
+    assert!(shown.contains("ide0-cmd+0x7/1"), "{shown}");
+    let written = work.join("fuzz/diffs/ide/ide0-cmd_0x7_1.qtest");
+    let text = std::fs::read_to_string(&written).unwrap();
+    assert!(text.contains("# machine: pc"), "{text}");
+    // That program is a check program: this machine (with the disk) fails it, the
+    // reference's machine passes it.
+    let out = devfuzz().arg("check").arg(&written).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let out = devfuzz()
+        .args(["check", "--machine", "pc,hda=none"])
+        .arg(&written)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // A difference written down beside the model is listed apart, with its reason.
+    let model = work.join("models/src/ide");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(
+        model.join("qemu-differences.txt"),
+        "# test\nide0-cmd+0x7  the test's reference has no disk\n",
+    )
+    .unwrap();
+    let out = devfuzz()
+        .current_dir(&work)
+        .args(["diff-corpus", "ide", "--corpus"])
+        .arg(&corpus)
+        .args(["--against", &format!("{me} qtest --machine pc,hda=none")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    let kept = shown.split("intended differences").nth(1).unwrap_or("");
+    assert!(
+        kept.contains("ide0-cmd+0x7/1") && kept.contains("has no disk"),
+        "{shown}"
+    );
+}

@@ -708,7 +708,9 @@ pub fn check(program: &Program, server: &mut dyn QtestServer) -> Report {
 }
 
 /// Run `program` on two servers in lockstep, one command each in turn, and score ours
-/// against the reference: every read is compared (expectations in the program are ignored),
+/// against the reference: every read is compared (expectations in the program are ignored);
+/// a command the reference refuses runs on neither side (and is listed in
+/// [`Report::refused`]);
 /// and any other command whose answers differ (`OK` against `ERR`) counts as a mismatch of
 /// register `(answer)`. Also returns the reference's value for each line (for writing check
 /// programs from its answers).
@@ -748,6 +750,16 @@ pub fn lockstep(
                 break;
             }
         };
+        if theirs.starts_with("FAIL") || theirs.starts_with("ERR") {
+            // The reference cannot run this command (QEMU without the qtest accelerator has
+            // no `clock_step`, and no `event` at all). It runs on neither side, so both stay
+            // in step: not a divergence of the model, and listed apart.
+            report
+                .refused
+                .push((line.number, format!("reference: {}", clip(&theirs))));
+            values.push(None);
+            continue;
+        }
         let mine = match ours.send(&line.cmd) {
             Ok(r) => r,
             Err(e) => {
@@ -756,16 +768,6 @@ pub fn lockstep(
             }
         };
         report.commands += 1;
-        if theirs.starts_with("FAIL") || theirs.starts_with("ERR") {
-            // The reference cannot run this command (QEMU without the qtest accelerator has
-            // no `clock_step`, and no `event` at all): not a divergence of the model, and
-            // listed apart.
-            report
-                .refused
-                .push((line.number, format!("reference: {}", clip(&theirs))));
-            values.push(None);
-            continue;
-        }
         let reference_value = reply_value(&line.cmd, &theirs).ok().flatten();
         let (ok, expected, got) = if is_read {
             let a = reply_value(&line.cmd, &mine);
