@@ -205,6 +205,10 @@ enum Command {
         /// can otherwise take long); default: no limit, the result is 1-minimal.
         #[arg(long)]
         max_runs: Option<usize>,
+        /// Minimise down to the first device DMA that touches this range (a `watch` finding,
+        /// as `replay --watch RANGE --watch-break` reports it); repeatable.
+        #[arg(long = "watch", value_name = "ADDR[+LEN][:r|w|rw]")]
+        watch: Vec<harness::observe::Watch>,
     },
     /// Minimise a crashing input and store it as regressions/<target>/<name>.qtest.
     Regress {
@@ -530,12 +534,14 @@ fn main() -> ExitCode {
             output,
             reentrancy,
             max_runs,
+            watch,
         } => minimize_cmd(
             &target,
             &input,
             &output,
             reentrancy,
             max_runs.unwrap_or(usize::MAX),
+            &watch,
         ),
         Command::Regress {
             target,
@@ -964,6 +970,7 @@ fn minimize_in(
     setup: &input_file::Setup,
     mode: Option<ReentrancyMode>,
     max_runs: usize,
+    watches: &[harness::observe::Watch],
 ) -> Result<(harness::minimize::Minimized, ReentrancyMode), UsageError> {
     let modes = match mode.or(setup.reentrancy) {
         Some(m) => vec![m],
@@ -971,6 +978,11 @@ fn minimize_in(
     };
     for mode in modes {
         let mut runner = setup_runner(target, setup, mode)?;
+        if !watches.is_empty() {
+            let mut observer = harness::observe::Observer::new(watches.to_vec(), true);
+            observer.watch_only = true;
+            runner.machine().observe(Some(observer));
+        }
         let start = std::time::Instant::now();
         let result = harness::minimize::minimize_bounded(&mut runner, trace, max_runs, |p| {
             eprint!(
@@ -1021,6 +1033,7 @@ fn minimize_cmd(
     output: &Path,
     mode: Option<Reentrancy>,
     max_runs: usize,
+    watches: &[harness::observe::Watch],
 ) -> CliResult {
     let target = find_target(target)?;
     output_file::refuse_overwriting(input, output)?;
@@ -1030,7 +1043,7 @@ fn minimize_cmd(
         Reentrancy::Guard => ReentrancyMode::Guard,
         Reentrancy::Detect => ReentrancyMode::Detect,
     });
-    let (m, mode) = minimize_in(target, &trace, &setup, mode, max_runs)?;
+    let (m, mode) = minimize_in(target, &trace, &setup, mode, max_runs, watches)?;
     let mut text = format!(
         "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
         input.display(),
@@ -1098,7 +1111,7 @@ fn regress(
         )));
     }
     let (trace, setup, _) = load_trace(target, input)?;
-    let (m, mode) = minimize_in(target, &trace, &setup, None, usize::MAX)?;
+    let (m, mode) = minimize_in(target, &trace, &setup, None, usize::MAX, &[])?;
     let planted: Vec<String> = models::planted::active()
         .into_iter()
         .map(String::from)

@@ -685,6 +685,9 @@ impl Machine {
         if let Some(o) = &mut self.observer {
             o.in_access = false;
             o.open = None;
+            if o.watch_only {
+                o.entries.clear();
+            }
         }
     }
 

@@ -270,6 +270,9 @@ pub struct Observer {
     /// The first watch hit is a finding (kind `watch`), so a program can be minimised down to
     /// the DMA that touches a buffer.
     pub break_on_watch: bool,
+    /// Keep no log beyond the current guest command: only the watchpoints matter (what
+    /// `minimize --watch` uses, run after run).
+    pub watch_only: bool,
     /// Set while a guest access is being carried out (its pieces are not logged again).
     pub(crate) in_access: bool,
     /// Index of the open guest access's entry (lazy fills are replayed before it).
