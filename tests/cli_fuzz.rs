@@ -21,8 +21,15 @@ case "$*" in
     done
     mkdir -p fuzz/artifacts/e1000e
     cp "$FAKE_DIR/artifact" fuzz/artifacts/e1000e/crash-fake1
+    if [ -n "$FAKE_SLEEP" ]; then
+      # Like libFuzzer: stop on SIGINT. The trap is set before the test is told to send it.
+      trap 'exit 130' INT
+      echo started > "$FAKE_DIR/started"
+      i=0
+      while [ $i -lt "$FAKE_SLEEP" ]; do sleep 0.2; i=$((i+1)); done
+      exit 0
+    fi
     echo started > "$FAKE_DIR/started"
-    if [ -n "$FAKE_SLEEP" ]; then sleep "$FAKE_SLEEP"; fi
     exit 0 ;;
 esac
 exit 1
@@ -145,7 +152,7 @@ fn ctrl_c_stops_the_engine_and_still_triages() {
         &ws,
         &["fuzz", "e1000e", "--time", "60", "--reentrancy", "detect"],
     )
-    .env("FAKE_SLEEP", "60")
+    .env("FAKE_SLEEP", "300")
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .process_group(0)
