@@ -72,6 +72,12 @@ pub struct ExecRate {
     /// The empty target's exec/s in the same run (the engine's floor).
     #[serde(default)]
     pub empty_exec_per_sec: Option<f64>,
+    /// The process's peak resident memory over the run, as libFuzzer reports it (MiB).
+    #[serde(default)]
+    pub peak_rss_mb: Option<f64>,
+    /// Seconds of the run.
+    #[serde(default)]
+    pub seconds: Option<u64>,
 }
 
 /// Time-to-bug for one planted bug.
@@ -275,6 +281,14 @@ fn parse_exec_per_sec(log: &str) -> Option<f64> {
         .next_back()
 }
 
+/// The largest `rss: NNMb` libFuzzer printed: the process's peak resident memory.
+fn parse_peak_rss_mb(log: &str) -> Option<f64> {
+    log.lines()
+        .filter_map(|l| l.split("rss: ").nth(1))
+        .filter_map(|rest| rest.split("Mb").next()?.trim().parse::<f64>().ok())
+        .reduce(f64::max)
+}
+
 /// A fresh corpus holding only the target's seeds (converted from `fuzz/seeds/<target>`), so
 /// every trial starts from the same place: never from what earlier campaigns accumulated in
 /// `fuzz/corpus/`.
@@ -333,12 +347,53 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         .collect();
     if !measured.is_empty() {
         fuzz_build(&cfg.root, &cfg.sanitizer, false)?;
-        let mut floor = None;
-        for name in std::iter::once("empty").chain(measured.iter().copied()) {
+        // The empty target first, alone: the engine's floor.
+        let measure = |name: &str| -> Result<(String, String), String> {
             eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
             let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
             let binary = fuzz_binary(&cfg.root, name);
             let (_, log, _) = libfuzzer(&binary, None, &corpus, &limits(cfg.exec_seconds))?;
+            Ok((name.to_string(), log))
+        };
+        let mut logs = vec![measure("empty")?];
+        // The targets `cfg.jobs` at a time (one libFuzzer process each).
+        let lanes = cfg.jobs.clamp(1, measured.len());
+        if lanes > 1 {
+            r.notes.push(format!(
+                "exec/s of the targets measured {lanes} at a time on a {}-core host: each figure is lower than alone",
+                std::thread::available_parallelism().map_or(0, |n| n.get())
+            ));
+        }
+        let next = std::sync::Mutex::new(0usize);
+        let done: std::sync::Mutex<Vec<(usize, Result<(String, String), String>)>> =
+            std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|scope| {
+            for _ in 0..lanes {
+                scope.spawn(|| {
+                    loop {
+                        let i = {
+                            let Ok(mut n) = next.lock() else { return };
+                            *n += 1;
+                            *n - 1
+                        };
+                        let Some(name) = measured.get(i) else { return };
+                        let result = measure(name);
+                        if let Ok(mut d) = done.lock() {
+                            d.push((i, result));
+                        }
+                    }
+                });
+            }
+        });
+        let mut done = done
+            .into_inner()
+            .map_err(|_| "a bench lane panicked".to_string())?;
+        done.sort_by_key(|(i, _)| *i);
+        for (_, result) in done {
+            logs.push(result?);
+        }
+        let mut floor = None;
+        for (name, log) in logs {
             match parse_exec_per_sec(&log) {
                 Some(rate) => {
                     if name == "empty" {
@@ -348,6 +403,8 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
                         target: name.to_string(),
                         exec_per_sec: rate,
                         empty_exec_per_sec: floor,
+                        peak_rss_mb: parse_peak_rss_mb(&log),
+                        seconds: Some(cfg.exec_seconds),
                     });
                 }
                 None => r.notes.push(format!("no exec/s from libFuzzer for {name}")),
@@ -566,7 +623,7 @@ fn markdown(r: &Results) -> String {
     let mut s = String::from("# devfuzz bench results\n\n");
     let _ = writeln!(s, "Host: {}\n", r.host);
     if !r.exec.is_empty() {
-        s.push_str("## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run.\n\n| target | exec/s | empty target | of empty target |\n|---|---:|---:|---:|\n");
+        s.push_str("## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.\n\n| target | exec/s | empty target | of empty target | seconds | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
         for e in &r.exec {
             let (floor, ratio) = e.empty_exec_per_sec.map_or(("-".into(), "-".into()), |f| {
                 (
@@ -576,8 +633,11 @@ fn markdown(r: &Results) -> String {
             });
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {floor} | {ratio} |",
-                e.target, e.exec_per_sec
+                "| {} | {:.0} | {floor} | {ratio} | {} | {} |",
+                e.target,
+                e.exec_per_sec,
+                e.seconds.map_or("-".into(), |t| t.to_string()),
+                e.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0} MiB"))
             );
         }
         s.push('\n');
@@ -718,6 +778,8 @@ mod tests {
         let log = "#2\tINITED cov: 10 ft: 10 corp: 1/1b exec/s: 0 rss: 30Mb\n#65536\tpulse cov: 12 exec/s: 21845 rss: 31Mb\n#100000\tDONE cov: 12 ft: 12 corp: 3/9b lim: 4 exec/s: 33333 rss: 31Mb\n";
         assert_eq!(parse_exec_per_sec(log), Some(33333.0));
         assert_eq!(parse_exec_per_sec("nothing"), None);
+        assert_eq!(parse_peak_rss_mb(log), Some(31.0));
+        assert_eq!(parse_peak_rss_mb("nothing"), None);
     }
 
     #[test]
@@ -739,6 +801,8 @@ mod tests {
             target: t.into(),
             exec_per_sec: v,
             empty_exec_per_sec: Some(1000.0),
+            peak_rss_mb: None,
+            seconds: None,
         };
         let ttb = |b: &str, v: f64| TimeToBug {
             bug: b.into(),
