@@ -355,7 +355,14 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             let (_, log, _) = libfuzzer(&binary, None, &corpus, &limits(cfg.exec_seconds))?;
             Ok((name.to_string(), log))
         };
-        let mut logs = vec![measure("empty")?];
+        // With one lane the empty target runs first, alone; with more it is one of the runs.
+        let mut logs = Vec::new();
+        let mut measured: Vec<&str> = measured;
+        if cfg.jobs > 1 {
+            measured.insert(0, "empty");
+        } else {
+            logs.push(measure("empty")?);
+        }
         // The targets `cfg.jobs` at a time (one libFuzzer process each).
         let lanes = cfg.jobs.clamp(1, measured.len());
         if lanes > 1 {
