@@ -484,3 +484,68 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         "{shown}"
     );
 }
+
+#[test]
+fn minimize_with_a_watch_shrinks_to_the_dma_that_touches_the_buffer() {
+    let out_file = tmp("dma.qtest");
+    let out = devfuzz()
+        .args([
+            "minimize",
+            "e1000e",
+            "fuzz/seeds/e1000e/linux-bringup-loopback.qtest",
+            "-o",
+        ])
+        .arg(&out_file)
+        .args(["--watch", "0x30000+0x40:w"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    assert!(
+        text.contains("# signature: watch:e1000e:models/src/"),
+        "{text}"
+    );
+    let commands = text.lines().filter(|l| !l.starts_with('#')).count();
+    assert!(commands < 20, "{commands} commands:\n{text}");
+    // The minimised program still writes into the buffer.
+    let out = devfuzz()
+        .args(["replay", "e1000e"])
+        .arg(&out_file)
+        .args(["--watch", "0x30000+0x40:w"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("e1000e wrote"));
+}
+
+#[test]
+fn lockstep_sets_asynchronous_irq_lines_aside() {
+    // A stand-in qtest server that answers like QEMU after `irq_intercept_in`: an `IRQ raise`
+    // line may come before any reply.
+    let script = tmp("irq-server.py");
+    std::fs::write(
+        &script,
+        "import sys\nfor line in sys.stdin:\n    w = line.split()\n    print('IRQ raise 1', flush=True)\n    if w[0] == 'inb':\n        print('OK 0x0055', flush=True)\n    else:\n        print('OK', flush=True)\n",
+    )
+    .unwrap();
+    let program = tmp("irq.qtest");
+    std::fs::write(&program, "outb 0x64 0xaa\ninb 0x60\n").unwrap();
+    let out = devfuzz()
+        .args(["diff", "--machine", "pc", "--against"])
+        .arg(format!("python3 {}", script.display()))
+        .arg(&program)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("2 asynchronous IRQ lines"), "{shown}");
+}

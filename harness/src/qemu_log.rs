@@ -589,6 +589,73 @@ pub fn import(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::device::{Context, Device, RegionId, RegionSpec};
+
+    #[derive(Clone, Debug)]
+    struct Dummy(crate::pci::PciConfig);
+
+    impl Device for Dummy {
+        fn name(&self) -> &'static str {
+            "dummy"
+        }
+        fn regions(&self) -> Vec<RegionSpec> {
+            Vec::new()
+        }
+        fn read(&mut self, _: &mut dyn Context, _: RegionId, _: u64, _: AccessSize) -> u64 {
+            0
+        }
+        fn write(&mut self, _: &mut dyn Context, _: RegionId, _: u64, _: AccessSize, _: u64) {}
+        fn pci(&self) -> Option<&crate::pci::PciConfig> {
+            Some(&self.0)
+        }
+        fn pci_mut(&mut self) -> Option<&mut crate::pci::PciConfig> {
+            Some(&mut self.0)
+        }
+        fn reset(&mut self) {}
+    }
+
+    #[test]
+    fn q35_ecam_accesses_become_mechanism_1_or_say_they_cannot() {
+        // A device at 00:02.0 on a machine where that is the e1000e: ECAM below 256 bytes is
+        // replayed through 0xCF8/0xCFC, beyond it is a comment and a count.
+        let machine = Machine::new(
+            || {
+                let mut spec = crate::machine::MachineSpec {
+                    ram_size: 1 << 20,
+                    pci_host: true,
+                    ..Default::default()
+                };
+                let dev = spec.add(Box::new(Dummy(crate::pci::PciConfig::new(
+                    0x8086, 0x1234, 0x020000, 0, 0,
+                ))));
+                spec.add_pci(Bdf::new(0, 2, 0), dev);
+                spec
+            },
+            crate::machine::MachineOptions::default(),
+        );
+        let log = "pci_cfg_read dummy 00:02.0 @0x0 -> 0x12348086\n\
+memory_region_ops_read cpu 0 mr 0x1 addr 0xb0010000 value 0x12348086 size 4 name 'pcie-mmcfg-mmio'\n\
+memory_region_ops_read cpu 0 mr 0x1 addr 0xb0010100 value 0x1 size 4 name 'pcie-mmcfg-mmio'\n\
+memory_region_ops_read cpu 0 mr 0x1 addr 0xb0018000 value 0xffffffff size 4 name 'pcie-mmcfg-mmio'\n";
+        let (text, summary) = import(
+            log,
+            &machine,
+            &ImportOptions {
+                device: "dummy".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert!(text.contains("outl 0xcf8 0x80001000"), "{text}");
+        assert!(text.contains("inl 0xcfc => 0x12348086"), "{text}");
+        assert!(
+            text.contains("cannot be expressed: ECAM read of 00:02.0 register 0x100"),
+            "{text}"
+        );
+        assert_eq!(summary.inexpressible, 1);
+        assert_eq!(summary.other_accesses, 1, "00:03.0 is another function");
+        assert_eq!(summary.qemu_bdf, Some(Bdf::new(0, 2, 0)));
+    }
 
     #[test]
     fn timestamps_split_off_the_event() {
