@@ -281,6 +281,9 @@ fn parse_exec_per_sec(log: &str) -> Option<f64> {
         .next_back()
 }
 
+/// One exec/s run: the target's name and libFuzzer's log, or why it could not run.
+type Measured = Result<(String, String), String>;
+
 /// The largest `rss: NNMb` libFuzzer printed: the process's peak resident memory.
 fn parse_peak_rss_mb(log: &str) -> Option<f64> {
     log.lines()
@@ -348,7 +351,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
     if !measured.is_empty() {
         fuzz_build(&cfg.root, &cfg.sanitizer, false)?;
         // The empty target first, alone: the engine's floor.
-        let measure = |name: &str| -> Result<(String, String), String> {
+        let measure = |name: &str| -> Measured {
             eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
             let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
             let binary = fuzz_binary(&cfg.root, name);
@@ -372,8 +375,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             ));
         }
         let next = std::sync::Mutex::new(0usize);
-        let done: std::sync::Mutex<Vec<(usize, Result<(String, String), String>)>> =
-            std::sync::Mutex::new(Vec::new());
+        let done: std::sync::Mutex<Vec<(usize, Measured)>> = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|scope| {
             for _ in 0..lanes {
                 scope.spawn(|| {
