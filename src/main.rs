@@ -679,6 +679,9 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
         return replay_observed(target, &mut runner, files, flags);
     }
     let mut found = false;
+    // Inputs with the same setup share one runner (a corpus replays without building a
+    // machine per file); the planted bugs are part of the key, devices read them when built.
+    let mut cached: Option<((String, Option<u64>, ReentrancyMode, String), Runner)> = None;
     for path in files {
         let input = input_file::load_by_name(path)?;
         let setup = input_file::Setup::apply(&input, machine_opts())?;
@@ -687,7 +690,19 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
             (ReentrancyMode::Guard, Some(recorded)) => recorded,
             (mode, _) => mode,
         };
-        let mut runner = setup_runner(target, &setup, mode)?;
+        let key = (
+            setup.machine_opts.clone(),
+            setup.work_per_input,
+            mode,
+            setup.planted.clone(),
+        );
+        let runner = match &mut cached {
+            Some((k, r)) if *k == key => r,
+            _ => {
+                let r = setup_runner(target, &setup, mode)?;
+                &mut cached.insert((key, r)).1
+            }
+        };
         let outcome = match input.form {
             input_file::Form::Text => runner
                 .run_trace(&input.trace)

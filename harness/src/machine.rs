@@ -227,6 +227,11 @@ pub struct Machine {
     clock: Clock,
     irq_lines: Vec<&'static str>,
     irq_sources: Vec<IrqSource>,
+    /// Per device: the indices of its IRQ sources (fixed wiring, so `set_irq` looks at the
+    /// device's own pins, not every source of the machine).
+    irq_by_device: Vec<Vec<usize>>,
+    /// Per machine line: the indices of the sources that drive it.
+    irq_by_line: Vec<Vec<usize>>,
     irq_raises: Vec<u64>,
     engaged: Vec<DeviceId>,
     work_left: u64,
@@ -320,6 +325,29 @@ impl Machine {
             reset_control: 0,
             clock: Clock::default(),
             irq_raises: vec![0; spec.irq_lines.len()],
+            irq_by_device: {
+                let mut v = vec![Vec::new(); ndev];
+                for (i, &(device, _, _)) in spec.irq_wiring.iter().enumerate() {
+                    if let Some(list) = v.get_mut(usize::from(device.0)) {
+                        list.push(i);
+                    }
+                }
+                v
+            },
+            irq_by_line: {
+                let lines = spec
+                    .irq_wiring
+                    .iter()
+                    .map(|&(_, _, line)| line + 1)
+                    .max()
+                    .unwrap_or(0)
+                    .max(spec.irq_lines.len());
+                let mut v = vec![Vec::new(); lines];
+                for (i, &(_, _, line)) in spec.irq_wiring.iter().enumerate() {
+                    v[line].push(i);
+                }
+                v
+            },
             irq_lines: spec.irq_lines,
             irq_sources: spec
                 .irq_wiring
@@ -497,7 +525,9 @@ impl Machine {
 
     /// Current level of machine IRQ line `line` (wired-OR of its sources).
     pub fn irq_level(&self, line: usize) -> bool {
-        self.irq_sources.iter().any(|s| s.line == line && s.level)
+        self.irq_by_line
+            .get(line)
+            .is_some_and(|v| v.iter().any(|&i| self.irq_sources[i].level))
     }
 
     /// How many times line `line` went from low to high.
@@ -1762,10 +1792,12 @@ impl Context for DeviceCtx<'_> {
     }
 
     fn set_irq(&mut self, pin: u8, level: bool) {
-        let dev = self.dev;
-        for i in 0..self.m.irq_sources.len() {
+        let dev = usize::from(self.dev.0);
+        let n = self.m.irq_by_device.get(dev).map_or(0, Vec::len);
+        for k in 0..n {
+            let i = self.m.irq_by_device[dev][k];
             let s = self.m.irq_sources[i];
-            if s.device != dev || s.pin != pin || s.level == level {
+            if s.pin != pin || s.level == level {
                 continue;
             }
             let was = self.m.irq_level(s.line);
