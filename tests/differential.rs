@@ -549,3 +549,53 @@ fn lockstep_sets_asynchronous_irq_lines_aside() {
     );
     assert!(shown.contains("2 asynchronous IRQ lines"), "{shown}");
 }
+
+/// The ASPEED conformance programs hold QEMU's answers (tests/conformance/aspeed/README.md):
+/// QEMU, run as each one's `# reference:` line says, still gives all of them. Runs when
+/// qemu-system-arm is installed; models/tests/aspeed_qemu_conformance.rs scores our machines.
+#[test]
+fn aspeed_conformance_checks_are_still_qemus_answers() {
+    let found = Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found && std::env::var_os("CI").is_some() {
+        panic!(
+            "CI re-runs the ASPEED checks on QEMU: qemu-system-arm is missing (.ci/run installs it)"
+        );
+    }
+    if !found {
+        eprintln!("note: qemu-system-arm not installed; the ASPEED checks are not re-run on it");
+        return;
+    }
+    let dir = root().join("tests/conformance/aspeed");
+    let mut checks: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "check"))
+        .collect();
+    checks.sort();
+    assert!(checks.len() >= 10, "{checks:?}");
+    for check in checks {
+        let text = std::fs::read_to_string(&check).unwrap();
+        let reference = text
+            .lines()
+            .find_map(|l| l.strip_prefix("# reference: "))
+            .unwrap_or_else(|| panic!("{}: no '# reference:' line", check.display()));
+        let out = devfuzz()
+            .arg("check")
+            .arg(&check)
+            .args(["--against", reference])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}: QEMU no longer answers as recorded\n{}{}",
+            check.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}

@@ -177,8 +177,8 @@ fn write_enable_latch_rules() {
     b.user(&[0xB7], 0);
     assert_eq!(
         b.user(&[0x15], 1),
-        [0x20],
-        "EN4B needs no WEL (Macronix CR bit 5)"
+        [0x27],
+        "EN4B needs no WEL (Macronix CR bit 5; bits 2:0 the default drive strength)"
     );
 }
 

@@ -16,12 +16,21 @@
 //!   or that leaves the window is refused (the register keeps its value). Overlapping segments
 //!   are accepted, the higher chip select wins (QEMU's memory-region order).
 //! - A window offset in no segment reads all-ones; a populated segment of a chip select with no
-//!   flash reads all-ones, as does a user-mode read with the chip select deasserted.
+//!   flash reads all-ones, as does a user-mode read with the chip select deasserted (QEMU: 0).
+//! - Fast-read mode sends the CEx_CTRL dummy field as that many dummy *bytes* whatever the line
+//!   width (QEMU sends 8 clocks per byte, halved in dual I/O, and its flash counts clocks): the
+//!   same answers whenever the field holds the part's dummy count (dual I/O 0xBB: one byte).
 //! - DMA: the first burst of [`DMA_BURST`] bytes runs when the DMA is started (so the short
 //!   calibration checksums complete at once, as in QEMU); longer transfers continue one burst
 //!   per [`DMA_BURST_NS`] of virtual time (QEMU runs them to completion at once). A flash
 //!   address past the window ends the transfer. The IRQ follows DMA_STATUS && DMA_EN, also after
-//!   INTR_CTRL writes. MISC_CTRL1 (0x50) is a plain register (QEMU: unimplemented).
+//!   INTR_CTRL writes. A transfer moves DMA_LEN + 4 (AST2400/2500) or + 1 (AST2600) bytes,
+//!   rounded up to words, as QEMU 10 (`Soc::dma_start_length` in mod.rs says why). A calibration
+//!   writes DMA_CTRL's clock code into CE0_CTRL bits 11:8 as it is (QEMU: the divisor).
+//!   MISC_CTRL1 (0x50) is a plain register (QEMU: unimplemented).
+//! - The differences a driver-style run shows against QEMU 10 are listed, with their reasons, in
+//!   `qemu-differences.txt` beside this file; tests/conformance/aspeed/ holds the programs and
+//!   QEMU's answers, and models/tests/aspeed_qemu_conformance.rs checks them.
 //! - A window read in write mode returns 0 and a window write in a read mode is dropped, as in
 //!   QEMU. Window writes need the chip select's CONF write enable in every mode.
 //! - The debug escape hatch [`DEBUG_OUT`] exists only when the machine is built with a
@@ -90,7 +99,6 @@ const CTRL_DUMMY_LOW_SHIFT: u32 = 6; // bits 7:6 dummy bytes, low
 const CTRL_CLOCK_FREQ_SHIFT: u32 = 8; // bits 11:8 SPI clock (HCLK divisor code)
 const CTRL_DUMMY_HIGH: u32 = 1 << 14; // dummy bytes, bit 2
 const CTRL_CMD_SHIFT: u32 = 16; // bits 23:16 SPI opcode
-const CTRL_IO_DUAL_ADDR_DATA: u32 = 1 << 28; // dual I/O: dummy clocks carry two bits
 const SEG0_ADDR: u64 = 0x30; // CE0 Segment Address Register; CEx at 0x30 + 4x
 const SEG4_ADDR: u64 = 0x40; // the last one (AST2400)
 const MISC_CTRL1: u64 = 0x50; // Misc. Control Register #1
@@ -490,14 +498,13 @@ impl Fmc {
         } else {
             (ctrl >> CTRL_CMD_SHIFT) as u8
         };
+        // Dummy *bytes*, whatever the line width: in dual (quad) I/O a byte is clocked in 4 (2)
+        // cycles, and the flash counts its dummy phase in the bytes of that width too (0xBB on
+        // Macronix: 4 clocks = one byte). QEMU counts cycles instead (8 per byte, halved for
+        // dual I/O); both answer the same when the driver programs the part's dummy count.
         let dummies = if mode == MODE_FREAD {
             let high = u32::from(ctrl & CTRL_DUMMY_HIGH != 0);
-            let n = (high << 2) | ((ctrl >> CTRL_DUMMY_LOW_SHIFT) & 0x3);
-            if ctrl & CTRL_IO_DUAL_ADDR_DATA != 0 {
-                n / 2
-            } else {
-                n
-            }
+            (high << 2) | ((ctrl >> CTRL_DUMMY_LOW_SHIFT) & 0x3)
         } else {
             0
         };
@@ -1086,6 +1093,20 @@ mod tests {
         // Without the dummy byte the flash takes the first data byte as its dummy.
         b.wr(CE0_CTRL, (0x0B << CTRL_CMD_SHIFT) | MODE_FREAD);
         assert_eq!(b.win_rd(0x0100_0010, AccessSize::B2), 0x5A00);
+    }
+
+    #[test]
+    fn dual_io_read_sends_the_dummy_field_as_bytes() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.xfer(&[0x06], 0);
+        b.xfer(&[0x02, 0, 0, 0x20, 0x11, 0x22, 0x33, 0x44], 0);
+        // DIOR (0xBB) with dual address and data (bits 29:28) and one dummy byte: the
+        // Macronix part's 4 dummy clocks on two lines (QEMU answers the same).
+        b.wr(
+            CE0_CTRL,
+            (3 << 28) | (0xBB << CTRL_CMD_SHIFT) | (1 << CTRL_DUMMY_LOW_SHIFT) | MODE_FREAD,
+        );
+        assert_eq!(b.win_rd(0x20, B4), 0x4433_2211);
     }
 
     #[test]

@@ -154,8 +154,20 @@ impl Soc {
         }
     }
 
-    /// Bytes a DMA moves for DMA_LEN 0: the AST2400/2500 count 4-byte units from 4, the AST2600
-    /// bytes from 1 (the transfer is DMA_LEN + this, rounded up to words).
+    /// Bytes a DMA moves for DMA_LEN 0: the transfer is DMA_LEN + this, rounded up to words.
+    ///
+    /// Why LEN + 4 on the AST2400/2500 (and not ALIGN_UP(LEN, 4), what facts §2.4 gives for
+    /// QEMU 7.2): ASPEED's own statement of the hardware, in the QEMU patch "aspeed/smc: support
+    /// dma start length and 1 byte length unit" (Jamin Lin, ASPEED, 2024; in QEMU since 9.1):
+    /// the AST2500 moves 4 bytes to 32 MiB, register 0 = 4 bytes, 0x1FFFFFC = 32 MiB; the
+    /// AST2600 moves 1 byte to 32 MiB, 0 = 1 byte, 0x1FFFFFF = 32 MiB (ASPEED's AST2600/2700
+    /// u-boot writes length - 1). QEMU 10.0 does exactly this, measured through qtest
+    /// (tests/conformance/aspeed/dma-*.check, and palmetto-bmc for the AST2400): DMA_LEN 0 moves
+    /// 4 bytes, 1..4 move 8, 0x3C moves 0x40 and 0x3D..0x40 move 0x44 on the AST2400/2500;
+    /// 0..3 move 4, 4..7 move 8, 0x3C..0x3F move 0x40 on the AST2600. No datasheet text was at
+    /// hand to check the "+ 4" against. ASPEED's AST2500 u-boot writes the 4-aligned byte count
+    /// itself, so hardware that adds 4 reads one word past the buffer there (harmless for a
+    /// copy to DRAM with room, and checksums are only compared with each other).
     const fn dma_start_length(self) -> u32 {
         match self {
             Self::Ast2400 | Self::Ast2500 => 4,

@@ -20,7 +20,8 @@
 //!   (Macronix: configuration register bits 7:6 select 6/4/8/10 clocks, 3/2/4/5 bytes; Micron:
 //!   the volatile configuration register's dummy clocks, default 10; Winbond: 3 bytes).
 //! - Every part has an SFDP table (JESD216 header and basic parameter table built from its
-//!   geometry); m25p80 has tables for some parts only. Flag status (0x70) answers on every part
+//!   geometry, plus the Macronix vendor table on the MX25L25635E, byte for byte what QEMU
+//!   answers there); m25p80 has tables for some parts only (none for the MX66U51235F). Flag status (0x70) answers on every part
 //!   (as m25p80), bit 7 ready and bit 0 the 4-byte mode.
 //! - Contents are sparse 4 KiB sectors over the part's erased state (0xFF) or a loaded image;
 //!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
@@ -103,6 +104,9 @@ const MX_CR_TB: u8 = 0x08; // Top/Bottom block protect (OTP on real parts)
 const MX_CR_4BYTE: u8 = 0x20; // 4-byte address mode (read-only indicator)
 const MX_CR_WRITABLE: u8 = 0xCF; // DC 7:6, TB 3, ODS 2:0
 const MX_CR_DC_SHIFT: u8 = 6; // Dummy Cycle bits 7:6
+/// Power-on value: output driver strength (bits 2:0) 111, the parts' default; what QEMU's
+/// m25p80 answers too (tests/conformance/aspeed/jedec-*).
+const MX_CR_DEFAULT: u8 = 0x07;
 // Micron status register fields.
 const MT_SR_TB: u8 = 0x20; // Top/Bottom
 const MT_SR_BP3: u8 = 0x40; // BP3
@@ -228,23 +232,49 @@ impl FlashPart {
 const SFDP_BFPT: u32 = 0x30;
 /// Its length in dwords (JESD216, first revision).
 const SFDP_BFPT_DWORDS: u32 = 9;
-/// Where the SFDP space has nothing more (0xFF from here on).
-const SFDP_END: u32 = SFDP_BFPT + 4 * SFDP_BFPT_DWORDS;
+/// Where a vendor parameter table starts (after the BFPT, on parts that have one).
+const SFDP_VENDOR: u32 = 0x60;
 
-/// The byte at `addr` of the part's SFDP space: the JESD216 header, one parameter header and the
-/// basic flash parameter table, all derived from the part's geometry; 0xFF elsewhere.
+/// The vendor parameter table of the MX25L25635E/F (Macronix, ID 0xC2, revision 1.0, 4 dwords),
+/// as the part's datasheet gives it and QEMU's m25p80 answers (measured): VCC 3.6 V max, 2.7 V
+/// min; HW reset#, WP#/HOLD#, deep power down, software reset (0x66/0x99), suspend/resume.
+const MX25L25635_VENDOR: [u32; 4] = [0x2700_3600, 0xFFFF_4FF7, 0xFFFF_C8D9, 0xFFFF_FFFF];
+
+/// The vendor parameter table of `part`, if it has one here.
+fn sfdp_vendor_table(part: FlashPart) -> Option<&'static [u32; 4]> {
+    (part == FlashPart::Mx25l25635e).then_some(&MX25L25635_VENDOR)
+}
+
+/// Where `part`'s SFDP space has nothing more (0xFF from there on).
+fn sfdp_end(part: FlashPart) -> u32 {
+    match sfdp_vendor_table(part) {
+        Some(t) => SFDP_VENDOR + 4 * t.len() as u32,
+        None => SFDP_BFPT + 4 * SFDP_BFPT_DWORDS,
+    }
+}
+
+/// The byte at `addr` of the part's SFDP space: the JESD216 header, the parameter headers, the
+/// basic flash parameter table derived from the part's geometry and, on the MX25L25635E, the
+/// Macronix vendor table; 0xFF elsewhere. Unused fields read as JESD216 asks (reserved bits 1,
+/// an unsupported mode's opcode 0xFF, an unused erase type size 0 and opcode 0xFF), which is
+/// also what the MX25L25635E's table in QEMU holds (tests/conformance/aspeed/jedec-ast2500).
 fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
     let info = part.info();
+    let vendor = sfdp_vendor_table(part);
     let dword = match addr & !3 {
         0x00 => u32::from_le_bytes(*b"SFDP"),
-        0x04 => 0xFF00_0100, // minor 0, major 1, one parameter header (NPH 0), access protocol
-        0x08 => 0x0901_0000, // parameter ID LSB 0, rev 1.0, 9 dwords
+        // Minor 0, major 1, parameter headers minus one (NPH), access protocol 0xFF.
+        0x04 => 0xFF00_0100 | (u32::from(vendor.is_some()) << 16),
+        0x08 => 0x0901_0000,             // parameter ID LSB 0, rev 1.0, 9 dwords
         0x0C => 0xFF00_0000 | SFDP_BFPT, // table pointer, parameter ID MSB 0xFF
+        // The vendor table's header: ID LSB 0xC2 (Macronix), rev 1.0, 4 dwords, its pointer.
+        0x10 if vendor.is_some() => 0x0401_00C2,
+        0x14 if vendor.is_some() => 0xFF00_0000 | SFDP_VENDOR,
         a if (SFDP_BFPT..SFDP_BFPT + 4 * SFDP_BFPT_DWORDS).contains(&a) => {
             match (a - SFDP_BFPT) / 4 {
                 // 4 KiB erase (0x20), page >= 64 bytes, 3- or 4-byte addressing, 1-1-2, 1-2-2,
                 // 1-4-4 and 1-1-4 reads; reserved bits set.
-                0 => 0xFFF3_2005,
+                0 => 0xFFF3_20E5,
                 // Density in bits, minus one.
                 1 => (info.size << 3).wrapping_sub(1),
                 // 1-4-4 (0xEB: 2 mode + 4 dummy clocks) and 1-1-4 (0x6B: 8 dummy clocks).
@@ -253,14 +283,17 @@ fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
                 3 => 0xBB04_3B08,
                 // No 2-2-2 or 4-4-4.
                 4 => 0xFFFF_FFEE,
-                5 | 6 => 0x0000_FFFF,
+                5 | 6 => 0xFF00_FFFF,
                 // Erase types 1 and 2: 4 KiB (0x20), then 32 KiB (0x52) or 64 KiB (0xD8).
                 7 if info.erase_32k => 0x520F_200C,
                 7 => 0xD810_200C,
-                // Erase type 3: 64 KiB (0xD8) where type 2 is 32 KiB.
-                _ if info.erase_32k => 0x0000_D810,
-                _ => 0,
+                // Erase type 3: 64 KiB (0xD8) where type 2 is 32 KiB; type 4 unused.
+                _ if info.erase_32k => 0xFF00_D810,
+                _ => 0xFF00_FF00,
             }
+        }
+        a if vendor.is_some() && (SFDP_VENDOR..sfdp_end(part)).contains(&a) => {
+            vendor.map_or(u32::MAX, |t| t[((a - SFDP_VENDOR) / 4) as usize])
         }
         _ => return 0xFF,
     };
@@ -580,7 +613,11 @@ impl SpiNor {
             part,
             storage,
             status: 0,
-            config: 0,
+            config: if part.info().vendor == Vendor::Macronix {
+                MX_CR_DEFAULT
+            } else {
+                0
+            },
             nvcr,
             vcr: MT_VCR_DEFAULT,
             evcr: MT_EVCR_DEFAULT,
@@ -764,7 +801,7 @@ impl SpiNor {
                     self.pos = (self.pos + n) % len;
                     n
                 }
-                Phase::ReadSfdp if self.cur_addr >= SFDP_END => {
+                Phase::ReadSfdp if self.cur_addr >= sfdp_end(self.part) => {
                     let n = rest.len().min((0x0100_0000 - self.cur_addr) as usize);
                     rest[..n].fill(0xFF);
                     self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
@@ -1372,7 +1409,7 @@ mod tests {
             "EAR prefix"
         );
         xfer(&mut f, &[EN4B], 0);
-        assert_eq!(xfer(&mut f, &[RDCR], 1), [MX_CR_4BYTE]);
+        assert_eq!(xfer(&mut f, &[RDCR], 1), [MX_CR_DEFAULT | MX_CR_4BYTE]);
         assert_eq!(xfer(&mut f, &[RDFSR], 1), [FSR_READY | FSR_4BYTE]);
         assert_eq!(
             xfer(&mut f, &[FAST_READ, 0x01, 0x23, 0x45, 0x67, 0x00], 1),
