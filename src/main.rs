@@ -669,6 +669,10 @@ fn print_outcome(path: &Path, outcome: &Outcome) {
     }
 }
 
+/// What makes two inputs' runners the same: machine options, input work budget, re-entrancy
+/// mode and planted bugs.
+type RunnerKey = (String, Option<u64>, ReentrancyMode, String);
+
 fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
@@ -681,7 +685,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     let mut found = false;
     // Inputs with the same setup share one runner (a corpus replays without building a
     // machine per file); the planted bugs are part of the key, devices read them when built.
-    let mut cached: Option<((String, Option<u64>, ReentrancyMode, String), Runner)> = None;
+    let mut cached: Option<(RunnerKey, Runner)> = None;
     for path in files {
         let input = input_file::load_by_name(path)?;
         let setup = input_file::Setup::apply(&input, machine_opts())?;
