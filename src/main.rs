@@ -90,6 +90,23 @@ impl RunFlags {
     }
 }
 
+/// Another qtest server to compare with (`check`, `diff`).
+#[derive(clap::Args)]
+struct ReferenceArgs {
+    /// The other qtest server's command line (`check`: score it instead of this machine, e.g.
+    /// QEMU's ceiling on its own capture; `diff`: run in lockstep with it), e.g.
+    /// 'qemu-system-x86_64 -M pc -m 128M -nodefaults -display none -S -qtest stdio -device
+    /// e1000e,romfile='.
+    #[arg(long, value_name = "CMD")]
+    against: Option<String>,
+    /// Seconds to wait for each answer of the --against server.
+    #[arg(long, default_value_t = 10)]
+    timeout: u64,
+    /// Rows of the per-register table.
+    #[arg(long, default_value_t = differential::REGISTER_ROWS)]
+    registers: usize,
+}
+
 /// Options of `devfuzz fuzz`.
 #[derive(clap::Args)]
 struct FuzzArgs {
@@ -237,16 +254,8 @@ enum Command {
         /// Machine profile with options (default: the program's `# machine:` line).
         #[arg(long, short = 'M')]
         machine: Option<String>,
-        /// Score another qtest server instead, e.g. 'qemu-system-x86_64 -M pc -nodefaults
-        /// -display none -S -qtest stdio' (QEMU's ceiling on its own capture).
-        #[arg(long, value_name = "CMD")]
-        against: Option<String>,
-        /// Seconds to wait for each answer of the --against server.
-        #[arg(long, default_value_t = 10)]
-        timeout: u64,
-        /// Rows of the per-register table.
-        #[arg(long, default_value_t = differential::REGISTER_ROWS)]
-        registers: usize,
+        #[command(flatten)]
+        reference: ReferenceArgs,
         #[command(flatten)]
         flags: RunFlags,
     },
@@ -281,16 +290,8 @@ enum Command {
         /// Machine profile with options (with --against; default: the program's header).
         #[arg(long, short = 'M')]
         machine: Option<String>,
-        /// The other qtest server's command line, e.g. 'qemu-system-x86_64 -M pc -m 128M
-        /// -nodefaults -display none -S -qtest stdio -device e1000e,romfile='.
-        #[arg(long, value_name = "CMD")]
-        against: Option<String>,
-        /// Seconds to wait for each answer of the --against server.
-        #[arg(long, default_value_t = 10)]
-        timeout: u64,
-        /// Rows of the per-register table.
-        #[arg(long, default_value_t = differential::REGISTER_ROWS)]
-        registers: usize,
+        #[command(flatten)]
+        reference: ReferenceArgs,
         /// With --against: write the program with the reference's answers as a check program.
         #[arg(long, value_name = "FILE")]
         write_check: Option<PathBuf>,
@@ -447,9 +448,12 @@ fn main() -> ExitCode {
         Command::Check {
             program,
             machine,
-            against,
-            timeout,
-            registers,
+            reference:
+                ReferenceArgs {
+                    against,
+                    timeout,
+                    registers,
+                },
             flags,
         } => {
             let opts = flags.options();
@@ -485,9 +489,12 @@ fn main() -> ExitCode {
             a,
             b,
             machine,
-            against,
-            timeout,
-            registers,
+            reference:
+                ReferenceArgs {
+                    against,
+                    timeout,
+                    registers,
+                },
             write_check,
         } => match (b, against) {
             (Some(b), None) => {
@@ -821,24 +828,10 @@ fn diff_corpus_cmd(
 }
 
 fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
-    let (name, extra) = machine.split_once(',').unwrap_or((machine, ""));
-    let profile = models::machine(name).ok_or_else(|| {
-        let names: Vec<&str> = models::MACHINES.iter().map(|m| m.name).collect();
-        UsageError(format!(
-            "unknown machine '{name}' (machines: {})",
-            names.join(", ")
-        ))
-    })?;
-    let build = machine_builder(profile, extra)?;
     // A qtest session is not one fuzz input: no input work budget and all of RAM, as in QEMU.
-    let opts = MachineOptions {
-        work_per_input: u64::MAX,
-        ram_page_budget: usize::MAX,
-        ..flags.options()
-    };
-    let mut runner = Runner::for_machine_with(profile, build, opts);
+    let mut runner = differential::session_runner(machine, flags.options())?;
+    let opts = runner.machine().options();
     harness::outcome::capture_backtraces(true);
-    runner.reset_cold();
     runner.machine().observe(flags.observe.observer());
     let mut rec = record::Recorder::create(&flags.observe, &record_header(machine, opts))?;
     let mut line_no = 0usize;

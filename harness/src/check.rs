@@ -518,6 +518,49 @@ pub struct Report {
 }
 
 impl Report {
+    /// An empty report with `program`'s phases.
+    fn for_program(program: &Program) -> Self {
+        Report {
+            phases: program
+                .phases
+                .iter()
+                .map(|p| PhaseScore {
+                    phase: p.clone(),
+                    reads: 0,
+                    matched: 0,
+                })
+                .collect(),
+            ..Report::default()
+        }
+    }
+
+    /// Count one compared read (or answer) of a scored phase under `register`, keeping the
+    /// mismatch with the commands before it.
+    fn tally(
+        &mut self,
+        line: &Line,
+        register: String,
+        ok: bool,
+        expected: String,
+        got: String,
+        recent: &std::collections::VecDeque<(usize, String)>,
+    ) {
+        let r = self.registers.entry(register.clone()).or_default();
+        r.reads += 1;
+        r.matched += usize::from(ok);
+        if !ok {
+            r.first_mismatch.get_or_insert(line.number);
+            self.mismatches.push(Mismatch {
+                line: line.number,
+                cmd: line.cmd.to_string(),
+                expected,
+                got,
+                register,
+                context: recent.iter().cloned().collect(),
+            });
+        }
+    }
+
     /// Checked reads in scored phases.
     pub fn reads(&self) -> usize {
         self.phases
@@ -641,18 +684,7 @@ pub const CONTEXT_LINES: usize = 4;
 
 /// Run `program` on `server` and score every read that carries an expectation.
 pub fn check(program: &Program, server: &mut dyn QtestServer) -> Report {
-    let mut report = Report {
-        phases: program
-            .phases
-            .iter()
-            .map(|p| PhaseScore {
-                phase: p.clone(),
-                reads: 0,
-                matched: 0,
-            })
-            .collect(),
-        ..Report::default()
-    };
+    let mut report = Report::for_program(program);
     let mut recent: std::collections::VecDeque<(usize, String)> = Default::default();
     for line in &program.lines {
         let key = line
@@ -679,24 +711,12 @@ pub fn check(program: &Program, server: &mut dyn QtestServer) -> Report {
             ps.reads += 1;
             ps.matched += usize::from(ok);
             if scored {
-                let r = report.registers.entry(key.clone()).or_default();
-                r.reads += 1;
-                r.matched += usize::from(ok);
-                if !ok {
-                    r.first_mismatch.get_or_insert(line.number);
-                    report.mismatches.push(Mismatch {
-                        line: line.number,
-                        cmd: line.cmd.to_string(),
-                        expected: expect.to_string(),
-                        got: match got {
-                            Ok(Some(g)) => g.to_string(),
-                            Ok(None) => "no value".to_string(),
-                            Err(e) => e,
-                        },
-                        register: key,
-                        context: recent.iter().cloned().collect(),
-                    });
-                }
+                let got = match got {
+                    Ok(Some(g)) => g.to_string(),
+                    Ok(None) => "no value".to_string(),
+                    Err(e) => e,
+                };
+                report.tally(line, key, ok, expect.to_string(), got, &recent);
             }
         }
         if recent.len() == CONTEXT_LINES {
@@ -719,18 +739,7 @@ pub fn lockstep(
     ours: &mut dyn QtestServer,
     reference: &mut dyn QtestServer,
 ) -> (Report, Vec<Option<Got>>) {
-    let mut report = Report {
-        phases: program
-            .phases
-            .iter()
-            .map(|p| PhaseScore {
-                phase: p.clone(),
-                reads: 0,
-                matched: 0,
-            })
-            .collect(),
-        ..Report::default()
-    };
+    let mut report = Report::for_program(program);
     let mut values = Vec::with_capacity(program.lines.len());
     let mut recent: std::collections::VecDeque<(usize, String)> = Default::default();
     for line in &program.lines {
@@ -789,20 +798,7 @@ pub fn lockstep(
             ps.matched += usize::from(ok);
         }
         if scored && (is_read || !ok) {
-            let r = report.registers.entry(key.clone()).or_default();
-            r.reads += 1;
-            r.matched += usize::from(ok);
-            if !ok {
-                r.first_mismatch.get_or_insert(line.number);
-                report.mismatches.push(Mismatch {
-                    line: line.number,
-                    cmd: line.cmd.to_string(),
-                    expected,
-                    got,
-                    register: key,
-                    context: recent.iter().cloned().collect(),
-                });
-            }
+            report.tally(line, key, ok, expected, got, &recent);
         }
         if recent.len() == CONTEXT_LINES {
             recent.pop_front();

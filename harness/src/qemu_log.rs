@@ -24,6 +24,7 @@ use crate::access::{AccessSize, Space};
 use crate::device::DeviceId;
 use crate::machine::Machine;
 use crate::pci::{BarKind, Bdf, ROM_SLOT};
+use crate::qtest::suffix;
 use crate::space::Backing;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -331,15 +332,6 @@ fn target_of(machine: &Machine, name: &str) -> Result<Target, ImportError> {
 
 fn size_of(n: u64) -> Option<AccessSize> {
     AccessSize::from_bytes(n)
-}
-
-fn suffix(size: AccessSize) -> char {
-    match size {
-        AccessSize::B1 => 'b',
-        AccessSize::B2 => 'w',
-        AccessSize::B4 => 'l',
-        AccessSize::B8 => 'q',
-    }
 }
 
 /// The program being written.

@@ -424,7 +424,8 @@ pub fn parse_trace(text: &str) -> Result<Vec<Cmd>, TraceError> {
     Ok(out)
 }
 
-fn suffix(size: AccessSize) -> char {
+/// The width letter of `inb`/`readw`/...: `b`, `w`, `l` or `q`.
+pub(crate) fn suffix(size: AccessSize) -> char {
     match size {
         AccessSize::B1 => 'b',
         AccessSize::B2 => 'w',

@@ -6,6 +6,7 @@ use crate::device::DeviceId;
 use crate::machine::{
     Machine, MachineOptions, PCI_CONFIG_ADDRESS_PORT, PCI_CONFIG_DATA_PORT, StopReason,
 };
+use crate::observe::access_cmd;
 use crate::ops::{self, Op};
 use crate::outcome::{CaptureScope, Outcome, finding_from_panic};
 use crate::pci::{self, BAR_COUNT, BarKind, Bdf};
@@ -728,26 +729,6 @@ fn push_clock(out: &mut ops::Encoder, mut ns: u64) -> Result<(), RunError> {
         ns -= step;
     }
     Ok(())
-}
-
-fn access_cmd(space: Space, addr: u64, size: AccessSize, value: Option<u64>) -> Cmd {
-    match (space, value) {
-        (Space::Io, Some(v)) => Cmd::Out {
-            size,
-            port: addr as u16,
-            value: v as u32,
-        },
-        (Space::Io, None) => Cmd::In {
-            size,
-            port: addr as u16,
-        },
-        (Space::Memory, Some(v)) => Cmd::Write {
-            size,
-            addr,
-            value: v,
-        },
-        (Space::Memory, None) => Cmd::Read { size, addr },
-    }
 }
 
 /// The `pci_enum` prologue: for every PCI function, assign each BAR an address (I/O from
