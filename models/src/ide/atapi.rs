@@ -132,10 +132,9 @@ fn flags(op: u8) -> Option<Flags> {
             allow_ua: true,
             ..f
         },
-        GPCMD_START_STOP_UNIT | GPCMD_PREVENT_ALLOW_MEDIUM_REMOVAL | GPCMD_SET_SPEED => Flags {
-            nondata: true,
-            ..f
-        },
+        GPCMD_START_STOP_UNIT | GPCMD_PREVENT_ALLOW_MEDIUM_REMOVAL | GPCMD_SET_SPEED => {
+            Flags { nondata: true, ..f }
+        }
         GPCMD_READ_CDVD_CAPACITY
         | GPCMD_READ_10
         | GPCMD_READ_TOC_PMA_ATIP
@@ -376,7 +375,7 @@ impl Channel {
         let Some(f) = f else {
             return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE);
         };
-        if !(f.nondata || f.conddata) && !self.validate_bcl(u) {
+        if !(f.nondata || f.conddata || self.validate_bcl(u)) {
             return;
         }
         match op {
@@ -459,9 +458,7 @@ impl Channel {
     /// ERROR, anything else ILLEGAL REQUEST / LBA out of range (QEMU's `ide_atapi_io_error`).
     pub(super) fn atapi_io_error(&mut self, ctx: &mut dyn Context, u: usize, e: IoError) {
         match e {
-            IoError::NoMedium => {
-                self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT)
-            }
+            IoError::NoMedium => self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT),
             IoError::Medium => {
                 self.atapi_error(ctx, u, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR)
             }
@@ -495,73 +492,70 @@ impl Channel {
     /// the block, without an interrupt. Each new block sets interrupt reason "data, to host",
     /// its size in LBA Mid/High, DRQ, and interrupts.
     pub(super) fn atapi_reply_next(&mut self, ctx: &mut dyn Context, u: usize) {
-        loop {
-            let bcl = self.byte_count_limit(u);
-            let Some(d) = &mut self.units[u].drive else {
-                return;
-            };
-            let Media::Cd(cd) = &mut d.media else { return };
-            if cd.xfer_left == 0 {
-                return self.atapi_ok(ctx, u);
-            }
-            if cd.reading && cd.buf_index >= cd.sector_size {
-                if cd.elementary == 0 {
-                    // A new block starts with a sector fetched from the medium.
-                    self.units[u].tf.status |= STATUS_BSY;
-                    return self.schedule(ctx, u, Pending::CdRead);
-                }
-                if let Err(e) = Self::fetch_sector(cd, &mut d.io[..]) {
-                    return self.atapi_io_error(ctx, u, e);
-                }
-            }
-            let size;
-            if cd.elementary > 0 {
-                size = cd.elementary.min((cd.sector_size - cd.buf_index) as u64);
-            } else {
-                let mut limit = bcl;
-                let mut n = cd.xfer_left;
-                if n > limit {
-                    // A block that is not the last has an even size.
-                    limit &= !1;
-                    n = limit;
-                }
-                cd.elementary = n;
-                let tf = &mut self.units[u].tf;
-                tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO;
-                tf.lcyl = n as u8;
-                tf.hcyl = (n >> 8) as u8;
-                size = if cd.reading {
-                    n.min((cd.sector_size - cd.buf_index) as u64)
-                } else {
-                    n
-                };
-                self.raise_irq(ctx);
-            }
-            let Some(d) = &mut self.units[u].drive else {
-                return;
-            };
-            let Media::Cd(cd) = &mut d.media else { return };
-            cd.xfer_left -= size;
-            cd.elementary -= size;
-            let start = cd.buf_index;
-            cd.buf_index += size as usize;
-            let end = start + size as usize;
-            // An odd block is padded to a whole word (QEMU leaves its last byte unreadable).
-            if end % 2 == 1 {
-                if let Some(pad) = d.io.get_mut(end) {
-                    *pad = 0;
-                }
-            }
-            if size == 0 {
-                // A byte count limit of 1 cannot move data: the block stays empty, as in QEMU.
-                d.pio_start(Dir::In, start, start, AfterPio::AtapiReply);
-            } else {
-                d.pio_start(Dir::In, start, end + end % 2, AfterPio::AtapiReply);
-            }
-            let tf = &mut self.units[u].tf;
-            tf.status = (tf.status & !STATUS_BSY) | STATUS_DRQ;
+        let bcl = self.byte_count_limit(u);
+        let Some(d) = &mut self.units[u].drive else {
             return;
+        };
+        let Media::Cd(cd) = &mut d.media else { return };
+        if cd.xfer_left == 0 {
+            return self.atapi_ok(ctx, u);
         }
+        if cd.reading && cd.buf_index >= cd.sector_size {
+            if cd.elementary == 0 {
+                // A new block starts with a sector fetched from the medium.
+                self.units[u].tf.status |= STATUS_BSY;
+                return self.schedule(ctx, u, Pending::CdRead);
+            }
+            if let Err(e) = Self::fetch_sector(cd, &mut d.io[..]) {
+                return self.atapi_io_error(ctx, u, e);
+            }
+        }
+        let size;
+        if cd.elementary > 0 {
+            size = cd.elementary.min((cd.sector_size - cd.buf_index) as u64);
+        } else {
+            let mut limit = bcl;
+            let mut n = cd.xfer_left;
+            if n > limit {
+                // A block that is not the last has an even size.
+                limit &= !1;
+                n = limit;
+            }
+            cd.elementary = n;
+            let tf = &mut self.units[u].tf;
+            tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO;
+            tf.lcyl = n as u8;
+            tf.hcyl = (n >> 8) as u8;
+            size = if cd.reading {
+                n.min((cd.sector_size - cd.buf_index) as u64)
+            } else {
+                n
+            };
+            self.raise_irq(ctx);
+        }
+        let Some(d) = &mut self.units[u].drive else {
+            return;
+        };
+        let Media::Cd(cd) = &mut d.media else { return };
+        cd.xfer_left -= size;
+        cd.elementary -= size;
+        let start = cd.buf_index;
+        cd.buf_index += size as usize;
+        let end = start + size as usize;
+        // An odd block is padded to a whole word (QEMU leaves its last byte unreadable).
+        if end % 2 == 1 {
+            if let Some(pad) = d.io.get_mut(end) {
+                *pad = 0;
+            }
+        }
+        if size == 0 {
+            // A byte count limit of 1 cannot move data: the block stays empty, as in QEMU.
+            d.pio_start(Dir::In, start, start, AfterPio::AtapiReply);
+        } else {
+            d.pio_start(Dir::In, start, end + end % 2, AfterPio::AtapiReply);
+        }
+        let tf = &mut self.units[u].tf;
+        tf.status = (tf.status & !STATUS_BSY) | STATUS_DRQ;
     }
 
     /// Read sector `read_lba` of the medium into the start of `io` (as a raw sector for READ
@@ -606,11 +600,15 @@ impl Channel {
         cd.sector_size = sector_size;
         if cd.dma {
             // BSY and DRQ until the transfer ends (QEMU: "check if BUSY_STAT should be set").
-            self.arm_dma(ctx, u, DmaKind::CdRead {
-                lba,
-                left: count,
-                raw,
-            });
+            self.arm_dma(
+                ctx,
+                u,
+                DmaKind::CdRead {
+                    lba,
+                    left: count,
+                    raw,
+                },
+            );
             self.units[u].tf.status |= STATUS_BSY;
             return;
         }
@@ -632,7 +630,7 @@ impl Channel {
             planted_reached(bug);
         }
         let (lba, count) = (u64::from(lba), u64::from(count));
-        if lba >= total || lba + count - 1 >= total {
+        if lba + count > total {
             // The range check of CVE-2020-29443's fix.
             let Some(bug) = overread_bug else {
                 self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
@@ -697,7 +695,9 @@ impl Channel {
             cd.sense.key = SENSE_NONE;
         }
         let mut r = Reply::new();
-        r.bytes(&[0xf0, 0, s.key, 0, 0, 0, 0, 10, 0, 0, 0, 0, s.asc, 0, 0, 0, 0, 0]);
+        r.bytes(&[
+            0xf0, 0, s.key, 0, 0, 0, 0, 10, 0, 0, 0, 0, s.asc, 0, 0, 0, 0, 0,
+        ]);
         self.atapi_reply(ctx, u, &r, usize::from(cdb[4]));
     }
 
@@ -1008,7 +1008,12 @@ impl Channel {
             }
             0xff => {
                 r.bytes(&[0, 16 + 2, 0, 0]);
-                for (f, len) in [(0x00u8, 2048 + 4u16), (0x01, 4 + 4), (0x03, 188 + 4), (0x04, 2048 + 4)] {
+                for (f, len) in [
+                    (0x00u8, 2048 + 4u16),
+                    (0x01, 4 + 4),
+                    (0x03, 188 + 4),
+                    (0x04, 2048 + 4),
+                ] {
                     r.bytes(&[f, 0x40]);
                     r.u16(len);
                 }

@@ -1141,7 +1141,8 @@ impl Channel {
             && self.bm.active()
             && self.pending.is_none()
         {
-            let bad_range = matches!(job.kind, DmaKind::Ata { .. }) && !self.request_in_range(job.unit);
+            let bad_range =
+                matches!(job.kind, DmaKind::Ata { .. }) && !self.request_in_range(job.unit);
             if matches!(job.kind, DmaKind::Reply { .. }) || bad_range {
                 // A reply comes from the drive's buffer, with no medium access, and a request
                 // past the end of the disk fails before any: either ends at once (QEMU does it
@@ -1163,7 +1164,9 @@ impl Channel {
                     .map_or(0, |d| d.remaining);
                 (SECTOR_SIZE as u64, u64::from(left) * SECTOR_SIZE as u64)
             }
-            DmaKind::CdRead { left, raw: false, .. } => (
+            DmaKind::CdRead {
+                left, raw: false, ..
+            } => (
                 CD_SECTOR_SIZE as u64,
                 u64::from(left.min(CD_DMA_CHUNK_SECTORS)) * CD_SECTOR_SIZE as u64,
             ),

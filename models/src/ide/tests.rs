@@ -101,10 +101,7 @@ fn power_on_reads_0x50_and_the_signatures_srst_runs_the_diagnostic() {
     assert_eq!(regs, [0x00, 0x01, 0x01, 0x00, 0x00, 0xa0, 0x50]);
     let regs: Vec<u8> = (1..8).map(|r| b.inb(SECONDARY_CMD_REGION, r)).collect();
     assert_eq!(regs, [0x00, 0x01, 0x01, 0x14, 0xeb, 0xa0, 0x50]);
-    for (cmd, ctl) in [
-        (PRIMARY_CMD_REGION, PRIMARY_CTL_REGION),
-        (SECONDARY_CMD_REGION, SECONDARY_CTL_REGION),
-    ] {
+    for ctl in [PRIMARY_CTL_REGION, SECONDARY_CTL_REGION] {
         b.outb(ctl, 0, 0x0e);
         b.outb(ctl, 0, 0x0a);
     }
