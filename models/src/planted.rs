@@ -102,8 +102,9 @@ const TABLE: &[PlantedBug] = &[
                       overlapping ranges. The fixed model declines to decode a window that would \
                       overlap the other; the planted bug registers a reprogrammed window without \
                       that check (triggered), so the registration assertion fails. Sequence: \
-                      program both bases to overlapping nonzero ranges and enable both (four \
-                      configuration writes, in any order).",
+                      the SMBus block is decoded from power-on (at 0xB100, as QEMU's `pc` \
+                      programs it); move it and the PM base to overlapping nonzero ranges and \
+                      enable the PM block (three configuration writes, in any order).",
     },
     PlantedBug {
         id: "fmc-cs-index",

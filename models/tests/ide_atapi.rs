@@ -77,13 +77,16 @@ fn pio_command(m: &mut Machine, cdb: &[u8]) -> Vec<u8> {
     data
 }
 
-/// The command failed: CHECK CONDITION; returns the (sense key, ASC, ASCQ) from REQUEST SENSE.
-fn check_condition(m: &mut Machine) -> (u8, u8, u8) {
+/// The command failed: CHECK CONDITION; returns the (sense key, ASC) from REQUEST SENSE (QEMU
+/// reports no qualifier: byte 13 is 0, byte 0 has the valid bit).
+fn check_condition(m: &mut Machine) -> (u8, u8) {
     assert_eq!(send(m, "inb 0x177"), "OK 0x0041");
     let key = hex(&send(m, "inb 0x171")) as u8 >> 4;
     let sense = pio_command(m, &[0x03, 0, 0, 0, 18]);
+    assert_eq!(sense[0], 0xf0);
     assert_eq!(sense[2], key, "ERROR bits 7:4 = sense key");
-    (sense[2], sense[12], sense[13])
+    assert_eq!(sense[13], 0);
+    (sense[2], sense[12])
 }
 
 fn memory(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
@@ -146,8 +149,8 @@ fn linux_bring_up_of_the_cdrom() {
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 1, 0);
     assert_eq!(
         send(&mut m, "inb 0x376"),
-        "OK 0x0058",
-        "DRQ until the bus master runs"
+        "OK 0x00d8",
+        "BSY and DRQ until the transfer ends (QEMU)"
     );
     send(&mut m, "outb 0xc008 0x9");
     send(&mut m, "clock_step");
@@ -159,7 +162,7 @@ fn linux_bring_up_of_the_cdrom() {
 }
 
 #[test]
-fn pio_read_blocks_follow_the_byte_count_limit_within_a_sector() {
+fn pio_read_blocks_follow_the_byte_count_limit_across_sectors() {
     let mut m = pc();
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 0, 0x300);
     assert_eq!(
@@ -181,7 +184,8 @@ fn pio_read_blocks_follow_the_byte_count_limit_within_a_sector() {
         data.extend(block);
     }
     completed(&mut m);
-    assert_eq!(sizes, [0x300, 0x300, 0x200, 0x300, 0x300, 0x200]);
+    // A DRQ block spans sectors; the next sector is read within it (QEMU [V]).
+    assert_eq!(sizes, [0x300, 0x300, 0x300, 0x300, 0x300, 0x100]);
     assert_eq!(&data[..6], b"\x01CD001");
     assert_eq!(&data[2048..2054], b"\xffCD001");
 }
@@ -197,14 +201,14 @@ fn odd_allocation_lengths_are_padded_to_a_word() {
 fn a_read_past_the_end_of_the_medium_is_an_illegal_request() {
     let mut m = pc();
     packet(&mut m, &[0x28, 0, 0, 0, 0x03, 0xff, 0, 0, 2], 0, 0x800);
-    assert_eq!(check_condition(&mut m), (0x05, 0x21, 0x00));
+    assert_eq!(check_condition(&mut m), (0x05, 0x21));
     packet(
         &mut m,
         &[0xa8, 0, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1],
         0,
         0x800,
     );
-    assert_eq!(check_condition(&mut m), (0x05, 0x21, 0x00));
+    assert_eq!(check_condition(&mut m), (0x05, 0x21));
     // A transfer length of 0 reads nothing, wherever it points.
     packet(&mut m, &[0x28, 0, 0xff, 0xff, 0xff, 0xff], 0, 0x800);
     completed(&mut m);
@@ -213,10 +217,17 @@ fn a_read_past_the_end_of_the_medium_is_an_illegal_request() {
 #[test]
 fn unknown_packet_commands_report_invalid_opcode() {
     let mut m = pc();
-    packet(&mut m, &[0xbd], 0, 0x800);
-    assert_eq!(check_condition(&mut m), (0x05, 0x20, 0x00));
-    // Sense is reported once; the next REQUEST SENSE has nothing.
-    assert_eq!(pio_command(&mut m, &[0x03, 0, 0, 0, 18])[2], 0);
+    packet(&mut m, &[0xff], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x20));
+    // The sense stays until the next error, successful commands between (QEMU).
+    packet(&mut m, &[0x00], 0, 0);
+    completed(&mut m);
+    assert_eq!(pio_command(&mut m, &[0x03, 0, 0, 0, 18])[12], 0x20);
+    // A data command with a byte count limit of 0 is aborted at the ATA level, silently.
+    packet(&mut m, &[0x12, 0, 0, 0, 36], 0, 0);
+    assert_eq!(send(&mut m, "inb 0x177"), "OK 0x0041");
+    assert_eq!(send(&mut m, "inb 0x171"), "OK 0x0004");
+    assert!(!m.irq_level(IRQ_IDE_SECONDARY));
 }
 
 fn empty_drive() -> MachineSpec {
@@ -232,9 +243,9 @@ fn empty_drive() -> MachineSpec {
 fn without_a_medium_commands_that_need_one_are_not_ready() {
     let mut m = Machine::new(empty_drive, MachineOptions::default());
     packet(&mut m, &[0x00], 0, 0);
-    assert_eq!(check_condition(&mut m), (0x02, 0x3a, 0x01));
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a));
     packet(&mut m, &[0x25], 0, 0x800);
-    assert_eq!(check_condition(&mut m), (0x02, 0x3a, 0x01));
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a));
     // INQUIRY and GET CONFIGURATION still answer; the current profile is none.
     assert_eq!(pio_command(&mut m, &[0x12, 0, 0, 0, 36])[0], 0x05);
     let config = pio_command(&mut m, &[0x46, 0, 0, 0, 0, 0, 0, 0, 8]);
@@ -244,31 +255,68 @@ fn without_a_medium_commands_that_need_one_are_not_ready() {
 #[test]
 fn eject_close_and_unit_attention() {
     let mut m = pc();
-    // Locked: eject is refused.
+    // Locked: eject is refused (NOT READY while a medium is in, as QEMU says).
     packet(&mut m, &[0x1e, 0, 0, 0, 1], 0, 0);
     completed(&mut m);
     packet(&mut m, &[0x1b, 0, 0, 0, 0x02], 0, 0);
-    assert_eq!(check_condition(&mut m), (0x05, 0x53, 0x02));
+    assert_eq!(check_condition(&mut m), (0x02, 0x53));
     packet(&mut m, &[0x1e], 0, 0);
     completed(&mut m);
     // Eject: the tray opens, the medium is gone for the guest.
     packet(&mut m, &[0x1b, 0, 0, 0, 0x02], 0, 0);
     completed(&mut m);
     packet(&mut m, &[0x00], 0, 0);
-    assert_eq!(check_condition(&mut m), (0x02, 0x3a, 0x02));
-    // The user closes the tray: UNIT ATTENTION once, then ready; GESN reports new media.
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a));
+    // Load: the tray closes and the medium is back.
+    packet(&mut m, &[0x1b, 0, 0, 0, 0x03], 0, 0);
+    completed(&mut m);
+    packet(&mut m, &[0x00], 0, 0);
+    completed(&mut m);
+    // The user ejects (the medium is taken out, an interrupt), then closes the tray with it
+    // put back: the next command sees NOT READY, the one after UNIT ATTENTION, then ready;
+    // GESN reports new media once.
+    send(&mut m, "event piix3-ide 0x0202");
+    assert!(m.irq_level(IRQ_IDE_SECONDARY));
+    let gesn = pio_command(&mut m, &[0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8]);
+    assert_eq!(gesn, [0, 4, 4, 0x10, 0, 1, 0, 0], "tray open");
     send(&mut m, "event piix3-ide 0x0202");
     packet(&mut m, &[0x00], 0, 0);
-    assert_eq!(check_condition(&mut m), (0x06, 0x28, 0x00));
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a));
+    packet(&mut m, &[0x00], 0, 0);
+    assert_eq!(check_condition(&mut m), (0x06, 0x28));
     packet(&mut m, &[0x00], 0, 0);
     completed(&mut m);
     let gesn = pio_command(&mut m, &[0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8]);
-    assert_eq!(gesn, [0, 6, 4, 0x10, 2, 2, 0, 0]);
+    assert_eq!(gesn, [0, 4, 4, 0x10, 2, 2, 0, 0]);
     let gesn = pio_command(&mut m, &[0x4a, 1, 0, 0, 0x10, 0, 0, 0, 8]);
     assert_eq!(gesn[4], 0, "reported once");
     // GESN without the polled bit is refused.
     packet(&mut m, &[0x4a, 0, 0, 0, 0x10, 0, 0, 0, 8], 0, 0x800);
-    assert_eq!(check_condition(&mut m), (0x05, 0x24, 0x00));
+    assert_eq!(check_condition(&mut m), (0x05, 0x24));
+}
+
+#[test]
+fn a_pending_unit_attention_fails_other_commands_until_request_sense() {
+    let mut m = pc();
+    send(&mut m, "event piix3-ide 0x0202");
+    send(&mut m, "event piix3-ide 0x0202");
+    packet(&mut m, &[0x00], 0, 0);
+    assert_eq!(check_condition(&mut m), (0x02, 0x3a));
+    packet(&mut m, &[0x25], 0, 0x800);
+    assert_eq!(send(&mut m, "inb 0x177"), "OK 0x0041");
+    assert_eq!(send(&mut m, "inb 0x171"), "OK 0x0060");
+    // QEMU's CHECK CONDITION for the pending unit attention: status ERR only, MC in ERROR.
+    packet(&mut m, &[0x00], 0, 0);
+    assert_eq!(send(&mut m, "inb 0x177"), "OK 0x0001");
+    assert_eq!(send(&mut m, "inb 0x171"), "OK 0x0068");
+    assert_eq!(send(&mut m, "inb 0x172"), "OK 0x0000");
+    // REQUEST SENSE reports it and clears the key (the ASC stays).
+    let sense = pio_command(&mut m, &[0x03, 0, 0, 0, 18]);
+    assert_eq!((sense[2], sense[12]), (0x06, 0x28));
+    let sense = pio_command(&mut m, &[0x03, 0, 0, 0, 18]);
+    assert_eq!((sense[2], sense[12]), (0x00, 0x28));
+    packet(&mut m, &[0x00], 0, 0);
+    completed(&mut m);
 }
 
 #[test]
@@ -278,21 +326,27 @@ fn read_toc_mode_sense_and_get_configuration() {
     assert_eq!(
         toc,
         [
-            0, 18, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x14, 0xaa, 0, 0, 0, 4, 0
+            0, 18, 1, 1, 0, 0x14, 1, 0, 0, 0, 0, 0, 0, 0x16, 0xaa, 0, 0, 0, 4, 0
         ]
     );
     let toc_msf = pio_command(&mut m, &[0x43, 2, 0, 0, 0, 0, 0, 0, 20]);
     assert_eq!(&toc_msf[8..12], &[0, 0, 2, 0], "track 1 at 00:02:00");
-    let session = pio_command(&mut m, &[0x43, 0, 1, 0, 0, 0, 0, 0, 12]);
-    assert_eq!(session.len(), 12);
+    // The format is in bits 7:6 of the last byte (byte 2 is ignored, as QEMU does).
+    let session = pio_command(&mut m, &[0x43, 0, 0, 0, 0, 0, 0, 0, 12, 0x40]);
+    assert_eq!(session, [0, 0x0a, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
     let mode = pio_command(&mut m, &[0x5a, 0, 0x2a, 0, 0, 0, 0, 0, 64]);
-    assert_eq!(&mode[..2], &[0, 26]);
-    assert_eq!(&mode[8..10], &[0x2a, 0x12]);
+    assert_eq!(&mode[..2], &[0, 28]);
+    assert_eq!(&mode[8..10], &[0x2a, 0x14]);
     packet(&mut m, &[0x5a, 0, 0xea, 0, 0, 0, 0, 0, 64], 0, 0x800);
-    assert_eq!(check_condition(&mut m), (0x05, 0x39, 0x00), "saved values");
-    let config = pio_command(&mut m, &[0x46, 2, 0, 1, 0, 0, 0, 0, 64]);
-    assert_eq!(config.len(), 20, "header and the Core feature only");
-    assert_eq!(&config[6..10], &[0, 0x08, 0, 0x01]);
+    assert_eq!(check_condition(&mut m), (0x05, 0x39), "saved values");
+    packet(&mut m, &[0x5a, 0, 0x3f, 0, 0, 0, 0, 0, 64], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x24), "no all-pages page");
+    let config = pio_command(&mut m, &[0x46, 2, 0, 0, 0, 0, 0, 0, 64]);
+    assert_eq!(config.len(), 20, "header and the profile list");
+    assert_eq!(&config[6..8], &[0, 0x08], "current profile: CD-ROM");
+    assert_eq!(&config[12..20], &[0, 0x10, 0, 0, 0, 0x08, 1, 0]);
+    packet(&mut m, &[0x46, 2, 0, 1, 0, 0, 0, 0, 64], 0, 0x800);
+    assert_eq!(check_condition(&mut m), (0x05, 0x24), "only from feature 0");
 }
 
 #[test]
@@ -305,11 +359,12 @@ fn atapi_dma_with_a_short_prd_table_ends_without_an_interrupt() {
     send(&mut m, "outb 0xc008 0x9");
     send(&mut m, "clock_step");
     assert!(!m.irq_level(IRQ_IDE_SECONDARY));
+    // The table's bytes are filled, ACTIVE clears, the drive keeps BSY|DRQ (QEMU [V]).
     expect(
         &mut m,
-        &[("inb 0xc00a", "OK 0x0000"), ("inb 0x177", "OK 0x0050")],
+        &[("inb 0xc00a", "OK 0x0000"), ("inb 0x177", "OK 0x00d8")],
     );
-    assert_eq!(memory(&mut m, 0x30000, 2), [0, 0]);
+    assert_eq!(memory(&mut m, 0x30000, 6), b"\x01CD001");
 }
 
 #[test]
@@ -317,21 +372,21 @@ fn an_injected_medium_error_is_a_medium_error_sense() {
     let mut m = pc();
     enable(&mut m);
     send(&mut m, "event piix3-ide 0x0002110000000000000001");
-    // By DMA: BMISTA.ERROR and CHECK CONDITION.
+    // By DMA: CHECK CONDITION, an interrupt, ACTIVE clear (no BMISTA.ERROR, as in QEMU).
     send(&mut m, "write 0x1000 0x8 0x0000030000000080");
     send(&mut m, "outl 0xc00c 0x1000");
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 1, 0);
     send(&mut m, "outb 0xc008 0x9");
     send(&mut m, "clock_step");
-    assert_eq!(send(&mut m, "inb 0xc00a"), "OK 0x0006");
+    assert_eq!(send(&mut m, "inb 0xc00a"), "OK 0x0004");
     send(&mut m, "outb 0xc008 0x0");
-    assert_eq!(check_condition(&mut m), (0x03, 0x11, 0x00));
+    assert_eq!(check_condition(&mut m), (0x03, 0x11));
     // By PIO: sector 16 arrives, sector 17 fails.
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 0, 0x800);
     send(&mut m, "clock_step");
     assert_eq!(data_block(&mut m).len(), 2048);
     send(&mut m, "clock_step");
-    assert_eq!(check_condition(&mut m), (0x03, 0x11, 0x00));
+    assert_eq!(check_condition(&mut m), (0x03, 0x11));
 }
 
 #[test]
@@ -345,7 +400,7 @@ fn device_reset_while_a_command_waits_and_srst_signature() {
             ("inb 0x177", "OK 0x0058"),
             ("outb 0x177 0x8", "OK"),
             ("inb 0x177", "OK 0x0000"),
-            ("inb 0x171", "OK 0x0001"),
+            ("inb 0x171", "OK 0x0000"),
             ("inb 0x174", "OK 0x0014"),
             ("inb 0x175", "OK 0x00eb"),
         ],

@@ -456,7 +456,7 @@ fn an_injected_medium_error_fails_a_dma_read_before_any_data_moves() {
     expect(
         &mut m,
         &[
-            ("inb 0xc002", "OK 0x0006"),
+            ("inb 0xc002", "OK 0x0004"),
             ("inb 0x1f7", "OK 0x0041"),
             ("inb 0x1f1", "OK 0x0040"),
             ("inb 0x1f2", "OK 0x0003"),
@@ -477,7 +477,7 @@ fn an_injected_io_error_fails_a_dma_write_and_nothing_is_written() {
     expect(
         &mut m,
         &[
-            ("inb 0xc002", "OK 0x0006"),
+            ("inb 0xc002", "OK 0x0004"),
             ("inb 0x1f7", "OK 0x0041"),
             ("inb 0x1f1", "OK 0x0004"),
             ("outb 0xc000 0x0", "OK"),
@@ -548,10 +548,13 @@ fn srst_signatures_of_the_disk_and_of_the_absent_slave() {
             ("inb 0x1f5", "OK 0x0000"),
             ("inb 0x1f6", "OK 0x00a0"),
             ("inb 0x1f7", "OK 0x0050"),
-            // The absent slave reads 0 (QEMU).
+            // The absent slave: Status and Error read 0, the rest its no-device signature
+            // (QEMU).
             ("outb 0x1f6 0xb0", "OK"),
             ("inb 0x1f7", "OK 0x0000"),
-            ("inb 0x1f4", "OK 0x0000"),
+            ("inb 0x1f1", "OK 0x0000"),
+            ("inb 0x1f4", "OK 0x00ff"),
+            ("inb 0x1f5", "OK 0x00ff"),
             ("inb 0x1f6", "OK 0x00b0"),
         ],
     );

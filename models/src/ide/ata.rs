@@ -3,16 +3,18 @@
 
 use super::backend::SECTOR_SIZE;
 use super::channel::{
-    AfterPio, Channel, Chs, DIAGNOSTIC_PASSED, Dir, DmaKind, Drive, IO_BUFFER_SIZE,
-    MAX_MULT_SECTORS, Media, Pending, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY,
+    AfterPio, Channel, Chs, Dir, DmaKind, Drive, IO_BUFFER_SIZE, MAX_MULT_SECTORS, Media, Pending,
+    SMART_SELFTESTS, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY,
 };
 use super::{Bug, planted_reached, planted_triggered};
 use harness::device::Context;
 
 // Commands (ATA/ATAPI-7 names).
-const WIN_RECAL_FIRST: u8 = 0x10; // RECALIBRATE (0x10-0x1F)
-const WIN_RECAL_LAST: u8 = 0x1f;
-const WIN_READ: u8 = 0x20; // READ SECTORS
+const WIN_DSM: u8 = 0x06; // DATA SET MANAGEMENT
+/// DATA SET MANAGEMENT FEATURES: TRIM.
+const DSM_TRIM: u8 = 0x01;
+const WIN_RECAL: u8 = 0x10; // RECALIBRATE
+pub(super) const WIN_READ: u8 = 0x20; // READ SECTORS
 const WIN_READ_ONCE: u8 = 0x21; // READ SECTORS without retry
 const WIN_READ_EXT: u8 = 0x24; // READ SECTORS EXT
 const WIN_READDMA_EXT: u8 = 0x25; // READ DMA EXT
@@ -23,6 +25,7 @@ const WIN_WRITE_ONCE: u8 = 0x31; // WRITE SECTORS without retry
 const WIN_WRITE_EXT: u8 = 0x34; // WRITE SECTORS EXT
 const WIN_WRITEDMA_EXT: u8 = 0x35; // WRITE DMA EXT
 const WIN_MULTWRITE_EXT: u8 = 0x39; // WRITE MULTIPLE EXT
+const WIN_WRITE_VERIFY: u8 = 0x3c; // WRITE VERIFY
 const WIN_VERIFY: u8 = 0x40; // READ VERIFY SECTORS
 const WIN_VERIFY_ONCE: u8 = 0x41; // READ VERIFY SECTORS without retry
 const WIN_VERIFY_EXT: u8 = 0x42; // READ VERIFY SECTORS EXT
@@ -48,6 +51,7 @@ pub(super) const WIN_FLUSH_CACHE: u8 = 0xe7; // FLUSH CACHE
 pub(super) const WIN_IDENTIFY: u8 = 0xec; // IDENTIFY DEVICE
 pub(super) const WIN_FLUSH_CACHE_EXT: u8 = 0xea; // FLUSH CACHE EXT
 pub(super) const WIN_SETFEATURES: u8 = 0xef; // SET FEATURES
+const WIN_SECURITY_FREEZE_LOCK: u8 = 0xf5; // SECURITY FREEZE LOCK (CFA WEAR LEVEL)
 const WIN_READ_NATIVE_MAX: u8 = 0xf8; // READ NATIVE MAX ADDRESS
 
 // SET FEATURES subcommands (FEATURES register).
@@ -76,19 +80,12 @@ const SMART_READ_DATA: u8 = 0xd0;
 const SMART_READ_THRESHOLDS: u8 = 0xd1;
 const SMART_ATTR_AUTOSAVE: u8 = 0xd2;
 const SMART_IMMEDIATE_OFFLINE: u8 = 0xd4;
+const SMART_READ_LOG: u8 = 0xd5;
 const SMART_ENABLE: u8 = 0xd8;
 const SMART_DISABLE: u8 = 0xd9;
 const SMART_STATUS: u8 = 0xda;
 const SMART_LCYL: u8 = 0x4f;
 const SMART_HCYL: u8 = 0xc2;
-/// SMART attributes reported: id, current/worst value, threshold, raw value.
-const SMART_ATTRIBUTES: [(u8, u8, u8, u16); 4] = [
-    (0x01, 100, 6, 0),  // raw read error rate
-    (0x05, 100, 36, 0), // reallocated sectors
-    (0x09, 100, 0, 1),  // power-on hours
-    (0xc2, 100, 0, 40), // temperature
-];
-
 /// Firmware revision in IDENTIFY (QEMU's hardware version string).
 pub(super) const FIRMWARE_REVISION: &str = "2.5+";
 const DISK_MODEL: &str = "QEMU HARDDISK";
@@ -99,12 +96,19 @@ impl Channel {
     /// An ATA command to the disk of unit `u` (status is DRDY|BSY, error 0 on entry).
     pub(super) fn ata_command(&mut self, ctx: &mut dyn Context, u: usize, cmd: u8) {
         match cmd {
-            WIN_RECAL_FIRST..=WIN_RECAL_LAST | WIN_SEEK => self.complete(ctx, u, STATUS_READY),
+            WIN_RECAL | WIN_SEEK => self.complete(ctx, u, STATUS_READY),
+            WIN_SECURITY_FREEZE_LOCK => {
+                // QEMU takes it for CFA WEAR LEVEL: the sector count reads 0.
+                self.units[u].tf.nsector = 0;
+                self.complete(ctx, u, STATUS_READY);
+            }
             WIN_READ | WIN_READ_ONCE => self.cmd_read_pio(ctx, u, false, false),
             WIN_READ_EXT => self.cmd_read_pio(ctx, u, true, false),
             WIN_MULTREAD => self.cmd_read_pio(ctx, u, false, true),
             WIN_MULTREAD_EXT => self.cmd_read_pio(ctx, u, true, true),
-            WIN_WRITE | WIN_WRITE_ONCE => self.cmd_write_pio(ctx, u, false, false),
+            WIN_WRITE | WIN_WRITE_ONCE | WIN_WRITE_VERIFY => {
+                self.cmd_write_pio(ctx, u, false, false)
+            }
             WIN_WRITE_EXT => self.cmd_write_pio(ctx, u, true, false),
             WIN_MULTWRITE => self.cmd_write_pio(ctx, u, false, true),
             WIN_MULTWRITE_EXT => self.cmd_write_pio(ctx, u, true, true),
@@ -112,6 +116,7 @@ impl Channel {
             WIN_READDMA_EXT => self.cmd_dma(ctx, u, false, true),
             WIN_WRITEDMA | WIN_WRITEDMA_ONCE => self.cmd_dma(ctx, u, true, false),
             WIN_WRITEDMA_EXT => self.cmd_dma(ctx, u, true, true),
+            WIN_DSM => self.cmd_data_set_management(ctx, u),
             WIN_VERIFY | WIN_VERIFY_ONCE => self.cmd_verify(ctx, u, false),
             WIN_VERIFY_EXT => self.cmd_verify(ctx, u, true),
             WIN_READ_NATIVE_MAX => self.cmd_read_native_max(ctx, u, false),
@@ -122,10 +127,9 @@ impl Channel {
             WIN_SETMULT => self.cmd_set_multiple(ctx, u),
             WIN_IDENTIFY => self.cmd_identify(ctx, u),
             WIN_SETFEATURES => self.cmd_set_features(ctx, u),
-            WIN_FLUSH_CACHE | WIN_FLUSH_CACHE_EXT => {
-                self.units[u].tf.status = STATUS_READY | STATUS_BSY;
-                self.schedule(ctx, u, Pending::Flush);
-            }
+            // Nothing is cached: a flush completes at once (QEMU's finishes before the guest's
+            // next access in every capture).
+            WIN_FLUSH_CACHE | WIN_FLUSH_CACHE_EXT => self.complete(ctx, u, STATUS_READY),
             WIN_CHECKPOWERMODE1 | WIN_CHECKPOWERMODE2 => self.cmd_check_power_mode(ctx, u),
             WIN_STANDBYNOW1..=WIN_IDLE | WIN_SLEEPNOW1 | WIN_STANDBYNOW2..=WIN_SLEEPNOW2 => {
                 self.complete(ctx, u, STATUS_DRDY)
@@ -154,6 +158,16 @@ impl Channel {
         } else {
             1
         };
+        self.read_block(ctx, u);
+    }
+
+    /// Start reading the next PIO block: BSY until it is in, or an abort at once if it is past
+    /// the end of the disk (QEMU's `ide_sector_read`).
+    fn read_block(&mut self, ctx: &mut dyn Context, u: usize) {
+        self.units[u].tf.error = 0;
+        if !self.block_in_range(u) {
+            return self.abort(ctx, u);
+        }
         self.units[u].tf.status = STATUS_READY | STATUS_BSY;
         self.schedule(ctx, u, Pending::PioRead);
     }
@@ -190,8 +204,7 @@ impl Channel {
         if remaining == 0 {
             self.units[u].tf.status = STATUS_READY;
         } else {
-            self.units[u].tf.status = STATUS_READY | STATUS_BSY;
-            self.schedule(ctx, u, Pending::PioRead);
+            self.read_block(ctx, u);
         }
     }
 
@@ -255,23 +268,24 @@ impl Channel {
         self.arm_dma(ctx, u, DmaKind::Ata { write });
     }
 
-    /// READ VERIFY SECTORS (EXT): the sectors must exist and read without error.
+    /// DATA SET MANAGEMENT: TRIM takes its range entries by DMA, SECTOR COUNT 512-byte blocks
+    /// of them (the 8-bit count as written: 0 is none; LBA48 is not re-read, as in QEMU).
+    fn cmd_data_set_management(&mut self, ctx: &mut dyn Context, u: usize) {
+        let tf = self.units[u].tf;
+        let Some(d) = self.disk(u) else { return };
+        if tf.feature != DSM_TRIM {
+            return self.abort(ctx, u);
+        }
+        d.remaining = u32::from(tf.nsector);
+        self.arm_dma(ctx, u, DmaKind::Trim);
+    }
+
+    /// READ VERIFY SECTORS (EXT): accepted as is, with no range check and no medium access
+    /// (QEMU: "do sector number check ?").
     fn cmd_verify(&mut self, ctx: &mut dyn Context, u: usize, lba48: bool) {
-        let count = self.units[u].tf.sector_count(lba48);
         let Some(d) = self.disk(u) else { return };
         d.lba48 = lba48;
-        let lba = self.command_sector(u);
-        let Some(Drive {
-            media: Media::Disk(ds),
-            ..
-        }) = self.disk(u)
-        else {
-            return;
-        };
-        match ds.disk.check(lba, u64::from(count), false) {
-            Ok(()) => self.complete(ctx, u, STATUS_READY),
-            Err(e) => self.fail(ctx, u, Self::error_bits(e)),
-        }
+        self.complete(ctx, u, STATUS_READY);
     }
 
     /// READ NATIVE MAX ADDRESS (EXT): the last sector's address in the taskfile.
@@ -288,19 +302,11 @@ impl Channel {
         self.complete(ctx, u, STATUS_READY);
     }
 
-    /// EXECUTE DEVICE DIAGNOSTIC: the signature; a disk interrupts, a packet device does not.
+    /// EXECUTE DEVICE DIAGNOSTIC: the signature and error 0x01; a disk interrupts, a packet
+    /// device does not.
     pub(super) fn cmd_diagnose(&mut self, ctx: &mut dyn Context, u: usize) {
-        let cd = self.units[u].drive.as_ref().is_some_and(Drive::is_cd);
-        let tf = &mut self.units[u].tf;
-        tf.select &= !super::channel::DEV_HEAD;
-        tf.nsector = 1;
-        tf.sector = 1;
-        (tf.lcyl, tf.hcyl) = if cd { (0x14, 0xeb) } else { (0, 0) };
-        tf.error = DIAGNOSTIC_PASSED;
-        if cd {
-            tf.status = 0;
-        } else {
-            self.complete(ctx, u, STATUS_READY);
+        if self.units[u].diagnostic() {
+            self.raise_irq(ctx);
         }
     }
 
@@ -372,11 +378,15 @@ impl Channel {
         self.raise_irq(ctx);
     }
 
-    /// IDENTIFY DEVICE: 256 words.
+    /// IDENTIFY DEVICE: 256 words, built the first time and kept (QEMU's `identify_set`).
     fn cmd_identify(&mut self, ctx: &mut dyn Context, u: usize) {
         let Some(d) = self.disk(u) else { return };
-        let words = identify_disk(d);
-        put_words(&mut d.io[..], &words);
+        if d.identify.is_none() {
+            d.identify = Some(Box::new(identify_disk(d)));
+        }
+        if let Some(words) = &d.identify {
+            put_words(&mut d.io[..], words);
+        }
         self.send_block(ctx, u, SECTOR_SIZE);
     }
 
@@ -387,11 +397,17 @@ impl Channel {
             return;
         };
         match tf.feature {
-            SETFEATURES_EN_WCACHE => d.write_cache = true,
-            SETFEATURES_DIS_WCACHE => d.write_cache = false,
+            SETFEATURES_EN_WCACHE | SETFEATURES_DIS_WCACHE => {
+                d.write_cache = tf.feature == SETFEATURES_EN_WCACHE;
+                if let Some(w) = &mut d.identify {
+                    w[85] = (1 << 14) | u16::from(d.write_cache) << 5 | 1;
+                }
+            }
             SETFEATURES_XFER => match tf.nsector >> 3 {
                 XFER_PIO_DEFAULT | XFER_PIO | XFER_SW_DMA | XFER_MW_DMA | XFER_UDMA => {
-                    d.xfer_mode = tf.nsector;
+                    if let Some(w) = &mut d.identify {
+                        (w[62], w[63], w[88]) = dma_mode_words(tf.nsector);
+                    }
                 }
                 _ => return self.abort(ctx, u),
             },
@@ -409,7 +425,8 @@ impl Channel {
         self.complete(ctx, u, STATUS_READY);
     }
 
-    /// SMART: needs the signature in LBA Mid/High, and SMART enabled for all but ENABLE.
+    /// SMART: needs the signature in LBA Mid/High, and SMART enabled for all but ENABLE
+    /// (QEMU's `cmd_smart`; the drive never reports a threshold exceeded).
     fn cmd_smart(&mut self, ctx: &mut dyn Context, u: usize) {
         let tf = self.units[u].tf;
         let Some(Drive {
@@ -426,19 +443,52 @@ impl Channel {
         {
             return self.abort(ctx, u);
         }
+        let buf = &mut io[..SECTOR_SIZE];
         match tf.feature {
             SMART_ENABLE => ds.smart_enabled = true,
             SMART_DISABLE => ds.smart_enabled = false,
-            SMART_ATTR_AUTOSAVE => match tf.nsector {
+            SMART_ATTR_AUTOSAVE => match tf.sector {
                 0x00 => ds.smart_autosave = false,
                 0xf1 => ds.smart_autosave = true,
                 _ => return self.abort(ctx, u),
             },
-            // The thresholds are never exceeded: LBA Mid/High keep 0x4F/0xC2.
+            // No threshold exceeded: LBA Mid/High keep 0x4F/0xC2.
             SMART_STATUS => {}
-            SMART_IMMEDIATE_OFFLINE => {}
-            SMART_READ_DATA | SMART_READ_THRESHOLDS => {
-                smart_block(&mut io[..SECTOR_SIZE], tf.feature == SMART_READ_DATA);
+            SMART_IMMEDIATE_OFFLINE => match tf.sector {
+                // Off-line routine, short and extended self-test: logged as passed.
+                0..=2 => {
+                    ds.selftests = ds.selftests % SMART_SELFTESTS as u8 + 1;
+                    ds.selftest_kinds[usize::from(ds.selftests - 1)] = Some(tf.sector);
+                }
+                _ => return self.abort(ctx, u),
+            },
+            SMART_READ_DATA => {
+                smart_data(buf, ds.smart_autosave);
+                return self.send_block(ctx, u, SECTOR_SIZE);
+            }
+            SMART_READ_THRESHOLDS => {
+                smart_thresholds(buf);
+                return self.send_block(ctx, u, SECTOR_SIZE);
+            }
+            SMART_READ_LOG => {
+                buf.fill(0);
+                buf[0] = 0x01;
+                match tf.sector {
+                    // Summary error log: no errors.
+                    0x01 => {}
+                    // Self-test log.
+                    0x06 => {
+                        for (i, kind) in ds.selftest_kinds.iter().enumerate() {
+                            if let Some(kind) = *kind {
+                                // Passed, at power-on hour 0x1234.
+                                buf[2 + 24 * i..6 + 24 * i].copy_from_slice(&[kind, 0, 0x34, 0x12]);
+                            }
+                        }
+                        buf[508] = ds.selftests;
+                    }
+                    _ => return self.abort(ctx, u),
+                }
+                smart_checksum(buf);
                 return self.send_block(ctx, u, SECTOR_SIZE);
             }
             _ => return self.abort(ctx, u),
@@ -519,18 +569,20 @@ fn identify_disk(d: &Drive) -> [u16; 256] {
     let lba28 = total.min(LBA28_MAX_SECTORS);
     w[60] = lba28 as u16;
     w[61] = (lba28 >> 16) as u16;
-    (w[62], w[63], w[88]) = dma_mode_words(d.xfer_mode);
+    // SW/MW DMA 0-2 and UDMA 0-5 supported, UDMA 5 selected (SET FEATURES updates them).
+    (w[62], w[63], w[88]) = (0x07, 0x07, 0x203f);
     w[64] = 0x03; // PIO 3-4
     w[65] = 120; // multiword DMA cycle times (ns)
     w[66] = 120;
     w[67] = 120; // PIO cycle times
     w[68] = 120;
+    w[69] = 1 << 14; // deterministic read after TRIM
     w[80] = 0xf0; // ATA-4 to ATA-7
     w[81] = 0x16;
     w[82] = (1 << 14) | (1 << 5) | 1; // NOP, write cache, SMART supported
     w[83] = (1 << 14) | (1 << 13) | (1 << 12) | (1 << 10); // FLUSH CACHE (EXT), LBA48
     w[84] = 1 << 14;
-    w[85] = (1 << 14) | u16::from(d.write_cache) << 5 | u16::from(ds.smart_enabled);
+    w[85] = (1 << 14) | u16::from(d.write_cache) << 5 | 1; // NOP, write cache, SMART enabled
     w[86] = (1 << 13) | (1 << 12) | (1 << 10);
     w[87] = 1 << 14;
     w[93] = 1 | (1 << 14) | 0x2000; // hardware reset result: device 0 passed
@@ -538,33 +590,68 @@ fn identify_disk(d: &Drive) -> [u16; 256] {
     w[101] = (total >> 16) as u16;
     w[102] = (total >> 32) as u16;
     w[103] = (total >> 48) as u16;
+    w[106] = 0x6000; // physical sector size is logical (512)
+    w[169] = 1; // DATA SET MANAGEMENT / TRIM supported
     w
 }
 
-/// SMART READ DATA (`data`) or READ THRESHOLDS block, with its checksum in the last byte.
-fn smart_block(buf: &mut [u8], data: bool) {
+/// QEMU's SMART attributes: id, flags (2 bytes), value, worst, raw value (6 bytes), threshold.
+const SMART_ATTRIBUTES: [[u8; 12]; 7] = [
+    [
+        0x01, 0x03, 0x00, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x06,
+    ], // raw read errors
+    [
+        0x03, 0x03, 0x00, 0x64, 0x64, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ], // spin up
+    [
+        0x04, 0x02, 0x00, 0x64, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x14,
+    ], // start stop count
+    [
+        0x05, 0x03, 0x00, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x24,
+    ], // remapped sectors
+    [
+        0x09, 0x03, 0x00, 0x64, 0x64, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ], // power-on hours
+    [
+        0x0c, 0x03, 0x00, 0x64, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    ], // power cycles
+    [
+        190, 0x03, 0x00, 0x45, 0x45, 0x1f, 0x00, 0x1f, 0x1f, 0x00, 0x00, 0x32,
+    ], // airflow temperature
+];
+
+/// SMART READ DATA: the attributes and the off-line / self-test capabilities, checksummed.
+fn smart_data(buf: &mut [u8], autosave: bool) {
     buf.fill(0);
     buf[0] = 0x01; // structure revision
-    for (i, &(id, value, threshold, raw)) in SMART_ATTRIBUTES.iter().enumerate() {
-        let a = &mut buf[2 + 12 * i..2 + 12 * (i + 1)];
-        a[0] = id;
-        if data {
-            a[1] = 0x03; // flags: pre-failure warranty, online collection
-            a[3] = value;
-            a[4] = value;
-            a[5..7].copy_from_slice(&raw.to_le_bytes());
-        } else {
-            a[1] = threshold;
-        }
+    for (i, attr) in SMART_ATTRIBUTES.iter().enumerate() {
+        buf[2 + 12 * i..2 + 12 * i + 11].copy_from_slice(&attr[..11]);
     }
-    if data {
-        buf[362] = 0x82; // offline data collection: completed, auto offline enabled
-        buf[367] = 0x1b; // offline capabilities
-        buf[368] = 0x03; // SMART capabilities: saves data across power cycles
-        buf[370] = 0x01; // error logging supported
-        buf[372] = 2; // short self-test polling time (minutes)
-        buf[373] = 10; // extended self-test polling time
+    buf[362] = 0x02 | if autosave { 0x80 } else { 0 }; // off-line collection status
+    buf[364] = 0x20; // off-line collection time (seconds)
+    buf[365] = 0x01;
+    buf[367] = 0x19; // off-line capabilities: execute, self-test
+    buf[368] = 0x03; // SMART capabilities: saves data across power cycles
+    buf[370] = 0x01; // error logging supported
+    buf[372] = 0x02; // short self-test polling time (minutes)
+    buf[373] = 0x36; // extended self-test polling time
+    buf[374] = 0x01; // conveyance self-test polling time
+    smart_checksum(buf);
+}
+
+/// SMART READ THRESHOLDS: each attribute's id and threshold, checksummed.
+fn smart_thresholds(buf: &mut [u8]) {
+    buf.fill(0);
+    buf[0] = 0x01;
+    for (i, attr) in SMART_ATTRIBUTES.iter().enumerate() {
+        buf[2 + 12 * i] = attr[0];
+        buf[3 + 12 * i] = attr[11];
     }
+    smart_checksum(buf);
+}
+
+/// The last byte of a SMART block makes its bytes sum to 0.
+fn smart_checksum(buf: &mut [u8]) {
     let sum = buf[..SECTOR_SIZE - 1]
         .iter()
         .fold(0u8, |s, b| s.wrapping_add(*b));

@@ -1,16 +1,15 @@
 //! The ATAPI CD-ROM: the ATA commands a packet device takes, the PACKET protocol (PIO and DMA
-//! data phases, interrupt reason, byte count limit), and the MMC commands a driver uses to find
-//! and read a medium, with sense data for errors.
+//! data phases, interrupt reason, byte count limit), and the MMC commands QEMU's `ide-cd`
+//! answers, with its sense data, its medium-change sequence and its reply layouts.
 
 use super::ata::{
-    FIRMWARE_REVISION, WIN_CHECKPOWERMODE1, WIN_CHECKPOWERMODE2, WIN_DIAGNOSE, WIN_FLUSH_CACHE,
-    WIN_FLUSH_CACHE_EXT, WIN_IDENTIFY, WIN_IDLE, WIN_SETFEATURES, WIN_SLEEPNOW1, WIN_SLEEPNOW2,
-    WIN_STANDBYNOW1, WIN_STANDBYNOW2, dma_mode_words, put_string, put_words, serial,
+    FIRMWARE_REVISION, WIN_DIAGNOSE, WIN_FLUSH_CACHE, WIN_IDENTIFY, WIN_READ, WIN_SETFEATURES,
+    put_string, put_words, serial,
 };
 use super::backend::{CD_SECTOR_SIZE, Fault, IoError};
 use super::channel::{
-    AfterPio, CdState, Channel, Dir, DmaKind, Drive, Media, Pending, Pio, STATUS_BSY, STATUS_DRDY,
-    STATUS_DRQ, STATUS_ERR, STATUS_READY, Sense,
+    AfterPio, CdState, Channel, Dir, DmaKind, Drive, ERROR_ABRT, IO_BUFFER_SIZE, Media, Pending,
+    Pio, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_ERR, STATUS_READY, Sense,
 };
 use super::{Bug, planted_reached, planted_triggered};
 use harness::device::Context;
@@ -29,6 +28,8 @@ const PACKET_OVL: u8 = 0x02; // overlapped (not supported)
 const INT_REASON_COD: u8 = 0x01; // command (1) or data (0)
 const INT_REASON_IO: u8 = 0x02; // to the host (1) or to the device (0)
 const INT_REASON_MASK: u8 = 0x07;
+/// ERROR of a CHECK CONDITION for a pending unit attention: sense key 6 and MC (media change).
+const ERROR_UNIT_ATTENTION: u8 = (SENSE_UNIT_ATTENTION << 4) | 0x08;
 
 // MMC/SPC operation codes.
 const GPCMD_TEST_UNIT_READY: u8 = 0x00;
@@ -38,43 +39,43 @@ const GPCMD_START_STOP_UNIT: u8 = 0x1b;
 const GPCMD_PREVENT_ALLOW_MEDIUM_REMOVAL: u8 = 0x1e;
 const GPCMD_READ_CDVD_CAPACITY: u8 = 0x25;
 const GPCMD_READ_10: u8 = 0x28;
+const GPCMD_SEEK: u8 = 0x2b;
 const GPCMD_READ_TOC_PMA_ATIP: u8 = 0x43;
 const GPCMD_GET_CONFIGURATION: u8 = 0x46;
 const GPCMD_GET_EVENT_STATUS_NOTIFICATION: u8 = 0x4a;
+const GPCMD_READ_DISC_INFO: u8 = 0x51;
 const GPCMD_MODE_SENSE_10: u8 = 0x5a;
 const GPCMD_READ_12: u8 = 0xa8;
+const GPCMD_READ_DVD_STRUCTURE: u8 = 0xad;
+const GPCMD_SET_SPEED: u8 = 0xbb;
+const GPCMD_MECHANISM_STATUS: u8 = 0xbd;
+const GPCMD_READ_CD: u8 = 0xbe;
 
 // Sense keys.
+const SENSE_NONE: u8 = 0x00;
 const SENSE_NOT_READY: u8 = 0x02;
 const SENSE_MEDIUM_ERROR: u8 = 0x03;
 const SENSE_ILLEGAL_REQUEST: u8 = 0x05;
 const SENSE_UNIT_ATTENTION: u8 = 0x06;
-const SENSE_ABORTED_COMMAND: u8 = 0x0b;
 // Additional sense codes.
 const ASC_UNRECOVERED_READ_ERROR: u8 = 0x11;
 const ASC_ILLEGAL_OPCODE: u8 = 0x20;
 const ASC_LOGICAL_BLOCK_OOR: u8 = 0x21;
 const ASC_INV_FIELD_IN_CMD_PACKET: u8 = 0x24;
 const ASC_MEDIUM_MAY_HAVE_CHANGED: u8 = 0x28;
+const ASC_INCOMPATIBLE_FORMAT: u8 = 0x30;
 const ASC_SAVING_PARAMETERS_NOT_SUPPORTED: u8 = 0x39;
 const ASC_MEDIUM_NOT_PRESENT: u8 = 0x3a;
-const ASCQ_TRAY_CLOSED: u8 = 0x01;
-const ASCQ_TRAY_OPEN: u8 = 0x02;
+const ASC_DATA_PHASE_ERROR: u8 = 0x4b;
 const ASC_MEDIA_REMOVAL_PREVENTED: u8 = 0x53;
-const ASCQ_MEDIA_REMOVAL_PREVENTED: u8 = 0x02;
 
-// MODE SENSE pages and page control.
+// MODE SENSE pages.
 const MODE_PAGE_R_W_ERROR: u8 = 0x01;
+const MODE_PAGE_AUDIO_CTL: u8 = 0x0e;
 const MODE_PAGE_CAPABILITIES: u8 = 0x2a;
-const MODE_PAGE_ALL: u8 = 0x3f;
-const PAGE_CONTROL_SAVED: u8 = 3;
-// GET CONFIGURATION.
+// GET CONFIGURATION profiles.
+const MMC_PROFILE_DVD_ROM: u16 = 0x0010;
 const MMC_PROFILE_CD_ROM: u16 = 0x0008;
-const FEATURE_PROFILE_LIST: u16 = 0x0000;
-const FEATURE_CORE: u16 = 0x0001;
-const FEATURE_REMOVABLE_MEDIUM: u16 = 0x0003;
-const INTERFACE_ATAPI: u32 = 2;
-const RT_ONE: u8 = 2; // return only the starting feature
 // GET EVENT STATUS NOTIFICATION.
 const GESN_POLLED: u8 = 0x01;
 const GESN_MEDIA_CLASS: u8 = 4;
@@ -82,33 +83,92 @@ const GESN_NEA: u8 = 0x80; // no event available
 const MEC_NO_CHANGE: u8 = 0;
 const MEC_EJECT_REQUESTED: u8 = 1;
 const MEC_NEW_MEDIA: u8 = 2;
-const MEC_MEDIA_REMOVAL: u8 = 3;
 const MS_TRAY_OPEN: u8 = 0x01;
 const MS_MEDIA_PRESENT: u8 = 0x02;
 // READ TOC.
-const TOC_FORMAT_TOC: u8 = 0;
-const TOC_FORMAT_SESSION_INFO: u8 = 1;
 const TOC_LEAD_OUT: u8 = 0xaa;
-const TOC_DATA_TRACK: u8 = 0x14; // ADR 1, control: data track
 /// Frames before LBA 0 in MSF addresses (2 seconds).
 const MSF_OFFSET: u64 = 150;
+/// A raw CD sector (READ CD "all data"): sync, header, user data, EDC/ECC.
+pub(super) const CD_RAW_SECTOR_SIZE: usize = 2352;
+/// Media of more 2048-byte sectors than a CD holds (80 minutes) are DVDs (QEMU's rule).
+const CD_MAX_SECTORS: u64 = 80 * 60 * 75;
 
 const DRIVE_MODEL: &str = "QEMU DVD-ROM";
 const INQUIRY_VENDOR: &[u8; 8] = b"QEMU    ";
 const INQUIRY_PRODUCT: &[u8; 16] = b"QEMU DVD-ROM    ";
-/// Longest reply built here (MODE SENSE of all pages is the largest, 40 bytes).
-const REPLY_MAX: usize = 64;
+/// Longest reply built here: READ DVD STRUCTURE's 2 KiB of physical format information and
+/// its header.
+const REPLY_MAX: usize = 2048 + 4;
+/// GET CONFIGURATION's allocation length is cut to one sector (QEMU).
+const GET_CONFIGURATION_MAX: usize = 512;
 
-/// A reply being built.
+/// What the command table says of an opcode (QEMU's `atapi_cmd_table` flags).
+#[derive(Clone, Copy, Default)]
+struct Flags {
+    /// Runs while a unit attention is pending (and does not report a medium change).
+    allow_ua: bool,
+    /// Needs a medium: NOT READY without one.
+    check_ready: bool,
+    /// Never moves data: a byte count limit of 0 is fine.
+    nondata: bool,
+    /// Moves data only for some fields: the handler checks the byte count limit.
+    conddata: bool,
+}
+
+/// The flags of `op`, or `None` for an opcode the drive does not implement.
+fn flags(op: u8) -> Option<Flags> {
+    let f = Flags::default();
+    Some(match op {
+        GPCMD_TEST_UNIT_READY => Flags {
+            check_ready: true,
+            nondata: true,
+            ..f
+        },
+        GPCMD_REQUEST_SENSE
+        | GPCMD_INQUIRY
+        | GPCMD_GET_CONFIGURATION
+        | GPCMD_GET_EVENT_STATUS_NOTIFICATION => Flags {
+            allow_ua: true,
+            ..f
+        },
+        GPCMD_START_STOP_UNIT | GPCMD_PREVENT_ALLOW_MEDIUM_REMOVAL | GPCMD_SET_SPEED => {
+            Flags { nondata: true, ..f }
+        }
+        GPCMD_READ_CDVD_CAPACITY
+        | GPCMD_READ_10
+        | GPCMD_READ_TOC_PMA_ATIP
+        | GPCMD_READ_DISC_INFO
+        | GPCMD_READ_12
+        | GPCMD_READ_DVD_STRUCTURE => Flags {
+            check_ready: true,
+            ..f
+        },
+        GPCMD_SEEK => Flags {
+            check_ready: true,
+            nondata: true,
+            ..f
+        },
+        GPCMD_READ_CD => Flags {
+            check_ready: true,
+            conddata: true,
+            ..f
+        },
+        GPCMD_MODE_SENSE_10 | GPCMD_MECHANISM_STATUS => f,
+        _ => return None,
+    })
+}
+
+/// A reply being built: a zeroed buffer and the length used.
 struct Reply {
-    buf: [u8; REPLY_MAX],
+    buf: Box<[u8; REPLY_MAX]>,
     len: usize,
 }
 
 impl Reply {
     fn new() -> Self {
         Self {
-            buf: [0; REPLY_MAX],
+            buf: Box::new([0; REPLY_MAX]),
             len: 0,
         }
     }
@@ -127,6 +187,18 @@ impl Reply {
         self.bytes(&v.to_be_bytes());
     }
 
+    /// `n` zero bytes.
+    fn zeros(&mut self, n: usize) {
+        self.len = (self.len + n).min(REPLY_MAX);
+    }
+
+    /// A space-padded string of `width` bytes.
+    fn padded(&mut self, text: &[u8], width: usize) {
+        for i in 0..width {
+            self.bytes(&[text.get(i).copied().unwrap_or(b' ')]);
+        }
+    }
+
     /// Patch a big-endian u16 at `at`.
     fn set_u16(&mut self, at: usize, v: u16) {
         self.buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
@@ -141,30 +213,7 @@ fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
 
-/// Commands that run while a unit attention is pending (SPC: they do not report it).
-fn allows_unit_attention(op: u8) -> bool {
-    matches!(
-        op,
-        GPCMD_INQUIRY
-            | GPCMD_REQUEST_SENSE
-            | GPCMD_GET_CONFIGURATION
-            | GPCMD_GET_EVENT_STATUS_NOTIFICATION
-    )
-}
-
-/// Commands that need a medium (NOT READY without one).
-fn needs_medium(op: u8) -> bool {
-    matches!(
-        op,
-        GPCMD_TEST_UNIT_READY
-            | GPCMD_READ_CDVD_CAPACITY
-            | GPCMD_READ_10
-            | GPCMD_READ_12
-            | GPCMD_READ_TOC_PMA_ATIP
-    )
-}
-
-/// A CD address: LBA, or minute/second/frame.
+/// A CD address: LBA, or (reserved,) minute/second/frame.
 fn put_address(r: &mut Reply, lba: u64, msf: bool) {
     if msf {
         let f = lba + MSF_OFFSET;
@@ -172,6 +221,17 @@ fn put_address(r: &mut Reply, lba: u64, msf: bool) {
     } else {
         r.u32(lba as u32);
     }
+}
+
+/// A raw (2352-byte) sector around the 2048 user bytes at `buf[16..2064]` (QEMU's
+/// `cd_data_to_raw`: sync pattern, MSF header, mode 1, no EDC/ECC).
+pub(super) fn cd_data_to_raw(buf: &mut [u8], lba: u64) {
+    buf[0] = 0;
+    buf[1..11].fill(0xff);
+    buf[11] = 0;
+    let f = lba + MSF_OFFSET;
+    buf[12..16].copy_from_slice(&[(f / 4500) as u8, (f / 75 % 60) as u8, (f % 75) as u8, 1]);
+    buf[16 + CD_SECTOR_SIZE..CD_RAW_SECTOR_SIZE].fill(0);
 }
 
 impl Channel {
@@ -185,7 +245,8 @@ impl Channel {
         }
     }
 
-    /// An ATA command to the packet device of unit `u`.
+    /// An ATA command to the packet device of unit `u` (QEMU's command table: the commands a
+    /// CD may take; everything else aborts).
     pub(super) fn atapi_device_command(&mut self, ctx: &mut dyn Context, u: usize, cmd: u8) {
         match cmd {
             WIN_DEVICE_RESET => {
@@ -195,49 +256,48 @@ impl Channel {
             WIN_DIAGNOSE => self.cmd_diagnose(ctx, u),
             WIN_PACKETCMD => self.cmd_packet(ctx, u),
             WIN_PIDENTIFY => self.cmd_identify_packet(ctx, u),
-            WIN_IDENTIFY => {
-                // A packet device aborts IDENTIFY DEVICE, showing its signature.
-                let tf = &mut self.units[u].tf;
-                (tf.nsector, tf.sector, tf.lcyl, tf.hcyl) = (1, 1, 0x14, 0xeb);
+            WIN_IDENTIFY | WIN_READ => {
+                // A packet device aborts IDENTIFY DEVICE and READ SECTORS, showing its
+                // signature (ATA-4 8.27.5.2).
+                self.units[u].tf.set_signature(Some(true));
                 self.abort(ctx, u);
             }
             WIN_SETFEATURES => self.cmd_set_features(ctx, u),
-            WIN_CHECKPOWERMODE1 | WIN_CHECKPOWERMODE2 => self.cmd_check_power_mode(ctx, u),
-            WIN_STANDBYNOW1..=WIN_IDLE | WIN_SLEEPNOW1 | WIN_STANDBYNOW2..=WIN_SLEEPNOW2 => {
-                self.complete(ctx, u, STATUS_DRDY)
-            }
-            WIN_FLUSH_CACHE | WIN_FLUSH_CACHE_EXT => self.complete(ctx, u, STATUS_READY),
+            WIN_FLUSH_CACHE => self.complete(ctx, u, STATUS_READY),
             _ => self.abort(ctx, u),
         }
     }
 
-    /// IDENTIFY PACKET DEVICE.
+    /// IDENTIFY PACKET DEVICE: built the first time and kept, like IDENTIFY DEVICE.
     fn cmd_identify_packet(&mut self, ctx: &mut dyn Context, u: usize) {
         let Some(d) = &mut self.units[u].drive else {
             return;
         };
-        let mut w = [0u16; 256];
-        // ATAPI, CD-ROM, removable, DRQ within 50 us, 12-byte packets.
-        w[0] = (2 << 14) | (5 << 8) | (1 << 7) | (2 << 5);
-        put_string(&mut w[10..20], &serial(d.number));
-        w[20] = 3;
-        w[21] = 512;
-        w[22] = 4;
-        put_string(&mut w[23..27], FIRMWARE_REVISION.as_bytes());
-        put_string(&mut w[27..47], DRIVE_MODEL.as_bytes());
-        w[48] = 1;
-        w[49] = (1 << 9) | (1 << 8); // LBA, DMA
-        w[53] = 7;
-        (w[62], w[63], w[88]) = dma_mode_words(d.xfer_mode);
-        w[64] = 3;
-        w[65] = 0xb4;
-        w[66] = 0xb4;
-        w[67] = 0x12c;
-        w[68] = 0xb4;
-        w[71] = 30;
-        w[72] = 30;
-        w[80] = 0x1e; // ATA/ATAPI-1 to 4
-        put_words(&mut d.io[..], &w);
+        let words = d.identify.get_or_insert_with(|| {
+            let mut w = Box::new([0u16; 256]);
+            // ATAPI, CD-ROM, removable, DRQ within 50 us, 12-byte packets.
+            w[0] = (2 << 14) | (5 << 8) | (1 << 7) | (2 << 5);
+            put_string(&mut w[10..20], &serial(d.number));
+            w[20] = 3;
+            w[21] = 512;
+            w[22] = 4;
+            put_string(&mut w[23..27], FIRMWARE_REVISION.as_bytes());
+            put_string(&mut w[27..47], DRIVE_MODEL.as_bytes());
+            w[48] = 1;
+            w[49] = (1 << 9) | (1 << 8); // LBA, DMA
+            w[53] = 7;
+            (w[62], w[63], w[88]) = (0x07, 0x07, 0x203f);
+            w[64] = 3;
+            w[65] = 0xb4;
+            w[66] = 0xb4;
+            w[67] = 0x12c;
+            w[68] = 0xb4;
+            w[71] = 30;
+            w[72] = 30;
+            w[80] = 0x1e; // ATA/ATAPI-1 to 4
+            w
+        });
+        put_words(&mut d.io[..], words);
         self.send_block(ctx, u, 512);
     }
 
@@ -252,7 +312,6 @@ impl Channel {
         };
         let Media::Cd(cd) = &mut d.media else { return };
         cd.dma = tf.feature & PACKET_DMA != 0;
-        cd.byte_count_limit = u16::from(tf.hcyl) << 8 | u16::from(tf.lcyl);
         cd.stop_transfer();
         d.pio_start(Dir::Out, 0, ATAPI_PACKET_SIZE, AfterPio::Packet);
         let tf = &mut self.units[u].tf;
@@ -260,7 +319,32 @@ impl Channel {
         tf.status = STATUS_READY | STATUS_DRQ;
     }
 
-    /// The command packet is in: execute it.
+    /// The byte count limit in LBA Mid/High (QEMU reads it afresh for every DRQ block); 0xFFFF
+    /// means 0xFFFE.
+    fn byte_count_limit(&self, u: usize) -> u64 {
+        let tf = &self.units[u].tf;
+        match u16::from(tf.hcyl) << 8 | u16::from(tf.lcyl) {
+            0xffff => 0xfffe,
+            n => u64::from(n),
+        }
+    }
+
+    /// A PIO data command with a byte count limit of 0 is aborted at the ATA level: status
+    /// 0x41, ABRT, no interrupt (QEMU's `validate_bcl`).
+    fn validate_bcl(&mut self, u: usize) -> bool {
+        if self.cd(u).is_some_and(|cd| cd.dma) || self.byte_count_limit(u) != 0 {
+            return true;
+        }
+        let unit = &mut self.units[u];
+        unit.tf.status = STATUS_DRDY | STATUS_ERR;
+        unit.tf.error = ERROR_ABRT;
+        if let Some(d) = &mut unit.drive {
+            d.pio = Pio::default();
+        }
+        false
+    }
+
+    /// The command packet is in: execute it (QEMU's `ide_atapi_cmd`).
     pub(super) fn atapi_packet(&mut self, ctx: &mut dyn Context, u: usize) {
         let Some(d) = &mut self.units[u].drive else {
             return;
@@ -270,23 +354,32 @@ impl Channel {
         let Media::Cd(cd) = &mut d.media else { return };
         tracing::trace!(target: "ide_atapi_cmd", "unit {u} cmd {:#04x}", cdb[0]);
         let op = cdb[0];
-        if op != GPCMD_REQUEST_SENSE {
-            cd.sense = Sense::default();
+        let f = flags(op);
+        let allow_ua = f.is_some_and(|f| f.allow_ua);
+        if cd.sense.key == SENSE_UNIT_ATTENTION && !allow_ua {
+            return self.atapi_check_status(ctx, u);
         }
-        if cd.unit_attention && !allows_unit_attention(op) {
-            cd.unit_attention = false;
-            return self.atapi_error(ctx, u, SENSE_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED, 0);
-        }
-        if needs_medium(op) && cd.medium_present().is_none() {
-            let ascq = if cd.tray_open {
-                ASCQ_TRAY_OPEN
+        // A changed medium is reported as absent once, then as a unit attention.
+        if !allow_ua && !cd.tray_open && cd.medium.is_some() && cd.changed != 0 {
+            return if cd.changed == 1 {
+                cd.changed = 2;
+                self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT)
             } else {
-                ASCQ_TRAY_CLOSED
+                cd.changed = 0;
+                self.atapi_error(ctx, u, SENSE_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED)
             };
-            return self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT, ascq);
+        }
+        if f.is_some_and(|f| f.check_ready) && cd.medium_present().is_none() {
+            return self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+        }
+        let Some(f) = f else {
+            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE);
+        };
+        if !(f.nondata || f.conddata || self.validate_bcl(u)) {
+            return;
         }
         match op {
-            GPCMD_TEST_UNIT_READY => self.atapi_ok(ctx, u),
+            GPCMD_TEST_UNIT_READY | GPCMD_SET_SPEED => self.atapi_ok(ctx, u),
             GPCMD_REQUEST_SENSE => self.cmd_request_sense(ctx, u, &cdb),
             GPCMD_INQUIRY => self.cmd_inquiry(ctx, u, &cdb),
             GPCMD_START_STOP_UNIT => self.cmd_start_stop_unit(ctx, u, &cdb),
@@ -302,15 +395,25 @@ impl Channel {
                 self.cmd_read(ctx, u, be32(&cdb[2..6]), count);
             }
             GPCMD_READ_12 => self.cmd_read(ctx, u, be32(&cdb[2..6]), be32(&cdb[6..10])),
+            GPCMD_SEEK => self.cmd_seek(ctx, u, &cdb),
             GPCMD_READ_TOC_PMA_ATIP => self.cmd_read_toc(ctx, u, &cdb),
             GPCMD_GET_CONFIGURATION => self.cmd_get_configuration(ctx, u, &cdb),
             GPCMD_GET_EVENT_STATUS_NOTIFICATION => self.cmd_get_event_status(ctx, u, &cdb),
+            GPCMD_READ_DISC_INFO => self.cmd_read_disc_information(ctx, u, &cdb),
             GPCMD_MODE_SENSE_10 => self.cmd_mode_sense(ctx, u, &cdb),
-            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE, 0),
+            GPCMD_READ_DVD_STRUCTURE => self.cmd_read_dvd_structure(ctx, u, &cdb),
+            GPCMD_MECHANISM_STATUS => {
+                let mut r = Reply::new();
+                r.bytes(&[0, 0, 0, 0, 0, 1, 0, 0]);
+                self.atapi_reply(ctx, u, &r, usize::from(be16(&cdb[8..10])));
+            }
+            GPCMD_READ_CD => self.cmd_read_cd(ctx, u, &cdb),
+            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE),
         }
     }
 
-    /// The packet command completed: status 0x50, interrupt reason "command, to host".
+    /// The packet command completed: status 0x50, interrupt reason "command, to host". The
+    /// sense data stays (QEMU).
     pub(super) fn atapi_ok(&mut self, ctx: &mut dyn Context, u: usize) {
         let unit = &mut self.units[u];
         unit.tf.error = 0;
@@ -325,9 +428,9 @@ impl Channel {
     }
 
     /// The packet command failed (CHECK CONDITION): status 0x41, ERROR = sense key << 4.
-    fn atapi_error(&mut self, ctx: &mut dyn Context, u: usize, key: u8, asc: u8, ascq: u8) {
+    fn atapi_error(&mut self, ctx: &mut dyn Context, u: usize, key: u8, asc: u8) {
         if let Some(cd) = self.cd(u) {
-            cd.sense = Sense { key, asc, ascq };
+            cd.sense = Sense { key, asc };
             cd.stop_transfer();
         }
         let unit = &mut self.units[u];
@@ -340,48 +443,56 @@ impl Channel {
         self.raise_irq(ctx);
     }
 
-    /// A medium request failed.
+    /// A command other than REQUEST SENSE, INQUIRY, GET CONFIGURATION and GET EVENT STATUS while
+    /// a unit attention is pending: status 0x01 (not even DRDY), ERROR 0x68, interrupt reason 0
+    /// (QEMU's `ide_atapi_cmd_check_status`).
+    fn atapi_check_status(&mut self, ctx: &mut dyn Context, u: usize) {
+        let unit = &mut self.units[u];
+        unit.tf.error = ERROR_UNIT_ATTENTION;
+        unit.tf.status = STATUS_ERR;
+        unit.tf.nsector = 0;
+        self.raise_irq(ctx);
+    }
+
+    /// A medium request failed: no medium is NOT READY, an injected medium error MEDIUM
+    /// ERROR, anything else ILLEGAL REQUEST / LBA out of range (QEMU's `ide_atapi_io_error`).
     pub(super) fn atapi_io_error(&mut self, ctx: &mut dyn Context, u: usize, e: IoError) {
         match e {
-            IoError::NoMedium => self.atapi_error(
-                ctx,
-                u,
-                SENSE_NOT_READY,
-                ASC_MEDIUM_NOT_PRESENT,
-                ASCQ_TRAY_OPEN,
-            ),
+            IoError::NoMedium => self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT),
             IoError::Medium => {
-                self.atapi_error(ctx, u, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR, 0)
+                self.atapi_error(ctx, u, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR)
             }
-            _ => self.atapi_error(ctx, u, SENSE_ABORTED_COMMAND, 0, 0),
+            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR),
         }
     }
 
-    /// Send `reply` (at most `alloc` bytes of it) in the data phase the packet asked for.
+    /// Send `reply` (at most `alloc` bytes of it) in the data phase the packet asked for
+    /// (QEMU's `ide_atapi_cmd_reply`).
     fn atapi_reply(&mut self, ctx: &mut dyn Context, u: usize, reply: &Reply, alloc: usize) {
-        let size = reply.len.min(alloc);
+        let size = reply.len.min(alloc).min(IO_BUFFER_SIZE);
         let Some(d) = &mut self.units[u].drive else {
             return;
         };
-        d.io[..reply.len].copy_from_slice(&reply.buf[..reply.len]);
+        d.io[..size].copy_from_slice(&reply.buf[..size]);
         let Media::Cd(cd) = &mut d.media else { return };
-        if size == 0 {
-            return self.atapi_ok(ctx, u);
-        }
+        cd.reading = false;
+        cd.xfer_left = size as u64;
+        cd.elementary = 0;
+        cd.buf_index = 0;
         if cd.dma {
             return self.arm_dma(ctx, u, DmaKind::Reply { len: size as u32 });
         }
-        cd.reading = false;
-        cd.xfer_left = size as u64;
-        cd.buf_index = 0;
-        cd.buf_len = size;
+        self.units[u].tf.status = STATUS_READY;
         self.atapi_reply_next(ctx, u);
     }
 
-    /// The next PIO block of the reply: at most the byte count limit, within the current
-    /// sector; DRQ, interrupt reason "data, to host", the block size in LBA Mid/High, an
-    /// interrupt. When all is sent, the command completes.
+    /// The next PIO block of the reply, or the end of the command (QEMU's
+    /// `ide_atapi_cmd_reply_end`). A DRQ block ("elementary transfer") holds up to the byte
+    /// count limit; when it spans sectors of a READ, the next sector is fetched in the middle of
+    /// the block, without an interrupt. Each new block sets interrupt reason "data, to host",
+    /// its size in LBA Mid/High, DRQ, and interrupts.
     pub(super) fn atapi_reply_next(&mut self, ctx: &mut dyn Context, u: usize) {
+        let bcl = self.byte_count_limit(u);
         let Some(d) = &mut self.units[u].drive else {
             return;
         };
@@ -389,126 +500,254 @@ impl Channel {
         if cd.xfer_left == 0 {
             return self.atapi_ok(ctx, u);
         }
-        if cd.reading && cd.buf_index >= cd.buf_len {
-            self.units[u].tf.status = STATUS_READY | STATUS_BSY;
-            return self.schedule(ctx, u, Pending::CdRead);
+        if cd.reading && cd.buf_index >= cd.sector_size {
+            if cd.elementary == 0 {
+                // A new block starts with a sector fetched from the medium.
+                self.units[u].tf.status |= STATUS_BSY;
+                return self.schedule(ctx, u, Pending::CdRead);
+            }
+            if let Err(e) = Self::fetch_sector(cd, &mut d.io[..]) {
+                return self.atapi_io_error(ctx, u, e);
+            }
         }
-        // A limit of 0 or 1 cannot move data; a block that is not the last has an even size.
-        let bcl = match cd.byte_count_limit {
-            0 | 1 => 0xfffe,
-            n => u64::from(n),
+        let size;
+        if cd.elementary > 0 {
+            size = cd.elementary.min((cd.sector_size - cd.buf_index) as u64);
+        } else {
+            let mut limit = bcl;
+            let mut n = cd.xfer_left;
+            if n > limit {
+                // A block that is not the last has an even size.
+                limit &= !1;
+                n = limit;
+            }
+            cd.elementary = n;
+            let tf = &mut self.units[u].tf;
+            tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO;
+            tf.lcyl = n as u8;
+            tf.hcyl = (n >> 8) as u8;
+            size = if cd.reading {
+                n.min((cd.sector_size - cd.buf_index) as u64)
+            } else {
+                n
+            };
+            self.raise_irq(ctx);
+        }
+        let Some(d) = &mut self.units[u].drive else {
+            return;
         };
-        let limit = if cd.xfer_left > bcl { bcl & !1 } else { bcl };
-        let size = cd
-            .xfer_left
-            .min(limit)
-            .min((cd.buf_len - cd.buf_index) as u64) as usize;
+        let Media::Cd(cd) = &mut d.media else { return };
+        cd.xfer_left -= size;
+        cd.elementary -= size;
         let start = cd.buf_index;
-        cd.buf_index += size;
-        cd.xfer_left -= size as u64;
-        // An odd block is padded to a whole word.
-        let end = start + size;
+        cd.buf_index += size as usize;
+        let end = start + size as usize;
+        // An odd block is padded to a whole word (QEMU leaves its last byte unreadable).
         if end % 2 == 1 {
             if let Some(pad) = d.io.get_mut(end) {
                 *pad = 0;
             }
         }
-        d.pio_start(Dir::In, start, end + end % 2, AfterPio::AtapiReply);
+        if size == 0 {
+            // A byte count limit of 1 cannot move data: the block stays empty, as in QEMU.
+            d.pio_start(Dir::In, start, start, AfterPio::AtapiReply);
+        } else {
+            d.pio_start(Dir::In, start, end + end % 2, AfterPio::AtapiReply);
+        }
         let tf = &mut self.units[u].tf;
-        tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO;
-        tf.lcyl = size as u8;
-        tf.hcyl = (size >> 8) as u8;
-        tf.status = STATUS_READY | STATUS_DRQ;
-        self.raise_irq(ctx);
+        tf.status = (tf.status & !STATUS_BSY) | STATUS_DRQ;
     }
 
-    /// The next sector of a PIO READ has been fetched (or failed).
-    pub(super) fn atapi_read_sector(&mut self, ctx: &mut dyn Context, u: usize) {
-        let Some(cd) = self.cd(u) else { return };
+    /// Read sector `read_lba` of the medium into the start of `io` (as a raw sector for READ
+    /// CD's 2352-byte sectors) and advance.
+    fn fetch_sector(cd: &mut CdState, io: &mut [u8]) -> Result<(), IoError> {
         let lba = cd.read_lba;
-        let mut sector = [0u8; CD_SECTOR_SIZE];
-        let fetched = match cd.medium_present() {
-            None => Err(IoError::NoMedium),
-            Some(medium) => {
-                Fault::check(cd.fault, lba, 1).and_then(|()| medium.read(lba, &mut sector))
-            }
-        };
-        if let Err(e) = fetched {
-            return self.atapi_io_error(ctx, u, e);
+        let medium = cd.medium_present().ok_or(IoError::NoMedium)?;
+        Fault::check(cd.fault, lba, 1)?;
+        if cd.sector_size == CD_RAW_SECTOR_SIZE {
+            medium.read(lba, &mut io[16..16 + CD_SECTOR_SIZE])?;
+            cd_data_to_raw(&mut io[..CD_RAW_SECTOR_SIZE], lba);
+        } else {
+            medium.read(lba, &mut io[..CD_SECTOR_SIZE])?;
         }
         tracing::trace!(target: "dma_blk_io", "offset {:#x} bytes {CD_SECTOR_SIZE} to_dev false", lba * CD_SECTOR_SIZE as u64);
         cd.read_lba += 1;
         cd.buf_index = 0;
-        cd.buf_len = CD_SECTOR_SIZE;
-        if let Some(d) = &mut self.units[u].drive {
-            d.io[..CD_SECTOR_SIZE].copy_from_slice(&sector);
+        Ok(())
+    }
+
+    /// The sector of a PIO READ has been fetched (or failed): BSY clears and the block starts.
+    pub(super) fn atapi_read_sector(&mut self, ctx: &mut dyn Context, u: usize) {
+        let Some(d) = &mut self.units[u].drive else {
+            return;
+        };
+        let Media::Cd(cd) = &mut d.media else { return };
+        if let Err(e) = Self::fetch_sector(cd, &mut d.io[..]) {
+            return self.atapi_io_error(ctx, u, e);
         }
+        self.units[u].tf.status &= !STATUS_BSY;
         self.atapi_reply_next(ctx, u);
     }
 
-    /// READ(10)/READ(12): `count` sectors from `lba`, checked against the medium.
-    fn cmd_read(&mut self, ctx: &mut dyn Context, u: usize, lba: u32, count: u32) {
-        let overread_bug = self.planted.index(Bug::AtapiLbaOverread);
+    /// Start reading `count` sectors of `sector_size` bytes from `lba` (checked by the caller).
+    fn start_read(&mut self, ctx: &mut dyn Context, u: usize, lba: u64, count: u32, raw: bool) {
         let Some(cd) = self.cd(u) else { return };
-        let total = cd.medium_present().map_or(0, |m| m.sectors());
-        if count == 0 {
-            return self.atapi_ok(ctx, u);
+        let sector_size = if raw {
+            CD_RAW_SECTOR_SIZE
+        } else {
+            CD_SECTOR_SIZE
+        };
+        cd.sector_size = sector_size;
+        if cd.dma {
+            // BSY and DRQ until the transfer ends (QEMU: "check if BUSY_STAT should be set").
+            self.arm_dma(
+                ctx,
+                u,
+                DmaKind::CdRead {
+                    lba,
+                    left: count,
+                    raw,
+                },
+            );
+            self.units[u].tf.status |= STATUS_BSY;
+            return;
         }
-        let (lba, count64) = (u64::from(lba), u64::from(count));
+        cd.reading = true;
+        cd.read_lba = lba;
+        cd.xfer_left = u64::from(count) * sector_size as u64;
+        cd.elementary = 0;
+        cd.buf_index = sector_size;
+        self.units[u].tf.status = STATUS_READY;
+        self.atapi_reply_next(ctx, u);
+    }
+
+    /// Check `count` sectors at `lba` against the medium: ILLEGAL REQUEST / LBA out of range.
+    fn read_range_ok(&mut self, ctx: &mut dyn Context, u: usize, lba: u32, count: u32) -> bool {
+        let overread_bug = self.planted.index(Bug::AtapiLbaOverread);
+        let Some(cd) = self.cd(u) else { return false };
+        let total = cd.medium_present().map_or(0, |m| m.sectors());
         if let Some(bug) = overread_bug {
             planted_reached(bug);
         }
-        if lba + count64 > total {
+        let (lba, count) = (u64::from(lba), u64::from(count));
+        if lba + count > total {
             // The range check of CVE-2020-29443's fix.
             let Some(bug) = overread_bug else {
-                return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR, 0);
+                self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
+                return false;
             };
             // PLANTED `ide-atapi-lba-overread`: the LBA and length go unchecked to the reads.
             planted_triggered(bug);
         }
-        if cd.dma {
-            return self.arm_dma(ctx, u, DmaKind::CdRead { lba, left: count });
-        }
-        cd.reading = true;
-        cd.read_lba = lba;
-        cd.xfer_left = count64 * CD_SECTOR_SIZE as u64;
-        cd.buf_index = 0;
-        cd.buf_len = 0;
-        self.units[u].tf.status = STATUS_READY | STATUS_BSY;
-        self.schedule(ctx, u, Pending::CdRead);
+        true
     }
 
-    /// REQUEST SENSE: fixed-format sense data; reporting it clears it.
+    /// READ(10)/READ(12): `count` sectors from `lba`.
+    fn cmd_read(&mut self, ctx: &mut dyn Context, u: usize, lba: u32, count: u32) {
+        if count == 0 {
+            return self.atapi_ok(ctx, u);
+        }
+        if self.read_range_ok(ctx, u, lba, count) {
+            self.start_read(ctx, u, u64::from(lba), count, false);
+        }
+    }
+
+    /// READ CD: user data (2048 bytes a sector) or all of a raw sector (2352), by CDB byte 9.
+    fn cmd_read_cd(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+        let count = u32::from(cdb[6]) << 16 | u32::from(cdb[7]) << 8 | u32::from(cdb[8]);
+        if count == 0 {
+            return self.atapi_ok(ctx, u);
+        }
+        let lba = be32(&cdb[2..6]);
+        if !self.read_range_ok(ctx, u, lba, count) {
+            return;
+        }
+        let request = cdb[9] & 0xf8;
+        if request == 0 {
+            return self.atapi_ok(ctx, u);
+        }
+        if !self.validate_bcl(u) {
+            return;
+        }
+        match request {
+            0x10 => self.start_read(ctx, u, u64::from(lba), count, false),
+            0xf8 => self.start_read(ctx, u, u64::from(lba), count, true),
+            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET),
+        }
+    }
+
+    /// SEEK(10): the LBA must be on the medium.
+    fn cmd_seek(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+        let Some(cd) = self.cd(u) else { return };
+        let total = cd.medium_present().map_or(0, |m| m.sectors());
+        if u64::from(be32(&cdb[2..6])) >= total {
+            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
+        }
+        self.atapi_ok(ctx, u);
+    }
+
+    /// REQUEST SENSE: fixed-format sense data (valid bit set, no qualifier); reporting a unit
+    /// attention clears its key, any other sense stays until the next error (QEMU).
     fn cmd_request_sense(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
         let Some(cd) = self.cd(u) else { return };
-        let s = std::mem::take(&mut cd.sense);
+        let s = cd.sense;
+        if s.key == SENSE_UNIT_ATTENTION {
+            cd.sense.key = SENSE_NONE;
+        }
         let mut r = Reply::new();
         r.bytes(&[
-            0x70, 0, s.key, 0, 0, 0, 0, 10, 0, 0, 0, 0, s.asc, s.ascq, 0, 0, 0, 0,
+            0xf0, 0, s.key, 0, 0, 0, 0, 10, 0, 0, 0, 0, s.asc, 0, 0, 0, 0, 0,
         ]);
         self.atapi_reply(ctx, u, &r, usize::from(cdb[4]));
     }
 
-    /// INQUIRY: standard data (no vital product data pages).
+    /// INQUIRY: standard data, or the vital product data pages 0x00 (supported pages) and 0x83
+    /// (device identification, as libata builds it).
     fn cmd_inquiry(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        if cdb[1] & 1 != 0 || cdb[2] != 0 {
-            return self.atapi_error(
-                ctx,
-                u,
-                SENSE_ILLEGAL_REQUEST,
-                ASC_INV_FIELD_IN_CMD_PACKET,
-                0,
-            );
-        }
+        let Some(d) = &self.units[u].drive else {
+            return;
+        };
+        let serial = serial(d.number);
+        let alloc = usize::from(cdb[4]);
         let mut r = Reply::new();
-        // CD/DVD device, removable, ATAPI-2 (QEMU's version bytes), 31 more bytes.
-        r.bytes(&[0x05, 0x80, 0x00, 0x21, 31, 0, 0, 0]);
-        r.bytes(INQUIRY_VENDOR);
-        r.bytes(INQUIRY_PRODUCT);
-        let mut rev = [b' '; 4];
-        rev.copy_from_slice(&FIRMWARE_REVISION.as_bytes()[..4]);
-        r.bytes(&rev);
-        self.atapi_reply(ctx, u, &r, usize::from(be16(&cdb[3..5])));
+        if cdb[1] & 1 == 0 {
+            // CD/DVD device, removable, ATAPI-2 (QEMU's version bytes), 31 more bytes.
+            r.bytes(&[0x05, 0x80, 0x00, 0x21, 31, 0, 0, 0]);
+            r.bytes(INQUIRY_VENDOR);
+            r.bytes(INQUIRY_PRODUCT);
+            r.padded(FIRMWARE_REVISION.as_bytes(), 4);
+            return self.atapi_reply(ctx, u, &r, alloc);
+        }
+        let page = cdb[2];
+        r.bytes(&[0x05, page, 0, 0]);
+        match page {
+            0x00 => r.bytes(&[0x00, 0x83]),
+            0x83 => {
+                if r.len + 24 > alloc {
+                    return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_DATA_PHASE_ERROR);
+                }
+                // Vendor-specific: the serial number.
+                r.bytes(&[0x02, 0x00, 0x00, 20]);
+                r.padded(&serial, 20);
+                // T10 vendor identification: "ATA", the model and the serial.
+                if r.len + 72 <= alloc {
+                    r.bytes(&[0x02, 0x01, 0x00, 68]);
+                    r.padded(b"ATA", 8);
+                    r.padded(DRIVE_MODEL.as_bytes(), 40);
+                    r.padded(&serial, 20);
+                }
+            }
+            _ => {
+                return self.atapi_error(
+                    ctx,
+                    u,
+                    SENSE_ILLEGAL_REQUEST,
+                    ASC_INV_FIELD_IN_CMD_PACKET,
+                );
+            }
+        }
+        r.buf[3] = (r.len - 4) as u8;
+        self.atapi_reply(ctx, u, &r, alloc);
     }
 
     /// START STOP UNIT: load or eject (unless locked); a power condition is accepted as is.
@@ -526,19 +765,15 @@ impl Channel {
         }
         let Some(cd) = self.cd(u) else { return };
         if load_eject {
-            if start {
-                cd.tray_open = false;
-            } else if cd.locked {
-                return self.atapi_error(
-                    ctx,
-                    u,
-                    SENSE_ILLEGAL_REQUEST,
-                    ASC_MEDIA_REMOVAL_PREVENTED,
-                    ASCQ_MEDIA_REMOVAL_PREVENTED,
-                );
-            } else {
-                cd.tray_open = true;
+            if !start && !cd.tray_open && cd.locked {
+                let key = if cd.medium.is_some() {
+                    SENSE_NOT_READY
+                } else {
+                    SENSE_ILLEGAL_REQUEST
+                };
+                return self.atapi_error(ctx, u, key, ASC_MEDIA_REMOVAL_PREVENTED);
             }
+            cd.tray_open = !start;
         }
         self.atapi_ok(ctx, u);
     }
@@ -548,37 +783,40 @@ impl Channel {
         let Some(cd) = self.cd(u) else { return };
         let total = cd.medium_present().map_or(0, |m| m.sectors());
         let mut r = Reply::new();
-        r.u32(total.saturating_sub(1).min(u64::from(u32::MAX)) as u32);
+        r.u32(total.wrapping_sub(1) as u32);
         r.u32(CD_SECTOR_SIZE as u32);
         self.atapi_reply(ctx, u, &r, 8);
     }
 
-    /// READ TOC/PMA/ATIP, formats 0 (TOC: one data track and the lead-out) and 1 (session
-    /// information).
+    /// READ TOC/PMA/ATIP, by the format in bits 7:6 of the last CDB byte (SFF-8020; QEMU
+    /// ignores byte 2): 0 the TOC (one data track and the lead-out), 1 the session
+    /// information, 2 the raw TOC.
     fn cmd_read_toc(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
         let Some(cd) = self.cd(u) else { return };
         let total = cd.medium_present().map_or(0, |m| m.sectors());
         let msf = cdb[1] & 2 != 0;
-        // SFF-8020 put the format in bits 7:6 of the last byte.
-        let format = match cdb[2] & 0x0f {
-            0 => cdb[9] >> 6,
-            f => f,
-        };
         let track = cdb[6];
         let alloc = usize::from(be16(&cdb[7..9]));
         let mut r = Reply::new();
-        match format {
-            TOC_FORMAT_TOC if track <= 1 || track == TOC_LEAD_OUT => {
+        match cdb[9] >> 6 {
+            0 if track <= 1 || track == TOC_LEAD_OUT => {
                 r.bytes(&[0, 0, 1, 1]);
                 if track <= 1 {
-                    r.bytes(&[0, TOC_DATA_TRACK, 1, 0]);
+                    r.bytes(&[0, 0x14, 1, 0]);
                     put_address(&mut r, 0, msf);
                 }
-                r.bytes(&[0, TOC_DATA_TRACK, TOC_LEAD_OUT, 0]);
+                r.bytes(&[0, 0x16, TOC_LEAD_OUT, 0]);
                 put_address(&mut r, total, msf);
             }
-            TOC_FORMAT_SESSION_INFO => {
-                r.bytes(&[0, 0, 1, 1, 0, TOC_DATA_TRACK, 1, 0]);
+            1 => r.bytes(&[0, 0x0a, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0]),
+            2 => {
+                r.bytes(&[0, 0, 1, 1]);
+                // Points A0 (first track), A1 (last track), A2 (lead-out) and track 1.
+                r.bytes(&[1, 0x14, 0, 0xa0, 0, 0, 0, 0, 1, 0, 0]);
+                r.bytes(&[1, 0x14, 0, 0xa1, 0, 0, 0, 0, 1, 0, 0]);
+                r.bytes(&[1, 0x14, 0, 0xa2, 0, 0, 0]);
+                put_address(&mut r, total, msf);
+                r.bytes(&[1, 0x14, 0, 1, 0, 0, 0]);
                 put_address(&mut r, 0, msf);
             }
             _ => {
@@ -587,160 +825,224 @@ impl Channel {
                     u,
                     SENSE_ILLEGAL_REQUEST,
                     ASC_INV_FIELD_IN_CMD_PACKET,
-                    0,
                 );
             }
         }
-        let data_length = (r.len - 2) as u16;
-        r.set_u16(0, data_length);
+        if cdb[9] >> 6 != 1 {
+            let data_length = (r.len - 2) as u16;
+            r.set_u16(0, data_length);
+        }
         self.atapi_reply(ctx, u, &r, alloc);
     }
 
-    /// GET CONFIGURATION: the profile list (CD-ROM), Core and Removable Medium features.
+    /// The profile the medium makes current: DVD-ROM, CD-ROM, or none.
+    fn current_profile(cd: &CdState) -> u16 {
+        match cd.medium_present().map(|m| m.sectors()) {
+            Some(n) if n > CD_MAX_SECTORS => MMC_PROFILE_DVD_ROM,
+            Some(n) if n > 0 => MMC_PROFILE_CD_ROM,
+            _ => 0,
+        }
+    }
+
+    /// GET CONFIGURATION: only from feature 0, the profile list (DVD-ROM and CD-ROM).
     fn cmd_get_configuration(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+        if cdb[2] != 0 || cdb[3] != 0 {
+            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+        }
         let Some(cd) = self.cd(u) else { return };
-        let present = cd.medium_present().is_some();
-        let locked = cd.locked;
-        let rt = cdb[1] & 3;
-        let first = be16(&cdb[2..4]);
-        let alloc = usize::from(be16(&cdb[7..9]));
+        let current = Self::current_profile(cd);
+        let alloc = usize::from(be16(&cdb[7..9])).min(GET_CONFIGURATION_MAX);
         let mut r = Reply::new();
-        r.bytes(&[0; 6]);
-        r.u16(if present { MMC_PROFILE_CD_ROM } else { 0 });
-        let wanted = |code: u16| {
-            if rt == RT_ONE {
-                code == first
-            } else {
-                code >= first
-            }
-        };
-        if wanted(FEATURE_PROFILE_LIST) {
-            r.u16(FEATURE_PROFILE_LIST);
-            r.bytes(&[0x03, 4]); // persistent, current; 4 bytes of descriptors
-            r.u16(MMC_PROFILE_CD_ROM);
-            r.bytes(&[u8::from(present), 0]);
+        r.u32(16); // data length
+        r.zeros(2);
+        r.u16(current);
+        // Feature 0 (profile list): persistent, current, 8 bytes of descriptors.
+        r.bytes(&[0, 0, 0x03, 8]);
+        for profile in [MMC_PROFILE_DVD_ROM, MMC_PROFILE_CD_ROM] {
+            r.u16(profile);
+            r.bytes(&[u8::from(profile == current), 0]);
         }
-        if wanted(FEATURE_CORE) {
-            r.u16(FEATURE_CORE);
-            r.bytes(&[0x07, 8]); // version 1, persistent, current
-            r.u32(INTERFACE_ATAPI);
-            r.bytes(&[0, 0, 0, 0]);
-        }
-        if wanted(FEATURE_REMOVABLE_MEDIUM) {
-            r.u16(FEATURE_REMOVABLE_MEDIUM);
-            r.bytes(&[0x03, 4]);
-            // Tray loading mechanism, eject, lock supported; the lock state.
-            r.bytes(&[0x20 | 0x08 | 0x01 | (u8::from(locked) << 2), 0, 0, 0]);
-        }
-        let data_length = (r.len - 4) as u32;
-        r.buf[..4].copy_from_slice(&data_length.to_be_bytes());
         self.atapi_reply(ctx, u, &r, alloc);
     }
 
-    /// GET EVENT STATUS NOTIFICATION (polled): the media class, which reporting clears.
+    /// GET EVENT STATUS NOTIFICATION (polled): the media class; reporting an event clears it.
     fn cmd_get_event_status(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
         if cdb[1] & GESN_POLLED == 0 {
-            return self.atapi_error(
-                ctx,
-                u,
-                SENSE_ILLEGAL_REQUEST,
-                ASC_INV_FIELD_IN_CMD_PACKET,
-                0,
-            );
+            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
         }
         let Some(cd) = self.cd(u) else { return };
         let alloc = usize::from(be16(&cdb[7..9]));
         let supported = 1 << GESN_MEDIA_CLASS;
         let mut r = Reply::new();
         if cdb[4] & supported != 0 {
-            let event = std::mem::replace(&mut cd.media_event, MEC_NO_CHANGE);
-            let status = if cd.tray_open { MS_TRAY_OPEN } else { 0 }
-                | if cd.medium_present().is_some() {
-                    MS_MEDIA_PRESENT
-                } else {
-                    0
-                };
-            r.bytes(&[0, 6, GESN_MEDIA_CLASS, supported, event, status, 0, 0]);
+            let status = if cd.tray_open {
+                MS_TRAY_OPEN
+            } else if cd.medium.is_some() {
+                MS_MEDIA_PRESENT
+            } else {
+                0
+            };
+            let mut event = MEC_NO_CHANGE;
+            if status != MS_TRAY_OPEN {
+                if cd.new_media {
+                    event = MEC_NEW_MEDIA;
+                    cd.new_media = false;
+                } else if cd.eject_request {
+                    event = MEC_EJECT_REQUESTED;
+                    cd.eject_request = false;
+                }
+            }
+            r.bytes(&[0, 4, GESN_MEDIA_CLASS, supported, event, status, 0, 0]);
         } else {
-            r.bytes(&[0, 2, GESN_NEA, supported]);
+            r.bytes(&[0, 0, GESN_NEA, supported]);
         }
         self.atapi_reply(ctx, u, &r, alloc);
     }
 
-    /// MODE SENSE(10): the R/W error recovery and CD capabilities pages.
+    /// READ DISC INFORMATION (standard type only): one complete session, one track.
+    fn cmd_read_disc_information(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+        if cdb[1] & 7 != 0 {
+            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+        }
+        let mut r = Reply::new();
+        r.bytes(&[0, 32, 0x0e, 1, 1, 1, 1, 0x20]);
+        r.zeros(34 - 8);
+        self.atapi_reply(ctx, u, &r, usize::from(be16(&cdb[7..9])));
+    }
+
+    /// MODE SENSE(10), current values only: the R/W error recovery, CD audio control and CD
+    /// capabilities pages.
     fn cmd_mode_sense(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
         let Some(cd) = self.cd(u) else { return };
         let locked = cd.locked;
-        let control = cdb[2] >> 6;
-        let page = cdb[2] & 0x3f;
         let alloc = usize::from(be16(&cdb[7..9]));
-        if control == PAGE_CONTROL_SAVED {
+        let (control, page) = (cdb[2] >> 6, cdb[2] & 0x3f);
+        if control == 3 {
             return self.atapi_error(
                 ctx,
                 u,
                 SENSE_ILLEGAL_REQUEST,
                 ASC_SAVING_PARAMETERS_NOT_SUPPORTED,
-                0,
             );
         }
-        if !matches!(
-            page,
-            MODE_PAGE_R_W_ERROR | MODE_PAGE_CAPABILITIES | MODE_PAGE_ALL
-        ) {
-            return self.atapi_error(
-                ctx,
-                u,
-                SENSE_ILLEGAL_REQUEST,
-                ASC_INV_FIELD_IN_CMD_PACKET,
-                0,
-            );
+        let len = match page {
+            MODE_PAGE_R_W_ERROR => 16,
+            MODE_PAGE_AUDIO_CTL => 24,
+            MODE_PAGE_CAPABILITIES => 30,
+            _ => 0,
+        };
+        if control != 0 || len == 0 {
+            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
         }
-        // Changeable values: none (all zero bits).
-        let changeable = control == 1;
-        let value = |v: u8| if changeable { 0 } else { v };
         let mut r = Reply::new();
-        // Header: mode data length (patched), medium type 0x70 (QEMU), no block descriptors.
-        r.bytes(&[0, 0, 0x70, 0, 0, 0, 0, 0]);
-        if matches!(page, MODE_PAGE_R_W_ERROR | MODE_PAGE_ALL) {
-            r.bytes(&[MODE_PAGE_R_W_ERROR, 6, 0, value(5), 0, 0, 0, 0]);
+        // Header: mode data length, medium type 0x70 (QEMU), no block descriptors.
+        r.u16(len as u16 - 2);
+        r.bytes(&[0x70, 0, 0, 0, 0, 0]);
+        r.bytes(&[page, len as u8 - 10]);
+        match page {
+            MODE_PAGE_R_W_ERROR => r.bytes(&[0, 5, 0, 0, 0, 0]),
+            MODE_PAGE_AUDIO_CTL => r.zeros(14),
+            _ => {
+                r.bytes(&[
+                    0x3b, // reads CD-R, CD-RW, method 2, DVD-ROM
+                    0,
+                    0x71, // audio play, composite, digital ports, multi-session
+                    0x60, // ISRC, UPC
+                    // tray loading mechanism, eject, lock, lock state
+                    0x29 | (u8::from(locked) << 1),
+                    0,
+                ]);
+                r.u16(704); // maximum read speed (4x)
+                r.u16(2); // volume levels
+                r.u16(512); // buffer (KiB)
+                r.u16(704); // current read speed
+                r.zeros(6);
+            }
         }
-        if matches!(page, MODE_PAGE_CAPABILITIES | MODE_PAGE_ALL) {
-            r.bytes(&[MODE_PAGE_CAPABILITIES, 0x12]);
-            r.bytes(&[
-                value(0x3b), // reads CD-R, CD-RW, method 2, DVD-ROM
-                0,
-                value(0x71), // audio play, composite, digital ports, multi-session
-                value(0x7f), // CD-DA, accurate stream, R-W, ISRC, UPC, barcode
-                // tray loading mechanism, eject, lock, lock state
-                value(0x29 | (u8::from(locked) << 1)),
-                0,
-            ]);
-            r.u16(u16::from(value(0x02)) << 8 | u16::from(value(0xc2))); // max speed 706 KB/s
-            r.u16(u16::from(value(2))); // volume levels
-            r.u16(u16::from(value(0x02)) << 8); // buffer 512 KiB
-            r.u16(u16::from(value(0x02)) << 8 | u16::from(value(0xc2))); // current speed
-            r.bytes(&[0, 0, 0, 0]);
-        }
-        let data_length = (r.len - 2) as u16;
-        r.set_u16(0, data_length);
         self.atapi_reply(ctx, u, &r, alloc);
     }
 
-    /// The user pressed eject, or closed the tray (the event [`super::EVENT_MEDIUM`]).
-    pub(super) fn medium_event(&mut self, _ctx: &mut dyn Context, u: usize) {
+    /// READ DVD STRUCTURE of a DVD medium (layer 0): physical format, copyright, manufacturing
+    /// information, and the list of these (format 0xFF).
+    fn cmd_read_dvd_structure(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+        let Some(cd) = self.cd(u) else { return };
+        let total = cd.medium_present().map_or(0, |m| m.sectors());
+        let profile = Self::current_profile(cd);
+        let alloc = usize::from(be16(&cdb[8..10]));
+        match Self::dvd_structure(cdb, total, profile) {
+            Ok(r) => self.atapi_reply(ctx, u, &r, alloc),
+            Err(asc) => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, asc),
+        }
+    }
+
+    /// The READ DVD STRUCTURE reply, or the additional sense code of its error.
+    fn dvd_structure(cdb: &[u8], total: u64, profile: u16) -> Result<Reply, u8> {
+        let (media, format, layer) = (cdb[1], cdb[7], cdb[6]);
+        if format < 0xff {
+            if profile == MMC_PROFILE_CD_ROM {
+                return Err(ASC_INCOMPATIBLE_FORMAT);
+            } else if profile == 0 {
+                return Err(ASC_INV_FIELD_IN_CMD_PACKET);
+            }
+        }
+        let mut r = Reply::new();
+        match format {
+            _ if media != 0 => return Err(ASC_INV_FIELD_IN_CMD_PACKET),
+            0x00 => {
+                if layer != 0 {
+                    return Err(ASC_INV_FIELD_IN_CMD_PACKET);
+                }
+                // DVD-ROM part version 1, 120 mm, one layer read-only, sectors 0..total-1.
+                r.bytes(&[0, 0, 0, 0, 1, 0x0f, 1, 0]);
+                r.u32(0);
+                r.u32(total.wrapping_sub(1) as u32);
+                r.u32(total.wrapping_sub(1) as u32);
+                r.set_u16(0, 2048 + 2);
+                r.len = 2048 + 4;
+            }
+            // No copyright protection, no region restriction.
+            0x01 => r.bytes(&[0, 4 + 2, 0, 0, 0, 0, 0, 0]),
+            0x04 => {
+                r.set_u16(0, 2048 + 2);
+                r.len = 2048 + 4;
+            }
+            0xff => {
+                r.bytes(&[0, 16 + 2, 0, 0]);
+                for (f, len) in [
+                    (0x00u8, 2048 + 4u16),
+                    (0x01, 4 + 4),
+                    (0x03, 188 + 4),
+                    (0x04, 2048 + 4),
+                ] {
+                    r.bytes(&[f, 0x40]);
+                    r.u16(len);
+                }
+            }
+            _ => return Err(ASC_INV_FIELD_IN_CMD_PACKET),
+        }
+        Ok(r)
+    }
+
+    /// The user pressed eject, or closed the tray (the event [`super::EVENT_MEDIUM`]), as
+    /// QEMU's `eject` and `change` monitor commands do: an unlocked tray opens and the medium is
+    /// taken out; a locked one only posts an eject request; an open tray closes with the
+    /// medium put back. Each change is a new-media event, a medium change reported to the next
+    /// command, and an interrupt.
+    pub(super) fn medium_event(&mut self, ctx: &mut dyn Context, u: usize) {
         let Some(cd) = self.cd(u) else { return };
         if cd.tray_open {
             cd.tray_open = false;
             cd.medium.clone_from(&cd.power_on_medium);
-            if cd.medium.is_some() {
-                cd.unit_attention = true;
-                cd.media_event = MEC_NEW_MEDIA;
-            }
         } else if cd.locked {
-            cd.media_event = MEC_EJECT_REQUESTED;
+            cd.eject_request = true;
+            return self.raise_irq(ctx);
         } else {
             cd.tray_open = true;
-            cd.media_event = MEC_MEDIA_REMOVAL;
+            cd.medium = None;
         }
+        cd.changed = 1;
+        cd.new_media = true;
+        cd.eject_request = false;
+        self.raise_irq(ctx);
     }
 }

@@ -6,7 +6,7 @@
 //! transfers, deferred completion on the virtual clock, the DMA engine).
 
 use super::backend::{CD_SECTOR_SIZE, Disk, Fault, IoError, Medium, SECTOR_SIZE};
-use super::bmdma::{BM_STATUS_ERROR, BusMaster, CmdEffect, Cursor, Segments};
+use super::bmdma::{BusMaster, CmdEffect, Cursor, Segments};
 use super::{Bug, Planted, planted_reached, planted_triggered};
 use harness::access::AccessSize;
 use harness::device::{Context, TimerId};
@@ -55,8 +55,9 @@ pub const IO_LATENCY_NS: u64 = 100_000;
 pub(super) const IO_BUFFER_SIZE: usize = 16 * SECTOR_SIZE;
 /// Most sectors per READ/WRITE MULTIPLE block (IDENTIFY word 47).
 pub(super) const MAX_MULT_SECTORS: u8 = 16;
-/// CD sectors one ATAPI DMA step moves (64 KiB).
-const CD_DMA_CHUNK_SECTORS: u32 = 32;
+/// CD sectors one ATAPI DMA step moves (128 KiB: QEMU's 256-sector DMA buffer); a raw READ
+/// CD moves one sector a step.
+const CD_DMA_CHUNK_SECTORS: u32 = 64;
 /// Bytes of disk data a DMA step moves between the backend and memory at a time.
 const DMA_CHUNK_BYTES: usize = 64 * 1024;
 
@@ -101,8 +102,9 @@ impl Chs {
 
 impl Taskfile {
     /// The reset signature (ATA-8 §9.12): what kind of device answers, if any.
-    fn set_signature(&mut self, cd: Option<bool>) {
-        self.select &= !DEV_HEAD;
+    /// QEMU 10 leaves the device register at 0xA0 (no head, LBA or DEV bit).
+    pub(super) fn set_signature(&mut self, cd: Option<bool>) {
+        self.select = DEV_OBSOLETE;
         self.nsector = 1;
         self.sector = 1;
         (self.lcyl, self.hcyl) = match cd {
@@ -266,12 +268,12 @@ impl Default for Pio {
     }
 }
 
-/// ATAPI sense data (SPC fixed format essentials).
+/// ATAPI sense data as QEMU keeps it: a sense key and an additional sense code (the qualifier
+/// is always 0).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(super) struct Sense {
     pub key: u8,
     pub asc: u8,
-    pub ascq: u8,
 }
 
 /// Disk-specific state.
@@ -285,36 +287,47 @@ pub(super) struct DiskState {
     pub translation: Chs,
     pub smart_enabled: bool,
     pub smart_autosave: bool,
+    /// SMART self-tests run (1..=21 once one has, wrapping), and each log entry's test kind.
+    pub selftests: u8,
+    pub selftest_kinds: [Option<u8>; SMART_SELFTESTS],
 }
 
-/// CD-ROM-specific state.
+/// Entries of the SMART self-test log.
+pub(super) const SMART_SELFTESTS: usize = 21;
+
+/// CD-ROM-specific state (QEMU's names in brackets).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct CdState {
     pub power_on_medium: Option<Medium>,
-    /// The disc in the drive (present for the guest while the tray is closed).
+    /// The disc in the drive: gone after the user ejected it, back when the tray closes.
     pub medium: Option<Medium>,
+    /// The tray is open: the medium (if any) is not accessible [`tray_open`].
     pub tray_open: bool,
-    /// PREVENT ALLOW MEDIUM REMOVAL.
+    /// PREVENT ALLOW MEDIUM REMOVAL [`tray_locked`].
     pub locked: bool,
-    /// A medium change the guest has not been told about (UNIT ATTENTION).
-    pub unit_attention: bool,
-    /// Media event for GET EVENT STATUS NOTIFICATION (0 none).
-    pub media_event: u8,
+    /// A medium change the guest has not been told about: 1 reports NOT READY to the next
+    /// command that does not allow a unit attention, 2 then UNIT ATTENTION [`cdrom_changed`].
+    pub changed: u8,
+    /// Media events for GET EVENT STATUS NOTIFICATION [`events`].
+    pub new_media: bool,
+    pub eject_request: bool,
+    /// The last error's sense; only a reported UNIT ATTENTION is cleared.
     pub sense: Sense,
     pub fault: Option<Fault>,
     pub power_on_fault: Option<Fault>,
-    /// The current PACKET command's data phase is DMA (FEATURES bit 0).
+    /// The current PACKET command's data phase is DMA (FEATURES bit 0) [`atapi_dma`].
     pub dma: bool,
-    /// Byte count limit of the current PACKET command.
-    pub byte_count_limit: u16,
-    /// Reply bytes not yet handed to a PIO block.
+    /// Reply bytes not yet handed to a PIO block [`packet_transfer_size`].
     pub xfer_left: u64,
-    /// The reply comes from medium sectors, fetched one at a time from `read_lba`.
+    /// Bytes left in the current DRQ block [`elementary_transfer_size`].
+    pub elementary: u64,
+    /// The reply comes from medium sectors, fetched one at a time from `read_lba` [`lba != -1`].
     pub reading: bool,
     pub read_lba: u64,
-    /// Position in, and length of, the reply data in the buffer.
+    /// Bytes per sector of the read: 2048, or 2352 for a raw READ CD [`cd_sector_size`].
+    pub sector_size: usize,
+    /// Position in the reply data, or in the current sector [`io_buffer_index`].
     pub buf_index: usize,
-    pub buf_len: usize,
 }
 
 impl CdState {
@@ -325,9 +338,9 @@ impl CdState {
 
     pub fn stop_transfer(&mut self) {
         self.xfer_left = 0;
+        self.elementary = 0;
         self.reading = false;
         self.buf_index = 0;
-        self.buf_len = 0;
     }
 }
 
@@ -346,8 +359,10 @@ pub(crate) struct Drive {
     pub(super) pio: Pio,
     /// Drive number for the serial ("QM0000n", 1 + 2 * channel + unit).
     pub(super) number: u8,
-    /// SET FEATURES transfer mode (its sector count value; IDENTIFY words 62, 63, 88).
-    pub(super) xfer_mode: u8,
+    /// The IDENTIFY (PACKET) DEVICE block, built by the first IDENTIFY and kept from then on,
+    /// resets included; SET FEATURES updates its words 62, 63, 85 and 88 (QEMU's
+    /// `identify_data`).
+    pub(super) identify: Option<Box<[u16; 256]>>,
     pub(super) write_cache: bool,
     /// Sectors per READ/WRITE MULTIPLE block.
     pub(super) mult_sectors: u8,
@@ -358,9 +373,6 @@ pub(crate) struct Drive {
     /// The running command addresses with LBA48.
     pub(super) lba48: bool,
 }
-
-/// Power-on transfer mode: UDMA 5 selected (QEMU's IDENTIFY word 88 = 0x203F).
-const POWER_ON_XFER_MODE: u8 = 0x45;
 
 impl Drive {
     /// A hard disk on `disk`, failing `fault` from power-on.
@@ -374,6 +386,8 @@ impl Drive {
                 translation: geometry,
                 smart_enabled: true,
                 smart_autosave: true,
+                selftests: 0,
+                selftest_kinds: [None; SMART_SELFTESTS],
             }),
             number,
         );
@@ -389,18 +403,19 @@ impl Drive {
                 medium,
                 tray_open: false,
                 locked: false,
-                unit_attention: false,
-                media_event: 0,
+                changed: 0,
+                new_media: false,
+                eject_request: false,
                 sense: Sense::default(),
                 fault,
                 power_on_fault: fault,
                 dma: false,
-                byte_count_limit: 0,
                 xfer_left: 0,
+                elementary: 0,
                 reading: false,
                 read_lba: 0,
+                sector_size: CD_SECTOR_SIZE,
                 buf_index: 0,
-                buf_len: 0,
             }),
             number,
         );
@@ -414,7 +429,7 @@ impl Drive {
             io: IoBuffer::new(),
             pio: Pio::default(),
             number,
-            xfer_mode: POWER_ON_XFER_MODE,
+            identify: None,
             write_cache: true,
             mult_sectors: MAX_MULT_SECTORS,
             req_sectors: 0,
@@ -427,8 +442,10 @@ impl Drive {
         matches!(self.media, Media::Cd(_))
     }
 
-    /// The state a reset (SRST, DEVICE RESET) leaves: no command, no transfer. Settings made
-    /// with SET FEATURES and INITIALIZE DEVICE PARAMETERS stay.
+    /// The state a reset (SRST, DEVICE RESET, power-on) leaves, as QEMU's `ide_reset`: no
+    /// command, no transfer, 16 sectors per multiple block; a CD-ROM forgets its sense, its
+    /// pending medium change, its lock, and closes its tray. Settings made with SET FEATURES and
+    /// INITIALIZE DEVICE PARAMETERS stay.
     fn soft_reset(&mut self) {
         self.pio = Pio::default();
         self.mult_sectors = MAX_MULT_SECTORS;
@@ -438,8 +455,11 @@ impl Drive {
         if let Media::Cd(cd) = &mut self.media {
             cd.stop_transfer();
             cd.sense = Sense::default();
+            cd.changed = 0;
             cd.dma = false;
-            cd.byte_count_limit = 0;
+            cd.locked = false;
+            cd.tray_open = false;
+            cd.sector_size = CD_SECTOR_SIZE;
         }
     }
 
@@ -447,7 +467,7 @@ impl Drive {
     fn power_on(&mut self) {
         self.soft_reset();
         self.io.fill(0);
-        self.xfer_mode = POWER_ON_XFER_MODE;
+        self.identify = None;
         self.write_cache = true;
         match &mut self.media {
             Media::Disk(ds) => {
@@ -456,13 +476,13 @@ impl Drive {
                 ds.translation = ds.geometry;
                 ds.smart_enabled = true;
                 ds.smart_autosave = true;
+                ds.selftests = 0;
+                ds.selftest_kinds = [None; SMART_SELFTESTS];
             }
             Media::Cd(cd) => {
                 cd.medium.clone_from(&cd.power_on_medium);
-                cd.tray_open = false;
-                cd.locked = false;
-                cd.unit_attention = false;
-                cd.media_event = 0;
+                cd.new_media = false;
+                cd.eject_request = false;
                 cd.fault = cd.power_on_fault;
             }
         }
@@ -487,17 +507,32 @@ pub(super) struct Unit {
 }
 
 impl Unit {
-    /// Registers after a reset: the signature, error 0x01 (diagnostics passed), an idle disk
-    /// 0x50, an ATAPI device 0x00.
+    /// Registers after a reset (QEMU's `ide_reset`): all zero, the device register 0xA0, status
+    /// 0x50 (also for a packet device and an absent unit), then the signature.
     fn reset_registers(&mut self) {
         let cd = self.drive.as_ref().map(Drive::is_cd);
         self.tf = Taskfile {
             select: DEV_OBSOLETE,
-            error: DIAGNOSTIC_PASSED,
-            status: if cd == Some(false) { STATUS_READY } else { 0 },
+            status: STATUS_READY,
             ..Taskfile::default()
         };
         self.tf.set_signature(cd);
+    }
+
+    /// What EXECUTE DEVICE DIAGNOSTIC leaves (and SRST after the reset): the signature and
+    /// error 0x01; status 0x50, or 0 for a packet device. Returns whether the device interrupts
+    /// (all but a packet device, an absent one too, as in QEMU).
+    pub(super) fn diagnostic(&mut self) -> bool {
+        let cd = self.drive.as_ref().map(Drive::is_cd);
+        self.tf.set_signature(cd);
+        self.tf.error = DIAGNOSTIC_PASSED;
+        if cd == Some(true) {
+            self.tf.status = 0;
+            false
+        } else {
+            self.tf.status = STATUS_READY;
+            true
+        }
     }
 }
 
@@ -508,8 +543,6 @@ pub(super) enum Pending {
     PioRead,
     /// A PIO write block has been committed.
     PioWrite,
-    /// FLUSH CACHE has finished.
-    Flush,
     /// The DMA transfer runs.
     Dma,
     /// An ATAPI PIO read has fetched its next sector.
@@ -529,10 +562,13 @@ pub(super) enum DmaKind {
     /// READ DMA (`write` false: disk to memory) or WRITE DMA: the taskfile's address, the
     /// drive's remaining sector count.
     Ata { write: bool },
-    /// ATAPI READ: `left` CD sectors from `lba` to memory.
-    CdRead { lba: u64, left: u32 },
+    /// ATAPI READ: `left` CD sectors from `lba` to memory, as raw 2352-byte sectors if `raw`.
+    CdRead { lba: u64, left: u32, raw: bool },
     /// An ATAPI reply of `len` bytes from the drive's buffer.
     Reply { len: u32 },
+    /// DATA SET MANAGEMENT (TRIM): the drive's remaining sector count of range entries from
+    /// memory.
+    Trim,
 }
 
 /// What to do with a PRD table shorter than the transfer.
@@ -666,19 +702,25 @@ impl Channel {
         }
     }
 
-    /// Whether register reads of the selected unit give 0: no drive on the channel, or the
-    /// slave selected and absent (QEMU).
+    /// Whether Error and Status reads of the selected unit give 0: no drive on the channel, or
+    /// the slave selected and absent (QEMU).
     fn selected_absent(&self) -> bool {
-        let none = self.units.iter().all(|u| u.drive.is_none());
-        none || (self.selected == 1 && self.units[1].drive.is_none())
+        self.no_drive() || (self.selected == 1 && self.units[1].drive.is_none())
+    }
+
+    /// Whether the channel has no drive at all: every register reads 0 (QEMU).
+    fn no_drive(&self) -> bool {
+        self.units.iter().all(|u| u.drive.is_none())
     }
 
     fn read_register(&mut self, ctx: &mut dyn Context, reg: u64) -> u8 {
         let absent = self.selected_absent();
-        let no_drive = self.units.iter().all(|u| u.drive.is_none());
+        let no_drive = self.no_drive();
         let hob = self.devctl & DEVCTL_HOB != 0;
         let tf = self.units[self.selected].tf;
-        let pick = |low: u8, high: u8| match (absent, hob) {
+        // The taskfile of an absent slave holds what was written to the channel, and reads
+        // back (QEMU); only Error and Status read 0.
+        let pick = |low: u8, high: u8| match (no_drive, hob) {
             (true, _) => 0,
             (false, false) => low,
             (false, true) => high,
@@ -686,6 +728,7 @@ impl Channel {
         let value = match reg {
             // A byte read of the data register is not a data transfer.
             REG_DATA => 0xff,
+            REG_ERROR if absent => 0,
             REG_ERROR => pick(tf.error, tf.hob_feature),
             REG_NSECTOR => pick(tf.nsector, tf.hob_nsector),
             REG_SECTOR => pick(tf.sector, tf.hob_sector),
@@ -793,21 +836,28 @@ impl Channel {
         self.update_irq(ctx);
     }
 
-    /// SRST: finish the request in flight, then reset both units (facts §3.2).
+    /// SRST: finish the request in flight, then reset both units and run their diagnostic
+    /// (QEMU's `ide_perform_srst`). The selected unit stays selected, as in QEMU, though both
+    /// device registers read 0xA0.
     fn soft_reset(&mut self, ctx: &mut dyn Context) {
         self.drain(ctx);
         self.dma = None;
+        let mut interrupt = false;
         for unit in &mut self.units {
             if let Some(d) = &mut unit.drive {
                 d.soft_reset();
             }
             unit.reset_registers();
+            interrupt |= unit.diagnostic();
         }
-        self.selected = 0;
         self.lower_irq(ctx);
+        if interrupt {
+            self.raise_irq(ctx);
+        }
     }
 
-    /// A unit's reset by DEVICE RESET (ATAPI only): finish its request, then reset it.
+    /// A unit's reset by DEVICE RESET (ATAPI only): finish its request, then reset it; status 0
+    /// and error 0, no interrupt (QEMU's `cmd_device_reset`).
     pub(super) fn reset_unit(&mut self, ctx: &mut dyn Context, u: usize) {
         if self.pending.is_some_and(|(owner, _)| owner == u) {
             self.drain(ctx);
@@ -819,9 +869,8 @@ impl Channel {
         if let Some(d) = &mut unit.drive {
             d.soft_reset();
         }
-        let select = unit.tf.select;
         unit.reset_registers();
-        unit.tf.select = (select & !DEV_HEAD) | DEV_OBSOLETE;
+        unit.tf.status = 0;
     }
 
     // ---- commands -----------------------------------------------------------------------
@@ -829,6 +878,9 @@ impl Channel {
     fn exec_cmd(&mut self, ctx: &mut dyn Context, cmd: u8) {
         let u = self.selected;
         tracing::trace!(target: "ide_exec_cmd", "channel {} unit {u} cmd {cmd:#04x}", self.index);
+        // Writing a command clears HOB and acknowledges the interrupt, taken or not (QEMU).
+        self.devctl &= !DEVCTL_HOB;
+        self.lower_irq(ctx);
         let unit = &mut self.units[u];
         let Some(drive) = &unit.drive else {
             return;
@@ -842,7 +894,6 @@ impl Channel {
         }
         unit.tf.status = STATUS_DRDY | STATUS_BSY;
         unit.tf.error = 0;
-        self.lower_irq(ctx);
         if cd {
             self.atapi_device_command(ctx, u, cmd);
         } else {
@@ -870,6 +921,36 @@ impl Channel {
             d.pio = Pio::default();
         }
         self.raise_irq(ctx);
+    }
+
+    /// Whether the next PIO block of unit `u`'s command (its block size, at most the sectors
+    /// left) lies on the disk (QEMU's `ide_sect_range_ok` before each block).
+    pub(super) fn block_in_range(&self, u: usize) -> bool {
+        let n = self.units[u]
+            .drive
+            .as_ref()
+            .map_or(0, |d| d.req_sectors.min(d.remaining));
+        self.range_ok(u, n)
+    }
+
+    /// Whether all of unit `u`'s remaining sectors lie on the disk (a DMA request).
+    pub(super) fn request_in_range(&self, u: usize) -> bool {
+        let n = self.units[u].drive.as_ref().map_or(0, |d| d.remaining);
+        self.range_ok(u, n)
+    }
+
+    fn range_ok(&self, u: usize, n: u32) -> bool {
+        let lba = self.command_sector(u);
+        match &self.units[u].drive {
+            Some(Drive {
+                media: Media::Disk(ds),
+                ..
+            }) => {
+                let total = ds.disk.sectors();
+                lba <= total && u64::from(n) <= total - lba
+            }
+            _ => true,
+        }
     }
 
     /// The ERROR register value for a failed disk request.
@@ -972,6 +1053,11 @@ impl Channel {
             AfterPio::Stop => {}
             AfterPio::ReadNext => self.pio_read_next(ctx, u),
             AfterPio::WriteBlock => {
+                // A block past the end of the disk aborts at once (QEMU checks the range
+                // before it submits the write).
+                if !self.block_in_range(u) {
+                    return self.abort(ctx, u);
+                }
                 self.units[u].tf.status = STATUS_READY | STATUS_BSY;
                 self.schedule(ctx, u, Pending::PioWrite);
             }
@@ -1010,7 +1096,6 @@ impl Channel {
         match op {
             Pending::PioRead => self.pio_read_block(ctx, u),
             Pending::PioWrite => self.pio_write_commit(ctx, u),
-            Pending::Flush => self.complete(ctx, u, STATUS_READY),
             Pending::Dma => self.run_dma(ctx),
             Pending::CdRead => self.atapi_read_sector(ctx, u),
         }
@@ -1056,30 +1141,45 @@ impl Channel {
             && self.bm.active()
             && self.pending.is_none()
         {
-            self.schedule(ctx, job.unit, Pending::Dma);
+            let bad_range =
+                matches!(job.kind, DmaKind::Ata { .. }) && !self.request_in_range(job.unit);
+            if matches!(job.kind, DmaKind::Reply { .. }) || bad_range {
+                // A reply comes from the drive's buffer, with no medium access, and a request
+                // past the end of the disk fails before any: either ends at once (QEMU does it
+                // inside the BMICOM write or the command).
+                self.run_dma(ctx);
+            } else {
+                self.schedule(ctx, job.unit, Pending::Dma);
+            }
         }
     }
 
     /// Bytes per sector, and bytes wanted for the next step, of the armed transfer.
     fn dma_step(&self, job: DmaJob) -> (u64, u64) {
         match job.kind {
-            DmaKind::Ata { .. } => {
+            DmaKind::Ata { .. } | DmaKind::Trim => {
                 let left = self.units[job.unit]
                     .drive
                     .as_ref()
                     .map_or(0, |d| d.remaining);
                 (SECTOR_SIZE as u64, u64::from(left) * SECTOR_SIZE as u64)
             }
-            DmaKind::CdRead { left, .. } => (
+            DmaKind::CdRead {
+                left, raw: false, ..
+            } => (
                 CD_SECTOR_SIZE as u64,
                 u64::from(left.min(CD_DMA_CHUNK_SECTORS)) * CD_SECTOR_SIZE as u64,
             ),
+            DmaKind::CdRead { raw: true, .. } => {
+                let raw = super::atapi::CD_RAW_SECTOR_SIZE as u64;
+                (raw, raw)
+            }
             DmaKind::Reply { len } => (1, u64::from(len)),
         }
     }
 
     /// Run the armed DMA transfer: walk the PRD table, move the data, complete (QEMU's
-    /// `ide_dma_cb` loop). Each step moves a whole request (ATA) or up to 32 sectors (ATAPI).
+    /// `ide_dma_cb` loop). Each step moves a whole request (ATA) or up to 64 sectors (ATAPI).
     fn run_dma(&mut self, ctx: &mut dyn Context) {
         let mut segs = Segments::default();
         while let Some(job) = self.dma {
@@ -1095,7 +1195,14 @@ impl Channel {
             self.bm.prepare(ctx, want, &mut segs);
             if segs.total < want {
                 match self.short_table(segs.total, sector) {
-                    ShortTable::End => return self.dma_short(),
+                    ShortTable::End => {
+                        if matches!(job.kind, DmaKind::CdRead { .. } | DmaKind::Reply { .. }) {
+                            // A packet device's data moves as far as the table goes (QEMU's
+                            // `bmdma_rw_buf`); a disk's request moves nothing.
+                            let _ = self.dma_transfer(ctx, job, &segs);
+                        }
+                        return self.dma_short();
+                    }
                     ShortTable::Rearm => continue,
                     ShortTable::Partial => {}
                 }
@@ -1112,7 +1219,7 @@ impl Channel {
                 "IDE DMA moved {moved} bytes: not a whole number of {sector}-byte sectors"
             );
             if self.dma_advance(job, sectors as u32) {
-                return self.dma_done(ctx, job.unit);
+                return self.dma_done(ctx, job.unit, want == 0);
             }
         }
     }
@@ -1190,8 +1297,13 @@ impl Channel {
                     done += len as u64;
                 }
             }
-            (DmaKind::CdRead { lba, .. }, Media::Cd(cd)) => {
-                let count = bytes.div_ceil(CD_SECTOR_SIZE as u64);
+            (DmaKind::CdRead { lba, raw, .. }, Media::Cd(cd)) => {
+                let sector_size = if raw {
+                    super::atapi::CD_RAW_SECTOR_SIZE
+                } else {
+                    CD_SECTOR_SIZE
+                };
+                let count = bytes.div_ceil(sector_size as u64);
                 let medium = cd.medium_present().ok_or(IoError::NoMedium)?;
                 Fault::check(cd.fault, lba, count)?;
                 tracing::trace!(
@@ -1199,12 +1311,33 @@ impl Channel {
                     "offset {:#x} bytes {bytes} to_dev false",
                     lba * CD_SECTOR_SIZE as u64
                 );
-                let mut chunk = vec![0u8; bytes as usize];
-                for (i, sector) in chunk.chunks_mut(CD_SECTOR_SIZE).enumerate() {
+                let mut chunk = vec![0u8; count as usize * sector_size];
+                for (i, sector) in chunk.chunks_mut(sector_size).enumerate() {
                     ctx.work(1);
-                    medium.read(lba + i as u64, sector)?;
+                    let lba = lba + i as u64;
+                    if raw {
+                        medium.read(lba, &mut sector[16..16 + CD_SECTOR_SIZE])?;
+                        super::atapi::cd_data_to_raw(sector, lba);
+                    } else {
+                        medium.read(lba, sector)?;
+                    }
                 }
-                cursor.put(ctx, &chunk);
+                cursor.put(ctx, &chunk[..bytes as usize]);
+            }
+            (DmaKind::Trim, Media::Disk(ds)) => {
+                // DATA SET MANAGEMENT / TRIM: 8-byte entries of a 48-bit LBA and a 16-bit
+                // count. Every range must be on the disk; the data stays (QEMU's default
+                // `discard=ignore`).
+                let mut entries = vec![0u8; bytes as usize];
+                cursor.get(ctx, &mut entries);
+                for entry in entries.chunks_exact(8) {
+                    let entry = u64::from_le_bytes(entry.try_into().unwrap_or_default());
+                    let (first, count) = (entry & 0xffff_ffff_ffff, entry >> 48);
+                    let total = ds.disk.sectors();
+                    if count != 0 && (first > total || count > total - first) {
+                        return Err(IoError::Io);
+                    }
+                }
             }
             (DmaKind::Reply { .. }, _) => {
                 let len = (bytes as usize).min(IO_BUFFER_SIZE);
@@ -1218,7 +1351,7 @@ impl Channel {
     /// `sectors` of `job` moved; returns whether the transfer is complete.
     fn dma_advance(&mut self, job: DmaJob, sectors: u32) -> bool {
         match job.kind {
-            DmaKind::Ata { .. } => {
+            DmaKind::Ata { .. } | DmaKind::Trim => {
                 let lba = self.command_sector(job.unit);
                 self.advance_sectors(job.unit, lba, sectors);
                 self.units[job.unit]
@@ -1226,13 +1359,14 @@ impl Channel {
                     .as_ref()
                     .is_none_or(|d| d.remaining == 0)
             }
-            DmaKind::CdRead { lba, left } => {
+            DmaKind::CdRead { lba, left, raw } => {
                 let left = left.saturating_sub(sectors);
                 self.dma = Some(DmaJob {
                     unit: job.unit,
                     kind: DmaKind::CdRead {
                         lba: lba + u64::from(sectors),
                         left,
+                        raw,
                     },
                 });
                 left == 0
@@ -1241,19 +1375,23 @@ impl Channel {
         }
     }
 
-    /// The PRD table ended before the transfer: nothing (more) moves, status 0x50, ACTIVE
-    /// clears, no interrupt, the count registers stay.
+    /// The PRD table ended before the transfer: nothing (more) moves, ACTIVE clears, no
+    /// interrupt, the count registers stay; a disk shows status 0x50, a packet device keeps
+    /// its DRQ status (QEMU).
     fn dma_short(&mut self) {
         if let Some(job) = self.dma.take() {
-            self.units[job.unit].tf.status = STATUS_READY;
+            let unit = &mut self.units[job.unit];
+            if !unit.drive.as_ref().is_some_and(Drive::is_cd) {
+                unit.tf.status = STATUS_READY;
+            }
         }
         self.bm.set_inactive();
     }
 
-    /// The backend failed the request: error status, BMISTA.ERROR, ACTIVE clears, interrupt.
+    /// The request failed: error status, ACTIVE clears, an interrupt. BMISTA.ERROR is not set
+    /// (QEMU's `ide_dma_error` does not either).
     fn dma_error(&mut self, ctx: &mut dyn Context, u: usize, e: IoError) {
         self.dma = None;
-        self.bm.add_status(BM_STATUS_ERROR);
         self.bm.set_inactive();
         if self.units[u].drive.as_ref().is_some_and(Drive::is_cd) {
             self.atapi_io_error(ctx, u, e);
@@ -1263,12 +1401,16 @@ impl Channel {
     }
 
     /// The transfer completed: ACTIVE stays set while the PRD table has bytes left.
-    fn dma_done(&mut self, ctx: &mut dyn Context, u: usize) {
+    /// A packet command, and a request that wanted no data (a TRIM of 0 blocks, which never
+    /// walks the table), always end the bus master's transfer (QEMU's `ide_set_inactive(s,
+    /// false)`).
+    fn dma_done(&mut self, ctx: &mut dyn Context, u: usize, empty: bool) {
         self.dma = None;
-        if self.bm.table_exhausted() {
+        let cd = self.units[u].drive.as_ref().is_some_and(Drive::is_cd);
+        if cd || empty || self.bm.table_exhausted() {
             self.bm.set_inactive();
         }
-        if self.units[u].drive.as_ref().is_some_and(Drive::is_cd) {
+        if cd {
             self.atapi_ok(ctx, u);
         } else {
             self.complete(ctx, u, STATUS_READY);

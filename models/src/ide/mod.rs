@@ -37,38 +37,66 @@
 //! - [`EVENT_FAULT`] (0): make one sector of the drive fail: `payload[2..10]` is the sector
 //!   (little-endian u64; a 512-byte LBA for a disk, a 2048-byte LBA for a CD), `payload[10]`
 //!   bit 0 picks the error: 0 an I/O error (the command aborts: ATA ERROR = ABRT; ATAPI sense
-//!   ABORTED COMMAND), 1 a medium error (ATA ERROR = UNC; ATAPI sense MEDIUM ERROR / unrecovered
-//!   read error). A request touching that sector fails as a whole before any data moves: status
-//!   0x41, an interrupt, BMISTA.ERROR for a DMA, nothing written to the disk or to memory. A new
-//!   fault replaces the drive's previous one.
+//!   ILLEGAL REQUEST / LBA out of range, as QEMU reports EIO), 1 a medium error (ATA ERROR = UNC;
+//!   ATAPI sense MEDIUM ERROR / unrecovered read error). A request touching that sector fails as
+//!   a whole before any data moves: status 0x41, an interrupt, ACTIVE clear for a DMA, nothing
+//!   written to the disk or to memory. A new fault replaces the drive's previous one.
 //! - [`EVENT_CLEAR_FAULT`] (1): the drive's sectors all work again.
-//! - [`EVENT_MEDIUM`] (2): CD-ROM only: the user presses eject, or closes the tray. With the tray
-//!   closed and the medium unlocked, the tray opens (the medium is gone for the guest); locked,
-//!   only an eject-request media event is posted. With the tray open, it closes, the medium is
-//!   back, and the next command that does not allow it gets UNIT ATTENTION (medium may have
-//!   changed) and GET EVENT STATUS NOTIFICATION reports new media.
+//! - [`EVENT_MEDIUM`] (2): CD-ROM only: the user presses eject, or closes the tray (QEMU's
+//!   `eject` and `change` monitor commands). With the tray closed and the medium unlocked, the
+//!   tray opens and the medium is taken out; locked, only an eject request is posted (GET EVENT
+//!   STATUS NOTIFICATION reports it). With the tray open, it closes with the power-on medium put
+//!   back. Each change interrupts, is a new-media event, and is reported to the next command
+//!   that does not allow a unit attention as NOT READY, then to the one after as UNIT
+//!   ATTENTION (medium may have changed).
 //!
 //! # Choices (QEMU behaviour kept, and where this model differs)
-//! - As in QEMU: taskfile writes go to both units and ignore a busy selected unit; reads of an
-//!   absent slave (or of a channel with no drive) give 0; every write with SRST set resets the
-//!   channel at once (QEMU does it in a bottom half before the next qtest command), after
-//!   finishing an in-flight request (QEMU's `ide_cancel_dma_sync` drains it); clearing BMICOM.START
-//!   also finishes an in-flight request first. The DMA direction comes from the command, not from
-//!   BMICOM bit 3. A PRD table is read up to its EOT entry or 4 KiB; a table shorter than the
-//!   transfer moves nothing and ends with status 0x50, ACTIVE clear and no interrupt; a longer
-//!   one leaves ACTIVE set. Each new DMA command forgets the current PRD (`bmdma_start_dma`).
-//!   ATAPI DMA reads run in chunks of 32 sectors. CHS addresses are converted with QEMU's formula
-//!   and no field check; out-of-range requests abort (ABRT). After power-on the drives hold their
-//!   reset signature (error 0x01; CD-ROM status 0x00) as after SRST, and READ/WRITE MULTIPLE work
-//!   with 16 sectors per block (QEMU resets the multiple count to 16).
-//! - Differences: INITIALIZE DEVICE PARAMETERS sets the CHS translation (IDENTIFY words 54-58) and
-//!   aborts a zero sector count; QEMU ignores the command. A command to an absent unit is ignored
-//!   (QEMU runs one for an absent master on a drive-less state). nIEN masks the IRQ line at
-//!   once, and SRST lowers it (QEMU keeps the line as it was). An injected medium error reports
-//!   UNC, not ABRT. An ATAPI PIO block of odd length is padded to a whole word, and a byte count
-//!   limit below 2 means 0xFFFE. Sense data is cleared by every command but REQUEST SENSE (SCSI's
-//!   rule); QEMU keeps the last error's sense. DMA whose memory accesses fail (bus mastering
-//!   disabled, a blocked re-entrant access) loses those bytes and completes, as QEMU does.
+//! Checked against QEMU 10.0 (`qemu-system-x86_64 -M pc`, `ide-hd`, `ide-cd`) with `devfuzz diff
+//! --against`, and scored on a real Linux 6.1 `ata_piix` run (tests/conformance/captures/ide.md).
+//! - As in QEMU: taskfile writes go to both units and ignore a busy selected unit; an absent
+//!   slave reads 0 in Error and Status and its own taskfile in the other registers (what the
+//!   channel was written, its no-device signature 0xFF after a reset); a channel with no drive
+//!   reads 0 everywhere. Power-on and every reset leave QEMU's `ide_reset` state: status 0x50
+//!   (a packet device too), error 0, the device register 0xA0, the signature; SRST then runs
+//!   the diagnostic (error 0x01, a packet device's status 0, an interrupt from the others) and
+//!   keeps the selected unit selected; DEVICE RESET leaves status 0 and error 0. Every write
+//!   with SRST set resets the channel at once (QEMU does it in a bottom half before the next
+//!   qtest command), after finishing an in-flight request (QEMU's `ide_cancel_dma_sync` drains
+//!   it); clearing BMICOM.START also finishes an in-flight request first. The DMA direction
+//!   comes from the command, not from BMICOM bit 3. A PRD table is read up to its EOT entry or
+//!   4 KiB; a disk request the table is too short for moves nothing and ends with status 0x50,
+//!   ACTIVE clear and no interrupt, a packet device's moves what the table covers and keeps its
+//!   DRQ status; a longer table leaves ACTIVE set after a disk request (never after a packet
+//!   command, nor after a TRIM of 0 blocks). Each new DMA command forgets the current PRD
+//!   (`bmdma_start_dma`). BMISTA.ERROR is never set. Requests past the end of the disk abort
+//!   before any I/O (a PIO block, a DMA request when the bus master starts); READ VERIFY
+//!   checks nothing. IDENTIFY (PACKET) DEVICE builds its block the first time and keeps it,
+//!   resets included (SET FEATURES patches words 62/63/85/88 of it). DATA SET MANAGEMENT / TRIM
+//!   takes its range entries by DMA and checks them; the data stays (QEMU's default
+//!   `discard=ignore`). SMART answers QEMU's attributes, thresholds, logs and self-tests. FLUSH
+//!   CACHE completes at once. ATAPI: QEMU's command table and its flags (the commands that need
+//!   a medium, that run under a unit attention, that move no data), sense data kept until the
+//!   next error (only a reported UNIT ATTENTION is cleared; no qualifier), a pending unit
+//!   attention failing other commands with status 0x01 / error 0x68, a medium change reported
+//!   as NOT READY once and then UNIT ATTENTION, a byte count limit of 0 aborting a PIO data
+//!   command at the ATA level, DRQ blocks of up to the byte count limit that span sectors (the
+//!   next sector read inside the block), DMA replies moved at once, DMA reads with status 0xD8
+//!   in chunks of 64 sectors, and QEMU's reply layouts (INQUIRY with VPD pages 0x00 and 0x83,
+//!   GET CONFIGURATION's profile list, MODE SENSE pages 0x01/0x0E/0x2A, READ TOC formats 0-2
+//!   from CDB byte 9, READ DISC INFORMATION, MECHANISM STATUS, READ CD, READ DVD STRUCTURE).
+//!   CHS addresses are converted with QEMU's formula and no field check. READ/WRITE MULTIPLE
+//!   work with 16 sectors per block after every reset.
+//! - Differences: disk and CD medium requests complete [`IO_LATENCY_NS`] of virtual time after
+//!   they are issued (QEMU completes them in its main loop, usually before the guest's next
+//!   access: a program needs a `clock_step` to see them done). INITIALIZE DEVICE PARAMETERS
+//!   sets the CHS translation and aborts a zero sector count; QEMU ignores the command. A
+//!   command to an absent master is ignored (QEMU runs it on a drive-less state). nIEN masks
+//!   the IRQ line at once, and SRST lowers it (QEMU keeps the line as it was). Injected faults
+//!   are this model's: a medium error reports UNC (ATAPI: MEDIUM ERROR). An ATAPI PIO block of
+//!   odd length is padded to a whole word (QEMU leaves its last byte unreadable), and MODE
+//!   SENSE's audio control page reads zeros where QEMU leaves the buffer's previous contents
+//!   (bytes 10-16, 18, 20, 22). DMA whose memory accesses fail (bus mastering disabled, a
+//!   blocked re-entrant access) loses those bytes and completes, as QEMU does.
 //!
 //! # Planted bugs
 //! Builds with the cargo feature `planted-bugs` can select `ide-prd-zero-sectors`,

@@ -93,16 +93,32 @@ fn pci_header_matches_qemu() {
 }
 
 #[test]
-fn disk_idles_at_0x50_with_the_ata_signature_and_cdrom_at_0_with_eb14() {
+fn power_on_reads_0x50_and_the_signatures_srst_runs_the_diagnostic() {
+    // QEMU's ide_reset: error 0, status 0x50 for every drive (a packet device too), then the
+    // signature; SRST adds the diagnostic: error 0x01, a packet device's status 0.
     let mut b = Bench::new();
+    let regs: Vec<u8> = (1..8).map(|r| b.inb(PRIMARY_CMD_REGION, r)).collect();
+    assert_eq!(regs, [0x00, 0x01, 0x01, 0x00, 0x00, 0xa0, 0x50]);
+    let regs: Vec<u8> = (1..8).map(|r| b.inb(SECONDARY_CMD_REGION, r)).collect();
+    assert_eq!(regs, [0x00, 0x01, 0x01, 0x14, 0xeb, 0xa0, 0x50]);
+    for ctl in [PRIMARY_CTL_REGION, SECONDARY_CTL_REGION] {
+        b.outb(ctl, 0, 0x0e);
+        b.outb(ctl, 0, 0x0a);
+    }
     let regs: Vec<u8> = (1..8).map(|r| b.inb(PRIMARY_CMD_REGION, r)).collect();
     assert_eq!(regs, [0x01, 0x01, 0x01, 0x00, 0x00, 0xa0, 0x50]);
     let regs: Vec<u8> = (1..8).map(|r| b.inb(SECONDARY_CMD_REGION, r)).collect();
     assert_eq!(regs, [0x01, 0x01, 0x01, 0x14, 0xeb, 0xa0, 0x00]);
-    // The absent slave reads 0 (QEMU).
+    // The absent slave: Error and Status read 0, the rest of its taskfile reads back what the
+    // channel was written, and its signature after a reset (QEMU).
     b.outb(PRIMARY_CMD_REGION, 6, 0xb0);
     assert_eq!(b.inb(PRIMARY_CMD_REGION, 7), 0);
     assert_eq!(b.inb(PRIMARY_CTL_REGION, 0), 0);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 1), 0);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 4), 0xff, "no-device signature");
+    b.outb(PRIMARY_CMD_REGION, 2, 0x55);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 2), 0x55);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 6), 0xb0);
 }
 
 #[test]
@@ -155,8 +171,14 @@ fn nien_masks_the_line_and_the_bmista_interrupt() {
 
 #[test]
 fn set_features_transfer_mode_updates_identify_words() {
-    // facts §3.3 [V]: 0x45 -> w88 0x203F; 0x22 -> w63 0x0407, w88 0x003F.
+    // facts §3.3 [V]: 0x45 -> w88 0x203F; 0x22 -> w63 0x0407, w88 0x003F. As in QEMU, SET
+    // FEATURES patches the block the first IDENTIFY built: one before it is lost.
     let mut b = Bench::new();
+    b.outb(PRIMARY_CMD_REGION, 1, 0x03);
+    b.outb(PRIMARY_CMD_REGION, 2, 0x22);
+    b.outb(PRIMARY_CMD_REGION, 7, 0xef);
+    let w = b.identify();
+    assert_eq!((w[62], w[63], w[88]), (0x0007, 0x0007, 0x203f));
     for (mode, words) in [
         (0x22u8, (0x0007u16, 0x0407u16, 0x003fu16)),
         (0x45, (0x0007, 0x0007, 0x203f)),

@@ -1,8 +1,10 @@
 //! The i440FX/PIIX3 chipset functions of QEMU's `pc` machine, as PCI configuration spaces:
 //! the i440FX host bridge (00:00.0), the PIIX3 PCI-to-ISA bridge (00:01.0) and the PIIX4
-//! power-management function (00:01.3). IDs, class codes, revisions, header types and reset
-//! values are the ones QEMU shows (facts §5.3); the registers' side effects on the memory map
-//! (PAM shadowing, SMRAM windows, the PM and SMBus I/O blocks) are not emulated.
+//! power-management function (00:01.3). IDs, class codes, revisions, header types, reset
+//! values and writable bits are the ones QEMU 10 shows: every byte from 0x40 up is plain
+//! read/write storage, as in QEMU (no PAM or PIRQ reserved bits, no SMRAM D_LCK, PMBA and SMBBA
+//! bit 0 writable). The registers' side effects on the memory map (PAM shadowing, SMRAM
+//! windows, the PM and SMBus I/O blocks) are not emulated.
 //!
 //! The PIIX4 PM function does keep a record of the I/O windows it decodes (the PM block and the
 //! SMBus block; [`IoWindows`]), as QEMU's `pm_io_space_update` / `smbus_io_space_update` would
@@ -19,18 +21,19 @@ const VENDOR_INTEL: u16 = 0x8086;
 /// Subsystem vendor/ID QEMU gives every function (Red Hat / QEMU).
 const SUBSYSTEM: (u16, u16) = (0x1af4, 0x1100);
 
-/// i440FX: PAM0..PAM6, BIOS shadowing attributes (datasheet §3.2.17).
-const I440FX_PAM0: u8 = 0x59;
+/// Configuration status of the PIIX3 and PIIX4 functions: DEVSEL medium (0x0200), and fast
+/// back-to-back capable for PIIX4 PM (0x0080), as QEMU sets them.
+const STATUS_DEVSEL_MEDIUM: u16 = 0x0200;
+const STATUS_FAST_BACK: u16 = 0x0080;
+
+/// i440FX: RAM size in 8 MiB units (QEMU's `I440FX_COREBOOT_RAM_SIZE`).
+const I440FX_RAM_SIZE: u8 = 0x57;
+/// The `pc` machine's RAM (128 MiB) in 8 MiB units.
+const RAM_SIZE_8M: u8 = 128 / 8;
 /// i440FX: SMRAM control (datasheet §3.2.20).
 const I440FX_SMRAM: u8 = 0x72;
-/// SMRAM: open the SMM space to non-SMM accesses.
-const SMRAM_D_OPEN: u8 = 0x40;
-/// SMRAM: lock D_OPEN and itself until reset.
-const SMRAM_D_LCK: u8 = 0x10;
 /// SMRAM reset value: C_BASE_SEG = 010 (0xA0000), everything else clear.
 const SMRAM_RESET: u8 = 0x02;
-/// SMRAM: bits the guest may write (D_OPEN, D_CLS, D_LCK, G_SMRAME).
-const SMRAM_WMASK: u8 = 0x78;
 
 /// PIIX3: PIRQ[A-D] route control, 0x60..0x63 (bit 7 disables routing; reset 0x80).
 const PIIX3_PIRQRC: u8 = 0x60;
@@ -48,6 +51,8 @@ const PIIX3_MBDMA0: u8 = 0x76;
 const PIIX3_PCSC: u8 = 0x78;
 /// PIIX3: SMI control.
 const PIIX3_SMICNTL: u8 = 0xa0;
+/// PIIX3: system event enable (QEMU's reset value 0x0F).
+const PIIX3_SEE: u8 = 0xa8;
 
 /// PIIX4 PM: power-management I/O base (bit 0 reads 1: I/O space indicator).
 const PIIX4_PMBA: u8 = 0x40;
@@ -57,6 +62,14 @@ const PIIX4_SMBBA: u8 = 0x90;
 const PIIX4_PMREGMISC: u8 = 0x80;
 /// PIIX4 PM: SMBus host configuration; bit 0 (SMB_HST_EN) enables the SMBus I/O block.
 const PIIX4_SMBHSTCFG: u8 = 0xd2;
+/// PIIX4 PM: device activity / resource enables QEMU sets (0x5F: 0x10, 0x63: 0x60; 0x67
+/// holds the serial-port decode enables, 0 on `pc`, which has no serial port).
+const PIIX4_DEVACTB_HI: u8 = 0x5f;
+const PIIX4_DEVRESD_HI: u8 = 0x63;
+/// The SMBus block QEMU's `pc` programs at power-on (SMBBA 0xB101, SMBHSTCFG 0x09: enabled,
+/// SMI/IRQ select 9).
+const PC_SMBUS_BASE: u32 = 0xb100;
+const SMBHSTCFG_RESET: u8 = 0x09;
 /// Base-address bits of PMBA (a 64-byte block).
 const PM_BASE_MASK: u32 = 0xffc0;
 /// Size of the PM I/O block.
@@ -182,12 +195,23 @@ impl ChipsetFunction {
     /// The function in its power-on state. In a `planted-bugs` build it takes the current
     /// selection of [planted bugs](crate::planted) and keeps it across resets.
     pub fn new(kind: ChipsetKind) -> Self {
-        Self {
+        let mut f = Self {
             kind,
             cfg: Self::power_on_config(kind),
             windows: IoWindows::default(),
             #[cfg(feature = "planted-bugs")]
             planted: crate::planted::Active::current(),
+        };
+        f.power_on_windows();
+        f
+    }
+
+    /// The windows the power-on registers decode: the SMBus block of PIIX4 PM (registered
+    /// as the machine builds it, not through the guest's reprogramming path).
+    fn power_on_windows(&mut self) {
+        self.windows = IoWindows::default();
+        if let Some(window) = self.programmed_window(PmWindow::Smbus) {
+            let _ = self.windows.register(PmWindow::Smbus, window);
         }
     }
 
@@ -196,12 +220,8 @@ impl ChipsetFunction {
             ChipsetKind::I440fx => {
                 let mut c = PciConfig::new(VENDOR_INTEL, 0x1237, 0x06_00_00, 0x02, 0x00)
                     .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1);
+                c.set_u8(I440FX_RAM_SIZE, RAM_SIZE_8M);
                 c.set_u8(I440FX_SMRAM, SMRAM_RESET);
-                c.set_wmask_u8(I440FX_SMRAM, SMRAM_WMASK);
-                for pam in I440FX_PAM0..I440FX_PAM0 + 7 {
-                    // Each PAM byte holds two RE/WE pairs (bits 1:0 and 5:4); PAM0 only the high.
-                    c.set_wmask_u8(pam, if pam == I440FX_PAM0 { 0x30 } else { 0x33 });
-                }
                 c
             }
             ChipsetKind::Piix3 => {
@@ -213,28 +233,32 @@ impl ChipsetFunction {
                     harness::pci::HEADER_MULTI_FUNCTION,
                 )
                 .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1);
+                c.set_u16(harness::pci::STATUS, STATUS_DEVSEL_MEDIUM);
                 c.set_u8(PIIX3_IORT, 0x4d);
                 c.set_u16(PIIX3_XBCS, 0x0003);
                 c.set_u32(PIIX3_PIRQRC, 0x8080_8080);
                 c.set_u8(PIIX3_TOM, 0x02);
-                c.set_u16(PIIX3_MBIRQ0, 0x8080);
+                // MBIRQ0 disabled; QEMU leaves MBIRQ1 (0x71) at 0.
+                c.set_u8(PIIX3_MBIRQ0, 0x80);
                 c.set_u16(PIIX3_MBDMA0, 0x0c0c);
                 c.set_u16(PIIX3_PCSC, 0x0002);
                 c.set_u8(PIIX3_SMICNTL, 0x08);
-                for pirq in PIIX3_PIRQRC..PIIX3_PIRQRC + 4 {
-                    // bit 7 disable, bits 3:0 IRQ number; bits 6:4 reserved.
-                    c.set_wmask_u8(pirq, 0x8f);
-                }
+                c.set_u8(PIIX3_SEE, 0x0f);
                 c
             }
             ChipsetKind::Piix4Pm => {
                 let mut c = PciConfig::new(VENDOR_INTEL, 0x7113, 0x06_80_00, 0x03, 0x00)
                     .with_subsystem(SUBSYSTEM.0, SUBSYSTEM.1)
                     .with_interrupt_pin(1);
+                c.set_u16(
+                    harness::pci::STATUS,
+                    STATUS_DEVSEL_MEDIUM | STATUS_FAST_BACK,
+                );
                 c.set_u32(PIIX4_PMBA, 0x0000_0001);
-                c.set_wmask_u32(PIIX4_PMBA, 0x0000_ffc0);
-                c.set_u32(PIIX4_SMBBA, 0x0000_0001);
-                c.set_wmask_u32(PIIX4_SMBBA, 0x0000_fff0);
+                c.set_u8(PIIX4_DEVACTB_HI, 0x10);
+                c.set_u8(PIIX4_DEVRESD_HI, 0x60);
+                c.set_u32(PIIX4_SMBBA, PC_SMBUS_BASE | 1);
+                c.set_u8(PIIX4_SMBHSTCFG, SMBHSTCFG_RESET);
                 c
             }
         }
@@ -358,20 +382,7 @@ impl Device for ChipsetFunction {
     }
 
     fn config_write(&mut self, _ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
-        let smram_locked =
-            self.kind == ChipsetKind::I440fx && self.cfg.u8(I440FX_SMRAM) & SMRAM_D_LCK != 0;
         self.cfg.write(offset, size, value);
-        if self.kind == ChipsetKind::I440fx {
-            let touched = u64::from(I440FX_SMRAM).wrapping_sub(u64::from(offset)) < size.bytes();
-            if touched && smram_locked {
-                // Once D_LCK is set, D_OPEN reads 0 and D_LCK stays set until reset.
-                let v = (self.cfg.u8(I440FX_SMRAM) & !SMRAM_D_OPEN) | SMRAM_D_LCK;
-                self.cfg.set_u8(I440FX_SMRAM, v);
-            } else if touched && self.cfg.u8(I440FX_SMRAM) & SMRAM_D_LCK != 0 {
-                let v = self.cfg.u8(I440FX_SMRAM) & !SMRAM_D_OPEN;
-                self.cfg.set_u8(I440FX_SMRAM, v);
-            }
-        }
         if self.kind == ChipsetKind::Piix4Pm {
             self.update_io_windows();
         }
@@ -379,7 +390,7 @@ impl Device for ChipsetFunction {
 
     fn reset(&mut self) {
         self.cfg = Self::power_on_config(self.kind);
-        self.windows = IoWindows::default();
+        self.power_on_windows();
     }
 }
 
@@ -408,54 +419,63 @@ mod tests {
         );
         assert_eq!(
             dwords(&ChipsetFunction::new(ChipsetKind::Piix3)),
-            row([0x70008086, 0, 0x06010000, 0x00800000], 0)
+            row([0x70008086, 0x02000000, 0x06010000, 0x00800000], 0)
         );
         assert_eq!(
             dwords(&ChipsetFunction::new(ChipsetKind::Piix4Pm)),
-            row([0x71138086, 0, 0x06800003, 0], 0x100)
+            row([0x71138086, 0x02800000, 0x06800003, 0], 0x100)
         );
     }
 
     #[test]
-    fn smram_lock_closes_and_sticks_until_reset() {
-        let mut ctx = TestContext::new(0);
-        let mut f = ChipsetFunction::new(ChipsetKind::I440fx);
-        f.config_write(&mut ctx, I440FX_SMRAM, AccessSize::B1, 0x4a);
+    fn reset_values_beyond_the_header_match_qemu() {
+        // QEMU 10, -M pc -m 128M -nodefaults [V].
+        let i440fx = ChipsetFunction::new(ChipsetKind::I440fx);
         assert_eq!(
-            f.cfg.u8(I440FX_SMRAM),
-            0x4a,
-            "SeaBIOS opens SMRAM: D_OPEN|G_SMRAME|base"
+            i440fx.cfg.read(0x54, AccessSize::B4),
+            0x1000_0000,
+            "RAM size"
         );
-        f.config_write(&mut ctx, I440FX_SMRAM, AccessSize::B1, 0x1a);
-        assert_eq!(f.cfg.u8(I440FX_SMRAM), 0x1a);
-        f.config_write(&mut ctx, I440FX_SMRAM, AccessSize::B1, 0x42);
+        assert_eq!(i440fx.cfg.u8(I440FX_SMRAM), SMRAM_RESET);
+        let piix3 = ChipsetFunction::new(ChipsetKind::Piix3);
+        assert_eq!(piix3.cfg.read(0x04, AccessSize::B4), 0x0200_0000);
+        assert_eq!(piix3.cfg.read(0x70, AccessSize::B4), 0x80);
+        assert_eq!(piix3.cfg.read(0xa8, AccessSize::B4), 0x0f);
+        let pm = ChipsetFunction::new(ChipsetKind::Piix4Pm);
+        assert_eq!(pm.cfg.read(0x04, AccessSize::B4), 0x0280_0000);
+        assert_eq!(pm.cfg.read(0x5c, AccessSize::B4), 0x1000_0000);
+        assert_eq!(pm.cfg.read(0x60, AccessSize::B4), 0x6000_0000);
         assert_eq!(
-            f.cfg.u8(I440FX_SMRAM) & (SMRAM_D_OPEN | SMRAM_D_LCK),
-            SMRAM_D_LCK
+            pm.cfg.read(0x64, AccessSize::B4),
+            0,
+            "no serial port decode"
         );
-        f.reset();
-        assert_eq!(f.cfg.u8(I440FX_SMRAM), SMRAM_RESET);
+        assert_eq!(pm.cfg.read(0x90, AccessSize::B4), 0xb101);
+        assert_eq!(pm.cfg.read(0xd0, AccessSize::B4), 0x0009_0000);
     }
 
     #[test]
-    fn pirq_routes_reset_disabled_and_keep_reserved_bits() {
+    fn device_registers_are_plain_storage_as_in_qemu() {
         let mut ctx = TestContext::new(0);
-        let mut f = ChipsetFunction::new(ChipsetKind::Piix3);
-        assert_eq!(f.cfg.read(PIIX3_PIRQRC, AccessSize::B4), 0x80808080);
-        f.config_write(&mut ctx, PIIX3_PIRQRC, AccessSize::B4, 0x0b0b_0a0a);
-        assert_eq!(f.cfg.read(PIIX3_PIRQRC, AccessSize::B4), 0x0b0b0a0a);
-        f.config_write(&mut ctx, PIIX3_PIRQRC, AccessSize::B1, 0xff);
-        assert_eq!(f.cfg.u8(PIIX3_PIRQRC), 0x8f);
-    }
-
-    #[test]
-    fn pm_base_keeps_its_io_indicator_bit() {
-        let mut ctx = TestContext::new(0);
-        let mut f = ChipsetFunction::new(ChipsetKind::Piix4Pm);
-        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0x600);
-        assert_eq!(f.cfg.read(PIIX4_PMBA, AccessSize::B4), 0x601);
-        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0xffff_ffff);
-        assert_eq!(f.cfg.read(PIIX4_PMBA, AccessSize::B4), 0xffc1);
+        for (kind, offsets) in [
+            (ChipsetKind::I440fx, [0x58u8, 0x5c, 0x70]),
+            (ChipsetKind::Piix3, [0x60, 0x70, 0xa0]),
+            (ChipsetKind::Piix4Pm, [0x40, 0x90, 0xd0]),
+        ] {
+            let mut f = ChipsetFunction::new(kind);
+            for off in offsets {
+                f.config_write(&mut ctx, off, AccessSize::B4, 0xffff_ffff);
+                assert_eq!(
+                    f.cfg.read(off, AccessSize::B4),
+                    0xffff_ffff,
+                    "{kind:?} {off:#x}"
+                );
+                f.config_write(&mut ctx, off, AccessSize::B4, 0);
+                assert_eq!(f.cfg.read(off, AccessSize::B4), 0, "{kind:?} {off:#x}");
+            }
+            f.reset();
+            assert_eq!(f, ChipsetFunction::new(kind));
+        }
     }
 
     #[test]
@@ -463,21 +483,23 @@ mod tests {
         let mut ctx = TestContext::new(0);
         let mut f = ChipsetFunction::new(ChipsetKind::Piix4Pm);
         let w = |base, size| Some(IoWindow { base, size });
-        // Enabled with the reset bases (0): nothing decoded.
+        // Power-on: the SMBus block at 0xB100 (QEMU's pc), the PM block disabled.
+        assert_eq!(f.io_windows().get(PmWindow::Smbus), w(0xb100, 16));
+        assert_eq!(f.io_windows().get(PmWindow::Pm), None);
+        // Enabled with the reset base (0): not decoded.
         f.config_write(&mut ctx, PIIX4_PMREGMISC, AccessSize::B1, 1);
-        f.config_write(&mut ctx, PIIX4_SMBHSTCFG, AccessSize::B1, 1);
-        assert_eq!(f.io_windows(), IoWindows::default());
+        assert_eq!(f.io_windows().get(PmWindow::Pm), None);
         f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0x600);
         assert_eq!(f.io_windows().get(PmWindow::Pm), w(0x600, 64));
         // SMBus inside the PM block: refused, not decoded, no panic.
-        f.config_write(&mut ctx, PIIX4_SMBBA, AccessSize::B4, 0x620);
+        f.config_write(&mut ctx, PIIX4_SMBBA, AccessSize::B4, 0x621);
         assert_eq!(f.io_windows().get(PmWindow::Smbus), None);
         assert_eq!(f.cfg.read(PIIX4_SMBBA, AccessSize::B4), 0x621);
         // Moving the PM block away lets the SMBus block decode.
-        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0xb000);
+        f.config_write(&mut ctx, PIIX4_PMBA, AccessSize::B4, 0xb001);
         assert_eq!(f.io_windows().get(PmWindow::Pm), w(0xb000, 64));
         assert_eq!(f.io_windows().get(PmWindow::Smbus), w(0x620, 16));
-        // Disabling drops the window; reset drops both.
+        // Disabling drops the window; reset returns to the power-on windows.
         f.config_write(&mut ctx, PIIX4_PMREGMISC, AccessSize::B1, 0);
         assert_eq!(f.io_windows().get(PmWindow::Pm), None);
         f.reset();
