@@ -588,7 +588,7 @@ pub fn diff_corpus(
         };
         let text: String = cmds.iter().map(|c| format!("{c}\n")).collect();
         let program = check::parse_program(&text).map_err(|e| UsageError(e.to_string()))?;
-        let mut runner = session_runner(&spec, MachineOptions::default())?;
+        let mut runner = session_runner(target.machine.name, MachineOptions::default())?;
         let mut reference = spawn(against, timeout)?;
         let (report, values) = {
             let mut ours = LocalServer::new(&mut runner);

@@ -496,6 +496,22 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+    // `-O` options reach this side's machine (once) and the files' headers.
+    let out = devfuzz()
+        .current_dir(&work)
+        .args(["-O", "hda=none", "diff-corpus", "ide", "--corpus"])
+        .arg(&corpus)
+        .args(["--against", &format!("{me} qtest --machine pc,hda=none")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{shown}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(shown.contains("new divergences: 0"), "{shown}");
     // A difference written down beside the model is listed apart, with its reason.
     let model = work.join("models/src/ide");
     std::fs::create_dir_all(&model).unwrap();
