@@ -493,7 +493,8 @@ pub struct Intended {
     pub file: PathBuf,
 }
 
-/// Every `qemu-differences.txt` under `models/src/`: lines `REGISTER  reason`, `#` comments.
+/// Every `qemu-differences.txt` under `models/src/`: lines `REGISTER[/SIZE][*]  reason`, `#`
+/// comments.
 pub fn intended_differences(root: &Path) -> Result<Vec<Intended>, UsageError> {
     let mut out = Vec::new();
     let dir = root.join("models/src");
@@ -530,12 +531,20 @@ pub fn intended_differences(root: &Path) -> Result<Vec<Intended>, UsageError> {
     Ok(out)
 }
 
-/// The intended difference covering `register` (`REG/SIZE` keys match on `REG`).
+/// The intended difference covering `register` (a `REG/SIZE` key): a pattern with a `/SIZE`
+/// names that access width only, one without it every width; a trailing `*` makes it a prefix.
 pub fn intended_for<'a>(list: &'a [Intended], register: &str) -> Option<&'a Intended> {
-    let reg = register.split('/').next().unwrap_or(register);
-    list.iter().find(|d| match d.pattern.strip_suffix('*') {
-        Some(prefix) => reg.starts_with(prefix),
-        None => reg == d.pattern,
+    let bare = register.split('/').next().unwrap_or(register);
+    list.iter().find(|d| {
+        let key = if d.pattern.contains('/') {
+            register
+        } else {
+            bare
+        };
+        match d.pattern.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => key == d.pattern,
+        }
     })
 }
 
@@ -603,11 +612,9 @@ pub fn diff_corpus(
             continue;
         }
         ran += 1;
-        let mut seen = std::collections::BTreeSet::new();
-        for m in &report.mismatches {
-            if !seen.insert(m.register.clone()) {
-                continue;
-            }
+        // An input is grouped by its first divergence: what differs after it may only be
+        // its consequence (state the two sides no longer share).
+        if let Some(m) = report.mismatches.first() {
             let g = groups
                 .entry(m.register.clone())
                 .or_insert_with(|| (0, program.clone(), values.clone(), f.clone()));
