@@ -7,6 +7,7 @@ pub mod access;
 pub mod check;
 pub mod clock;
 pub mod device;
+pub mod entry;
 pub mod file;
 pub mod machine;
 pub mod minimize;

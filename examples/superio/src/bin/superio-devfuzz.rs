@@ -1,0 +1,2 @@
+//! `superio-devfuzz`: devfuzz's commands on the vm-superio targets.
+fn main() {}
