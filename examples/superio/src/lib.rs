@@ -9,8 +9,9 @@
 //!
 //! ```
 //! use harness::outcome::Outcome;
-//! // `outb 0x3f8 0x41` as a binary input: op WRITE (1), live region 0, offset 0, byte 0x41.
-//! let out = harness::entry::run_one(devfuzz_superio::TARGETS, "superio_serial", &[1, 0, 0, 0, 0, 0x41]);
+//! // `outb 0x3f8 0x41` as a binary input (docs/ops.md): WRITE (1), live region 0, offset 0
+//! // (u32), size byte 0 (one byte), value 0x41.
+//! let out = harness::entry::run_one(devfuzz_superio::TARGETS, "superio_serial", &[1, 0, 0, 0, 0, 0, 0, 0x41]);
 //! assert!(matches!(out, Some(Outcome::Ok { .. })));
 //! ```
 
