@@ -48,7 +48,7 @@ usage: {bin} <command> ...
   replay <target> <file>...              run inputs (.qtest text or binary); exit 1 on a finding
   convert <target> <in> -o <out>         binary -> .qtest text, or .qtest text -> binary
   minimize <target> <in> -o <out.qtest>  smallest trace with the same finding signature
-  qtest --machine <profile>              qtest server on stdin/stdout
+  qtest --machine <profile>[,k=v...]     qtest server on stdin/stdout
   determinism <target> <file|dir>... [--pause-ms N]
                                          run every input twice, N ms apart (default 1100),
                                          and report the first difference (exit 1)
@@ -108,9 +108,14 @@ fn dispatch(targets: &'static [Target], args: &[String], out: &mut dyn Write) ->
             out,
         ),
         ("qtest", ["--machine", machine]) => {
-            let profile = profile(targets, machine)?;
-            qtest_server(
+            let (name, opts) = machine.split_once(',').unwrap_or((machine, ""));
+            let profile = profile(targets, name)?;
+            let build = profile
+                .builder(opts)
+                .map_err(|e| UsageError(e.to_string()))?;
+            qtest_server_with(
                 profile,
+                build,
                 &mut std::io::stdin().lock(),
                 &mut std::io::stdout().lock(),
             )
@@ -258,8 +263,18 @@ fn load(path: &Path) -> Result<Input, UsageError> {
     Ok(Input::Text(trace, header))
 }
 
-/// A runner for `target` for text replays under `header` (its work budget).
-fn runner_for(target: &Target, header: Option<&Header>) -> Runner {
+/// The machine options in force: the file header's `# machine-opts:`, else
+/// [`entry::MACHINE_OPTS_VAR`] (as in a fuzz binary), else none.
+fn machine_opts(header: Option<&Header>) -> String {
+    match header.map(|h| h.machine_opts.trim()) {
+        Some(opts) if !opts.is_empty() => opts.to_string(),
+        _ => std::env::var(entry::MACHINE_OPTS_VAR).unwrap_or_default(),
+    }
+}
+
+/// A runner for `target` under `header` (its machine options, work budget and re-entrancy
+/// mode) for replays.
+fn runner_for(target: &Target, header: Option<&Header>) -> Result<Runner, UsageError> {
     let opts = MachineOptions {
         work_per_input: header
             .and_then(|h| h.work_per_input)
@@ -267,7 +282,11 @@ fn runner_for(target: &Target, header: Option<&Header>) -> Runner {
         reentrancy: header.and_then(|h| h.reentrancy).unwrap_or_default(),
         ..MachineOptions::default()
     };
-    Runner::with_options(target, opts)
+    let build = target
+        .machine
+        .builder(&machine_opts(header))
+        .map_err(|e| UsageError(e.to_string()))?;
+    Ok(Runner::with_builder(target, build, opts))
 }
 
 fn print_outcome(out: &mut dyn Write, path: &Path, outcome: &Outcome) -> Result<(), UsageError> {
@@ -287,10 +306,10 @@ fn print_outcome(out: &mut dyn Write, path: &Path, outcome: &Outcome) -> Result<
 
 fn run_file(target: &Target, path: &Path) -> Result<Outcome, UsageError> {
     match load(path)? {
-        Input::Text(trace, header) => runner_for(target, Some(&header))
+        Input::Text(trace, header) => runner_for(target, Some(&header))?
             .run_trace(&trace)
             .map_err(|e| UsageError(format!("{}: {e}", path.display()))),
-        Input::Binary(bytes) => Ok(runner_for(target, None).run_input(&bytes)),
+        Input::Binary(bytes) => Ok(runner_for(target, None)?.run_input(&bytes)),
     }
 }
 
@@ -333,25 +352,29 @@ fn write_file(path: &Path, data: &[u8]) -> Result<(), UsageError> {
 }
 
 /// A binary input as a text trace with a header naming the target and its outcome.
-fn to_text(target: &Target, bytes: &[u8], from: &Path) -> String {
-    let (cmds, outcome) = runner_for(target, None).input_to_trace(bytes);
+fn to_text(target: &Target, bytes: &[u8], from: &Path) -> Result<String, UsageError> {
+    let (cmds, outcome) = runner_for(target, None)?.input_to_trace(bytes);
     let mut text = format!(
         "# devfuzz trace of {} on target {}\n# outcome: {}\n",
         from.display(),
         target.name,
         outcome.summary()
     );
+    let opts = machine_opts(None);
+    if !opts.is_empty() {
+        text.push_str(&format!("# machine-opts: {opts}\n"));
+    }
     for c in cmds {
         text.push_str(&c.to_string());
         text.push('\n');
     }
-    text
+    Ok(text)
 }
 
 /// A text trace as a binary input for `target` (commands with no binary form are noted on
 /// stderr and left out).
 fn to_binary(target: &Target, trace: &[Cmd], from: &Path) -> Result<Vec<u8>, UsageError> {
-    let encoded = runner_for(target, None)
+    let encoded = runner_for(target, None)?
         .trace_to_input(trace)
         .map_err(|e| UsageError(format!("{}: {e}", from.display())))?;
     for (i, cmd) in &encoded.dropped {
@@ -375,7 +398,7 @@ fn convert(target: &Target, input: &Path, output: &Path, out: &mut dyn Write) ->
                     output.display()
                 )));
             }
-            to_text(target, &bytes, input).into_bytes()
+            to_text(target, &bytes, input)?.into_bytes()
         }
         Input::Text(trace, _) => {
             if is_text(output) {
@@ -402,9 +425,10 @@ fn minimize(target: &Target, input: &Path, output: &Path, out: &mut dyn Write) -
     }
     let (trace, header) = match load(input)? {
         Input::Text(trace, header) => (trace, Some(header)),
-        Input::Binary(bytes) => (runner_for(target, None).input_to_trace(&bytes).0, None),
+        Input::Binary(bytes) => (runner_for(target, None)?.input_to_trace(&bytes).0, None),
     };
-    let mut runner = runner_for(target, header.as_ref());
+    let mut runner = runner_for(target, header.as_ref())?;
+    let opts = machine_opts(header.as_ref());
     let m =
         crate::minimize::minimize_bounded(&mut runner, &trace, 100_000, |_| {}).map_err(|e| {
             UsageError(format!(
@@ -419,6 +443,9 @@ fn minimize(target: &Target, input: &Path, output: &Path, out: &mut dyn Write) -
         target.name,
         m.signature
     );
+    if !opts.is_empty() {
+        text.push_str(&format!("# machine-opts: {opts}\n"));
+    }
     for c in &m.trace {
         text.push_str(&c.to_string());
         text.push('\n');
@@ -458,12 +485,22 @@ pub fn qtest_server(
     input: &mut dyn BufRead,
     output: &mut dyn Write,
 ) -> CliResult {
+    qtest_server_with(machine, std::sync::Arc::new(machine.build), input, output)
+}
+
+/// [`qtest_server`] on the machine `build` builds (the profile with options).
+pub fn qtest_server_with(
+    machine: &'static MachineProfile,
+    build: crate::target::Builder,
+    input: &mut dyn BufRead,
+    output: &mut dyn Write,
+) -> CliResult {
     let opts = MachineOptions {
         work_per_input: u64::MAX,
         ram_page_budget: usize::MAX,
         ..MachineOptions::default()
     };
-    let mut runner = Runner::for_machine(machine, opts);
+    let mut runner = Runner::for_machine_with(machine, build, opts);
     crate::outcome::capture_backtraces(true);
     runner.reset_cold();
     let mut line = String::new();
@@ -531,7 +568,7 @@ fn observe_file(target: &Target, path: &Path) -> Result<Observed, UsageError> {
         Input::Binary(bytes) => bytes,
         Input::Text(trace, _) => to_binary(target, &trace, path)?,
     };
-    Ok(entry::observe(&mut runner_for(target, None), &bytes))
+    Ok(entry::observe(&mut runner_for(target, None)?, &bytes))
 }
 
 /// Run every input, wait `pause_ms`, run them all again and compare what each did
@@ -633,7 +670,7 @@ pub fn check_regressions(
                     reentrancy: Some(mode),
                     ..r.header.clone()
                 };
-                let outcome = runner_for(target, Some(&header))
+                let outcome = runner_for(target, Some(&header))?
                     .run_trace(&r.trace)
                     .map_err(|e| UsageError(format!("{}: {e}", file.display())))?;
                 let ok = matches(&expect, &outcome);

@@ -24,12 +24,18 @@ pub mod vm_device;
 
 use harness::device::RegionId;
 use harness::machine::MachineSpec;
-use harness::target::{MachineProfile, Target};
+use harness::target::{Builder, MachineProfile, ProfileOption, Target};
+use std::sync::Arc;
 use vm_device::{MmioAdapter, PioAdapter};
 
 /// The x86 legacy devices of a microVM (Firecracker's layout): COM1 at 0x3F8 on IRQ 4, the
 /// i8042 at 0x60..0x64; 1 MiB of RAM at 0.
 pub fn x86_machine() -> MachineSpec {
+    x86_machine_with(serial::SerialPort::new)
+}
+
+/// [`x86_machine`] with the UART `uart` builds (`SerialPort::strict` for `strict=on`).
+pub fn x86_machine_with(uart: fn() -> serial::SerialPort) -> MachineSpec {
     let mut spec = MachineSpec {
         ram_size: 1 << 20,
         irq_lines: vec!["irq0", "irq1", "irq2", "irq3", "irq4"],
@@ -40,7 +46,7 @@ pub fn x86_machine() -> MachineSpec {
         "serial",
         serial::COM1,
         serial::PORTS,
-        serial::SerialPort::new,
+        uart,
     )));
     spec.map_fixed(uart, RegionId(0), serial::COM1, 0);
     spec.wire_irq(uart, 0, serial::COM1_IRQ);
@@ -74,12 +80,32 @@ pub fn arm_machine() -> MachineSpec {
     spec
 }
 
-/// Machine `superio-x86`: see [`x86_machine`].
-pub static X86: MachineProfile = MachineProfile::new(
-    "superio-x86",
-    "vm-superio Serial at 0x3f8 (IRQ 4) and I8042Device at 0x60, as in Firecracker",
-    x86_machine,
-);
+/// Machine `superio-x86`: see [`x86_machine`]. Option `strict=on|off` (default off): the
+/// serial adapter checks 16550A IIR semantics ([`serial::iir_violation`]) and a violation is
+/// a finding.
+pub static X86: MachineProfile = MachineProfile {
+    name: "superio-x86",
+    description: "vm-superio Serial at 0x3f8 (IRQ 4) and I8042Device at 0x60, as in Firecracker",
+    build: x86_machine,
+    options: &[ProfileOption {
+        key: "strict",
+        help: "on|off: the serial adapter checks 16550A IIR semantics; a violation is a finding",
+    }],
+    configure: Some(configure_x86),
+};
+
+/// Options of [`X86`]: `strict=on|off`.
+fn configure_x86(items: &[(String, String)]) -> Result<Builder, String> {
+    let mut uart: fn() -> serial::SerialPort = serial::SerialPort::new;
+    for (key, value) in items {
+        match (key.as_str(), value.as_str()) {
+            ("strict", "on") => uart = serial::SerialPort::strict,
+            ("strict", "off") => uart = serial::SerialPort::new,
+            (key, value) => return Err(format!("{key}={value}: not on or off")),
+        }
+    }
+    Ok(Arc::new(move || x86_machine_with(uart)))
+}
 
 /// Machine `superio-arm`: see [`arm_machine`].
 pub static ARM: MachineProfile = MachineProfile::new(

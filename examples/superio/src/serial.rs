@@ -9,6 +9,8 @@
 //!   UART's lost-byte path runs too. [`SerialPort::tx_errors`] counts them.
 //! - **Host input**: EVENT payloads go to `enqueue_raw_bytes` (what a VMM does with bytes
 //!   from stdin); a full FIFO drops the rest, counted in [`SerialPort::rx_dropped`].
+//! - **Strict mode** (machine option `strict=on`, see [`SerialPort::strict`]): the adapter
+//!   also checks what a 16550A guarantees a driver about IIR, and a violation is a finding.
 //! - **State**: `Serial` is not `Clone` (it owns its trigger and writer); [`SerialPort`]
 //!   clones through `Serial::state` / `Serial::from_state`, which is how VMMs snapshot it.
 
@@ -73,12 +75,64 @@ impl io::Write for Sink {
     }
 }
 
+/// Offset of the interrupt identification register (read side).
+const IIR: u16 = 2;
+/// IER bit: received data available interrupt enabled.
+const IER_RDA: u8 = 0x01;
+
 /// The UART as the VMM's port-I/O device.
 #[derive(Debug)]
 pub struct SerialPort {
     serial: Serial<IrqTrigger, NoEvents, Sink>,
     tx_errors: u64,
     rx_dropped: u64,
+    strict: bool,
+}
+
+/// LSR error bits (overrun, parity, framing, break): the sources of a line status interrupt.
+const LSR_ERRORS: u8 = 0x1e;
+/// MSR delta bits: the sources of a modem status interrupt.
+const MSR_DELTAS: u8 = 0x0f;
+
+/// An IIR read that breaks what a 16550A guarantees ([`iir_violation`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IirViolation {
+    /// The identification names a source that is not pending (several or-ed together).
+    NotPending(String),
+    /// The received-data interrupt is enabled, data waits, and IIR does not report it.
+    LostRxData(String),
+}
+
+/// Check an IIR read against the PC16550D datasheet (table "Interrupt Control Functions"),
+/// given the state just before the read. Bits 3:0 identify *one* source, the highest-priority
+/// pending one: 0x6 receiver line status (an LSR error bit set), 0x4 received data, 0xc
+/// character timeout (data in the FIFO), 0x2 THR empty, 0x0 modem status (an MSR delta bit
+/// set), 0x1 none. The received-data interrupt is reset only by reading the data, so while it
+/// is enabled and data waits, IIR reports it (or line status, which outranks it).
+pub fn iir_violation(before: &vm_superio::SerialState, iir: u8) -> Option<IirViolation> {
+    let id = iir & 0x0f;
+    let source_present = match id {
+        0x1 | 0x2 | 0x4 => true,
+        0x6 => before.line_status & LSR_ERRORS != 0,
+        0xc => !before.in_buffer.is_empty(),
+        0x0 => before.modem_status & MSR_DELTAS != 0,
+        _ => false,
+    };
+    if !source_present {
+        return Some(IirViolation::NotPending(format!(
+            "IIR {iir:#04x} identifies source {id:#x}, which is not pending (LSR {:#04x}, MSR {:#04x}): \
+             several sources or-ed together?",
+            before.line_status, before.modem_status
+        )));
+    }
+    let rda_pending = before.interrupt_enable & IER_RDA != 0 && !before.in_buffer.is_empty();
+    if rda_pending && id != 0x4 && id != 0x6 {
+        return Some(IirViolation::LostRxData(format!(
+            "IIR {iir:#04x}: the received-data interrupt is enabled and {} bytes wait, but IIR does not report it",
+            before.in_buffer.len()
+        )));
+    }
+    None
 }
 
 impl SerialPort {
@@ -88,6 +142,17 @@ impl SerialPort {
             serial: Serial::new(IrqTrigger::default(), Sink::default()),
             tx_errors: 0,
             rx_dropped: 0,
+            strict: false,
+        }
+    }
+
+    /// A UART whose adapter checks every IIR read with [`iir_violation`] and panics on a
+    /// violation (a finding with the adapter's location): a conformance oracle on top of the
+    /// crash oracle. Machine option `strict=on` of `superio-x86`.
+    pub fn strict() -> Self {
+        Self {
+            strict: true,
+            ..Self::new()
         }
     }
 
@@ -132,6 +197,7 @@ impl Clone for SerialPort {
             serial,
             tx_errors: self.tx_errors,
             rx_dropped: self.rx_dropped,
+            strict: self.strict,
         }
     }
 }
@@ -139,8 +205,20 @@ impl Clone for SerialPort {
 impl MutDevicePio for SerialPort {
     fn pio_read(&mut self, _base: PioAddress, offset: PioAddressOffset, data: &mut [u8]) {
         // As Firecracker and Cloud Hypervisor do: one byte per access, else nothing.
-        if let [byte] = data {
+        let [byte] = data else {
+            return;
+        };
+        if !(self.strict && offset == IIR) {
             *byte = self.serial.read(offset as u8);
+            return;
+        }
+        let before = self.serial.state();
+        *byte = self.serial.read(offset as u8);
+        // One panic site per invariant, so each is a signature of its own.
+        match iir_violation(&before, *byte) {
+            None => {}
+            Some(IirViolation::NotPending(v)) => panic!("16550A conformance: {v}"),
+            Some(IirViolation::LostRxData(v)) => panic!("16550A conformance: {v}"),
         }
     }
 
