@@ -108,7 +108,8 @@ pub enum IirViolation {
 /// pending one: 0x6 receiver line status (an LSR error bit set), 0x4 received data, 0xc
 /// character timeout (data in the FIFO), 0x2 THR empty, 0x0 modem status (an MSR delta bit
 /// set), 0x1 none. The received-data interrupt is reset only by reading the data, so while it
-/// is enabled and data waits, IIR reports it (or line status, which outranks it).
+/// is enabled and data waits, IIR reports it (or line status, which outranks it, or a
+/// character timeout).
 pub fn iir_violation(before: &vm_superio::SerialState, iir: u8) -> Option<IirViolation> {
     let id = iir & 0x0f;
     let source_present = match id {
@@ -126,7 +127,7 @@ pub fn iir_violation(before: &vm_superio::SerialState, iir: u8) -> Option<IirVio
         )));
     }
     let rda_pending = before.interrupt_enable & IER_RDA != 0 && !before.in_buffer.is_empty();
-    if rda_pending && id != 0x4 && id != 0x6 {
+    if rda_pending && ![0x4, 0x6, 0xc].contains(&id) {
         return Some(IirViolation::LostRxData(format!(
             "IIR {iir:#04x}: the received-data interrupt is enabled and {} bytes wait, but IIR does not report it",
             before.in_buffer.len()
