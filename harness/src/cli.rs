@@ -478,7 +478,7 @@ fn minimize(target: &Target, input: &Path, output: &Path, out: &mut dyn Write) -
 /// let mut reply = Vec::new();
 /// let code = harness::cli::qtest_server(&M, &mut &b"inb 0x80\nclock_step 10\n"[..], &mut reply).unwrap();
 /// assert_eq!(code, 0);
-/// assert_eq!(String::from_utf8(reply).unwrap(), "OK 0xff\nOK 10\n");
+/// assert_eq!(String::from_utf8(reply).unwrap(), "OK 0x00ff\nOK 10\n");
 /// ```
 pub fn qtest_server(
     machine: &'static MachineProfile,
