@@ -688,3 +688,193 @@ pub fn check_regressions(
     }
     Ok(failed)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::{AccessRules, AccessSize, Space};
+    use crate::device::{Context, Device, RegionId, RegionSpec};
+    use crate::machine::MachineSpec;
+
+    /// Port 0x80 remembers a byte; writing 0xee after 0x42 panics (a planted bug).
+    #[derive(Clone, Debug, Default)]
+    struct Fragile(u8);
+
+    impl Device for Fragile {
+        fn name(&self) -> &'static str {
+            "fragile"
+        }
+        fn regions(&self) -> Vec<RegionSpec> {
+            vec![RegionSpec::new("fragile", Space::Io, 1, AccessRules::BYTES)]
+        }
+        fn read(&mut self, _: &mut dyn Context, _: RegionId, _: u64, _: AccessSize) -> u64 {
+            u64::from(self.0)
+        }
+        fn write(&mut self, _: &mut dyn Context, _: RegionId, _: u64, _: AccessSize, v: u64) {
+            assert!(!(self.0 == 0x42 && v == 0xee), "fragile: 0xee after 0x42");
+            self.0 = v as u8;
+        }
+        fn reset(&mut self) {
+            *self = Self::default();
+        }
+    }
+
+    fn board() -> MachineSpec {
+        let mut spec = MachineSpec::default();
+        let d = spec.add(Box::new(Fragile::default()));
+        spec.map_fixed(d, RegionId(0), 0x80, 0);
+        spec
+    }
+    static BOARD: MachineProfile = MachineProfile::new("board", "", board);
+    static TARGETS: &[Target] = &[Target::new("fragile", "", &BOARD, &["fragile"])];
+
+    fn cli(args: &[&str]) -> (u8, String) {
+        let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+        let mut out = Vec::new();
+        let code = run("t", TARGETS, &args, &mut out);
+        (code, String::from_utf8(out).unwrap())
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("harness-cli-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn replay_minimize_and_convert_a_finding() {
+        let dir = scratch("flow");
+        let crash = dir.join("crash.qtest");
+        std::fs::write(
+            &crash,
+            "outb 0x80 0x1\ninb 0x80\noutb 0x80 0x42\ninb 0x80\noutb 0x80 0xee\noutb 0x80 0x3\n",
+        )
+        .unwrap();
+        let (code, out) = cli(&["replay", "fragile", crash.to_str().unwrap()]);
+        assert_eq!(code, 1, "{out}");
+        assert!(out.contains("FINDING panic:fragile:"), "{out}");
+        let min = dir.join("min.qtest");
+        let (code, out) = cli(&[
+            "minimize",
+            "fragile",
+            crash.to_str().unwrap(),
+            "-o",
+            min.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 1, "{out}");
+        let text = std::fs::read_to_string(&min).unwrap();
+        let cmds: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(cmds, ["outb 0x80 0x42", "outb 0x80 0xee"], "{text}");
+        let bin = dir.join("min.bin");
+        let (code, _) = cli(&[
+            "convert",
+            "fragile",
+            min.to_str().unwrap(),
+            "-o",
+            bin.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0);
+        let (code, out) = cli(&["replay", "fragile", bin.to_str().unwrap()]);
+        assert_eq!(code, 1, "{out}");
+        // The binary converts back to the same two commands.
+        let back = dir.join("back.qtest");
+        cli(&[
+            "convert",
+            "fragile",
+            bin.to_str().unwrap(),
+            "-o",
+            back.to_str().unwrap(),
+        ]);
+        let back = std::fs::read_to_string(back).unwrap();
+        assert!(back.contains("# outcome: panic:fragile:"), "{back}");
+        assert!(back.contains("outb 0x80 0x42\noutb 0x80 0xee\n"), "{back}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn bad_input_is_one_line_and_exit_2() {
+        let dir = scratch("bad");
+        let bad = dir.join("bad.qtest");
+        std::fs::write(&bad, "outb 0x80\n").unwrap();
+        for args in [
+            vec!["replay", "fragile", bad.to_str().unwrap()],
+            vec!["replay", "nope", "x"],
+            vec!["replay", "fragile", "/nonexistent/file"],
+            vec!["replay"],
+            vec!["frobnicate"],
+            vec![
+                "convert",
+                "fragile",
+                bad.to_str().unwrap(),
+                "-o",
+                bad.to_str().unwrap(),
+            ],
+            vec!["determinism", "fragile", "x", "--pause-ms", "soon"],
+            vec!["qtest", "--machine", "board,ram=1"],
+        ] {
+            assert_eq!(cli(&args).0, 2, "{args:?}");
+        }
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn seeds_become_a_corpus_and_regressions_replay() {
+        let dir = scratch("seeds");
+        let seeds = dir.join("seeds");
+        std::fs::create_dir_all(&seeds).unwrap();
+        std::fs::write(seeds.join("probe.qtest"), "outb 0x80 0x1\ninb 0x80\n").unwrap();
+        let corpus = dir.join("corpus");
+        let (code, out) = cli(&[
+            "seeds",
+            "fragile",
+            seeds.to_str().unwrap(),
+            corpus.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{out}");
+        assert!(corpus.join("seed-probe").is_file());
+        let (code, out) = cli(&[
+            "determinism",
+            "fragile",
+            corpus.to_str().unwrap(),
+            "--pause-ms",
+            "1",
+        ]);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("0 of 1 inputs"), "{out}");
+
+        let regs = dir.join("regressions/fragile");
+        std::fs::create_dir_all(&regs).unwrap();
+        std::fs::write(
+            regs.join("fixed.qtest"),
+            "# bug: none\n# signature: -\n# expect: ok\noutb 0x80 0xee\n",
+        )
+        .unwrap();
+        std::fs::write(
+            regs.join("known.qtest"),
+            "# bug: planted\n# signature: panic:fragile\n# expect: panic:fragile\noutb 0x80 0x42\noutb 0x80 0xee\n",
+        )
+        .unwrap();
+        let (code, out) = cli(&["regressions", dir.join("regressions").to_str().unwrap()]);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(out.matches(": ok (expect").count(), 2, "{out}");
+        std::fs::remove_dir_all(dir).ok();
+    }
+
+    #[test]
+    fn the_qtest_server_reports_a_finding_and_stops() {
+        let mut reply = Vec::new();
+        let code = qtest_server(
+            &BOARD,
+            &mut &b"outb 0x80 0x42\ninb 0x80\noutb 0x80 0xee\ninb 0x80\n"[..],
+            &mut reply,
+        )
+        .unwrap();
+        assert_eq!(code, 1);
+        let reply = String::from_utf8(reply).unwrap();
+        assert!(
+            reply.starts_with("OK\nOK 0x0042\nFAIL finding panic:fragile:"),
+            "{reply}"
+        );
+        assert_eq!(reply.lines().count(), 3, "{reply}");
+    }
+}
