@@ -53,6 +53,10 @@ usage: {bin} <command> ...
                                          run every input twice, N ms apart (default 1100),
                                          and report the first difference (exit 1)
   seeds <target> <seed dir> <corpus dir> convert every seed .qtest into a binary corpus entry
+  fuzz <target> [--time S] [--fuzz-dir DIR]
+                                         seeds -> corpus, cargo fuzz run (libFuzzer, fork mode,
+                                         DIR/dicts/<target>.dict), then triage new crashes:
+                                         replay, group by signature, minimise one per group
   regressions <dir>                      replay <dir>/<target>/*.qtest against their # expect:";
 
 /// A one-line error for the user (exit code 2).
@@ -133,12 +137,33 @@ fn dispatch(targets: &'static [Target], args: &[String], out: &mut dyn Write) ->
             Path::new(corpus),
             out,
         ),
+        ("fuzz", [target, rest @ ..]) => {
+            let mut seconds = 60u64;
+            let mut dir = PathBuf::from("fuzz");
+            let mut it = rest.iter();
+            while let Some(flag) = it.next() {
+                match (*flag, it.next()) {
+                    ("--time", Some(s)) => {
+                        seconds = s.parse().map_err(|_| {
+                            UsageError(format!("--time {s}: not a number of seconds"))
+                        })?
+                    }
+                    ("--fuzz-dir", Some(d)) => dir = PathBuf::from(d),
+                    (flag, _) => {
+                        return Err(UsageError(format!(
+                            "fuzz: unknown or incomplete flag '{flag}'"
+                        )));
+                    }
+                }
+            }
+            fuzz(find(targets, target)?, &dir, seconds, out)
+        }
         ("regressions", [dir]) => {
             let failed = check_regressions(targets, Path::new(dir), out)?;
             Ok(u8::from(failed > 0))
         }
         (
-            "list" | "replay" | "convert" | "minimize" | "qtest" | "determinism" | "seeds"
+            "list" | "replay" | "convert" | "minimize" | "qtest" | "determinism" | "seeds" | "fuzz"
             | "regressions",
             _,
         ) => Err(UsageError(format!(
@@ -149,7 +174,7 @@ fn dispatch(targets: &'static [Target], args: &[String], out: &mut dyn Write) ->
                 .map_or("", str::trim)
         ))),
         _ => Err(UsageError(format!(
-            "unknown command '{command}' (commands: list, replay, convert, minimize, qtest, determinism, seeds, regressions)"
+            "unknown command '{command}' (commands: list, replay, convert, minimize, qtest, determinism, seeds, fuzz, regressions)"
         ))),
     }
 }
@@ -631,6 +656,122 @@ fn seed_corpus(target: &Target, seeds: &Path, corpus: &Path, out: &mut dyn Write
         corpus.display()
     );
     Ok(0)
+}
+
+/// Environment variable naming the toolchain `fuzz` runs cargo-fuzz with (default `nightly`).
+pub const FUZZ_TOOLCHAIN_VAR: &str = "FUZZ_TOOLCHAIN";
+
+/// A campaign with cargo-fuzz: the seeds of `dir/seeds/<target>` into `dir/corpus/<target>`,
+/// `cargo +nightly fuzz run` for `seconds` in fork mode (crashes do not stop it) with the
+/// dictionary `dir/dicts/<target>.dict` if there is one, the engine's output in
+/// `dir/logs/<target>.log`; then every new artifact is replayed, grouped by signature, and
+/// the first of each group minimised into `<artifact>.min.qtest`.
+fn fuzz(target: &Target, dir: &Path, seconds: u64, out: &mut dyn Write) -> CliResult {
+    if !dir.join("Cargo.toml").is_file() {
+        return Err(UsageError(format!(
+            "{}: no cargo-fuzz crate here (--fuzz-dir DIR)",
+            dir.display()
+        )));
+    }
+    let name = target.name;
+    let seeds = dir.join("seeds").join(name);
+    let corpus = dir.join("corpus").join(name);
+    if seeds.is_dir() {
+        seed_corpus(target, &seeds, &corpus, out)?;
+    }
+    std::fs::create_dir_all(&corpus)
+        .map_err(|e| UsageError(format!("{}: {e}", corpus.display())))?;
+    let artifacts = dir.join("artifacts").join(name);
+    let before: Vec<PathBuf> = expand(&[&artifacts.to_string_lossy()]).unwrap_or_default();
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).map_err(|e| UsageError(format!("{}: {e}", logs.display())))?;
+    let log_path = logs.join(format!("{name}.log"));
+    let log = crate::file::create_regular(&log_path)
+        .map_err(|e| UsageError(format!("cannot write {e}")))?;
+    let toolchain = std::env::var(FUZZ_TOOLCHAIN_VAR).unwrap_or_else(|_| "nightly".to_string());
+    let mut flags = vec![
+        format!("-max_total_time={seconds}"),
+        "-fork=1".to_string(),
+        "-ignore_crashes=1".to_string(),
+        "-ignore_timeouts=1".to_string(),
+        "-ignore_ooms=1".to_string(),
+        "-max_len=4096".to_string(),
+        "-timeout=10".to_string(),
+        "-rss_limit_mb=2048".to_string(),
+        "-print_final_stats=1".to_string(),
+    ];
+    let dict = dir.join("dicts").join(format!("{name}.dict"));
+    if dict.is_file() {
+        flags.push(format!("-dict=dicts/{name}.dict"));
+    }
+    say!(
+        out,
+        "fuzz: {name} for {seconds} s (cargo +{toolchain} fuzz run; log {})",
+        log_path.display()
+    );
+    let status = std::process::Command::new("cargo")
+        .arg(format!("+{toolchain}"))
+        .args(["fuzz", "run", "--sanitizer", "none", name])
+        .arg(format!("corpus/{name}"))
+        .arg("--")
+        .args(&flags)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null())
+        .stdout(
+            log.try_clone()
+                .map_err(|e| UsageError(format!("{}: {e}", log_path.display())))?,
+        )
+        .stderr(log)
+        .status()
+        .map_err(|e| UsageError(format!("cannot run cargo fuzz: {e}")))?;
+    let new: Vec<PathBuf> = expand(&[&artifacts.to_string_lossy()])
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|a| !before.contains(a) && !is_text(a))
+        .collect();
+    if !status.success() && new.is_empty() {
+        return Err(UsageError(format!(
+            "cargo fuzz run failed ({status}); see {}",
+            log_path.display()
+        )));
+    }
+    triage(target, &new, out)
+}
+
+/// Replay `artifacts`, group them by finding signature and minimise the first of each group
+/// into `<artifact>.min.qtest`; 1 when any gives a finding.
+fn triage(target: &Target, artifacts: &[PathBuf], out: &mut dyn Write) -> CliResult {
+    let mut groups: Vec<(String, Vec<&PathBuf>)> = Vec::new();
+    for a in artifacts {
+        let signature = match run_file(target, a)? {
+            Outcome::Finding(f) => f.signature(),
+            // A crash of the engine's own (a timeout, out of memory) that replays clean.
+            Outcome::Ok { .. } => "no finding on replay".to_string(),
+        };
+        match groups.iter_mut().find(|(s, _)| *s == signature) {
+            Some((_, files)) => files.push(a),
+            None => groups.push((signature, vec![a])),
+        }
+    }
+    say!(
+        out,
+        "triage: {} new artifacts, {} signatures",
+        artifacts.len(),
+        groups.len()
+    );
+    let mut found = false;
+    for (signature, files) in &groups {
+        say!(out, "  {signature}: {} artifacts", files.len());
+        if signature == "no finding on replay" {
+            continue;
+        }
+        found = true;
+        let first = files[0];
+        let min = PathBuf::from(format!("{}.min.qtest", first.display()));
+        minimize(target, first, &min, out)?;
+        say!(out, "    reproducer: {}", min.display());
+    }
+    Ok(u8::from(found))
 }
 
 /// Replay every regression file `<dir>/<target>/*.qtest` (a `# expect:` header, see
