@@ -1,7 +1,8 @@
 //! Any device that implements rust-vmm `vm-device`'s [`MutDevicePio`] or [`MutDeviceMmio`]
 //! behind the devfuzz harness, unchanged: [`PioAdapter`] and [`MmioAdapter`] are
 //! [`harness::device::Device`]s that pass every guest access through as the `vm-device` bus
-//! would (`base` of the range, `offset` in it, a byte slice as long as the access).
+//! would (`base` of the range, `offset` in it, a byte slice as long as the access; see
+//! [`PASS_THROUGH`] for unaligned accesses).
 //!
 //! What the two traits cannot say — an interrupt, host input, a reset request — a device tells
 //! through [`Signals`], whose methods all have defaults: a device with none of them writes
@@ -67,8 +68,11 @@ fn deliver<D: Signals>(device: &mut D, ctx: &mut dyn Context) {
     }
 }
 
-/// Access rules of an adapted region: the guest may use any width, aligned or not, and the
-/// device sees it unchanged (as on a `vm-device` bus, which passes the slice through).
+/// Access rules of an adapted region: the guest may use any width (1, 2, 4, 8 bytes; port I/O
+/// up to 4) and the device sees a slice that long, as on a `vm-device` bus. One difference
+/// from KVM: the harness splits an access that is not aligned to its size into aligned pieces
+/// (`outl 0x3f9` reaches the device as a byte, a word and a byte), where KVM exits once with
+/// the whole access.
 pub const PASS_THROUGH: AccessRules = AccessRules::ANY;
 
 macro_rules! adapter {
