@@ -262,6 +262,13 @@ impl Observed {
     /// assert_eq!(a.difference(&b), None);
     /// b.record = "inl 0x70 => 0x2\n".into();
     /// assert_eq!(a.difference(&b).unwrap(), "record line 1: 'inl 0x70 => 0x1' then 'inl 0x70 => 0x2'");
+    /// // A long line is shown from a little before where the two part.
+    /// b.record = format!("{} offset: 7", "x".repeat(300));
+    /// let mut c = b.clone();
+    /// c.record = format!("{} offset: 8", "x".repeat(300));
+    /// let d = b.difference(&c).unwrap();
+    /// assert!(d.starts_with("record line 1: '...xxx"), "{d}");
+    /// assert!(d.contains("offset: 7'") && d.contains("offset: 8'"), "{d}");
     /// ```
     pub fn difference(&self, other: &Observed) -> Option<String> {
         for (what, a, b) in [
@@ -278,10 +285,16 @@ impl Observed {
                 match (la.next(), lb.next()) {
                     (Some(x), Some(y)) if x == y => continue,
                     (x, y) => {
+                        let (x, y) = (x.unwrap_or("<end>"), y.unwrap_or("<end>"));
+                        let from = x
+                            .char_indices()
+                            .zip(y.chars())
+                            .find(|((_, a), b)| a != b)
+                            .map_or(0, |((i, _), _)| i);
                         return Some(format!(
                             "{what} line {n}: '{}' then '{}'",
-                            clip(x.unwrap_or("<end>")),
-                            clip(y.unwrap_or("<end>"))
+                            clip(x, from),
+                            clip(y, from)
                         ));
                     }
                 }
@@ -291,17 +304,28 @@ impl Observed {
     }
 }
 
-fn clip(line: &str) -> String {
-    const MAX: usize = 160;
-    if line.len() <= MAX {
-        return line.to_string();
+/// At most [`CLIP`] bytes of `line`, starting a little before byte `from` (where two lines
+/// part), with `...` where something was left out.
+fn clip(line: &str, from: usize) -> String {
+    const BEFORE: usize = 40;
+    let mut start = from.saturating_sub(BEFORE).min(line.len());
+    while !line.is_char_boundary(start) {
+        start -= 1;
     }
-    let mut end = MAX;
+    let mut end = (start + CLIP).min(line.len());
     while !line.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}...", &line[..end])
+    format!(
+        "{}{}{}",
+        if start > 0 { "..." } else { "" },
+        &line[start..end],
+        if end < line.len() { "..." } else { "" }
+    )
 }
+
+/// The most bytes of a line [`Observed::difference`] shows.
+pub const CLIP: usize = 160;
 
 /// Run `input` on `runner` from a cold machine (reset and prologue, no checkpoint) with an
 /// access record, and return what it did. The observer is removed afterwards.
