@@ -12,7 +12,7 @@ major="$(rustc +nightly -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')"
 cov="llvm-cov-$major"
 command -v "$cov" >/dev/null || { echo "coverage: $cov not found (apt-get install llvm-$major)" >&2; exit 2; }
 export PATH="/usr/lib/llvm-$major/bin:$PATH"
-cargo +nightly fuzz coverage --sanitizer none "$target" "$corpus" >"/tmp/superio-coverage-$target.log" 2>&1 \
+cargo +nightly fuzz coverage --sanitizer none --llvm-path "/usr/lib/llvm-$major/bin" "$target" "$corpus" >"/tmp/superio-coverage-$target.log" 2>&1 \
   || { tail -n 20 "/tmp/superio-coverage-$target.log"; exit 1; }
 triple="$(rustc +nightly -vV | sed -n 's/^host: //p')"
 bin="target/$triple/coverage/$triple/release/$target"
