@@ -154,7 +154,8 @@ pub fn runner_from_env(target: &Target) -> Result<Runner, String> {
 }
 
 /// Call `f` with this thread's runner for the target of `targets` named `name`, built on
-/// first use; `None` when there is no such target.
+/// first use; `None` when there is no such target. Runners are kept by target name, so the
+/// names of all tables one process uses must differ.
 ///
 /// # Panics
 /// When the environment is refused ([`runner_from_env`]): process configuration, before any
