@@ -5,8 +5,10 @@
 
 pub mod access;
 pub mod check;
+pub mod cli;
 pub mod clock;
 pub mod device;
+pub mod entry;
 pub mod file;
 pub mod machine;
 pub mod minimize;

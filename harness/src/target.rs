@@ -172,6 +172,86 @@ impl Target {
     }
 }
 
+/// Constructors for tables written by hand, in a `static` (a crate outside devfuzz declaring
+/// its own machines and targets: see `docs/external-devices.md`).
+impl MachineProfile {
+    /// A profile with no `key=value` options, built by `build`.
+    ///
+    /// ```
+    /// use harness::machine::MachineSpec;
+    /// use harness::target::MachineProfile;
+    /// fn board() -> MachineSpec { MachineSpec { ram_size: 1 << 20, ..MachineSpec::default() } }
+    /// static BOARD: MachineProfile = MachineProfile::new("board", "1 MiB of RAM", board);
+    /// assert_eq!((BOARD.builder("").unwrap())().ram_size, 1 << 20);
+    /// assert!(BOARD.builder("ram=2").is_err());
+    /// ```
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        build: fn() -> MachineSpec,
+    ) -> Self {
+        Self {
+            name,
+            description,
+            build,
+            options: &[],
+            configure: None,
+        }
+    }
+}
+
+impl Target {
+    /// A target whose READ/WRITE ops address every region of `devices` (`"*"`: of every
+    /// device) on `machine`, with no PCI configuration ops, no events and no prologue; the
+    /// `with_*` methods add those.
+    ///
+    /// ```
+    /// use harness::target::{MachineProfile, Target};
+    /// # fn board() -> harness::machine::MachineSpec { Default::default() }
+    /// static BOARD: MachineProfile = MachineProfile::new("board", "", board);
+    /// static UART: Target = Target::new("uart", "the UART", &BOARD, &["uart"]).with_events(&["uart"]);
+    /// assert!(UART.addresses_device("uart") && !UART.pci);
+    /// assert_eq!(UART.event_devices, ["uart"]);
+    /// ```
+    pub const fn new(
+        name: &'static str,
+        description: &'static str,
+        machine: &'static MachineProfile,
+        devices: &'static [&'static str],
+    ) -> Self {
+        Self {
+            name,
+            description,
+            machine,
+            devices,
+            regions: &[],
+            pci: false,
+            event_devices: &[],
+            pci_enum: false,
+        }
+    }
+
+    /// The same target with EVENT ops addressing `devices`.
+    pub const fn with_events(mut self, devices: &'static [&'static str]) -> Self {
+        self.event_devices = devices;
+        self
+    }
+
+    /// The same target addressing only the regions named `regions` of its devices.
+    pub const fn with_regions(mut self, regions: &'static [&'static str]) -> Self {
+        self.regions = regions;
+        self
+    }
+
+    /// The same target with PCI configuration ops (`pci`) and the `pci_enum` prologue
+    /// (every BAR mapped, I/O, memory and bus mastering on) as chosen.
+    pub const fn with_pci(mut self, pci: bool, pci_enum: bool) -> Self {
+        self.pci = pci;
+        self.pci_enum = pci_enum;
+        self
+    }
+}
+
 /// First I/O address the prologue assigns to I/O BARs.
 pub const PROLOGUE_IO_BASE: u64 = 0xc000;
 /// First memory address the prologue assigns to memory BARs.
