@@ -477,8 +477,9 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         Some(0),
         "a divergence is a report: {shown}"
     );
-    assert!(shown.contains("ide0-cmd+0x7/1"), "{shown}");
-    let written = work.join("fuzz/diffs/ide/ide0-cmd_0x7_1.qtest");
+    // Each input is grouped by its first divergence: a task-file register of the missing disk.
+    assert!(shown.contains("ide0-ctl+0x0/1"), "{shown}");
+    let written = work.join("fuzz/diffs/ide/ide0-ctl_0x0_1.qtest");
     let text = std::fs::read_to_string(&written).unwrap();
     assert!(text.contains("# machine: pc"), "{text}");
     // That program is a check program: this machine (with the disk) fails it, the
@@ -517,7 +518,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
     std::fs::create_dir_all(&model).unwrap();
     std::fs::write(
         model.join("qemu-differences.txt"),
-        "# test\nide0-cmd+0x7  the test's reference has no disk\n",
+        "# test\nide0-ctl+0x0  the test's reference has no disk\n",
     )
     .unwrap();
     let out = devfuzz()
@@ -530,7 +531,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
     let shown = String::from_utf8_lossy(&out.stdout);
     let kept = shown.split("intended differences").nth(1).unwrap_or("");
     assert!(
-        kept.contains("ide0-cmd+0x7/1") && kept.contains("has no disk"),
+        kept.contains("ide0-ctl+0x0/1") && kept.contains("has no disk"),
         "{shown}"
     );
 }
