@@ -2,13 +2,13 @@
 //! datasheet facts in `shared/facts/devices.md` §1 (QEMU-observed values where marked [V]).
 //!
 //! Emulated: the PCI function (BAR0 128 KiB registers, BAR1 flash window, BAR2 IOADDR/IODATA,
-//! BAR3 MSI-X table and PBA, expansion ROM; PM → MSI → PCIe → MSI-X), the register file a Linux
+//! BAR3 MSI-X table and PBA; PM → MSI → PCIe → MSI-X), the register file a Linux
 //! driver touches, EEPROM through EERD, the PHY through MDIC, INTx/MSI/MSI-X interrupts, transmit
 //! queue 0 (legacy, context and extended data descriptors, checksum offload, TSO), receive queue 0
 //! (legacy and extended descriptors), MAC and PHY loopback. Not emulated: queue 1, packet split
 //! (a frame for a packet-split ring is dropped and counted in MPC), RSS, interrupt moderation
 //! delays (causes are delivered at once; ITR/EITR/RDTR/RADV/TIDV/TADV are stored), flow control,
-//! wake-up, the flash itself (BAR1 reads 0) and the option ROM contents (read 0).
+//! wake-up, the flash itself (BAR1 reads 0) and the option ROM (QEMU's `romfile=`: no ROM BAR).
 //!
 //! # Network backend
 //! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`] of them,
@@ -69,8 +69,6 @@ pub const FLASH_REGION: RegionId = RegionId(1);
 pub const IO_REGION: RegionId = RegionId(2);
 /// BAR3: MSI-X table and PBA.
 pub const MSIX_REGION: RegionId = RegionId(3);
-/// Expansion ROM.
-pub const ROM_REGION: RegionId = RegionId(4);
 /// The INTx output (INTA).
 pub const IRQ_PIN: u8 = 0;
 
@@ -80,8 +78,6 @@ pub const MMIO_SIZE: u64 = 128 << 10;
 pub const IO_SIZE: u64 = 32;
 /// Size of BAR3.
 pub const MSIX_SIZE: u64 = 16 << 10;
-/// Size of the expansion ROM.
-pub const ROM_SIZE: u64 = 256 << 10;
 
 use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
@@ -111,6 +107,8 @@ pub struct E1000e {
     phy: Phy,
     /// STATUS.PHYRA.
     phy_reset_asserted: bool,
+    /// STATUS.LU.
+    link_up: bool,
     ioaddr: u32,
     msix: Msix<MSIX_VECTORS>,
     intx_level: bool,
@@ -182,9 +180,10 @@ impl E1000e {
         Self {
             pci: pci_config(),
             regs,
-            eeprom: eeprom::image(DEFAULT_MAC, DEVICE_ID),
-            phy: Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE),
+            eeprom: eeprom::image(&EEPROM_TEMPLATE, DEFAULT_MAC, DEVICE_ID),
+            phy: Phy::new(&PHY_PROFILE),
             phy_reset_asserted: false,
+            link_up: true,
             ioaddr: 0,
             msix: Msix::new(MSIX_PBA_OFFSET),
             intx_level: false,
@@ -238,8 +237,9 @@ impl E1000e {
             RA + 4,
             u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
         );
-        self.phy = Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE);
+        self.phy = Phy::new(&PHY_PROFILE);
         self.phy_reset_asserted = false;
+        self.link_up = true;
         self.ioaddr = 0;
         self.tx = tx::TxState::default();
     }
@@ -324,7 +324,7 @@ impl E1000e {
     }
 
     fn read_status(&self) -> u32 {
-        crate::e1000_core::phy::status(self.reg(CTRL), self.phy.link_up, self.phy_reset_asserted)
+        status(self.reg(CTRL), self.link_up, self.phy_reset_asserted)
     }
 
     fn write_status(&mut self, value: u32) {
@@ -339,7 +339,7 @@ impl E1000e {
     }
 
     fn write_eerd(&mut self, value: u32) {
-        let result = eeprom::eerd(&self.eeprom, value);
+        let result = eeprom::eerd(&self.eeprom, EEPROM_WORDS, value);
         self.set_reg(EERD, result);
     }
 
@@ -361,7 +361,7 @@ impl E1000e {
     // ---- PHY -----------------------------------------------------------------------------
 
     fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value);
+        let out = self.phy.mdic(value, self.reg(MDIC));
         if let Some((reg, data)) = out.read {
             tracing::trace!(target: "e1000e_core_mdic_read", "reg {reg:#x} data {data:#x}");
         }
@@ -370,6 +370,7 @@ impl E1000e {
         }
         if out.restart_autoneg {
             tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
+            self.link_up = false;
             let deadline = ctx.now().saturating_add(AUTONEG_NS);
             ctx.timer_set(TIMER_AUTONEG, deadline);
         }
@@ -382,6 +383,7 @@ impl E1000e {
     fn autoneg_done(&mut self, ctx: &mut dyn Context) {
         tracing::trace!(target: "e1000e_link_negotiation_done", "");
         self.phy.autoneg_done();
+        self.link_up = true;
         self.raise(ctx, ICR_LSC);
     }
 
@@ -570,6 +572,36 @@ pub fn eeprom_checksum(eeprom: &[u16; EEPROM_WORDS]) -> u16 {
     eeprom::checksum(eeprom)
 }
 
+/// The STATUS register as the MAC computes it from CTRL and the link (facts §1.3): full duplex
+/// (forced by CTRL.FRCDPX, else on), link up, speed (forced by FRCSPD/SPD_BYPS, else 1000),
+/// GIO master enabled unless CTRL disables it, PHY reset asserted.
+fn status(ctrl: u32, link_up: bool, phy_reset_asserted: bool) -> u32 {
+    let mut status = STATUS_ASDV_1000;
+    let full_duplex = if ctrl & CTRL_FRCDPX != 0 {
+        ctrl & CTRL_FD != 0
+    } else {
+        true
+    };
+    if full_duplex {
+        status |= STATUS_FD;
+    }
+    if link_up {
+        status |= STATUS_LU;
+    }
+    status |= if ctrl & (CTRL_FRCSPD | CTRL_SPD_BYPS) != 0 {
+        (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT << STATUS_SPEED_SHIFT
+    } else {
+        STATUS_SPEED_1000
+    };
+    if ctrl & CTRL_GIO_MASTER_DISABLE == 0 {
+        status |= STATUS_GIO_MASTER_EN;
+    }
+    if phy_reset_asserted {
+        status |= STATUS_PHYRA;
+    }
+    status
+}
+
 fn pci_config() -> PciConfig {
     let mem32 = |region, size| BarDef {
         region,
@@ -591,9 +623,7 @@ fn pci_config() -> PciConfig {
                 size: IO_SIZE,
             },
         )
-        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE))
-        .with_rom(ROM_REGION, ROM_SIZE);
-    cfg.set_u8(pci::CACHE_LINE_SIZE, 0x10);
+        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE));
     // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
     cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
     let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
@@ -601,14 +631,15 @@ fn pci_config() -> PciConfig {
     for (cap, len) in [
         (CAP_PM, 8),
         (CAP_MSI, 0x0E),
-        (CAP_PCIE, 0x20),
+        (CAP_PCIE, 0x14),
         (CAP_MSIX, 0x0C),
     ] {
         cfg.set_read_only(cap, len);
     }
     cfg.set_u16(CAP_PM, 0xD0 << 8 | 0x01);
     cfg.set_u16(CAP_PM + 2, 0x0022);
-    cfg.set_wmask_u16(CAP_PM + 4, 0x0103);
+    // Power state, PME enable, data select.
+    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
     cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
     cfg.set_u16(CAP_MSI, u16::from(CAP_PCIE) << 8 | 0x05);
     cfg.set_u16(CAP_MSI + 2, 0x0080);
@@ -617,8 +648,12 @@ fn pci_config() -> PciConfig {
     cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
     cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
     cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
+    // Version 1, endpoint (QEMU: device control reads 0 and keeps nothing); extended tags,
+    // role-based errors; 2.5 GT/s x1 with L0s, trained at 2.5 GT/s x1.
     cfg.set_u16(CAP_PCIE + 2, 0x0001);
-    cfg.set_wmask_u16(CAP_PCIE + 8, 0x7FFF);
+    cfg.set_u32(CAP_PCIE + 4, 0x0000_8020);
+    cfg.set_u32(CAP_PCIE + 0xC, 0x0000_0411);
+    cfg.set_u16(CAP_PCIE + 0x12, 0x0011);
     cfg.set_u16(CAP_MSIX, 0x11);
     cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
     cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
@@ -643,7 +678,6 @@ impl Device for E1000e {
             ),
             RegionSpec::new("e1000e-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
             RegionSpec::new("e1000e-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("e1000e.rom", Space::Memory, ROM_SIZE, AccessRules::DWORDS),
         ]
     }
 

@@ -1,6 +1,7 @@
 //! 82574L register offsets, bits and reset values (facts §1.3-§1.9; datasheet names).
 //! The registers both chips share live in [`crate::e1000_core::regs`] and are re-exported here.
 
+pub use crate::e1000_core::phy::PhyProfile;
 pub use crate::e1000_core::regs::*;
 /// 82574L.
 pub const DEVICE_ID: u16 = 0x10D3;
@@ -31,6 +32,40 @@ pub const TARC1: u64 = 0x03940;
 pub const RXDCTL1: u64 = 0x02928;
 /// MSI-X PBA Clear.
 pub const PBACLR: u64 = 0x05B68;
+/// The NVM image QEMU presents for the 82574L (words 0-2, 11, 13 and the checksum 0x3F are
+/// filled in from the MAC, the device ID and the sum).
+pub const EEPROM_TEMPLATE: [u16; crate::e1000_core::eeprom::EEPROM_WORDS] = [
+    0x0000, 0x0000, 0x0000, 0x0420, 0xf746, 0x2010, 0xffff, 0xffff, 0x0000, 0x0000, 0x026b, 0x0000,
+    0x8086, 0x0000, 0x0000, 0x8058, 0x0000, 0x2001, 0x7e7c, 0xffff, 0x1000, 0x00c8, 0x0000, 0x2704,
+    0x6cc9, 0x3150, 0x070e, 0x460b, 0x2d84, 0x0100, 0xf000, 0x0706, 0x6000, 0x0080, 0x0f04, 0x7fff,
+    0x4f01, 0xc600, 0x0000, 0x20ff, 0x0028, 0x0003, 0x0000, 0x0000, 0x0000, 0x0003, 0x0000, 0xffff,
+    0x0100, 0xc000, 0x121c, 0xc007, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff, 0xffff,
+    0x0000, 0x0120, 0xffff, 0x0000,
+];
+
+/// The 82574L PHY as QEMU presents it (page 0).
+pub static PHY_PROFILE: PhyProfile = PhyProfile {
+    init: {
+        let mut r = [0u16; PHY_REGS];
+        r[PHY_BMCR] = 0x1140; // 1000 Mb/s, full duplex, autonegotiation enabled
+        r[PHY_BMSR] = 0x794D; // link up, autonegotiation not complete yet
+        r[PHY_ID1] = PHY_ID1_VALUE;
+        r[PHY_ID2] = PHY_ID2_VALUE;
+        r[PHY_ANAR] = 0x0DE1;
+        r[PHY_LPAR] = 0x07E0;
+        r[6] = 0x0005; // ANER: next page able, partner autonegotiation able
+        r[7] = 0x2001; // ANNP: message page
+        r[PHY_1000T_CTRL] = 0x0F00;
+        r[PHY_1000T_STATUS] = 0x3C00;
+        r[15] = 0x3000; // extended status: 1000BASE-T half and full
+        r[0x10] = 0x3360; // copper specific control
+        r[0x11] = 0xAC08; // copper specific status: 1000 Mb/s, full duplex, resolved, link
+        r
+    },
+    readable: 0x667F_87FF, // 0-10, 15, 0x10-0x16, 0x19, 0x1A, 0x1D, 0x1E
+    writable: 0x6655_0291, // 0, 4, 7, 9, 0x10, 0x12, 0x14, 0x16, 0x19, 0x1A, 0x1D, 0x1E
+};
+
 /// PHY ID 1 [V].
 pub const PHY_ID1_VALUE: u16 = 0x0141;
 /// PHY ID 2 [V].

@@ -84,7 +84,7 @@ fn mdic_answers_only_phy_address_1() {
         MDIC,
         MDIC_OP_READ | 1 << MDIC_PHY_SHIFT | 1 << MDIC_REG_SHIFT,
     );
-    assert_eq!(rd(&mut dev, &mut c, MDIC), 0x1821_796d);
+    assert_eq!(rd(&mut dev, &mut c, MDIC), 0x1821_794d);
 }
 
 #[test]

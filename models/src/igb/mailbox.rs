@@ -20,12 +20,6 @@ pub(super) fn is_v2p(offset: u64) -> bool {
 }
 
 impl Igb {
-    pub(super) fn read_p2v(&self, offset: u64) -> u32 {
-        let vf = (offset - P2VMAILBOX) / 4;
-        let vfu = self.reg(V2PMAILBOX + 4 * vf) & V2P_VFU != 0;
-        self.reg(offset) & P2V_PFU | if vfu { P2V_VFU } else { 0 }
-    }
-
     pub(super) fn write_p2v(&mut self, offset: u64, value: u32) {
         let vf = (offset - P2VMAILBOX) / 4;
         let v2p_at = V2PMAILBOX + 4 * vf;
@@ -57,14 +51,19 @@ impl Igb {
         self.set_reg(v2p_at, v2p);
     }
 
-    /// CTRL_EXT.PFRSTD: every VF that saw the PF reset (RSTI) now sees it done (RSTD).
+    /// The PF's copy of a VF's V2PMAILBOX: PFSTS, PFACK and RSTD clear once read (QEMU).
+    pub(super) fn read_v2p(&mut self, offset: u64) -> u32 {
+        let v = self.reg(offset);
+        self.set_reg(offset, v & !(V2P_PFSTS | V2P_PFACK | V2P_RSTD));
+        v
+    }
+
+    /// CTRL_EXT written with PFRSTD: every VF sees the PF reset done (RSTD, not RSTI).
     pub(super) fn pf_reset_done(&mut self) {
         for vf in 0..POOLS as u64 {
             let at = V2PMAILBOX + 4 * vf;
             let v = self.reg(at);
-            if v & V2P_RSTI != 0 {
-                self.set_reg(at, (v & !V2P_RSTI) | V2P_RSTD);
-            }
+            self.set_reg(at, (v & !V2P_RSTI) | V2P_RSTD);
         }
     }
 }
