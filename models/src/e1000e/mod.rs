@@ -24,7 +24,9 @@
 //!
 //! # Choices
 //! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
-//!   (in MSI-X mode) when INT_ASSERTED and CTRL_EXT.IAME are set (IMS then loses the IAM bits).
+//!   (in MSI-X mode) when INT_ASSERTED is set and either CTRL_EXT.IAME is set (IMS then loses
+//!   the IAM bits) or an enabled cause is pending. With MSI-X enabled the causes of the
+//!   "other" vector (LSC, RXO, MDAC, SRPD, ACK, MNG) also set ICR.OTHER (QEMU).
 //! - Without SECRC the FCS is appended after the data in the same descriptor when it fits
 //!   (upstream QEMU; 7.2 used a separate descriptor) and it is the real CRC-32 (datasheet; QEMU
 //!   writes zeros).
@@ -55,6 +57,7 @@ pub use crate::e1000_core::offload::ethernet_crc;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
+use crate::e1000_core::timesync::{self, TimeSync};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
@@ -109,9 +112,14 @@ pub struct E1000e {
     phy_reset_asserted: bool,
     /// STATUS.LU.
     link_up: bool,
+    /// The time sync clock.
+    timesync: TimeSync,
     ioaddr: u32,
     msix: Msix<MSIX_VECTORS>,
+    /// The INTx level the device drives (QEMU's PCI IRQ level).
     intx_level: bool,
+    /// The INTx line as the command register's INTx disable lets it through.
+    intx_line: bool,
     tx: tx::TxState,
     tx_kick: TxKick,
     sent: VecDeque<Vec<u8>>,
@@ -184,9 +192,11 @@ impl E1000e {
             phy: Phy::new(&PHY_PROFILE),
             phy_reset_asserted: false,
             link_up: true,
+            timesync: TimeSync::default(),
             ioaddr: 0,
             msix: Msix::new(MSIX_PBA_OFFSET),
             intx_level: false,
+            intx_line: false,
             tx: tx::TxState::default(),
             tx_kick: TxKick::default(),
             sent: VecDeque::new(),
@@ -265,13 +275,23 @@ impl E1000e {
     fn mmio_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
         let offset = unalias(offset & !3);
         let value = match offset {
-            CTRL | CTRL_DUP => self.reg(CTRL),
+            CTRL => self.reg(CTRL),
             STATUS => self.read_status(),
             ICR => self.read_icr(ctx),
             ICS => self.reg(ICR),
             IMC => 0,
             SWSM => self.read_swsm(),
-            STATS_START..=STATS_END => self.read_stat(offset),
+            SYSTIML => self.timesync.read_systiml(&mut self.regs, ctx.now()),
+            TXSTMPH => timesync::read_releasing(&mut self.regs, TXSTMPH, TSYNCTXCTL),
+            RXSATRH => timesync::read_releasing(&mut self.regs, RXSATRH, TSYNCRXCTL),
+            EEWR | GCR | FWSM => self.reg(offset),
+            // Counted by the TSO path (datasheet: clear on read).
+            TSCTFC => self.read_stat(offset),
+            STATS_START..=STATS_END => match stat_read(offset) {
+                StatRead::Plain => self.reg(offset),
+                StatRead::Clear | StatRead::ClearPair => self.read_stat(offset),
+                StatRead::Absent => 0,
+            },
             _ if storage_mask(offset).is_some() => self.reg(offset),
             _ => 0,
         };
@@ -299,7 +319,15 @@ impl E1000e {
             TDLEN | RDLEN => self.set_reg(offset, value & RING_LEN_MASK),
             TDH | RDH | RDT => self.set_reg(offset, value & 0xFFFF),
             TDT => self.write_tdt(ctx, value),
-            STATS_START..=STATS_END => {}
+            // Stored for the interrupt delay timers (not modelled); QEMU does not read it back.
+            TIDV => self.set_reg(TIDV, value & 0xFFFF),
+            EEWR => self.set_reg(EEWR, EEWR_DONE),
+            GCR => self.regs.set_masked(GCR, value, !GCR_RO),
+            TIMINCA => self
+                .timesync
+                .write_timinca(&mut self.regs, ctx.now(), value),
+            TIMADJH => self.timesync.write_timadjh(&mut self.regs, value),
+            STATS_START..=STATS_END if offset != FCRUC => {}
             _ => {
                 if let Some(mask) = storage_mask(offset) {
                     let old = self.reg(offset);
@@ -384,6 +412,11 @@ impl E1000e {
         tracing::trace!(target: "e1000e_link_negotiation_done", "");
         self.phy.autoneg_done();
         self.link_up = true;
+        // Flow control as negotiated: both directions (QEMU).
+        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
+            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
+            self.set_reg(CTRL, v);
+        }
         self.raise(ctx, ICR_LSC);
     }
 
@@ -403,7 +436,9 @@ impl E1000e {
             self.set_reg(IMS, ims & !iam);
             true
         } else {
-            false
+            // An asserted interrupt with an enabled cause is acknowledged by the read even
+            // without auto-mask (QEMU, as the older parts' manual says).
+            icr & ICR_INT_ASSERTED != 0 && icr & ims != 0
         };
         if clear {
             tracing::trace!(target: "e1000e_irq_icr_clear_on_read", "{icr:#x}");
@@ -442,9 +477,13 @@ impl E1000e {
 
     /// Set interrupt causes and deliver them.
     fn raise(&mut self, ctx: &mut dyn Context, causes: u32) {
-        let causes = causes & !ICR_INT_ASSERTED;
+        let mut causes = causes & !ICR_INT_ASSERTED;
         if causes == 0 {
             return;
+        }
+        // With MSI-X on, the causes routed to the "other" vector also set OTHER (QEMU).
+        if self.msix_enabled() && causes & ICR_OTHER_CAUSES != 0 {
+            causes |= ICR_OTHER;
         }
         tracing::trace!(target: "e1000e_irq_set_cause", "{causes:#x}");
         let icr = self.reg(ICR) | causes | ICR_INT_ASSERTED;
@@ -463,16 +502,16 @@ impl E1000e {
     /// Recompute the INTx level and send MSI/MSI-X messages for `new` causes.
     fn update_interrupts(&mut self, ctx: &mut dyn Context, new: u32) {
         let pending = self.reg(ICR) & self.reg(IMS);
-        let level = pending != 0
-            && !self.msi_enabled()
-            && !self.msix_enabled()
-            && !self.pci.intx_disabled();
+        let level = pending != 0 && !self.msi_enabled() && !self.msix_enabled();
         if level != self.intx_level {
             tracing::trace!(target: "e1000e_irq_legacy_notify", "{level}");
+            if level {
+                self.regs.count(IAC, 1);
+            }
             self.intx_level = level;
             self.pci.set_interrupt_status(level);
-            ctx.set_irq(IRQ_PIN, level);
         }
+        self.drive_intx(ctx);
         let fresh = new & self.reg(IMS);
         if fresh == 0 {
             return;
@@ -481,6 +520,15 @@ impl E1000e {
             self.msix_notify(ctx, fresh);
         } else if self.msi_enabled() {
             self.msi_notify(ctx);
+        }
+    }
+
+    /// Drive the INTx line: the level unless the command register disables INTx.
+    fn drive_intx(&mut self, ctx: &mut dyn Context) {
+        let line = self.intx_level && !self.pci.intx_disabled();
+        if line != self.intx_line {
+            self.intx_line = line;
+            ctx.set_irq(IRQ_PIN, line);
         }
     }
 
@@ -494,31 +542,33 @@ impl E1000e {
         }
     }
 
+    /// MSI-X: each cause group (receive queue 0, transmit queue 0, other) sends the vector its
+    /// IVAR field names; then the group's queue bit auto-clears from ICR if EIAC says so, and
+    /// with CTRL_EXT.EIAME auto-masks from IMS by IAM (QEMU, datasheet 10.2.4.10).
     fn msix_notify(&mut self, ctx: &mut dyn Context, causes: u32) {
-        let ivar = self.reg(IVAR);
-        let route = |shift: u32| -> Option<usize> {
-            let field = ivar >> shift & 0xF;
-            (field & IVAR_VALID != 0).then_some((field & 0x7) as usize)
-        };
-        let mut vectors = 0u32;
-        let mut add = |v: Option<usize>| {
-            if let Some(v) = v.filter(|&v| v < MSIX_VECTORS) {
-                vectors |= 1 << v;
+        let groups = [
+            (ICR_RXT0 | ICR_RXDMT0 | ICR_RXQ0, ICR_RXQ0, IVAR_RXQ0_SHIFT),
+            (ICR_TXDW | ICR_TXQE | ICR_TXQ0, ICR_TXQ0, IVAR_TXQ0_SHIFT),
+            (ICR_OTHER_CAUSES | ICR_OTHER, ICR_OTHER, IVAR_OTHER_SHIFT),
+        ];
+        for (members, cause, shift) in groups {
+            if causes & members == 0 {
+                continue;
             }
-        };
-        if causes & (ICR_RXT0 | ICR_RXDMT0 | ICR_RXQ0) != 0 {
-            add(route(IVAR_RXQ0_SHIFT));
-        }
-        if causes & (ICR_TXDW | ICR_TXQE | ICR_TXQ0) != 0 {
-            add(route(IVAR_TXQ0_SHIFT));
-        }
-        if causes & (ICR_OTHER_CAUSES | ICR_OTHER) != 0 {
-            add(route(IVAR_OTHER_SHIFT));
-        }
-        for v in 0..MSIX_VECTORS {
-            if vectors & (1 << v) != 0 {
-                self.msix_send(ctx, v);
+            let field = self.reg(IVAR) >> shift & 0xF;
+            let vector = (field & 0x7) as usize;
+            if field & IVAR_VALID != 0 && vector < MSIX_VECTORS {
+                self.msix_send(ctx, vector);
             }
+            if self.reg(CTRL_EXT) & CTRL_EXT_EIAME != 0 {
+                let ims = self.reg(IMS) & !(self.reg(IAM) & cause);
+                self.set_reg(IMS, ims);
+            }
+            let mut icr = self.reg(ICR) & !(self.reg(EIAC) & cause);
+            if icr & !ICR_INT_ASSERTED == 0 {
+                icr = 0;
+            }
+            self.set_reg(ICR, icr);
         }
     }
 

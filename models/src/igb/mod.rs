@@ -78,6 +78,7 @@ use crate::e1000_core::msix::Msix;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
+use crate::e1000_core::timesync::{self, TimeSync};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
@@ -131,8 +132,8 @@ pub struct Igb {
     intx_level: bool,
     /// The INTx line as the command register's INTx disable lets it through.
     intx_line: bool,
-    /// The time sync clock's offset from the scaled virtual clock (TIMADJ, TIMINCA changes).
-    timadj: i64,
+    /// The time sync clock.
+    timesync: TimeSync,
     /// Packet assembly per transmit queue.
     tx: Box<[tx::TxQueue; QUEUES]>,
     tx_kick: TxKick,
@@ -169,7 +170,7 @@ impl Igb {
             msix: Msix::new(MSIX_PBA_OFFSET),
             intx_level: false,
             intx_line: false,
-            timadj: 0,
+            timesync: TimeSync::default(),
             tx: Box::default(),
             tx_kick: TxKick::default(),
             tx_resume: 0,
@@ -276,9 +277,9 @@ impl Igb {
                 self.set_reg(SWSM, v | SWSM_SMBI);
                 v
             }
-            SYSTIML => self.read_systiml(ctx),
-            TXSTMPH => self.read_clearing_valid(TXSTMPH, TSYNCTXCTL),
-            RXSATRH => self.read_clearing_valid(RXSATRH, TSYNCRXCTL),
+            SYSTIML => self.timesync.read_systiml(&mut self.regs, ctx.now()),
+            TXSTMPH => timesync::read_releasing(&mut self.regs, TXSTMPH, TSYNCTXCTL),
+            RXSATRH => timesync::read_releasing(&mut self.regs, RXSATRH, TSYNCRXCTL),
             CTRL | EECD | EERD | CTRL_EXT | MDIC | IMS | EIMS | EIAC | EIAM | GCR | PBACLR => {
                 self.reg(offset)
             }
@@ -366,12 +367,10 @@ impl Igb {
                     self.msix.clear_pending(value & PBACLR_VALID);
                 }
             }
-            TIMINCA => self.write_timinca(ctx, value),
-            TIMADJH => {
-                self.set_reg(TIMADJH, value);
-                let adj = u64::from(value) << 32 | u64::from(self.reg(TIMADJL));
-                self.timadj = self.timadj.wrapping_add(adj as i64);
-            }
+            TIMINCA => self
+                .timesync
+                .write_timinca(&mut self.regs, ctx.now(), value),
+            TIMADJH => self.timesync.write_timadjh(&mut self.regs, value),
             TCTL => {
                 self.set_reg(TCTL, value);
                 self.kick_all(ctx);
@@ -495,36 +494,6 @@ impl Igb {
         self.raise(ctx, ICR, ICR_LSC);
     }
 
-    /// A register whose read clears a time stamp's VALID bit in `control`.
-    fn read_clearing_valid(&mut self, offset: u64, control: u64) -> u32 {
-        let v = self.reg(control) & !TSYNC_VALID;
-        self.set_reg(control, v);
-        self.reg(offset)
-    }
-
-    /// The time sync clock: the virtual clock scaled by TIMINCA (increment per period of 16
-    /// ns units) plus the adjustments; a SYSTIML read latches SYSTIMH.
-    fn read_systiml(&mut self, ctx: &mut dyn Context) -> u32 {
-        let timinca = self.reg(TIMINCA);
-        let t = self
-            .timadj
-            .wrapping_add(scaled_time(ctx.now(), timinca) as i64 / 16) as u64;
-        self.set_reg(SYSTIML, t as u32);
-        self.set_reg(SYSTIMH, (t >> 32) as u32);
-        t as u32
-    }
-
-    /// A TIMINCA change keeps the clock continuous: the offset absorbs the difference.
-    fn write_timinca(&mut self, ctx: &mut dyn Context, value: u32) {
-        let now = ctx.now();
-        let old = scaled_time(now, self.reg(TIMINCA));
-        let new = scaled_time(now, value);
-        self.timadj = self
-            .timadj
-            .wrapping_add((new.wrapping_sub(old) as i64) / 16);
-        self.set_reg(TIMINCA, value);
-    }
-
     // ---- BAR2 and BAR3 -------------------------------------------------------------------
 
     fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
@@ -546,14 +515,6 @@ impl Igb {
             _ => {}
         }
     }
-}
-
-/// The virtual clock `now` scaled by TIMINCA: the increment (23:0) per period (31:24, at
-/// least 1), in 1/16 ns units.
-fn scaled_time(now: u64, timinca: u32) -> u64 {
-    let increment = u128::from(timinca & 0x00FF_FFFF);
-    let period = u128::from((timinca >> 24).max(1));
-    (u128::from(now) * increment / period) as u64
 }
 
 fn pci_config() -> PciConfig {

@@ -215,10 +215,6 @@ pub const IMS_VALID: u32 = 0x77D4_FBFD;
 
 /// CTRL: link reset.
 pub const CTRL_LRST: u32 = 1 << 3;
-/// CTRL: receive flow control enable (set when autonegotiation completes).
-pub const CTRL_RFCE: u32 = 1 << 27;
-/// CTRL: transmit flow control enable (set when autonegotiation completes).
-pub const CTRL_TFCE: u32 = 1 << 28;
 /// CTRL_EXT: speed select bypass (STATUS speed follows CTRL.SPD_SEL).
 pub const CTRL_EXT_SPD_BYPS: u32 = 1 << 15;
 /// STATUS: 100 Mb/s.
@@ -288,29 +284,6 @@ pub const FFMT: u64 = 0x09000;
 pub const FTFT: u64 = 0x09400;
 /// Host TX circuit breaker dropped packets count.
 pub const HTCBDPC: u64 = 0x04124;
-/// Interrupt assertion count (counts INTx assertions).
-pub const IAC: u64 = 0x04100;
-
-/// System time, low (the virtual clock scaled by TIMINCA plus the adjustments).
-pub const SYSTIML: u64 = 0x0B600;
-/// System time, high (latched by a SYSTIML read).
-pub const SYSTIMH: u64 = 0x0B604;
-/// Time increment attributes: period (31:24) and increment (23:0).
-pub const TIMINCA: u64 = 0x0B608;
-/// Time adjustment offset, low.
-pub const TIMADJL: u64 = 0x0B60C;
-/// Time adjustment offset, high (the write applies the adjustment).
-pub const TIMADJH: u64 = 0x0B610;
-/// TX time stamp control.
-pub const TSYNCTXCTL: u64 = 0x0B614;
-/// TX time stamp, high.
-pub const TXSTMPH: u64 = 0x0B61C;
-/// RX time stamp control.
-pub const TSYNCRXCTL: u64 = 0x0B620;
-/// RX time stamp attributes, high.
-pub const RXSATRH: u64 = 0x0B630;
-/// TSYNCTXCTL/TSYNCRXCTL: a time stamp is latched.
-pub const TSYNC_VALID: u32 = 1 << 0;
 
 /// TCTL reset value (PSP, CT 0xF, COLD 0x40, reserved bits as QEMU).
 pub const TCTL_RESET: u32 = 0xA404_00F8;
@@ -442,29 +415,13 @@ pub fn queue_reg_exists(is_tx: bool, reg: u64) -> bool {
     }
 }
 
-/// A statistics register's read rule.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StatRead {
-    /// Read without side effect.
-    Plain,
-    /// Clear on read.
-    Clear,
-    /// The high half of a 64-bit counter: clears both halves.
-    ClearPair,
-    /// Not implemented: reads 0.
-    Absent,
-}
-
-/// How the statistics register at `offset` (within [`STATS_START`]..=[`STATS_END`] and the
-/// 82576 extension to 0x4138) reads (QEMU's igb).
+/// How the statistics register at `offset` reads (QEMU's igb): the 82574L's rules plus HTCBDPC
+/// (clear on read).
 pub fn stat_read(offset: u64) -> StatRead {
-    match offset {
-        0x04000..=0x04020 | 0x04028 | 0x04030 | 0x04034 | 0x04040 => StatRead::Plain,
-        0x04048..=0x04058 | GORCL | GOTCL => StatRead::Plain,
-        RNBC | 0x040A8 | 0x040B0..=0x040BC | TORL | TOTL => StatRead::Plain,
-        PRC64..=0x04080 | RUC | ROC | 0x040D0..=TSCTC | IAC | HTCBDPC => StatRead::Clear,
-        GORCH | GOTCH | TORH | TOTH => StatRead::ClearPair,
-        _ => StatRead::Absent,
+    if offset == HTCBDPC {
+        StatRead::Clear
+    } else {
+        crate::e1000_core::regs::stat_read(offset)
     }
 }
 
@@ -478,7 +435,7 @@ pub fn storage_mask(offset: u64) -> Option<u32> {
         FCRTL => 0x8000_FFF8,
         FCRTH => 0xFFF8,
         EEMNGCTL | FLOP | GPIE | IVAR_MISC | RXPBS | QDE | TXPBS | DTXSWC | DTXCTL => u32::MAX,
-        MBVFIMR | VFRE | VFTE | 0x04058 => u32::MAX, // 0x4058: FCRUC
+        MBVFIMR | VFRE | VFTE | FCRUC => u32::MAX,
         RXCSUM | RLPML | RFCTL | WUC | WUFC | WUS | MRQC | VT_CTL | MANC | MFVAL => u32::MAX,
         IPAV | MANC2H | RPLOLR | FUNCTAG | FACTPS | SWSM | FWSM | SW_FW_SYNC => u32::MAX,
         TSYNCRXCFG => u32::MAX,
