@@ -367,22 +367,10 @@ pub const BMCR_LOOPBACK: u16 = 1 << 14;
 pub const BMCR_ANEG_ENABLE: u16 = 1 << 12;
 /// BMCR: restart autonegotiation (self-clearing).
 pub const BMCR_ANEG_RESTART: u16 = 1 << 9;
-/// BMCR reset value [V].
-pub const BMCR_RESET_VALUE: u16 = 0x1140;
 /// BMSR: link status.
 pub const BMSR_LINK_STATUS: u16 = 1 << 2;
 /// BMSR: autonegotiation complete.
 pub const BMSR_ANEG_COMPLETE: u16 = 1 << 5;
-/// BMSR before autonegotiation completes [V].
-pub const BMSR_RESET_VALUE: u16 = 0x794D;
-/// ANAR reset: 10/100 half/full, pause, selector 802.3.
-pub const ANAR_RESET_VALUE: u16 = 0x0DE1;
-/// 1000BASE-T control reset: advertise 1000 full and half.
-pub const GBCR_RESET_VALUE: u16 = 0x0300;
-/// Link partner ability once negotiated: 10/100 half/full, pause, ack.
-pub const LPAR_AFTER_ANEG: u16 = 0x45E1;
-/// 1000BASE-T status once negotiated: partner 1000 full/half, local/remote receiver OK.
-pub const GBSR_AFTER_ANEG: u16 = 0x3C00;
 
 // Interrupt causes (§1.5).
 /// TX descriptor written back.

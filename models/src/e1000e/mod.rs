@@ -23,6 +23,17 @@
 //! no room is dropped (there is no backend queue to retry from, unlike QEMU).
 //!
 //! # Choices
+//! - Register by register the model answers as QEMU 10's e1000e does: reset values, which
+//!   registers read and write and with which masks, aliases, clear-on-read statistics, the NVM
+//!   image through EERD ([`EEPROM_TEMPLATE`]) and the PHY's page 0 through MDIC
+//!   ([`PHY_PROFILE`]; others set MDIC.ERROR; the page select register is stored, other pages
+//!   are not modelled). `qemu-differences.txt` beside this file lists what is kept apart.
+//! - The link is up after reset (QEMU); restarting autonegotiation through MDIC takes it down
+//!   for 500 ms of virtual time, then LSC, and flow control is on (CTRL.RFCE/TFCE).
+//! - IAC counts each INTx assertion (QEMU also holds assertions back for ITR; moderation is
+//!   not modelled). EIAC clears a queue's bit from ICR as its MSI-X vector is sent, and
+//!   CTRL_EXT.EIAME masks it in IMS by IAM.
+//! - TSCTFC counts malformed TSO contexts and clears on read (datasheet).
 //! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
 //!   (in MSI-X mode) when INT_ASSERTED is set and either CTRL_EXT.IAME is set (IMS then loses
 //!   the IAM bits) or an enabled cause is pending. With MSI-X enabled the causes of the

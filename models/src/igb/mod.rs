@@ -18,14 +18,23 @@
 //!   Advanced context descriptors (2 slots per queue by IDX) and data descriptors, legacy
 //!   descriptors, IP/TCP/UDP checksum insertion, TSO with per-segment IP length, IP ID, TCP
 //!   sequence number, flags and checksum fix-ups. Every length and offset is bounded against
-//!   the frame; a malformed context drops the frame and counts it ([`Igb::tx_malformed`],
-//!   TSCTFC). A kick yields after [`crate::e1000_core::kick`]'s quota and resumes on a timer.
+//!   the frame; a malformed context drops the frame and counts it ([`Igb::tx_malformed`];
+//!   TSCTFC counts it but reads 0, as QEMU's). A kick yields after
+//!   [`crate::e1000_core::kick`]'s quota and resumes on a timer.
 //! - Receive ([`rx`]): legacy and advanced one-buffer descriptors (SRRCTL.DESCTYPE; the
 //!   header-split types are written as one buffer), buffer size from SRRCTL or RCTL, RLPML/LPE,
 //!   SECRC (or VMOLR.STRCRC), VLAN/RA (with RA2)/broadcast/MTA/promiscuous filters, VMDq pool
 //!   selection and replication, RXDMT0, RXO, RNBC, RQDPC, statistics.
-//! - Interrupts: ICR/ICS/IMS/IMC/IAM, the extended EICR/EICS/EIMS/EIMC/EIAC/EIAM, GPIE,
-//!   EITR (stored), IVAR0/IVAR_MISC routing; INTx, MSI and MSI-X.
+//! - Interrupts (`interrupts`): ICR/ICS/IMS/IMC/IAM, the extended EICR/EICS/EIMS/EIMC/
+//!   EIAC/EIAM, GPIE, EITR (stored), IVAR0/IVAR_MISC routing; INTx (counted in IAC), MSI and
+//!   MSI-X, delivered on the edge.
+//! - The link: down after reset (STATUS.LU clear, PHYRA set) until the driver restarts
+//!   autonegotiation through MDIC; 500 ms later on the virtual clock the link is up, flow
+//!   control is on (CTRL.RFCE/TFCE) and LSC is raised. The PHY answers MDIC with the IGP03's
+//!   registers ([`PHY_PROFILE`]); others set MDIC.ERROR.
+//! - EEPROM: QEMU's 82576 image ([`EEPROM_TEMPLATE`]) through EERD, 1024 words addressable.
+//! - Time sync: SYSTIM runs from the virtual clock by TIMINCA, TIMADJ moves it
+//!   ([`crate::e1000_core::timesync`]); time stamp registers are stored.
 //! - VMDq/virtualisation registers: VT_CTL, VMOLR, VFRE, VFTE, RA pool select; the PF side of
 //!   the VF mailbox: VMBMEM, P2VMAILBOX (STS, ACK, PFU, RVFU), the PF's copy of V2PMAILBOX
 //!   (RSTI on PF reset, RSTD after CTRL_EXT.PFRSTD), MBVFICR, MBVFIMR, VFLRE.
@@ -39,11 +48,15 @@
 //!   is an extended capability (0x160) that configuration mechanism #1 cannot reach anyway.
 //!   The PF-side mailbox registers are real state; nothing answers from the VF side.
 //! - RSS (frames go to queue 0 outside VMDq), DCA, interrupt moderation delays (EITR is
-//!   stored; causes are delivered at once), timesync (registers stored), flow control,
+//!   stored; causes are delivered at once), time stamping of frames, flow control frames,
 //!   VM-to-VM switching (DTXSWC stored), per-queue statistics except RQDPC, receive checksum
 //!   verification (the advanced write-back reports the packet type only), SCTP CRC offload.
 //!
 //! # Datasheet vs QEMU
+//! Register by register the model answers as QEMU 10's igb does: reset values, which registers
+//! read and write and with which masks, aliases, clear-on-read rules (probed through qtest; see
+//! `docs/differential.md`). Kept from the datasheet where no driver depends on QEMU's way
+//! (`qemu-differences.txt` beside this file lists what a diff against QEMU shows):
 //! - MSI-X: the facts give QEMU's 10 vectors in the capability and table; EICR/EITR keep the
 //!   datasheet's 25 vector bits, and a cause routed to a vector past the table sets its EICR
 //!   bit without a message.
@@ -54,10 +67,19 @@
 //! - The advanced RX write-back writes the descriptor with DD clear, then the status dword
 //!   with DD (QEMU's ordering guarantee, facts §1.11).
 //! - Without SECRC the FCS is appended (real CRC-32) after the data when it fits, as e1000e.
-//! - ICR read clears as the facts give QEMU's rule: when GPIE.NSICR is set, IMS is 0,
-//!   INT_ASSERTED is set, or outside MSI-X mode; with CTRL_EXT.IAME it also clears the IAM bits
-//!   from IMS. EICR is read-to-clear and write-1-to-clear (datasheet).
-//! - INTx follows ICR & IMS (QEMU); in MSI-X mode without MSI-X enabled, EICR & EIMS.
+//! - Receive does not wait for the link (MAC and PHY loopback work before autonegotiation);
+//!   QEMU drops frames until STATUS.LU. A TCTL write kicks every queue; QEMU waits for TDT.
+//!
+//! QEMU's way, where the datasheet differs or is silent:
+//! - ICR read clears when GPIE.NSICR is set, IMS is 0, INT_ASSERTED is set, or MSI-X is off;
+//!   then GPIE.NSICR (or an asserted interrupt with IMS set) takes the IAM bits from IMS.
+//!   EICR is read-to-clear and write-1-to-clear.
+//! - Outside MSI-X mode INT_ASSERTED follows ICR, and INTx rises when an ICR & IMS cause
+//!   becomes pending and falls when none is; in MSI-X mode INTx is never driven.
+//! - EIAC only takes bits in MSI-X mode and only accumulates; EIAM accumulates the
+//!   complement of what is written and auto-masks nothing.
+//! - STATUS reports GIO master enable unless CTRL disables it (not LRST); a PHY reset through
+//!   BMCR resets nothing; a software reset (CTRL.RST) keeps RXPBS, TXPBS and EITR.
 //!
 //! # Network backend and event payload
 //! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`]:
