@@ -46,7 +46,9 @@
 //!   second PCI function with its own BARs that a machine profile would have to create when
 //!   the guest sets NumVFs; the harness has no hot-added functions, and the SR-IOV capability
 //!   is an extended capability (0x160) that configuration mechanism #1 cannot reach anyway.
-//!   The PF-side mailbox registers are real state; nothing answers from the VF side.
+//!   The PF-side mailbox registers are real state; nothing answers from the VF side. The VF
+//!   register window QEMU leaves in BAR0 (0x10000: each VF's interrupt registers and IVARs,
+//!   PVTCTRL.RST) acts on the PF's state as QEMU's does (`vf`).
 //! - RSS (frames go to queue 0 outside VMDq), DCA, interrupt moderation delays (EITR is
 //!   stored; causes are delivered at once), time stamping of frames, flow control frames,
 //!   VM-to-VM switching (DTXSWC stored), per-queue statistics except RQDPC, receive checksum
@@ -93,6 +95,7 @@ mod rx;
 #[cfg(test)]
 mod tests;
 mod tx;
+mod vf;
 
 use crate::e1000_core::eeprom;
 use crate::e1000_core::kick::TxKick;
@@ -314,6 +317,7 @@ impl Igb {
             },
             _ if mailbox::is_p2v(offset) => self.reg(offset),
             _ if mailbox::is_v2p(offset) => self.read_v2p(offset),
+            vf::VF_REGS.. => self.read_vf(offset),
             _ => match queue_reg(offset) {
                 Some((is_tx, _, reg)) if queue_reg_exists(is_tx, reg) => {
                     if reg == Q_RQDPC && !is_tx {
@@ -404,6 +408,7 @@ impl Igb {
             _ if (UTA..UTA + 4 * 128).contains(&offset) => self.set_reg(offset, value),
             _ if mailbox::is_p2v(offset) => self.write_p2v(offset, value),
             _ if mailbox::is_v2p(offset) => {} // the VF's side: read-only for the PF
+            vf::VF_REGS.. => self.write_vf(ctx, offset, value),
             _ => {
                 if let Some(mask) = storage_mask(offset) {
                     self.regs.set_masked(offset, value, mask);

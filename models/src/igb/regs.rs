@@ -12,8 +12,8 @@ pub const REVISION_ID: u8 = 1;
 pub const SUBSYSTEM_VENDOR_ID: u16 = 0x1AF4;
 /// Subsystem ID (QEMU's default).
 pub const SUBSYSTEM_ID: u16 = 0x1100;
-/// End of the stored register file (everything above reads 0).
-pub const REG_FILE_END: u64 = 0x10000;
+/// End of the stored register file: BAR0, the VF window at 0x10000 included.
+pub const REG_FILE_END: u64 = 0x20000;
 
 /// Receive and transmit queues.
 pub const QUEUES: usize = 16;
