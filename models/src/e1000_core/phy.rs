@@ -1,7 +1,7 @@
-//! The PHY behind MDIC (facts §1.9): 32 registers at PHY address 1. Each model brings a
-//! [`PhyProfile`]: the register values after reset and which registers MDIC may read and write
-//! (QEMU's per-chip tables, probed through MDIC). A read or write of any other register sets
-//! MDIC.ERROR. BMCR restart starts autonegotiation, which completes on the model's timer;
+//! The PHY behind MDIC (facts §1.9): 32 registers at PHY address 1, registers 16-31 paged
+//! where the chip has a page select. Each model brings a [`PhyProfile`]: the register values
+//! after reset and which registers MDIC may read and write (QEMU's per-chip tables, probed
+//! through MDIC). A read or write of any other register sets MDIC.ERROR. BMCR restart starts autonegotiation, which completes on the model's timer;
 //! [`Phy::autoneg_done`] is what it does then.
 
 use super::regs::*;
@@ -16,13 +16,37 @@ const BMCR_RESERVED: u16 = 0x3F;
 /// One chip's PHY: reset values and MDIC access rights.
 #[derive(Debug, PartialEq, Eq)]
 pub struct PhyProfile {
-    /// Register values after reset.
+    /// Register values after reset (page 0).
     pub init: [u16; PHY_REGS],
-    /// Registers MDIC reads (bit n for register n).
+    /// Registers MDIC reads (bit n for register n; page 0).
     pub readable: u32,
-    /// Registers MDIC writes (bit n for register n).
+    /// Registers MDIC writes (bit n for register n; page 0).
     pub writable: u32,
+    /// The page select register, if registers 16-31 are paged: it always reads and writes,
+    /// keeps [`PAGE_MASK`] bits and picks which page's registers 16-31 MDIC reaches.
+    pub page_select: Option<usize>,
+    /// The pages other than 0 that have registers (16-31); on any other page only the page
+    /// select answers.
+    pub pages: &'static [PhyPage],
 }
+
+/// Registers 16-31 of one PHY page other than 0.
+#[derive(Debug, PartialEq, Eq)]
+pub struct PhyPage {
+    /// Page number.
+    pub number: u16,
+    /// Values after reset (register 16 first).
+    pub init: [u16; 16],
+    /// Registers MDIC reads (bit n for register 16 + n).
+    pub readable: u16,
+    /// Registers MDIC writes (bit n for register 16 + n).
+    pub writable: u16,
+}
+
+/// Bits the page select register keeps.
+pub const PAGE_MASK: u16 = 0x7F;
+/// Pages other than 0 a profile may have.
+const MAX_PAGES: usize = 4;
 
 /// What an MDIC write did, for the model to trace and act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,15 +68,66 @@ pub struct MdicOutcome {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Phy {
     regs: [u16; PHY_REGS],
+    /// Registers 16-31 of the profile's other pages, in its order.
+    paged: [[u16; 16]; MAX_PAGES],
     profile: &'static PhyProfile,
+}
+
+/// Where an MDIC register number lands.
+enum Slot {
+    /// Page 0, or a register no page select applies to.
+    Base,
+    /// Register 16 + n of the profile's `page`th other page.
+    Paged(usize, usize),
+    /// A register the selected page does not have.
+    Missing,
 }
 
 impl Phy {
     /// A PHY after reset.
     pub fn new(profile: &'static PhyProfile) -> Self {
+        assert!(profile.pages.len() <= MAX_PAGES, "too many PHY pages");
+        let mut paged = [[0; 16]; MAX_PAGES];
+        for (slot, page) in paged.iter_mut().zip(profile.pages) {
+            *slot = page.init;
+        }
         Self {
             regs: profile.init,
+            paged,
             profile,
+        }
+    }
+
+    /// Where register `reg` lands under the current page select, and whether MDIC may read
+    /// and write it.
+    fn slot(&self, reg: usize) -> (Slot, bool, bool) {
+        let bit = 1u32 << reg;
+        let base = (
+            Slot::Base,
+            self.profile.readable & bit != 0,
+            self.profile.writable & bit != 0,
+        );
+        let Some(select) = self.profile.page_select else {
+            return base;
+        };
+        let page = self.regs[select];
+        if reg == select {
+            return (Slot::Base, true, true);
+        }
+        if reg < 16 || page == 0 {
+            return base;
+        }
+        match self.profile.pages.iter().position(|p| p.number == page) {
+            Some(i) => {
+                let p = &self.profile.pages[i];
+                let bit = 1u16 << (reg - 16);
+                (
+                    Slot::Paged(i, reg - 16),
+                    p.readable & bit != 0,
+                    p.writable & bit != 0,
+                )
+            }
+            None => (Slot::Missing, false, false),
         }
     }
 
@@ -81,7 +156,7 @@ impl Phy {
     pub fn mdic(&mut self, value: u32, old: u32) -> MdicOutcome {
         let phy_addr = (value >> MDIC_PHY_SHIFT) & 0x1F;
         let reg = ((value >> MDIC_REG_SHIFT) & 0x1F) as usize;
-        let bit = 1u32 << reg;
+        let (slot, readable, writable) = self.slot(reg);
         let mut out = MdicOutcome {
             mdic: value,
             read: None,
@@ -92,20 +167,29 @@ impl Phy {
         if phy_addr != PHY_ADDRESS {
             out.mdic = old | MDIC_ERROR;
         } else if value & MDIC_OP_READ != 0 {
-            if self.profile.readable & bit == 0 {
+            if !readable {
                 out.mdic |= MDIC_ERROR;
             } else {
-                let data = self.regs[reg];
+                let data = match slot {
+                    Slot::Paged(page, n) => self.paged[page][n],
+                    _ => self.regs[reg],
+                };
                 out.read = Some((reg, data));
                 out.mdic = (value & !MDIC_DATA_MASK) | u32::from(data);
             }
         } else if value & MDIC_OP_WRITE != 0 {
-            if self.profile.writable & bit == 0 {
+            if !writable {
                 out.mdic |= MDIC_ERROR;
             } else {
                 let data = value as u16;
                 out.write = Some((reg, data));
-                out.restart_autoneg = self.write(reg, data);
+                match slot {
+                    Slot::Paged(page, n) => self.paged[page][n] = data,
+                    _ if Some(reg) == self.profile.page_select => {
+                        self.regs[reg] = data & PAGE_MASK;
+                    }
+                    _ => out.restart_autoneg = self.write(reg, data),
+                }
             }
         }
         out.mdic |= MDIC_READY;

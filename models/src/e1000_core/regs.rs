@@ -310,6 +310,8 @@ pub const EERD_DATA_SHIFT: u32 = 16;
 
 /// CTRL_EXT: ASD check (self-clearing).
 pub const CTRL_EXT_ASDCHK: u32 = 1 << 12;
+/// CTRL_EXT: speed select bypass (STATUS speed follows CTRL.SPD_SEL).
+pub const CTRL_EXT_SPD_BYPS: u32 = 1 << 15;
 /// CTRL_EXT: EEPROM reset (self-clearing).
 pub const CTRL_EXT_EE_RST: u32 = 1 << 13;
 /// CTRL_EXT: interrupt acknowledge auto-mask enable.

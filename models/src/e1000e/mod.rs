@@ -25,19 +25,24 @@
 //! # Choices
 //! - Register by register the model answers as QEMU 10's e1000e does: reset values, which
 //!   registers read and write and with which masks, aliases, clear-on-read statistics, the NVM
-//!   image through EERD ([`EEPROM_TEMPLATE`]) and the PHY's page 0 through MDIC
-//!   ([`PHY_PROFILE`]; others set MDIC.ERROR; the page select register is stored, other pages
-//!   are not modelled). `qemu-differences.txt` beside this file lists what is kept apart.
+//!   image through EERD (EEWR writes it, and its result lands in EERD, as QEMU's) and the
+//!   PHY through MDIC ([`PHY_PROFILE`]: registers 16-31 paged by register 22, pages 0, 2, 3
+//!   and 5; others set MDIC.ERROR). `qemu-differences.txt` beside this file lists what is
+//!   kept apart.
 //! - The link is up after reset (QEMU); restarting autonegotiation through MDIC takes it down
 //!   for 500 ms of virtual time, then LSC, and flow control is on (CTRL.RFCE/TFCE).
-//! - IAC counts each INTx assertion (QEMU also holds assertions back for ITR; moderation is
-//!   not modelled). EIAC clears a queue's bit from ICR as its MSI-X vector is sent, and
-//!   CTRL_EXT.EIAME masks it in IMS by IAM.
+//! - Interrupts as QEMU delivers them, on the edge: INTx rises (counted in IAC) or a message
+//!   goes out when an ICR & IMS cause becomes pending; INTx falls when none is. With MSI-X on,
+//!   receive and transmit raise their queue's cause (RXQ0, TXQ0) instead of RXT0/TXDW, other
+//!   causes also set OTHER, each queue or OTHER cause sends the vector IVAR names, then EIAC
+//!   clears it from ICR (and from IMS unless CTRL_EXT.IAME) and CTRL_EXT.EIAME from IAM.
+//!   INT_ASSERTED is set by a raise and cleared only by a write or read; ICS reads a copy of
+//!   ICR; writing OTHER to ICR clears the other causes too. Interrupt moderation (ITR, EITR)
+//!   is not modelled: causes are delivered at once (QEMU holds them back for the interval).
 //! - TSCTFC counts malformed TSO contexts and clears on read (datasheet).
 //! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
 //!   (in MSI-X mode) when INT_ASSERTED is set and either CTRL_EXT.IAME is set (IMS then loses
-//!   the IAM bits) or an enabled cause is pending. With MSI-X enabled the causes of the
-//!   "other" vector (LSC, RXO, MDAC, SRPD, ACK, MNG) also set ICR.OTHER (QEMU).
+//!   the IAM bits) or an enabled cause is pending.
 //! - Without SECRC the FCS is appended after the data in the same descriptor when it fits
 //!   (upstream QEMU; 7.2 used a separate descriptor) and it is the real CRC-32 (datasheet; QEMU
 //!   writes zeros).
@@ -186,7 +191,7 @@ impl E1000e {
         {
             dev.planted = Planted::current();
         }
-        dev.reset_mac();
+        dev.reset_mac(false);
         dev
     }
 
@@ -247,9 +252,19 @@ impl E1000e {
 
     /// MAC (register file) reset: what CTRL.RST does. PCI configuration, EEPROM, MSI-X table
     /// and the backend are kept.
-    fn reset_mac(&mut self) {
+    fn reset_mac(&mut self, software: bool) {
+        // A software reset keeps the packet buffer sizes and the interrupt throttling (QEMU).
+        let kept: Vec<(u64, u32)> = if software {
+            [PBA, PBS, ITR]
+                .into_iter()
+                .chain((0..MSIX_VECTORS as u64).map(|i| EITR + 4 * i))
+                .map(|r| (r, self.reg(r)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.regs.clear();
-        for &(offset, value) in RESET_VALUES {
+        for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
             self.set_reg(offset, value);
         }
         let mac = self.permanent_mac();
@@ -261,7 +276,6 @@ impl E1000e {
         self.phy = Phy::new(&PHY_PROFILE);
         self.phy_reset_asserted = false;
         self.link_up = true;
-        self.ioaddr = 0;
         self.tx = tx::TxState::default();
     }
 
@@ -289,7 +303,7 @@ impl E1000e {
             CTRL => self.reg(CTRL),
             STATUS => self.read_status(),
             ICR => self.read_icr(ctx),
-            ICS => self.reg(ICR),
+            ICS => self.reg(ICS),
             IMC => 0,
             SWSM => self.read_swsm(),
             SYSTIML => self.timesync.read_systiml(&mut self.regs, ctx.now()),
@@ -323,7 +337,7 @@ impl E1000e {
             ICR => self.write_icr(ctx, value),
             ICS => self.raise(ctx, value),
             IMS => self.write_ims(ctx, value),
-            IMC => self.write_imc(ctx, value),
+            IMC => self.lower(ctx, IMS, value),
             RCTL => self.set_reg(RCTL, value),
             TCTL => self.write_tctl(ctx, value),
             TDBAL | RDBAL => self.set_reg(offset, value & !0xF),
@@ -332,7 +346,7 @@ impl E1000e {
             TDT => self.write_tdt(ctx, value),
             // Stored for the interrupt delay timers (not modelled); QEMU does not read it back.
             TIDV => self.set_reg(TIDV, value & 0xFFFF),
-            EEWR => self.set_reg(EEWR, EEWR_DONE),
+            EEWR => self.write_eewr(value),
             GCR => self.regs.set_masked(GCR, value, !GCR_RO),
             TIMINCA => self
                 .timesync
@@ -349,21 +363,43 @@ impl E1000e {
     }
 
     fn write_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
+        self.set_reg(CTRL, value & !CTRL_RST);
         if value & CTRL_RST != 0 {
             tracing::trace!(target: "e1000e_core_ctrl_sw_reset", "");
-            self.reset_mac();
-            self.update_interrupts(ctx, 0);
-            return;
+            ctx.timer_cancel(TIMER_AUTONEG);
+            self.reset_mac(true);
         }
         if value & CTRL_PHY_RST != 0 {
             tracing::trace!(target: "e1000e_core_ctrl_phy_reset", "");
             self.phy_reset_asserted = true;
         }
-        self.set_reg(CTRL, value & !(CTRL_RST | CTRL_PHY_RST));
     }
 
     fn read_status(&self) -> u32 {
-        status(self.reg(CTRL), self.link_up, self.phy_reset_asserted)
+        status(
+            self.reg(CTRL),
+            self.reg(CTRL_EXT),
+            self.link_up,
+            self.phy_reset_asserted,
+        )
+    }
+
+    /// EEWR writes the addressed EEPROM word (START, an address below 64); the result lands
+    /// in EERD (QEMU), EEWR itself always reads DONE.
+    fn write_eewr(&mut self, value: u32) {
+        let addr = (value >> EERD_ADDR_SHIFT) & EERD_ADDR_MASK;
+        let data = value >> EERD_DATA_SHIFT;
+        let mut flags = 0;
+        if value & EERD_START != 0
+            && let Some(word) = self.eeprom.get_mut(addr as usize)
+        {
+            *word = data as u16;
+            flags = EERD_DONE;
+        }
+        self.set_reg(
+            EERD,
+            flags | addr << EERD_ADDR_SHIFT | data << EERD_DATA_SHIFT,
+        );
     }
 
     fn write_status(&mut self, value: u32) {
@@ -436,70 +472,119 @@ impl E1000e {
     }
 
     // ---- interrupts ----------------------------------------------------------------------
+    //
+    // Causes are delivered on the edge, as QEMU does: a message (or an INTx assertion) goes
+    // out when an ICR & IMS cause becomes pending. ICS reads a copy of ICR taken whenever ICR
+    // or IMS change, before MSI-X auto-clear.
 
+    /// ICR read: clears when IMS is 0 or MSI-X is off; with MSI-X on and INT_ASSERTED set,
+    /// CTRL_EXT.IAME clears it and takes IAM from IMS, and a pending enabled cause clears it.
     fn read_icr(&mut self, ctx: &mut dyn Context) -> u32 {
         let icr = self.reg(ICR);
-        let ims = self.reg(IMS);
-        let clear = if ims == 0 || !self.msix_enabled() {
-            true
-        } else if icr & ICR_INT_ASSERTED != 0 && self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
-            let iam = self.reg(IAM);
-            self.set_reg(IMS, ims & !iam);
-            true
-        } else {
-            // An asserted interrupt with an enabled cause is acknowledged by the read even
-            // without auto-mask (QEMU, as the older parts' manual says).
-            icr & ICR_INT_ASSERTED != 0 && icr & ims != 0
-        };
-        if clear {
+        if self.reg(IMS) == 0 || !self.msix_enabled() {
             tracing::trace!(target: "e1000e_irq_icr_clear_on_read", "{icr:#x}");
-            self.set_reg(ICR, 0);
-            self.update_interrupts(ctx, 0);
+            self.lower(ctx, ICR, u32::MAX);
+        }
+        if self.reg(ICR) & ICR_INT_ASSERTED != 0 {
+            if self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
+                self.lower(ctx, ICR, u32::MAX);
+                let iam = self.reg(IAM);
+                self.lower(ctx, IMS, iam);
+            }
+            if self.reg(ICR) & self.reg(IMS) != 0 {
+                self.lower(ctx, ICR, u32::MAX);
+            }
         }
         icr
     }
 
+    /// ICR write: an asserted interrupt acknowledged with CTRL_EXT.IAME takes IAM from IMS;
+    /// then write 1 to clear.
     fn write_icr(&mut self, ctx: &mut dyn Context, value: u32) {
-        let mut clear = value;
-        if value & ICR_OTHER != 0 {
-            clear |= ICR_OTHER_CAUSES;
+        if self.reg(ICR) & ICR_INT_ASSERTED != 0 && self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
+            let iam = self.reg(IAM);
+            self.lower(ctx, IMS, iam);
         }
-        let mut icr = self.reg(ICR) & !clear;
-        if icr & !ICR_INT_ASSERTED == 0 {
-            icr = 0;
-        }
-        self.set_reg(ICR, icr);
-        self.update_interrupts(ctx, 0);
+        // Clearing OTHER clears the causes behind it (QEMU, for the Windows driver).
+        let value = if value & ICR_OTHER != 0 {
+            value | ICR_OTHER_CAUSES
+        } else {
+            value
+        };
+        self.lower(ctx, ICR, value);
     }
 
+    /// IMS write: with MSI-X on and CTRL_EXT.PBA_CLR, enabling a queue or OTHER cause clears
+    /// its vector's pending bit.
     fn write_ims(&mut self, ctx: &mut dyn Context, value: u32) {
-        let ims = self.reg(IMS) | (value & IMS_VALID);
-        self.set_reg(IMS, ims);
-        // Unmasking a pending cause delivers it.
-        let pending = self.reg(ICR) & value & IMS_VALID;
-        self.update_interrupts(ctx, pending);
+        let value = value & IMS_VALID;
+        if value & MSIX_CAUSES != 0
+            && self.reg(CTRL_EXT) & CTRL_EXT_PBA_CLR != 0
+            && self.msix_enabled()
+        {
+            let ivar = self.reg(IVAR);
+            for (cause, shift) in MSIX_ROUTES {
+                let field = ivar >> shift & 0xF;
+                if value & cause != 0 && field & IVAR_VALID != 0 {
+                    self.msix.clear_pending(1 << (field & 0x7));
+                }
+            }
+        }
+        self.raise_in(ctx, IMS, value);
     }
 
-    fn write_imc(&mut self, ctx: &mut dyn Context, value: u32) {
-        let ims = self.reg(IMS) & !value;
-        self.set_reg(IMS, ims);
-        self.update_interrupts(ctx, 0);
-    }
-
-    /// Set interrupt causes and deliver them.
+    /// Set interrupt causes and deliver what becomes pending.
     fn raise(&mut self, ctx: &mut dyn Context, causes: u32) {
-        let mut causes = causes & !ICR_INT_ASSERTED;
-        if causes == 0 {
+        self.raise_in(ctx, ICR, causes);
+    }
+
+    /// Set `bits` in ICR or IMS and deliver what became pending.
+    fn raise_in(&mut self, ctx: &mut dyn Context, reg: u64, bits: u32) {
+        let old_pending = self.reg(ICR) & self.reg(IMS);
+        tracing::trace!(target: "e1000e_irq_set_cause", "reg {reg:#x} bits {bits:#x}");
+        let v = self.reg(reg) | bits;
+        self.set_reg(reg, v);
+        self.settle_icr(true);
+        let raised = self.reg(ICR) & self.reg(IMS) & !old_pending;
+        if raised == 0 {
             return;
         }
-        // With MSI-X on, the causes routed to the "other" vector also set OTHER (QEMU).
-        if self.msix_enabled() && causes & ICR_OTHER_CAUSES != 0 {
-            causes |= ICR_OTHER;
+        if self.msix_enabled() {
+            self.msix_notify(ctx, raised & !ICR_INT_ASSERTED);
+        } else if self.msi_enabled() {
+            self.msi_notify(ctx);
+        } else {
+            self.regs.count(IAC, 1);
+            self.set_intx(ctx, true);
         }
-        tracing::trace!(target: "e1000e_irq_set_cause", "{causes:#x}");
-        let icr = self.reg(ICR) | causes | ICR_INT_ASSERTED;
+    }
+
+    /// Clear `bits` in ICR or IMS; with nothing pending (and MSI and MSI-X off) INTx falls.
+    /// INT_ASSERTED only clears when written (QEMU).
+    fn lower(&mut self, ctx: &mut dyn Context, reg: u64, bits: u32) {
+        let v = self.reg(reg) & !bits;
+        self.set_reg(reg, v);
+        self.settle_icr(false);
+        if self.reg(ICR) & self.reg(IMS) == 0 && !self.msix_enabled() && !self.msi_enabled() {
+            self.set_intx(ctx, false);
+        }
+    }
+
+    /// After a raise with MSI-X on, pending other causes set OTHER, and INT_ASSERTED follows
+    /// whether any cause is set (only a write or read clears them); ICS takes a copy.
+    fn settle_icr(&mut self, raised: bool) {
+        let mut icr = self.reg(ICR);
+        if raised && self.msix_enabled() && icr & ICR_OTHER_CAUSES != 0 {
+            icr |= ICR_OTHER;
+        }
+        if raised {
+            icr &= !ICR_INT_ASSERTED;
+            if icr != 0 {
+                icr |= ICR_INT_ASSERTED;
+            }
+        }
         self.set_reg(ICR, icr);
-        self.update_interrupts(ctx, causes);
+        self.set_reg(ICS, icr);
     }
 
     fn msi_enabled(&self) -> bool {
@@ -510,28 +595,14 @@ impl E1000e {
         self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
     }
 
-    /// Recompute the INTx level and send MSI/MSI-X messages for `new` causes.
-    fn update_interrupts(&mut self, ctx: &mut dyn Context, new: u32) {
-        let pending = self.reg(ICR) & self.reg(IMS);
-        let level = pending != 0 && !self.msi_enabled() && !self.msix_enabled();
+    /// The INTx level the device drives (counted in IAC when it rises).
+    fn set_intx(&mut self, ctx: &mut dyn Context, level: bool) {
         if level != self.intx_level {
             tracing::trace!(target: "e1000e_irq_legacy_notify", "{level}");
-            if level {
-                self.regs.count(IAC, 1);
-            }
             self.intx_level = level;
             self.pci.set_interrupt_status(level);
         }
         self.drive_intx(ctx);
-        let fresh = new & self.reg(IMS);
-        if fresh == 0 {
-            return;
-        }
-        if self.msix_enabled() {
-            self.msix_notify(ctx, fresh);
-        } else if self.msi_enabled() {
-            self.msi_notify(ctx);
-        }
     }
 
     /// Drive the INTx line: the level unless the command register disables INTx.
@@ -553,17 +624,12 @@ impl E1000e {
         }
     }
 
-    /// MSI-X: each cause group (receive queue 0, transmit queue 0, other) sends the vector its
-    /// IVAR field names; then the group's queue bit auto-clears from ICR if EIAC says so, and
-    /// with CTRL_EXT.EIAME auto-masks from IMS by IAM (QEMU, datasheet 10.2.4.10).
+    /// MSI-X: each queue or OTHER cause sends the vector its IVAR field names; then, as it is
+    /// sent, CTRL_EXT.EIAME takes it from IAM and EIAC clears it from ICR (and from IMS unless
+    /// CTRL_EXT.IAME is set), QEMU's rule.
     fn msix_notify(&mut self, ctx: &mut dyn Context, causes: u32) {
-        let groups = [
-            (ICR_RXT0 | ICR_RXDMT0 | ICR_RXQ0, ICR_RXQ0, IVAR_RXQ0_SHIFT),
-            (ICR_TXDW | ICR_TXQE | ICR_TXQ0, ICR_TXQ0, IVAR_TXQ0_SHIFT),
-            (ICR_OTHER_CAUSES | ICR_OTHER, ICR_OTHER, IVAR_OTHER_SHIFT),
-        ];
-        for (members, cause, shift) in groups {
-            if causes & members == 0 {
+        for (cause, shift) in MSIX_ROUTES {
+            if causes & cause == 0 {
                 continue;
             }
             let field = self.reg(IVAR) >> shift & 0xF;
@@ -572,14 +638,16 @@ impl E1000e {
                 self.msix_send(ctx, vector);
             }
             if self.reg(CTRL_EXT) & CTRL_EXT_EIAME != 0 {
-                let ims = self.reg(IMS) & !(self.reg(IAM) & cause);
+                let iam = self.reg(IAM) & !cause;
+                self.set_reg(IAM, iam);
+            }
+            let auto_clear = self.reg(EIAC) & cause;
+            let icr = self.reg(ICR) & !auto_clear;
+            self.set_reg(ICR, icr);
+            if self.reg(CTRL_EXT) & CTRL_EXT_IAME == 0 {
+                let ims = self.reg(IMS) & !auto_clear;
                 self.set_reg(IMS, ims);
             }
-            let mut icr = self.reg(ICR) & !(self.reg(EIAC) & cause);
-            if icr & !ICR_INT_ASSERTED == 0 {
-                icr = 0;
-            }
-            self.set_reg(ICR, icr);
         }
     }
 
@@ -634,9 +702,10 @@ pub fn eeprom_checksum(eeprom: &[u16; EEPROM_WORDS]) -> u16 {
 }
 
 /// The STATUS register as the MAC computes it from CTRL and the link (facts §1.3): full duplex
-/// (forced by CTRL.FRCDPX, else on), link up, speed (forced by FRCSPD/SPD_BYPS, else 1000),
-/// GIO master enabled unless CTRL disables it, PHY reset asserted.
-fn status(ctrl: u32, link_up: bool, phy_reset_asserted: bool) -> u32 {
+/// (forced by CTRL.FRCDPX, else on), link up, speed (CTRL.SPD_SEL when CTRL.FRCSPD or
+/// CTRL_EXT.SPD_BYPS, else 1000), GIO master enabled unless CTRL disables it, PHY reset
+/// asserted.
+fn status(ctrl: u32, ctrl_ext: u32, link_up: bool, phy_reset_asserted: bool) -> u32 {
     let mut status = STATUS_ASDV_1000;
     let full_duplex = if ctrl & CTRL_FRCDPX != 0 {
         ctrl & CTRL_FD != 0
@@ -649,8 +718,12 @@ fn status(ctrl: u32, link_up: bool, phy_reset_asserted: bool) -> u32 {
     if link_up {
         status |= STATUS_LU;
     }
-    status |= if ctrl & (CTRL_FRCSPD | CTRL_SPD_BYPS) != 0 {
-        (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT << STATUS_SPEED_SHIFT
+    status |= if ctrl & CTRL_FRCSPD != 0 || ctrl_ext & CTRL_EXT_SPD_BYPS != 0 {
+        match (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT {
+            0 => 0,
+            1 => 1 << STATUS_SPEED_SHIFT,
+            _ => STATUS_SPEED_1000,
+        }
     } else {
         STATUS_SPEED_1000
     };
@@ -785,8 +858,8 @@ impl Device for E1000e {
 
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
-        // INTx disable and the MSI/MSI-X enables change where the pending causes go.
-        self.update_interrupts(ctx, 0);
+        // INTx disable gates the line.
+        self.drive_intx(ctx);
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
@@ -816,7 +889,7 @@ impl Device for E1000e {
         let regs = std::mem::replace(&mut self.regs, RegFile::new(0));
         *self = Self::fresh_with(regs);
         self.pcap = pcap;
-        self.reset_mac();
+        self.reset_mac(false);
         #[cfg(feature = "planted-bugs")]
         {
             self.planted = planted;

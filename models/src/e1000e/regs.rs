@@ -1,7 +1,7 @@
 //! 82574L register offsets, bits and reset values (facts §1.3-§1.9; datasheet names).
 //! The registers both chips share live in [`crate::e1000_core::regs`] and are re-exported here.
 
-pub use crate::e1000_core::phy::PhyProfile;
+pub use crate::e1000_core::phy::{PhyPage, PhyProfile};
 pub use crate::e1000_core::regs::*;
 /// 82574L.
 pub const DEVICE_ID: u16 = 0x10D3;
@@ -62,9 +62,37 @@ pub static PHY_PROFILE: PhyProfile = PhyProfile {
         r[0x11] = 0xAC08; // copper specific status: 1000 Mb/s, full duplex, resolved, link
         r
     },
-    readable: 0x667F_87FF, // 0-10, 15, 0x10-0x16, 0x19, 0x1A, 0x1D, 0x1E
-    writable: 0x6655_0291, // 0, 4, 7, 9, 0x10, 0x12, 0x14, 0x16, 0x19, 0x1A, 0x1D, 0x1E
+    readable: 0x663F_87FF, // 0-10, 15, 0x10-0x15, 0x19, 0x1A, 0x1D, 0x1E (+ page select)
+    writable: 0x6615_0291, // 0, 4, 7, 9, 0x10, 0x12, 0x14, 0x19, 0x1A, 0x1D, 0x1E
+    page_select: Some(PHY_PAGE_SELECT),
+    pages: &PHY_PAGES,
 };
+
+/// The PHY's page select register (registers 16-31 are paged).
+pub const PHY_PAGE_SELECT: usize = 0x16;
+
+/// The PHY pages other than 0 QEMU gives registers: 2 (MAC specific control, power
+/// management), 3 (LED control) and 5.
+pub static PHY_PAGES: [PhyPage; 3] = [
+    PhyPage {
+        number: 2,
+        init: [0x0088, 0, 0, 0, 0, 0x1046, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        readable: 0x002D, // 0x10, 0x12, 0x13, 0x15
+        writable: 0x0025, // 0x10, 0x12, 0x15
+    },
+    PhyPage {
+        number: 3,
+        init: [0, 0, 0x4005, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        readable: 0x000F, // 0x10-0x13
+        writable: 0x000F,
+    },
+    PhyPage {
+        number: 5,
+        init: [0; 16],
+        readable: 0x0030, // 0x14, 0x15
+        writable: 0,
+    },
+];
 
 /// PHY ID 1 [V].
 pub const PHY_ID1_VALUE: u16 = 0x0141;
@@ -106,6 +134,22 @@ pub const RCTL_DTYP_PS: u32 = 1 << 10;
 pub const RFCTL_EXTEN: u32 = 1 << 15;
 /// CTRL_EXT: extended interrupt auto-mask enable (MSI-X: IAM applies as a vector is sent).
 pub const CTRL_EXT_EIAME: u32 = 1 << 24;
+/// CTRL_EXT: enabling a cause in IMS clears its MSI-X vector's pending bit.
+pub const CTRL_EXT_PBA_CLR: u32 = 1 << 31;
+/// ICR: receive queue 1, transmit queue 1 (MSI-X).
+pub const ICR_RXQ1: u32 = 0x0020_0000;
+/// ICR: transmit queue 1 (MSI-X).
+pub const ICR_TXQ1: u32 = 0x0080_0000;
+/// The ICR causes MSI-X routes, with the shift of each one's IVAR field.
+pub const MSIX_ROUTES: [(u32, u32); 5] = [
+    (ICR_RXQ0, 0),
+    (ICR_RXQ1, 4),
+    (ICR_TXQ0, 8),
+    (ICR_TXQ1, 12),
+    (ICR_OTHER, 16),
+];
+/// The ICR causes MSI-X routes.
+pub const MSIX_CAUSES: u32 = ICR_RXQ0 | ICR_RXQ1 | ICR_TXQ0 | ICR_TXQ1 | ICR_OTHER;
 /// TARC: queue enable.
 pub const TARC_ENABLE: u32 = 1 << 10;
 

@@ -406,8 +406,8 @@ impl Igb {
                 self.set_reg(offset, v);
             }
             _ if (UTA..UTA + 4 * 128).contains(&offset) => self.set_reg(offset, value),
-            _ if mailbox::is_p2v(offset) => self.write_p2v(offset, value),
-            _ if mailbox::is_v2p(offset) => {} // the VF's side: read-only for the PF
+            _ if mailbox::is_p2v(offset) => self.write_p2v(ctx, offset, value),
+            _ if mailbox::is_v2p(offset) => self.write_v2p(ctx, offset, value),
             vf::VF_REGS.. => self.write_vf(ctx, offset, value),
             _ => {
                 if let Some(mask) = storage_mask(offset) {

@@ -215,8 +215,6 @@ pub const IMS_VALID: u32 = 0x77D4_FBFD;
 
 /// CTRL: link reset.
 pub const CTRL_LRST: u32 = 1 << 3;
-/// CTRL_EXT: speed select bypass (STATUS speed follows CTRL.SPD_SEL).
-pub const CTRL_EXT_SPD_BYPS: u32 = 1 << 15;
 /// STATUS: 100 Mb/s.
 pub const STATUS_SPEED_100: u32 = 1 << 6;
 /// GCR bits the guest cannot change.
@@ -337,7 +335,9 @@ pub static PHY_PROFILE: PhyProfile = PhyProfile {
         r
     },
     readable: 0x020F_87FF, // 0-10, 15, 0x10-0x13, 0x19
-    writable: 0x8205_0291, // 0, 4, 7, 9, 0x10, 0x12, 0x19, 0x1F (page select)
+    writable: 0x8205_0291, // 0, 4, 7, 9, 0x10, 0x12, 0x19, 0x1F (page select, not paging)
+    page_select: None,
+    pages: &[],
 };
 
 /// Reset values other than 0 outside the queue blocks (QEMU's, read back after reset).

@@ -341,11 +341,17 @@ fn mailbox_pf_side() {
     );
     assert_ne!(rd(&mut dev, &mut c, V2PMAILBOX + 4) & V2P_PFSTS, 0);
     wr(&mut dev, &mut c, P2VMAILBOX + 4, 0);
-    // A VF owning the buffer (as if it had taken it) keeps the PF out until RVFU.
-    dev.regs.set(V2PMAILBOX + 4, V2P_VFU);
+    // The VF's side (QEMU leaves it writable at the PF's 0xC44): taking the buffer keeps the
+    // PF out until the VF lets go; a message request sets VFREQ and the mailbox cause.
+    wr(&mut dev, &mut c, V2PMAILBOX + 4, V2P_VFU);
+    assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), P2V_VFU);
     wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_PFU);
-    assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), 0, "PFU refused");
-    wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_RVFU | P2V_PFU);
+    assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), P2V_VFU, "PFU refused");
+    wr(&mut dev, &mut c, IMS, ICR_VMMB);
+    wr(&mut dev, &mut c, V2PMAILBOX + 4, 0x1);
+    assert_eq!(rd(&mut dev, &mut c, MBVFICR), 0x0000_0002, "VFREQ of VF 1");
+    assert!(c.irq_level(IRQ_PIN));
+    wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_PFU);
     assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), P2V_PFU);
     dev.regs.set(MBVFICR, 0x0002_0002);
     wr(&mut dev, &mut c, MBVFICR, 0x2);
