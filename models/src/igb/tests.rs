@@ -630,3 +630,12 @@ fn vf_window_reset_stops_the_vf_queues_and_reports_it() {
     wr(&mut dev, &mut c, 0x11704, 0x8281);
     assert_eq!(rd(&mut dev, &mut c, IVAR0 + 4), 0x9594);
 }
+
+#[test]
+fn vf_ivar_entries_past_the_vf_vectors_do_not_overflow() {
+    let mut c = ctx();
+    let mut dev = Igb::new();
+    // VF 7, entry vector 7: PF vector 22 - 21 + 7 = 8 (QEMU's arithmetic).
+    wr(&mut dev, &mut c, 0x1171C, 0x8787);
+    assert_eq!(rd(&mut dev, &mut c, IVAR0 + 0x1C) & 0xFFFF, 0x8888);
+}

@@ -86,7 +86,9 @@ impl Igb {
                 (ivar_tx_byte(vf), (value >> 8) as u8),
             ] {
                 if entry & IVAR_VALID != 0 {
-                    let vector = (24 - vf as u32 * VF_VECTORS - (2 - u32::from(entry & 0x7))) as u8;
+                    // The VF's vector v (0-2) is PF vector 22 - 3·vf + v; QEMU takes all
+                    // three entry bits, so 3-7 reach past the VF's own (up to 29).
+                    let vector = (22 - vf as u32 * VF_VECTORS + u32::from(entry & 0x7)) as u8;
                     let at = IVAR0 + byte / 4 * 4;
                     let v = self.reg(at) | u32::from(IVAR_VALID | vector) << (8 * (byte % 4));
                     self.set_reg(at, v);
