@@ -35,9 +35,10 @@
 //! - EEPROM: QEMU's 82576 image ([`EEPROM_TEMPLATE`]) through EERD, 1024 words addressable.
 //! - Time sync: SYSTIM runs from the virtual clock by TIMINCA, TIMADJ moves it
 //!   ([`crate::e1000_core::timesync`]); time stamp registers are stored.
-//! - VMDq/virtualisation registers: VT_CTL, VMOLR, VFRE, VFTE, RA pool select; the PF side of
-//!   the VF mailbox: VMBMEM, P2VMAILBOX (STS, ACK, PFU, RVFU), the PF's copy of V2PMAILBOX
-//!   (RSTI on PF reset, RSTD after CTRL_EXT.PFRSTD), MBVFICR, MBVFIMR, VFLRE.
+//! - VMDq/virtualisation registers: VT_CTL, VMOLR, VFRE, VFTE, RA pool select; the VF
+//!   mailbox (`mailbox`): VMBMEM, P2VMAILBOX (STS, ACK, PFU, RVFU), V2PMAILBOX (RSTI on PF
+//!   reset, RSTD after CTRL_EXT.PFRSTD; writable from the PF with the VF's meaning, as QEMU
+//!   leaves it), MBVFICR, MBVFIMR, VFLRE.
 //! - MAC loopback (RCTL.LBM = 01) and PHY loopback (BMCR bit 14) deliver transmitted frames to
 //!   the receive path inside the same device call.
 //!
@@ -46,9 +47,9 @@
 //!   second PCI function with its own BARs that a machine profile would have to create when
 //!   the guest sets NumVFs; the harness has no hot-added functions, and the SR-IOV capability
 //!   is an extended capability (0x160) that configuration mechanism #1 cannot reach anyway.
-//!   The PF-side mailbox registers are real state; nothing answers from the VF side. The VF
-//!   register window QEMU leaves in BAR0 (0x10000: each VF's interrupt registers and IVARs,
-//!   PVTCTRL.RST) acts on the PF's state as QEMU's does (`vf`).
+//!   The mailbox registers are real state, but no VF driver answers. The VF register window
+//!   QEMU leaves in BAR0 (0x10000: each VF's interrupt registers and IVARs, PVTCTRL.RST) acts
+//!   on the PF's state as QEMU's does (`vf`).
 //! - RSS (frames go to queue 0 outside VMDq), DCA, interrupt moderation delays (EITR is
 //!   stored; causes are delivered at once), time stamping of frames, flow control frames,
 //!   VM-to-VM switching (DTXSWC stored), per-queue statistics except RQDPC, receive checksum
