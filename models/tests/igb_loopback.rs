@@ -82,7 +82,11 @@ fn bring_up(m: &mut Machine, rctl: u32) {
     );
     w(m, 0x0000, 0x0400_0000);
     assert_eq!(r(m, 0x0000) & 0x0400_0000, 0, "RST self-clears");
-    assert_eq!(r(m, 0x0008), 0x0008_0283, "STATUS after reset");
+    assert_eq!(
+        r(m, 0x0008),
+        0x8008_0481,
+        "STATUS after reset: PHY reset asserted, no link"
+    );
     for (word, want) in [(0u32, 0x5452_0002u32), (1, 0x1200_0006), (2, 0x5634_000a)] {
         w(m, 0x0014, word << 2 | 1);
         assert_eq!(r(m, 0x0014), want, "EERD word {word}");

@@ -12,6 +12,7 @@
 //! | [`msix`] | MSI-X table and PBA as memory-mapped state |
 //! | [`kick`] | the transmit engine's per-kick quota (yield and resume on the virtual clock) |
 //! | [`pcap`] | the network backend's capture file (`pcap=<file>`, QEMU's filter-dump) |
+//! | [`timesync`] | the IEEE 1588 clock: SYSTIM from the virtual clock, TIMINCA, TIMADJ |
 //!
 //! Everything here is a plain value type or a pure function: no module holds a [`Context`]
 //! across calls, and the device models keep their own trace event names (a trace target must
@@ -45,3 +46,4 @@ pub mod pcap;
 pub mod phy;
 pub mod regfile;
 pub mod regs;
+pub mod timesync;

@@ -61,4 +61,25 @@ impl<const N: usize> Msix<N> {
         }
         Some((u64::from(entry[0]) | u64::from(entry[1]) << 32, entry[2]))
     }
+
+    /// Clear the pending bits of `bits` (the 82576's PBACLR).
+    pub fn clear_pending(&mut self, bits: u32) {
+        self.pba &= !bits;
+    }
+
+    /// The pending vectors the guest has since unmasked (`function_masked` now clear and the
+    /// vector's own mask clear): their pending bits clear and the model delivers them.
+    pub fn take_unmasked_pending(&mut self, function_masked: bool) -> u32 {
+        if function_masked {
+            return 0;
+        }
+        let mut bits = 0;
+        for (vector, entry) in self.table.iter().enumerate() {
+            if self.pba & (1 << vector) != 0 && entry[3] & 1 == 0 {
+                bits |= 1 << vector;
+            }
+        }
+        self.pba &= !bits;
+        bits
+    }
 }

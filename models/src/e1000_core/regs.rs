@@ -155,6 +155,37 @@ pub const BPTC: u64 = 0x040F4;
 pub const TSCTC: u64 = 0x040F8;
 /// TCP Segmentation Context Transmit Fail.
 pub const TSCTFC: u64 = 0x040FC;
+/// Flow Control Receive Unsupported Count (the one statistic the guest may write).
+pub const FCRUC: u64 = 0x04058;
+/// Interrupt Assertion Count (INTx assertions).
+pub const IAC: u64 = 0x04100;
+
+/// A statistics register's read rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatRead {
+    /// Read without side effect.
+    Plain,
+    /// Clear on read.
+    Clear,
+    /// The high half of a 64-bit counter: clears both halves.
+    ClearPair,
+    /// Not implemented: reads 0.
+    Absent,
+}
+
+/// How the statistics register at `offset` reads (QEMU): error, collision, flow control and
+/// octet-low counters read plainly; packet counters clear on read; a 64-bit pair clears when
+/// its high half is read; the rest read 0.
+pub fn stat_read(offset: u64) -> StatRead {
+    match offset {
+        0x04000..=0x04020 | 0x04028 | 0x04030 | 0x04034 | 0x04040 => StatRead::Plain,
+        0x04048..=FCRUC | GORCL | GOTCL => StatRead::Plain,
+        RNBC | 0x040A8 | 0x040B0..=0x040BC | TORL | TOTL => StatRead::Plain,
+        PRC64..=GPTC | RUC | ROC | TPR..=TSCTC | IAC => StatRead::Clear,
+        GORCH | GOTCH | TORH | TOTH => StatRead::ClearPair,
+        _ => StatRead::Absent,
+    }
+}
 
 /// Receive Checksum Control.
 pub const RXCSUM: u64 = 0x05000;
@@ -189,6 +220,27 @@ pub const RETA: u64 = 0x05C00;
 /// RSS Random Key (10 dwords).
 pub const RSSRK: u64 = 0x05C80;
 
+/// System time, low (the virtual clock scaled by TIMINCA plus the adjustments).
+pub const SYSTIML: u64 = 0x0B600;
+/// System time, high (latched by a SYSTIML read).
+pub const SYSTIMH: u64 = 0x0B604;
+/// Time increment attributes: period (31:24) and increment (23:0).
+pub const TIMINCA: u64 = 0x0B608;
+/// Time adjustment offset, low.
+pub const TIMADJL: u64 = 0x0B60C;
+/// Time adjustment offset, high (the write applies the adjustment).
+pub const TIMADJH: u64 = 0x0B610;
+/// TX time stamp control.
+pub const TSYNCTXCTL: u64 = 0x0B614;
+/// TX time stamp, high.
+pub const TXSTMPH: u64 = 0x0B61C;
+/// RX time stamp control.
+pub const TSYNCRXCTL: u64 = 0x0B620;
+/// RX time stamp attributes, high.
+pub const RXSATRH: u64 = 0x0B630;
+/// TSYNCTXCTL/TSYNCRXCTL: a time stamp is latched.
+pub const TSYNC_VALID: u32 = 1 << 0;
+
 /// BAR2: I/O Address.
 pub const IOADDR: u64 = 0x00;
 /// BAR2: I/O Data.
@@ -213,6 +265,10 @@ pub const CTRL_FRCDPX: u32 = 1 << 12;
 pub const CTRL_SPD_BYPS: u32 = 1 << 15;
 /// Device reset (self-clearing).
 pub const CTRL_RST: u32 = 1 << 26;
+/// Receive flow control enable (set when autonegotiation completes).
+pub const CTRL_RFCE: u32 = 1 << 27;
+/// Transmit flow control enable (set when autonegotiation completes).
+pub const CTRL_TFCE: u32 = 1 << 28;
 /// VLAN mode enable.
 pub const CTRL_VME: u32 = 1 << 30;
 /// PHY reset.
@@ -254,6 +310,8 @@ pub const EERD_DATA_SHIFT: u32 = 16;
 
 /// CTRL_EXT: ASD check (self-clearing).
 pub const CTRL_EXT_ASDCHK: u32 = 1 << 12;
+/// CTRL_EXT: speed select bypass (STATUS speed follows CTRL.SPD_SEL).
+pub const CTRL_EXT_SPD_BYPS: u32 = 1 << 15;
 /// CTRL_EXT: EEPROM reset (self-clearing).
 pub const CTRL_EXT_EE_RST: u32 = 1 << 13;
 /// CTRL_EXT: interrupt acknowledge auto-mask enable.
@@ -311,22 +369,10 @@ pub const BMCR_LOOPBACK: u16 = 1 << 14;
 pub const BMCR_ANEG_ENABLE: u16 = 1 << 12;
 /// BMCR: restart autonegotiation (self-clearing).
 pub const BMCR_ANEG_RESTART: u16 = 1 << 9;
-/// BMCR reset value [V].
-pub const BMCR_RESET_VALUE: u16 = 0x1140;
 /// BMSR: link status.
 pub const BMSR_LINK_STATUS: u16 = 1 << 2;
 /// BMSR: autonegotiation complete.
 pub const BMSR_ANEG_COMPLETE: u16 = 1 << 5;
-/// BMSR before autonegotiation completes [V].
-pub const BMSR_RESET_VALUE: u16 = 0x794D;
-/// ANAR reset: 10/100 half/full, pause, selector 802.3.
-pub const ANAR_RESET_VALUE: u16 = 0x0DE1;
-/// 1000BASE-T control reset: advertise 1000 full and half.
-pub const GBCR_RESET_VALUE: u16 = 0x0300;
-/// Link partner ability once negotiated: 10/100 half/full, pause, ack.
-pub const LPAR_AFTER_ANEG: u16 = 0x45E1;
-/// 1000BASE-T status once negotiated: partner 1000 full/half, local/remote receiver OK.
-pub const GBSR_AFTER_ANEG: u16 = 0x3C00;
 
 // Interrupt causes (§1.5).
 /// TX descriptor written back.

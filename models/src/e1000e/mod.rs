@@ -2,13 +2,13 @@
 //! datasheet facts in `shared/facts/devices.md` §1 (QEMU-observed values where marked [V]).
 //!
 //! Emulated: the PCI function (BAR0 128 KiB registers, BAR1 flash window, BAR2 IOADDR/IODATA,
-//! BAR3 MSI-X table and PBA, expansion ROM; PM → MSI → PCIe → MSI-X), the register file a Linux
+//! BAR3 MSI-X table and PBA; PM → MSI → PCIe → MSI-X), the register file a Linux
 //! driver touches, EEPROM through EERD, the PHY through MDIC, INTx/MSI/MSI-X interrupts, transmit
 //! queue 0 (legacy, context and extended data descriptors, checksum offload, TSO), receive queue 0
 //! (legacy and extended descriptors), MAC and PHY loopback. Not emulated: queue 1, packet split
 //! (a frame for a packet-split ring is dropped and counted in MPC), RSS, interrupt moderation
 //! delays (causes are delivered at once; ITR/EITR/RDTR/RADV/TIDV/TADV are stored), flow control,
-//! wake-up, the flash itself (BAR1 reads 0) and the option ROM contents (read 0).
+//! wake-up, the flash itself (BAR1 reads 0) and the option ROM (QEMU's `romfile=`: no ROM BAR).
 //!
 //! # Network backend
 //! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`] of them,
@@ -23,8 +23,26 @@
 //! no room is dropped (there is no backend queue to retry from, unlike QEMU).
 //!
 //! # Choices
+//! - Register by register the model answers as QEMU 10's e1000e does: reset values, which
+//!   registers read and write and with which masks, aliases, clear-on-read statistics, the NVM
+//!   image through EERD (EEWR writes it, and its result lands in EERD, as QEMU's) and the
+//!   PHY through MDIC ([`PHY_PROFILE`]: registers 16-31 paged by register 22, pages 0, 2, 3
+//!   and 5; others set MDIC.ERROR). `qemu-differences.txt` beside this file lists what is
+//!   kept apart.
+//! - The link is up after reset (QEMU); restarting autonegotiation through MDIC takes it down
+//!   for 500 ms of virtual time, then LSC, and flow control is on (CTRL.RFCE/TFCE).
+//! - Interrupts as QEMU delivers them, on the edge: INTx rises (counted in IAC) or a message
+//!   goes out when an ICR & IMS cause becomes pending; INTx falls when none is. With MSI-X on,
+//!   receive and transmit raise their queue's cause (RXQ0, TXQ0) instead of RXT0/TXDW, other
+//!   causes also set OTHER, each queue or OTHER cause sends the vector IVAR names, then EIAC
+//!   clears it from ICR (and from IMS unless CTRL_EXT.IAME) and CTRL_EXT.EIAME from IAM.
+//!   INT_ASSERTED is set by a raise and cleared only by a write or read; ICS reads a copy of
+//!   ICR; writing OTHER to ICR clears the other causes too. Interrupt moderation (ITR, EITR)
+//!   is not modelled: causes are delivered at once (QEMU holds them back for the interval).
+//! - TSCTFC counts malformed TSO contexts and clears on read (datasheet).
 //! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
-//!   (in MSI-X mode) when INT_ASSERTED and CTRL_EXT.IAME are set (IMS then loses the IAM bits).
+//!   (in MSI-X mode) when INT_ASSERTED is set and either CTRL_EXT.IAME is set (IMS then loses
+//!   the IAM bits) or an enabled cause is pending.
 //! - Without SECRC the FCS is appended after the data in the same descriptor when it fits
 //!   (upstream QEMU; 7.2 used a separate descriptor) and it is the real CRC-32 (datasheet; QEMU
 //!   writes zeros).
@@ -55,6 +73,7 @@ pub use crate::e1000_core::offload::ethernet_crc;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
+use crate::e1000_core::timesync::{self, TimeSync};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
@@ -69,8 +88,6 @@ pub const FLASH_REGION: RegionId = RegionId(1);
 pub const IO_REGION: RegionId = RegionId(2);
 /// BAR3: MSI-X table and PBA.
 pub const MSIX_REGION: RegionId = RegionId(3);
-/// Expansion ROM.
-pub const ROM_REGION: RegionId = RegionId(4);
 /// The INTx output (INTA).
 pub const IRQ_PIN: u8 = 0;
 
@@ -80,8 +97,6 @@ pub const MMIO_SIZE: u64 = 128 << 10;
 pub const IO_SIZE: u64 = 32;
 /// Size of BAR3.
 pub const MSIX_SIZE: u64 = 16 << 10;
-/// Size of the expansion ROM.
-pub const ROM_SIZE: u64 = 256 << 10;
 
 use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
@@ -111,9 +126,16 @@ pub struct E1000e {
     phy: Phy,
     /// STATUS.PHYRA.
     phy_reset_asserted: bool,
+    /// STATUS.LU.
+    link_up: bool,
+    /// The time sync clock.
+    timesync: TimeSync,
     ioaddr: u32,
     msix: Msix<MSIX_VECTORS>,
+    /// The INTx level the device drives (QEMU's PCI IRQ level).
     intx_level: bool,
+    /// The INTx line as the command register's INTx disable lets it through.
+    intx_line: bool,
     tx: tx::TxState,
     tx_kick: TxKick,
     sent: VecDeque<Vec<u8>>,
@@ -169,7 +191,7 @@ impl E1000e {
         {
             dev.planted = Planted::current();
         }
-        dev.reset_mac();
+        dev.reset_mac(false);
         dev
     }
 
@@ -182,12 +204,15 @@ impl E1000e {
         Self {
             pci: pci_config(),
             regs,
-            eeprom: eeprom::image(DEFAULT_MAC, DEVICE_ID),
-            phy: Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE),
+            eeprom: eeprom::image(&EEPROM_TEMPLATE, DEFAULT_MAC, DEVICE_ID),
+            phy: Phy::new(&PHY_PROFILE),
             phy_reset_asserted: false,
+            link_up: true,
+            timesync: TimeSync::default(),
             ioaddr: 0,
             msix: Msix::new(MSIX_PBA_OFFSET),
             intx_level: false,
+            intx_line: false,
             tx: tx::TxState::default(),
             tx_kick: TxKick::default(),
             sent: VecDeque::new(),
@@ -227,9 +252,19 @@ impl E1000e {
 
     /// MAC (register file) reset: what CTRL.RST does. PCI configuration, EEPROM, MSI-X table
     /// and the backend are kept.
-    fn reset_mac(&mut self) {
+    fn reset_mac(&mut self, software: bool) {
+        // A software reset keeps the packet buffer sizes and the interrupt throttling (QEMU).
+        let kept: Vec<(u64, u32)> = if software {
+            [PBA, PBS, ITR]
+                .into_iter()
+                .chain((0..MSIX_VECTORS as u64).map(|i| EITR + 4 * i))
+                .map(|r| (r, self.reg(r)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.regs.clear();
-        for &(offset, value) in RESET_VALUES {
+        for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
             self.set_reg(offset, value);
         }
         let mac = self.permanent_mac();
@@ -238,9 +273,9 @@ impl E1000e {
             RA + 4,
             u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
         );
-        self.phy = Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE);
+        self.phy = Phy::new(&PHY_PROFILE);
         self.phy_reset_asserted = false;
-        self.ioaddr = 0;
+        self.link_up = true;
         self.tx = tx::TxState::default();
     }
 
@@ -265,13 +300,23 @@ impl E1000e {
     fn mmio_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
         let offset = unalias(offset & !3);
         let value = match offset {
-            CTRL | CTRL_DUP => self.reg(CTRL),
+            CTRL => self.reg(CTRL),
             STATUS => self.read_status(),
             ICR => self.read_icr(ctx),
-            ICS => self.reg(ICR),
+            ICS => self.reg(ICS),
             IMC => 0,
             SWSM => self.read_swsm(),
-            STATS_START..=STATS_END => self.read_stat(offset),
+            SYSTIML => self.timesync.read_systiml(&mut self.regs, ctx.now()),
+            TXSTMPH => timesync::read_releasing(&mut self.regs, TXSTMPH, TSYNCTXCTL),
+            RXSATRH => timesync::read_releasing(&mut self.regs, RXSATRH, TSYNCRXCTL),
+            EEWR | GCR | FWSM => self.reg(offset),
+            // Counted by the TSO path (datasheet: clear on read).
+            TSCTFC => self.read_stat(offset),
+            STATS_START..=STATS_END => match stat_read(offset) {
+                StatRead::Plain => self.reg(offset),
+                StatRead::Clear | StatRead::ClearPair => self.read_stat(offset),
+                StatRead::Absent => 0,
+            },
             _ if storage_mask(offset).is_some() => self.reg(offset),
             _ => 0,
         };
@@ -292,14 +337,22 @@ impl E1000e {
             ICR => self.write_icr(ctx, value),
             ICS => self.raise(ctx, value),
             IMS => self.write_ims(ctx, value),
-            IMC => self.write_imc(ctx, value),
+            IMC => self.lower(ctx, IMS, value),
             RCTL => self.set_reg(RCTL, value),
             TCTL => self.write_tctl(ctx, value),
             TDBAL | RDBAL => self.set_reg(offset, value & !0xF),
             TDLEN | RDLEN => self.set_reg(offset, value & RING_LEN_MASK),
             TDH | RDH | RDT => self.set_reg(offset, value & 0xFFFF),
             TDT => self.write_tdt(ctx, value),
-            STATS_START..=STATS_END => {}
+            // Stored for the interrupt delay timers (not modelled); QEMU does not read it back.
+            TIDV => self.set_reg(TIDV, value & 0xFFFF),
+            EEWR => self.write_eewr(value),
+            GCR => self.regs.set_masked(GCR, value, !GCR_RO),
+            TIMINCA => self
+                .timesync
+                .write_timinca(&mut self.regs, ctx.now(), value),
+            TIMADJH => self.timesync.write_timadjh(&mut self.regs, value),
+            STATS_START..=STATS_END if offset != FCRUC => {}
             _ => {
                 if let Some(mask) = storage_mask(offset) {
                     let old = self.reg(offset);
@@ -310,21 +363,43 @@ impl E1000e {
     }
 
     fn write_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
+        self.set_reg(CTRL, value & !CTRL_RST);
         if value & CTRL_RST != 0 {
             tracing::trace!(target: "e1000e_core_ctrl_sw_reset", "");
-            self.reset_mac();
-            self.update_interrupts(ctx, 0);
-            return;
+            ctx.timer_cancel(TIMER_AUTONEG);
+            self.reset_mac(true);
         }
         if value & CTRL_PHY_RST != 0 {
             tracing::trace!(target: "e1000e_core_ctrl_phy_reset", "");
             self.phy_reset_asserted = true;
         }
-        self.set_reg(CTRL, value & !(CTRL_RST | CTRL_PHY_RST));
     }
 
     fn read_status(&self) -> u32 {
-        crate::e1000_core::phy::status(self.reg(CTRL), self.phy.link_up, self.phy_reset_asserted)
+        status(
+            self.reg(CTRL),
+            self.reg(CTRL_EXT),
+            self.link_up,
+            self.phy_reset_asserted,
+        )
+    }
+
+    /// EEWR writes the addressed EEPROM word (START, an address below 64); the result lands
+    /// in EERD (QEMU), EEWR itself always reads DONE.
+    fn write_eewr(&mut self, value: u32) {
+        let addr = (value >> EERD_ADDR_SHIFT) & EERD_ADDR_MASK;
+        let data = value >> EERD_DATA_SHIFT;
+        let mut flags = 0;
+        if value & EERD_START != 0
+            && let Some(word) = self.eeprom.get_mut(addr as usize)
+        {
+            *word = data as u16;
+            flags = EERD_DONE;
+        }
+        self.set_reg(
+            EERD,
+            flags | addr << EERD_ADDR_SHIFT | data << EERD_DATA_SHIFT,
+        );
     }
 
     fn write_status(&mut self, value: u32) {
@@ -339,7 +414,7 @@ impl E1000e {
     }
 
     fn write_eerd(&mut self, value: u32) {
-        let result = eeprom::eerd(&self.eeprom, value);
+        let result = eeprom::eerd(&self.eeprom, EEPROM_WORDS, value);
         self.set_reg(EERD, result);
     }
 
@@ -361,7 +436,7 @@ impl E1000e {
     // ---- PHY -----------------------------------------------------------------------------
 
     fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value);
+        let out = self.phy.mdic(value, self.reg(MDIC));
         if let Some((reg, data)) = out.read {
             tracing::trace!(target: "e1000e_core_mdic_read", "reg {reg:#x} data {data:#x}");
         }
@@ -370,6 +445,7 @@ impl E1000e {
         }
         if out.restart_autoneg {
             tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
+            self.link_up = false;
             let deadline = ctx.now().saturating_add(AUTONEG_NS);
             ctx.timer_set(TIMER_AUTONEG, deadline);
         }
@@ -382,6 +458,12 @@ impl E1000e {
     fn autoneg_done(&mut self, ctx: &mut dyn Context) {
         tracing::trace!(target: "e1000e_link_negotiation_done", "");
         self.phy.autoneg_done();
+        self.link_up = true;
+        // Flow control as negotiated: both directions (QEMU).
+        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
+            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
+            self.set_reg(CTRL, v);
+        }
         self.raise(ctx, ICR_LSC);
     }
 
@@ -390,64 +472,119 @@ impl E1000e {
     }
 
     // ---- interrupts ----------------------------------------------------------------------
+    //
+    // Causes are delivered on the edge, as QEMU does: a message (or an INTx assertion) goes
+    // out when an ICR & IMS cause becomes pending. ICS reads a copy of ICR taken whenever ICR
+    // or IMS change, before MSI-X auto-clear.
 
+    /// ICR read: clears when IMS is 0 or MSI-X is off; with MSI-X on and INT_ASSERTED set,
+    /// CTRL_EXT.IAME clears it and takes IAM from IMS, and a pending enabled cause clears it.
     fn read_icr(&mut self, ctx: &mut dyn Context) -> u32 {
         let icr = self.reg(ICR);
-        let ims = self.reg(IMS);
-        let clear = if ims == 0 || !self.msix_enabled() {
-            true
-        } else if icr & ICR_INT_ASSERTED != 0 && self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
-            let iam = self.reg(IAM);
-            self.set_reg(IMS, ims & !iam);
-            true
-        } else {
-            false
-        };
-        if clear {
+        if self.reg(IMS) == 0 || !self.msix_enabled() {
             tracing::trace!(target: "e1000e_irq_icr_clear_on_read", "{icr:#x}");
-            self.set_reg(ICR, 0);
-            self.update_interrupts(ctx, 0);
+            self.lower(ctx, ICR, u32::MAX);
+        }
+        if self.reg(ICR) & ICR_INT_ASSERTED != 0 {
+            if self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
+                self.lower(ctx, ICR, u32::MAX);
+                let iam = self.reg(IAM);
+                self.lower(ctx, IMS, iam);
+            }
+            if self.reg(ICR) & self.reg(IMS) != 0 {
+                self.lower(ctx, ICR, u32::MAX);
+            }
         }
         icr
     }
 
+    /// ICR write: an asserted interrupt acknowledged with CTRL_EXT.IAME takes IAM from IMS;
+    /// then write 1 to clear.
     fn write_icr(&mut self, ctx: &mut dyn Context, value: u32) {
-        let mut clear = value;
-        if value & ICR_OTHER != 0 {
-            clear |= ICR_OTHER_CAUSES;
+        if self.reg(ICR) & ICR_INT_ASSERTED != 0 && self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
+            let iam = self.reg(IAM);
+            self.lower(ctx, IMS, iam);
         }
-        let mut icr = self.reg(ICR) & !clear;
-        if icr & !ICR_INT_ASSERTED == 0 {
-            icr = 0;
-        }
-        self.set_reg(ICR, icr);
-        self.update_interrupts(ctx, 0);
+        // Clearing OTHER clears the causes behind it (QEMU, for the Windows driver).
+        let value = if value & ICR_OTHER != 0 {
+            value | ICR_OTHER_CAUSES
+        } else {
+            value
+        };
+        self.lower(ctx, ICR, value);
     }
 
+    /// IMS write: with MSI-X on and CTRL_EXT.PBA_CLR, enabling a queue or OTHER cause clears
+    /// its vector's pending bit.
     fn write_ims(&mut self, ctx: &mut dyn Context, value: u32) {
-        let ims = self.reg(IMS) | (value & IMS_VALID);
-        self.set_reg(IMS, ims);
-        // Unmasking a pending cause delivers it.
-        let pending = self.reg(ICR) & value & IMS_VALID;
-        self.update_interrupts(ctx, pending);
+        let value = value & IMS_VALID;
+        if value & MSIX_CAUSES != 0
+            && self.reg(CTRL_EXT) & CTRL_EXT_PBA_CLR != 0
+            && self.msix_enabled()
+        {
+            let ivar = self.reg(IVAR);
+            for (cause, shift) in MSIX_ROUTES {
+                let field = ivar >> shift & 0xF;
+                if value & cause != 0 && field & IVAR_VALID != 0 {
+                    self.msix.clear_pending(1 << (field & 0x7));
+                }
+            }
+        }
+        self.raise_in(ctx, IMS, value);
     }
 
-    fn write_imc(&mut self, ctx: &mut dyn Context, value: u32) {
-        let ims = self.reg(IMS) & !value;
-        self.set_reg(IMS, ims);
-        self.update_interrupts(ctx, 0);
-    }
-
-    /// Set interrupt causes and deliver them.
+    /// Set interrupt causes and deliver what becomes pending.
     fn raise(&mut self, ctx: &mut dyn Context, causes: u32) {
-        let causes = causes & !ICR_INT_ASSERTED;
-        if causes == 0 {
+        self.raise_in(ctx, ICR, causes);
+    }
+
+    /// Set `bits` in ICR or IMS and deliver what became pending.
+    fn raise_in(&mut self, ctx: &mut dyn Context, reg: u64, bits: u32) {
+        let old_pending = self.reg(ICR) & self.reg(IMS);
+        tracing::trace!(target: "e1000e_irq_set_cause", "reg {reg:#x} bits {bits:#x}");
+        let v = self.reg(reg) | bits;
+        self.set_reg(reg, v);
+        self.settle_icr(true);
+        let raised = self.reg(ICR) & self.reg(IMS) & !old_pending;
+        if raised == 0 {
             return;
         }
-        tracing::trace!(target: "e1000e_irq_set_cause", "{causes:#x}");
-        let icr = self.reg(ICR) | causes | ICR_INT_ASSERTED;
+        if self.msix_enabled() {
+            self.msix_notify(ctx, raised & !ICR_INT_ASSERTED);
+        } else if self.msi_enabled() {
+            self.msi_notify(ctx);
+        } else {
+            self.regs.count(IAC, 1);
+            self.set_intx(ctx, true);
+        }
+    }
+
+    /// Clear `bits` in ICR or IMS; with nothing pending (and MSI and MSI-X off) INTx falls.
+    /// INT_ASSERTED only clears when written (QEMU).
+    fn lower(&mut self, ctx: &mut dyn Context, reg: u64, bits: u32) {
+        let v = self.reg(reg) & !bits;
+        self.set_reg(reg, v);
+        self.settle_icr(false);
+        if self.reg(ICR) & self.reg(IMS) == 0 && !self.msix_enabled() && !self.msi_enabled() {
+            self.set_intx(ctx, false);
+        }
+    }
+
+    /// After a raise with MSI-X on, pending other causes set OTHER, and INT_ASSERTED follows
+    /// whether any cause is set (only a write or read clears them); ICS takes a copy.
+    fn settle_icr(&mut self, raised: bool) {
+        let mut icr = self.reg(ICR);
+        if raised && self.msix_enabled() && icr & ICR_OTHER_CAUSES != 0 {
+            icr |= ICR_OTHER;
+        }
+        if raised {
+            icr &= !ICR_INT_ASSERTED;
+            if icr != 0 {
+                icr |= ICR_INT_ASSERTED;
+            }
+        }
         self.set_reg(ICR, icr);
-        self.update_interrupts(ctx, causes);
+        self.set_reg(ICS, icr);
     }
 
     fn msi_enabled(&self) -> bool {
@@ -458,27 +595,22 @@ impl E1000e {
         self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
     }
 
-    /// Recompute the INTx level and send MSI/MSI-X messages for `new` causes.
-    fn update_interrupts(&mut self, ctx: &mut dyn Context, new: u32) {
-        let pending = self.reg(ICR) & self.reg(IMS);
-        let level = pending != 0
-            && !self.msi_enabled()
-            && !self.msix_enabled()
-            && !self.pci.intx_disabled();
+    /// The INTx level the device drives (counted in IAC when it rises).
+    fn set_intx(&mut self, ctx: &mut dyn Context, level: bool) {
         if level != self.intx_level {
             tracing::trace!(target: "e1000e_irq_legacy_notify", "{level}");
             self.intx_level = level;
             self.pci.set_interrupt_status(level);
-            ctx.set_irq(IRQ_PIN, level);
         }
-        let fresh = new & self.reg(IMS);
-        if fresh == 0 {
-            return;
-        }
-        if self.msix_enabled() {
-            self.msix_notify(ctx, fresh);
-        } else if self.msi_enabled() {
-            self.msi_notify(ctx);
+        self.drive_intx(ctx);
+    }
+
+    /// Drive the INTx line: the level unless the command register disables INTx.
+    fn drive_intx(&mut self, ctx: &mut dyn Context) {
+        let line = self.intx_level && !self.pci.intx_disabled();
+        if line != self.intx_line {
+            self.intx_line = line;
+            ctx.set_irq(IRQ_PIN, line);
         }
     }
 
@@ -492,30 +624,29 @@ impl E1000e {
         }
     }
 
+    /// MSI-X: each queue or OTHER cause sends the vector its IVAR field names; then, as it is
+    /// sent, CTRL_EXT.EIAME takes it from IAM and EIAC clears it from ICR (and from IMS unless
+    /// CTRL_EXT.IAME is set), QEMU's rule.
     fn msix_notify(&mut self, ctx: &mut dyn Context, causes: u32) {
-        let ivar = self.reg(IVAR);
-        let route = |shift: u32| -> Option<usize> {
-            let field = ivar >> shift & 0xF;
-            (field & IVAR_VALID != 0).then_some((field & 0x7) as usize)
-        };
-        let mut vectors = 0u32;
-        let mut add = |v: Option<usize>| {
-            if let Some(v) = v.filter(|&v| v < MSIX_VECTORS) {
-                vectors |= 1 << v;
+        for (cause, shift) in MSIX_ROUTES {
+            if causes & cause == 0 {
+                continue;
             }
-        };
-        if causes & (ICR_RXT0 | ICR_RXDMT0 | ICR_RXQ0) != 0 {
-            add(route(IVAR_RXQ0_SHIFT));
-        }
-        if causes & (ICR_TXDW | ICR_TXQE | ICR_TXQ0) != 0 {
-            add(route(IVAR_TXQ0_SHIFT));
-        }
-        if causes & (ICR_OTHER_CAUSES | ICR_OTHER) != 0 {
-            add(route(IVAR_OTHER_SHIFT));
-        }
-        for v in 0..MSIX_VECTORS {
-            if vectors & (1 << v) != 0 {
-                self.msix_send(ctx, v);
+            let field = self.reg(IVAR) >> shift & 0xF;
+            let vector = (field & 0x7) as usize;
+            if field & IVAR_VALID != 0 && vector < MSIX_VECTORS {
+                self.msix_send(ctx, vector);
+            }
+            if self.reg(CTRL_EXT) & CTRL_EXT_EIAME != 0 {
+                let iam = self.reg(IAM) & !cause;
+                self.set_reg(IAM, iam);
+            }
+            let auto_clear = self.reg(EIAC) & cause;
+            let icr = self.reg(ICR) & !auto_clear;
+            self.set_reg(ICR, icr);
+            if self.reg(CTRL_EXT) & CTRL_EXT_IAME == 0 {
+                let ims = self.reg(IMS) & !auto_clear;
+                self.set_reg(IMS, ims);
             }
         }
     }
@@ -570,6 +701,41 @@ pub fn eeprom_checksum(eeprom: &[u16; EEPROM_WORDS]) -> u16 {
     eeprom::checksum(eeprom)
 }
 
+/// The STATUS register as the MAC computes it from CTRL and the link (facts §1.3): full duplex
+/// (forced by CTRL.FRCDPX, else on), link up, speed (CTRL.SPD_SEL when CTRL.FRCSPD or
+/// CTRL_EXT.SPD_BYPS, else 1000), GIO master enabled unless CTRL disables it, PHY reset
+/// asserted.
+fn status(ctrl: u32, ctrl_ext: u32, link_up: bool, phy_reset_asserted: bool) -> u32 {
+    let mut status = STATUS_ASDV_1000;
+    let full_duplex = if ctrl & CTRL_FRCDPX != 0 {
+        ctrl & CTRL_FD != 0
+    } else {
+        true
+    };
+    if full_duplex {
+        status |= STATUS_FD;
+    }
+    if link_up {
+        status |= STATUS_LU;
+    }
+    status |= if ctrl & CTRL_FRCSPD != 0 || ctrl_ext & CTRL_EXT_SPD_BYPS != 0 {
+        match (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT {
+            0 => 0,
+            1 => 1 << STATUS_SPEED_SHIFT,
+            _ => STATUS_SPEED_1000,
+        }
+    } else {
+        STATUS_SPEED_1000
+    };
+    if ctrl & CTRL_GIO_MASTER_DISABLE == 0 {
+        status |= STATUS_GIO_MASTER_EN;
+    }
+    if phy_reset_asserted {
+        status |= STATUS_PHYRA;
+    }
+    status
+}
+
 fn pci_config() -> PciConfig {
     let mem32 = |region, size| BarDef {
         region,
@@ -591,9 +757,7 @@ fn pci_config() -> PciConfig {
                 size: IO_SIZE,
             },
         )
-        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE))
-        .with_rom(ROM_REGION, ROM_SIZE);
-    cfg.set_u8(pci::CACHE_LINE_SIZE, 0x10);
+        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE));
     // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
     cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
     let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
@@ -601,14 +765,15 @@ fn pci_config() -> PciConfig {
     for (cap, len) in [
         (CAP_PM, 8),
         (CAP_MSI, 0x0E),
-        (CAP_PCIE, 0x20),
+        (CAP_PCIE, 0x14),
         (CAP_MSIX, 0x0C),
     ] {
         cfg.set_read_only(cap, len);
     }
     cfg.set_u16(CAP_PM, 0xD0 << 8 | 0x01);
     cfg.set_u16(CAP_PM + 2, 0x0022);
-    cfg.set_wmask_u16(CAP_PM + 4, 0x0103);
+    // Power state, PME enable, data select.
+    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
     cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
     cfg.set_u16(CAP_MSI, u16::from(CAP_PCIE) << 8 | 0x05);
     cfg.set_u16(CAP_MSI + 2, 0x0080);
@@ -617,8 +782,12 @@ fn pci_config() -> PciConfig {
     cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
     cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
     cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
+    // Version 1, endpoint (QEMU: device control reads 0 and keeps nothing); extended tags,
+    // role-based errors; 2.5 GT/s x1 with L0s, trained at 2.5 GT/s x1.
     cfg.set_u16(CAP_PCIE + 2, 0x0001);
-    cfg.set_wmask_u16(CAP_PCIE + 8, 0x7FFF);
+    cfg.set_u32(CAP_PCIE + 4, 0x0000_8020);
+    cfg.set_u32(CAP_PCIE + 0xC, 0x0000_0411);
+    cfg.set_u16(CAP_PCIE + 0x12, 0x0011);
     cfg.set_u16(CAP_MSIX, 0x11);
     cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
     cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
@@ -643,7 +812,6 @@ impl Device for E1000e {
             ),
             RegionSpec::new("e1000e-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
             RegionSpec::new("e1000e-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("e1000e.rom", Space::Memory, ROM_SIZE, AccessRules::DWORDS),
         ]
     }
 
@@ -690,8 +858,8 @@ impl Device for E1000e {
 
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
-        // INTx disable and the MSI/MSI-X enables change where the pending causes go.
-        self.update_interrupts(ctx, 0);
+        // INTx disable gates the line.
+        self.drive_intx(ctx);
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
@@ -721,7 +889,7 @@ impl Device for E1000e {
         let regs = std::mem::replace(&mut self.regs, RegFile::new(0));
         *self = Self::fresh_with(regs);
         self.pcap = pcap;
-        self.reset_mac();
+        self.reset_mac(false);
         #[cfg(feature = "planted-bugs")]
         {
             self.planted = planted;

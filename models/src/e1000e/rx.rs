@@ -165,11 +165,18 @@ impl E1000e {
                 break;
             }
         }
-        let mut causes = ICR_RXT0;
-        let threshold = count >> ((rctl >> RCTL_RDMTS_SHIFT & 3) + 1);
-        if free - used == threshold {
-            causes |= ICR_RXDMT0;
-        }
+        // With MSI-X on the queue's own cause replaces RXT0 and RXDMT0 (QEMU).
+        let causes = if self.msix_enabled() {
+            ICR_RXQ0
+        } else {
+            let threshold = count >> ((rctl >> RCTL_RDMTS_SHIFT & 3) + 1);
+            ICR_RXT0
+                | if free - used == threshold {
+                    ICR_RXDMT0
+                } else {
+                    0
+                }
+        };
         self.raise(ctx, causes);
         true
     }

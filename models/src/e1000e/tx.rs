@@ -123,7 +123,12 @@ impl E1000e {
         // The queue is empty unless the kick yielded with descriptors left.
         let mut causes = if yielded { 0 } else { ICR_TXQE };
         if written_back {
-            causes |= ICR_TXDW;
+            // With MSI-X on the queue's own cause replaces TXDW (QEMU).
+            causes |= if self.msix_enabled() {
+                ICR_TXQ0
+            } else {
+                ICR_TXDW
+            };
         }
         self.raise(ctx, causes);
     }

@@ -1,11 +1,15 @@
 //! Interrupt causes and their delivery (facts §1.5, §1.11): ICR/IMS as on the 82574L plus the
 //! extended registers (EICR/EICS/EIMS/EIMC/EIAC/EIAM, GPIE) and IVAR routing to MSI-X vectors.
 //!
-//! In non-MSI-X mode (GPIE.MSIX_MODE clear) EICR holds queue bits and OTHER (bit 31), which
-//! mirrors whether ICR & IMS is non-zero; the line or the single MSI/MSI-X message follow
-//! ICR & IMS. In MSI-X mode EICR bits are vectors: queue causes set the bit their IVAR entry
-//! names, the other ICR causes set IVAR_MISC's, and every new EICR & EIMS bit sends its vector
-//! (EIAC auto-clears it, EIAM with GPIE.EIAME auto-masks it).
+//! Causes are delivered on the edge, as QEMU does: a message (or an INTx assertion) goes out
+//! when a cause becomes pending and enabled, not while it stays so.
+//! - Outside MSI-X mode (GPIE.MSIX_MODE clear) INT_ASSERTED follows whether ICR has any cause;
+//!   a newly pending ICR & IMS cause sets EICR.OTHER (and DRSTA) and sends MSI-X vector 0, the
+//!   MSI message or asserts INTx (counted in IAC). When ICR & IMS empties, OTHER clears and INTx
+//!   is deasserted (with MSI and MSI-X off).
+//! - In MSI-X mode a newly pending ICR & IMS cause sets the EICR bit IVAR_MISC names (byte 0
+//!   for DRSTA, byte 1 for the others), and every newly pending EICR & EIMS bit sends its
+//!   vector; EIAC bits clear from EICR as their vector is sent.
 
 use super::*;
 
@@ -51,7 +55,8 @@ impl Igb {
         self.reg(GPIE) & GPIE_MSIX_MODE != 0
     }
 
-    fn eicr_mask(&self) -> u32 {
+    /// The EICR bits that exist in the current GPIE mode.
+    pub(super) fn eicr_mask(&self) -> u32 {
         if self.msix_mode() {
             EICR_MSIX_MASK
         } else {
@@ -67,189 +72,159 @@ impl Igb {
         self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
     }
 
+    /// ICR read: clears (and lowers) every cause when GPIE.NSICR is set, IMS is 0,
+    /// INT_ASSERTED is set or MSI-X is off; then the IAM auto-mask of GPIE.NSICR.
     pub(super) fn read_icr(&mut self, ctx: &mut dyn Context) -> u32 {
         let icr = self.reg(ICR);
-        let ims = self.reg(IMS);
-        if icr & ICR_INT_ASSERTED != 0 && self.reg(CTRL_EXT) & CTRL_EXT_IAME != 0 {
-            let iam = self.reg(IAM);
-            self.set_reg(IMS, ims & !iam);
-        }
-        let clear = self.reg(GPIE) & GPIE_NSICR != 0
-            || ims == 0
+        if self.reg(GPIE) & GPIE_NSICR != 0
+            || self.reg(IMS) == 0
             || icr & ICR_INT_ASSERTED != 0
-            || !self.msix_mode();
-        if clear {
+            || !self.msix_enabled()
+        {
             tracing::trace!(target: "igb_irq_icr_clear_on_read", "{icr:#x}");
-            self.set_reg(ICR, 0);
+            self.lower(ctx, ICR, u32::MAX);
         }
-        self.update_interrupts(ctx, 0, 0);
+        self.auto_mask(ctx);
         icr
     }
 
+    /// ICR write: the IAM auto-mask, then write 1 to clear.
     pub(super) fn write_icr(&mut self, ctx: &mut dyn Context, value: u32) {
-        let mut icr = self.reg(ICR) & !value;
-        if icr & !ICR_INT_ASSERTED == 0 {
-            icr = 0;
+        self.auto_mask(ctx);
+        self.lower(ctx, ICR, value);
+    }
+
+    /// IMS loses the IAM bits when GPIE.NSICR is set, or when an asserted interrupt is
+    /// acknowledged with IMS non-zero.
+    fn auto_mask(&mut self, ctx: &mut dyn Context) {
+        if self.reg(GPIE) & GPIE_NSICR != 0
+            || (self.reg(IMS) != 0 && self.reg(ICR) & ICR_INT_ASSERTED != 0)
+        {
+            let iam = self.reg(IAM);
+            self.lower(ctx, IMS, iam);
         }
-        self.set_reg(ICR, icr);
-        self.update_interrupts(ctx, 0, 0);
     }
 
-    pub(super) fn write_ims(&mut self, ctx: &mut dyn Context, value: u32) {
-        let ims = self.reg(IMS) | (value & IMS_VALID);
-        self.set_reg(IMS, ims);
-        let pending = self.reg(ICR) & value & IMS_VALID;
-        self.update_interrupts(ctx, pending, 0);
-    }
-
-    pub(super) fn write_imc(&mut self, ctx: &mut dyn Context, value: u32) {
-        let ims = self.reg(IMS) & !value;
-        self.set_reg(IMS, ims);
-        self.update_interrupts(ctx, 0, 0);
-    }
-
-    pub(super) fn read_eicr(&mut self, ctx: &mut dyn Context) -> u32 {
-        let eicr = self.reg(EICR);
-        self.set_reg(EICR, 0);
-        self.update_interrupts(ctx, 0, 0);
-        eicr
-    }
-
-    pub(super) fn write_eicr(&mut self, ctx: &mut dyn Context, value: u32) {
-        let eicr = self.reg(EICR) & !value;
-        self.set_reg(EICR, eicr);
-        self.update_interrupts(ctx, 0, 0);
-    }
-
-    pub(super) fn write_eics(&mut self, ctx: &mut dyn Context, value: u32) {
-        self.raise(ctx, 0, value);
-    }
-
-    pub(super) fn write_eims(&mut self, ctx: &mut dyn Context, value: u32) {
-        let value = value & self.eicr_mask();
-        let eims = self.reg(EIMS) | value;
-        self.set_reg(EIMS, eims);
-        let pending = self.reg(EICR) & value;
-        self.update_interrupts(ctx, 0, pending);
-    }
-
-    pub(super) fn write_eimc(&mut self, ctx: &mut dyn Context, value: u32) {
-        let eims = self.reg(EIMS) & !value;
-        self.set_reg(EIMS, eims);
-        self.update_interrupts(ctx, 0, 0);
-    }
-
-    /// Set ICR causes and EICR bits and deliver what is new.
-    pub(super) fn raise(&mut self, ctx: &mut dyn Context, causes: u32, eicr: u32) {
-        let causes = causes & !ICR_INT_ASSERTED;
-        let eicr = eicr & self.eicr_mask();
-        if causes == 0 && eicr == 0 {
-            return;
-        }
-        tracing::trace!(target: "igb_irq_set_cause", "icr {causes:#x} eicr {eicr:#x}");
-        if causes != 0 {
-            let icr = self.reg(ICR) | causes | ICR_INT_ASSERTED;
-            self.set_reg(ICR, icr);
-        }
-        let e = self.reg(EICR) | eicr;
-        self.set_reg(EICR, e);
-        self.update_interrupts(ctx, causes, eicr);
-    }
-
-    /// Recompute EICR.OTHER / the other-cause vectors and the INTx level, and send messages for
-    /// `new_icr` causes and `new_eicr` bits.
-    pub(super) fn update_interrupts(&mut self, ctx: &mut dyn Context, new_icr: u32, new_eicr: u32) {
-        let pending = self.reg(ICR) & self.reg(IMS);
+    /// EIAC: only in MSI-X mode, and bits only accumulate.
+    pub(super) fn write_eiac(&mut self, value: u32) {
         if self.msix_mode() {
-            let mut other = 0;
-            if pending & ICR_DRSTA != 0 {
-                other |= entry_bit(self.reg(IVAR_MISC) as u8);
+            let v = self.reg(EIAC) | (value & EICR_MSIX_MASK);
+            self.set_reg(EIAC, v);
+        }
+    }
+
+    /// EIAM accumulates the complement of the written bits (QEMU; nothing else reads it).
+    pub(super) fn write_eiam(&mut self, value: u32) {
+        let v = self.reg(EIAM) | !(value & self.eicr_mask());
+        self.set_reg(EIAM, v);
+    }
+
+    /// Set ICR causes and EICR bits (EICR first, as the queues do) and deliver what is new.
+    pub(super) fn raise_causes(&mut self, ctx: &mut dyn Context, causes: u32, eicr: u32) {
+        if eicr != 0 {
+            self.raise(ctx, EICR, eicr);
+        }
+        if causes != 0 {
+            self.raise(ctx, ICR, causes);
+        }
+    }
+
+    /// Set `bits` in ICR, IMS, EICR or EIMS and deliver whatever became pending.
+    pub(super) fn raise(&mut self, ctx: &mut dyn Context, reg: u64, bits: u32) {
+        let old_pending = self.reg(ICR) & self.reg(IMS);
+        let old_epending = self.reg(EICR) & self.reg(EIMS);
+        tracing::trace!(target: "igb_irq_set_cause", "reg {reg:#x} bits {bits:#x}");
+        let v = self.reg(reg) | bits;
+        self.set_reg(reg, v);
+        if self.msix_mode() {
+            let raised = self.reg(ICR) & self.reg(IMS) & !old_pending;
+            let misc = self.reg(IVAR_MISC);
+            let mut eicr = self.reg(EICR);
+            if raised & ICR_DRSTA != 0 {
+                eicr |= entry_bit(misc as u8);
             }
-            if pending & !(ICR_DRSTA | ICR_INT_ASSERTED) != 0 {
-                other |= entry_bit((self.reg(IVAR_MISC) >> 8) as u8);
+            if raised & !ICR_DRSTA != 0 {
+                eicr |= entry_bit((misc >> 8) as u8);
             }
-            let other = other & EICR_MSIX_MASK;
-            let eicr = self.reg(EICR);
-            let newly = other & !eicr;
-            self.set_reg(EICR, eicr | other);
-            let active = self.reg(EICR) & self.reg(EIMS);
-            let level = active != 0
-                && !self.msi_enabled()
-                && !self.msix_enabled()
-                && !self.pci.intx_disabled();
-            self.set_level(ctx, level);
-            let fresh = (new_eicr
-                | newly
-                | if new_icr & self.reg(IMS) != 0 {
-                    other
-                } else {
-                    0
-                })
-                & self.reg(EICR)
-                & self.reg(EIMS);
-            if fresh == 0 {
-                return;
-            }
-            if self.msix_enabled() {
+            self.set_reg(EICR, eicr);
+            let fresh = eicr & self.reg(EIMS) & !old_epending;
+            if fresh != 0 {
                 self.send_vectors(ctx, fresh);
-            } else if self.msi_enabled() {
-                self.msi_notify(ctx);
             }
         } else {
-            let eicr = self.reg(EICR);
-            let eicr = if pending != 0 {
-                eicr | EICR_OTHER
-            } else {
-                eicr & !EICR_OTHER
-            };
-            self.set_reg(EICR, eicr);
-            let level = pending != 0
-                && !self.msi_enabled()
-                && !self.msix_enabled()
-                && !self.pci.intx_disabled();
-            self.set_level(ctx, level);
-            if new_icr & self.reg(IMS) == 0 {
+            let icr = self.reg(ICR) & !ICR_INT_ASSERTED;
+            let asserted = if icr != 0 { ICR_INT_ASSERTED } else { 0 };
+            self.set_reg(ICR, icr | asserted);
+            let raised = self.reg(ICR) & self.reg(IMS) & !old_pending;
+            if raised == 0 {
                 return;
             }
+            let eicr = self.reg(EICR) | (raised & ICR_DRSTA) | EICR_OTHER;
+            self.set_reg(EICR, eicr);
             if self.msix_enabled() {
                 self.msix_send(ctx, 0);
             } else if self.msi_enabled() {
                 self.msi_notify(ctx);
+            } else {
+                self.regs.count(IAC, 1);
+                self.set_intx(ctx, true);
             }
         }
     }
 
-    fn set_level(&mut self, ctx: &mut dyn Context, level: bool) {
+    /// Clear `bits` in ICR, IMS, EICR or EIMS; outside MSI-X mode, with nothing pending, clear
+    /// EICR.OTHER and deassert INTx.
+    pub(super) fn lower(&mut self, ctx: &mut dyn Context, reg: u64, bits: u32) {
+        let v = self.reg(reg) & !bits;
+        self.set_reg(reg, v);
+        if self.reg(ICR) & self.reg(IMS) == 0 && !self.msix_mode() {
+            let eicr = self.reg(EICR) & !EICR_OTHER;
+            self.set_reg(EICR, eicr);
+            if !self.msix_enabled() && !self.msi_enabled() {
+                self.set_intx(ctx, false);
+            }
+        }
+    }
+
+    /// The device's INTx level, and the line as INTx disable lets it through.
+    pub(super) fn set_intx(&mut self, ctx: &mut dyn Context, level: bool) {
         if level != self.intx_level {
             tracing::trace!(target: "igb_irq_legacy_notify", "{level}");
             self.intx_level = level;
             self.pci.set_interrupt_status(level);
-            ctx.set_irq(IRQ_PIN, level);
+        }
+        self.drive_intx(ctx);
+    }
+
+    /// Drive the INTx line: the level unless the command register disables INTx.
+    pub(super) fn drive_intx(&mut self, ctx: &mut dyn Context) {
+        let line = self.intx_level && !self.pci.intx_disabled();
+        if line != self.intx_line {
+            self.intx_line = line;
+            ctx.set_irq(IRQ_PIN, line);
         }
     }
 
-    /// MSI-X mode: send each vector of `bits`, auto-clearing (EIAC) and auto-masking (EIAM
-    /// with GPIE.EIAME) as it goes.
+    /// MSI-X mode: send each vector of `bits`; EIAC bits clear from EICR as they go.
     fn send_vectors(&mut self, ctx: &mut dyn Context, bits: u32) {
-        for vector in 0..32usize {
+        for vector in 0..EITR_COUNT as usize {
             let bit = 1u32 << vector;
             if bits & bit == 0 {
                 continue;
             }
-            if self.reg(GPIE) & GPIE_EIAME != 0 && self.reg(EIAM) & bit != 0 {
-                let eims = self.reg(EIMS) & !bit;
-                self.set_reg(EIMS, eims);
-            }
-            if self.reg(EIAC) & bit != 0 {
-                let eicr = self.reg(EICR) & !bit;
-                self.set_reg(EICR, eicr);
+            if vector >= MSIX_VECTORS {
+                // No such MSI-X vector for the PF: nothing is sent and EIAC does not apply.
+                continue;
             }
             self.msix_send(ctx, vector);
+            let eicr = self.reg(EICR) & !(self.reg(EIAC) & bit);
+            self.set_reg(EICR, eicr);
         }
     }
 
     pub(super) fn msix_send(&mut self, ctx: &mut dyn Context, vector: usize) {
-        let function_masked = self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
+        let function_masked =
+            !self.msix_enabled() || self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
         let Some((addr, data)) = self.msix.message(vector, function_masked) else {
             return;
         };

@@ -18,17 +18,27 @@
 //!   Advanced context descriptors (2 slots per queue by IDX) and data descriptors, legacy
 //!   descriptors, IP/TCP/UDP checksum insertion, TSO with per-segment IP length, IP ID, TCP
 //!   sequence number, flags and checksum fix-ups. Every length and offset is bounded against
-//!   the frame; a malformed context drops the frame and counts it ([`Igb::tx_malformed`],
-//!   TSCTFC). A kick yields after [`crate::e1000_core::kick`]'s quota and resumes on a timer.
+//!   the frame; a malformed context drops the frame and counts it ([`Igb::tx_malformed`];
+//!   TSCTFC counts it but reads 0, as QEMU's). A kick yields after
+//!   [`crate::e1000_core::kick`]'s quota and resumes on a timer.
 //! - Receive ([`rx`]): legacy and advanced one-buffer descriptors (SRRCTL.DESCTYPE; the
 //!   header-split types are written as one buffer), buffer size from SRRCTL or RCTL, RLPML/LPE,
 //!   SECRC (or VMOLR.STRCRC), VLAN/RA (with RA2)/broadcast/MTA/promiscuous filters, VMDq pool
 //!   selection and replication, RXDMT0, RXO, RNBC, RQDPC, statistics.
-//! - Interrupts: ICR/ICS/IMS/IMC/IAM, the extended EICR/EICS/EIMS/EIMC/EIAC/EIAM, GPIE,
-//!   EITR (stored), IVAR0/IVAR_MISC routing; INTx, MSI and MSI-X.
-//! - VMDq/virtualisation registers: VT_CTL, VMOLR, VFRE, VFTE, RA pool select; the PF side of
-//!   the VF mailbox: VMBMEM, P2VMAILBOX (STS, ACK, PFU, RVFU), the PF's copy of V2PMAILBOX
-//!   (RSTI on PF reset, RSTD after CTRL_EXT.PFRSTD), MBVFICR, MBVFIMR, VFLRE.
+//! - Interrupts (`interrupts`): ICR/ICS/IMS/IMC/IAM, the extended EICR/EICS/EIMS/EIMC/
+//!   EIAC/EIAM, GPIE, EITR (stored), IVAR0/IVAR_MISC routing; INTx (counted in IAC), MSI and
+//!   MSI-X, delivered on the edge.
+//! - The link: down after reset (STATUS.LU clear, PHYRA set) until the driver restarts
+//!   autonegotiation through MDIC; 500 ms later on the virtual clock the link is up, flow
+//!   control is on (CTRL.RFCE/TFCE) and LSC is raised. The PHY answers MDIC with the IGP03's
+//!   registers ([`PHY_PROFILE`]); others set MDIC.ERROR.
+//! - EEPROM: QEMU's 82576 image ([`EEPROM_TEMPLATE`]) through EERD, 1024 words addressable.
+//! - Time sync: SYSTIM runs from the virtual clock by TIMINCA, TIMADJ moves it
+//!   ([`crate::e1000_core::timesync`]); time stamp registers are stored.
+//! - VMDq/virtualisation registers: VT_CTL, VMOLR, VFRE, VFTE, RA pool select; the VF
+//!   mailbox (`mailbox`): VMBMEM, P2VMAILBOX (STS, ACK, PFU, RVFU), V2PMAILBOX (RSTI on PF
+//!   reset, RSTD after CTRL_EXT.PFRSTD; writable from the PF with the VF's meaning, as QEMU
+//!   leaves it), MBVFICR, MBVFIMR, VFLRE.
 //! - MAC loopback (RCTL.LBM = 01) and PHY loopback (BMCR bit 14) deliver transmitted frames to
 //!   the receive path inside the same device call.
 //!
@@ -37,13 +47,19 @@
 //!   second PCI function with its own BARs that a machine profile would have to create when
 //!   the guest sets NumVFs; the harness has no hot-added functions, and the SR-IOV capability
 //!   is an extended capability (0x160) that configuration mechanism #1 cannot reach anyway.
-//!   The PF-side mailbox registers are real state; nothing answers from the VF side.
+//!   The mailbox registers are real state, but no VF driver answers. The VF register window
+//!   QEMU leaves in BAR0 (0x10000: each VF's interrupt registers and IVARs, PVTCTRL.RST) acts
+//!   on the PF's state as QEMU's does (`vf`).
 //! - RSS (frames go to queue 0 outside VMDq), DCA, interrupt moderation delays (EITR is
-//!   stored; causes are delivered at once), timesync (registers stored), flow control,
+//!   stored; causes are delivered at once), time stamping of frames, flow control frames,
 //!   VM-to-VM switching (DTXSWC stored), per-queue statistics except RQDPC, receive checksum
 //!   verification (the advanced write-back reports the packet type only), SCTP CRC offload.
 //!
 //! # Datasheet vs QEMU
+//! Register by register the model answers as QEMU 10's igb does: reset values, which registers
+//! read and write and with which masks, aliases, clear-on-read rules (probed through qtest; see
+//! `docs/differential.md`). Kept from the datasheet where no driver depends on QEMU's way
+//! (`qemu-differences.txt` beside this file lists what a diff against QEMU shows):
 //! - MSI-X: the facts give QEMU's 10 vectors in the capability and table; EICR/EITR keep the
 //!   datasheet's 25 vector bits, and a cause routed to a vector past the table sets its EICR
 //!   bit without a message.
@@ -54,10 +70,19 @@
 //! - The advanced RX write-back writes the descriptor with DD clear, then the status dword
 //!   with DD (QEMU's ordering guarantee, facts §1.11).
 //! - Without SECRC the FCS is appended (real CRC-32) after the data when it fits, as e1000e.
-//! - ICR read clears as the facts give QEMU's rule: when GPIE.NSICR is set, IMS is 0,
-//!   INT_ASSERTED is set, or outside MSI-X mode; with CTRL_EXT.IAME it also clears the IAM bits
-//!   from IMS. EICR is read-to-clear and write-1-to-clear (datasheet).
-//! - INTx follows ICR & IMS (QEMU); in MSI-X mode without MSI-X enabled, EICR & EIMS.
+//! - Receive does not wait for the link (MAC and PHY loopback work before autonegotiation);
+//!   QEMU drops frames until STATUS.LU. A TCTL write kicks every queue; QEMU waits for TDT.
+//!
+//! QEMU's way, where the datasheet differs or is silent:
+//! - ICR read clears when GPIE.NSICR is set, IMS is 0, INT_ASSERTED is set, or MSI-X is off;
+//!   then GPIE.NSICR (or an asserted interrupt with IMS set) takes the IAM bits from IMS.
+//!   EICR is read-to-clear and write-1-to-clear.
+//! - Outside MSI-X mode INT_ASSERTED follows ICR, and INTx rises when an ICR & IMS cause
+//!   becomes pending and falls when none is; in MSI-X mode INTx is never driven.
+//! - EIAC only takes bits in MSI-X mode and only accumulates; EIAM accumulates the
+//!   complement of what is written and auto-masks nothing.
+//! - STATUS reports GIO master enable unless CTRL disables it (not LRST); a PHY reset through
+//!   BMCR resets nothing; a software reset (CTRL.RST) keeps RXPBS, TXPBS and EITR.
 //!
 //! # Network backend and event payload
 //! Frames sent to the wire (not looped back) are recorded, the last [`SENT_FRAMES_KEPT`]:
@@ -71,13 +96,15 @@ mod rx;
 #[cfg(test)]
 mod tests;
 mod tx;
+mod vf;
 
-use crate::e1000_core::eeprom::{self, EEPROM_WORDS};
+use crate::e1000_core::eeprom;
 use crate::e1000_core::kick::TxKick;
 use crate::e1000_core::msix::Msix;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
+use crate::e1000_core::timesync::{self, TimeSync};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
@@ -123,13 +150,16 @@ pub const MSIX_PBA_OFFSET: u64 = 0x2000;
 pub struct Igb {
     pci: PciConfig,
     regs: RegFile,
-    eeprom: [u16; EEPROM_WORDS],
+    eeprom: [u16; EEPROM_TEMPLATE.len()],
     phy: Phy,
-    /// STATUS.PHYRA.
-    phy_reset_asserted: bool,
     ioaddr: u32,
     msix: Msix<MSIX_VECTORS>,
+    /// The INTx level the device drives (QEMU's PCI IRQ level).
     intx_level: bool,
+    /// The INTx line as the command register's INTx disable lets it through.
+    intx_line: bool,
+    /// The time sync clock.
+    timesync: TimeSync,
     /// Packet assembly per transmit queue.
     tx: Box<[tx::TxQueue; QUEUES]>,
     tx_kick: TxKick,
@@ -148,7 +178,8 @@ impl Default for Igb {
 }
 
 impl Igb {
-    /// A powered-on 82576 with QEMU's default MAC.
+    /// A powered-on 82576 with QEMU's default MAC. The link is down until the driver restarts
+    /// autonegotiation (QEMU's power-on state as the driver sees it).
     pub fn new() -> Self {
         Self::with_regs(RegFile::new(REG_FILE_END))
     }
@@ -159,12 +190,13 @@ impl Igb {
         let mut dev = Self {
             pci: pci_config(),
             regs,
-            eeprom: eeprom::image(DEFAULT_MAC, DEVICE_ID),
-            phy: Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE),
-            phy_reset_asserted: false,
+            eeprom: eeprom::image(&EEPROM_TEMPLATE, DEFAULT_MAC, DEVICE_ID),
+            phy: Phy::new(&PHY_PROFILE),
             ioaddr: 0,
             msix: Msix::new(MSIX_PBA_OFFSET),
             intx_level: false,
+            intx_line: false,
+            timesync: TimeSync::default(),
             tx: Box::default(),
             tx_kick: TxKick::default(),
             tx_resume: 0,
@@ -172,7 +204,7 @@ impl Igb {
             tx_malformed: 0,
             pcap: None,
         };
-        dev.reset_mac();
+        dev.reset_mac(false);
         dev
     }
 
@@ -191,25 +223,34 @@ impl Igb {
         self.tx_malformed
     }
 
-    /// The EEPROM image.
-    pub fn eeprom(&self) -> &[u16; EEPROM_WORDS] {
+    /// The EEPROM image (the words past it, up to [`EEPROM_SIZE`], read 0).
+    pub fn eeprom(&self) -> &[u16] {
         &self.eeprom
     }
 
-    /// MAC reset (CTRL.RST): registers to their reset values, MAC address from the EEPROM,
-    /// PHY reset, transmit state dropped, every VF told the PF reset (RSTI). PCI
-    /// configuration, EEPROM, MSI-X table and the backend are kept.
-    fn reset_mac(&mut self) {
+    /// MAC reset: registers to their reset values (a software reset, CTRL.RST, keeps the
+    /// packet buffer sizes and EITR), MAC address from the EEPROM, PHY reset, link down,
+    /// transmit state dropped, every VF told the PF reset (RSTI). PCI configuration, EEPROM,
+    /// MSI-X table, the INTx level and the backend are kept.
+    fn reset_mac(&mut self, software: bool) {
+        let kept: Vec<(u64, u32)> = if software {
+            [RXPBS, TXPBS]
+                .into_iter()
+                .chain((0..EITR_COUNT).map(|i| EITR + 4 * i))
+                .map(|r| (r, self.reg(r)))
+                .collect()
+        } else {
+            Vec::new()
+        };
         self.regs.clear();
-        for &(offset, value) in RESET_VALUES {
+        for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
             self.regs.set(offset, value);
         }
         for n in 0..QUEUES {
             let enable = if n == 0 { DCTL_QUEUE_ENABLE } else { 0 };
-            self.regs.set(rxq(n, Q_DCTL), 0x0001_0000 | enable);
+            self.regs.set(rxq(n, Q_DCTL), RXDCTL_RESET | enable);
             self.regs.set(txq(n, Q_DCTL), enable);
-            // BSIZEHEADER 256 B, BSIZEPACKET 2 KiB, legacy descriptors [?].
-            self.regs.set(rxq(n, Q_SRRCTL), 0x0000_0402);
+            self.regs.set(txq(n, Q_TXCTL), TXCTL_RESET);
         }
         for p in 0..POOLS as u64 {
             self.regs.set(VMOLR + 4 * p, VMOLR_STRCRC | 0x2600);
@@ -222,9 +263,7 @@ impl Igb {
             RA + 4,
             u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
         );
-        self.phy = Phy::new(PHY_ID1_VALUE, PHY_ID2_VALUE);
-        self.phy_reset_asserted = false;
-        self.ioaddr = 0;
+        self.phy = Phy::new(&PHY_PROFILE);
         *self.tx = Default::default();
         self.tx_resume = 0;
     }
@@ -251,27 +290,47 @@ impl Igb {
     fn mmio_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
         let offset = unalias(offset & !3);
         let value = match offset {
-            CTRL | CTRL_DUP => self.reg(CTRL),
-            STATUS => crate::e1000_core::phy::status(
-                self.reg(CTRL),
-                self.phy.link_up,
-                self.phy_reset_asserted,
-            ),
+            STATUS => self.read_status(),
             ICR => self.read_icr(ctx),
-            ICS => self.reg(ICR),
-            EICR => self.read_eicr(ctx),
-            EICS => self.reg(EICR),
-            IMC | EIMC => 0,
+            IMC => self.reg(IMS),
+            EICR => {
+                let v = self.reg(EICR);
+                self.set_reg(EICR, 0);
+                v
+            }
             SWSM => {
                 let v = self.reg(SWSM);
                 self.set_reg(SWSM, v | SWSM_SMBI);
                 v
             }
-            STATS_START..=STATS_END => self.regs.read_stat(offset),
-            _ if mailbox::is_p2v(offset) => self.read_p2v(offset),
-            _ if queue_reg(offset).is_some() => self.reg(offset),
-            _ if storage_mask(offset).is_some() => self.reg(offset),
-            _ => 0,
+            SYSTIML => self.timesync.read_systiml(&mut self.regs, ctx.now()),
+            TXSTMPH => timesync::read_releasing(&mut self.regs, TXSTMPH, TSYNCTXCTL),
+            RXSATRH => timesync::read_releasing(&mut self.regs, RXSATRH, TSYNCRXCTL),
+            CTRL | EECD | EERD | CTRL_EXT | MDIC | IMS | EIMS | EIAC | EIAM | GCR | PBACLR => {
+                self.reg(offset)
+            }
+            MBVFICR | VFLRE => self.reg(offset),
+            _ if (EITR..EITR + 4 * EITR_COUNT).contains(&offset) => self.reg(offset),
+            STATS_START..=HTCBDPC => match stat_read(offset) {
+                StatRead::Plain => self.reg(offset),
+                StatRead::Clear | StatRead::ClearPair => self.regs.read_stat(offset),
+                StatRead::Absent => 0,
+            },
+            _ if mailbox::is_p2v(offset) => self.reg(offset),
+            _ if mailbox::is_v2p(offset) => self.read_v2p(offset),
+            vf::VF_REGS.. => self.read_vf(offset),
+            _ => match queue_reg(offset) {
+                Some((is_tx, _, reg)) if queue_reg_exists(is_tx, reg) => {
+                    if reg == Q_RQDPC && !is_tx {
+                        self.regs.read_stat(offset)
+                    } else {
+                        self.reg(offset)
+                    }
+                }
+                Some(_) => 0,
+                None if storage_mask(offset).is_some() => self.reg(offset),
+                None => 0,
+            },
         };
         tracing::trace!(target: "igb_mmio_read", "offset {offset:#x} value {value:#x}");
         value
@@ -281,30 +340,64 @@ impl Igb {
         let offset = unalias(offset & !3);
         tracing::trace!(target: "igb_mmio_write", "offset {offset:#x} value {value:#x}");
         if let Some((is_tx, n, reg)) = queue_reg(offset) {
-            return self.write_queue_reg(ctx, is_tx, n, reg, value);
+            if queue_reg_exists(is_tx, reg) {
+                self.write_queue_reg(ctx, is_tx, n, reg, value);
+            }
+            return;
         }
         match offset {
             CTRL | CTRL_DUP => self.write_ctrl(ctx, value),
             STATUS => {
                 if value & STATUS_PHYRA == 0 {
-                    self.phy_reset_asserted = false;
+                    let v = self.reg(STATUS) & !STATUS_PHYRA;
+                    self.set_reg(STATUS, v);
                 }
             }
             EECD => self.regs.set_masked(EECD, value, !EECD_RO),
             EERD => {
-                let v = eeprom::eerd(&self.eeprom, value);
+                let v = eeprom::eerd(&self.eeprom, EEPROM_SIZE, value);
                 self.set_reg(EERD, v);
             }
             CTRL_EXT => self.write_ctrl_ext(value),
             MDIC => self.write_mdic(ctx, value),
             ICR => self.write_icr(ctx, value),
-            ICS => self.raise(ctx, value & IMS_VALID, 0),
-            IMS => self.write_ims(ctx, value),
-            IMC => self.write_imc(ctx, value),
-            EICR => self.write_eicr(ctx, value),
-            EICS => self.write_eics(ctx, value),
-            EIMS => self.write_eims(ctx, value),
-            EIMC => self.write_eimc(ctx, value),
+            ICS => self.raise(ctx, ICR, value),
+            IMS => self.raise(ctx, IMS, value & IMS_VALID),
+            IMC => self.lower(ctx, IMS, value),
+            EICR => {
+                let mask = self.eicr_mask();
+                self.lower(ctx, EICR, value & mask);
+            }
+            EICS => {
+                let mask = self.eicr_mask();
+                self.raise(ctx, EICR, value & mask);
+            }
+            EIMS => {
+                let mask = self.eicr_mask();
+                self.raise(ctx, EIMS, value & mask);
+            }
+            EIMC => {
+                let mask = self.eicr_mask();
+                self.lower(ctx, EIMS, value & mask);
+            }
+            EIAC => self.write_eiac(value),
+            EIAM => self.write_eiam(value),
+            _ if (EITR..EITR + 4 * EITR_COUNT).contains(&offset) => {
+                // The interval is kept as written (without the counter-ignore bit); causes
+                // are delivered at once.
+                self.set_reg(offset, value & !EITR_CNT_IGNR);
+            }
+            GCR => self.regs.set_masked(GCR, value, !GCR_RO),
+            PBACLR => {
+                self.set_reg(PBACLR, value & PBACLR_VALID);
+                if self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0 {
+                    self.msix.clear_pending(value & PBACLR_VALID);
+                }
+            }
+            TIMINCA => self
+                .timesync
+                .write_timinca(&mut self.regs, ctx.now(), value),
+            TIMADJH => self.timesync.write_timadjh(&mut self.regs, value),
             TCTL => {
                 self.set_reg(TCTL, value);
                 self.kick_all(ctx);
@@ -313,9 +406,10 @@ impl Igb {
                 let v = self.reg(offset) & !value;
                 self.set_reg(offset, v);
             }
-            STATS_START..=STATS_END => {}
-            _ if mailbox::is_p2v(offset) => self.write_p2v(offset, value),
-            _ if mailbox::is_v2p(offset) => {} // the VF's side: read-only for the PF
+            _ if (UTA..UTA + 4 * 128).contains(&offset) => self.set_reg(offset, value),
+            _ if mailbox::is_p2v(offset) => self.write_p2v(ctx, offset, value),
+            _ if mailbox::is_v2p(offset) => self.write_v2p(ctx, offset, value),
+            vf::VF_REGS.. => self.write_vf(ctx, offset, value),
             _ => {
                 if let Some(mask) = storage_mask(offset) {
                     self.regs.set_masked(offset, value, mask);
@@ -337,9 +431,8 @@ impl Igb {
             Q_BAL => value & IGB_RING_BASE_MASK,
             Q_LEN => value & IGB_RING_LEN_MASK,
             Q_HEAD | Q_TAIL => value & 0xFFFF,
-            Q_SRRCTL | Q_RQDPC if is_tx => return,
-            Q_TDWBAL | Q_TDWBAH if !is_tx => return,
-            Q_RQDPC => return, // read-only counter
+            // Read-only drop counters, except queue 0's (QEMU).
+            Q_RQDPC if n != 0 => return,
             _ => value,
         };
         self.set_reg(base + reg, value);
@@ -348,30 +441,55 @@ impl Igb {
         }
     }
 
+    /// STATUS (QEMU's rule): the stored bits (LU, PHYRA, bit 31) plus full duplex (unless
+    /// CTRL forces half), the speed (CTRL.SPD_SEL when forced or bypassed, else 1000) and GIO
+    /// master enable (unless CTRL disables the master).
+    fn read_status(&self) -> u32 {
+        let ctrl = self.reg(CTRL);
+        let mut status = self.reg(STATUS);
+        if ctrl & CTRL_FRCDPX == 0 || ctrl & CTRL_FD != 0 {
+            status |= STATUS_FD;
+        }
+        status |= if ctrl & CTRL_FRCSPD != 0 || self.reg(CTRL_EXT) & CTRL_EXT_SPD_BYPS != 0 {
+            match (ctrl & CTRL_SPD_SEL) >> CTRL_SPD_SHIFT {
+                0 => 0,
+                1 => STATUS_SPEED_100,
+                _ => STATUS_SPEED_1000,
+            }
+        } else {
+            STATUS_SPEED_1000
+        };
+        if ctrl & CTRL_GIO_MASTER_DISABLE == 0 {
+            status |= STATUS_GIO_MASTER_EN;
+        }
+        status
+    }
+
     fn write_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
+        self.set_reg(CTRL, value & !CTRL_RST);
         if value & CTRL_RST != 0 {
             tracing::trace!(target: "igb_core_ctrl_sw_reset", "");
             ctx.timer_cancel(TIMER_TX_RESUME);
-            self.reset_mac();
-            self.update_interrupts(ctx, 0, 0);
-            return;
+            ctx.timer_cancel(TIMER_AUTONEG);
+            self.reset_mac(true);
         }
         if value & CTRL_PHY_RST != 0 {
             tracing::trace!(target: "igb_core_ctrl_phy_reset", "");
-            self.phy_reset_asserted = true;
+            let v = self.reg(STATUS) | STATUS_PHYRA;
+            self.set_reg(STATUS, v);
         }
-        self.set_reg(CTRL, value & !(CTRL_RST | CTRL_PHY_RST));
     }
 
     fn write_ctrl_ext(&mut self, value: u32) {
+        let value = value & !(CTRL_EXT_ASDCHK | CTRL_EXT_EE_RST);
+        self.set_reg(CTRL_EXT, value);
         if value & CTRL_EXT_PFRSTD != 0 {
             self.pf_reset_done();
         }
-        self.set_reg(CTRL_EXT, value & !(CTRL_EXT_ASDCHK | CTRL_EXT_EE_RST));
     }
 
     fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value);
+        let out = self.phy.mdic(value, self.reg(MDIC));
         if let Some((reg, data)) = out.read {
             tracing::trace!(target: "igb_core_mdic_read", "reg {reg:#x} data {data:#x}");
         }
@@ -380,19 +498,28 @@ impl Igb {
         }
         if out.restart_autoneg {
             tracing::trace!(target: "igb_core_start_link_negotiation", "");
+            let v = self.reg(STATUS) & !STATUS_LU;
+            self.set_reg(STATUS, v);
             let deadline = ctx.now().saturating_add(AUTONEG_NS);
             ctx.timer_set(TIMER_AUTONEG, deadline);
         }
         self.set_reg(MDIC, out.mdic);
         if out.interrupt {
-            self.raise(ctx, ICR_MDAC, 0);
+            self.raise(ctx, ICR, ICR_MDAC);
         }
     }
 
+    /// Autonegotiation completed: link up, flow control on (both directions), LSC.
     fn autoneg_done(&mut self, ctx: &mut dyn Context) {
         tracing::trace!(target: "igb_link_negotiation_done", "");
+        let v = self.reg(STATUS) | STATUS_LU;
+        self.set_reg(STATUS, v);
         self.phy.autoneg_done();
-        self.raise(ctx, ICR_LSC, 0);
+        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
+            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
+            self.set_reg(CTRL, v);
+        }
+        self.raise(ctx, ICR, ICR_LSC);
     }
 
     // ---- BAR2 and BAR3 -------------------------------------------------------------------
@@ -419,8 +546,8 @@ impl Igb {
 }
 
 fn pci_config() -> PciConfig {
-    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
-        .with_subsystem(VENDOR_ID, 0)
+    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, REVISION_ID, 0)
+        .with_subsystem(SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID)
         .with_interrupt_pin(1)
         .with_bar(
             0,
@@ -460,7 +587,6 @@ fn pci_config() -> PciConfig {
                 size: MSIX_SIZE,
             },
         );
-    cfg.set_u8(pci::CACHE_LINE_SIZE, 0x10);
     // Capability chain PM (0x40) → MSI (0x50) → MSI-X (0x70) → PCIe (0xA0), facts §1.1.
     cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
     let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
@@ -474,8 +600,10 @@ fn pci_config() -> PciConfig {
         cfg.set_read_only(cap, len);
     }
     cfg.set_u16(CAP_PM, u16::from(CAP_MSI) << 8 | 0x01);
-    cfg.set_u16(CAP_PM + 2, 0x0023);
-    cfg.set_wmask_u16(CAP_PM + 4, 0x0103);
+    // PM 1.1, device-specific initialisation; D3hot only.
+    cfg.set_u16(CAP_PM + 2, 0x0022);
+    // Power state, PME enable, data select.
+    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
     cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
     cfg.set_u16(CAP_MSI, u16::from(CAP_MSIX) << 8 | 0x05);
     // 64-bit address, per-vector masking, one vector.
@@ -491,8 +619,16 @@ fn pci_config() -> PciConfig {
     cfg.set_u32(CAP_MSIX + 4, 3);
     cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
     cfg.set_u16(CAP_PCIE, 0x10);
+    // Version 2, endpoint; 128-byte payload, extended tags, role-based errors, FLR (not
+    // modelled: device control reads 0 and keeps nothing, as QEMU's).
     cfg.set_u16(CAP_PCIE + 2, 0x0002);
-    cfg.set_wmask_u16(CAP_PCIE + 8, 0x7FFF);
+    cfg.set_u32(CAP_PCIE + 4, 0x1000_8020);
+    // 2.5 GT/s, x1, L0s; the link trained at 2.5 GT/s x1.
+    cfg.set_u32(CAP_PCIE + 0xC, 0x0000_0411);
+    cfg.set_u16(CAP_PCIE + 0x12, 0x0011);
+    // Extended format field and end-end TLP prefixes supported; prefix blocking writable.
+    cfg.set_u32(CAP_PCIE + 0x24, 0x0030_0000);
+    cfg.set_wmask_u16(CAP_PCIE + 0x28, 0x8000);
     cfg
 }
 
@@ -557,8 +693,14 @@ impl Device for Igb {
 
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
-        // INTx disable and the MSI/MSI-X enables change where the pending causes go.
-        self.update_interrupts(ctx, 0, 0);
+        // INTx disable gates the line; enabling or unmasking MSI-X sends what is pending.
+        self.drive_intx(ctx);
+        let control = self.pci.u16(CAP_MSIX + 2);
+        let function_masked = control & MSIX_CTRL_ENABLE == 0 || control & MSIX_CTRL_MASKALL != 0;
+        let pending = self.msix.take_unmasked_pending(function_masked);
+        for vector in (0..MSIX_VECTORS).filter(|v| pending & 1 << v != 0) {
+            self.msix_send(ctx, vector);
+        }
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {

@@ -43,7 +43,7 @@ impl Igb {
         }
         let kind = RxKind::of(&dst);
         let ra = filter::ra_lookup(&self.regs, RA, RA_ENTRIES, &dst)
-            .or_else(|| filter::ra_lookup(&self.regs, RA2, RA2_ENTRIES, &dst));
+            .or_else(|| filter::ra_lookup(&self.regs, RA2, RA2_FILTER_ENTRIES, &dst));
         let mta = filter::mta_match(&self.regs, &dst);
         if !self.vmdq() {
             let ok = match kind {
@@ -211,7 +211,7 @@ impl Igb {
             if srrctl & SRRCTL_DROP_EN != 0 {
                 self.regs.count(rxq(q, Q_RQDPC), 1);
             }
-            self.raise(ctx, ICR_RXO, 0);
+            self.raise_causes(ctx, ICR_RXO, 0);
             return false;
         }
         let mut offset = 0usize;
@@ -255,7 +255,7 @@ impl Igb {
             causes |= ICR_RXDMT0;
         }
         let eicr = self.rx_eicr(q);
-        self.raise(ctx, causes, eicr);
+        self.raise_causes(ctx, causes, eicr);
         true
     }
 }

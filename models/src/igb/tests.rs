@@ -301,25 +301,23 @@ fn eicr_other_follows_icr_in_legacy_mode_and_ivar_misc_in_msix_mode() {
     let mut dev = Igb::new();
     wr(&mut dev, &mut c, IMS, ICR_LSC);
     wr(&mut dev, &mut c, ICS, ICR_LSC);
-    assert_eq!(rd(&mut dev, &mut c, EICS), EICR_OTHER);
     assert!(c.irq_level(IRQ_PIN));
-    rd(&mut dev, &mut c, ICR);
-    assert_eq!(rd(&mut dev, &mut c, EICS), 0, "OTHER drops with ICR");
+    assert_eq!(rd(&mut dev, &mut c, IAC), 1, "one INTx assertion");
+    assert_eq!(dev.regs.get(EICR), EICR_OTHER);
+    assert_eq!(rd(&mut dev, &mut c, ICR), ICR_INT_ASSERTED | ICR_LSC);
+    assert!(!c.irq_level(IRQ_PIN));
+    assert_eq!(rd(&mut dev, &mut c, EICR), 0, "OTHER drops with ICR");
     wr(&mut dev, &mut c, GPIE, GPIE_MSIX_MODE | GPIE_NSICR);
     wr(&mut dev, &mut c, IVAR_MISC, 0x84 << 8);
     wr(&mut dev, &mut c, EIMS, 1 << 4);
     wr(&mut dev, &mut c, ICS, ICR_LSC);
     assert_eq!(
-        rd(&mut dev, &mut c, EICS),
+        rd(&mut dev, &mut c, EICR),
         1 << 4,
         "other causes → IVAR_MISC vector"
     );
-    assert!(
-        c.irq_level(IRQ_PIN),
-        "no MSI-X enabled: INTx from EICR & EIMS"
-    );
-    wr(&mut dev, &mut c, EIMC, 1 << 4);
-    assert!(!c.irq_level(IRQ_PIN));
+    assert!(!c.irq_level(IRQ_PIN), "MSI-X mode never drives INTx");
+    assert_eq!(rd(&mut dev, &mut c, EICR), 0, "read to clear");
 }
 
 #[test]
@@ -343,11 +341,17 @@ fn mailbox_pf_side() {
     );
     assert_ne!(rd(&mut dev, &mut c, V2PMAILBOX + 4) & V2P_PFSTS, 0);
     wr(&mut dev, &mut c, P2VMAILBOX + 4, 0);
-    // A VF owning the buffer (as if it had taken it) keeps the PF out until RVFU.
-    dev.regs.set(V2PMAILBOX + 4, V2P_VFU);
-    wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_PFU);
+    // The VF's side (QEMU leaves it writable at the PF's 0xC44): taking the buffer keeps the
+    // PF out until the VF lets go; a message request sets VFREQ and the mailbox cause.
+    wr(&mut dev, &mut c, V2PMAILBOX + 4, V2P_VFU);
     assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), P2V_VFU);
-    wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_RVFU | P2V_PFU);
+    wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_PFU);
+    assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), P2V_VFU, "PFU refused");
+    wr(&mut dev, &mut c, IMS, ICR_VMMB);
+    wr(&mut dev, &mut c, V2PMAILBOX + 4, 0x1);
+    assert_eq!(rd(&mut dev, &mut c, MBVFICR), 0x0000_0002, "VFREQ of VF 1");
+    assert!(c.irq_level(IRQ_PIN));
+    wr(&mut dev, &mut c, P2VMAILBOX + 4, P2V_PFU);
     assert_eq!(rd(&mut dev, &mut c, P2VMAILBOX + 4), P2V_PFU);
     dev.regs.set(MBVFICR, 0x0002_0002);
     wr(&mut dev, &mut c, MBVFICR, 0x2);
@@ -372,6 +376,7 @@ fn vmdq_pool_select_by_ra_and_vfre() {
     );
     let mut f = frame();
     f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+    wr(&mut dev, &mut c, VFRE, 0);
     assert!(!dev.receive(&mut c, &f), "VFRE clear");
     wr(&mut dev, &mut c, VFRE, 1 << 2);
     assert!(dev.receive(&mut c, &f));
@@ -397,7 +402,7 @@ fn malformed_tso_context_drops_the_frame_and_counts_it() {
     wr(&mut dev, &mut c, txq(0, Q_TAIL), 2);
     assert_eq!(rd(&mut dev, &mut c, txq(0, Q_HEAD)), 2);
     assert_eq!(dev.tx_malformed(), 1);
-    assert_eq!(rd(&mut dev, &mut c, TSCTFC), 1);
+    assert_eq!(dev.regs.get(TSCTFC), 1, "counted (QEMU's register reads 0)");
     // MSS 40: 54-byte header + 46 bytes payload = 2 segments.
     let mss = (40u32 << 16 | 20 << 8).to_le_bytes();
     c.ram[TX_RING as usize + 12..TX_RING as usize + 16].copy_from_slice(&mss);
@@ -473,6 +478,29 @@ fn eeprom_and_phy_identity() {
     let mut dev = Igb::new();
     wr(&mut dev, &mut c, EERD, 1 << 2 | EERD_START);
     assert_eq!(rd(&mut dev, &mut c, EERD), 0x1200_0006);
+    wr(&mut dev, &mut c, EERD, 0x3F << 2 | EERD_START);
+    let sum = dev.eeprom()[..0x40]
+        .iter()
+        .fold(0u16, |s, &w| s.wrapping_add(w));
+    assert_eq!(sum, 0xBABA, "checksum word");
+    wr(&mut dev, &mut c, EERD, 0x40 << 2 | EERD_START);
+    assert_eq!(
+        rd(&mut dev, &mut c, EERD),
+        0x0003_0102,
+        "NC-SI word past the checksum"
+    );
+    wr(&mut dev, &mut c, EERD, 0x3FF << 2 | EERD_START);
+    assert_eq!(
+        rd(&mut dev, &mut c, EERD),
+        0xFFE,
+        "1024 words answer, zero past the image"
+    );
+    wr(&mut dev, &mut c, EERD, 0x400 << 2 | EERD_START);
+    assert_eq!(
+        rd(&mut dev, &mut c, EERD),
+        0x1000,
+        "no DONE past the EEPROM"
+    );
     wr(
         &mut dev,
         &mut c,
@@ -487,4 +515,127 @@ fn eeprom_and_phy_identity() {
         MDIC_OP_READ | 1 << MDIC_PHY_SHIFT | 3 << MDIC_REG_SHIFT,
     );
     assert_eq!(rd(&mut dev, &mut c, MDIC), 0x1823_0391);
+    wr(
+        &mut dev,
+        &mut c,
+        MDIC,
+        MDIC_OP_READ | 1 << MDIC_PHY_SHIFT | 11 << MDIC_REG_SHIFT,
+    );
+    assert_eq!(
+        rd(&mut dev, &mut c, MDIC),
+        MDIC_READY | MDIC_ERROR | MDIC_OP_READ | 1 << MDIC_PHY_SHIFT | 11 << MDIC_REG_SHIFT,
+        "a register the PHY does not have"
+    );
+}
+
+#[test]
+fn the_link_comes_up_500ms_after_the_driver_restarts_autonegotiation() {
+    let mut c = ctx();
+    let mut dev = Igb::new();
+    assert_eq!(
+        rd(&mut dev, &mut c, STATUS),
+        0x8008_0481,
+        "no link, PHY reset asserted, 1000 Mb/s full duplex, GIO master enabled"
+    );
+    assert!(c.timers.is_empty(), "nothing negotiates on its own");
+    wr(&mut dev, &mut c, IMS, ICR_LSC);
+    wr(
+        &mut dev,
+        &mut c,
+        MDIC,
+        MDIC_OP_WRITE | 1 << MDIC_PHY_SHIFT | 0x1340,
+    );
+    assert_eq!(c.timers.get(&TIMER_AUTONEG), Some(&500_000_000));
+    c.now = 500_000_000;
+    dev.timer(&mut c, TIMER_AUTONEG);
+    assert_eq!(rd(&mut dev, &mut c, STATUS), 0x8008_0483);
+    assert_eq!(
+        rd(&mut dev, &mut c, CTRL),
+        0x1810_0209,
+        "flow control on as negotiated"
+    );
+    wr(
+        &mut dev,
+        &mut c,
+        MDIC,
+        MDIC_OP_READ | 1 << MDIC_PHY_SHIFT | 1 << MDIC_REG_SHIFT,
+    );
+    assert_eq!(
+        rd(&mut dev, &mut c, MDIC) & 0xFFFF,
+        0x796D,
+        "link and negotiation complete"
+    );
+    assert!(c.irq_level(IRQ_PIN));
+    assert_eq!(rd(&mut dev, &mut c, ICR), ICR_INT_ASSERTED | ICR_LSC);
+    wr(&mut dev, &mut c, CTRL, CTRL_RST);
+    assert_eq!(
+        rd(&mut dev, &mut c, STATUS) & STATUS_LU,
+        0,
+        "a reset drops the link"
+    );
+}
+
+#[test]
+fn registers_qemu_does_not_have_read_zero_and_masks_apply() {
+    let mut c = ctx();
+    let mut dev = Igb::new();
+    for (offset, written, read) in [
+        (CTRL_DUP, 0x0010_0209, 0),
+        (PBA, 0xFFFF_FFFF, 0),
+        (ITR, 0xFFFF_FFFF, 0),
+        (FCRTL, 0xFFFF_FFFF, 0x8000_FFF8),
+        (RDFH, 0xFFFF_FFFF, 0x1FFF),
+        (EITR + 4, 0xFFFF_FFFF, 0x7FFF_FFFF),
+        (rxq(1, Q_DCA), 0xFFFF_FFFF, 0),
+        (txq(1, Q_TXCTL), 0xFFFF_FFFF, 0xFFFF_FFFF),
+        (UTA, 0xFFFF_FFFF, 0),
+        (GCR, 0, GCR_RO),
+        (SW_FW_SYNC, 0x2, 0x2),
+    ] {
+        wr(&mut dev, &mut c, offset, written);
+        assert_eq!(rd(&mut dev, &mut c, offset), read, "{offset:#x}");
+    }
+    assert_eq!(
+        rd(&mut dev, &mut c, EEMNGCTL),
+        1 << 31,
+        "configuration done"
+    );
+    assert_eq!(
+        rd(&mut dev, &mut c, 0x40),
+        0x1200_5452,
+        "RA through its 82542 alias"
+    );
+    assert_eq!(
+        rd(&mut dev, &mut c, SWSM),
+        0,
+        "SWSM.SMBI is taken by the first read"
+    );
+    assert_eq!(rd(&mut dev, &mut c, SWSM), SWSM_SMBI);
+    // EIAM accumulates the complement of what is written (QEMU).
+    wr(&mut dev, &mut c, GPIE, GPIE_MSIX_MODE);
+    wr(&mut dev, &mut c, EIAM, 7);
+    assert_eq!(rd(&mut dev, &mut c, EIAM), 0xFFFF_FFF8);
+}
+
+#[test]
+fn vf_window_reset_stops_the_vf_queues_and_reports_it() {
+    let mut c = ctx();
+    let mut dev = Igb::new();
+    wr(&mut dev, &mut c, IMS, ICR_VMMB);
+    wr(&mut dev, &mut c, 0x10000 + 0x100 * 3, CTRL_RST);
+    assert_eq!(rd(&mut dev, &mut c, VFLRE), 1 << 3);
+    assert_eq!(rd(&mut dev, &mut c, VFRE), 0xF7);
+    assert_eq!(rd(&mut dev, &mut c, ICR), ICR_INT_ASSERTED | ICR_VMMB);
+    // VF 1's queue IVAR entries name its vectors 1 and 2: PF EICR bits 20 and 21.
+    wr(&mut dev, &mut c, 0x11704, 0x8281);
+    assert_eq!(rd(&mut dev, &mut c, IVAR0 + 4), 0x9594);
+}
+
+#[test]
+fn vf_ivar_entries_past_the_vf_vectors_do_not_overflow() {
+    let mut c = ctx();
+    let mut dev = Igb::new();
+    // VF 7, entry vector 7: PF vector 22 - 21 + 7 = 8 (QEMU's arithmetic).
+    wr(&mut dev, &mut c, 0x1171C, 0x8787);
+    assert_eq!(rd(&mut dev, &mut c, IVAR0 + 0x1C) & 0xFFFF, 0x8888);
 }

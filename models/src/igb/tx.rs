@@ -124,7 +124,7 @@ impl Igb {
         }
         if written_back {
             let eicr = self.tx_eicr(n);
-            self.raise(ctx, ICR_TXDW, eicr);
+            self.raise_causes(ctx, ICR_TXDW, eicr);
         }
     }
 
