@@ -345,17 +345,20 @@ struct Writer {
 }
 
 impl Writer {
+    /// Write the time since the last `clock_step` once it adds up to `min_gap`: gaps too
+    /// short to write on their own are carried forward, so the replay's clock keeps up with the
+    /// guest's (a timer due 500 ms after a write fires before the read that expects it).
     fn time(&mut self, ts: Option<u64>) {
-        if let Some(t) = ts {
-            if let Some(last) = self.last_ts
-                && t > last
-                && t - last >= self.min_gap
-            {
+        let Some(t) = ts else { return };
+        match self.last_ts {
+            None => self.last_ts = Some(t),
+            Some(last) if t > last && t - last >= self.min_gap => {
                 let gap = (t - last).min(self.max_gap);
                 let _ = writeln!(self.out, "clock_step {gap}");
                 self.summary.clock_steps += 1;
+                self.last_ts = Some(t);
             }
-            self.last_ts = Some(t);
+            Some(_) => {}
         }
     }
 
@@ -647,6 +650,34 @@ memory_region_ops_read cpu 0 mr 0x1 addr 0xb0018000 value 0xffffffff size 4 name
         assert_eq!(summary.inexpressible, 1);
         assert_eq!(summary.other_accesses, 1, "00:03.0 is another function");
         assert_eq!(summary.qemu_bdf, Some(Bdf::new(0, 2, 0)));
+    }
+
+    #[test]
+    fn short_gaps_add_up_to_a_clock_step() {
+        // Three accesses 60 µs apart with a 100 µs threshold: no step after the second, one of
+        // 120 µs (both gaps) before the third, so the replay's clock keeps up.
+        let mut lines = Vec::new();
+        for (i, us) in [0u64, 60, 120].iter().enumerate() {
+            lines.push(format!(
+                "1@1000.{:06}:memory_region_ops_read cpu 0 mr 0x1 addr 0x{:x} value 0x0 size 1 name 'x'",
+                us,
+                0x60 + i
+            ));
+        }
+        let mut w = Writer {
+            out: String::new(),
+            last_ts: None,
+            cf8_written: None,
+            summary: ImportSummary::default(),
+            min_gap: 100_000,
+            max_gap: 1_000_000_000,
+        };
+        for line in &lines {
+            let (ts, _) = split_timestamp(line);
+            w.time(ts);
+        }
+        assert_eq!(w.out, "clock_step 120000\n");
+        assert_eq!(w.summary.clock_steps, 1);
     }
 
     #[test]
