@@ -140,12 +140,15 @@ fn refuse_failed(report: &check::Report) -> Result<(), UsageError> {
 pub fn check_cmd(
     path: &Path,
     machine: Option<String>,
-    against: Option<String>,
-    timeout: u64,
-    rows: usize,
+    reference: &crate::ReferenceArgs,
     observe: &ObserveFlags,
     opts: MachineOptions,
 ) -> CliResult {
+    let (against, timeout, rows) = (
+        reference.against.clone(),
+        reference.timeout,
+        reference.registers,
+    );
     let program = load_program(path)?;
     if program.checked_reads() == 0 {
         return Err(UsageError(format!(
@@ -441,11 +444,11 @@ pub fn diff_against(
     path: &Path,
     machine: Option<String>,
     against: &str,
-    timeout: u64,
-    rows: usize,
+    reference: &crate::ReferenceArgs,
     write_check: Option<&Path>,
     opts: MachineOptions,
 ) -> CliResult {
+    let (timeout, rows) = (reference.timeout, reference.registers);
     let program = load_program(path)?;
     let spec = machine_spec(machine, &program, path)?;
     let mut runner = session_runner(&spec, opts)?;

@@ -448,24 +448,11 @@ fn main() -> ExitCode {
         Command::Check {
             program,
             machine,
-            reference:
-                ReferenceArgs {
-                    against,
-                    timeout,
-                    registers,
-                },
+            reference,
             flags,
         } => {
             let opts = flags.options();
-            differential::check_cmd(
-                &program,
-                machine,
-                against,
-                timeout,
-                registers,
-                &flags.observe,
-                opts,
-            )
+            differential::check_cmd(&program, machine, &reference, &flags.observe, opts)
         }
         Command::Import {
             log,
@@ -489,14 +476,9 @@ fn main() -> ExitCode {
             a,
             b,
             machine,
-            reference:
-                ReferenceArgs {
-                    against,
-                    timeout,
-                    registers,
-                },
+            reference,
             write_check,
-        } => match (b, against) {
+        } => match (b, reference.against.clone()) {
             (Some(b), None) => {
                 if machine.is_some() || write_check.is_some() {
                     Err(UsageError(
@@ -504,15 +486,14 @@ fn main() -> ExitCode {
                             .into(),
                     ))
                 } else {
-                    differential::diff_records(&a, &b, registers)
+                    differential::diff_records(&a, &b, reference.registers)
                 }
             }
             (None, Some(cmd)) => differential::diff_against(
                 &a,
                 machine,
                 &cmd,
-                timeout,
-                registers,
+                &reference,
                 write_check.as_deref(),
                 MachineOptions::default(),
             ),

@@ -20,6 +20,17 @@ fn devfuzz() -> Command {
     c
 }
 
+/// The command ended with `code`; otherwise fail showing what it printed.
+fn expect_exit(out: &std::process::Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("devfuzz-diff-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -267,12 +278,7 @@ fn check_exit_codes_name_the_first_divergence() {
     let good = tmp("good.check");
     std::fs::write(&good, "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x55\n").unwrap();
     let out = devfuzz().arg("check").arg(&good).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    expect_exit(&out, 0);
     let bad = tmp("bad-answer.check");
     std::fs::write(
         &bad,
@@ -281,7 +287,7 @@ fn check_exit_codes_name_the_first_divergence() {
     .unwrap();
     let out = devfuzz().arg("check").arg(&bad).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    expect_exit(&out, 1);
     assert!(
         text.contains("first divergence at line 3: inb 0x60"),
         "{text}"
@@ -314,12 +320,7 @@ fn two_records_diff_by_register_and_watch_shows_the_dma() {
         .arg(&a)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_exit(&out, 0);
     let text = std::fs::read_to_string(&a).unwrap();
     assert!(
         text.contains("# dma e1000e"),
@@ -328,12 +329,7 @@ fn two_records_diff_by_register_and_watch_shows_the_dma() {
     assert!(text.contains("=> 0x"), "reads carry their answers");
     // The record checks itself, and is identical to itself.
     let out = devfuzz().arg("check").arg(&a).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    expect_exit(&out, 0);
     let out = devfuzz().arg("diff").arg(&a).arg(&a).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     // Change one answer: diff names the register and the line.
@@ -351,7 +347,7 @@ fn two_records_diff_by_register_and_watch_shows_the_dma() {
     std::fs::write(&b, lines.join("\n")).unwrap();
     let out = devfuzz().arg("diff").arg(&a).arg(&b).output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{shown}");
+    expect_exit(&out, 1);
     assert!(shown.contains("e1000e-mmio+0x8"), "{shown}");
     assert!(shown.contains("reads compared"), "{shown}");
     // A DMA watchpoint on the first DMA's buffer names the model's source line.
@@ -417,12 +413,7 @@ fn lockstep_diff_against_qemu_itself() {
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{shown}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_exit(&out, 0);
     assert!(shown.contains("4 of       4 reads match"), "{shown}");
     // QEMU from Debian has no qtest accelerator, so it refuses clock_step: listed apart.
     assert!(shown.contains("refused"), "{shown}");
@@ -457,12 +448,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{shown}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_exit(&out, 0);
     assert!(shown.contains("new divergences: 0"), "{shown}");
     // A reference without the disk: the IDE status reads differ, grouped by register, and the
     // smallest input of each group is written as a check program with the reference's answers.
@@ -474,11 +460,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "a divergence is a report: {shown}"
-    );
+    expect_exit(&out, 0);
     // Each input is grouped by its first divergence: a task-file register of the missing disk.
     assert!(shown.contains("ide0-ctl+0x0/1"), "{shown}");
     let written = work.join("fuzz/diffs/ide/ide0-ctl_0x0_1.qtest");
@@ -493,12 +475,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         .arg(&written)
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stdout)
-    );
+    expect_exit(&out, 0);
     // `-O` options reach this side's machine (once) and the files' headers.
     let out = devfuzz()
         .current_dir(&work)
@@ -508,12 +485,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{shown}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_exit(&out, 0);
     assert!(shown.contains("new divergences: 0"), "{shown}");
     // A difference written down beside the model is listed apart, with its reason.
     let model = work.join("models/src/ide");
@@ -552,12 +524,7 @@ fn minimize_with_a_watch_shrinks_to_the_dma_that_touches_the_buffer() {
         .args(["--watch", "0x30000+0x40:w"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_exit(&out, 0);
     let text = std::fs::read_to_string(&out_file).unwrap();
     assert!(
         text.contains("# signature: watch:e1000e:models/src/"),
@@ -594,12 +561,7 @@ fn lockstep_sets_asynchronous_irq_lines_aside() {
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{shown}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    expect_exit(&out, 0);
     assert!(shown.contains("2 asynchronous IRQ lines"), "{shown}");
 }
 
