@@ -250,6 +250,9 @@ pub struct Machine {
     fill_ranges: Vec<std::ops::Range<usize>>,
     blocked: u64,
     dma_blocked: bool,
+    /// The next device call is one piece of a DMA transfer into a device region (already paid
+    /// for by the transfer's bytes).
+    dma_piece: bool,
     dma_caller: Option<&'static Location<'static>>,
     reset_requested: bool,
     stop: Option<StopReason>,
@@ -371,6 +374,7 @@ impl Machine {
             fill_ranges: Vec::new(),
             blocked: 0,
             dma_blocked: false,
+            dma_piece: false,
             dma_caller: None,
             reset_requested: false,
             stop: None,
@@ -626,7 +630,11 @@ impl Machine {
         let slot = usize::from(id.0);
         let mut dev = self.devices.get_mut(slot)?.take()?;
         self.touched[slot] = true;
-        self.charge(1, Location::caller());
+        // A piece of a DMA transfer was paid for with the transfer's bytes
+        // ([`DMA_BYTES_PER_WORK_UNIT`]); calls the device makes itself are charged as usual.
+        if !std::mem::take(&mut self.dma_piece) {
+            self.charge(1, Location::caller());
+        }
         self.engaged.push(id);
         let r = f(dev.as_mut(), &mut DeviceCtx { m: self, dev: id });
         self.engaged.pop();
@@ -1328,6 +1336,7 @@ impl Machine {
             r.clear();
         }
         self.dma_blocked = false;
+        self.dma_piece = false;
         self.dma_caller = None;
         self.reset_requested = false;
         self.stop = None;
@@ -1666,6 +1675,7 @@ impl Machine {
                     let room = (s.last - a).saturating_add(1);
                     let size = crate::access::piece_size(a, left as u64, room, Some(&s.rules));
                     let p = size.bytes() as usize;
+                    self.dma_piece = true;
                     match (read_buf.as_deref_mut(), write_data) {
                         (Some(b), _) => {
                             let v = self.access(Space::Memory, a, size, None);
@@ -1678,6 +1688,7 @@ impl Machine {
                         }
                         (None, None) => {}
                     }
+                    self.dma_piece = false;
                     p
                 }
             };
