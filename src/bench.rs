@@ -7,11 +7,17 @@
 //!   survival plot;
 //! - minimisation time of a 1000-op crashing input.
 //!
+//! `--baseline REV` and several `--instrument`s measure builds side by side instead: per round,
+//! per target, each build runs once on the same seeds, dictionary and libFuzzer seed, and the
+//! figure is the ratio of exec/s to the first build in the same round, with the line coverage of
+//! the target's own device files reached by the last round's corpus.
+//!
 //! `--targets` and `--time-to-bug` narrow a run; its figures are merged into the existing
 //! `bench/results.json` (replacing the entries measured again, keeping the rest), so a long
 //! campaign can be measured piece by piece. Each exec/s figure keeps the empty target's rate
 //! from its own run, so ratios stay honest across merged runs.
 
+use crate::fuzz_build::{FuzzBuild, Instrument};
 use harness::runner::Runner;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -39,6 +45,15 @@ pub struct BenchConfig {
     pub bugs: Option<Vec<String>>,
     /// Trials run at once (each is one libFuzzer process).
     pub jobs: usize,
+    /// The instrumentation configurations of this tree to build and measure (the first is the
+    /// one the single-build figures use).
+    pub instruments: Vec<Instrument>,
+    /// Another revision to build and measure side by side with this tree.
+    pub baseline: Option<String>,
+    /// How to build the baseline (every revision before `--instrument` existed built `full`).
+    pub baseline_instrument: Instrument,
+    /// Rounds of a side-by-side run: every build measured once per round, in turn.
+    pub rounds: u32,
 }
 
 impl BenchConfig {
@@ -52,6 +67,20 @@ impl BenchConfig {
         self.targets
             .as_ref()
             .is_none_or(|t| t.iter().any(|x| x == name))
+    }
+
+    /// Whether this run measures builds side by side (`--baseline`, or several
+    /// `--instrument`s).
+    fn side_by_side(&self) -> bool {
+        self.baseline.is_some() || self.instruments.len() > 1
+    }
+
+    /// The instrumentation of the single-build figures.
+    fn instrument(&self) -> Instrument {
+        self.instruments
+            .first()
+            .copied()
+            .unwrap_or(Instrument::DEFAULT)
     }
 
     fn wants_bug(&self, bug: &models::planted::PlantedBug) -> bool {
@@ -93,6 +122,97 @@ pub struct TimeToBug {
     /// Time limit of each trial.
     #[serde(default)]
     pub trial_limit_seconds: u64,
+    /// The build of a side-by-side run (empty: the run's only build).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub build: String,
+}
+
+/// exec/s of one build of one target in a side-by-side run (`--baseline`, several
+/// `--instrument`s): the builds take turns on the same seeds, dictionary and libFuzzer seed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SideBySide {
+    /// Target.
+    pub target: String,
+    /// The build (`scoped`, `base main@0123456789 full`, ...).
+    pub build: String,
+    /// The build the ratios are against (the first of the run).
+    pub reference: String,
+    /// libFuzzer's exec/s in each round.
+    pub rates: Vec<f64>,
+    /// This build's exec/s over the reference's in the same round.
+    pub ratios: Vec<f64>,
+    /// Seconds of each run.
+    pub seconds: u64,
+    /// Lines of the target's own device files that the corpus of the last round's run
+    /// executed (`None`: not measured).
+    #[serde(default)]
+    pub device_lines: Option<crate::coverage::LineCoverage>,
+}
+
+/// The median of `v` (`None` when empty).
+fn median(v: &[f64]) -> Option<f64> {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(v[n / 2]),
+        _ => Some((v[n / 2 - 1] + v[n / 2]) / 2.0),
+    }
+}
+
+/// One build of the fuzz targets measured in a run: this tree or the baseline's, with one
+/// instrumentation.
+#[derive(Clone, Debug)]
+struct Variant {
+    label: String,
+    root: PathBuf,
+    instrument: Instrument,
+}
+
+impl Variant {
+    fn build(&self, sanitizer: &str, planted: bool) -> FuzzBuild {
+        FuzzBuild::new(&self.root, self.instrument, sanitizer, planted)
+    }
+
+    /// A folder-name form of the label.
+    fn slug(&self) -> String {
+        self.label
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect()
+    }
+}
+
+/// The builds of a run: the baseline's (if any) first, then this tree's instrumentations.
+fn variants(cfg: &BenchConfig) -> Result<Vec<Variant>, String> {
+    let mut v = Vec::new();
+    if let Some(rev) = &cfg.baseline {
+        let b = crate::baseline::worktree(&cfg.root, rev)?;
+        eprintln!(
+            "bench: baseline {} checked out in {}",
+            b.label(),
+            b.dir.display()
+        );
+        v.push(Variant {
+            label: format!("{} {}", b.label(), cfg.baseline_instrument),
+            root: b.dir,
+            instrument: cfg.baseline_instrument,
+        });
+    }
+    let instruments = if cfg.instruments.is_empty() {
+        vec![Instrument::DEFAULT]
+    } else {
+        cfg.instruments.clone()
+    };
+    for i in instruments {
+        v.push(Variant {
+            label: i.to_string(),
+            root: cfg.root.clone(),
+            instrument: i,
+        });
+    }
+    Ok(v)
 }
 
 /// In-process programs/s of one target.
@@ -150,6 +270,9 @@ pub struct Results {
     pub time_to_bug: Vec<TimeToBug>,
     /// The minimisation benchmark.
     pub minimize: Option<MinimizeFigure>,
+    /// The last side-by-side run's exec/s (and coverage) per build and target.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub side_by_side: Vec<SideBySide>,
     /// Notes on what was skipped and why.
     pub notes: Vec<String>,
 }
@@ -168,8 +291,15 @@ impl Results {
                 self.in_process.push(e);
             }
         }
+        if self.side_by_side.is_empty() {
+            self.side_by_side = old.side_by_side;
+        }
         for e in old.time_to_bug {
-            if !self.time_to_bug.iter().any(|n| n.bug == e.bug) {
+            if !self
+                .time_to_bug
+                .iter()
+                .any(|n| n.bug == e.bug && n.build == e.build)
+            {
                 self.time_to_bug.push(e);
             }
         }
@@ -227,26 +357,6 @@ fn in_process_rate(target: &harness::target::Target) -> f64 {
         runs += inputs.len() as u64;
     }
     runs as f64 / start.elapsed().as_secs_f64()
-}
-
-fn fuzz_build(root: &Path, sanitizer: &str, planted: bool) -> Result<(), String> {
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(root)
-        .args(["+nightly", "fuzz", "build"])
-        .args(crate::campaign::fuzz_build_args(sanitizer, planted));
-    let status = cmd.status().map_err(|e| format!("cargo fuzz build: {e}"))?;
-    if !status.success() {
-        return Err(format!("cargo fuzz build failed ({status})"));
-    }
-    Ok(())
-}
-
-/// The binary `cargo fuzz build` made for `target`.
-fn fuzz_binary(root: &Path, target: &str) -> PathBuf {
-    root.join("fuzz/target")
-        .join(crate::coverage::host_triple())
-        .join("release")
-        .join(target)
 }
 
 /// Run one libFuzzer process (the built binary itself, so cargo's start-up is not timed);
@@ -348,13 +458,24 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         .map(|t| t.name)
         .filter(|n| figures && cfg.wants_target(n))
         .collect();
+    if cfg.side_by_side() {
+        let bugs: Vec<&models::planted::PlantedBug> = models::planted::BUGS
+            .iter()
+            .filter(|b| cfg.wants_bug(b))
+            .collect();
+        side_by_side(cfg, &mut r, &measured, &bugs, &limits)?;
+        return Ok(r);
+    }
+    let single = FuzzBuild::new(&cfg.root, cfg.instrument(), &cfg.sanitizer, false);
     if !measured.is_empty() {
-        fuzz_build(&cfg.root, &cfg.sanitizer, false)?;
+        let mut bins = measured.clone();
+        bins.push("empty");
+        single.build(&bins)?;
         // The empty target first, alone: the engine's floor.
         let measure = |name: &str| -> Measured {
             eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
             let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
-            let binary = fuzz_binary(&cfg.root, name);
+            let binary = single.binary(name);
             let (_, log, _) = libfuzzer(&binary, None, &corpus, &limits(cfg.exec_seconds))?;
             Ok((name.to_string(), log))
         };
@@ -432,36 +553,174 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             .push("time-to-bug skipped: build devfuzz with --features planted-bugs".into());
         return Ok(r);
     }
-    fuzz_build(&cfg.root, &cfg.sanitizer, true)?;
+    let planted = FuzzBuild::new(&cfg.root, cfg.instrument(), &cfg.sanitizer, true);
+    let mut bins: Vec<&str> = bugs.iter().map(|b| b.target).collect();
+    bins.dedup();
+    planted.build(&bins)?;
     for bug in bugs {
-        r.time_to_bug.push(time_to_bug(cfg, bug, &limits)?);
+        let binary = planted.binary(bug.target);
+        r.time_to_bug
+            .extend(time_to_bug(cfg, bug, &[(String::new(), binary)], &limits)?);
     }
     Ok(r)
 }
 
-/// `cfg.trials` fresh campaigns against one planted bug, `cfg.jobs` at a time.
+/// The dictionary of `target` in this tree, if it has one.
+fn dict_of(root: &Path, target: &str) -> Option<PathBuf> {
+    let dict = root.join("fuzz/dicts").join(format!("{target}.dict"));
+    dict.is_file().then_some(dict)
+}
+
+/// Measure several builds in turn (`--baseline`, several `--instrument`s): per round, per
+/// target, each build runs once from the same seeds with the same dictionary and libFuzzer
+/// seed, the order of the builds rotating from round to round; then time-to-bug, trial by trial
+/// in turn. Ratios are against the first build (the baseline when there is one).
+fn side_by_side(
+    cfg: &BenchConfig,
+    r: &mut Results,
+    targets: &[&str],
+    bugs: &[&models::planted::PlantedBug],
+    limits: &(dyn Fn(u64) -> Vec<String> + Sync),
+) -> Result<(), String> {
+    let variants = variants(cfg)?;
+    let rounds = cfg.rounds.max(1) as usize;
+    if !targets.is_empty() {
+        for v in &variants {
+            v.build(&cfg.sanitizer, false).build(targets)?;
+        }
+        r.notes.push(format!(
+            "side by side: {} build(s) x {} target(s) x {rounds} round(s) of {} s each, one libFuzzer process at a time, builds in turn (order rotating per round); same seeds, dictionary and -seed per round",
+            variants.len(),
+            targets.len(),
+            cfg.exec_seconds
+        ));
+        // rates[target][variant][round]
+        let mut rates = vec![vec![Vec::new(); variants.len()]; targets.len()];
+        let mut corpora = vec![vec![PathBuf::new(); variants.len()]; targets.len()];
+        for round in 0..rounds {
+            for (ti, name) in targets.iter().enumerate() {
+                for k in 0..variants.len() {
+                    let vi = (round + k) % variants.len();
+                    let v = &variants[vi];
+                    eprintln!(
+                        "bench: round {}/{rounds}: {name} with {} ({} s)",
+                        round + 1,
+                        v.label,
+                        cfg.exec_seconds
+                    );
+                    let corpus = seed_only_corpus(
+                        &cfg.root,
+                        &format!("{}-{name}", v.slug()),
+                        models::target(name),
+                    )?;
+                    let mut args = limits(cfg.exec_seconds);
+                    args.push(format!("-seed={}", round + 1));
+                    if let Some(dict) = dict_of(&cfg.root, name) {
+                        args.push(format!("-dict={}", dict.display()));
+                    }
+                    let binary = v.build(&cfg.sanitizer, false).binary(name);
+                    let (_, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
+                    match parse_exec_per_sec(&log) {
+                        Some(rate) => rates[ti][vi].push(Some(rate)),
+                        None => {
+                            rates[ti][vi].push(None);
+                            r.notes.push(format!(
+                                "no exec/s from libFuzzer for {name} with {} in round {}",
+                                v.label,
+                                round + 1
+                            ));
+                        }
+                    }
+                    corpora[ti][vi] = corpus;
+                }
+            }
+        }
+        for (ti, name) in targets.iter().enumerate() {
+            for (vi, v) in variants.iter().enumerate() {
+                let device_lines =
+                    match crate::coverage::device_lines(&cfg.root, name, &corpora[ti][vi]) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            r.notes.push(format!(
+                                "no device-file coverage for {name} with {}: {e}",
+                                v.label
+                            ));
+                            None
+                        }
+                    };
+                let pairs: Vec<(f64, f64)> = rates[ti][vi]
+                    .iter()
+                    .zip(&rates[ti][0])
+                    .filter_map(|(a, b)| Some(((*a)?, (*b)?)))
+                    .collect();
+                r.side_by_side.push(SideBySide {
+                    target: name.to_string(),
+                    build: v.label.clone(),
+                    reference: variants[0].label.clone(),
+                    rates: rates[ti][vi].iter().flatten().copied().collect(),
+                    ratios: pairs.iter().map(|(a, b)| a / b).collect(),
+                    seconds: cfg.exec_seconds,
+                    device_lines,
+                });
+            }
+        }
+    }
+    if bugs.is_empty() {
+        return Ok(());
+    }
+    if !models::planted::ENABLED_IN_BUILD {
+        r.notes
+            .push("time-to-bug skipped: build devfuzz with --features planted-bugs".into());
+        return Ok(());
+    }
+    let mut bins: Vec<&str> = bugs.iter().map(|b| b.target).collect();
+    bins.sort();
+    bins.dedup();
+    for v in &variants {
+        v.build(&cfg.sanitizer, true).build(&bins)?;
+    }
+    for bug in bugs {
+        let binaries: Vec<(String, PathBuf)> = variants
+            .iter()
+            .map(|v| {
+                (
+                    v.label.clone(),
+                    v.build(&cfg.sanitizer, true).binary(bug.target),
+                )
+            })
+            .collect();
+        r.time_to_bug
+            .extend(time_to_bug(cfg, bug, &binaries, limits)?);
+    }
+    Ok(())
+}
+
+/// `cfg.trials` fresh campaigns against one planted bug with each of `builds` (label, binary),
+/// `cfg.jobs` at a time; trial `n` of every build before trial `n + 1` of any.
 fn time_to_bug(
     cfg: &BenchConfig,
     bug: &models::planted::PlantedBug,
+    builds: &[(String, PathBuf)],
     limits: &(dyn Fn(u64) -> Vec<String> + Sync),
-) -> Result<TimeToBug, String> {
+) -> Result<Vec<TimeToBug>, String> {
     let target = models::target(bug.target)
         .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
-    let binary = fuzz_binary(&cfg.root, bug.target);
-    let dict = cfg
-        .root
-        .join("fuzz/dicts")
-        .join(format!("{}.dict", bug.target));
-    let next = std::sync::Mutex::new(0u32);
+    let dict = dict_of(&cfg.root, bug.target);
+    let work = cfg.trials as usize * builds.len();
+    let next = std::sync::Mutex::new(0usize);
     let results = std::sync::Mutex::new(Vec::new());
-    let trial = |n: u32| -> Result<Option<f64>, String> {
+    let trial = |i: usize| -> Result<Option<f64>, String> {
+        let (n, b) = (i / builds.len(), i % builds.len());
+        let (label, binary) = &builds[b];
         eprintln!(
-            "bench: time-to-bug {} trial {}/{}",
+            "bench: time-to-bug {}{}{} trial {}/{}",
             bug.id,
+            if label.is_empty() { "" } else { " with " },
+            label,
             n + 1,
             cfg.trials
         );
-        let name = format!("ttb-{}-{n}", bug.id);
+        let name = format!("ttb-{}-{n}-{b}", bug.id);
         let corpus = seed_only_corpus(&cfg.root, &name, Some(target))?;
         let artifacts = cfg.root.join("fuzz/target/bench-artifacts").join(&name);
         let _ = std::fs::remove_dir_all(&artifacts);
@@ -469,30 +728,30 @@ fn time_to_bug(
         let mut args = limits(cfg.trial_seconds);
         args.push(format!("-seed={}", n + 1));
         args.push(format!("-artifact_prefix={}/", artifacts.display()));
-        if dict.is_file() {
+        if let Some(dict) = &dict {
             args.push(format!("-dict={}", dict.display()));
         }
-        let (secs, log, ok) = libfuzzer(&binary, Some(bug.id), &corpus, &args)?;
+        let (secs, log, ok) = libfuzzer(binary, Some(bug.id), &corpus, &args)?;
         let crashed = !ok
             && (log.contains("==ERROR")
                 || std::fs::read_dir(&artifacts).is_ok_and(|mut d| d.next().is_some()));
         Ok(crashed.then_some(secs))
     };
     std::thread::scope(|scope| {
-        for _ in 0..cfg.jobs.clamp(1, cfg.trials.max(1) as usize) {
+        for _ in 0..cfg.jobs.clamp(1, work.max(1)) {
             scope.spawn(|| {
                 loop {
-                    let n = {
+                    let i = {
                         let Ok(mut g) = next.lock() else { return };
-                        if *g >= cfg.trials {
+                        if *g >= work {
                             return;
                         }
                         *g += 1;
                         *g - 1
                     };
-                    let outcome = trial(n);
+                    let outcome = trial(i);
                     if let Ok(mut g) = results.lock() {
-                        g.push((n, outcome));
+                        g.push((i, outcome));
                     }
                 }
             });
@@ -501,17 +760,22 @@ fn time_to_bug(
     let mut done = results
         .into_inner()
         .map_err(|_| "a trial thread panicked")?;
-    done.sort_by_key(|(n, _)| *n);
-    let trials = done
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(TimeToBug {
-        bug: bug.id.to_string(),
-        target: bug.target.to_string(),
-        trials,
-        trial_limit_seconds: cfg.trial_seconds,
-    })
+    done.sort_by_key(|(i, _)| *i);
+    let mut per_build: Vec<Vec<Option<f64>>> = vec![Vec::new(); builds.len()];
+    for (i, outcome) in done {
+        per_build[i % builds.len()].push(outcome?);
+    }
+    Ok(builds
+        .iter()
+        .zip(per_build)
+        .map(|((label, _), trials)| TimeToBug {
+            bug: bug.id.to_string(),
+            target: bug.target.to_string(),
+            trials,
+            trial_limit_seconds: cfg.trial_seconds,
+            build: label.clone(),
+        })
+        .collect())
 }
 
 fn minimize_bench(notes: &mut Vec<String>) -> Option<MinimizeFigure> {
@@ -651,21 +915,25 @@ fn markdown(r: &Results) -> String {
         }
         s.push('\n');
     }
+    if !r.side_by_side.is_empty() {
+        s.push_str(&side_by_side_markdown(&r.side_by_side));
+    }
     s.push_str("## In-process programs/s (no engine)\n\n| target | programs/s |\n|---|---:|\n");
     for e in &r.in_process {
         let _ = writeln!(s, "| {} | {:.0} |", e.target, e.programs_per_sec);
     }
     s.push('\n');
     if !r.time_to_bug.is_empty() {
-        s.push_str("## Time to bug (planted bugs)\n\n| bug | target | found | trial limit s | median s | min s | max s |\n|---|---|---:|---:|---:|---:|---:|\n");
+        s.push_str("## Time to bug (planted bugs)\n\n| bug | target | build | found | trial limit s | median s | min s | max s |\n|---|---|---|---:|---:|---:|---:|---:|\n");
         for t in &r.time_to_bug {
             let f = t.found();
             let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
             let _ = writeln!(
                 s,
-                "| {} | {} | {}/{} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |",
                 t.bug,
                 t.target,
+                if t.build.is_empty() { "-" } else { &t.build },
                 f.len(),
                 t.trials.len(),
                 match t.trial_limit_seconds {
@@ -694,6 +962,49 @@ fn markdown(r: &Results) -> String {
             let _ = writeln!(s, "- {n}");
         }
     }
+    s
+}
+
+/// The side-by-side table: per target and build, exec/s per round, the ratio to the reference
+/// (median of the per-round ratios, with their range) and the device files' line coverage.
+fn side_by_side_markdown(rows: &[SideBySide]) -> String {
+    let mut s = String::from("## Side by side (exec/s ratio to the first build, same run)\n\n");
+    if let Some(first) = rows.first() {
+        let _ = writeln!(
+            s,
+            "Builds measured in turn on the same seeds and dictionary, {} s per run; the ratio is this build's exec/s over `{}`'s in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n",
+            first.seconds, first.reference
+        );
+    }
+    s.push_str(
+        "| target | build | exec/s per round | ratio | device lines |\n|---|---|---|---:|---:|\n",
+    );
+    for e in rows {
+        let rates: Vec<String> = e.rates.iter().map(|r| format!("{r:.0}")).collect();
+        let ratio = match median(&e.ratios) {
+            Some(m) => {
+                let lo = e.ratios.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = e.ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                if e.ratios.len() > 1 {
+                    format!("{m:.2} [{lo:.2}-{hi:.2}]")
+                } else {
+                    format!("{m:.2}")
+                }
+            }
+            None => "-".into(),
+        };
+        let lines = e.device_lines.map_or("-".into(), |c| {
+            format!("{:.1}% ({}/{})", c.percent(), c.covered, c.total)
+        });
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {ratio} | {lines} |",
+            e.target,
+            e.build,
+            rates.join(" / ")
+        );
+    }
+    s.push('\n');
     s
 }
 
@@ -798,6 +1109,7 @@ mod tests {
             target: "t".into(),
             trials: v,
             trial_limit_seconds: 60,
+            build: String::new(),
         };
         assert_eq!(t(vec![Some(3.0), Some(1.0), Some(2.0)]).median(), Some(2.0));
         assert_eq!(t(vec![Some(3.0), None, Some(1.0)]).median(), Some(3.0));
@@ -818,6 +1130,7 @@ mod tests {
             target: "ps2".into(),
             trials: vec![Some(v)],
             trial_limit_seconds: 60,
+            build: String::new(),
         };
         let old = Results {
             exec: vec![rate("empty", 1.0), rate("ps2", 2.0), rate("pci", 3.0)],
@@ -857,6 +1170,78 @@ mod tests {
         let back: Results = serde_json::from_str(&json(&m)).unwrap();
         assert_eq!(back.exec.len(), 3);
         assert_eq!(back.time_to_bug[1].trials, [Some(20.0)]);
+    }
+
+    #[test]
+    fn side_by_side_ratios_are_medians_over_rounds() {
+        let row = |build: &str, rates: Vec<f64>, ratios: Vec<f64>| SideBySide {
+            target: "ps2".into(),
+            build: build.into(),
+            reference: "base@0123456789 full".into(),
+            rates,
+            ratios,
+            seconds: 60,
+            device_lines: Some(crate::coverage::LineCoverage {
+                covered: 90,
+                total: 100,
+            }),
+        };
+        let md = side_by_side_markdown(&[
+            row(
+                "base@0123456789 full",
+                vec![100.0, 120.0, 90.0],
+                vec![1.0, 1.0, 1.0],
+            ),
+            row("scoped", vec![200.0, 300.0, 150.0], vec![2.0, 2.5, 1.67]),
+        ]);
+        assert!(
+            md.contains("| ps2 | scoped | 200 / 300 / 150 | 2.00 [1.67-2.50] | 90.0% (90/100) |"),
+            "{md}"
+        );
+        assert!(md.contains("over `base@0123456789 full`'s"), "{md}");
+        assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+        // Side-by-side rows survive a later narrow run that measured none.
+        let old = Results {
+            side_by_side: vec![row("scoped", vec![1.0], vec![1.0])],
+            ..Results::default()
+        };
+        let m = Results::default().merged_over(old);
+        assert_eq!(m.side_by_side.len(), 1);
+        let back: Results = serde_json::from_str(&json(&m)).unwrap();
+        assert_eq!(
+            back.side_by_side[0].device_lines.map(|c| c.total),
+            Some(100)
+        );
+    }
+
+    #[test]
+    fn variants_put_the_baseline_first() {
+        let cfg = BenchConfig {
+            root: PathBuf::from("/nonexistent"),
+            exec_seconds: 1,
+            trials: 1,
+            trial_seconds: 1,
+            in_process_only: false,
+            sanitizer: "none".into(),
+            targets: None,
+            bugs: None,
+            jobs: 1,
+            instruments: vec![Instrument::Full, Instrument::Scoped],
+            baseline: None,
+            baseline_instrument: Instrument::Full,
+            rounds: 1,
+        };
+        assert!(cfg.side_by_side());
+        let v = variants(&cfg).unwrap();
+        let labels: Vec<&str> = v.iter().map(|v| v.label.as_str()).collect();
+        assert_eq!(labels, ["full", "scoped"]);
+        assert_eq!(v[1].slug(), "scoped");
+        let with_base = BenchConfig {
+            baseline: Some("no-such-revision-anywhere".into()),
+            ..cfg
+        };
+        assert!(variants(&with_base).is_err());
     }
 
     #[test]

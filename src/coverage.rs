@@ -1,15 +1,21 @@
-//! `devfuzz coverage`: line coverage of the models from a corpus.
+//! `devfuzz coverage`: line coverage of the models from a corpus, the target's own device files
+//! first.
 //!
 //! `cargo fuzz coverage` builds the target with `-Cinstrument-coverage`, runs every corpus input
-//! and merges the profiles into `fuzz/coverage/<target>/coverage.profdata`; `llvm-cov report`
-//! then gives the per-file summary and `llvm-cov show` the HTML report
+//! and merges the profiles into `fuzz/coverage/<target>/coverage.profdata`; `llvm-cov export
+//! -summary-only` then gives the per-file summary (JSON) and `llvm-cov show` the HTML report
 //! (`fuzz/coverage/<target>/html/index.html`). The LLVM tools must be of the LLVM that the
 //! nightly rustc was built with (its `rustc -vV` says which): Debian's `llvm-<major>` package,
 //! whose `llvm-profdata-<major>` and `llvm-cov-<major>` are on PATH. When they are missing and
 //! devfuzz runs as root, it installs that package with apt-get.
 
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+/// Which model sources implement which device (by its `Device::name`), one device a line:
+/// the name, then folders (ending in `/`) or files under `models/src/`.
+const DEVICE_FILES: &str = "fuzz/device-files.txt";
 
 /// The LLVM major version to use when the nightly rustc does not say: the one of nightly rustc
 /// when this was written.
@@ -26,16 +32,111 @@ const IGNORE_FILENAME_REGEX: &str =
 /// What `devfuzz coverage` measured.
 #[derive(Debug, Clone)]
 pub struct CoverageReport {
-    /// Per-file summary (lines, functions, regions) of the files under `models/` and `harness/`,
-    /// with a total line for each of the two and for both; paths relative to the root.
+    /// Per-file summary (lines, functions, regions): the target's own device files first with
+    /// their total, then the other files under `models/` and `harness/`, with a total for
+    /// each; paths relative to the root.
     pub table: String,
     /// `fuzz/coverage/<target>/html/index.html`.
     pub html_index: PathBuf,
-    /// Percentage of the lines of the files under `models/` that the corpus executed.
+    /// Lines of the target's own device files, and how many of them the corpus executed.
+    pub device_lines: LineCoverage,
+    /// Percentage of the lines of all files under `models/` that the corpus executed.
     pub line_percent_models: f64,
 }
 
-/// One file's row of `llvm-cov report` (counts only; percentages are derived).
+/// Lines of a set of files and how many of them ran.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LineCoverage {
+    /// Lines executed at least once.
+    pub covered: u64,
+    /// Lines with code.
+    pub total: u64,
+}
+
+impl LineCoverage {
+    /// `covered / total` in percent (100 for no lines).
+    pub fn percent(&self) -> f64 {
+        percent(self.total, self.total - self.covered.min(self.total))
+    }
+}
+
+/// The sources of the devices `target` fuzzes (paths under the root, folders ending in `/`):
+/// its READ/WRITE and EVENT devices (every device of its machine for `*`, every PCI function
+/// for a target of PCI configuration space), each looked up by name in `fuzz/device-files.txt`.
+pub fn device_sources(
+    root: &Path,
+    target: &harness::target::Target,
+) -> Result<Vec<String>, String> {
+    let path = root.join(DEVICE_FILES);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let table = parse_device_files(&text);
+    let spec = (target.machine.build)();
+    let mut names: Vec<&str> = Vec::new();
+    let mut add = |n: &'static str| {
+        if !names.contains(&n) {
+            names.push(n);
+        }
+    };
+    for d in target.devices.iter().chain(target.event_devices) {
+        if *d == "*" {
+            spec.devices.iter().for_each(|dev| add(dev.name()));
+        } else {
+            add(d);
+        }
+    }
+    if target.pci {
+        for (_, id) in &spec.pci {
+            if let Some(dev) = spec.devices.get(usize::from(id.0)) {
+                add(dev.name());
+            }
+        }
+    }
+    let mut sources: Vec<String> = Vec::new();
+    let mut unknown = Vec::new();
+    for n in &names {
+        match table.iter().find(|(name, _)| name == n) {
+            Some((_, files)) => {
+                for f in files {
+                    let p = format!("models/src/{f}");
+                    if !sources.contains(&p) {
+                        sources.push(p);
+                    }
+                }
+            }
+            None => unknown.push(*n),
+        }
+    }
+    if !unknown.is_empty() {
+        return Err(format!(
+            "{}: no entry for device(s) {} of target {}",
+            DEVICE_FILES,
+            unknown.join(", "),
+            target.name
+        ));
+    }
+    Ok(sources)
+}
+
+/// `fuzz/device-files.txt`: (device name, sources) per line; `#` starts a comment.
+fn parse_device_files(text: &str) -> Vec<(String, Vec<String>)> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or(""))
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let name = words.next()?;
+            Some((name.to_string(), words.map(String::from).collect()))
+        })
+        .collect()
+}
+
+/// Whether `file` (relative to the root) is one of `sources` (files, or folders ending in `/`).
+fn is_device_file(file: &str, sources: &[String]) -> bool {
+    sources
+        .iter()
+        .any(|s| file == s || (s.ends_with('/') && file.starts_with(s.as_str())))
+}
+
+/// One file's row of the coverage summary (counts only; percentages are derived).
 #[derive(Debug, Clone, Default, PartialEq)]
 struct FileRow {
     /// Path relative to the root when it lies under it.
@@ -67,13 +168,19 @@ struct LlvmTools {
     bin_dir: PathBuf,
 }
 
-/// Measure the line coverage of `target`'s fuzz target on `corpus` (a folder of binary inputs;
-/// default `fuzz/corpus/<target>`, first refreshed from the seeds), under the workspace `root`.
-///
-/// Installs cargo-fuzz and the LLVM tools when they are missing (see the module docs), runs
-/// `cargo +nightly fuzz coverage`, and writes the HTML report to `fuzz/coverage/<target>/html`.
-/// Progress goes to stderr.
-pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageReport, String> {
+/// A coverage measurement: the per-file rows and what made them.
+struct Measured {
+    rows: Vec<FileRow>,
+    binary: PathBuf,
+    instr_profile: String,
+    ignore: String,
+    cov: PathBuf,
+    out_dir: PathBuf,
+}
+
+/// Build the coverage binary, run `corpus` (default: the seeds in `fuzz/corpus/<target>`)
+/// through it and read the per-file summary.
+fn measure(root: &Path, target: &str, corpus: Option<&Path>) -> Result<Measured, String> {
     let Some(t) = models::target(target) else {
         let names: Vec<&str> = models::TARGETS.iter().map(|t| t.name).collect();
         return Err(format!(
@@ -154,34 +261,84 @@ pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageR
     let ignore = format!("-ignore-filename-regex={IGNORE_FILENAME_REGEX}");
 
     eprintln!(
-        "devfuzz: running {} report {} {instr_profile} {ignore}",
+        "devfuzz: running {} export -summary-only {} {instr_profile} {ignore}",
         tools.cov.display(),
         rel(root, &binary)
     );
-    let report = Command::new(&tools.cov)
-        .arg("report")
+    let export = Command::new(&tools.cov)
+        .arg("export")
+        .arg("-summary-only")
         .arg(&binary)
         .arg(&instr_profile)
         .arg(&ignore)
-        .arg("-show-branch-summary=false")
         .output()
         .map_err(|e| format!("cannot run {}: {e}", tools.cov.display()))?;
-    if !report.status.success() {
+    if !export.status.success() {
         return Err(format!(
-            "{} report failed: {}",
+            "{} export failed: {}",
             tools.cov.display(),
-            String::from_utf8_lossy(&report.stderr).trim()
+            String::from_utf8_lossy(&export.stderr).trim()
         ));
     }
-    let rows = parse_report(&String::from_utf8_lossy(&report.stdout), root);
+    let rows = parse_export(&export.stdout, root)?;
     if rows.is_empty() {
         return Err(format!(
-            "the coverage report names no file under models/ or harness/ (binary {}, profile {})",
+            "the coverage summary names no file under models/ or harness/ (binary {}, profile {})",
             binary.display(),
             profdata.display()
         ));
     }
-    let (table, line_percent_models) = render_table(&rows);
+    Ok(Measured {
+        rows,
+        binary,
+        instr_profile,
+        ignore,
+        cov: tools.cov,
+        out_dir,
+    })
+}
+
+/// Lines of `target`'s own device files that the inputs in `corpus` execute (no HTML report).
+pub fn device_lines(root: &Path, target: &str, corpus: &Path) -> Result<LineCoverage, String> {
+    let t = models::target(target).ok_or_else(|| format!("unknown target '{target}'"))?;
+    let sources = device_sources(root, t)?;
+    let m = measure(root, target, Some(corpus))?;
+    Ok(sum_lines(
+        m.rows.iter().filter(|r| is_device_file(&r.file, &sources)),
+    ))
+}
+
+/// The lines of `rows` together.
+fn sum_lines<'a>(rows: impl Iterator<Item = &'a FileRow>) -> LineCoverage {
+    rows.fold(LineCoverage::default(), |acc, r| LineCoverage {
+        covered: acc.covered + (r.lines - r.missed_lines.min(r.lines)),
+        total: acc.total + r.lines,
+    })
+}
+
+/// Measure the line coverage of `target`'s fuzz target on `corpus` (a folder of binary inputs;
+/// default `fuzz/corpus/<target>`, first refreshed from the seeds), under the workspace `root`.
+///
+/// Installs cargo-fuzz and the LLVM tools when they are missing (see the module docs), runs
+/// `cargo +nightly fuzz coverage`, and writes the HTML report to `fuzz/coverage/<target>/html`.
+/// Progress goes to stderr.
+pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageReport, String> {
+    let t = models::target(target).ok_or_else(|| format!("unknown target '{target}'"))?;
+    let sources = device_sources(root, t)?;
+    let Measured {
+        rows,
+        binary,
+        instr_profile,
+        ignore,
+        cov,
+        out_dir,
+    } = measure(root, target, corpus)?;
+    let (table, line_percent_models) = render_table(&rows, &sources);
+    let device_lines = sum_lines(rows.iter().filter(|r| is_device_file(&r.file, &sources)));
+    let tools = LlvmTools {
+        cov,
+        bin_dir: PathBuf::new(),
+    };
 
     let html_dir = out_dir.join("html");
     let _ = std::fs::remove_dir_all(&html_dir);
@@ -217,6 +374,7 @@ pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageR
     Ok(CoverageReport {
         table,
         html_index,
+        device_lines,
         line_percent_models,
     })
 }
@@ -413,51 +571,66 @@ fn rel(root: &Path, path: &Path) -> String {
         .map_or_else(|_| path.display().to_string(), |p| p.display().to_string())
 }
 
-/// The rows of `llvm-cov report -show-branch-summary=false` output for files under `models/` and
-/// `harness/` of `root`. A row is the file name and nine numbers: regions, missed, cover,
-/// functions, missed, executed, lines, missed, cover.
-fn parse_report(text: &str, root: &Path) -> Vec<FileRow> {
-    let mut rows = Vec::new();
-    for line in text.lines() {
-        let tokens: Vec<&str> = line.split_whitespace().collect();
-        if tokens.len() < 10 || tokens[0] == "Filename" || tokens[0] == "TOTAL" {
-            continue;
-        }
-        let nums = &tokens[tokens.len() - 9..];
-        let count = |i: usize| nums[i].parse::<u64>().ok();
-        let (
-            Some(regions),
-            Some(missed_regions),
-            Some(functions),
-            Some(missed_functions),
-            Some(lines),
-            Some(missed_lines),
-        ) = (count(0), count(1), count(3), count(4), count(6), count(7))
-        else {
-            continue;
-        };
-        let name = tokens[..tokens.len() - 9].join(" ");
-        let path = Path::new(&name);
+/// `llvm-cov export -summary-only` output: per file, counts of lines, functions and regions.
+#[derive(Deserialize)]
+struct Export {
+    data: Vec<ExportData>,
+}
+
+#[derive(Deserialize)]
+struct ExportData {
+    files: Vec<ExportFile>,
+}
+
+#[derive(Deserialize)]
+struct ExportFile {
+    filename: String,
+    summary: ExportSummary,
+}
+
+#[derive(Deserialize)]
+struct ExportSummary {
+    lines: ExportCounts,
+    functions: ExportCounts,
+    regions: ExportCounts,
+}
+
+#[derive(Deserialize)]
+struct ExportCounts {
+    count: u64,
+    covered: u64,
+}
+
+/// The rows of `llvm-cov export -summary-only` JSON for files under `models/` and `harness/`
+/// of `root`, sorted by path.
+fn parse_export(json: &[u8], root: &Path) -> Result<Vec<FileRow>, String> {
+    let export: Export = serde_json::from_slice(json)
+        .map_err(|e| format!("cannot read llvm-cov export output: {e}"))?;
+    let mut rows: Vec<FileRow> = Vec::new();
+    for f in export.data.into_iter().flat_map(|d| d.files) {
+        let path = Path::new(&f.filename);
         let file = if path.is_absolute() {
             rel(root, path)
         } else {
-            name.clone()
+            f.filename.clone()
         };
         if !(file.starts_with("models/") || file.starts_with("harness/")) {
             continue;
         }
+        let s = &f.summary;
+        let missed = |c: &ExportCounts| c.count - c.covered.min(c.count);
         rows.push(FileRow {
             file,
-            regions,
-            missed_regions,
-            functions,
-            missed_functions,
-            lines,
-            missed_lines,
+            regions: s.regions.count,
+            missed_regions: missed(&s.regions),
+            functions: s.functions.count,
+            missed_functions: missed(&s.functions),
+            lines: s.lines.count,
+            missed_lines: missed(&s.lines),
         });
     }
     rows.sort_by(|a, b| a.file.cmp(&b.file));
-    rows
+    Ok(rows)
 }
 
 /// `covered / total` as a percentage (100 for an empty total).
@@ -469,18 +642,23 @@ fn percent(total: u64, missed: u64) -> f64 {
     }
 }
 
-/// The summary table and the line percentage of the `models/` files.
-fn render_table(rows: &[FileRow]) -> (String, f64) {
+/// The summary table, the target's device files (`sources`) first, and the line percentage of
+/// all `models/` files.
+fn render_table(rows: &[FileRow], sources: &[String]) -> (String, f64) {
+    const DEVICE_TOTAL: &str = "TOTAL device files";
     let width = rows
         .iter()
         .map(|r| r.file.len())
         .max()
         .unwrap_or(0)
-        .max("TOTAL models/".len());
-    let mut out = format!(
-        "{:<width$} {:>7} {:>7} {:>8} {:>6} {:>6} {:>8} {:>8} {:>8}\n",
-        "file", "lines", "missed", "lines%", "fns", "missed", "fns%", "regions", "regions%"
-    );
+        .max(DEVICE_TOTAL.len());
+    let mut out = String::new();
+    let header = |out: &mut String, what: &str| {
+        out.push_str(&format!(
+            "{:<width$} {:>7} {:>7} {:>8} {:>6} {:>6} {:>8} {:>8} {:>8}\n",
+            what, "lines", "missed", "lines%", "fns", "missed", "fns%", "regions", "regions%"
+        ));
+    };
     let line = |out: &mut String, r: &FileRow| {
         out.push_str(&format!(
             "{:<width$} {:>7} {:>7} {:>7.2}% {:>6} {:>6} {:>7.2}% {:>8} {:>7.2}%\n",
@@ -495,27 +673,37 @@ fn render_table(rows: &[FileRow]) -> (String, f64) {
             percent(r.regions, r.missed_regions),
         ));
     };
-    let mut totals = [
-        FileRow {
-            file: "TOTAL models/".into(),
-            ..FileRow::default()
-        },
-        FileRow {
-            file: "TOTAL harness/".into(),
-            ..FileRow::default()
-        },
-        FileRow {
-            file: "TOTAL".into(),
-            ..FileRow::default()
-        },
-    ];
-    for r in rows {
+    let rule = "-".repeat(width + 66);
+    let total = |name: &str| FileRow {
+        file: name.into(),
+        ..FileRow::default()
+    };
+    let (device, other): (Vec<&FileRow>, Vec<&FileRow>) =
+        rows.iter().partition(|r| is_device_file(&r.file, sources));
+    header(&mut out, "the target's device files");
+    let mut device_total = total(DEVICE_TOTAL);
+    for r in &device {
         line(&mut out, r);
+        device_total.add(r);
+    }
+    out.push_str(&format!("{rule}\n"));
+    line(&mut out, &device_total);
+    out.push('\n');
+    header(&mut out, "other files");
+    let mut totals = [
+        total("TOTAL models/"),
+        total("TOTAL harness/"),
+        total("TOTAL"),
+    ];
+    for r in &other {
+        line(&mut out, r);
+    }
+    for r in rows {
         let i = if r.file.starts_with("models/") { 0 } else { 1 };
         totals[i].add(r);
         totals[2].add(r);
     }
-    out.push_str(&format!("{}\n", "-".repeat(width + 66)));
+    out.push_str(&format!("{rule}\n"));
     for t in &totals {
         line(&mut out, t);
     }
@@ -540,34 +728,76 @@ mod tests {
     }
 
     #[test]
-    fn report_rows_keep_models_and_harness_files() {
+    fn export_rows_keep_models_and_harness_files_and_device_files_come_first() {
         let root = Path::new("/nonexistent-devfuzz-root");
-        let text = "\
-Filename                                   Regions    Missed Regions     Cover   Functions  Missed Functions  Executed       Lines      Missed Lines     Cover
----------------------------------------------------------------------------------------------------------------------------------------------------------
-/nonexistent-devfuzz-root/fuzz/fuzz_targets/ps2.rs  3  0  100.00%  2  0  100.00%  4  0  100.00%
-/nonexistent-devfuzz-root/harness/src/ops.rs      100  25   75.00%  10  2   80.00%  200  50   75.00%
-/nonexistent-devfuzz-root/models/src/i8042/mod.rs  50  10   80.00%   5  1   80.00%  100  10   90.00%
-models/src/i8042/queue.rs                          10   0  100.00%   2  0  100.00%   20   0  100.00%
----------------------------------------------------------------------------------------------------------------------------------------------------------
-TOTAL                                             163  35   78.53%  19  3   84.21%  324  60   81.48%
-";
-        let rows = parse_report(text, root);
+        let file = |name: &str, lines: (u64, u64)| {
+            format!(
+                r#"{{"filename":"{name}","summary":{{"lines":{{"count":{},"covered":{},"percent":0}},"functions":{{"count":10,"covered":8,"percent":80}},"regions":{{"count":20,"covered":15,"notcovered":5,"percent":75}},"branches":{{"count":0,"covered":0,"notcovered":0,"percent":0}},"instantiations":{{"count":0,"covered":0,"percent":0}}}}}}"#,
+                lines.0, lines.1
+            )
+        };
+        let json = format!(
+            r#"{{"type":"llvm.coverage.json.export","version":"3.0.1","data":[{{"files":[{},{},{},{}],"totals":{{}}}}]}}"#,
+            file("/nonexistent-devfuzz-root/fuzz/fuzz_targets/ps2.rs", (4, 4)),
+            file("/nonexistent-devfuzz-root/harness/src/ops.rs", (200, 150)),
+            file(
+                "/nonexistent-devfuzz-root/models/src/i8042/mod.rs",
+                (100, 90)
+            ),
+            file("models/src/ide/ata.rs", (20, 0)),
+        );
+        let rows = parse_export(json.as_bytes(), root).unwrap();
         let files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
         assert_eq!(
             files,
             [
                 "harness/src/ops.rs",
                 "models/src/i8042/mod.rs",
-                "models/src/i8042/queue.rs"
+                "models/src/ide/ata.rs"
             ]
         );
-        assert_eq!(rows[1].lines, 100);
-        assert_eq!(rows[1].missed_lines, 10);
-        let (table, models) = render_table(&rows);
-        assert!((models - 100.0 * 110.0 / 120.0).abs() < 1e-9, "{models}");
-        assert!(table.contains("TOTAL models/"), "{table}");
+        assert_eq!((rows[1].lines, rows[1].missed_lines), (100, 10));
+        let sources = vec!["models/src/i8042/".to_string()];
+        let (table, models) = render_table(&rows, &sources);
+        assert!((models - 100.0 * 90.0 / 120.0).abs() < 1e-9, "{models}");
+        let device = table.find("models/src/i8042/mod.rs").unwrap();
+        assert!(
+            device < table.find("harness/src/ops.rs").unwrap(),
+            "{table}"
+        );
+        assert!(table.contains("TOTAL device files"), "{table}");
         assert!(!table.contains("fuzz_targets"), "{table}");
+        let lines = sum_lines(rows.iter().filter(|r| is_device_file(&r.file, &sources)));
+        assert_eq!(
+            lines,
+            LineCoverage {
+                covered: 90,
+                total: 100
+            }
+        );
+        assert!(parse_export(b"not json", root).is_err());
+    }
+
+    #[test]
+    fn every_target_has_its_device_files() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for t in models::TARGETS {
+            let sources = device_sources(root, t).unwrap();
+            assert!(!sources.is_empty(), "{}", t.name);
+            for s in &sources {
+                assert!(root.join(s).exists(), "{}: {s}", t.name);
+            }
+        }
+        let ps2 = models::target("ps2").unwrap();
+        assert_eq!(device_sources(root, ps2).unwrap(), ["models/src/i8042/"]);
+        assert!(is_device_file(
+            "models/src/i8042/queue.rs",
+            &["models/src/i8042/".into()]
+        ));
+        assert!(!is_device_file(
+            "models/src/i8042x.rs",
+            &["models/src/i8042/".into()]
+        ));
     }
 
     #[test]

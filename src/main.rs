@@ -11,12 +11,14 @@ macro_rules! say {
     }};
 }
 
+mod baseline;
 mod bench;
 mod campaign;
 mod coverage;
 mod differential;
 mod engine_log;
 mod engines;
+mod fuzz_build;
 mod input_file;
 mod interrupt;
 mod output_file;
@@ -197,6 +199,21 @@ enum Command {
         /// keeps the times honest).
         #[arg(short, long, default_value_t = 1)]
         jobs: usize,
+        /// Instrumentation of the fuzz builds (comma-separated): which crates get edge
+        /// coverage and compare tracing. Several are measured side by side.
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [fuzz_build::Instrument::DEFAULT])]
+        instrument: Vec<fuzz_build::Instrument>,
+        /// Also build this git revision (in a worktree under target/baseline/) and measure it
+        /// side by side with this tree: exec/s ratios new/old per target, same seeds.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Instrumentation of the baseline build (`full`: how every revision before
+        /// `--instrument` built).
+        #[arg(long, value_enum, default_value = "full")]
+        baseline_instrument: fuzz_build::Instrument,
+        /// Rounds of a side-by-side run (each build measured once per round, in turn).
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
     },
     /// Line coverage of the models from a corpus: a per-file table and an HTML report.
     Coverage {
@@ -427,6 +444,10 @@ fn main() -> ExitCode {
             targets,
             time_to_bug,
             jobs,
+            instrument,
+            baseline,
+            baseline_instrument,
+            rounds,
         } => bench_cmd(bench::BenchConfig {
             root: PathBuf::new(),
             exec_seconds,
@@ -437,6 +458,10 @@ fn main() -> ExitCode {
             targets,
             bugs: time_to_bug,
             jobs,
+            instruments: instrument,
+            baseline,
+            baseline_instrument,
+            rounds,
         }),
         Command::Fuzz(args) => fuzz(args),
         Command::Replay {
@@ -1276,7 +1301,11 @@ fn coverage_cmd(target: &str, corpus: Option<&Path>) -> CliResult {
     let report = coverage::run(&root, target.name, corpus).map_err(UsageError)?;
     say!("{}", report.table);
     say!(
-        "models: {:.1}% of lines covered",
+        "{}'s device files: {:.1}% of lines covered ({} of {}); all of models/: {:.1}%",
+        target.name,
+        report.device_lines.percent(),
+        report.device_lines.covered,
+        report.device_lines.total,
         report.line_percent_models
     );
     say!("HTML report: {}", report.html_index.display());
