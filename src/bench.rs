@@ -426,9 +426,11 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         ..Results::default()
     };
     let figures = cfg.measures_targets();
+    // A side-by-side run measures its builds only: programs/s and minimisation are of this
+    // tree alone, and are kept from the last single-build run.
     for t in models::TARGETS
         .iter()
-        .filter(|t| figures && cfg.wants_target(t.name))
+        .filter(|t| figures && !cfg.side_by_side() && cfg.wants_target(t.name))
     {
         eprintln!("bench: in-process {}", t.name);
         r.in_process.push(InProcess {
@@ -436,7 +438,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             programs_per_sec: in_process_rate(t),
         });
     }
-    if figures && cfg.wants_target("ps2") {
+    if figures && !cfg.side_by_side() && cfg.wants_target("ps2") {
         r.minimize = minimize_bench(&mut r.notes);
     }
     if cfg.in_process_only {

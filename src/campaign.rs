@@ -31,6 +31,8 @@ pub struct Campaign<'a> {
     pub machine_opts: String,
     /// cargo-fuzz sanitizer (`none` by default: harness and models have no `unsafe`).
     pub sanitizer: String,
+    /// What the libFuzzer build instruments.
+    pub instrument: crate::fuzz_build::Instrument,
     /// Which fuzzer drives the campaign.
     pub engine: crate::engines::Engine,
     /// Write each reproducer's access record next to it (`<artifact>.record.qtest`).
@@ -42,9 +44,9 @@ pub struct Campaign<'a> {
 /// Replays triage may spend minimising one crash: a slow crash must not stall the report.
 const TRIAGE_MAX_RUNS: usize = 3000;
 
-/// The cargo-fuzz build every devfuzz campaign, smoke run and benchmark uses: release with debug
+/// The `cargo fuzz` flags of the coverage build (`devfuzz coverage`): release with debug
 /// assertions and overflow checks (cargo-fuzz's default), the given sanitizer, and the planted
-/// bugs when asked. One set of flags, so switching between them does not rebuild.
+/// bugs when asked. Campaigns and benchmarks build with [`crate::fuzz_build::FuzzBuild`].
 pub fn fuzz_build_args(sanitizer: &str, planted: bool) -> Vec<String> {
     let mut v = vec!["--sanitizer".to_string(), sanitizer.to_string()];
     if planted {
@@ -190,24 +192,39 @@ impl Campaign<'_> {
             )?;
             return Ok(self.triage(&crashes));
         }
-        ensure_cargo_fuzz()?;
         let seeded = seed_corpus(&self.root, self.target)?;
         eprintln!(
             "devfuzz: {seeded} seed(s) converted into fuzz/corpus/{}",
             self.target.name
         );
         let artifact_dir = fuzz_dir.join("artifacts").join(self.target.name);
+        std::fs::create_dir_all(&artifact_dir)
+            .map_err(|e| format!("cannot create {}: {e}", artifact_dir.display()))?;
         let before = artifacts(&artifact_dir);
 
-        let mut cmd = Command::new("cargo");
+        let build = crate::fuzz_build::FuzzBuild::new(
+            &self.root,
+            self.instrument,
+            &self.sanitizer,
+            !self.bugs.is_empty(),
+        );
+        build.build(&[self.target.name])?;
+        let mut cmd = Command::new(build.binary(self.target.name));
         cmd.current_dir(&self.root)
-            .args(["+nightly", "fuzz", "run", self.target.name]);
-        cmd.args(fuzz_build_args(&self.sanitizer, !self.bugs.is_empty()))
             .env("DEVFUZZ_BUGS", &self.bugs)
             .env(models::fuzzing::MACHINE_OPTS_VAR, &self.machine_opts)
             .env(models::fuzzing::REENTRANCY_VAR, self.reentrancy.as_str());
-        cmd.arg(format!("fuzz/corpus/{}", self.target.name))
-            .arg("--");
+        if self.sanitizer == "address" {
+            cmd.env("ASAN_OPTIONS", "detect_odr_violation=0");
+        }
+        cmd.arg(format!(
+            "-artifact_prefix={}/",
+            artifact_dir
+                .strip_prefix(&self.root)
+                .unwrap_or(&artifact_dir)
+                .display()
+        ));
+        cmd.arg(format!("fuzz/corpus/{}", self.target.name));
         let dict = fuzz_dir
             .join("dicts")
             .join(format!("{}.dict", self.target.name));
@@ -244,7 +261,7 @@ impl Campaign<'_> {
             eprintln!("devfuzz: interrupted; triaging what the campaign found");
         } else if !status.success() {
             eprintln!(
-                "devfuzz: cargo fuzz exited with {status} (see the log); triaging what it found"
+                "devfuzz: libFuzzer exited with {status} (see the log); triaging what it found"
             );
         }
         let new: Vec<PathBuf> = artifacts(&artifact_dir)

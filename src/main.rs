@@ -136,6 +136,10 @@ struct FuzzArgs {
     /// the default is none: about six times the exec/s of AddressSanitizer.
     #[arg(long, default_value = "none")]
     sanitizer: String,
+    /// libFuzzer builds: which crates get edge coverage and compare tracing (see
+    /// `bench/results.md` for how the default was chosen).
+    #[arg(long, value_enum, default_value_t = fuzz_build::Instrument::DEFAULT)]
+    instrument: fuzz_build::Instrument,
     /// Triage writes each reproducer's access record beside it (`<artifact>.record.qtest`):
     /// every access with its answer, DMA, IRQs and timers.
     #[arg(long)]
@@ -1207,6 +1211,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         rss_limit_mb,
         engine,
         sanitizer,
+        instrument,
         record,
         reentrancy,
     } = args;
@@ -1242,6 +1247,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         bugs,
         machine_opts: machine_opts().to_string(),
         sanitizer,
+        instrument,
         engine,
         record,
         reentrancy: match reentrancy {

@@ -8,31 +8,49 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const FAKE_CARGO: &str = r##"#!/bin/sh
-# A stand-in for cargo in devfuzz's tests: `cargo +nightly fuzz --version` and `... fuzz run`.
+# A stand-in for cargo in devfuzz's tests: `cargo +nightly build ...` of the fuzz targets makes
+# a stand-in libFuzzer binary (below) where the build would put it.
 case "$*" in
-  *"fuzz --version"*) echo "cargo-fuzz 0.0.0-test"; exit 0 ;;
-  *"fuzz run"*)
-    env | grep '^DEVFUZZ_' > "$FAKE_DIR/env.txt"
-    for i in 1 2 3; do echo "WARNING: Failed to find function __sanitizer_acquire_crash_state." >&2; done
-    i=0
-    while [ $i -lt 300 ]; do
-      echo "#$i: cov: 10 ft: 20 corp: 3 exec/s 100 oom/timeout/crash: 0/0/1 time: 1s job: 1 dft_time: 0" >&2
-      i=$((i+1))
+  *" build "*)
+    target_dir=; triple=; bin=
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --target-dir) target_dir=$2; shift ;;
+        --target) triple=$2; shift ;;
+        --bin) bin=$2; shift ;;
+      esac
+      shift
     done
-    mkdir -p fuzz/artifacts/e1000e
-    cp "$FAKE_DIR/artifact" fuzz/artifacts/e1000e/crash-fake1
-    if [ -n "$FAKE_SLEEP" ]; then
-      # Like libFuzzer: stop on SIGINT. The trap is set before the test is told to send it.
-      trap 'exit 130' INT
-      echo started > "$FAKE_DIR/started"
-      i=0
-      while [ $i -lt "$FAKE_SLEEP" ]; do sleep 0.2; i=$((i+1)); done
-      exit 0
-    fi
-    echo started > "$FAKE_DIR/started"
+    mkdir -p "$target_dir/$triple/release"
+    cp "$FAKE_DIR/bin/fuzzer" "$target_dir/$triple/release/$bin"
     exit 0 ;;
 esac
 exit 1
+"##;
+
+/// A stand-in for a libFuzzer binary: records its environment and arguments, prints what
+/// libFuzzer prints, writes the artifact, and stops on SIGINT.
+const FAKE_FUZZER: &str = r##"#!/bin/sh
+env | grep '^DEVFUZZ_' > "$FAKE_DIR/env.txt"
+echo "$*" > "$FAKE_DIR/args.txt"
+for i in 1 2 3; do echo "WARNING: Failed to find function __sanitizer_acquire_crash_state." >&2; done
+i=0
+while [ $i -lt 300 ]; do
+  echo "#$i: cov: 10 ft: 20 corp: 3 exec/s 100 oom/timeout/crash: 0/0/1 time: 1s job: 1 dft_time: 0" >&2
+  i=$((i+1))
+done
+mkdir -p fuzz/artifacts/e1000e
+cp "$FAKE_DIR/artifact" fuzz/artifacts/e1000e/crash-fake1
+if [ -n "$FAKE_SLEEP" ]; then
+  # Like libFuzzer: stop on SIGINT. The trap is set before the test is told to send it.
+  trap 'exit 130' INT
+  echo started > "$FAKE_DIR/started"
+  i=0
+  while [ $i -lt "$FAKE_SLEEP" ]; do sleep 0.2; i=$((i+1)); done
+  exit 0
+fi
+echo started > "$FAKE_DIR/started"
+exit 0
 "##;
 
 /// A scratch workspace with a fuzz target `e1000e`, a stand-in cargo on PATH, and as the
@@ -47,9 +65,12 @@ fn workspace(name: &str) -> PathBuf {
     std::fs::write(ws.join("fuzz/fuzz_targets/e1000e.rs"), "").unwrap();
     let cargo = ws.join("bin/cargo");
     std::fs::write(&cargo, FAKE_CARGO).unwrap();
+    let fuzzer = ws.join("bin/fuzzer");
+    std::fs::write(&fuzzer, FAKE_FUZZER).unwrap();
     Command::new("chmod")
         .arg("+x")
         .arg(&cargo)
+        .arg(&fuzzer)
         .status()
         .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
@@ -109,6 +130,11 @@ fn a_detect_mode_campaign_logs_the_engine_and_triages_by_path() {
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     // The fuzz binaries get the mode and the machine options.
     let env = std::fs::read_to_string(ws.join("env.txt")).unwrap();
+    let args = std::fs::read_to_string(ws.join("args.txt")).unwrap();
+    assert!(
+        args.starts_with("-artifact_prefix=fuzz/artifacts/e1000e/ fuzz/corpus/e1000e"),
+        "{args}"
+    );
     assert!(env.contains("DEVFUZZ_REENTRANCY=detect"), "{env}");
     assert!(env.contains("DEVFUZZ_MACHINE_OPTS=hda=none"), "{env}");
     // The engine's 300 status lines and its sanitizer warnings are in the log, not on stderr.
