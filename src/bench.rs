@@ -149,6 +149,9 @@ pub struct SideBySide {
     pub device_lines: Option<crate::coverage::LineCoverage>,
 }
 
+/// The start of the notes on a side-by-side exec/s run (kept with its figures).
+const SIDE_BY_SIDE_NOTE: &str = "side by side: ";
+
 /// The median of `v` (`None` when empty).
 fn median(v: &[f64]) -> Option<f64> {
     let mut v = v.to_vec();
@@ -291,8 +294,16 @@ impl Results {
                 self.in_process.push(e);
             }
         }
-        if self.side_by_side.is_empty() {
+        if self.side_by_side.is_empty() && !old.side_by_side.is_empty() {
             self.side_by_side = old.side_by_side;
+            // What those figures were measured under.
+            let kept: Vec<String> = old
+                .notes
+                .iter()
+                .filter(|n| n.starts_with(SIDE_BY_SIDE_NOTE) && !self.notes.contains(n))
+                .cloned()
+                .collect();
+            self.notes.extend(kept);
         }
         for e in old.time_to_bug {
             if !self
@@ -586,12 +597,13 @@ fn side_by_side(
 ) -> Result<(), String> {
     let variants = variants(cfg)?;
     let rounds = cfg.rounds.max(1) as usize;
+    let load_before = load_average();
     if !targets.is_empty() {
         for v in &variants {
             v.build(&cfg.sanitizer, false).build(targets)?;
         }
         r.notes.push(format!(
-            "side by side: {} build(s) x {} target(s) x {rounds} round(s) of {} s each, one libFuzzer process at a time, builds in turn (order rotating per round); same seeds, dictionary and -seed per round",
+            "{SIDE_BY_SIDE_NOTE}{} build(s) x {} target(s) x {rounds} round(s) of {} s each, one libFuzzer process at a time, builds in turn (order rotating per round); same seeds, dictionary and -seed per round",
             variants.len(),
             targets.len(),
             cfg.exec_seconds
@@ -667,6 +679,12 @@ fn side_by_side(
             }
         }
     }
+    if !targets.is_empty() {
+        r.notes.push(format!(
+            "{SIDE_BY_SIDE_NOTE}load average (1 min) {load_before} before the exec/s runs, {} after: other processes shared the host",
+            load_average()
+        ));
+    }
     if bugs.is_empty() {
         return Ok(());
     }
@@ -675,6 +693,7 @@ fn side_by_side(
             .push("time-to-bug skipped: build devfuzz with --features planted-bugs".into());
         return Ok(());
     }
+    let load_before = load_average();
     let mut bins: Vec<&str> = bugs.iter().map(|b| b.target).collect();
     bins.sort();
     bins.dedup();
@@ -694,7 +713,21 @@ fn side_by_side(
         r.time_to_bug
             .extend(time_to_bug(cfg, bug, &binaries, limits)?);
     }
+    r.notes.push(format!(
+        "time-to-bug side by side: trials of the {} build(s) in turn, {} at a time; load average (1 min) {load_before} before, {} after",
+        variants.len(),
+        cfg.jobs.max(1),
+        load_average()
+    ));
     Ok(())
+}
+
+/// The 1-minute load average (`/proc/loadavg`), or `?`.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(String::from))
+        .unwrap_or_else(|| "?".into())
 }
 
 /// `cfg.trials` fresh campaigns against one planted bug with each of `builds` (label, binary),

@@ -61,8 +61,9 @@ impl LineCoverage {
 }
 
 /// The sources of the devices `target` fuzzes (paths under the root, folders ending in `/`):
-/// its READ/WRITE and EVENT devices (every device of its machine for `*`, every PCI function
-/// for a target of PCI configuration space), each looked up by name in `fuzz/device-files.txt`.
+/// its READ/WRITE and EVENT devices (every device of its machine for `*`; every PCI function for
+/// a target of PCI configuration space alone), each looked up by name in
+/// `fuzz/device-files.txt`.
 pub fn device_sources(
     root: &Path,
     target: &harness::target::Target,
@@ -84,7 +85,9 @@ pub fn device_sources(
             add(d);
         }
     }
-    if target.pci {
+    // A target of PCI configuration space alone (no device regions of its own): every PCI
+    // function. Other targets reach configuration space too, but it is not what they fuzz.
+    if target.pci && target.devices.is_empty() && target.event_devices.is_empty() {
         for (_, id) in &spec.pci {
             if let Some(dev) = spec.devices.get(usize::from(id.0)) {
                 add(dev.name());
@@ -788,8 +791,14 @@ mod tests {
                 assert!(root.join(s).exists(), "{}: {s}", t.name);
             }
         }
-        let ps2 = models::target("ps2").unwrap();
-        assert_eq!(device_sources(root, ps2).unwrap(), ["models/src/i8042/"]);
+        let of = |t: &str| device_sources(root, models::target(t).unwrap()).unwrap();
+        assert_eq!(of("ps2"), ["models/src/i8042/"]);
+        assert_eq!(of("ide"), ["models/src/ide/"]);
+        assert_eq!(
+            of("e1000e"),
+            ["models/src/e1000e/", "models/src/e1000_core/"]
+        );
+        assert!(of("pci").contains(&"models/src/pc/chipset.rs".to_string()));
         assert!(is_device_file(
             "models/src/i8042/queue.rs",
             &["models/src/i8042/".into()]

@@ -218,6 +218,10 @@ enum Command {
         /// Rounds of a side-by-side run (each build measured once per round, in turn).
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// Measure nothing: write bench/results.md (and the plot) again from
+        /// bench/results.json, e.g. after editing its notes.
+        #[arg(long)]
+        report_only: bool,
     },
     /// Line coverage of the models from a corpus: a per-file table and an HTML report.
     Coverage {
@@ -452,21 +456,25 @@ fn main() -> ExitCode {
             baseline,
             baseline_instrument,
             rounds,
-        } => bench_cmd(bench::BenchConfig {
-            root: PathBuf::new(),
-            exec_seconds,
-            trials,
-            trial_seconds,
-            in_process_only,
-            sanitizer,
-            targets,
-            bugs: time_to_bug,
-            jobs,
-            instruments: instrument,
-            baseline,
-            baseline_instrument,
-            rounds,
-        }),
+            report_only,
+        } => bench_cmd(
+            report_only,
+            bench::BenchConfig {
+                root: PathBuf::new(),
+                exec_seconds,
+                trials,
+                trial_seconds,
+                in_process_only,
+                sanitizer,
+                targets,
+                bugs: time_to_bug,
+                jobs,
+                instruments: instrument,
+                baseline,
+                baseline_instrument,
+                rounds,
+            },
+        ),
         Command::Fuzz(args) => fuzz(args),
         Command::Replay {
             target,
@@ -1265,9 +1273,17 @@ fn fuzz(args: FuzzArgs) -> CliResult {
     })
 }
 
-fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
+fn bench_cmd(report_only: bool, mut cfg: bench::BenchConfig) -> CliResult {
     let root = workspace_root()?;
     cfg.root = root.clone();
+    if report_only {
+        let results = bench::load(&root)
+            .map_err(UsageError)?
+            .ok_or_else(|| UsageError("no bench/results.json to report".into()))?;
+        bench::write(&root, &results).map_err(UsageError)?;
+        say!("wrote bench/results.md from bench/results.json");
+        return Ok(ExitCode::SUCCESS);
+    }
     for t in cfg.targets.iter().flatten() {
         find_target(t)?;
     }
@@ -1284,8 +1300,9 @@ fn bench_cmd(mut cfg: bench::BenchConfig) -> CliResult {
     if let Some(done) = dry_run(format_args!("run the benchmark")) {
         return done;
     }
-    let old = bench::load(&root).map_err(UsageError)?;
     let results = bench::run(&cfg).map_err(UsageError)?;
+    // Read as the run ends, so a run that ended meanwhile keeps its figures.
+    let old = bench::load(&root).map_err(UsageError)?;
     let results = match old {
         Some(old) => results.merged_over(old),
         None => results,
