@@ -476,8 +476,3 @@ fn pci_identity_bars_and_capability_chain() {
         );
     }
 }
-
-#[test]
-fn crc_of_the_check_string() {
-    assert_eq!(ethernet_crc(b"123456789"), 0xcbf4_3926);
-}
