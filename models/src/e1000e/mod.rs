@@ -67,8 +67,9 @@ pub use crate::e1000_core::eeprom::{
     EEPROM_CHECKSUM_WORD, EEPROM_DEVICE_ID_WORD, EEPROM_DEVICE_ID_WORD2, EEPROM_SUM, EEPROM_WORDS,
 };
 pub use crate::e1000_core::filter::{RxKind, mta_hash};
+use crate::e1000_core::irq::{Irq, IrqLayout};
 use crate::e1000_core::kick::TxKick;
-use crate::e1000_core::msix::Msix;
+use crate::e1000_core::nic::Nic;
 pub use crate::e1000_core::offload::ethernet_crc;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
@@ -98,12 +99,9 @@ pub const IO_SIZE: u64 = 32;
 /// Size of BAR3.
 pub const MSIX_SIZE: u64 = 16 << 10;
 
-use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+use crate::e1000_core::{Chip, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
-
-const TIMER_AUTONEG: TimerId = TimerId(0);
-/// The transmit engine resumes after a kick's quota (see [`tx::TX_FRAMES_PER_KICK`]).
-const TIMER_TX_RESUME: TimerId = TimerId(1);
+use crate::e1000_core::{TIMER_AUTONEG, TIMER_TX_RESUME};
 
 // PCI capability offsets (QEMU's e1000e layout, facts §1.1).
 const CAP_PM: u8 = 0xC8;
@@ -114,6 +112,17 @@ const CAP_MSIX: u8 = 0xA0;
 pub const MSIX_VECTORS: usize = 5;
 /// Offset of the PBA in BAR3.
 pub const MSIX_PBA_OFFSET: u64 = 0x2000;
+
+/// The interrupt outputs: a 32-bit-data MSI capability without per-vector masking (QEMU's
+/// `msi_init(.., 64-bit, no mask)` for the 82574L).
+const IRQ_LAYOUT: IrqLayout = IrqLayout {
+    chip: Chip::E1000e,
+    pin: IRQ_PIN,
+    cap_msi: CAP_MSI,
+    cap_msix: CAP_MSIX,
+    msi_vector_mask: false,
+    pba_offset: MSIX_PBA_OFFSET,
+};
 
 /// The e1000e device model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -131,11 +140,8 @@ pub struct E1000e {
     /// The time sync clock.
     timesync: TimeSync,
     ioaddr: u32,
-    msix: Msix<MSIX_VECTORS>,
-    /// The INTx level the device drives (QEMU's PCI IRQ level).
-    intx_level: bool,
-    /// The INTx line as the command register's INTx disable lets it through.
-    intx_line: bool,
+    /// INTx, MSI and the MSI-X table.
+    irq: Irq<MSIX_VECTORS>,
     tx: tx::TxState,
     tx_kick: TxKick,
     sent: VecDeque<Vec<u8>>,
@@ -210,9 +216,7 @@ impl E1000e {
             link_up: true,
             timesync: TimeSync::default(),
             ioaddr: 0,
-            msix: Msix::new(MSIX_PBA_OFFSET),
-            intx_level: false,
-            intx_line: false,
+            irq: Irq::new(IRQ_LAYOUT),
             tx: tx::TxState::default(),
             tx_kick: TxKick::default(),
             sent: VecDeque::new(),
@@ -281,14 +285,6 @@ impl E1000e {
 
     fn permanent_mac(&self) -> [u8; 6] {
         eeprom::mac(&self.eeprom)
-    }
-
-    fn reg(&self, offset: u64) -> u32 {
-        self.regs.get(offset)
-    }
-
-    fn set_reg(&mut self, offset: u64, value: u32) {
-        self.regs.set(offset, value);
     }
 
     fn bus_master(&self) -> bool {
@@ -435,38 +431,6 @@ impl E1000e {
 
     // ---- PHY -----------------------------------------------------------------------------
 
-    fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value, self.reg(MDIC));
-        if let Some((reg, data)) = out.read {
-            tracing::trace!(target: "e1000e_core_mdic_read", "reg {reg:#x} data {data:#x}");
-        }
-        if let Some((reg, data)) = out.write {
-            tracing::trace!(target: "e1000e_core_mdic_write", "reg {reg:#x} data {data:#x}");
-        }
-        if out.restart_autoneg {
-            tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
-            self.link_up = false;
-            let deadline = ctx.now().saturating_add(AUTONEG_NS);
-            ctx.timer_set(TIMER_AUTONEG, deadline);
-        }
-        self.set_reg(MDIC, out.mdic);
-        if out.interrupt {
-            self.raise(ctx, ICR_MDAC);
-        }
-    }
-
-    fn autoneg_done(&mut self, ctx: &mut dyn Context) {
-        tracing::trace!(target: "e1000e_link_negotiation_done", "");
-        self.phy.autoneg_done();
-        self.link_up = true;
-        // Flow control as negotiated: both directions (QEMU).
-        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
-            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
-            self.set_reg(CTRL, v);
-        }
-        self.raise(ctx, ICR_LSC);
-    }
-
     fn phy_loopback(&self) -> bool {
         self.phy.loopback()
     }
@@ -526,7 +490,7 @@ impl E1000e {
             for (cause, shift) in MSIX_ROUTES {
                 let field = ivar >> shift & 0xF;
                 if value & cause != 0 && field & IVAR_VALID != 0 {
-                    self.msix.clear_pending(1 << (field & 0x7));
+                    self.irq.clear_pending(1 << (field & 0x7));
                 }
             }
         }
@@ -551,11 +515,8 @@ impl E1000e {
         }
         if self.msix_enabled() {
             self.msix_notify(ctx, raised & !ICR_INT_ASSERTED);
-        } else if self.msi_enabled() {
-            self.msi_notify(ctx);
         } else {
-            self.regs.count(IAC, 1);
-            self.set_intx(ctx, true);
+            self.irq.notify_legacy(&mut self.pci, &mut self.regs, ctx);
         }
     }
 
@@ -565,8 +526,8 @@ impl E1000e {
         let v = self.reg(reg) & !bits;
         self.set_reg(reg, v);
         self.settle_icr(false);
-        if self.reg(ICR) & self.reg(IMS) == 0 && !self.msix_enabled() && !self.msi_enabled() {
-            self.set_intx(ctx, false);
+        if self.reg(ICR) & self.reg(IMS) == 0 {
+            self.irq.settle_legacy(&mut self.pci, ctx);
         }
     }
 
@@ -587,41 +548,8 @@ impl E1000e {
         self.set_reg(ICS, icr);
     }
 
-    fn msi_enabled(&self) -> bool {
-        self.pci.u16(CAP_MSI + 2) & MSI_CTRL_ENABLE != 0
-    }
-
     fn msix_enabled(&self) -> bool {
-        self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
-    }
-
-    /// The INTx level the device drives (counted in IAC when it rises).
-    fn set_intx(&mut self, ctx: &mut dyn Context, level: bool) {
-        if level != self.intx_level {
-            tracing::trace!(target: "e1000e_irq_legacy_notify", "{level}");
-            self.intx_level = level;
-            self.pci.set_interrupt_status(level);
-        }
-        self.drive_intx(ctx);
-    }
-
-    /// Drive the INTx line: the level unless the command register disables INTx.
-    fn drive_intx(&mut self, ctx: &mut dyn Context) {
-        let line = self.intx_level && !self.pci.intx_disabled();
-        if line != self.intx_line {
-            self.intx_line = line;
-            ctx.set_irq(IRQ_PIN, line);
-        }
-    }
-
-    fn msi_notify(&mut self, ctx: &mut dyn Context) {
-        let addr =
-            u64::from(self.pci.u32(CAP_MSI + 4)) | u64::from(self.pci.u32(CAP_MSI + 8)) << 32;
-        let data = u32::from(self.pci.u16(CAP_MSI + 0xC));
-        tracing::trace!(target: "e1000e_irq_msi_notify", "addr {addr:#x} data {data:#x}");
-        if self.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
+        self.irq.msix_enabled(&self.pci)
     }
 
     /// MSI-X: each queue or OTHER cause sends the vector its IVAR field names; then, as it is
@@ -635,7 +563,7 @@ impl E1000e {
             let field = self.reg(IVAR) >> shift & 0xF;
             let vector = (field & 0x7) as usize;
             if field & IVAR_VALID != 0 && vector < MSIX_VECTORS {
-                self.msix_send(ctx, vector);
+                self.irq.msix_send(&self.pci, ctx, vector);
             }
             if self.reg(CTRL_EXT) & CTRL_EXT_EIAME != 0 {
                 let iam = self.reg(IAM) & !cause;
@@ -650,49 +578,53 @@ impl E1000e {
             }
         }
     }
+}
 
-    fn msix_send(&mut self, ctx: &mut dyn Context, vector: usize) {
-        let function_masked = self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
-        let Some((addr, data)) = self.msix.message(vector, function_masked) else {
-            return;
-        };
-        tracing::trace!(target: "e1000e_irq_msix_notify_vec", "vector {vector}");
-        if self.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
+impl Nic for E1000e {
+    const CHIP: Chip = Chip::E1000e;
+
+    fn reg(&self, offset: u64) -> u32 {
+        self.regs.get(offset)
     }
 
-    // ---- BAR2 and BAR3 -------------------------------------------------------------------
-
-    fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
-        match offset {
-            IOADDR => self.ioaddr,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_read(ctx, u64::from(self.ioaddr))
-            }
-            _ => 0,
-        }
+    fn set_reg(&mut self, offset: u64, value: u32) {
+        self.regs.set(offset, value);
     }
 
-    fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        match offset {
-            IOADDR => self.ioaddr = value,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_write(ctx, u64::from(self.ioaddr), value);
-            }
-            _ => {}
-        }
+    fn phy_mut(&mut self) -> &mut Phy {
+        &mut self.phy
     }
 
-    fn msix_read(&self, offset: u64) -> u32 {
-        self.msix.read(offset)
+    fn set_link_up(&mut self, up: bool) {
+        self.link_up = up;
     }
 
-    fn msix_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        // Unmasking a vector with its pending bit set delivers it.
-        if let Some(vector) = self.msix.write(offset, value) {
-            self.msix_send(ctx, vector);
-        }
+    fn raise_icr(&mut self, ctx: &mut dyn Context, causes: u32) {
+        self.raise(ctx, causes);
+    }
+
+    fn ioaddr_mut(&mut self) -> &mut u32 {
+        &mut self.ioaddr
+    }
+
+    fn register_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        self.mmio_read(ctx, offset)
+    }
+
+    fn register_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.mmio_write(ctx, offset, value);
+    }
+
+    fn receive_frame(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
+        self.receive(ctx, frame);
+    }
+
+    fn resume_transmit(&mut self, ctx: &mut dyn Context) {
+        self.resume_xmit(ctx);
+    }
+
+    fn pcap(&self) -> Option<&Pcap> {
+        self.pcap.as_ref()
     }
 }
 
@@ -825,7 +757,7 @@ impl Device for E1000e {
         let v = match region {
             MMIO_REGION => self.mmio_read(ctx, offset),
             IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.msix_read(offset),
+            MSIX_REGION => self.irq.msix_read(offset),
             _ => 0,
         };
         u64::from(v)
@@ -843,7 +775,7 @@ impl Device for E1000e {
         match region {
             MMIO_REGION => self.mmio_write(ctx, offset, value),
             IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => self.msix_write(ctx, offset, value),
+            MSIX_REGION => self.irq.msix_write(&self.pci, ctx, offset, value),
             _ => {}
         }
     }
@@ -858,27 +790,16 @@ impl Device for E1000e {
 
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
-        // INTx disable gates the line.
-        self.drive_intx(ctx);
+        // INTx disable gates the line; enabling or unmasking MSI-X sends what is pending.
+        self.irq.config_written(&mut self.pci, ctx);
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
-        match timer {
-            TIMER_AUTONEG => self.autoneg_done(ctx),
-            TIMER_TX_RESUME => self.resume_xmit(ctx),
-            _ => {}
-        }
+        self.nic_timer(ctx, timer);
     }
 
     fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
-        if payload.is_empty() {
-            return;
-        }
-        let frame = &payload[..payload.len().min(MAX_FRAME)];
-        if let Some(pcap) = &self.pcap {
-            pcap.record(frame, ctx.now());
-        }
-        self.receive(ctx, frame);
+        self.frame_event(ctx, payload);
     }
 
     fn reset(&mut self) {

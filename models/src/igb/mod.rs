@@ -99,8 +99,9 @@ mod tx;
 mod vf;
 
 use crate::e1000_core::eeprom;
+use crate::e1000_core::irq::{Irq, IrqLayout};
 use crate::e1000_core::kick::TxKick;
-use crate::e1000_core::msix::Msix;
+use crate::e1000_core::nic::Nic;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
@@ -128,12 +129,9 @@ pub const MMIO_SIZE: u64 = 128 << 10;
 pub const IO_SIZE: u64 = 32;
 /// Size of BAR3.
 pub const MSIX_SIZE: u64 = 16 << 10;
-use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+use crate::e1000_core::{Chip, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
-
-const TIMER_AUTONEG: TimerId = TimerId(0);
-/// Transmit queues that yielded resume on this timer.
-const TIMER_TX_RESUME: TimerId = TimerId(1);
+use crate::e1000_core::{TIMER_AUTONEG, TIMER_TX_RESUME};
 
 // PCI capability offsets (facts §1.1, igb).
 const CAP_PM: u8 = 0x40;
@@ -145,6 +143,17 @@ pub const MSIX_VECTORS: usize = 10;
 /// Offset of the PBA in BAR3.
 pub const MSIX_PBA_OFFSET: u64 = 0x2000;
 
+/// The interrupt outputs: a 64-bit MSI capability with per-vector masking (QEMU's
+/// `msi_init(.., 64-bit, per-vector mask)` for the 82576).
+const IRQ_LAYOUT: IrqLayout = IrqLayout {
+    chip: Chip::Igb,
+    pin: IRQ_PIN,
+    cap_msi: CAP_MSI,
+    cap_msix: CAP_MSIX,
+    msi_vector_mask: true,
+    pba_offset: MSIX_PBA_OFFSET,
+};
+
 /// The igb (82576 PF) device model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Igb {
@@ -153,11 +162,8 @@ pub struct Igb {
     eeprom: [u16; EEPROM_TEMPLATE.len()],
     phy: Phy,
     ioaddr: u32,
-    msix: Msix<MSIX_VECTORS>,
-    /// The INTx level the device drives (QEMU's PCI IRQ level).
-    intx_level: bool,
-    /// The INTx line as the command register's INTx disable lets it through.
-    intx_line: bool,
+    /// INTx, MSI and the MSI-X table.
+    irq: Irq<MSIX_VECTORS>,
     /// The time sync clock.
     timesync: TimeSync,
     /// Packet assembly per transmit queue.
@@ -193,9 +199,7 @@ impl Igb {
             eeprom: eeprom::image(&EEPROM_TEMPLATE, DEFAULT_MAC, DEVICE_ID),
             phy: Phy::new(&PHY_PROFILE),
             ioaddr: 0,
-            msix: Msix::new(MSIX_PBA_OFFSET),
-            intx_level: false,
-            intx_line: false,
+            irq: Irq::new(IRQ_LAYOUT),
             timesync: TimeSync::default(),
             tx: Box::default(),
             tx_kick: TxKick::default(),
@@ -266,14 +270,6 @@ impl Igb {
         self.phy = Phy::new(&PHY_PROFILE);
         *self.tx = Default::default();
         self.tx_resume = 0;
-    }
-
-    fn reg(&self, offset: u64) -> u32 {
-        self.regs.get(offset)
-    }
-
-    fn set_reg(&mut self, offset: u64, value: u32) {
-        self.regs.set(offset, value);
     }
 
     fn bus_master(&self) -> bool {
@@ -390,8 +386,8 @@ impl Igb {
             GCR => self.regs.set_masked(GCR, value, !GCR_RO),
             PBACLR => {
                 self.set_reg(PBACLR, value & PBACLR_VALID);
-                if self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0 {
-                    self.msix.clear_pending(value & PBACLR_VALID);
+                if self.msix_enabled() {
+                    self.irq.clear_pending(value & PBACLR_VALID);
                 }
             }
             TIMINCA => self
@@ -487,61 +483,59 @@ impl Igb {
             self.pf_reset_done();
         }
     }
+}
 
-    fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value, self.reg(MDIC));
-        if let Some((reg, data)) = out.read {
-            tracing::trace!(target: "igb_core_mdic_read", "reg {reg:#x} data {data:#x}");
-        }
-        if let Some((reg, data)) = out.write {
-            tracing::trace!(target: "igb_core_mdic_write", "reg {reg:#x} data {data:#x}");
-        }
-        if out.restart_autoneg {
-            tracing::trace!(target: "igb_core_start_link_negotiation", "");
-            let v = self.reg(STATUS) & !STATUS_LU;
-            self.set_reg(STATUS, v);
-            let deadline = ctx.now().saturating_add(AUTONEG_NS);
-            ctx.timer_set(TIMER_AUTONEG, deadline);
-        }
-        self.set_reg(MDIC, out.mdic);
-        if out.interrupt {
-            self.raise(ctx, ICR, ICR_MDAC);
-        }
+impl Nic for Igb {
+    const CHIP: Chip = Chip::Igb;
+
+    fn reg(&self, offset: u64) -> u32 {
+        self.regs.get(offset)
     }
 
-    /// Autonegotiation completed: link up, flow control on (both directions), LSC.
-    fn autoneg_done(&mut self, ctx: &mut dyn Context) {
-        tracing::trace!(target: "igb_link_negotiation_done", "");
-        let v = self.reg(STATUS) | STATUS_LU;
+    fn set_reg(&mut self, offset: u64, value: u32) {
+        self.regs.set(offset, value);
+    }
+
+    fn phy_mut(&mut self) -> &mut Phy {
+        &mut self.phy
+    }
+
+    fn set_link_up(&mut self, up: bool) {
+        let status = self.reg(STATUS);
+        let v = if up {
+            status | STATUS_LU
+        } else {
+            status & !STATUS_LU
+        };
         self.set_reg(STATUS, v);
-        self.phy.autoneg_done();
-        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
-            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
-            self.set_reg(CTRL, v);
-        }
-        self.raise(ctx, ICR, ICR_LSC);
     }
 
-    // ---- BAR2 and BAR3 -------------------------------------------------------------------
-
-    fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
-        match offset {
-            IOADDR => self.ioaddr,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_read(ctx, u64::from(self.ioaddr))
-            }
-            _ => 0,
-        }
+    fn raise_icr(&mut self, ctx: &mut dyn Context, causes: u32) {
+        self.raise(ctx, ICR, causes);
     }
 
-    fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        match offset {
-            IOADDR => self.ioaddr = value,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_write(ctx, u64::from(self.ioaddr), value);
-            }
-            _ => {}
-        }
+    fn ioaddr_mut(&mut self) -> &mut u32 {
+        &mut self.ioaddr
+    }
+
+    fn register_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        self.mmio_read(ctx, offset)
+    }
+
+    fn register_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.mmio_write(ctx, offset, value);
+    }
+
+    fn receive_frame(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
+        self.receive(ctx, frame);
+    }
+
+    fn resume_transmit(&mut self, ctx: &mut dyn Context) {
+        self.resume_xmit(ctx);
+    }
+
+    fn pcap(&self) -> Option<&Pcap> {
+        self.pcap.as_ref()
     }
 }
 
@@ -656,7 +650,7 @@ impl Device for Igb {
         let v = match region {
             MMIO_REGION => self.mmio_read(ctx, offset),
             IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.msix.read(offset),
+            MSIX_REGION => self.irq.msix_read(offset),
             _ => 0,
         };
         u64::from(v)
@@ -674,11 +668,7 @@ impl Device for Igb {
         match region {
             MMIO_REGION => self.mmio_write(ctx, offset, value),
             IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => {
-                if let Some(vector) = self.msix.write(offset, value) {
-                    self.msix_send(ctx, vector);
-                }
-            }
+            MSIX_REGION => self.irq.msix_write(&self.pci, ctx, offset, value),
             _ => {}
         }
     }
@@ -694,32 +684,15 @@ impl Device for Igb {
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
         // INTx disable gates the line; enabling or unmasking MSI-X sends what is pending.
-        self.drive_intx(ctx);
-        let control = self.pci.u16(CAP_MSIX + 2);
-        let function_masked = control & MSIX_CTRL_ENABLE == 0 || control & MSIX_CTRL_MASKALL != 0;
-        let pending = self.msix.take_unmasked_pending(function_masked);
-        for vector in (0..MSIX_VECTORS).filter(|v| pending & 1 << v != 0) {
-            self.msix_send(ctx, vector);
-        }
+        self.irq.config_written(&mut self.pci, ctx);
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
-        match timer {
-            TIMER_AUTONEG => self.autoneg_done(ctx),
-            TIMER_TX_RESUME => self.resume_xmit(ctx),
-            _ => {}
-        }
+        self.nic_timer(ctx, timer);
     }
 
     fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
-        if payload.is_empty() {
-            return;
-        }
-        let frame = &payload[..payload.len().min(MAX_FRAME)];
-        if let Some(pcap) = &self.pcap {
-            pcap.record(frame, ctx.now());
-        }
-        self.receive(ctx, frame);
+        self.frame_event(ctx, payload);
     }
 
     fn reset(&mut self) {
