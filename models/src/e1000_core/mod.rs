@@ -9,6 +9,7 @@
 //! | [`phy`] | the PHY behind MDIC: registers, reset, autonegotiation, loopback bit |
 //! | [`filter`] | receive address filters: RA, MTA hash, VLAN filter, broadcast, promiscuous |
 //! | [`offload`] | checksum helpers, the Ethernet CRC, frame size buckets, statistics |
+//! | [`function`] | the PCI function: BARs and regions, PM/MSI/MSI-X capability layouts |
 //! | [`msix`] | MSI-X table and PBA as memory-mapped state |
 //! | [`irq`] | interrupt delivery: the INTx line, MSI (with per-vector masking where the chip has it) and MSI-X |
 //! | [`nic`] | the [`nic::Nic`] trait: MDIC and autonegotiation, the I/O window, incoming frames and timers, written once over what each model provides |
@@ -66,6 +67,7 @@ pub const MSIX_CTRL_MASKALL: u16 = 0x4000;
 
 pub mod eeprom;
 pub mod filter;
+pub mod function;
 pub mod irq;
 pub mod kick;
 pub mod msix;

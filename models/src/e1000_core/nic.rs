@@ -1,19 +1,17 @@
 //! What both NIC models do the same way around their own register files, written once as the
 //! provided methods of [`Nic`]: MDIC and the autonegotiation that a PHY write starts, the
-//! IOADDR/IODATA window of BAR2, a frame from the backend, and the two timers.
+//! BAR dispatch and the IOADDR/IODATA window of BAR2, a frame from the backend, and the two timers.
 //!
 //! A model implements the few required methods (its register file, PHY, link bit, how it
 //! raises an ICR cause, its register access, receive and transmit resume) and calls the
 //! provided ones from its `Device` implementation.
 
+use super::function::{IO_REGION, MMIO_REGION, MMIO_SIZE, MSIX_REGION};
 use super::pcap::Pcap;
 use super::phy::Phy;
 use super::regs::{CTRL, CTRL_RFCE, CTRL_TFCE, ICR_LSC, ICR_MDAC, IOADDR, IODATA, MDIC};
 use super::{AUTONEG_NS, Chip, MAX_FRAME, TIMER_AUTONEG, TIMER_TX_RESUME};
-use harness::device::{Context, TimerId};
-
-/// Size of BAR0: the registers IODATA reaches.
-const REGISTER_SPACE: u64 = 128 << 10;
+use harness::device::{Context, RegionId, TimerId};
 
 /// One NIC model as the shared code sees it.
 pub(crate) trait Nic {
@@ -42,6 +40,32 @@ pub(crate) trait Nic {
     fn resume_transmit(&mut self, ctx: &mut dyn Context);
     /// The backend's capture file.
     fn pcap(&self) -> Option<&Pcap>;
+    /// A guest read of the MSI-X BAR.
+    fn msix_bar_read(&self, offset: u64) -> u32;
+    /// A guest write to the MSI-X BAR.
+    fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32);
+
+    /// A guest read of one of the BARs (the flash window reads 0).
+    fn bar_read(&mut self, ctx: &mut dyn Context, region: RegionId, offset: u64) -> u64 {
+        let v = match region {
+            MMIO_REGION => self.register_read(ctx, offset),
+            IO_REGION => self.io_read(ctx, offset),
+            MSIX_REGION => self.msix_bar_read(offset),
+            _ => 0,
+        };
+        u64::from(v)
+    }
+
+    /// A guest write to one of the BARs (the flash window ignores it).
+    fn bar_write(&mut self, ctx: &mut dyn Context, region: RegionId, offset: u64, value: u64) {
+        let value = value as u32;
+        match region {
+            MMIO_REGION => self.register_write(ctx, offset, value),
+            IO_REGION => self.io_write(ctx, offset, value),
+            MSIX_REGION => self.msix_bar_write(ctx, offset, value),
+            _ => {}
+        }
+    }
 
     /// MDIC write: the PHY answers; a restarted autonegotiation takes the link down until
     /// [`TIMER_AUTONEG`]; MDIC.INT_EN raises MDAC.
@@ -104,7 +128,7 @@ pub(crate) trait Nic {
         let addr = u64::from(*self.ioaddr_mut());
         match offset {
             IOADDR => addr as u32,
-            IODATA if addr < REGISTER_SPACE => self.register_read(ctx, addr),
+            IODATA if addr < MMIO_SIZE => self.register_read(ctx, addr),
             _ => 0,
         }
     }
@@ -114,7 +138,7 @@ pub(crate) trait Nic {
         let addr = u64::from(*self.ioaddr_mut());
         match offset {
             IOADDR => *self.ioaddr_mut() = value,
-            IODATA if addr < REGISTER_SPACE => self.register_write(ctx, addr, value),
+            IODATA if addr < MMIO_SIZE => self.register_write(ctx, addr, value),
             _ => {}
         }
     }

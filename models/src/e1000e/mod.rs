@@ -62,7 +62,6 @@ mod rx;
 mod tests;
 mod tx;
 
-use crate::e1000_core::eeprom;
 pub use crate::e1000_core::eeprom::{
     EEPROM_CHECKSUM_WORD, EEPROM_DEVICE_ID_WORD, EEPROM_DEVICE_ID_WORD2, EEPROM_SUM, EEPROM_WORDS,
 };
@@ -75,31 +74,19 @@ use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use crate::e1000_core::timesync::{self, TimeSync};
-use harness::access::{AccessRules, AccessSize, Space};
+use crate::e1000_core::{eeprom, function};
+use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
-use harness::pci::{self, BarDef, BarKind, PciConfig};
+use harness::pci::PciConfig;
 pub use regs::*;
 use std::collections::VecDeque;
 
-/// BAR0: the register file.
-pub const MMIO_REGION: RegionId = RegionId(0);
-/// BAR1: the flash window (no decode).
-pub const FLASH_REGION: RegionId = RegionId(1);
-/// BAR2: IOADDR/IODATA.
-pub const IO_REGION: RegionId = RegionId(2);
-/// BAR3: MSI-X table and PBA.
-pub const MSIX_REGION: RegionId = RegionId(3);
-/// The INTx output (INTA).
-pub const IRQ_PIN: u8 = 0;
+pub use crate::e1000_core::function::{
+    FLASH_REGION, IO_REGION, IRQ_PIN, MMIO_REGION, MMIO_SIZE, MSIX_PBA_OFFSET, MSIX_REGION,
+    MSIX_SIZE,
+};
 
-/// Size of BAR0 and BAR1.
-pub const MMIO_SIZE: u64 = 128 << 10;
-/// Size of BAR2.
-pub const IO_SIZE: u64 = 32;
-/// Size of BAR3.
-pub const MSIX_SIZE: u64 = 16 << 10;
-
-use crate::e1000_core::{Chip, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+use crate::e1000_core::Chip;
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
 use crate::e1000_core::{TIMER_AUTONEG, TIMER_TX_RESUME};
 
@@ -110,8 +97,6 @@ const CAP_PCIE: u8 = 0xE0;
 const CAP_MSIX: u8 = 0xA0;
 /// MSI-X vectors (82574: 5).
 pub const MSIX_VECTORS: usize = 5;
-/// Offset of the PBA in BAR3.
-pub const MSIX_PBA_OFFSET: u64 = 0x2000;
 
 /// The interrupt outputs: a 32-bit-data MSI capability without per-vector masking (QEMU's
 /// `msi_init(.., 64-bit, no mask)` for the 82574L).
@@ -626,6 +611,14 @@ impl Nic for E1000e {
     fn pcap(&self) -> Option<&Pcap> {
         self.pcap.as_ref()
     }
+
+    fn msix_bar_read(&self, offset: u64) -> u32 {
+        self.irq.msix_read(offset)
+    }
+
+    fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.irq.msix_write(&self.pci, ctx, offset, value);
+    }
 }
 
 /// The word that makes the EEPROM sum [`EEPROM_SUM`].
@@ -669,50 +662,15 @@ fn status(ctrl: u32, ctrl_ext: u32, link_up: bool, phy_reset_asserted: bool) -> 
 }
 
 fn pci_config() -> PciConfig {
-    let mem32 = |region, size| BarDef {
-        region,
-        kind: BarKind::Memory32 {
-            prefetchable: false,
-        },
-        size,
-    };
-    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
+    let base = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
         .with_subsystem(VENDOR_ID, 0)
-        .with_interrupt_pin(1)
-        .with_bar(0, mem32(MMIO_REGION, MMIO_SIZE))
-        .with_bar(1, mem32(FLASH_REGION, MMIO_SIZE))
-        .with_bar(
-            2,
-            BarDef {
-                region: IO_REGION,
-                kind: BarKind::Io,
-                size: IO_SIZE,
-            },
-        )
-        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE));
+        .with_interrupt_pin(1);
+    let mut cfg = function::with_bars(base, false);
     // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
-    cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
-    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
-    cfg.set_u16(pci::STATUS, st);
-    for (cap, len) in [
-        (CAP_PM, 8),
-        (CAP_MSI, 0x0E),
-        (CAP_PCIE, 0x14),
-        (CAP_MSIX, 0x0C),
-    ] {
-        cfg.set_read_only(cap, len);
-    }
-    cfg.set_u16(CAP_PM, 0xD0 << 8 | 0x01);
-    cfg.set_u16(CAP_PM + 2, 0x0022);
-    // Power state, PME enable, data select.
-    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
-    cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
-    cfg.set_u16(CAP_MSI, u16::from(CAP_PCIE) << 8 | 0x05);
-    cfg.set_u16(CAP_MSI + 2, 0x0080);
-    cfg.set_wmask_u16(CAP_MSI + 2, MSI_CTRL_ENABLE);
-    cfg.set_wmask_u32(CAP_MSI + 4, 0xFFFF_FFFC);
-    cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
-    cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
+    function::capability_list(&mut cfg, CAP_PM);
+    function::power_management(&mut cfg, CAP_PM, CAP_MSI);
+    function::msi(&mut cfg, CAP_MSI, CAP_PCIE, IRQ_LAYOUT.msi_vector_mask);
+    cfg.set_read_only(CAP_PCIE, 0x14);
     cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
     // Version 1, endpoint (QEMU: device control reads 0 and keeps nothing); extended tags,
     // role-based errors; 2.5 GT/s x1 with L0s, trained at 2.5 GT/s x1.
@@ -720,11 +678,7 @@ fn pci_config() -> PciConfig {
     cfg.set_u32(CAP_PCIE + 4, 0x0000_8020);
     cfg.set_u32(CAP_PCIE + 0xC, 0x0000_0411);
     cfg.set_u16(CAP_PCIE + 0x12, 0x0011);
-    cfg.set_u16(CAP_MSIX, 0x11);
-    cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
-    cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
-    cfg.set_u32(CAP_MSIX + 4, 3);
-    cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
+    function::msix(&mut cfg, CAP_MSIX, 0, MSIX_VECTORS);
     cfg
 }
 
@@ -734,17 +688,7 @@ impl Device for E1000e {
     }
 
     fn regions(&self) -> Vec<RegionSpec> {
-        vec![
-            RegionSpec::new("e1000e-mmio", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new(
-                "e1000e-flash",
-                Space::Memory,
-                MMIO_SIZE,
-                AccessRules::DWORDS,
-            ),
-            RegionSpec::new("e1000e-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("e1000e-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
-        ]
+        function::regions(["e1000e-mmio", "e1000e-flash", "e1000e-io", "e1000e-msix"])
     }
 
     fn read(
@@ -754,13 +698,7 @@ impl Device for E1000e {
         offset: u64,
         _size: AccessSize,
     ) -> u64 {
-        let v = match region {
-            MMIO_REGION => self.mmio_read(ctx, offset),
-            IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.irq.msix_read(offset),
-            _ => 0,
-        };
-        u64::from(v)
+        self.bar_read(ctx, region, offset)
     }
 
     fn write(
@@ -771,13 +709,7 @@ impl Device for E1000e {
         _size: AccessSize,
         value: u64,
     ) {
-        let value = value as u32;
-        match region {
-            MMIO_REGION => self.mmio_write(ctx, offset, value),
-            IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => self.irq.msix_write(&self.pci, ctx, offset, value),
-            _ => {}
-        }
+        self.bar_write(ctx, region, offset, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::e1000_core::MSIX_CTRL_ENABLE;
 use harness::testing::TestContext;
 
 const RAM: usize = 1 << 20;

@@ -98,7 +98,6 @@ mod tests;
 mod tx;
 mod vf;
 
-use crate::e1000_core::eeprom;
 use crate::e1000_core::irq::{Irq, IrqLayout};
 use crate::e1000_core::kick::TxKick;
 use crate::e1000_core::nic::Nic;
@@ -106,30 +105,18 @@ use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use crate::e1000_core::timesync::{self, TimeSync};
-use harness::access::{AccessRules, AccessSize, Space};
+use crate::e1000_core::{eeprom, function};
+use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
-use harness::pci::{self, BarDef, BarKind, PciConfig};
+use harness::pci::PciConfig;
 pub use regs::*;
 use std::collections::VecDeque;
 
-/// BAR0: the register file.
-pub const MMIO_REGION: RegionId = RegionId(0);
-/// BAR1: the flash window (no decode).
-pub const FLASH_REGION: RegionId = RegionId(1);
-/// BAR2: IOADDR/IODATA.
-pub const IO_REGION: RegionId = RegionId(2);
-/// BAR3 (64-bit): MSI-X table and PBA.
-pub const MSIX_REGION: RegionId = RegionId(3);
-/// The INTx output (INTA).
-pub const IRQ_PIN: u8 = 0;
-
-/// Size of BAR0 and BAR1.
-pub const MMIO_SIZE: u64 = 128 << 10;
-/// Size of BAR2.
-pub const IO_SIZE: u64 = 32;
-/// Size of BAR3.
-pub const MSIX_SIZE: u64 = 16 << 10;
-use crate::e1000_core::{Chip, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+use crate::e1000_core::Chip;
+pub use crate::e1000_core::function::{
+    FLASH_REGION, IO_REGION, IRQ_PIN, MMIO_REGION, MMIO_SIZE, MSIX_PBA_OFFSET, MSIX_REGION,
+    MSIX_SIZE,
+};
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
 use crate::e1000_core::{TIMER_AUTONEG, TIMER_TX_RESUME};
 
@@ -140,8 +127,6 @@ const CAP_MSIX: u8 = 0x70;
 const CAP_PCIE: u8 = 0xA0;
 /// MSI-X vectors in the capability and table (QEMU's 10, facts §1.1).
 pub const MSIX_VECTORS: usize = 10;
-/// Offset of the PBA in BAR3.
-pub const MSIX_PBA_OFFSET: u64 = 0x2000;
 
 /// The interrupt outputs: a 64-bit MSI capability with per-vector masking (QEMU's
 /// `msi_init(.., 64-bit, per-vector mask)` for the 82576).
@@ -537,81 +522,27 @@ impl Nic for Igb {
     fn pcap(&self) -> Option<&Pcap> {
         self.pcap.as_ref()
     }
+
+    fn msix_bar_read(&self, offset: u64) -> u32 {
+        self.irq.msix_read(offset)
+    }
+
+    fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.irq.msix_write(&self.pci, ctx, offset, value);
+    }
 }
 
 fn pci_config() -> PciConfig {
-    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, REVISION_ID, 0)
+    let base = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, REVISION_ID, 0)
         .with_subsystem(SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID)
-        .with_interrupt_pin(1)
-        .with_bar(
-            0,
-            BarDef {
-                region: MMIO_REGION,
-                kind: BarKind::Memory32 {
-                    prefetchable: false,
-                },
-                size: MMIO_SIZE,
-            },
-        )
-        .with_bar(
-            1,
-            BarDef {
-                region: FLASH_REGION,
-                kind: BarKind::Memory32 {
-                    prefetchable: false,
-                },
-                size: MMIO_SIZE,
-            },
-        )
-        .with_bar(
-            2,
-            BarDef {
-                region: IO_REGION,
-                kind: BarKind::Io,
-                size: IO_SIZE,
-            },
-        )
-        .with_bar(
-            3,
-            BarDef {
-                region: MSIX_REGION,
-                kind: BarKind::Memory64 {
-                    prefetchable: false,
-                },
-                size: MSIX_SIZE,
-            },
-        );
+        .with_interrupt_pin(1);
+    let mut cfg = function::with_bars(base, true);
     // Capability chain PM (0x40) → MSI (0x50) → MSI-X (0x70) → PCIe (0xA0), facts §1.1.
-    cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
-    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
-    cfg.set_u16(pci::STATUS, st);
-    for (cap, len) in [
-        (CAP_PM, 8),
-        (CAP_MSI, 0x18),
-        (CAP_MSIX, 0x0C),
-        (CAP_PCIE, 0x3C),
-    ] {
-        cfg.set_read_only(cap, len);
-    }
-    cfg.set_u16(CAP_PM, u16::from(CAP_MSI) << 8 | 0x01);
-    // PM 1.1, device-specific initialisation; D3hot only.
-    cfg.set_u16(CAP_PM + 2, 0x0022);
-    // Power state, PME enable, data select.
-    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
-    cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
-    cfg.set_u16(CAP_MSI, u16::from(CAP_MSIX) << 8 | 0x05);
-    // 64-bit address, per-vector masking, one vector.
-    cfg.set_u16(CAP_MSI + 2, 0x0180);
-    cfg.set_wmask_u16(CAP_MSI + 2, MSI_CTRL_ENABLE);
-    cfg.set_wmask_u32(CAP_MSI + 4, 0xFFFF_FFFC);
-    cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
-    cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
-    cfg.set_wmask_u32(CAP_MSI + 0x10, 1);
-    cfg.set_u16(CAP_MSIX, u16::from(CAP_PCIE) << 8 | 0x11);
-    cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
-    cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
-    cfg.set_u32(CAP_MSIX + 4, 3);
-    cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
+    function::capability_list(&mut cfg, CAP_PM);
+    function::power_management(&mut cfg, CAP_PM, CAP_MSI);
+    function::msi(&mut cfg, CAP_MSI, CAP_MSIX, IRQ_LAYOUT.msi_vector_mask);
+    function::msix(&mut cfg, CAP_MSIX, CAP_PCIE, MSIX_VECTORS);
+    cfg.set_read_only(CAP_PCIE, 0x3C);
     cfg.set_u16(CAP_PCIE, 0x10);
     // Version 2, endpoint; 128-byte payload, extended tags, role-based errors, FLR (not
     // modelled: device control reads 0 and keeps nothing, as QEMU's).
@@ -632,12 +563,7 @@ impl Device for Igb {
     }
 
     fn regions(&self) -> Vec<RegionSpec> {
-        vec![
-            RegionSpec::new("igb-mmio", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("igb-flash", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("igb-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("igb-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
-        ]
+        function::regions(["igb-mmio", "igb-flash", "igb-io", "igb-msix"])
     }
 
     fn read(
@@ -647,13 +573,7 @@ impl Device for Igb {
         offset: u64,
         _size: AccessSize,
     ) -> u64 {
-        let v = match region {
-            MMIO_REGION => self.mmio_read(ctx, offset),
-            IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.irq.msix_read(offset),
-            _ => 0,
-        };
-        u64::from(v)
+        self.bar_read(ctx, region, offset)
     }
 
     fn write(
@@ -664,13 +584,7 @@ impl Device for Igb {
         _size: AccessSize,
         value: u64,
     ) {
-        let value = value as u32;
-        match region {
-            MMIO_REGION => self.mmio_write(ctx, offset, value),
-            IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => self.irq.msix_write(&self.pci, ctx, offset, value),
-            _ => {}
-        }
+        self.bar_write(ctx, region, offset, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {
