@@ -5,7 +5,8 @@
 //! both.
 //!
 //! The differences are data ([`IrqLayout`]): where the capabilities sit, and whether the MSI
-//! capability has per-vector masking (the 82576's has, the 82574L's has not).
+//! capability has per-vector masking (the 82576's has, the 82574L's has not). A model names
+//! its layout through [`IrqChip`], so the offsets are constants in the delivery path.
 //!
 //! Masking, as the PCI spec and QEMU have it:
 //! - An MSI-X vector is masked by its own vector control bit, or by the whole function: MSI-X
@@ -21,6 +22,7 @@ use super::regs::IAC;
 use super::{Chip, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
 use harness::device::Context;
 use harness::pci::PciConfig;
+use std::marker::PhantomData;
 
 /// Where a chip's message capabilities sit and what they can do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,10 +41,17 @@ pub struct IrqLayout {
     pub pba_offset: u64,
 }
 
-/// The interrupt outputs of one NIC: the INTx level and line, and the MSI-X table.
+/// A chip's interrupt layout, as a type (the offsets fold into the delivery code).
+pub trait IrqChip {
+    /// The layout.
+    const LAYOUT: IrqLayout;
+}
+
+/// The interrupt outputs of one NIC of chip `C`: the INTx level and line, and the MSI-X
+/// table of `N` vectors.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Irq<const N: usize> {
-    layout: IrqLayout,
+pub struct Irq<C, const N: usize> {
+    chip: PhantomData<C>,
     msix: Msix<N>,
     /// The INTx level the device drives (QEMU's PCI IRQ level).
     intx_level: bool,
@@ -50,12 +59,20 @@ pub struct Irq<const N: usize> {
     intx_line: bool,
 }
 
-impl<const N: usize> Irq<N> {
+impl<C: IrqChip, const N: usize> Default for Irq<C, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<C: IrqChip, const N: usize> Irq<C, N> {
+    const LAYOUT: IrqLayout = C::LAYOUT;
+
     /// INTx low, every MSI-X vector masked, nothing pending.
-    pub fn new(layout: IrqLayout) -> Self {
+    pub fn new() -> Self {
         Self {
-            layout,
-            msix: Msix::new(layout.pba_offset),
+            chip: PhantomData,
+            msix: Msix::new(Self::LAYOUT.pba_offset),
             intx_level: false,
             intx_line: false,
         }
@@ -63,17 +80,17 @@ impl<const N: usize> Irq<N> {
 
     /// MSI is enabled in the capability.
     pub fn msi_enabled(&self, pci: &PciConfig) -> bool {
-        pci.u16(self.layout.cap_msi + 2) & MSI_CTRL_ENABLE != 0
+        pci.u16(Self::LAYOUT.cap_msi + 2) & MSI_CTRL_ENABLE != 0
     }
 
     /// MSI-X is enabled in the capability.
     pub fn msix_enabled(&self, pci: &PciConfig) -> bool {
-        pci.u16(self.layout.cap_msix + 2) & MSIX_CTRL_ENABLE != 0
+        pci.u16(Self::LAYOUT.cap_msix + 2) & MSIX_CTRL_ENABLE != 0
     }
 
     /// The whole MSI-X function is masked: MSI-X off or mask-all set.
     fn msix_function_masked(&self, pci: &PciConfig) -> bool {
-        let control = pci.u16(self.layout.cap_msix + 2);
+        let control = pci.u16(Self::LAYOUT.cap_msix + 2);
         control & MSIX_CTRL_ENABLE == 0 || control & MSIX_CTRL_MASKALL != 0
     }
 
@@ -104,7 +121,7 @@ impl<const N: usize> Irq<N> {
     pub fn set_intx(&mut self, pci: &mut PciConfig, ctx: &mut dyn Context, level: bool) {
         if level != self.intx_level {
             trace_chip!(
-                self.layout.chip,
+                Self::LAYOUT.chip,
                 "e1000e_irq_legacy_notify",
                 "igb_irq_legacy_notify",
                 "{level}"
@@ -120,15 +137,15 @@ impl<const N: usize> Irq<N> {
         let line = self.intx_level && !pci.intx_disabled();
         if line != self.intx_line {
             self.intx_line = line;
-            ctx.set_irq(self.layout.pin, line);
+            ctx.set_irq(Self::LAYOUT.pin, line);
         }
     }
 
     /// Send the MSI message (vector 0), or with per-vector masking and the vector masked,
     /// set its pending bit.
     fn msi_notify(&mut self, pci: &mut PciConfig, ctx: &mut dyn Context) {
-        let cap = self.layout.cap_msi;
-        if self.layout.msi_vector_mask && pci.u32(cap + 0x10) & 1 != 0 {
+        let cap = Self::LAYOUT.cap_msi;
+        if Self::LAYOUT.msi_vector_mask && pci.u32(cap + 0x10) & 1 != 0 {
             let pending = pci.u32(cap + 0x14) | 1;
             pci.set_u32(cap + 0x14, pending);
             return;
@@ -136,7 +153,7 @@ impl<const N: usize> Irq<N> {
         let addr = u64::from(pci.u32(cap + 4)) | u64::from(pci.u32(cap + 8)) << 32;
         let data = u32::from(pci.u16(cap + 0xC));
         trace_chip!(
-            self.layout.chip,
+            Self::LAYOUT.chip,
             "e1000e_irq_msi_notify",
             "igb_irq_msi_notify",
             "addr {addr:#x} data {data:#x}"
@@ -153,7 +170,7 @@ impl<const N: usize> Irq<N> {
             return;
         };
         trace_chip!(
-            self.layout.chip,
+            Self::LAYOUT.chip,
             "e1000e_irq_msix_notify_vec",
             "igb_msix_notify_vec",
             "vector {vector}"
@@ -186,13 +203,15 @@ impl<const N: usize> Irq<N> {
     /// its pending message once enabled and unmasked.
     pub fn config_written(&mut self, pci: &mut PciConfig, ctx: &mut dyn Context) {
         self.drive_intx(pci, ctx);
-        let function_masked = self.msix_function_masked(pci);
-        let pending = self.msix.take_unmasked_pending(function_masked);
-        for vector in (0..N).filter(|v| pending & 1 << v != 0) {
-            self.msix_send(pci, ctx, vector);
+        if self.msix.pba() != 0 {
+            let function_masked = self.msix_function_masked(pci);
+            let pending = self.msix.take_unmasked_pending(function_masked);
+            for vector in (0..N).filter(|v| pending & 1 << v != 0) {
+                self.msix_send(pci, ctx, vector);
+            }
         }
-        let cap = self.layout.cap_msi;
-        if self.layout.msi_vector_mask
+        let cap = Self::LAYOUT.cap_msi;
+        if Self::LAYOUT.msi_vector_mask
             && self.msi_enabled(pci)
             && pci.u32(cap + 0x14) & 1 != 0
             && pci.u32(cap + 0x10) & 1 == 0
@@ -214,7 +233,7 @@ mod tests {
     const MSIX: u8 = 0x70;
     const TARGET: u64 = 0x1000;
 
-    fn layout(msi_vector_mask: bool) -> IrqLayout {
+    const fn layout(msi_vector_mask: bool) -> IrqLayout {
         IrqLayout {
             chip: Chip::Igb,
             pin: 0,
@@ -225,13 +244,27 @@ mod tests {
         }
     }
 
+    /// MSI without per-vector masking.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Plain;
+    impl IrqChip for Plain {
+        const LAYOUT: IrqLayout = layout(false);
+    }
+
+    /// MSI with per-vector masking.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Masking;
+    impl IrqChip for Masking {
+        const LAYOUT: IrqLayout = layout(true);
+    }
+
     /// A function with bus mastering on and MSI-X `control`; vector 0 unmasked, aimed at
     /// [`TARGET`] with data 0xAB.
-    fn msix_setup(control: u16) -> (Irq<2>, PciConfig, TestContext) {
+    fn msix_setup(control: u16) -> (Irq<Plain, 2>, PciConfig, TestContext) {
         let mut pci = PciConfig::new(0x8086, 0x10C9, 0x02_0000, 0, 0);
         pci.set_u16(pci::COMMAND, pci::COMMAND_MASTER);
         pci.set_u16(MSIX + 2, control);
-        let mut irq = Irq::new(layout(false));
+        let mut irq = Irq::new();
         let mut c = TestContext::new(0x2000);
         for (dword, value) in [(0, TARGET as u32), (2, 0xAB), (3, 0)] {
             irq.msix_write(&pci, &mut c, dword * 4, value);
@@ -268,7 +301,7 @@ mod tests {
         assert_eq!(irq.msix_read(0x800), 0);
     }
 
-    fn msi_setup(msi_vector_mask: bool) -> (Irq<2>, PciConfig, TestContext, RegFile) {
+    fn msi_setup<C: IrqChip>() -> (Irq<C, 2>, PciConfig, TestContext, RegFile) {
         let mut pci = PciConfig::new(0x8086, 0x10C9, 0x02_0000, 0, 0);
         pci.set_u16(pci::COMMAND, pci::COMMAND_MASTER);
         pci.set_u16(MSI + 2, MSI_CTRL_ENABLE);
@@ -277,13 +310,13 @@ mod tests {
         // The mask bit of vector 0 (a capability without per-vector masking has no such
         // register: the bit means nothing there).
         pci.set_u32(MSI + 0x10, 1);
-        let irq = Irq::new(layout(msi_vector_mask));
+        let irq = Irq::new();
         (irq, pci, TestContext::new(0x2000), RegFile::new(0x5000))
     }
 
     #[test]
     fn a_masked_msi_vector_is_held_pending_until_unmasked() {
-        let (mut irq, mut pci, mut c, mut regs) = msi_setup(true);
+        let (mut irq, mut pci, mut c, mut regs) = msi_setup::<Masking>();
         irq.notify_legacy(&mut pci, &mut regs, &mut c);
         assert_eq!(c.ram[TARGET as usize], 0);
         assert_eq!(pci.u32(MSI + 0x14), 1, "pending");
@@ -296,7 +329,7 @@ mod tests {
 
     #[test]
     fn without_per_vector_masking_msi_goes_out_at_once() {
-        let (mut irq, mut pci, mut c, mut regs) = msi_setup(false);
+        let (mut irq, mut pci, mut c, mut regs) = msi_setup::<Plain>();
         irq.notify_legacy(&mut pci, &mut regs, &mut c);
         assert_eq!(c.ram[TARGET as usize], 0xCD);
     }
@@ -304,7 +337,7 @@ mod tests {
     #[test]
     fn intx_rises_counted_in_iac_and_falls_when_settled() {
         let mut pci = PciConfig::new(0x8086, 0x10C9, 0x02_0000, 0, 0);
-        let mut irq: Irq<2> = Irq::new(layout(false));
+        let mut irq: Irq<Plain, 2> = Irq::new();
         let mut c = TestContext::new(0x100);
         let mut regs = RegFile::new(0x5000);
         irq.notify_legacy(&mut pci, &mut regs, &mut c);

@@ -124,6 +124,7 @@ pub(crate) trait Nic {
     }
 
     /// A guest read of BAR2: IOADDR, or the register it names through IODATA.
+    #[inline(never)]
     fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
         let addr = u64::from(*self.ioaddr_mut());
         match offset {
@@ -134,6 +135,7 @@ pub(crate) trait Nic {
     }
 
     /// A guest write of BAR2: IOADDR, or the register it names through IODATA.
+    #[inline(never)]
     fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
         let addr = u64::from(*self.ioaddr_mut());
         match offset {

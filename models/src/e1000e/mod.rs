@@ -66,7 +66,7 @@ pub use crate::e1000_core::eeprom::{
     EEPROM_CHECKSUM_WORD, EEPROM_DEVICE_ID_WORD, EEPROM_DEVICE_ID_WORD2, EEPROM_SUM, EEPROM_WORDS,
 };
 pub use crate::e1000_core::filter::{RxKind, mta_hash};
-use crate::e1000_core::irq::{Irq, IrqLayout};
+use crate::e1000_core::irq::{Irq, IrqChip, IrqLayout};
 use crate::e1000_core::kick::TxKick;
 use crate::e1000_core::nic::Nic;
 pub use crate::e1000_core::offload::ethernet_crc;
@@ -98,16 +98,21 @@ const CAP_MSIX: u8 = 0xA0;
 /// MSI-X vectors (82574: 5).
 pub const MSIX_VECTORS: usize = 5;
 
-/// The interrupt outputs: a 32-bit-data MSI capability without per-vector masking (QEMU's
+/// The interrupt layout: MSI with a 64-bit address and no per-vector masking (QEMU's
 /// `msi_init(.., 64-bit, no mask)` for the 82574L).
-const IRQ_LAYOUT: IrqLayout = IrqLayout {
-    chip: Chip::E1000e,
-    pin: IRQ_PIN,
-    cap_msi: CAP_MSI,
-    cap_msix: CAP_MSIX,
-    msi_vector_mask: false,
-    pba_offset: MSIX_PBA_OFFSET,
-};
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct E1000eIrq;
+
+impl IrqChip for E1000eIrq {
+    const LAYOUT: IrqLayout = IrqLayout {
+        chip: Chip::E1000e,
+        pin: IRQ_PIN,
+        cap_msi: CAP_MSI,
+        cap_msix: CAP_MSIX,
+        msi_vector_mask: false,
+        pba_offset: MSIX_PBA_OFFSET,
+    };
+}
 
 /// The e1000e device model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,7 +131,7 @@ pub struct E1000e {
     timesync: TimeSync,
     ioaddr: u32,
     /// INTx, MSI and the MSI-X table.
-    irq: Irq<MSIX_VECTORS>,
+    irq: Irq<E1000eIrq, MSIX_VECTORS>,
     tx: tx::TxState,
     tx_kick: TxKick,
     sent: VecDeque<Vec<u8>>,
@@ -201,7 +206,7 @@ impl E1000e {
             link_up: true,
             timesync: TimeSync::default(),
             ioaddr: 0,
-            irq: Irq::new(IRQ_LAYOUT),
+            irq: Irq::new(),
             tx: tx::TxState::default(),
             tx_kick: TxKick::default(),
             sent: VecDeque::new(),
@@ -669,7 +674,12 @@ fn pci_config() -> PciConfig {
     // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
     function::capability_list(&mut cfg, CAP_PM);
     function::power_management(&mut cfg, CAP_PM, CAP_MSI);
-    function::msi(&mut cfg, CAP_MSI, CAP_PCIE, IRQ_LAYOUT.msi_vector_mask);
+    function::msi(
+        &mut cfg,
+        CAP_MSI,
+        CAP_PCIE,
+        E1000eIrq::LAYOUT.msi_vector_mask,
+    );
     cfg.set_read_only(CAP_PCIE, 0x14);
     cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
     // Version 1, endpoint (QEMU: device control reads 0 and keeps nothing); extended tags,

@@ -98,7 +98,7 @@ mod tests;
 mod tx;
 mod vf;
 
-use crate::e1000_core::irq::{Irq, IrqLayout};
+use crate::e1000_core::irq::{Irq, IrqChip, IrqLayout};
 use crate::e1000_core::kick::TxKick;
 use crate::e1000_core::nic::Nic;
 use crate::e1000_core::pcap::Pcap;
@@ -128,16 +128,21 @@ const CAP_PCIE: u8 = 0xA0;
 /// MSI-X vectors in the capability and table (QEMU's 10, facts §1.1).
 pub const MSIX_VECTORS: usize = 10;
 
-/// The interrupt outputs: a 64-bit MSI capability with per-vector masking (QEMU's
+/// The interrupt layout: MSI with a 64-bit address and per-vector masking (QEMU's
 /// `msi_init(.., 64-bit, per-vector mask)` for the 82576).
-const IRQ_LAYOUT: IrqLayout = IrqLayout {
-    chip: Chip::Igb,
-    pin: IRQ_PIN,
-    cap_msi: CAP_MSI,
-    cap_msix: CAP_MSIX,
-    msi_vector_mask: true,
-    pba_offset: MSIX_PBA_OFFSET,
-};
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct IgbIrq;
+
+impl IrqChip for IgbIrq {
+    const LAYOUT: IrqLayout = IrqLayout {
+        chip: Chip::Igb,
+        pin: IRQ_PIN,
+        cap_msi: CAP_MSI,
+        cap_msix: CAP_MSIX,
+        msi_vector_mask: true,
+        pba_offset: MSIX_PBA_OFFSET,
+    };
+}
 
 /// The igb (82576 PF) device model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +153,7 @@ pub struct Igb {
     phy: Phy,
     ioaddr: u32,
     /// INTx, MSI and the MSI-X table.
-    irq: Irq<MSIX_VECTORS>,
+    irq: Irq<IgbIrq, MSIX_VECTORS>,
     /// The time sync clock.
     timesync: TimeSync,
     /// Packet assembly per transmit queue.
@@ -184,7 +189,7 @@ impl Igb {
             eeprom: eeprom::image(&EEPROM_TEMPLATE, DEFAULT_MAC, DEVICE_ID),
             phy: Phy::new(&PHY_PROFILE),
             ioaddr: 0,
-            irq: Irq::new(IRQ_LAYOUT),
+            irq: Irq::new(),
             timesync: TimeSync::default(),
             tx: Box::default(),
             tx_kick: TxKick::default(),
@@ -540,7 +545,7 @@ fn pci_config() -> PciConfig {
     // Capability chain PM (0x40) → MSI (0x50) → MSI-X (0x70) → PCIe (0xA0), facts §1.1.
     function::capability_list(&mut cfg, CAP_PM);
     function::power_management(&mut cfg, CAP_PM, CAP_MSI);
-    function::msi(&mut cfg, CAP_MSI, CAP_MSIX, IRQ_LAYOUT.msi_vector_mask);
+    function::msi(&mut cfg, CAP_MSI, CAP_MSIX, IgbIrq::LAYOUT.msi_vector_mask);
     function::msix(&mut cfg, CAP_MSIX, CAP_PCIE, MSIX_VECTORS);
     cfg.set_read_only(CAP_PCIE, 0x3C);
     cfg.set_u16(CAP_PCIE, 0x10);
