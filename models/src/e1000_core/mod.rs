@@ -77,4 +77,6 @@ pub mod pcap;
 pub mod phy;
 pub mod regfile;
 pub mod regs;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod timesync;
