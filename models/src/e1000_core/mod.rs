@@ -12,7 +12,7 @@
 //! | [`function`] | the PCI function: BARs and regions, PM/MSI/MSI-X capability layouts |
 //! | [`msix`] | MSI-X table and PBA as memory-mapped state |
 //! | [`irq`] | interrupt delivery: the INTx line, MSI (with per-vector masking where the chip has it) and MSI-X |
-//! | [`nic`] | the [`nic::Nic`] trait: MDIC and autonegotiation, the I/O window, incoming frames and timers, written once over what each model provides |
+//! | [`nic`] | the `Nic` trait: MDIC and autonegotiation, the I/O window, incoming frames and timers, written once over what each model provides |
 //! | [`kick`] | the transmit engine's per-kick quota (yield and resume on the virtual clock) |
 //! | [`pcap`] | the network backend's capture file (`pcap=<file>`, QEMU's filter-dump) |
 //! | [`timesync`] | the IEEE 1588 clock: SYSTIM from the virtual clock, TIMINCA, TIMADJ |

@@ -1,5 +1,5 @@
 //! What both NIC models do the same way around their own register files, written once as the
-//! provided methods of [`Nic`]: MDIC and the autonegotiation that a PHY write starts, the
+//! provided methods of `Nic`: MDIC and the autonegotiation that a PHY write starts, the
 //! BAR dispatch and the IOADDR/IODATA window of BAR2, a frame from the backend, and the two timers.
 //!
 //! A model implements the few required methods (its register file, PHY, link bit, how it

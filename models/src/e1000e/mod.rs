@@ -39,6 +39,11 @@
 //!   INT_ASSERTED is set by a raise and cleared only by a write or read; ICS reads a copy of
 //!   ICR; writing OTHER to ICR clears the other causes too. Interrupt moderation (ITR, EITR)
 //!   is not modelled: causes are delivered at once (QEMU holds them back for the interval).
+//! - MSI-X masking as the PCI spec and QEMU's `msix.c` have it ([`crate::e1000_core::irq`]): a
+//!   message for a masked vector, or while the function is masked (MSI-X off or mask-all),
+//!   sets its PBA bit; it goes out when the vector is unmasked in the table or when a
+//!   configuration write clears mask-all or enables MSI-X. The MSI capability has no
+//!   per-vector mask (QEMU's neither).
 //! - TSCTFC counts malformed TSO contexts and clears on read (datasheet).
 //! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
 //!   (in MSI-X mode) when INT_ASSERTED is set and either CTRL_EXT.IAME is set (IMS then loses
