@@ -158,9 +158,7 @@ impl<C: IrqChip, const N: usize> Irq<C, N> {
             "igb_irq_msi_notify",
             "addr {addr:#x} data {data:#x}"
         );
-        if pci.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
+        send_message(pci, ctx, addr, data);
     }
 
     /// Send MSI-X `vector`, or set its pending bit when it or the function is masked.
@@ -175,9 +173,7 @@ impl<C: IrqChip, const N: usize> Irq<C, N> {
             "igb_msix_notify_vec",
             "vector {vector}"
         );
-        if pci.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
+        send_message(pci, ctx, addr, data);
     }
 
     /// Clear the MSI-X pending bits of `bits` (PBACLR, IMS with CTRL_EXT.PBA_CLR).
@@ -220,6 +216,13 @@ impl<C: IrqChip, const N: usize> Irq<C, N> {
             pci.set_u32(cap + 0x14, pending);
             self.msi_notify(pci, ctx);
         }
+    }
+}
+
+/// A message is a dword the function writes to memory: nothing without bus mastering.
+fn send_message(pci: &PciConfig, ctx: &mut dyn Context, addr: u64, data: u32) {
+    if pci.bus_master() {
+        let _ = ctx.dma_write(addr, &data.to_le_bytes());
     }
 }
 

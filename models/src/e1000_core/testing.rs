@@ -29,6 +29,17 @@ pub fn rd(dev: &mut impl Device, ctx: &mut TestContext, offset: u64) -> u32 {
     dev.read(ctx, MMIO_REGION, offset, AccessSize::B4) as u32
 }
 
+/// A test that runs `check` on both chips.
+macro_rules! on_both_chips {
+    ($test:ident, $check:ident) => {
+        #[test]
+        fn $test() {
+            $check::<E1000e>();
+            $check::<Igb>();
+        }
+    };
+}
+
 /// An MDIC command to PHY address 1.
 fn mdic(op: u32, reg: u32, data: u32) -> u32 {
     op | PHY_ADDRESS << MDIC_PHY_SHIFT | reg << MDIC_REG_SHIFT | data
@@ -43,11 +54,10 @@ fn mdic_answers_only_phy_address_1<D: Device + Default>() {
     assert_eq!(value & (MDIC_ERROR | MDIC_READY), MDIC_READY, "{value:#x}");
 }
 
-#[test]
-fn mdic_answers_only_phy_address_1_on_both_chips() {
-    mdic_answers_only_phy_address_1::<E1000e>();
-    mdic_answers_only_phy_address_1::<Igb>();
-}
+on_both_chips!(
+    mdic_answers_only_phy_address_1_on_both_chips,
+    mdic_answers_only_phy_address_1
+);
 
 fn autoneg_restart_completes_on_the_virtual_clock<D: Device + Default>() {
     let (mut c, mut dev) = (ctx(), D::default());
@@ -69,11 +79,10 @@ fn autoneg_restart_completes_on_the_virtual_clock<D: Device + Default>() {
     assert!(!c.irq_level(IRQ_PIN), "the read acknowledged it");
 }
 
-#[test]
-fn autoneg_restart_completes_on_the_virtual_clock_on_both_chips() {
-    autoneg_restart_completes_on_the_virtual_clock::<E1000e>();
-    autoneg_restart_completes_on_the_virtual_clock::<Igb>();
-}
+on_both_chips!(
+    autoneg_restart_completes_on_the_virtual_clock_on_both_chips,
+    autoneg_restart_completes_on_the_virtual_clock
+);
 
 fn io_window_reaches_the_registers<D: Device + Default>() {
     let (mut c, mut dev) = (ctx(), D::default());
@@ -91,11 +100,10 @@ fn io_window_reaches_the_registers<D: Device + Default>() {
     assert_eq!(dev.read(&mut c, IO_REGION, IODATA, AccessSize::B4), 0);
 }
 
-#[test]
-fn io_window_reaches_the_registers_on_both_chips() {
-    io_window_reaches_the_registers::<E1000e>();
-    io_window_reaches_the_registers::<Igb>();
-}
+on_both_chips!(
+    io_window_reaches_the_registers_on_both_chips,
+    io_window_reaches_the_registers
+);
 
 /// MSI-X on with mask-all set, vector 0 unmasked and aimed at 0x1000: `raise` makes a cause
 /// due on vector 0; it waits in the PBA until mask-all clears.
