@@ -350,22 +350,10 @@ impl Igb {
             ICS => self.raise(ctx, ICR, value),
             IMS => self.raise(ctx, IMS, value & IMS_VALID),
             IMC => self.lower(ctx, IMS, value),
-            EICR => {
-                let mask = self.eicr_mask();
-                self.lower(ctx, EICR, value & mask);
-            }
-            EICS => {
-                let mask = self.eicr_mask();
-                self.raise(ctx, EICR, value & mask);
-            }
-            EIMS => {
-                let mask = self.eicr_mask();
-                self.raise(ctx, EIMS, value & mask);
-            }
-            EIMC => {
-                let mask = self.eicr_mask();
-                self.lower(ctx, EIMS, value & mask);
-            }
+            EICR => self.lower(ctx, EICR, value & self.eicr_mask()),
+            EICS => self.raise(ctx, EICR, value & self.eicr_mask()),
+            EIMS => self.raise(ctx, EIMS, value & self.eicr_mask()),
+            EIMC => self.lower(ctx, EIMS, value & self.eicr_mask()),
             EIAC => self.write_eiac(value),
             EIAM => self.write_eiam(value),
             _ if (EITR..EITR + 4 * EITR_COUNT).contains(&offset) => {
