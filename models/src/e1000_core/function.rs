@@ -40,6 +40,7 @@ pub fn regions(names: [&'static str; 4]) -> Vec<RegionSpec> {
 }
 
 /// `cfg` with the four BARs; BAR3 is a 64-bit BAR when `msix_64bit` (the 82576).
+#[inline]
 pub fn with_bars(cfg: PciConfig, msix_64bit: bool) -> PciConfig {
     let mem32 = BarKind::Memory32 {
         prefetchable: false,
@@ -59,6 +60,7 @@ pub fn with_bars(cfg: PciConfig, msix_64bit: bool) -> PciConfig {
 }
 
 /// The capability list starts at `first`.
+#[inline]
 pub fn capability_list(cfg: &mut PciConfig, first: u8) {
     cfg.set_u8(pci::CAPABILITY_LIST, first);
     let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
@@ -67,6 +69,7 @@ pub fn capability_list(cfg: &mut PciConfig, first: u8) {
 
 /// Power management at `at` (next: `next`): PM 1.1, device-specific initialisation, D3hot
 /// only; power state, PME enable and data select writable, PME status write-1-to-clear.
+#[inline]
 pub fn power_management(cfg: &mut PciConfig, at: u8, next: u8) {
     cfg.set_read_only(at, 8);
     cfg.set_u16(at, u16::from(next) << 8 | 0x01);
@@ -77,6 +80,7 @@ pub fn power_management(cfg: &mut PciConfig, at: u8, next: u8) {
 
 /// MSI at `at` (next: `next`): one vector, 64-bit address, and per-vector masking when
 /// `vector_mask` (mask bit writable at +0x10, pending bits at +0x14).
+#[inline]
 pub fn msi(cfg: &mut PciConfig, at: u8, next: u8, vector_mask: bool) {
     cfg.set_read_only(at, if vector_mask { 0x18 } else { 0x0E });
     cfg.set_u16(at, u16::from(next) << 8 | 0x05);
@@ -92,6 +96,7 @@ pub fn msi(cfg: &mut PciConfig, at: u8, next: u8, vector_mask: bool) {
 
 /// MSI-X at `at` (next: `next`): `vectors` vectors, the table at 0 and the PBA at
 /// [`MSIX_PBA_OFFSET`] of BAR3; enable and mask-all writable.
+#[inline]
 pub fn msix(cfg: &mut PciConfig, at: u8, next: u8, vectors: usize) {
     cfg.set_read_only(at, 0x0C);
     cfg.set_u16(at, u16::from(next) << 8 | 0x11);

@@ -79,16 +79,19 @@ impl<C: IrqChip, const N: usize> Irq<C, N> {
     }
 
     /// MSI is enabled in the capability.
+    #[inline]
     pub fn msi_enabled(&self, pci: &PciConfig) -> bool {
         pci.u16(Self::LAYOUT.cap_msi + 2) & MSI_CTRL_ENABLE != 0
     }
 
     /// MSI-X is enabled in the capability.
+    #[inline]
     pub fn msix_enabled(&self, pci: &PciConfig) -> bool {
         pci.u16(Self::LAYOUT.cap_msix + 2) & MSIX_CTRL_ENABLE != 0
     }
 
     /// The whole MSI-X function is masked: MSI-X off or mask-all set.
+    #[inline]
     fn msix_function_masked(&self, pci: &PciConfig) -> bool {
         let control = pci.u16(Self::LAYOUT.cap_msix + 2);
         control & MSIX_CTRL_ENABLE == 0 || control & MSIX_CTRL_MASKALL != 0
@@ -111,6 +114,7 @@ impl<C: IrqChip, const N: usize> Irq<C, N> {
 
     /// No cause is pending any more: INTx falls, unless MSI or MSI-X is on (then the level
     /// stays as it was, as QEMU leaves it).
+    #[inline]
     pub fn settle_legacy(&mut self, pci: &mut PciConfig, ctx: &mut dyn Context) {
         if !self.msix_enabled(pci) && !self.msi_enabled(pci) {
             self.set_intx(pci, ctx, false);
