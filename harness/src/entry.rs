@@ -230,6 +230,7 @@ pub fn fuzz_one(targets: &'static [Target], name: &str, data: &[u8]) {
 ///     backtrace: vec![],
 ///     op_index: 3,
 ///     register: None,
+///     canaries: Default::default(),
 /// };
 /// let line = harness::entry::finding_line(&f);
 /// assert!(line.starts_with("devfuzz finding panic:uart:uart/src/lib.rs:7: "));
