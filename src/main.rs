@@ -412,7 +412,7 @@ fn main() -> ExitCode {
     let opts = cli
         .machine_opts
         .clone()
-        .or_else(|| std::env::var(models::fuzzing::MACHINE_OPTS_VAR).ok())
+        .or_else(|| std::env::var(harness::entry::MACHINE_OPTS_VAR).ok())
         .unwrap_or_default();
     let _ = MACHINE_OPTS.set(opts);
     let result = match cli.command {
