@@ -63,7 +63,7 @@ pub fn session_runner(spec: &str, opts: MachineOptions) -> Result<Runner, UsageE
             names.join(", ")
         ))
     })?;
-    let build = crate::machine_builder(profile, extra)?;
+    let build = crate::machine_builder(profile, extra, crate::input_file::cli_bugs())?;
     // A session, as `devfuzz qtest`: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
@@ -594,7 +594,7 @@ pub fn diff_corpus(
         let cmds = if crate::input_file::is_text_name(f) {
             load_program(f)?.commands()
         } else {
-            let build = crate::target_builder(target, "")?;
+            let build = crate::target_builder(target, "", crate::input_file::cli_bugs())?;
             let mut r = Runner::with_builder(target, build, MachineOptions::default());
             r.input_to_trace(&crate::input_file::read_bytes(f)?).0
         };

@@ -834,7 +834,10 @@ mod tests {
                     target.name
                 );
                 // cargo-fuzz entries expand `harness::fuzz_target!`, which makes that call.
-                let libfuzzer = format!("harness::fuzz_target!(models::TARGETS, \"{}\")", target.name);
+                let libfuzzer = format!(
+                    "harness::fuzz_target!(models::TARGETS, \"{}\")",
+                    target.name
+                );
                 assert!(
                     text.contains(&call)
                         || (engine == Engine::LibFuzzer && text.contains(&libfuzzer)),

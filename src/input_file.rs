@@ -31,7 +31,7 @@ pub fn set_cli_bugs(ids: &str) {
     let _ = CLI_BUGS.set(ids.trim().to_string());
 }
 
-fn cli_bugs() -> &'static str {
+pub fn cli_bugs() -> &'static str {
     CLI_BUGS.get().map_or("", String::as_str)
 }
 
@@ -184,8 +184,8 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Select the planted bugs `loaded`'s header names (unless the command line chose some)
-    /// and return its settings; `cli_machine_opts` is `-O`'s (they win over the header's).
+    /// The settings `loaded`'s header asks for, among them the planted bugs it names (unless
+    /// the command line chose some), which [`Setup::planted`] carries to the machine's options; `cli_machine_opts` is `-O`'s (they win over the header's).
     pub fn apply(loaded: &Loaded, cli_machine_opts: &str) -> Result<Self, UsageError> {
         let h = &loaded.header;
         let from = loaded
@@ -202,7 +202,8 @@ impl Setup {
                     "{from} needs the planted bugs '{ids}' (its '# planted:' header), but this devfuzz was built without them: cargo run --release --features planted-bugs -- ..."
                 )));
             }
-            models::planted::select(&ids).map_err(|e| UsageError(format!("{from}: {e}")))?;
+            models::planted::Selection::parse(&ids)
+                .map_err(|e| UsageError(format!("{from}: {e}")))?;
             ids
         } else {
             cli_bugs().to_string()

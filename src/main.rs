@@ -344,10 +344,12 @@ fn machine_opts() -> &'static str {
     MACHINE_OPTS.get().map_or("", String::as_str)
 }
 
-/// The builder of `profile` with `extra` options (from `--machine NAME,OPTS`) and `-O`.
+/// The builder of `profile` with `extra` options (from `--machine NAME,OPTS`), `-O` and the
+/// planted bugs `bugs` (comma-separated ids: its `bugs` option).
 fn machine_builder(
     profile: &MachineProfile,
     extra: &str,
+    bugs: &str,
 ) -> Result<harness::target::Builder, UsageError> {
     let opts = [extra, machine_opts()]
         .into_iter()
@@ -355,14 +357,18 @@ fn machine_builder(
         .collect::<Vec<_>>()
         .join(",");
     profile
-        .builder(&opts)
+        .builder(&harness::target::with_bugs(&opts, bugs))
         .map_err(|e| UsageError(e.to_string()))
 }
 
 /// [`machine_builder`] for a target's machine, refusing options that take away a device the
 /// target fuzzes (`-O nic=igb` on `e1000e`).
-fn target_builder(target: &Target, extra: &str) -> Result<harness::target::Builder, UsageError> {
-    let build = machine_builder(target.machine, extra)?;
+fn target_builder(
+    target: &Target,
+    extra: &str,
+    bugs: &str,
+) -> Result<harness::target::Builder, UsageError> {
+    let build = machine_builder(target.machine, extra, bugs)?;
     let missing = target.missing_devices(&build);
     if !missing.is_empty() {
         return Err(UsageError(format!(
@@ -390,7 +396,7 @@ fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
             "planted bugs '{ids}' requested, but this devfuzz was built without them: cargo run --release --features planted-bugs -- ..."
         )));
     }
-    models::planted::select(&ids).map_err(|e| UsageError(e.to_string()))?;
+    models::planted::Selection::parse(&ids).map_err(|e| UsageError(e.to_string()))?;
     input_file::set_cli_bugs(&ids);
     Ok(())
 }
@@ -574,7 +580,7 @@ fn setup_runner(
     };
     Ok(Runner::with_builder(
         target,
-        target_builder(target, &setup.machine_opts)?,
+        target_builder(target, &setup.machine_opts, &setup.planted)?,
         opts,
     ))
 }
@@ -645,7 +651,7 @@ fn list() -> CliResult {
 
 fn print_outcome(path: &Path, outcome: &Outcome) {
     match outcome {
-        Outcome::Ok { ops } => say!("{}: ok ({ops} ops)", path.display()),
+        Outcome::Ok { ops, .. } => say!("{}: ok ({ops} ops)", path.display()),
         Outcome::Finding(f) => {
             say!("{}: FINDING {}", path.display(), f.signature());
             say!("  {}", f.message);
@@ -665,9 +671,13 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
-    target_builder(target, "")?; // refuse bad -O options before reading any file
+    target_builder(target, "", input_file::cli_bugs())?; // refuse bad -O options before reading any file
     if flags.observe.active() {
-        let mut runner = Runner::with_builder(target, target_builder(target, "")?, opts);
+        let mut runner = Runner::with_builder(
+            target,
+            target_builder(target, "", input_file::cli_bugs())?,
+            opts,
+        );
         return replay_observed(target, &mut runner, files, flags);
     }
     let mut found = false;
@@ -703,7 +713,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
         };
         found |= outcome.finding().is_some();
         print_outcome(path, &outcome);
-        if let Outcome::Ok { ops } = outcome
+        if let Outcome::Ok { ops, .. } = outcome
             && input.form == input_file::Form::Text
             && ops < input.trace.len()
         {
@@ -1105,7 +1115,9 @@ fn regress(
     }
     let (trace, setup, _) = load_trace(target, input)?;
     let (m, mode) = minimize_in(target, &trace, &setup, None, usize::MAX, &[])?;
-    let planted: Vec<String> = models::planted::active()
+    let planted: Vec<String> = models::planted::Selection::parse(&setup.planted)
+        .map_err(|e| UsageError(e.to_string()))?
+        .ids()
         .into_iter()
         .map(String::from)
         .collect();
@@ -1159,7 +1171,7 @@ fn stops_early(
     let outcome = runner
         .run_trace(trace)
         .map_err(|e| UsageError(e.to_string()))?;
-    Ok(matches!(outcome, Outcome::Ok { ops } if ops < trace.len()))
+    Ok(matches!(outcome, Outcome::Ok { ops, .. } if ops < trace.len()))
 }
 
 /// `DEVFUZZ_DRY_RUN=1`: commands that start engines (`fuzz`, `bench`, `coverage`) check their
@@ -1198,8 +1210,10 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         ));
     }
     let root = workspace_root()?;
-    let bugs = models::planted::active().join(",");
-    target_builder(target, "")?; // refuse bad options before building anything
+    let bugs = models::planted::Selection::parse(input_file::cli_bugs())
+        .map_err(|e| UsageError(e.to_string()))?
+        .to_string();
+    target_builder(target, "", input_file::cli_bugs())?; // refuse bad options before building anything
     if let Some(done) = dry_run(format_args!(
         "fuzz {} for {seconds} s with {jobs} job(s)",
         target.name

@@ -144,7 +144,11 @@ impl Selection {
     /// nothing for none.
     pub fn parse(ids: &str) -> Result<Self, UnknownBug> {
         let mut mask = 0u32;
-        for id in ids.split([',', '+']).map(str::trim).filter(|s| !s.is_empty()) {
+        for id in ids
+            .split([',', '+'])
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
             if id == "all" {
                 mask |= ((1u64 << BUGS.len()) - 1) as u32;
             } else {
@@ -160,9 +164,7 @@ impl Selection {
 
     /// The selection the profile options `items` carry (their `bugs` item; none without
     /// one), and the other items.
-    pub fn from_items(
-        items: &[(String, String)],
-    ) -> Result<(Self, Vec<(String, String)>), String> {
+    pub fn from_items(items: &[(String, String)]) -> Result<(Self, Vec<(String, String)>), String> {
         let mut selection = Self::NONE;
         let mut rest = Vec::new();
         for (key, value) in items {
@@ -283,7 +285,11 @@ mod tests {
         let ids: Vec<&str> = BUGS.iter().map(|b| b.id).collect();
         assert_eq!(
             ids[..3],
-            ["ps2-queue-overflow", "ps2-mouse-param-index", "pci-bar-overlap"]
+            [
+                "ps2-queue-overflow",
+                "ps2-mouse-param-index",
+                "pci-bar-overlap"
+            ]
         );
         assert_eq!(ids.len(), 16);
     }
@@ -292,10 +298,7 @@ mod tests {
     fn parse_accepts_lists_all_and_nothing() {
         assert_eq!(Selection::parse(""), Ok(Selection::NONE));
         assert_eq!(Selection::parse(" , "), Ok(Selection::NONE));
-        assert_eq!(
-            Selection::parse("all").unwrap().ids().len(),
-            BUGS.len()
-        );
+        assert_eq!(Selection::parse("all").unwrap().ids().len(), BUGS.len());
         assert_eq!(
             Selection::parse("pci-bar-overlap, ps2-queue-overflow"),
             Ok(Selection(0b101))

@@ -297,8 +297,8 @@ fn unknown_target_panics_with_the_names() {
 #[test]
 fn the_programs_own_registers_are_aim_candidates() {
     let target = models::target("e1000e").unwrap();
-    let text = std::fs::read_to_string(seeds_dir().join("e1000e/linux-bringup-loopback.qtest"))
-        .unwrap();
+    let text =
+        std::fs::read_to_string(seeds_dir().join("e1000e/linux-bringup-loopback.qtest")).unwrap();
     let mut runner = Runner::new(target);
     let seed = runner
         .trace_to_input(&parse_trace(&text).unwrap())
@@ -351,7 +351,10 @@ fn mutate_aims_ram_write_data_at_the_targets_bars() {
     );
     for seed in 0..64 {
         let mut data = data.clone();
-        assert_eq!(mutate(&mut data, program.len(), 64, seed), Some(program.len()));
+        assert_eq!(
+            mutate(&mut data, program.len(), 64, seed),
+            Some(program.len())
+        );
         let ops: Vec<_> = decode(&data[..program.len()]).collect();
         let Op::RamWrite { addr: 0x2000, data } = ops[1] else {
             panic!("{ops:?}");

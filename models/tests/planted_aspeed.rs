@@ -7,8 +7,8 @@
 mod planted_common;
 use planted_common::Selected;
 
-use harness::outcome::{FindingKind, Outcome};
 use harness::outcome::CanaryCount as Canary;
+use harness::outcome::{FindingKind, Outcome};
 use planted_common::canary;
 
 const DEVICE: &str = "aspeed.fmc-ast2500";
@@ -121,11 +121,7 @@ fn assert_harmless_unselected(id: &str, trace: &str) {
     assert_eq!(canary(id), Canary::default(), "{id}");
     drop(_s);
     let _s = Selected::new("");
-    assert_eq!(
-        run(trace),
-        Outcome::ok(trace.lines().count()),
-        "{id}"
-    );
+    assert_eq!(run(trace), Outcome::ok(trace.lines().count()), "{id}");
 }
 
 #[test]

@@ -9,8 +9,8 @@ use harness::qtest::parse_trace;
 use harness::runner::Runner;
 use planted_common::{Selected, assert_needs_the_whole_sequence, lines, run, run_as_input};
 
-use harness::outcome::{FindingKind, Outcome};
 use harness::outcome::CanaryCount as Canary;
+use harness::outcome::{FindingKind, Outcome};
 use planted_common::canary;
 
 /// Five taps of Pause (key index 15), 8 scancode bytes each, none read: 40 bytes into a
@@ -140,7 +140,7 @@ fn queue_overflow_not_triggered_by_a_driver_that_reads() {
 #[test]
 fn queue_overflow_not_selected_is_harmless() {
     let _s = Selected::new("ps2-mouse-param-index,pci-bar-overlap");
-    
+
     assert!(run("ps2", QUEUE_OVERFLOW).finding().is_none());
     assert_zero("ps2-queue-overflow");
 }

@@ -7,7 +7,6 @@ use harness::outcome::{FindingKind, Outcome};
 use harness::qtest::parse_trace;
 use harness::runner::Runner;
 
-
 const ENABLE: &str = "\
 outl 0xcf8 0x80001010
 outl 0xcfc 0xfebc0000

@@ -7,8 +7,8 @@
 mod planted_common;
 use planted_common::{Selected, assert_needs_the_whole_sequence, lines, run, run_as_input};
 
-use harness::outcome::{FindingKind, Outcome};
 use harness::outcome::CanaryCount as Canary;
+use harness::outcome::{FindingKind, Outcome};
 use planted_common::canary;
 
 const IDS: [&str; 5] = [

@@ -74,11 +74,19 @@ fn unknown_ids_are_refused_by_name() {
 
 #[test]
 fn selection_forms() {
-    let sel = Selection::parse(" pci-bar-overlap , ,ps2-queue-overflow ").expect("spaces and empty items");
+    let sel = Selection::parse(" pci-bar-overlap , ,ps2-queue-overflow ")
+        .expect("spaces and empty items");
     assert!(sel.contains("pci-bar-overlap") && sel.contains("ps2-queue-overflow"));
     assert!(!sel.contains("ps2-mouse-param-index"));
-    assert_eq!(sel.ids(), ["ps2-queue-overflow", "pci-bar-overlap"], "registry order");
-    assert_eq!(Selection::parse("pci-bar-overlap+ps2-queue-overflow"), Ok(sel));
+    assert_eq!(
+        sel.ids(),
+        ["ps2-queue-overflow", "pci-bar-overlap"],
+        "registry order"
+    );
+    assert_eq!(
+        Selection::parse("pci-bar-overlap+ps2-queue-overflow"),
+        Ok(sel)
+    );
     let all = Selection::parse("all").expect("all");
     assert_eq!(all.ids().len(), BUGS.len());
     assert!(!all.contains("nope"));

@@ -49,9 +49,9 @@
 use super::Soc;
 use super::debug_log::DebugLog;
 use super::spi_nor::{FlashPart, SpiNor};
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use std::sync::Arc;
 
 /// Region of the register block (mapped at 0x1E620000).
@@ -541,7 +541,13 @@ impl Fmc {
 
     /// Fill `buf` from window `offset` on, as AHB reads of `unit` bytes each (one CPU access, or
     /// the DMA engine's words).
-    fn window_read_units(&mut self, ctx: &mut dyn Context, offset: u64, buf: &mut [u8], unit: usize) {
+    fn window_read_units(
+        &mut self,
+        ctx: &mut dyn Context,
+        offset: u64,
+        buf: &mut [u8],
+        unit: usize,
+    ) {
         let mut done = 0;
         while done < buf.len() {
             let (hit, n) = self.run_at(offset + done as u64, (buf.len() - done) as u64);
@@ -602,7 +608,14 @@ impl Fmc {
     /// command streams the array, so consecutive units are one long read (split where 3-byte
     /// addresses wrap); any other command is done unit by unit until it stops changing
     /// anything, after which every further unit does and returns the same.
-    fn read_units(&mut self, ctx: &mut dyn Context, cs: usize, seg_offset: u64, run: &mut [u8], unit: usize) {
+    fn read_units(
+        &mut self,
+        ctx: &mut dyn Context,
+        cs: usize,
+        seg_offset: u64,
+        run: &mut [u8],
+        unit: usize,
+    ) {
         let command = self.command(cs);
         let Some(flash) = self.flash_mut(ctx, cs) else {
             run.fill(NO_FLASH);
@@ -648,7 +661,14 @@ impl Fmc {
 
     /// Write-mode writes: each unit is one SPI command at its own address followed by the
     /// unit's bytes, until a command stops changing anything (then so would every further one).
-    fn write_units(&mut self, ctx: &mut dyn Context, cs: usize, seg_offset: u64, run: &[u8], unit: usize) {
+    fn write_units(
+        &mut self,
+        ctx: &mut dyn Context,
+        cs: usize,
+        seg_offset: u64,
+        run: &[u8],
+        unit: usize,
+    ) {
         let command = self.command(cs);
         let Some(flash) = self.flash_mut(ctx, cs) else {
             return;
@@ -883,7 +903,8 @@ impl Device for Fmc {
         match region {
             REGS_REGION => {
                 let reg = offset & !3;
-                let value = (u64::from(self.read_reg(ctx, reg)) >> (8 * (offset & 3))) & size.mask();
+                let value =
+                    (u64::from(self.read_reg(ctx, reg)) >> (8 * (offset & 3))) & size.mask();
                 tracing::trace!(target: "aspeed_smc_read", "@{offset:#x} size {size}: {value:#x}");
                 value
             }

@@ -1281,15 +1281,17 @@ impl SpiNor {
 
 #[cfg(test)]
 mod tests {
-    use harness::testing::TestContext;
     use super::*;
+    use harness::testing::TestContext;
 
     /// One transaction: select, clock `tx`, read `rx_len` more bytes, deselect.
     fn xfer(f: &mut SpiNor, tx: &[u8], rx_len: usize) -> Vec<u8> {
         for &b in tx {
             f.transfer(&mut TestContext::default(), b);
         }
-        let rx = (0..rx_len).map(|_| f.transfer(&mut TestContext::default(), 0)).collect();
+        let rx = (0..rx_len)
+            .map(|_| f.transfer(&mut TestContext::default(), 0))
+            .collect();
         f.deselect(&mut TestContext::default());
         rx
     }
@@ -1562,13 +1564,18 @@ mod tests {
                     tx.push(byte);
                 }
                 for &t in &tx {
-                    assert_eq!(a.transfer(&mut TestContext::default(), t), b.transfer(&mut TestContext::default(), t));
+                    assert_eq!(
+                        a.transfer(&mut TestContext::default(), t),
+                        b.transfer(&mut TestContext::default(), t)
+                    );
                 }
                 let n = [1usize, 3, 255, 256, 257, 600, 5000][(rng.next() % 7) as usize];
                 if rng.next() % 2 == 0 {
                     let mut bulk = vec![0u8; n];
                     a.read_stream(&mut TestContext::default(), &mut bulk);
-                    let single: Vec<u8> = (0..n).map(|_| b.transfer(&mut TestContext::default(), 0)).collect();
+                    let single: Vec<u8> = (0..n)
+                        .map(|_| b.transfer(&mut TestContext::default(), 0))
+                        .collect();
                     assert_eq!(
                         bulk,
                         single,

@@ -347,7 +347,6 @@ impl Keyboard {
         }
     }
 
-
     /// Bytes waiting for the host, replies and scancodes together.
     pub(super) fn len(&self) -> usize {
         self.replies.len() + self.scancodes.len()

@@ -62,9 +62,9 @@ mod queue;
 #[cfg(test)]
 mod tests;
 
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use keyboard::Keyboard;
 pub use keyboard::{KEYS, Key, KeyKind, key_index};
 use mouse::{BUTTONS_ALL, Mouse};

@@ -2,8 +2,8 @@
 //! IntelliMouse (ID 3, wheel) or IntelliMouse Explorer (ID 4, wheel and buttons 4/5) after the
 //! sample-rate knock, with stream, remote and wrap modes.
 
-use super::keyboard::PS2_QUEUE_SIZE;
 use super::MOUSE_PARAM_INDEX;
+use super::keyboard::PS2_QUEUE_SIZE;
 use super::queue::ByteQueue;
 use harness::device::Context;
 
@@ -121,7 +121,6 @@ impl Mouse {
             planted: crate::planted::Planted::NONE,
         }
     }
-
 
     /// Counts per millimetre of the current resolution, `None` for a code outside 0-3.
     fn counts_per_mm(&self, ctx: &mut dyn Context) -> Option<u8> {

@@ -1,12 +1,12 @@
 //! The ATA command set of the hard disk (facts §3.3), and what it shares with the CD-ROM
 //! (SET FEATURES, the power-management commands, the IDENTIFY strings).
 
+use super::CHS_ZERO_GEOMETRY;
 use super::backend::SECTOR_SIZE;
 use super::channel::{
     AfterPio, Channel, Chs, Dir, DmaKind, Drive, IO_BUFFER_SIZE, MAX_MULT_SECTORS, Media, Pending,
     SMART_SELFTESTS, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY,
 };
-use super::CHS_ZERO_GEOMETRY;
 use harness::device::Context;
 
 // Commands (ATA/ATAPI-7 names).

@@ -113,11 +113,11 @@ pub mod config;
 #[cfg(test)]
 mod tests;
 
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use backend::{Fault, IoError};
 use channel::Channel;
 pub use channel::IO_LATENCY_NS;
 pub use config::{ConfigError, DiskBacking, DriveConfig, IdeConfig, MediumConfig};
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{BarDef, BarKind, PciConfig};

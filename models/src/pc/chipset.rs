@@ -11,10 +11,10 @@
 //! map them, and holds that record to one invariant: the windows never overlap. A window whose
 //! new range would overlap the other is not decoded until the guest moves one of them away.
 
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use harness::pci::PciConfig;
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use std::fmt;
 
 /// Intel's PCI vendor ID.
@@ -397,15 +397,14 @@ impl Device for ChipsetFunction {
 }
 
 /// The chipset's planted bugs (see [`crate::planted`]).
-pub const PLANTED: &[PlantedBug] = &[
-    PlantedBug {
-        id: "pci-bar-overlap",
-        device: "PIIX4_PM",
-        target: "pci",
-        cites: "Morphuzz (USENIX Sec '22) modify_bar_registration assertion class: bhyve \
+pub const PLANTED: &[PlantedBug] = &[PlantedBug {
+    id: "pci-bar-overlap",
+    device: "PIIX4_PM",
+    target: "pci",
+    cites: "Morphuzz (USENIX Sec '22) modify_bar_registration assertion class: bhyve \
                 pci_emul.c register_inout fails on an overlapping guest-programmed I/O BAR, \
                 then assert(error == 0)",
-        description: "PIIX4 PM decodes two I/O windows: the PM block (base at config 0x40, 64 \
+    description: "PIIX4 PM decodes two I/O windows: the PM block (base at config 0x40, 64 \
                       bytes, enabled by PMREGMISC 0x80 bit 0) and the SMBus block (base at 0x90, \
                       16 bytes, enabled by SMBHSTCFG 0xD2 bit 0). The function registers each \
                       decoded window and asserts the registration succeeds; the registry refuses \
@@ -415,8 +414,7 @@ pub const PLANTED: &[PlantedBug] = &[
                       the SMBus block is decoded from power-on (at 0xB100, as QEMU's `pc` \
                       programs it); move it and the PM base to overlapping nonzero ranges and \
                       enable the PM block (three configuration writes, in any order).",
-    },
-];
+}];
 
 /// `pci-bar-overlap`, in PIIX4 PM's I/O windows.
 const BAR_OVERLAP: Bug = Bug::of(PLANTED, 0);
