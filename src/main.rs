@@ -430,6 +430,16 @@ fn main() -> ExitCode {
             .unwrap_or_default(),
         bugs,
     };
+    // One way to select planted bugs, the one reproducer headers record (`# planted:`).
+    if harness::target::parse_options(&session.machine_opts)
+        .is_ok_and(|items| items.iter().any(|(k, _)| k == harness::target::BUGS_OPTION))
+    {
+        eprintln!(
+            "devfuzz: error: -O {}=...: select planted bugs with --bugs (or DEVFUZZ_BUGS)",
+            harness::target::BUGS_OPTION
+        );
+        return ExitCode::from(2);
+    }
     let session = &session;
     let result = match cli.command {
         Command::Coverage { target, corpus } => coverage_cmd(&target, corpus.as_deref()),
