@@ -68,6 +68,8 @@ const LBA28_MAX_SECTORS: u64 = (1 << 28) - 1;
 const MAX_MULT_SECTORS: u8 = 16;
 /// Bytes of disk data a DMA step moves between the backend and memory at a time.
 const DMA_CHUNK_BYTES: usize = 64 * 1024;
+/// What a DMA read of sectors nothing was written to moves.
+static ZEROS: [u8; DMA_CHUNK_BYTES] = [0; DMA_CHUNK_BYTES];
 
 /// An ATA hard disk on a [`Disk`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -282,13 +284,11 @@ impl AtaDisk {
             return Action::Fail(error_bits(e));
         }
         tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev false", lba * SECTOR_SIZE as u64);
-        for (i, sector) in self.core.io[..n as usize * SECTOR_SIZE]
-            .chunks_mut(SECTOR_SIZE)
-            .enumerate()
+        if let Err(e) = self
+            .disk
+            .read_run(lba, &mut self.core.io[..n as usize * SECTOR_SIZE])
         {
-            if let Err(e) = self.disk.read(lba + i as u64, sector) {
-                return Action::Fail(error_bits(e));
-            }
+            return Action::Fail(error_bits(e));
         }
         self.core
             .pio_start(Dir::In, 0, n as usize * SECTOR_SIZE, AfterPio::ReadNext);
@@ -335,13 +335,11 @@ impl AtaDisk {
             return Action::Fail(error_bits(e));
         }
         tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev true", lba * SECTOR_SIZE as u64);
-        for (i, sector) in self.core.io[..n as usize * SECTOR_SIZE]
-            .chunks(SECTOR_SIZE)
-            .enumerate()
+        if let Err(e) = self
+            .disk
+            .write_run(lba, &self.core.io[..n as usize * SECTOR_SIZE])
         {
-            if let Err(e) = self.disk.write(lba + i as u64, sector) {
-                return Action::Fail(error_bits(e));
-            }
+            return Action::Fail(error_bits(e));
         }
         self.advance_sectors(tf, lba, n);
         if self.remaining == 0 {
@@ -535,25 +533,30 @@ impl AtaDisk {
                     "offset {:#x} bytes {bytes} to_dev {write}",
                     lba * SECTOR_SIZE as u64
                 );
-                let mut chunk = vec![0u8; (bytes as usize).min(DMA_CHUNK_BYTES)];
+                // Runs of up to 64 KiB: each is one backend call and one DMA call per PRD
+                // entry it spans; a run the disk holds nothing for moves from a static block
+                // of zeros, without a buffer.
+                let mut chunk = Vec::new();
                 let mut done = 0u64;
                 while done < bytes {
                     ctx.work(1);
                     let len = ((bytes - done) as usize).min(DMA_CHUNK_BYTES);
                     let first = lba + done / SECTOR_SIZE as u64;
-                    let buf = &mut chunk[..len];
                     if write {
-                        cursor.get(ctx, buf);
+                        chunk.resize(len, 0);
+                        cursor.get(ctx, &mut chunk[..len]);
                         // A partial last sector (only the planted partial-table path) is not
                         // written.
-                        for (i, sector) in buf.chunks_exact(SECTOR_SIZE).enumerate() {
-                            self.disk.write(first + i as u64, sector)?;
-                        }
+                        self.disk.write_run(first, &chunk[..len])?;
+                    } else if self
+                        .disk
+                        .reads_zeros(first, len.div_ceil(SECTOR_SIZE) as u64)
+                    {
+                        cursor.put(ctx, &ZEROS[..len]);
                     } else {
-                        for (i, sector) in buf.chunks_mut(SECTOR_SIZE).enumerate() {
-                            self.disk.read(first + i as u64, sector)?;
-                        }
-                        cursor.put(ctx, buf);
+                        chunk.resize(len, 0);
+                        self.disk.read_run(first, &mut chunk[..len])?;
+                        cursor.put(ctx, &chunk[..len]);
                     }
                     done += len as u64;
                 }

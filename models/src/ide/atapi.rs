@@ -1163,6 +1163,25 @@ impl AtapiCd {
                     "offset {:#x} bytes {bytes} to_dev false",
                     lba * CD_SECTOR_SIZE as u64
                 );
+                let on_medium = lba
+                    .checked_add(count)
+                    .is_some_and(|end| end <= medium.sectors());
+                if !raw && on_medium {
+                    // The whole run at once: straight from the medium's memory, or one read
+                    // of the image file.
+                    for _ in 0..count {
+                        ctx.work(1);
+                    }
+                    let len = count as usize * CD_SECTOR_SIZE;
+                    if let Some(data) = medium.run(lba, count) {
+                        cursor.put(ctx, &data[..bytes as usize]);
+                    } else {
+                        let mut chunk = vec![0u8; len];
+                        medium.read_run(lba, &mut chunk)?;
+                        cursor.put(ctx, &chunk[..bytes as usize]);
+                    }
+                    return Ok(());
+                }
                 let mut chunk = vec![0u8; count as usize * sector_size];
                 for (i, sector) in chunk.chunks_mut(sector_size).enumerate() {
                     ctx.work(1);
