@@ -278,7 +278,22 @@ impl Disk {
     /// up, the ones before stay written.
     pub fn write_run(&mut self, lba: u64, data: &[u8]) -> Result<(), IoError> {
         let sectors = data.chunks_exact(SECTOR_SIZE);
-        self.check(lba, sectors.len() as u64, true)?;
+        let count = sectors.len() as u64;
+        self.check(lba, count, true)?;
+        if self.base.is_none() && is_zero(&data[..count as usize * SECTOR_SIZE]) {
+            // Zeros on a disk without an image (what a DMA from untouched memory writes): the
+            // sectors written there before go, nothing is stored.
+            let written: Vec<u64> = self
+                .overlay
+                .sectors
+                .range(lba..lba + count)
+                .map(|(at, _)| *at)
+                .collect();
+            for at in written {
+                self.overlay.sectors.remove(&at);
+            }
+            return Ok(());
+        }
         for (i, sector) in sectors.enumerate() {
             let sector = <&[u8; SECTOR_SIZE]>::try_from(sector).map_err(|_| IoError::Io)?;
             self.store(lba + i as u64, sector)?;
@@ -289,8 +304,7 @@ impl Disk {
     /// Keep `data` as sector `lba` in the overlay (an all-zero sector of a disk without an image
     /// is dropped instead).
     fn store(&mut self, lba: u64, data: &[u8; SECTOR_SIZE]) -> Result<(), IoError> {
-        // An OR-fold rather than a comparison with a zero sector: one compare, not 512 traced ones.
-        if data.iter().fold(0u8, |acc, &b| acc | b) == 0 && self.base.is_none() {
+        if is_zero(data) && self.base.is_none() {
             self.overlay.sectors.remove(&lba);
             return Ok(());
         }
@@ -304,6 +318,12 @@ impl Disk {
         self.overlay.sectors.insert(lba, Box::new(*data));
         Ok(())
     }
+}
+
+/// Whether `data` is all zeros: an OR-fold rather than a comparison with zeros, so one traced
+/// compare, not one per byte.
+fn is_zero(data: &[u8]) -> bool {
+    data.iter().fold(0u8, |acc, &b| acc | b) == 0
 }
 
 /// Where a CD medium's data comes from.
@@ -505,6 +525,10 @@ mod tests {
         }
         assert_eq!(d.read_run(15, &mut back), Err(IoError::Io), "past the end");
         assert_eq!(d.write_run(15, &data), Err(IoError::Io), "past the end");
+        // Zeros over written sectors drop them.
+        d.write_run(4, &[0u8; 3 * SECTOR_SIZE]).unwrap();
+        assert!(d.reads_zeros(0, 16));
+        d.write_run(4, &data).unwrap();
         // A partial last sector is not written.
         d.write_run(10, &[7u8; SECTOR_SIZE + 2]).unwrap();
         assert!(d.reads_zeros(11, 1) && !d.reads_zeros(10, 1));
