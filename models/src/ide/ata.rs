@@ -10,7 +10,7 @@ use super::drive::{
     WIN_STANDBYNOW2, check_power_mode, complete, diagnose, error_bits, put_string, put_words,
     serial,
 };
-use super::planted::{Bug, planted_reached, planted_triggered};
+use super::planted::CHS_ZERO_GEOMETRY;
 use super::taskfile::{
     Chs, DEV_HEAD, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY, Taskfile,
 };
@@ -390,12 +390,12 @@ impl AtaDisk {
 
     /// INITIALIZE DEVICE PARAMETERS: the CHS translation becomes SECTOR COUNT sectors per
     /// track and DEVICE bits 3:0 + 1 heads. A zero sector count is refused.
-    fn cmd_specify(&mut self, _ctx: &mut dyn Context, tf: &mut Taskfile) -> Action {
+    fn cmd_specify(&mut self, ctx: &mut dyn Context, tf: &mut Taskfile) -> Action {
         let sectors = u32::from(tf.nsector);
         let heads = u32::from(tf.select & DEV_HEAD) + 1;
-        let zero_bug = self.core.planted.index(Bug::ChsZeroGeometry);
+        let zero_bug = self.core.planted.active(CHS_ZERO_GEOMETRY);
         if let Some(bug) = zero_bug {
-            planted_reached(bug);
+            bug.reached(ctx);
         }
         if sectors == 0 {
             let Some(bug) = zero_bug else {
@@ -403,7 +403,7 @@ impl AtaDisk {
             };
             // PLANTED `ide-chs-zero-geometry` (Morphuzz: FPE in `ide_set_sector`): the zero
             // sector count is taken, and the next CHS command divides by it.
-            planted_triggered(bug);
+            bug.triggered(ctx);
         }
         let per_cylinder = u64::from(heads * sectors);
         let cylinders = self

@@ -9,7 +9,7 @@ use super::drive::{
     WIN_DIAGNOSE, WIN_FLUSH_CACHE, WIN_IDENTIFY, WIN_READ, WIN_SETFEATURES, complete, diagnose,
     put_string, put_words, serial,
 };
-use super::planted::{Bug, planted_reached, planted_triggered};
+use super::planted::{ATAPI_DATA_OVERRUN, ATAPI_LBA_OVERREAD};
 use super::taskfile::{
     ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_ERR, STATUS_READY, Taskfile,
 };
@@ -708,15 +708,15 @@ impl AtapiCd {
     /// (the error's action) when they are not on it.
     fn read_range_check(
         &mut self,
-        _ctx: &mut dyn Context,
+        ctx: &mut dyn Context,
         tf: &mut Taskfile,
         lba: u32,
         count: u32,
     ) -> Option<Action> {
-        let overread_bug = self.core.planted.index(Bug::AtapiLbaOverread);
+        let overread_bug = self.core.planted.active(ATAPI_LBA_OVERREAD);
         let total = self.medium_present().map_or(0, |m| m.sectors());
         if let Some(bug) = overread_bug {
-            planted_reached(bug);
+            bug.reached(ctx);
         }
         let (lba, count) = (u64::from(lba), u64::from(count));
         if lba + count > total {
@@ -725,7 +725,7 @@ impl AtapiCd {
                 return Some(self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR));
             };
             // PLANTED `ide-atapi-lba-overread`: the LBA and length go unchecked to the reads.
-            planted_triggered(bug);
+            bug.triggered(ctx);
         }
         None
     }
@@ -836,17 +836,17 @@ impl AtapiCd {
     /// START STOP UNIT: load or eject (unless locked); a power condition is accepted as is.
     fn cmd_start_stop_unit(
         &mut self,
-        _ctx: &mut dyn Context,
+        ctx: &mut dyn Context,
         tf: &mut Taskfile,
         cdb: &[u8],
     ) -> Action {
         let (start, load_eject, power_condition) = (cdb[4] & 1 != 0, cdb[4] & 2 != 0, cdb[4] >> 4);
         if power_condition != 0 {
-            if let Some(bug) = self.core.planted.index(Bug::AtapiDataOverrun) {
+            if let Some(bug) = self.core.planted.active(ATAPI_DATA_OVERRUN) {
                 // PLANTED `ide-atapi-data-overrun` (CVE-2015-5154): the power-condition path
                 // returns without completing the command: DRQ stays set, the packet transfer
                 // stays current with its pointer at its end.
-                planted_reached(bug);
+                bug.reached(ctx);
                 return Action::Done;
             }
             return self.ok(tf);

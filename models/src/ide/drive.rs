@@ -10,8 +10,8 @@
 //! DIAGNOSTIC) and the IDENTIFY strings are here too.
 
 use super::backend::{IoError, SECTOR_SIZE};
-use super::planted::Planted;
 use super::taskfile::{ERROR_ABRT, ERROR_UNC, STATUS_DRQ, STATUS_READY, Taskfile};
+use crate::planted::Planted;
 use std::fmt;
 
 // ATA commands (ATA/ATAPI-7 names) both drive kinds know.
@@ -205,7 +205,7 @@ impl DriveCore {
             number,
             identify: None,
             write_cache: true,
-            planted: Planted::default(),
+            planted: Planted::NONE,
         }
     }
 

@@ -117,6 +117,7 @@ mod taskfile;
 mod tests;
 mod unit;
 
+use crate::planted::{Planted, Selection};
 use backend::{Fault, IoError};
 use channel::Channel;
 pub use channel::IO_LATENCY_NS;
@@ -124,7 +125,7 @@ pub use config::{ConfigError, DiskBacking, DriveConfig, IdeConfig, MediumConfig}
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{BarDef, BarKind, PciConfig};
-use planted::Planted;
+pub use planted::PLANTED;
 
 /// Intel's PCI vendor ID.
 pub const VENDOR_INTEL: u16 = 0x8086;
@@ -208,9 +209,7 @@ impl Ide {
         Self::from_drives(drives)
     }
 
-    /// The function with the drives `config` describes (opening its image files). In a
-    /// `planted-bugs` build it takes the current selection of [planted bugs](crate::planted) and
-    /// keeps it across resets.
+    /// The function with the drives `config` describes (opening its image files).
     pub fn with_config(config: &IdeConfig) -> Result<Self, ConfigError> {
         Ok(Self::from_drives(config.open()?))
     }
@@ -221,7 +220,7 @@ impl Ide {
     }
 
     fn from_drives(drives: [[Option<unit::Drive>; 2]; 2]) -> Self {
-        let planted = Planted::current();
+        let planted = Planted::NONE;
         let [primary, secondary] = drives;
         Self {
             cfg: Self::power_on_config(),
@@ -229,6 +228,14 @@ impl Ide {
                 Channel::new(0, primary, planted),
                 Channel::new(1, secondary, planted),
             ],
+        }
+    }
+
+    /// Re-introduce the planted bugs of `selection` that are the function's own
+    /// ([`PLANTED`]); they are kept across resets.
+    pub fn set_planted(&mut self, selection: Selection) {
+        for channel in &mut self.channels {
+            channel.set_planted(selection.planted(PLANTED));
         }
     }
 
