@@ -110,9 +110,14 @@ pub mod backend;
 mod bmdma;
 mod channel;
 pub mod config;
+mod drive;
+mod planted;
+mod taskfile;
 #[cfg(test)]
 mod tests;
+mod unit;
 
+use crate::planted::{Planted, Selection};
 use backend::{Fault, IoError};
 use channel::Channel;
 pub use channel::IO_LATENCY_NS;
@@ -120,6 +125,7 @@ pub use config::{ConfigError, DiskBacking, DriveConfig, IdeConfig, MediumConfig}
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{BarDef, BarKind, PciConfig};
+pub use planted::PLANTED;
 
 /// Intel's PCI vendor ID.
 pub const VENDOR_INTEL: u16 = 0x8086;
@@ -203,9 +209,7 @@ impl Ide {
         Self::from_drives(drives)
     }
 
-    /// The function with the drives `config` describes (opening its image files). In a
-    /// `planted-bugs` build it takes the current selection of [planted bugs](crate::planted) and
-    /// keeps it across resets.
+    /// The function with the drives `config` describes (opening its image files).
     pub fn with_config(config: &IdeConfig) -> Result<Self, ConfigError> {
         Ok(Self::from_drives(config.open()?))
     }
@@ -215,8 +219,8 @@ impl Ide {
         Self::from_drives(Default::default())
     }
 
-    fn from_drives(drives: [[Option<channel::Drive>; 2]; 2]) -> Self {
-        let planted = Planted::current();
+    fn from_drives(drives: [[Option<unit::Drive>; 2]; 2]) -> Self {
+        let planted = Planted::NONE;
         let [primary, secondary] = drives;
         Self {
             cfg: Self::power_on_config(),
@@ -224,6 +228,14 @@ impl Ide {
                 Channel::new(0, primary, planted),
                 Channel::new(1, secondary, planted),
             ],
+        }
+    }
+
+    /// Re-introduce the planted bugs of `selection` that are the function's own
+    /// ([`PLANTED`]); they are kept across resets.
+    pub fn set_planted(&mut self, selection: Selection) {
+        for channel in &mut self.channels {
+            channel.set_planted(selection.planted(PLANTED));
         }
     }
 
@@ -375,94 +387,4 @@ impl Device for Ide {
             channel.power_on_reset();
         }
     }
-}
-
-/// The IDE planted bugs, in the order of [`Planted`]'s table.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Bug {
-    /// `ide-prd-zero-sectors` (CVE-2014-9718).
-    PrdZeroSectors,
-    /// `ide-atapi-data-overrun` (CVE-2015-5154).
-    AtapiDataOverrun,
-    /// `ide-atapi-lba-overread` (CVE-2020-29443).
-    AtapiLbaOverread,
-    /// `ide-dma-partial-sector` (CVE-2019-20175).
-    DmaPartialSector,
-    /// `ide-chs-zero-geometry` (Morphuzz).
-    ChsZeroGeometry,
-}
-
-impl Bug {
-    #[cfg(feature = "planted-bugs")]
-    const ALL: [Bug; 5] = [
-        Bug::PrdZeroSectors,
-        Bug::AtapiDataOverrun,
-        Bug::AtapiLbaOverread,
-        Bug::DmaPartialSector,
-        Bug::ChsZeroGeometry,
-    ];
-
-    /// The id in [`crate::planted::BUGS`].
-    #[cfg(feature = "planted-bugs")]
-    fn id(self) -> &'static str {
-        match self {
-            Bug::PrdZeroSectors => "ide-prd-zero-sectors",
-            Bug::AtapiDataOverrun => "ide-atapi-data-overrun",
-            Bug::AtapiLbaOverread => "ide-atapi-lba-overread",
-            Bug::DmaPartialSector => "ide-dma-partial-sector",
-            Bug::ChsZeroGeometry => "ide-chs-zero-geometry",
-        }
-    }
-}
-
-/// The planted bugs a device was built with: for each active one, its index in the registry
-/// (found by id when the device is built). Without the `planted-bugs` feature none is ever
-/// active and the buggy paths compile away.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Planted {
-    #[cfg(feature = "planted-bugs")]
-    active: [Option<usize>; 5],
-}
-
-impl Planted {
-    /// The current selection.
-    fn current() -> Self {
-        #[cfg(feature = "planted-bugs")]
-        {
-            let selection = crate::planted::Active::current();
-            let active = Bug::ALL
-                .map(|bug| crate::planted::index_of(bug.id()).filter(|&i| selection.has(i)));
-            Self { active }
-        }
-        #[cfg(not(feature = "planted-bugs"))]
-        Self::default()
-    }
-
-    /// The registry index of `bug` if it is active.
-    #[inline(always)]
-    pub(crate) fn index(self, bug: Bug) -> Option<usize> {
-        #[cfg(feature = "planted-bugs")]
-        {
-            self.active[bug as usize]
-        }
-        #[cfg(not(feature = "planted-bugs"))]
-        {
-            let _ = bug;
-            None
-        }
-    }
-}
-
-/// Count that a planted bug's path ran with the bug active.
-#[inline(always)]
-pub(crate) fn planted_reached(_bug: usize) {
-    #[cfg(feature = "planted-bugs")]
-    crate::planted::reached(_bug);
-}
-
-/// Count that a planted bug corrupted state.
-#[inline(always)]
-pub(crate) fn planted_triggered(_bug: usize) {
-    #[cfg(feature = "planted-bugs")]
-    crate::planted::triggered(_bug);
 }
