@@ -5,21 +5,10 @@
 //! drive a device with [`crate::testing::TestContext`] and no machine around it.
 
 use crate::access::{AccessRules, AccessSize, Space};
+pub use crate::ids::{DeviceId, RegionId, TimerId};
 use crate::pci::PciConfig;
 use std::any::Any;
 use std::fmt;
-
-/// Index of a device in its machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DeviceId(pub u16);
-
-/// Index of a region in the list a device returns from [`Device::regions`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RegionId(pub u16);
-
-/// A device-chosen timer number; each device has its own namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TimerId(pub u16);
 
 /// A region a device exposes: a register block, a port range, a BAR.
 #[derive(Clone, Debug, PartialEq, Eq)]

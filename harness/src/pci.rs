@@ -9,7 +9,7 @@
 //! from 0x40 up writable unless the device narrows it.
 
 use crate::access::{AccessSize, Space};
-use crate::device::RegionId;
+use crate::ids::RegionId;
 use std::fmt;
 
 /// Vendor ID (u16).

@@ -7,7 +7,7 @@
 //! fuzz run maps the same BARs input after input, so the view is found again, not rebuilt.
 
 use crate::access::{AccessRules, Space};
-use crate::device::{DeviceId, RegionId};
+use crate::ids::{DeviceId, RegionId};
 
 /// What answers accesses in a mapped range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -76,8 +76,7 @@ struct CachedView {
 /// Memory or I/O address space.
 ///
 /// Two spaces are equal when they hold the same mappings in the same order; the flat view and
-/// its cache are derived from them.
-#[derive(Clone, Debug)]
+/// its cache are derived from them, and `Debug` shows what equality compares.
 pub struct AddressSpace {
     space: Space,
     mappings: Vec<Mapping>,
@@ -108,6 +107,43 @@ impl PartialEq for AddressSpace {
 }
 
 impl Eq for AddressSpace {}
+
+impl std::fmt::Debug for AddressSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddressSpace")
+            .field("space", &self.space)
+            .field("mappings", &self.mappings)
+            .field("next_order", &self.next_order)
+            .finish()
+    }
+}
+
+impl Clone for AddressSpace {
+    fn clone(&self) -> Self {
+        Self {
+            space: self.space,
+            mappings: self.mappings.clone(),
+            flat: self.flat.clone(),
+            stale: self.stale,
+            next_order: self.next_order,
+            generation: self.generation,
+            hint: self.hint,
+            cache: self.cache.clone(),
+            cache_next: self.cache_next,
+            seen: self.seen,
+            seen_next: self.seen_next,
+            view: self.view,
+            next_view: self.next_view,
+        }
+    }
+
+    /// Takes `source`'s mappings as [`restore`](Self::restore) does: the flat views stay this
+    /// space's own (derived data), so returning to a layout seen before rebuilds nothing.
+    fn clone_from(&mut self, source: &Self) {
+        self.space = source.space;
+        self.restore(&source.mappings, source.next_order);
+    }
+}
 
 impl AddressSpace {
     /// An empty address space.

@@ -1,11 +1,8 @@
 //! Machine profiles and fuzz targets: what the models crate registers with the harness.
 
+pub use crate::machine::Builder;
 use crate::machine::MachineSpec;
 use std::sync::Arc;
-
-/// Builds a fresh machine description, possibly with options applied (a machine is rebuilt
-/// from it after a finding).
-pub type Builder = Arc<dyn Fn() -> MachineSpec + Send + Sync>;
 
 /// A profile's option parser: `(key, value)` pairs in, a [`Builder`] or a one-line reason out.
 pub type Configure = fn(&[(String, String)]) -> Result<Builder, String>;

@@ -253,7 +253,7 @@ fn machine(mode: ReentrancyMode) -> Machine {
 
 fn run(m: &mut Machine, trace: &str) {
     for c in &parse_trace(trace).unwrap() {
-        m.exec(c).unwrap();
+        harness::runner::exec(m, c).unwrap();
     }
 }
 
@@ -614,7 +614,8 @@ fn a_model_panic_is_a_finding_with_its_location() {
 
 #[test]
 fn reset_after_any_program_equals_a_fresh_machine() {
-    let fresh = machine(ReentrancyMode::Guard).state_text();
+    let fresh_machine = machine(ReentrancyMode::Guard);
+    let fresh = fresh_machine.state_text();
     let mut m = setup(ReentrancyMode::Guard);
     m.add_dma_pattern(vec![1, 2, 3]);
     m.write(Space::Memory, BAR, AccessSize::B4, 0x4000);
@@ -626,8 +627,30 @@ fn reset_after_any_program_equals_a_fresh_machine() {
     m.write_bulk(0x9000, &[9; 5000]);
     m.clock_step(Some(10));
     assert_ne!(m.state_text(), fresh);
+    assert_ne!(m.state(), fresh_machine.state());
     m.reset();
+    assert_eq!(m.state(), fresh_machine.state());
     assert_eq!(m.state_text(), fresh);
+}
+
+#[test]
+fn restore_returns_to_the_checkpoint_state() {
+    let mut m = setup(ReentrancyMode::Guard);
+    assert!(m.checkpoint());
+    let saved = m.state().clone();
+    let text = m.state_text();
+    m.add_dma_pattern(vec![1, 2, 3]);
+    m.write(Space::Memory, BAR, AccessSize::B4, 0x4000);
+    m.write(Space::Memory, BAR + 4, AccessSize::B4, 8);
+    m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
+    m.write(Space::Memory, BAR + 0x10, AccessSize::B4, 50);
+    m.write(Space::Io, 0x80, AccessSize::B1, 7);
+    run(&mut m, "outl 0xcf8 0x80001004\noutw 0xcfc 0x0\n");
+    m.clock_step(Some(10));
+    assert_ne!(*m.state(), saved);
+    assert!(m.restore());
+    assert_eq!(*m.state(), saved);
+    assert_eq!(m.state_text(), text);
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub fn pc() -> Machine {
 /// Send one qtest line and return the reply.
 pub fn send(m: &mut Machine, line: &str) -> String {
     let cmd = parse_line(line).expect("valid line").expect("a command");
-    m.exec(&cmd).expect("runs").to_string()
+    harness::runner::exec(m, &cmd).expect("runs").to_string()
 }
 
 /// Send `(command, expected reply)` pairs, asserting each reply.
