@@ -110,6 +110,7 @@ impl Machine {
     }
 
     /// Device `dev` drives its output `pin` to `level`.
+    #[inline]
     pub(super) fn set_irq(&mut self, dev: DeviceId, pin: u8, level: bool) {
         let dev = usize::from(dev.0);
         let n = self.irq.by_device.get(dev).map_or(0, Vec::len);

@@ -364,10 +364,12 @@ impl Machine {
     /// `false` (and nothing done) when there is no checkpoint, or the machine was rebuilt
     /// after a finding since it was taken.
     pub fn restore(&mut self) -> bool {
-        let Some(cp) = self.checkpoint.take() else {
+        // Borrowed in place: a checkpoint is large, and moving it out and back costs a copy.
+        let Some(cp) = &self.checkpoint else {
             return false;
         };
         if cp.epoch != self.epoch || self.devices.iter().any(Option::is_none) {
+            self.checkpoint = None;
             return false;
         }
         for ((slot, dev), saved) in self.devices.iter_mut().enumerate().zip(&cp.devices) {
@@ -380,7 +382,6 @@ impl Machine {
         self.state.clone_from(&cp.state);
         self.ram.reset();
         self.clear_recorders();
-        self.checkpoint = Some(cp);
         true
     }
 
