@@ -13,7 +13,7 @@ use std::fmt;
 /// A region a device exposes: a register block, a port range, a BAR.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegionSpec {
-    /// Name in QEMU's style ("i8042-data", "e1000e-mmio").
+    /// Name in QEMU's style: the device's name and what the region is ("widget-mmio").
     pub name: &'static str,
     /// Memory or I/O.
     pub space: Space,
@@ -118,7 +118,7 @@ impl<T: Clone + 'static> Snapshot for T {
 /// within the implemented range, with offsets inside the region. A device is `Clone` (see
 /// [`Snapshot`]): its state is everything it needs to continue exactly.
 pub trait Device: fmt::Debug + Snapshot {
-    /// Name as QEMU calls the device ("i8042", "e1000e", "PIIX3").
+    /// Name as QEMU calls the device (what qtest `event` and findings name it by).
     fn name(&self) -> &'static str;
     /// The device's regions, indexed by [`RegionId`]. Called when a machine is built.
     fn regions(&self) -> Vec<RegionSpec>;

@@ -16,8 +16,8 @@ pub enum Backing {
     Ram,
     /// A device region.
     Device(DeviceId, RegionId),
-    /// PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8 (4 bytes; 0xCF9 is the reset
-    /// control register on PC chipsets).
+    /// PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8..0xCFB (a profile may map a
+    /// register of its own over one of its bytes).
     PciConfigAddress,
     /// PCI configuration mechanism #1: CONFIG_DATA at 0xCFC..0xCFF.
     PciConfigData,

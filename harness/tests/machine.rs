@@ -797,3 +797,77 @@ fn a_huge_clock_step_has_no_binary_form_instead_of_billions_of_ops() {
         .unwrap();
     assert_eq!(harness::ops::decode(&ok.bytes).count(), 1024);
 }
+
+/// A one-byte register a board maps over byte 1 of CONFIG_ADDRESS: keeps what is written and
+/// asks for a system reset when bit 2 is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ResetLatch {
+    value: u8,
+}
+
+impl Device for ResetLatch {
+    fn name(&self) -> &'static str {
+        "latch"
+    }
+    fn regions(&self) -> Vec<RegionSpec> {
+        vec![RegionSpec::new("latch", Space::Io, 1, AccessRules::BYTES)]
+    }
+    fn read(&mut self, _ctx: &mut dyn Context, _r: RegionId, _o: u64, _s: AccessSize) -> u64 {
+        u64::from(self.value)
+    }
+    fn write(&mut self, ctx: &mut dyn Context, _r: RegionId, _o: u64, _s: AccessSize, value: u64) {
+        self.value = value as u8;
+        if value & 4 != 0 {
+            ctx.request_reset();
+        }
+    }
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+fn build_with_latch() -> MachineSpec {
+    let mut spec = build();
+    let latch = spec.add(Box::new(ResetLatch::default()));
+    spec.map_fixed(latch, RegionId(0), 0xcf9, 1);
+    spec
+}
+
+#[test]
+fn a_register_over_one_byte_of_config_address_takes_only_the_accesses_within_it() {
+    let mut m = Machine::new(build_with_latch, MachineOptions::default());
+    // Dword writes and reads of CONFIG_ADDRESS stay the host's, the byte at 0xCF9 too wide.
+    m.write(Space::Io, 0xcf8, AccessSize::B4, 0x8000_1004);
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B4), 0x8000_1004);
+    assert_eq!(m.read(Space::Io, 0xcf9, AccessSize::B2), 0x0010);
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B2), 0x1004);
+    // The byte at 0xCF9 is the latch's: a write with bit 2 resets the machine after the op.
+    m.write(Space::Io, 0xcf9, AccessSize::B1, 0x02);
+    assert_eq!(m.read(Space::Io, 0xcf9, AccessSize::B1), 0x02);
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B4), 0x8000_1004);
+    run(&mut m, SETUP);
+    assert!(
+        m.space(Space::Memory)
+            .mapping_of(harness::space::Backing::Device(
+                harness::device::DeviceId(0),
+                RegionId(0)
+            ))
+            .is_some()
+    );
+    run(&mut m, "outb 0xcf9 0x06\n");
+    assert_eq!(
+        m.read(Space::Io, 0xcf9, AccessSize::B1),
+        0,
+        "the latch was reset"
+    );
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B4), 0, "and the host");
+    assert!(
+        m.space(Space::Memory)
+            .mapping_of(harness::space::Backing::Device(
+                harness::device::DeviceId(0),
+                RegionId(0)
+            ))
+            .is_none(),
+        "BARs unmapped"
+    );
+}

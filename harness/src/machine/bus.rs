@@ -21,8 +21,6 @@ const PCI_HOST_RULES: AccessRules = AccessRules {
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
 };
-/// Reset control register (PIIX "RCR") at 0xCF9: bit 2 resets the system.
-const RCR_RESET: u8 = 0x04;
 
 /// A PCI function on bus 0 and where its BARs (and ROM) are mapped now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +51,6 @@ pub struct Bus {
     /// Per device: may it master the bus (a PCI function's Bus Master Enable; true for others).
     pub(super) bus_master: Vec<bool>,
     pub(super) config_address: u32,
-    pub(super) reset_control: u8,
 }
 
 clone_by_field!(Bus {
@@ -62,7 +59,6 @@ clone_by_field!(Bus {
     pci,
     bus_master,
     config_address,
-    reset_control,
 });
 
 impl Bus {
@@ -75,7 +71,6 @@ impl Bus {
             pci,
             bus_master: vec![true; devices],
             config_address: 0,
-            reset_control: 0,
         }
     }
 
@@ -91,7 +86,6 @@ impl Bus {
             }
         }
         self.config_address = 0;
-        self.reset_control = 0;
     }
 }
 
@@ -298,6 +292,9 @@ impl Machine {
         let n = size.bytes();
         let fits = addr.checked_add(n - 1).is_some_and(|end| end <= seg.last);
         if !fits {
+            if let Some(offset) = self.within_config_address(space, addr, n) {
+                return self.config_address_access(offset, size, write);
+            }
             // Crosses into another segment (or the top of the space): one byte at a time.
             let mut v = 0u64;
             for i in 0..n {
@@ -417,6 +414,15 @@ impl Machine {
         result & size.mask()
     }
 
+    /// Where an access of `n` bytes at `addr` lies in CONFIG_ADDRESS, if it lies within it.
+    /// CONFIG_ADDRESS is one register: a profile may map a register of its own over one of
+    /// its bytes (mapped higher, it takes the accesses that lie within it), and every other
+    /// access within the four bytes stays the host's, as if nothing were mapped over them.
+    fn within_config_address(&self, space: Space, addr: u64, n: u64) -> Option<u64> {
+        let offset = addr.checked_sub(PCI_CONFIG_ADDRESS_PORT)?;
+        (space == Space::Io && self.pci_host && offset + n <= 4).then_some(offset)
+    }
+
     fn config_address_access(&mut self, offset: u64, size: AccessSize, write: Option<u64>) -> u64 {
         match (offset, size, write) {
             // CONFIG_ADDRESS takes only whole dword writes (facts §5.1).
@@ -424,14 +430,6 @@ impl Machine {
                 self.state.bus.config_address = v as u32;
                 0
             }
-            (1, AccessSize::B1, Some(v)) => {
-                self.state.bus.reset_control = v as u8 & 0x0e;
-                if v as u8 & RCR_RESET != 0 {
-                    self.state.reset_requested = true;
-                }
-                0
-            }
-            (1, AccessSize::B1, None) => u64::from(self.state.bus.reset_control),
             (_, _, Some(_)) => 0,
             (_, _, None) => {
                 (u64::from(self.state.bus.config_address) >> (offset * 8)) & size.mask()
