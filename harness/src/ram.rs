@@ -21,6 +21,10 @@ pub const POOL_MAX_PAGES: usize = 4096;
 struct Page {
     data: [u8; PAGE_SIZE],
     defined: [u64; PAGE_SIZE / 64],
+    /// The bytes written since the page was last zeroed lie in `written_lo..written_hi`
+    /// (empty: `PAGE_SIZE..0`), so a reset zeroes that span, not the whole page.
+    written_lo: usize,
+    written_hi: usize,
 }
 
 impl Page {
@@ -28,7 +32,27 @@ impl Page {
         Box::new(Self {
             data: [0; PAGE_SIZE],
             defined: [0; PAGE_SIZE / 64],
+            written_lo: PAGE_SIZE,
+            written_hi: 0,
         })
+    }
+
+    /// `off..off + n` is about to be written: widen the written span over it.
+    #[inline]
+    fn touch(&mut self, off: usize, n: usize) {
+        self.written_lo = self.written_lo.min(off);
+        self.written_hi = self.written_hi.max(off + n);
+    }
+
+    /// Zero what was written (data and defined bits) and empty the span.
+    fn zero_written(&mut self) {
+        let (lo, hi) = (self.written_lo, self.written_hi);
+        if lo < hi {
+            self.data[lo..hi].fill(0);
+            self.defined[lo / 64..hi.div_ceil(64)].fill(0);
+        }
+        self.written_lo = PAGE_SIZE;
+        self.written_hi = 0;
     }
 }
 
@@ -176,6 +200,7 @@ impl GuestRam {
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), RamBudgetExhausted> {
         if let Some((page, off)) = self.within_one_page(addr, data.len()) {
             let p = self.page_mut(page)?;
+            p.touch(off, data.len());
             p.data[off..off + data.len()].copy_from_slice(data);
             set_bits(&mut p.defined, off, data.len());
             return Ok(());
@@ -183,6 +208,7 @@ impl GuestRam {
         let mut done = 0usize;
         while let Some((page, off, n)) = self.next_chunk(addr, data.len(), &mut done) {
             let p = self.page_mut(page)?;
+            p.touch(off, n);
             p.data[off..off + n].copy_from_slice(&data[done - n..done]);
             set_bits(&mut p.defined, off, n);
         }
@@ -204,6 +230,7 @@ impl GuestRam {
         let mut done = 0usize;
         while let Some((page, off, n)) = self.next_chunk(addr, len, &mut done) {
             let p = self.page_mut(page)?;
+            p.touch(off, n);
             repeat_into(
                 &mut p.data[off..off + n],
                 pattern,
@@ -329,8 +356,7 @@ impl GuestRam {
             if let Some(mut p) = self.pages[i].take()
                 && self.pool.len() < POOL_MAX_PAGES
             {
-                p.data.fill(0);
-                p.defined.fill(0);
+                p.zero_written();
                 self.pool.push(p);
             }
         }
@@ -521,5 +547,21 @@ mod tests {
         ram.reset();
         assert_eq!(format!("{ram:?}"), format!("{fresh:?}"));
         assert_eq!(ram.dirty_pages(), 0);
+    }
+
+    #[test]
+    fn a_page_reused_after_a_reset_is_zero_wherever_it_was_written() {
+        let mut ram = GuestRam::new(1 << 16, 8);
+        ram.write(0x3001, &[5; 3]).unwrap();
+        ram.fill_pattern(0x3ff0, 16, &[7, 8]).unwrap();
+        ram.write(0x3800, &[9]).unwrap();
+        ram.reset();
+        // The pool's page now backs another address.
+        ram.write(0x5000, &[1]).unwrap();
+        let mut page = vec![0xaa; PAGE_SIZE];
+        ram.read(0x5000, &mut page);
+        assert_eq!(page[0], 1);
+        assert!(page[1..].iter().all(|&b| b == 0));
+        assert_eq!(ram.undefined_ranges(0x5000, PAGE_SIZE), vec![1..PAGE_SIZE]);
     }
 }
