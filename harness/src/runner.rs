@@ -451,7 +451,7 @@ impl Runner {
                 }
                 self.machine.write_bulk(a, &data[..n]);
             }
-            Op::DmaPattern(p) => self.machine.add_dma_pattern(p.to_vec()),
+            Op::DmaPattern(p) => self.machine.add_dma_pattern(p),
             Op::DmaClear => self.machine.clear_dma_patterns(),
             Op::ClockStep(ns) => {
                 let step = if ns == 0 { None } else { Some(u64::from(ns)) };

@@ -428,7 +428,7 @@ fn dma_fails_without_bus_mastering() {
 #[test]
 fn dma_reads_of_unwritten_ram_are_filled_once_from_patterns() {
     let mut m = setup(ReentrancyMode::Guard);
-    m.add_dma_pattern(vec![0xde, 0xad]);
+    m.add_dma_pattern(&[0xde, 0xad]);
     m.write_bulk(0x102, &[0x55]);
     m.write(Space::Memory, BAR, AccessSize::B4, 0x100);
     m.write(Space::Memory, BAR + 4, AccessSize::B4, 4);
@@ -438,7 +438,7 @@ fn dma_reads_of_unwritten_ram_are_filled_once_from_patterns() {
         0xde55_adde,
         "program-written byte kept"
     );
-    m.add_dma_pattern(vec![0x77]);
+    m.add_dma_pattern(&[0x77]);
     m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
     assert_eq!(
         m.read(Space::Memory, BAR + 0x20, AccessSize::B4),
@@ -617,7 +617,7 @@ fn reset_after_any_program_equals_a_fresh_machine() {
     let fresh_machine = machine(ReentrancyMode::Guard);
     let fresh = fresh_machine.state_text();
     let mut m = setup(ReentrancyMode::Guard);
-    m.add_dma_pattern(vec![1, 2, 3]);
+    m.add_dma_pattern(&[1, 2, 3]);
     m.write(Space::Memory, BAR, AccessSize::B4, 0x4000);
     m.write(Space::Memory, BAR + 4, AccessSize::B4, 8);
     m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
@@ -639,7 +639,7 @@ fn restore_returns_to_the_checkpoint_state() {
     assert!(m.checkpoint());
     let saved = m.state().clone();
     let text = m.state_text();
-    m.add_dma_pattern(vec![1, 2, 3]);
+    m.add_dma_pattern(&[1, 2, 3]);
     m.write(Space::Memory, BAR, AccessSize::B4, 0x4000);
     m.write(Space::Memory, BAR + 4, AccessSize::B4, 8);
     m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);

@@ -21,11 +21,53 @@ pub struct DmaFill {
     pub data: Vec<u8>,
 }
 
+/// Most DMA patterns one input may add.
+const MAX_PATTERNS: usize = 64;
+
+/// The DMA patterns, end to end in one buffer: adding one allocates nothing once the buffers
+/// have grown, and a restore empties them in place.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Patterns {
+    bytes: Vec<u8>,
+    /// Where each pattern ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+clone_by_field!(Patterns { bytes, ends });
+
+impl Patterns {
+    fn push(&mut self, pattern: &[u8]) {
+        if !pattern.is_empty() && self.ends.len() < MAX_PATTERNS {
+            self.bytes.extend_from_slice(pattern);
+            self.ends.push(self.bytes.len());
+        }
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Pattern `i` (`i < len()`).
+    fn get(&self, i: usize) -> &[u8] {
+        let start = i.checked_sub(1).map_or(0, |p| self.ends[p]);
+        &self.bytes[start..self.ends[i]]
+    }
+}
+
 /// The DMA patterns of the input, the fills they made, and the transfer in progress.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Dma {
     /// Bytes lazy fills repeat, in turn.
-    pub(super) patterns: Vec<Vec<u8>>,
+    pub(super) patterns: Patterns,
     /// Fills made so far (which pattern is next).
     pub(super) fill_index: usize,
     /// Bytes all fills supplied so far.
@@ -63,10 +105,8 @@ impl Machine {
     }
 
     /// Add a DMA pattern: bytes lazy fills repeat.
-    pub fn add_dma_pattern(&mut self, pattern: Vec<u8>) {
-        if !pattern.is_empty() && self.state.dma.patterns.len() < 64 {
-            self.state.dma.patterns.push(pattern);
-        }
+    pub fn add_dma_pattern(&mut self, pattern: &[u8]) {
+        self.state.dma.patterns.push(pattern);
     }
 
     /// Drop all DMA patterns: later fills stop.
@@ -332,7 +372,7 @@ impl Machine {
                 break;
             }
             let n = r.len().min(allowance);
-            let pattern = &self.state.dma.patterns[pattern_index];
+            let pattern = self.state.dma.patterns.get(pattern_index);
             let a = addr + r.start as u64;
             if self.ram.fill_pattern(a, n, pattern).is_err() {
                 self.state.stop = Some(StopReason::RamBudget);
