@@ -380,36 +380,47 @@ fn repeat_into(dst: &mut [u8], pattern: &[u8], phase: usize) {
     }
 }
 
-/// The words that bits `from..from + n` of a bitmap fall in, each with the mask of those bits.
-fn word_masks(from: usize, n: usize) -> impl Iterator<Item = (usize, u64)> {
-    let end = from + n;
-    let mut bit = from;
-    std::iter::from_fn(move || {
-        if bit >= end {
-            return None;
-        }
-        let in_word = (64 - bit % 64).min(end - bit);
-        let mask = if in_word == 64 {
-            u64::MAX
-        } else {
-            ((1u64 << in_word) - 1) << (bit % 64)
-        };
-        let word = bit / 64;
-        bit += in_word;
-        Some((word, mask))
-    })
+/// The words that bits `from..from + n` (n > 0) of a bitmap fall in, `first..=last`, with the
+/// masks of those bits in the first and the last word (every bit of the words between).
+#[inline]
+fn word_span(from: usize, n: usize) -> (usize, u64, usize, u64) {
+    let last_bit = from + n - 1;
+    (
+        from / 64,
+        u64::MAX << (from % 64),
+        last_bit / 64,
+        u64::MAX >> (63 - last_bit % 64),
+    )
 }
 
-/// Whether bits `from..from + n` of a bitmap are all set, a word at a time.
+/// Whether bits `from..from + n` of a bitmap are all set, whole words at once.
 fn bits_all_set(bits: &[u64], from: usize, n: usize) -> bool {
-    word_masks(from, n).all(|(w, mask)| bits[w] & mask == mask)
+    if n == 0 {
+        return true;
+    }
+    let (first, first_mask, last, last_mask) = word_span(from, n);
+    if first == last {
+        let mask = first_mask & last_mask;
+        return bits[first] & mask == mask;
+    }
+    bits[first] & first_mask == first_mask
+        && bits[first + 1..last].iter().all(|&w| w == u64::MAX)
+        && bits[last] & last_mask == last_mask
 }
 
-/// Set bits `from..from + n` of a bitmap, a word at a time.
+/// Set bits `from..from + n` of a bitmap, whole words at once.
 fn set_bits(bits: &mut [u64], from: usize, n: usize) {
-    for (w, mask) in word_masks(from, n) {
-        bits[w] |= mask;
+    if n == 0 {
+        return;
     }
+    let (first, first_mask, last, last_mask) = word_span(from, n);
+    if first == last {
+        bits[first] |= first_mask & last_mask;
+        return;
+    }
+    bits[first] |= first_mask;
+    bits[first + 1..last].fill(u64::MAX);
+    bits[last] |= last_mask;
 }
 
 #[cfg(test)]
@@ -563,5 +574,29 @@ mod tests {
         assert_eq!(page[0], 1);
         assert!(page[1..].iter().all(|&b| b == 0));
         assert_eq!(ram.undefined_ranges(0x5000, PAGE_SIZE), vec![1..PAGE_SIZE]);
+    }
+
+    #[test]
+    fn bitmap_spans_agree_with_bit_by_bit() {
+        for from in 0..140 {
+            for n in 0..200 {
+                let mut bits = [0u64; 8];
+                set_bits(&mut bits, from, n);
+                for b in 0..512 {
+                    let want = b >= from && b < from + n;
+                    assert_eq!(
+                        bits[b / 64] >> (b % 64) & 1 == 1,
+                        want,
+                        "{from}+{n} bit {b}"
+                    );
+                }
+                assert!(bits_all_set(&bits, from, n));
+                if n > 0 {
+                    let hole = from + n / 2;
+                    bits[hole / 64] &= !(1 << (hole % 64));
+                    assert!(!bits_all_set(&bits, from, n), "{from}+{n} hole {hole}");
+                }
+            }
+        }
     }
 }
