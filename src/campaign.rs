@@ -54,7 +54,7 @@ pub fn fuzz_build_args(sanitizer: &str, planted: bool) -> Vec<String> {
 }
 
 /// libFuzzer turns its input-length control off when a target has a custom mutator (ours:
-/// [`models::fuzzing::mutate`]); this turns it back on at libFuzzer's usual setting, so inputs
+/// [`harness::entry::mutate`]); this turns it back on at libFuzzer's usual setting, so inputs
 /// grow from the seeds' length as coverage asks for it.
 pub const LEN_CONTROL: &str = "-len_control=100";
 
@@ -204,8 +204,8 @@ impl Campaign<'_> {
             .args(["+nightly", "fuzz", "run", self.target.name]);
         cmd.args(fuzz_build_args(&self.sanitizer, !self.bugs.is_empty()))
             .env("DEVFUZZ_BUGS", &self.bugs)
-            .env(models::fuzzing::MACHINE_OPTS_VAR, &self.machine_opts)
-            .env(models::fuzzing::REENTRANCY_VAR, self.reentrancy.as_str());
+            .env(harness::entry::MACHINE_OPTS_VAR, &self.machine_opts)
+            .env(harness::entry::REENTRANCY_VAR, self.reentrancy.as_str());
         cmd.arg(format!("fuzz/corpus/{}", self.target.name))
             .arg("--");
         let dict = fuzz_dir
@@ -293,13 +293,15 @@ impl Campaign<'_> {
         out
     }
 
-    /// A runner on the campaign's machine (its profile with `machine_opts`).
+    /// A runner on the campaign's machine (its profile with `machine_opts` and the planted
+    /// `bugs`, as the fuzz binaries build it).
     fn runner(&self) -> Runner {
         let opts = harness::machine::MachineOptions {
             reentrancy: self.reentrancy,
             ..Default::default()
         };
-        match self.target.machine.builder(&self.machine_opts) {
+        let options = harness::target::with_bugs(&self.machine_opts, &self.bugs);
+        match self.target.machine.builder(&options) {
             Ok(build) => Runner::with_builder(self.target, build, opts),
             // Validated by the caller; should the options stop working (a file removed),
             // triage still runs on the default machine.

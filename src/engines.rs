@@ -1,7 +1,7 @@
 //! The fuzz engines `devfuzz fuzz` can drive: libFuzzer (cargo-fuzz, see [`crate::campaign`]),
 //! AFL++ (cargo-afl, the entries in `fuzz/afl/`) and honggfuzz (cargo-hfuzz, `fuzz/hfuzz/`).
 //!
-//! Every engine's entry calls `models::fuzzing::fuzz_one(target, data)`, so a crash file of any
+//! Every engine's entry calls `harness::entry::fuzz_one(models::TARGETS, target, data)`, so a crash file of any
 //! engine is a raw binary input that [`crate::campaign::Campaign::triage`] replays. This module
 //! installs the AFL++ and honggfuzz tools when they are missing ([`ensure_tool`]) and runs a
 //! campaign with either ([`run_campaign`]), returning the crash files it produced.
@@ -402,8 +402,8 @@ impl Run<'_> {
             ])
             .arg(&binary)
             .env("DEVFUZZ_BUGS", self.bugs)
-            .env(models::fuzzing::MACHINE_OPTS_VAR, self.machine_opts)
-            .env(models::fuzzing::REENTRANCY_VAR, self.reentrancy)
+            .env(harness::entry::MACHINE_OPTS_VAR, self.machine_opts)
+            .env(harness::entry::REENTRANCY_VAR, self.reentrancy)
             // No control over the CPU governor or core_pattern (not root on every machine),
             // no terminal UI (progress comes from the logs below), and pick up where an earlier
             // campaign on this target left off (its old crashes move to crashes.<date>/).
@@ -519,8 +519,8 @@ impl Run<'_> {
             .env("HFUZZ_INPUT", &self.corpus)
             .env("HFUZZ_RUN_ARGS", run_args)
             .env("DEVFUZZ_BUGS", self.bugs)
-            .env(models::fuzzing::MACHINE_OPTS_VAR, self.machine_opts)
-            .env(models::fuzzing::REENTRANCY_VAR, self.reentrancy);
+            .env(harness::entry::MACHINE_OPTS_VAR, self.machine_opts)
+            .env(harness::entry::REENTRANCY_VAR, self.reentrancy);
         // honggfuzz prints a line per new input (about 950 in 20 s): into the log, with
         // devfuzz's own status line instead.
         let log = self.out.with_file_name(format!("{}.log", self.target));
@@ -829,9 +829,15 @@ mod tests {
                 let entry = engine.entry_file(root, target.name);
                 assert!(entry.is_file(), "{engine}: no {}", entry.display());
                 let text = std::fs::read_to_string(&entry).unwrap();
-                let call = format!("models::fuzzing::fuzz_one(\"{}\", data)", target.name);
-                // cargo-fuzz entries expand `models::devfuzz_fuzz_target!`, which makes that call.
-                let libfuzzer = format!("models::devfuzz_fuzz_target!(\"{}\")", target.name);
+                let call = format!(
+                    "harness::entry::fuzz_one(models::TARGETS, \"{}\", data)",
+                    target.name
+                );
+                // cargo-fuzz entries expand `harness::fuzz_target!`, which makes that call.
+                let libfuzzer = format!(
+                    "harness::fuzz_target!(models::TARGETS, \"{}\")",
+                    target.name
+                );
                 assert!(
                     text.contains(&call)
                         || (engine == Engine::LibFuzzer && text.contains(&libfuzzer)),

@@ -3,7 +3,7 @@
 //!
 //! A PCI device owns a [`PciConfig`]; the machine reads BARs and the command register from it
 //! after every configuration write to the command register, a BAR or the ROM BAR, and maps or
-//! unmaps the BAR regions (see `machine.rs`).
+//! unmaps the BAR regions (see `machine/bus.rs`).
 //! Masks follow QEMU's defaults (facts §5.2): command bits IO/MEM/MASTER/SERR/INTX_DISABLE writable,
 //! status bits 0xF900 write-1-to-clear, cache line size and interrupt line scratch, everything
 //! from 0x40 up writable unless the device narrows it.

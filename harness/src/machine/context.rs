@@ -68,4 +68,8 @@ impl Context for DeviceCtx<'_> {
     fn work(&mut self, units: u64) {
         self.m.charge(units, Location::caller());
     }
+
+    fn canary(&mut self, id: &'static str, canary: crate::device::Canary) {
+        self.m.canaries.count(id, canary);
+    }
 }

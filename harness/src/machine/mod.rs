@@ -77,6 +77,9 @@ pub struct Machine {
     recorded_fills: Option<Vec<DmaFill>>,
     /// Scratch for [`Machine::lazy_fill`] (no state: empty between calls).
     fill_ranges: Vec<std::ops::Range<usize>>,
+    /// Planted-bug canaries counted since [`Machine::take_canaries`] (observation only: not
+    /// machine state, never checkpointed).
+    canaries: crate::outcome::Canaries,
 }
 
 impl std::fmt::Debug for Machine {
@@ -134,6 +137,7 @@ impl Machine {
             observer: None,
             recorded_fills: None,
             fill_ranges: Vec::new(),
+            canaries: crate::outcome::Canaries::default(),
         };
         m.map_static();
         m.refresh_all_pci();
@@ -298,6 +302,12 @@ impl Machine {
         self.state.irq.lower_all();
         self.state.reset_requested = false;
         self.refresh_all_pci();
+    }
+
+    /// The planted-bug canaries devices counted since the last call
+    /// ([`crate::device::Context::canary`]), leaving none.
+    pub fn take_canaries(&mut self) -> crate::outcome::Canaries {
+        std::mem::take(&mut self.canaries)
     }
 
     /// Return to the state of a freshly built machine, fast: devices reset, only dirtied RAM
