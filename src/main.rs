@@ -128,12 +128,12 @@ struct FuzzArgs {
     #[arg(long, default_value_t = 2048)]
     rss_limit_mb: u64,
     /// The fuzzer: libfuzzer (cargo-fuzz), afl (cargo-afl) or honggfuzz (cargo hfuzz).
-    #[arg(long, default_value = "libfuzzer", value_parser = parse_engine)]
-    engine: engines::Engine,
-    /// cargo-fuzz sanitizer (address, none, ...). Harness and models have no `unsafe`, so
-    /// the default is none: about six times the exec/s of AddressSanitizer.
-    #[arg(long, default_value = "none")]
-    sanitizer: String,
+    #[arg(long, value_enum, ignore_case = true, default_value = "libfuzzer")]
+    engine: engines::EngineName,
+    /// cargo-fuzz sanitizer. Harness and models have no `unsafe`, so the default is none:
+    /// about six times the exec/s of AddressSanitizer.
+    #[arg(long, value_enum, default_value = "none")]
+    sanitizer: engines::libfuzzer::Sanitizer,
     /// Triage writes each reproducer's access record beside it (`<artifact>.record.qtest`):
     /// every access with its answer, DMA, IRQs and timers.
     #[arg(long)]
@@ -183,8 +183,8 @@ enum Command {
         #[arg(long)]
         in_process_only: bool,
         /// cargo-fuzz sanitizer for the engine measurements.
-        #[arg(long, default_value = "none")]
-        sanitizer: String,
+        #[arg(long, value_enum, default_value = "none")]
+        sanitizer: engines::libfuzzer::Sanitizer,
         /// Measure only these targets (comma-separated; default all). Results are merged into
         /// the existing bench/results.json.
         #[arg(long, value_delimiter = ',')]
@@ -331,11 +331,6 @@ struct UsageError(String);
 
 type CliResult = Result<ExitCode, UsageError>;
 
-fn parse_engine(s: &str) -> Result<engines::Engine, String> {
-    engines::Engine::parse(s)
-        .ok_or_else(|| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz)"))
-}
-
 /// The machine options of this invocation (`-O` or `DEVFUZZ_MACHINE_OPTS`), set once in
 /// `main` before any command runs.
 static MACHINE_OPTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -433,7 +428,7 @@ fn main() -> ExitCode {
             trials,
             trial_seconds,
             in_process_only,
-            sanitizer,
+            sanitizer: sanitizer.as_str().to_string(),
             targets,
             bugs: time_to_bug,
             jobs,
