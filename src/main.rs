@@ -63,11 +63,20 @@ enum Reentrancy {
     Detect,
 }
 
+impl From<Reentrancy> for ReentrancyMode {
+    fn from(r: Reentrancy) -> Self {
+        match r {
+            Reentrancy::Guard => ReentrancyMode::Guard,
+            Reentrancy::Detect => ReentrancyMode::Detect,
+        }
+    }
+}
+
 #[derive(clap::Args)]
 struct RunFlags {
     /// Print trace events whose names match these globs (comma-separated), e.g. 'ps2_*'.
     #[arg(long, value_name = "GLOB")]
-    trace: Option<String>,
+    trace: Option<trace::Filter>,
     /// What to do with DMA re-entrancy.
     #[arg(long, value_enum, default_value = "guard")]
     reentrancy: Reentrancy,
@@ -77,14 +86,11 @@ struct RunFlags {
 
 impl RunFlags {
     fn options(&self) -> MachineOptions {
-        if let Some(globs) = &self.trace {
-            trace::enable(globs);
+        if let Some(filter) = &self.trace {
+            trace::enable(filter.clone());
         }
         MachineOptions {
-            reentrancy: match self.reentrancy {
-                Reentrancy::Guard => ReentrancyMode::Guard,
-                Reentrancy::Detect => ReentrancyMode::Detect,
-            },
+            reentrancy: self.reentrancy.into(),
             ..MachineOptions::default()
         }
     }
@@ -1027,10 +1033,7 @@ fn minimize_cmd(
     output_file::refuse_overwriting(input, output)?;
     output_file::check_form_name(output, true)?;
     let (trace, setup, _) = load_trace(target, input)?;
-    let mode = mode.map(|m| match m {
-        Reentrancy::Guard => ReentrancyMode::Guard,
-        Reentrancy::Detect => ReentrancyMode::Detect,
-    });
+    let mode = mode.map(ReentrancyMode::from);
     let (m, mode) = minimize_in(target, &trace, &setup, mode, max_runs, watches)?;
     let mut text = format!(
         "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
@@ -1214,10 +1217,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         sanitizer,
         engine,
         record,
-        reentrancy: match reentrancy {
-            Reentrancy::Guard => ReentrancyMode::Guard,
-            Reentrancy::Detect => ReentrancyMode::Detect,
-        },
+        reentrancy: reentrancy.into(),
     };
     interrupt::catch();
     let groups = campaign.run().map_err(UsageError)?;

@@ -264,7 +264,7 @@ fn afl_progress(
         let Ok(bytes) = std::fs::read(log) else {
             continue;
         };
-        let text = strip_ansi(&String::from_utf8_lossy(&bytes));
+        let text = strip_ansi_escapes::strip_str(String::from_utf8_lossy(&bytes));
         let Some(line) = text
             .lines()
             .rev()
@@ -300,24 +300,6 @@ fn afl_progress(
         line.push_str(&format!(", {execs} execs as of the last stats"));
     }
     Some(line)
-}
-
-/// `text` without terminal colour sequences (`ESC [ ... letter`).
-fn strip_ansi(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// `execs_done` of each instance's `fuzzer_stats` (written every minute and when it exits), by

@@ -184,39 +184,55 @@ fn rel(path: &Path, crate_dir: &Path) -> String {
         .to_string()
 }
 
-/// A command as a shell line, with the environment it sets (but the pinned toolchain) and,
-/// when it runs elsewhere than here, its directory.
+/// A command as a shell line (`shlex` quoting), with the environment it sets (but the pinned
+/// toolchain) and, when it runs elsewhere than here, its directory.
 pub fn render(cmd: &Command) -> String {
-    let mut s = String::new();
+    // shlex quotes every `=` (it could start an assignment); `-max_len=4096` needs none.
+    let quote = |s: &std::ffi::OsStr| {
+        let s = s.to_string_lossy();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+        if !s.is_empty() && s.chars().all(plain) {
+            return s.into_owned();
+        }
+        shlex::try_quote(&s).map_or_else(|_| s.to_string(), |q| q.into_owned())
+    };
+    let mut words = Vec::new();
     if let Some(dir) = cmd.get_current_dir()
         && std::env::current_dir().is_ok_and(|here| here != dir)
     {
-        s.push_str(&format!("(cd {}) ", dir.display()));
+        words.push(format!("(cd {})", quote(dir.as_os_str())));
     }
     for (k, v) in cmd.get_envs() {
-        if let (Some(k), Some(v)) = (k.to_str(), v.and_then(|v| v.to_str())) {
-            if k == "RUSTUP_TOOLCHAIN" {
-                continue;
-            }
-            if v.is_empty() || v.contains(char::is_whitespace) {
-                s.push_str(&format!("{k}=\"{v}\" "));
-            } else {
-                s.push_str(&format!("{k}={v} "));
-            }
+        if let Some(v) = v
+            && k != "RUSTUP_TOOLCHAIN"
+        {
+            words.push(format!("{}={}", k.to_string_lossy(), quote(v)));
         }
     }
-    s.push_str(&cmd.get_program().to_string_lossy());
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&a.to_string_lossy());
-    }
-    s
+    words.push(quote(cmd.get_program()));
+    words.extend(cmd.get_args().map(quote));
+    words.join(" ")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use clap::ValueEnum as _;
+
+    #[test]
+    fn commands_render_as_shell_lines() {
+        let mut cmd = Command::new("cargo");
+        cmd.args(["fuzz", "run", "ps2", "-dict=a b"])
+            .env("DEVFUZZ_BUGS", "")
+            .env("DEVFUZZ_MACHINE_OPTS", "hda=none")
+            .env("RUSTUP_TOOLCHAIN", "stable");
+        assert_eq!(
+            render(&cmd),
+            "DEVFUZZ_BUGS='' DEVFUZZ_MACHINE_OPTS=hda=none cargo fuzz run ps2 '-dict=a b'"
+        );
+        cmd.current_dir("/no where");
+        assert!(render(&cmd).starts_with("(cd '/no where') DEVFUZZ_BUGS="));
+    }
 
     #[test]
     fn engines_parse_their_names() {
