@@ -381,6 +381,11 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
+        // A fixed seed: the same cases in every run (a failure still shrinks).
+        #![proptest_config(proptest::test_runner::Config {
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x0905),
+            ..proptest::test_runner::Config::default()
+        })]
         #[test]
         fn every_byte_string_decodes_without_panicking(
             bytes in prop::collection::vec(any::<u8>(), 0..600)

@@ -1223,19 +1223,9 @@ mod tests {
         );
     }
 
-    /// xorshift64*: deterministic pseudo-random numbers for the property below.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-            items[(self.next() % items.len() as u64) as usize]
-        }
+    /// One of `items`, drawn from `rng`.
+    fn pick<T: Copy>(rng: &mut fastrand::Rng, items: &[T]) -> T {
+        items[rng.usize(..items.len())]
     }
 
     fn durable(fmc: &Fmc) -> String {
@@ -1247,53 +1237,59 @@ mod tests {
     /// in every mode, command, address width and segment layout.
     #[test]
     fn dma_word_runs_do_what_single_word_accesses_do() {
-        let mut rng = Rng(0xD3A);
+        let mut rng = fastrand::Rng::with_seed(0xD3A);
         let opcodes: [u8; 15] = [
             0x03, 0x0B, 0x0C, 0x13, 0xEB, 0xEC, 0x02, 0x12, 0x9F, 0x05, 0x06, 0x20, 0xC5, 0x5A,
             0x00,
         ];
         for round in 0..300 {
-            let soc = rng.pick(&[Soc::Ast2500, Soc::Ast2600]);
+            let soc = pick(&mut rng, &[Soc::Ast2500, Soc::Ast2600]);
             let mut b = Bench::new(soc);
             b.xfer(&[0x06], 0);
             b.xfer(&[0x12, 0x00, 0xFF, 0xFF, 0x00, 1, 2, 3, 4, 5, 6, 7, 8], 0);
-            if rng.next() % 2 == 0 {
+            if rng.bool() {
                 b.xfer(&[0xB7], 0);
             }
-            if rng.next() % 3 == 0 {
+            if rng.u64(..3) == 0 {
                 b.xfer(&[0x06], 0);
             }
-            if rng.next() % 4 == 0 {
+            if rng.u64(..4) == 0 {
                 b.wr(
                     SEG0_ADDR + 4,
-                    rng.pick(&[0x4240_0000, 0x0010_0000, 0x0FF0_0800]),
+                    pick(&mut rng, &[0x4240_0000, 0x0010_0000, 0x0FF0_0800]),
                 );
             }
-            b.wr(CE_CTRL, (rng.next() % 2) as u32);
-            b.wr(CMD_CTRL, rng.pick(&[0, 0, 0x10, 0x80]));
-            b.wr(DUMMY_DATA, rng.pick(&[0, 0xFF]));
-            let dummy = rng.pick(&[
-                0u32,
-                1 << CTRL_DUMMY_LOW_SHIFT,
-                3 << CTRL_DUMMY_LOW_SHIFT,
-                CTRL_DUMMY_HIGH,
-            ]);
-            let mode = rng.pick(&[MODE_READ, MODE_FREAD, MODE_WRITE, MODE_USER]);
-            let stop = rng.pick(&[0, CTRL_CE_STOP_ACTIVE]);
-            let opcode = u32::from(rng.pick(&opcodes));
+            b.wr(CE_CTRL, rng.u32(..2));
+            b.wr(CMD_CTRL, pick(&mut rng, &[0, 0, 0x10, 0x80]));
+            b.wr(DUMMY_DATA, pick(&mut rng, &[0, 0xFF]));
+            let dummy = pick(
+                &mut rng,
+                &[
+                    0u32,
+                    1 << CTRL_DUMMY_LOW_SHIFT,
+                    3 << CTRL_DUMMY_LOW_SHIFT,
+                    CTRL_DUMMY_HIGH,
+                ],
+            );
+            let mode = pick(&mut rng, &[MODE_READ, MODE_FREAD, MODE_WRITE, MODE_USER]);
+            let stop = pick(&mut rng, &[0, CTRL_CE_STOP_ACTIVE]);
+            let opcode = u32::from(pick(&mut rng, &opcodes));
             if mode == MODE_USER {
                 b.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
             }
             b.wr(CE0_CTRL, (opcode << CTRL_CMD_SHIFT) | dummy | stop | mode);
             if mode == MODE_USER && stop == 0 {
-                for _ in 0..(rng.next() % 6) {
-                    b.win_wr(0, B1, u64::from(rng.pick(&opcodes)));
+                for _ in 0..rng.u64(..6) {
+                    b.win_wr(0, B1, u64::from(pick(&mut rng, &opcodes)));
                 }
             }
             let mut a = b.fmc.clone();
-            let offset = rng.pick(&[0u64, 0x00FF_FFF0, 0x01FF_FF00, 0x07FF_FFF0, 0x0800_0000]) & !3;
-            let len = 4 * (1 + (rng.next() % 300) as usize);
-            if rng.next() % 2 == 0 {
+            let offset = pick(
+                &mut rng,
+                &[0u64, 0x00FF_FFF0, 0x01FF_FF00, 0x07FF_FFF0, 0x0800_0000],
+            ) & !3;
+            let len = 4 * (1 + rng.usize(..300));
+            if rng.bool() {
                 let mut bulk = vec![0u8; len];
                 a.window_read_units(offset, &mut bulk, 4);
                 let mut single = Vec::new();
@@ -1303,7 +1299,7 @@ mod tests {
                 }
                 assert_eq!(bulk, single, "round {round}");
             } else {
-                let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+                let data: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
                 a.window_write_units(offset, &data, 4);
                 for (k, w) in data.chunks(4).enumerate() {
                     let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);

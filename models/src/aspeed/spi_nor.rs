@@ -1509,18 +1509,6 @@ mod tests {
         }
     }
 
-    /// xorshift64*: deterministic pseudo-random numbers for the stream property.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
-
     #[test]
     fn streams_do_exactly_what_single_transfers_do() {
         let opcodes = [
@@ -1528,26 +1516,26 @@ mod tests {
             SE, CE, EN4B, EX4B, WREAR, RDEAR, WRSR, RDFSR, RSTEN, RST, 0x00, 0xFF,
         ];
         for part in FlashPart::ALL {
-            let mut rng = Rng(0x5eed ^ part.size() as u64);
+            let mut rng = fastrand::Rng::with_seed(0x5eed ^ part.size() as u64);
             let mut a = SpiNor::new(part, Some(Arc::from(vec![0x3C; 10_000])));
             let mut b = a.clone();
             for round in 0..1500 {
-                let op = opcodes[(rng.next() % opcodes.len() as u64) as usize];
+                let op = opcodes[rng.usize(..opcodes.len())];
                 let mut tx = vec![op];
-                let header = (rng.next() % 7) as usize;
+                let header = rng.usize(..7);
                 for _ in 0..header {
-                    let byte = match rng.next() % 4 {
+                    let byte = match rng.u64(..4) {
                         0 => 0,
                         1 => 0xFF,
-                        _ => rng.next() as u8,
+                        _ => rng.u8(..),
                     };
                     tx.push(byte);
                 }
                 for &t in &tx {
                     assert_eq!(a.transfer(t), b.transfer(t));
                 }
-                let n = [1usize, 3, 255, 256, 257, 600, 5000][(rng.next() % 7) as usize];
-                if rng.next() % 2 == 0 {
+                let n = [1usize, 3, 255, 256, 257, 600, 5000][rng.usize(..7)];
+                if rng.bool() {
                     let mut bulk = vec![0u8; n];
                     a.read_stream(&mut bulk);
                     let single: Vec<u8> = (0..n).map(|_| b.transfer(0)).collect();
@@ -1558,7 +1546,7 @@ mod tests {
                         part.name()
                     );
                 } else {
-                    let data: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
+                    let data: Vec<u8> = (0..n).map(|_| rng.u8(..)).collect();
                     a.write_stream(&data);
                     for &d in &data {
                         b.transfer(d);
