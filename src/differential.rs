@@ -2,9 +2,9 @@
 //! QEMU trace logs turned into them, and comparisons of two runs or two emulators.
 //! `docs/differential.md` shows each by example.
 
+use crate::error::{CliResult, UsageError};
 use crate::qtest_client::ChildServer;
 use crate::record::{ObserveFlags, Recorder};
-use crate::{CliResult, UsageError};
 use harness::check::{self, Got, LocalServer, Program, QtestServer, ServerError};
 use harness::machine::{Machine, MachineOptions};
 use harness::qtest::Cmd;
@@ -15,6 +15,23 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// Another qtest server to compare with (`check`, `diff`).
+#[derive(clap::Args)]
+pub struct ReferenceArgs {
+    /// The other qtest server's command line (`check`: score it instead of this machine, e.g.
+    /// QEMU's ceiling on its own capture; `diff`: run in lockstep with it), e.g.
+    /// 'qemu-system-x86_64 -M pc -m 128M -nodefaults -display none -S -qtest stdio -device
+    /// e1000e,romfile='.
+    #[arg(long, value_name = "CMD")]
+    pub against: Option<String>,
+    /// Seconds to wait for each answer of the --against server.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Rows of the per-register table.
+    #[arg(long, default_value_t = REGISTER_ROWS)]
+    pub registers: usize,
+}
 
 /// Rows of the per-register table printed by default.
 pub const REGISTER_ROWS: usize = 40;
@@ -140,7 +157,7 @@ fn refuse_failed(report: &check::Report) -> Result<(), UsageError> {
 pub fn check_cmd(
     path: &Path,
     machine: Option<String>,
-    reference: &crate::ReferenceArgs,
+    reference: &ReferenceArgs,
     observe: &ObserveFlags,
     opts: MachineOptions,
 ) -> CliResult {
@@ -444,7 +461,7 @@ pub fn diff_against(
     path: &Path,
     machine: Option<String>,
     against: &str,
-    reference: &crate::ReferenceArgs,
+    reference: &ReferenceArgs,
     write_check: Option<&Path>,
     opts: MachineOptions,
 ) -> CliResult {

@@ -12,7 +12,7 @@
 //!   that sibling file. [`Setup::apply`] selects the planted bugs and returns the options,
 //!   with what the command line says taking precedence.
 
-use crate::UsageError;
+use crate::error::UsageError;
 use harness::machine::ReentrancyMode;
 use harness::qtest::Cmd;
 use harness::regression::Header;

@@ -17,6 +17,7 @@ mod coverage;
 mod differential;
 mod engine_log;
 mod engines;
+mod error;
 mod input_file;
 mod interrupt;
 mod output_file;
@@ -26,6 +27,8 @@ mod record;
 mod trace;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use differential::ReferenceArgs;
+use error::{CliResult, UsageError};
 use harness::machine::{MachineOptions, ReentrancyMode};
 use harness::outcome::Outcome;
 use harness::qtest;
@@ -94,23 +97,6 @@ impl RunFlags {
             ..MachineOptions::default()
         }
     }
-}
-
-/// Another qtest server to compare with (`check`, `diff`).
-#[derive(clap::Args)]
-struct ReferenceArgs {
-    /// The other qtest server's command line (`check`: score it instead of this machine, e.g.
-    /// QEMU's ceiling on its own capture; `diff`: run in lockstep with it), e.g.
-    /// 'qemu-system-x86_64 -M pc -m 128M -nodefaults -display none -S -qtest stdio -device
-    /// e1000e,romfile='.
-    #[arg(long, value_name = "CMD")]
-    against: Option<String>,
-    /// Seconds to wait for each answer of the --against server.
-    #[arg(long, default_value_t = 10)]
-    timeout: u64,
-    /// Rows of the per-register table.
-    #[arg(long, default_value_t = differential::REGISTER_ROWS)]
-    registers: usize,
 }
 
 /// Options of `devfuzz fuzz`.
@@ -331,11 +317,6 @@ enum Command {
         output: PathBuf,
     },
 }
-
-/// A one-line error for the user; exit code 2.
-struct UsageError(String);
-
-type CliResult = Result<ExitCode, UsageError>;
 
 /// The machine options of this invocation (`-O` or `DEVFUZZ_MACHINE_OPTS`), set once in
 /// `main` before any command runs.
