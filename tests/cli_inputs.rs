@@ -12,11 +12,6 @@ fn devfuzz() -> Command {
     c
 }
 
-/// A scratch directory, removed when dropped.
-fn scratch() -> tempfile::TempDir {
-    tempfile::tempdir().unwrap()
-}
-
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     devfuzz().args(args).output().unwrap()
 }
@@ -43,7 +38,7 @@ fn os(s: &str) -> &std::ffi::OsStr {
 
 #[test]
 fn special_files_are_refused_with_one_line_and_exit_2() {
-    let scratch = scratch();
+    let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let fifo = dir.join("fifo");
     assert!(
@@ -110,7 +105,7 @@ fn the_tso_ring_regression_replays_to_its_end() {
 
 #[test]
 fn replay_says_when_a_trace_stops_before_its_end() {
-    let scratch = scratch();
+    let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let f = dir.join("tso.qtest");
     let text = std::fs::read_to_string(
@@ -130,7 +125,7 @@ fn replay_says_when_a_trace_stops_before_its_end() {
 
 #[test]
 fn convert_tells_forms_by_content_and_never_destroys_its_input() {
-    let scratch = scratch();
+    let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     let text = dir.join("x.qtest");
     let script = "outb 0x64 0xaa\ninb 0x60\n";
@@ -218,7 +213,7 @@ fn convert_tells_forms_by_content_and_never_destroys_its_input() {
 
 #[test]
 fn a_reproducer_header_carries_its_machine_options_and_planted_bugs() {
-    let scratch = scratch();
+    let scratch = tempfile::tempdir().unwrap();
     let dir = scratch.path();
     // hda=none: the status register of a missing master reads 0, the default disk's 0x50.
     let f = dir.join("nodisk.qtest");

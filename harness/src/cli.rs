@@ -876,14 +876,9 @@ mod tests {
         (code, String::from_utf8(out).unwrap())
     }
 
-    /// A scratch directory, removed when dropped.
-    fn scratch() -> tempfile::TempDir {
-        tempfile::tempdir().unwrap()
-    }
-
     #[test]
     fn replay_minimize_and_convert_a_finding() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let crash = dir.join("crash.qtest");
         std::fs::write(
@@ -933,7 +928,7 @@ mod tests {
 
     #[test]
     fn bad_input_is_one_line_and_exit_2() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let bad = dir.join("bad.qtest");
         std::fs::write(&bad, "outb 0x80\n").unwrap();
@@ -959,7 +954,7 @@ mod tests {
 
     #[test]
     fn seeds_become_a_corpus_and_regressions_replay() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let seeds = dir.join("seeds");
         std::fs::create_dir_all(&seeds).unwrap();

@@ -158,14 +158,9 @@ pub fn read_capped(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>,
 mod tests {
     use super::*;
 
-    /// A scratch directory, removed when dropped.
-    fn scratch() -> tempfile::TempDir {
-        tempfile::tempdir().unwrap()
-    }
-
     #[test]
     fn special_files_are_refused_without_blocking_or_reading_forever() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let fifo = dir.join("fifo");
         assert!(
@@ -198,7 +193,7 @@ mod tests {
 
     #[test]
     fn regular_files_read_up_to_the_cap() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let f = dir.join("f");
         std::fs::write(&f, [7u8; 10]).unwrap();

@@ -334,12 +334,11 @@ mod tests {
             .collect()
     }
 
+    use proptest::test_runner::{Config, RngSeed};
+
     proptest::proptest! {
         // A fixed seed: the same cases in every run (a failure still shrinks).
-        #![proptest_config(proptest::test_runner::Config {
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0xa1d),
-            ..proptest::test_runner::Config::default()
-        })]
+        #![proptest_config(Config { rng_seed: RngSeed::Fixed(0xa1d), ..Config::default() })]
         #[test]
         fn total_over_arbitrary_inputs_and_sizes(
             data in proptest::collection::vec(

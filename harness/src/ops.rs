@@ -379,13 +379,11 @@ pub fn encode(ops: &[Op<'_>]) -> Result<Vec<u8>, EncodeError> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
 
     proptest! {
         // A fixed seed: the same cases in every run (a failure still shrinks).
-        #![proptest_config(proptest::test_runner::Config {
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x0905),
-            ..proptest::test_runner::Config::default()
-        })]
+        #![proptest_config(Config { rng_seed: RngSeed::Fixed(0x0905), ..Config::default() })]
         #[test]
         fn every_byte_string_decodes_without_panicking(
             bytes in prop::collection::vec(any::<u8>(), 0..600)

@@ -432,12 +432,11 @@ mod tests {
         assert_eq!(buf, [9, 9, 7, 7]);
     }
 
+    use proptest::test_runner::{Config, RngSeed};
+
     proptest::proptest! {
         // A fixed seed: the same cases in every run (a failure still shrinks).
-        #![proptest_config(proptest::test_runner::Config {
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x0a3),
-            ..proptest::test_runner::Config::default()
-        })]
+        #![proptest_config(Config { rng_seed: RngSeed::Fixed(0x0a3), ..Config::default() })]
         #[test]
         fn defined_ranges_agree_with_a_byte_by_byte_model(
             // (write at, write length, query at, query length)

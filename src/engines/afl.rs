@@ -26,10 +26,8 @@ impl Engine for Afl {
         "fuzz/afl"
     }
 
-    fn entry_file(&self, root: &Path, target: &str) -> PathBuf {
-        root.join(self.crate_dir())
-            .join("targets")
-            .join(format!("{target}.rs"))
+    fn entries_dir(&self) -> &'static str {
+        "targets"
     }
 
     fn ensure_tool(&self) -> Result<(), String> {

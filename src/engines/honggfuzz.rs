@@ -28,10 +28,8 @@ impl Engine for Honggfuzz {
         "fuzz/hfuzz"
     }
 
-    fn entry_file(&self, root: &Path, target: &str) -> PathBuf {
-        root.join(self.crate_dir())
-            .join("targets")
-            .join(format!("{target}.rs"))
+    fn entries_dir(&self) -> &'static str {
+        "targets"
     }
 
     fn ensure_tool(&self) -> Result<(), String> {
@@ -107,29 +105,24 @@ fn ensure_honggfuzz() -> Result<(), String> {
     .filter(|(ok, _)| *ok)
     .map(|(_, text)| text.trim().to_string());
     let wanted = format!("cargo-hfuzz {HONGGFUZZ_VERSION}");
+    let install = |force: bool, why: &str| {
+        let mut cmd = stable_cargo();
+        cmd.args([
+            "install",
+            "honggfuzz",
+            "--version",
+            HONGGFUZZ_VERSION,
+            "--locked",
+        ]);
+        if force {
+            cmd.arg("--force");
+        }
+        run_shown(&mut cmd, why)
+    };
     match version {
         Some(v) if v == wanted => Ok(()),
-        Some(v) => run_shown(
-            stable_cargo().args([
-                "install",
-                "honggfuzz",
-                "--version",
-                HONGGFUZZ_VERSION,
-                "--locked",
-                "--force",
-            ]),
-            &format!("fuzz/hfuzz needs {wanted}, not {v}"),
-        ),
-        None => run_shown(
-            stable_cargo().args([
-                "install",
-                "honggfuzz",
-                "--version",
-                HONGGFUZZ_VERSION,
-                "--locked",
-            ]),
-            "honggfuzz (cargo hfuzz) is not installed",
-        ),
+        Some(v) => install(true, &format!("fuzz/hfuzz needs {wanted}, not {v}")),
+        None => install(false, "honggfuzz (cargo hfuzz) is not installed"),
     }
 }
 

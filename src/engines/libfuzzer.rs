@@ -107,10 +107,8 @@ impl Engine for LibFuzzer {
         "fuzz"
     }
 
-    fn entry_file(&self, root: &Path, target: &str) -> PathBuf {
-        root.join(self.crate_dir())
-            .join("fuzz_targets")
-            .join(format!("{target}.rs"))
+    fn entries_dir(&self) -> &'static str {
+        "fuzz_targets"
     }
 
     fn ensure_tool(&self) -> Result<(), String> {

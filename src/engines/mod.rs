@@ -106,8 +106,15 @@ pub trait Engine {
     /// The engine's crate, relative to the workspace root.
     fn crate_dir(&self) -> &'static str;
 
+    /// The folder of the entries in the engine's crate, one `<target>.rs` each.
+    fn entries_dir(&self) -> &'static str;
+
     /// The source of the engine's entry for `target`.
-    fn entry_file(&self, root: &Path, target: &str) -> PathBuf;
+    fn entry_file(&self, root: &Path, target: &str) -> PathBuf {
+        root.join(self.crate_dir())
+            .join(self.entries_dir())
+            .join(format!("{target}.rs"))
+    }
 
     /// Make sure the engine's tool runs, installing it (and what it needs) when it is
     /// missing. Says on stderr what it runs.

@@ -145,14 +145,9 @@ impl DebugLog {
 mod tests {
     use super::*;
 
-    /// A scratch directory, removed when dropped.
-    fn scratch() -> tempfile::TempDir {
-        tempfile::tempdir().unwrap()
-    }
-
     #[test]
     fn appends_exactly_the_bytes_up_to_the_limit() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         let log = DebugLog::new(dir, "out.bin").expect("inside").with_limit(6);
         assert_eq!(log.append(b"abcd"), 4);
@@ -163,7 +158,7 @@ mod tests {
 
     #[test]
     fn refuses_paths_outside_the_directory() {
-        let scratch = scratch();
+        let scratch = tempfile::tempdir().unwrap();
         let dir = scratch.path();
         std::fs::create_dir_all(dir.join("sub")).expect("sub");
         assert!(DebugLog::new(dir, "sub/ok.log").is_ok());

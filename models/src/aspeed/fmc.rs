@@ -960,6 +960,7 @@ mod tests {
     use super::*;
     use harness::testing::TestContext;
     use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
 
     const B1: AccessSize = AccessSize::B1;
     const B4: AccessSize = AccessSize::B4;
@@ -1298,11 +1299,7 @@ mod tests {
 
     proptest! {
         // A fixed seed: the same cases in every run (a failure still shrinks).
-        #![proptest_config(ProptestConfig {
-            cases: 300,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0xD3A),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(Config { cases: 300, rng_seed: RngSeed::Fixed(0xD3A), ..Config::default() })]
         /// The DMA engine moves words in bulk: that must be what as many single 4-byte
         /// accesses do, in every mode, command, address width and segment layout.
         #[test]

@@ -1266,6 +1266,7 @@ impl SpiNor {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
 
     /// One transaction: select, clock `tx`, read `rx_len` more bytes, deselect.
     fn xfer(f: &mut SpiNor, tx: &[u8], rx_len: usize) -> Vec<u8> {
@@ -1531,11 +1532,7 @@ mod tests {
 
     proptest! {
         // A fixed seed: the same cases in every run (a failure still shrinks).
-        #![proptest_config(ProptestConfig {
-            cases: 64,
-            rng_seed: proptest::test_runner::RngSeed::Fixed(0x5eed),
-            ..ProptestConfig::default()
-        })]
+        #![proptest_config(Config { cases: 64, rng_seed: RngSeed::Fixed(0x5eed), ..Config::default() })]
         #[test]
         fn streams_do_exactly_what_single_transfers_do(
             part in prop::sample::select(FlashPart::ALL.to_vec()),
