@@ -195,6 +195,15 @@ fn trace_globs_print_qemu_named_events_on_stderr() {
         "{err}"
     );
     assert!(!err.contains("pckbd"), "only the selected events: {err}");
+    // A glob that does not parse is a usage error, not a filter that never matches.
+    let out = devfuzz()
+        .args(["replay", "pc", "--trace", "pci_cfg_["])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unclosed character class"), "{err}");
 }
 
 #[test]

@@ -219,3 +219,62 @@ fn campaign_options_that_would_mislead_are_refused() {
     }
     assert!(!ws.join("env.txt").exists(), "no engine ran");
 }
+
+#[test]
+fn engine_and_sanitizer_names_are_checked_before_anything_runs() {
+    let scratch = workspace();
+    let ws = scratch.path();
+    for (args, says) in [
+        (
+            &["fuzz", "e1000e", "--engine", "libafl"][..],
+            "[possible values: libfuzzer, afl, honggfuzz]",
+        ),
+        (
+            &["fuzz", "e1000e", "--sanitizer", "adress"],
+            "[possible values: address, leak, memory, thread, none]",
+        ),
+        // An engine without an entry for the target says so before installing anything.
+        (
+            &["fuzz", "e1000e", "--engine", "afl"],
+            "no afl entry for target e1000e",
+        ),
+    ] {
+        let out = fuzz_cmd(ws, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // Every spelling `--engine` took before it was a ValueEnum still works.
+    for engine in [
+        "libfuzzer",
+        "LibFuzzer",
+        "cargo-fuzz",
+        "afl",
+        "AFL++",
+        "aflplusplus",
+        "honggfuzz",
+        "hfuzz",
+    ] {
+        let out = fuzz_cmd(
+            ws,
+            &[
+                "fuzz",
+                "e1000e",
+                "--engine",
+                engine,
+                "--sanitizer",
+                "address",
+            ],
+        )
+        .env("DEVFUZZ_DRY_RUN", "1")
+        .output()
+        .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!ws.join("env.txt").exists(), "no engine ran");
+}
