@@ -80,7 +80,7 @@ pub fn session_runner(spec: &str, opts: MachineOptions) -> Result<Runner, UsageE
             names.join(", ")
         ))
     })?;
-    let build = crate::setup::machine_builder(profile, extra)?;
+    let build = crate::machine_builder(profile, extra)?;
     // A session, as `devfuzz qtest`: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
@@ -596,10 +596,10 @@ pub fn diff_corpus(
     let spec = format!(
         "{}{}",
         target.machine.name,
-        if crate::setup::machine_opts().is_empty() {
+        if crate::machine_opts().is_empty() {
             String::new()
         } else {
-            format!(",{}", crate::setup::machine_opts())
+            format!(",{}", crate::machine_opts())
         }
     );
     // register -> (inputs diverging, smallest program and the reference's answers)
@@ -611,7 +611,7 @@ pub fn diff_corpus(
         let cmds = if crate::input_file::is_text_name(f) {
             load_program(f)?.commands()
         } else {
-            let build = crate::setup::target_builder(target, "")?;
+            let build = crate::target_builder(target, "")?;
             let mut r = Runner::with_builder(target, build, MachineOptions::default());
             r.input_to_trace(&crate::input_file::read_bytes(f)?).0
         };
@@ -700,18 +700,4 @@ pub fn diff_corpus(
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `devfuzz diff-corpus TARGET --against CMD`: the corpus defaults to `fuzz/corpus/<target>`.
-pub fn diff_corpus_cmd(
-    target: &str,
-    against: &str,
-    corpus: Option<PathBuf>,
-    timeout: u64,
-    limit: usize,
-) -> CliResult {
-    let target = crate::setup::find_target(target)?;
-    let root = crate::setup::workspace_root()?;
-    let corpus = corpus.unwrap_or_else(|| root.join("fuzz/corpus").join(target.name));
-    diff_corpus(&root, target, &corpus, against, timeout, limit)
 }
