@@ -524,9 +524,12 @@ fn minimize_bench(notes: &mut Vec<String>) -> Option<MinimizeFigure> {
     let bug = models::planted::BUGS
         .iter()
         .find(|b| b.id == "ps2-queue-overflow")?;
-    models::planted::select(bug.id).ok()?;
     let target = models::target("ps2")?;
-    let mut runner = Runner::new(target);
+    let build = target
+        .machine
+        .builder(&harness::target::with_bugs("", bug.id))
+        .ok()?;
+    let mut runner = Runner::with_builder(target, build, Default::default());
     // 1000 driver-like commands that do not trigger it, then the sequence that does (a held
     // Right Alt and three Print Screen taps: 39 unread bytes into a 16-byte queue).
     let noise = [
@@ -566,7 +569,6 @@ fn minimize_bench(notes: &mut Vec<String>) -> Option<MinimizeFigure> {
     let start = Instant::now();
     let result = harness::minimize::minimize(&mut runner, &trace, |_| {});
     let secs = start.elapsed().as_secs_f64();
-    let _ = models::planted::select("");
     match result {
         Ok(m) => Some(MinimizeFigure {
             ops_before: trace.len(),

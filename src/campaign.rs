@@ -173,13 +173,15 @@ impl Campaign<'_> {
         out
     }
 
-    /// A runner on the campaign's machine (its profile with `machine_opts`).
+    /// A runner on the campaign's machine (its profile with `machine_opts` and the planted
+    /// `bugs`, as the fuzz binaries build it).
     fn runner(&self) -> Runner {
         let opts = harness::machine::MachineOptions {
             reentrancy: self.reentrancy,
             ..Default::default()
         };
-        match self.target.machine.builder(&self.machine_opts) {
+        let options = harness::target::with_bugs(&self.machine_opts, &self.bugs);
+        match self.target.machine.builder(&options) {
             Ok(build) => Runner::with_builder(self.target, build, opts),
             // Validated by the caller; should the options stop working (a file removed),
             // triage still runs on the default machine.

@@ -71,7 +71,11 @@ pub fn load_program(path: &Path) -> Result<Program, UsageError> {
 }
 
 /// A cold machine for `spec` (`NAME[,OPTS]`), run as a qtest session is (no input budget).
-pub fn session_runner(spec: &str, opts: MachineOptions) -> Result<Runner, UsageError> {
+pub fn session_runner(
+    session: &crate::Session,
+    spec: &str,
+    opts: MachineOptions,
+) -> Result<Runner, UsageError> {
     let (name, extra) = spec.split_once(',').unwrap_or((spec, ""));
     let profile = models::machine(name).ok_or_else(|| {
         let names: Vec<&str> = models::MACHINES.iter().map(|m| m.name).collect();
@@ -80,7 +84,7 @@ pub fn session_runner(spec: &str, opts: MachineOptions) -> Result<Runner, UsageE
             names.join(", ")
         ))
     })?;
-    let build = crate::machine_builder(profile, extra)?;
+    let build = crate::machine_builder(session, profile, extra, &session.bugs)?;
     // A session, as `devfuzz qtest`: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
@@ -155,6 +159,7 @@ fn refuse_failed(report: &check::Report) -> Result<(), UsageError> {
 
 /// `devfuzz check PROGRAM`.
 pub fn check_cmd(
+    session: &crate::Session,
     path: &Path,
     machine: Option<String>,
     reference: &ReferenceArgs,
@@ -187,7 +192,7 @@ pub fn check_cmd(
         }
         None => {
             let spec = machine_spec(machine, &program, path)?;
-            let mut runner = session_runner(&spec, opts)?;
+            let mut runner = session_runner(session, &spec, opts)?;
             harness::outcome::capture_backtraces(true);
             runner.machine().observe(observe.observer());
             let mut recorder = Recorder::create(
@@ -220,6 +225,7 @@ pub fn check_cmd(
 
 /// `devfuzz import LOG --device D --machine M -o OUT`.
 pub fn import_cmd(
+    session: &crate::Session,
     log: &Path,
     spec: &str,
     opts: harness::qemu_log::ImportOptions,
@@ -232,7 +238,7 @@ pub fn import_cmd(
         )));
     }
     let text = read_text(log)?;
-    let mut runner = session_runner(spec, MachineOptions::default())?;
+    let mut runner = session_runner(session, spec, MachineOptions::default())?;
     let (body, summary) = harness::qemu_log::import(&text, runner.machine(), &opts)
         .map_err(|e| UsageError(format!("{}: {e}", log.display())))?;
     if summary.commands == 0 {
@@ -458,6 +464,7 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
 
 /// `devfuzz diff PROGRAM --machine M --against CMD`: lockstep on two servers.
 pub fn diff_against(
+    session: &crate::Session,
     path: &Path,
     machine: Option<String>,
     against: &str,
@@ -468,7 +475,7 @@ pub fn diff_against(
     let (timeout, rows) = (reference.timeout, reference.registers);
     let program = load_program(path)?;
     let spec = machine_spec(machine, &program, path)?;
-    let mut runner = session_runner(&spec, opts)?;
+    let mut runner = session_runner(session, &spec, opts)?;
     let mut reference = spawn(against, timeout)?;
     let (report, values) = {
         let mut ours = LocalServer::new(&mut runner);
@@ -574,6 +581,7 @@ type Group = (usize, Program, Vec<Option<Got>>, PathBuf);
 
 /// `devfuzz diff-corpus TARGET --against CMD`.
 pub fn diff_corpus(
+    session: &crate::Session,
     root: &Path,
     target: &Target,
     corpus: &Path,
@@ -596,10 +604,10 @@ pub fn diff_corpus(
     let spec = format!(
         "{}{}",
         target.machine.name,
-        if crate::machine_opts().is_empty() {
+        if session.machine_opts.is_empty() {
             String::new()
         } else {
-            format!(",{}", crate::machine_opts())
+            format!(",{}", session.machine_opts)
         }
     );
     // register -> (inputs diverging, smallest program and the reference's answers)
@@ -611,13 +619,13 @@ pub fn diff_corpus(
         let cmds = if crate::input_file::is_text_name(f) {
             load_program(f)?.commands()
         } else {
-            let build = crate::target_builder(target, "")?;
+            let build = crate::target_builder(session, target, "", &session.bugs)?;
             let mut r = Runner::with_builder(target, build, MachineOptions::default());
             r.input_to_trace(&crate::input_file::read_bytes(f)?).0
         };
         let text: String = cmds.iter().map(|c| format!("{c}\n")).collect();
         let program = check::parse_program(&text).map_err(|e| UsageError(e.to_string()))?;
-        let mut runner = session_runner(target.machine.name, MachineOptions::default())?;
+        let mut runner = session_runner(session, target.machine.name, MachineOptions::default())?;
         let mut reference = spawn(against, timeout)?;
         let (report, values) = {
             let mut ours = LocalServer::new(&mut runner);

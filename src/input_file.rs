@@ -9,31 +9,18 @@
 //! - **Setup.** A `.qtest` header records what reproduces it (`harness::regression::Header`:
 //!   planted bugs, machine options, work budget, re-entrancy mode); `devfuzz fuzz` writes one
 //!   next to every crash artifact (`crash-….qtest`), and a binary input picks up the header of
-//!   that sibling file. [`Setup::apply`] selects the planted bugs and returns the options,
-//!   with what the command line says taking precedence.
+//!   that sibling file. [`Setup::apply`] returns the options and the planted bugs (which
+//!   reach the machine as its `bugs` option), with what the command line says taking precedence.
 
 use crate::error::UsageError;
 use harness::machine::ReentrancyMode;
 use harness::qtest::Cmd;
 use harness::regression::Header;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 /// The largest input file read: no input can use more. A binary input stops at its RAM
 /// budget (16 MiB of written data) long before; a text trace's longest line is 32 MiB.
 pub const MAX_INPUT_BYTES: u64 = 64 << 20;
-
-/// The planted bugs the command line selected (`--bugs` or `DEVFUZZ_BUGS`), set once in `main`.
-static CLI_BUGS: OnceLock<String> = OnceLock::new();
-
-/// Record the command line's planted-bug selection (empty for none).
-pub fn set_cli_bugs(ids: &str) {
-    let _ = CLI_BUGS.set(ids.trim().to_string());
-}
-
-fn cli_bugs() -> &'static str {
-    CLI_BUGS.get().map_or("", String::as_str)
-}
 
 /// What kind of input a file holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,9 +171,10 @@ pub struct Setup {
 }
 
 impl Setup {
-    /// Select the planted bugs `loaded`'s header names (unless the command line chose some)
-    /// and return its settings; `cli_machine_opts` is `-O`'s (they win over the header's).
-    pub fn apply(loaded: &Loaded, cli_machine_opts: &str) -> Result<Self, UsageError> {
+    /// The settings `loaded`'s header asks for, among them the planted bugs it names (unless
+    /// the command line chose some), which [`Setup::planted`] carries to the machine's options; `cli_machine_opts` is `-O`'s (they win over the header's).
+    pub fn apply(loaded: &Loaded, session: &crate::Session) -> Result<Self, UsageError> {
+        let (cli_machine_opts, cli_bugs) = (session.machine_opts.as_str(), session.bugs.as_str());
         let h = &loaded.header;
         let from = loaded
             .header_file
@@ -195,17 +183,18 @@ impl Setup {
         // A regression (it has `# expect:`) names the bugs it was found with for its
         // `expect-planted` check only: it replays as the fixed-bug check it is (`--bugs`
         // selects them).
-        let planted = if cli_bugs().is_empty() && !h.planted.is_empty() && !loaded.regression {
+        let planted = if cli_bugs.is_empty() && !h.planted.is_empty() && !loaded.regression {
             let ids = h.planted.join(",");
             if !models::planted::ENABLED_IN_BUILD {
                 return Err(UsageError(format!(
                     "{from} needs the planted bugs '{ids}' (its '# planted:' header), but this devfuzz was built without them: cargo run --release --features planted-bugs -- ..."
                 )));
             }
-            models::planted::select(&ids).map_err(|e| UsageError(format!("{from}: {e}")))?;
+            models::planted::Selection::parse(&ids)
+                .map_err(|e| UsageError(format!("{from}: {e}")))?;
             ids
         } else {
-            cli_bugs().to_string()
+            cli_bugs.to_string()
         };
         Ok(Self {
             machine_opts: if cli_machine_opts.trim().is_empty() {

@@ -318,33 +318,43 @@ enum Command {
     },
 }
 
-/// The machine options of this invocation (`-O` or `DEVFUZZ_MACHINE_OPTS`), set once in
-/// `main` before any command runs.
-static MACHINE_OPTS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-
-fn machine_opts() -> &'static str {
-    MACHINE_OPTS.get().map_or("", String::as_str)
+/// What this invocation's global flags chose, read once in `main` and handed to the commands
+/// that build machines: `-O` (or `DEVFUZZ_MACHINE_OPTS`) and `--bugs` (or `DEVFUZZ_BUGS`).
+#[derive(Clone, Debug, Default)]
+pub struct Session {
+    /// The machine options (`key=value,...`), empty for the defaults.
+    pub machine_opts: String,
+    /// The planted bugs (comma-separated ids), empty for none.
+    pub bugs: String,
 }
 
-/// The builder of `profile` with `extra` options (from `--machine NAME,OPTS`) and `-O`.
+/// The builder of `profile` with `extra` options (from `--machine NAME,OPTS`), `-O` and the
+/// planted bugs `bugs` (comma-separated ids: its `bugs` option).
 fn machine_builder(
+    session: &Session,
     profile: &MachineProfile,
     extra: &str,
+    bugs: &str,
 ) -> Result<harness::target::Builder, UsageError> {
-    let opts = [extra, machine_opts()]
+    let opts = [extra, &session.machine_opts]
         .into_iter()
         .filter(|o| !o.trim().is_empty())
         .collect::<Vec<_>>()
         .join(",");
     profile
-        .builder(&opts)
+        .builder(&harness::target::with_bugs(&opts, bugs))
         .map_err(|e| UsageError(e.to_string()))
 }
 
 /// [`machine_builder`] for a target's machine, refusing options that take away a device the
 /// target fuzzes (`-O nic=igb` on `e1000e`).
-fn target_builder(target: &Target, extra: &str) -> Result<harness::target::Builder, UsageError> {
-    let build = machine_builder(target.machine, extra)?;
+fn target_builder(
+    session: &Session,
+    target: &Target,
+    extra: &str,
+    bugs: &str,
+) -> Result<harness::target::Builder, UsageError> {
+    let build = machine_builder(session, target.machine, extra, bugs)?;
     let missing = target.missing_devices(&build);
     if !missing.is_empty() {
         return Err(UsageError(format!(
@@ -352,7 +362,7 @@ fn target_builder(target: &Target, extra: &str) -> Result<harness::target::Build
             target.name,
             missing.join("', '"),
             target.machine.name,
-            [extra, machine_opts()]
+            [extra, session.machine_opts.as_str()]
                 .into_iter()
                 .filter(|o| !o.trim().is_empty())
                 .collect::<Vec<_>>()
@@ -362,7 +372,8 @@ fn target_builder(target: &Target, extra: &str) -> Result<harness::target::Build
     Ok(build)
 }
 
-fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
+/// The planted bugs `--bugs` (or else `DEVFUZZ_BUGS`) selects, checked.
+fn select_bugs(flag: Option<&str>) -> Result<String, UsageError> {
     let ids = match flag {
         Some(ids) => ids.to_string(),
         None => std::env::var(models::planted::ENV_VAR).unwrap_or_default(),
@@ -372,17 +383,19 @@ fn select_bugs(flag: Option<&str>) -> Result<(), UsageError> {
             "planted bugs '{ids}' requested, but this devfuzz was built without them: cargo run --release --features planted-bugs -- ..."
         )));
     }
-    models::planted::select(&ids).map_err(|e| UsageError(e.to_string()))?;
-    input_file::set_cli_bugs(&ids);
-    Ok(())
+    models::planted::Selection::parse(&ids).map_err(|e| UsageError(e.to_string()))?;
+    Ok(ids.trim().to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Err(UsageError(msg)) = select_bugs(cli.bugs.as_deref()) {
-        eprintln!("devfuzz: error: {msg}");
-        return ExitCode::from(2);
-    }
+    let bugs = match select_bugs(cli.bugs.as_deref()) {
+        Ok(bugs) => bugs,
+        Err(UsageError(msg)) => {
+            eprintln!("devfuzz: error: {msg}");
+            return ExitCode::from(2);
+        }
+    };
     if cli
         .machine_opts
         .as_deref()
@@ -391,12 +404,25 @@ fn main() -> ExitCode {
         eprintln!("devfuzz: error: -O needs key=value options (see `devfuzz list`)");
         return ExitCode::from(2);
     }
-    let opts = cli
-        .machine_opts
-        .clone()
-        .or_else(|| std::env::var(models::fuzzing::MACHINE_OPTS_VAR).ok())
-        .unwrap_or_default();
-    let _ = MACHINE_OPTS.set(opts);
+    let session = Session {
+        machine_opts: cli
+            .machine_opts
+            .clone()
+            .or_else(|| std::env::var(harness::entry::MACHINE_OPTS_VAR).ok())
+            .unwrap_or_default(),
+        bugs,
+    };
+    // One way to select planted bugs, the one reproducer headers record (`# planted:`).
+    if harness::target::parse_options(&session.machine_opts)
+        .is_ok_and(|items| items.iter().any(|(k, _)| k == harness::target::BUGS_OPTION))
+    {
+        eprintln!(
+            "devfuzz: error: -O {}=...: select planted bugs with --bugs (or DEVFUZZ_BUGS)",
+            harness::target::BUGS_OPTION
+        );
+        return ExitCode::from(2);
+    }
+    let session = &session;
     let result = match cli.command {
         Command::Coverage { target, corpus } => coverage_cmd(&target, corpus.as_deref()),
         Command::List => list(),
@@ -420,13 +446,13 @@ fn main() -> ExitCode {
             bugs: time_to_bug,
             jobs,
         }),
-        Command::Fuzz(args) => fuzz(args),
+        Command::Fuzz(args) => fuzz(session, args),
         Command::Replay {
             target,
             files,
             flags,
-        } => replay(&target, &files, &flags),
-        Command::Qtest { machine, flags } => qtest_server(&machine, &flags),
+        } => replay(session, &target, &files, &flags),
+        Command::Qtest { machine, flags } => qtest_server(session, &machine, &flags),
         Command::Check {
             program,
             machine,
@@ -434,7 +460,7 @@ fn main() -> ExitCode {
             flags,
         } => {
             let opts = flags.options();
-            differential::check_cmd(&program, machine, &reference, &flags.observe, opts)
+            differential::check_cmd(session, &program, machine, &reference, &flags.observe, opts)
         }
         Command::Import {
             log,
@@ -444,6 +470,7 @@ fn main() -> ExitCode {
             min_gap_ns,
             output,
         } => differential::import_cmd(
+            session,
             &log,
             &machine,
             harness::qemu_log::ImportOptions {
@@ -472,6 +499,7 @@ fn main() -> ExitCode {
                 }
             }
             (None, Some(cmd)) => differential::diff_against(
+                session,
                 &a,
                 machine,
                 &cmd,
@@ -492,12 +520,12 @@ fn main() -> ExitCode {
             corpus,
             timeout,
             limit,
-        } => diff_corpus_cmd(&target, &against, corpus, timeout, limit),
+        } => diff_corpus_cmd(session, &target, &against, corpus, timeout, limit),
         Command::Convert {
             target,
             input,
             output,
-        } => convert(&target, &input, &output),
+        } => convert(session, &target, &input, &output),
         Command::Minimize {
             target,
             input,
@@ -506,6 +534,7 @@ fn main() -> ExitCode {
             max_runs,
             watch,
         } => minimize_cmd(
+            session,
             &target,
             &input,
             &output,
@@ -520,7 +549,7 @@ fn main() -> ExitCode {
             bug,
             found_by,
             force,
-        } => regress(&target, &input, &name, bug, found_by, force),
+        } => regress(session, &target, &input, &name, bug, found_by, force),
     };
     match result {
         Ok(code) => code,
@@ -544,6 +573,7 @@ fn find_target(name: &str) -> Result<&'static Target, UsageError> {
 /// A runner for `target` set up as `setup` says (its machine options, work budget), in
 /// `mode`.
 fn setup_runner(
+    session: &Session,
     target: &Target,
     setup: &input_file::Setup,
     mode: ReentrancyMode,
@@ -556,7 +586,7 @@ fn setup_runner(
     };
     Ok(Runner::with_builder(
         target,
-        target_builder(target, &setup.machine_opts)?,
+        target_builder(session, target, &setup.machine_opts, &setup.planted)?,
         opts,
     ))
 }
@@ -627,7 +657,7 @@ fn list() -> CliResult {
 
 fn print_outcome(path: &Path, outcome: &Outcome) {
     match outcome {
-        Outcome::Ok { ops } => say!("{}: ok ({ops} ops)", path.display()),
+        Outcome::Ok { ops, .. } => say!("{}: ok ({ops} ops)", path.display()),
         Outcome::Finding(f) => {
             say!("{}: FINDING {}", path.display(), f.signature());
             say!("  {}", f.message);
@@ -643,14 +673,18 @@ fn print_outcome(path: &Path, outcome: &Outcome) {
 /// mode and planted bugs.
 type RunnerKey = (String, Option<u64>, ReentrancyMode, String);
 
-fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
+fn replay(session: &Session, target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     harness::outcome::capture_backtraces(true);
     let target = find_target(target)?;
     let opts = flags.options();
-    target_builder(target, "")?; // refuse bad -O options before reading any file
+    target_builder(session, target, "", &session.bugs)?; // refuse bad -O options before reading any file
     if flags.observe.active() {
-        let mut runner = Runner::with_builder(target, target_builder(target, "")?, opts);
-        return replay_observed(target, &mut runner, files, flags);
+        let mut runner = Runner::with_builder(
+            target,
+            target_builder(session, target, "", &session.bugs)?,
+            opts,
+        );
+        return replay_observed(session, target, &mut runner, files, flags);
     }
     let mut found = false;
     // Inputs with the same setup share one runner (a corpus replays without building a
@@ -658,7 +692,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
     let mut cached: Option<(RunnerKey, Runner)> = None;
     for path in files {
         let input = input_file::load_by_name(path)?;
-        let setup = input_file::Setup::apply(&input, machine_opts())?;
+        let setup = input_file::Setup::apply(&input, session)?;
         // A reproducer found in detect mode replays in detect mode.
         let mode = match (opts.reentrancy, setup.reentrancy) {
             (ReentrancyMode::Guard, Some(recorded)) => recorded,
@@ -673,7 +707,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
         let runner = match &mut cached {
             Some((k, r)) if *k == key => r,
             _ => {
-                let r = setup_runner(target, &setup, mode)?;
+                let r = setup_runner(session, target, &setup, mode)?;
                 &mut cached.insert((key, r)).1
             }
         };
@@ -685,7 +719,7 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
         };
         found |= outcome.finding().is_some();
         print_outcome(path, &outcome);
-        if let Outcome::Ok { ops } = outcome
+        if let Outcome::Ok { ops, .. } = outcome
             && input.form == input_file::Form::Text
             && ops < input.trace.len()
         {
@@ -708,8 +742,8 @@ fn replay(target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
 }
 
 /// The record header naming the machine and its options.
-fn record_header(machine: &str, opts: MachineOptions) -> Vec<String> {
-    let extra = machine_opts();
+fn record_header(session: &Session, machine: &str, opts: MachineOptions) -> Vec<String> {
+    let extra = &session.machine_opts;
     vec![
         format!(
             "machine: {machine}{}",
@@ -730,6 +764,7 @@ fn record_header(machine: &str, opts: MachineOptions) -> Vec<String> {
 
 /// `replay` with `--record` / `--watch`: one input, its log taken command by command.
 fn replay_observed(
+    session: &Session,
     target: &Target,
     runner: &mut Runner,
     files: &[PathBuf],
@@ -740,7 +775,7 @@ fn replay_observed(
             "--record takes one input (a record is one run)".into(),
         ));
     }
-    let mut header = record_header(target.machine.name, runner.machine().options());
+    let mut header = record_header(session, target.machine.name, runner.machine().options());
     header.push(format!("target: {}", target.name));
     let mut found = false;
     for path in files {
@@ -778,6 +813,7 @@ fn replay_observed(
 }
 
 fn diff_corpus_cmd(
+    session: &Session,
     target: &str,
     against: &str,
     corpus: Option<PathBuf>,
@@ -787,16 +823,16 @@ fn diff_corpus_cmd(
     let target = find_target(target)?;
     let root = workspace_root()?;
     let corpus = corpus.unwrap_or_else(|| root.join("fuzz/corpus").join(target.name));
-    differential::diff_corpus(&root, target, &corpus, against, timeout, limit)
+    differential::diff_corpus(session, &root, target, &corpus, against, timeout, limit)
 }
 
-fn qtest_server(machine: &str, flags: &RunFlags) -> CliResult {
+fn qtest_server(session: &Session, machine: &str, flags: &RunFlags) -> CliResult {
     // A qtest session is not one fuzz input: no input work budget and all of RAM, as in QEMU.
-    let mut runner = differential::session_runner(machine, flags.options())?;
+    let mut runner = differential::session_runner(session, machine, flags.options())?;
     let opts = runner.machine().options();
     harness::outcome::capture_backtraces(true);
     runner.machine().observe(flags.observe.observer());
-    let mut rec = record::Recorder::create(&flags.observe, &record_header(machine, opts))?;
+    let mut rec = record::Recorder::create(&flags.observe, &record_header(session, machine, opts))?;
     let mut line_no = 0usize;
     let mut stdin = std::io::stdin().lock();
     let mut stdout = std::io::stdout().lock();
@@ -865,14 +901,14 @@ fn qtest_loop(
     Ok(ExitCode::SUCCESS)
 }
 
-fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
+fn convert(session: &Session, target: &str, input: &Path, output: &Path) -> CliResult {
     let target = find_target(target)?;
     let loaded = input_file::load_by_content(input)?;
     output_file::refuse_overwriting(input, output)?;
     let to_text = loaded.form == input_file::Form::Binary;
     output_file::check_form_name(output, to_text)?;
-    let setup = input_file::Setup::apply(&loaded, machine_opts())?;
-    let mut runner = setup_runner(target, &setup, ReentrancyMode::Guard)?;
+    let setup = input_file::Setup::apply(&loaded, session)?;
+    let mut runner = setup_runner(session, target, &setup, ReentrancyMode::Guard)?;
     let data = if to_text {
         let (cmds, outcome) = runner.input_to_trace(&loaded.bytes);
         let mut text = format!(
@@ -881,7 +917,7 @@ fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
             target.name,
             outcome.summary()
         );
-        text.push_str(&setup.header(machine_opts(), None).render());
+        text.push_str(&setup.header(&session.machine_opts, None).render());
         for c in cmds {
             text.push_str(&c.to_string());
             text.push('\n');
@@ -898,7 +934,7 @@ fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
                 target.name
             );
         }
-        let header = setup.header(machine_opts(), None);
+        let header = setup.header(&session.machine_opts, None);
         if !header.planted.is_empty() || !header.machine_opts.is_empty() {
             eprintln!(
                 "devfuzz: note: a binary input has no header; replay it with{}{}",
@@ -923,15 +959,16 @@ fn convert(target: &str, input: &Path, output: &Path) -> CliResult {
 /// The input as a cold-machine trace (text as written, binary through `input_to_trace`) and
 /// the setup it records.
 fn load_trace(
+    session: &Session,
     target: &Target,
     input: &Path,
 ) -> Result<(Vec<qtest::Cmd>, input_file::Setup, bool), UsageError> {
     let loaded = input_file::load_by_name(input)?;
-    let setup = input_file::Setup::apply(&loaded, machine_opts())?;
+    let setup = input_file::Setup::apply(&loaded, session)?;
     let trace = match loaded.form {
         input_file::Form::Text => loaded.trace,
         input_file::Form::Binary => {
-            let mut runner = setup_runner(target, &setup, ReentrancyMode::Guard)?;
+            let mut runner = setup_runner(session, target, &setup, ReentrancyMode::Guard)?;
             runner.input_to_trace(&loaded.bytes).0
         }
     };
@@ -940,6 +977,7 @@ fn load_trace(
 
 /// Minimise in `mode`, or in the mode the input records, or in guard then detect mode.
 fn minimize_in(
+    session: &Session,
     target: &Target,
     trace: &[qtest::Cmd],
     setup: &input_file::Setup,
@@ -952,7 +990,7 @@ fn minimize_in(
         None => vec![ReentrancyMode::Guard, ReentrancyMode::Detect],
     };
     for mode in modes {
-        let mut runner = setup_runner(target, setup, mode)?;
+        let mut runner = setup_runner(session, target, setup, mode)?;
         if !watches.is_empty() {
             let mut observer = harness::observe::Observer::new(watches.to_vec(), true);
             observer.watch_only = true;
@@ -994,7 +1032,10 @@ fn minimize_in(
         } else {
             format!(" with planted bugs {}", setup.planted)
         },
-        if setup.planted.is_empty() && machine_opts().is_empty() && setup.machine_opts.is_empty() {
+        if setup.planted.is_empty()
+            && session.machine_opts.is_empty()
+            && setup.machine_opts.is_empty()
+        {
             "; a crash from a campaign with planted bugs or machine options needs them again (cargo run --release --features planted-bugs -- --bugs IDS, -O OPTS), or use the .qtest reproducer devfuzz fuzz writes next to it, which records them"
         } else {
             ""
@@ -1003,6 +1044,7 @@ fn minimize_in(
 }
 
 fn minimize_cmd(
+    session: &Session,
     target: &str,
     input: &Path,
     output: &Path,
@@ -1013,9 +1055,9 @@ fn minimize_cmd(
     let target = find_target(target)?;
     output_file::refuse_overwriting(input, output)?;
     output_file::check_form_name(output, true)?;
-    let (trace, setup, _) = load_trace(target, input)?;
+    let (trace, setup, _) = load_trace(session, target, input)?;
     let mode = mode.map(ReentrancyMode::from);
-    let (m, mode) = minimize_in(target, &trace, &setup, mode, max_runs, watches)?;
+    let (m, mode) = minimize_in(session, target, &trace, &setup, mode, max_runs, watches)?;
     let mut text = format!(
         "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
         input.display(),
@@ -1025,7 +1067,7 @@ fn minimize_cmd(
         mode.as_str(),
         m.signature
     );
-    text.push_str(&setup.header(machine_opts(), Some(mode)).render());
+    text.push_str(&setup.header(&session.machine_opts, Some(mode)).render());
     for c in &m.trace {
         text.push_str(&format!("{c}\n"));
     }
@@ -1054,6 +1096,7 @@ fn signature_prefix(signature: &str) -> String {
 }
 
 fn regress(
+    session: &Session,
     target: &str,
     input: &Path,
     name: &str,
@@ -1082,9 +1125,11 @@ fn regress(
             path.display()
         )));
     }
-    let (trace, setup, _) = load_trace(target, input)?;
-    let (m, mode) = minimize_in(target, &trace, &setup, None, usize::MAX, &[])?;
-    let planted: Vec<String> = models::planted::active()
+    let (trace, setup, _) = load_trace(session, target, input)?;
+    let (m, mode) = minimize_in(session, target, &trace, &setup, None, usize::MAX, &[])?;
+    let planted: Vec<String> = models::planted::Selection::parse(&setup.planted)
+        .map_err(|e| UsageError(e.to_string()))?
+        .ids()
         .into_iter()
         .map(String::from)
         .collect();
@@ -1104,8 +1149,8 @@ fn regress(
             .unwrap_or_else(|| format!("devfuzz fuzz {} ({})", target.name, input.display())),
         header: harness::regression::Header {
             reentrancy: None,
-            may_stop: stops_early(target, &setup, &m.trace)?,
-            ..setup.header(machine_opts(), None)
+            may_stop: stops_early(session, target, &setup, &m.trace)?,
+            ..setup.header(&session.machine_opts, None)
         },
         trace: m.trace,
     };
@@ -1130,15 +1175,16 @@ fn regress(
 /// Whether `trace` ends early under the guard because the input work budget runs out (a
 /// regression must then say it may).
 fn stops_early(
+    session: &Session,
     target: &Target,
     setup: &input_file::Setup,
     trace: &[qtest::Cmd],
 ) -> Result<bool, UsageError> {
-    let mut runner = setup_runner(target, setup, ReentrancyMode::Guard)?;
+    let mut runner = setup_runner(session, target, setup, ReentrancyMode::Guard)?;
     let outcome = runner
         .run_trace(trace)
         .map_err(|e| UsageError(e.to_string()))?;
-    Ok(matches!(outcome, Outcome::Ok { ops } if ops < trace.len()))
+    Ok(matches!(outcome, Outcome::Ok { ops, .. } if ops < trace.len()))
 }
 
 /// `DEVFUZZ_DRY_RUN=1`: commands that start engines (`fuzz`, `bench`, `coverage`) check their
@@ -1151,7 +1197,7 @@ fn dry_run(what: std::fmt::Arguments<'_>) -> Option<CliResult> {
     None
 }
 
-fn fuzz(args: FuzzArgs) -> CliResult {
+fn fuzz(session: &Session, args: FuzzArgs) -> CliResult {
     let FuzzArgs {
         target,
         time: seconds,
@@ -1177,8 +1223,10 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         ));
     }
     let root = workspace_root()?;
-    let bugs = models::planted::active().join(",");
-    target_builder(target, "")?; // refuse bad options before building anything
+    let bugs = models::planted::Selection::parse(&session.bugs)
+        .map_err(|e| UsageError(e.to_string()))?
+        .to_string();
+    target_builder(session, target, "", &session.bugs)?; // refuse bad options before building anything
     if let Some(done) = dry_run(format_args!(
         "fuzz {} for {seconds} s with {jobs} job(s)",
         target.name
@@ -1194,7 +1242,7 @@ fn fuzz(args: FuzzArgs) -> CliResult {
         timeout,
         rss_limit_mb,
         bugs,
-        machine_opts: machine_opts().to_string(),
+        machine_opts: session.machine_opts.clone(),
         sanitizer,
         engine,
         record,

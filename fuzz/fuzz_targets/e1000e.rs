@@ -1,4 +1,4 @@
 //! Fuzz target `e1000e`: the Intel 82574L NIC (e1000e at 00:02.0) (see `devfuzz list`).
 #![cfg_attr(fuzzing, no_main)]
 
-models::devfuzz_fuzz_target!("e1000e");
+harness::fuzz_target!(models::TARGETS, "e1000e");

@@ -1,4 +1,4 @@
 //! Fuzz target `ide`: the PIIX3 IDE primary channel with an ATA disk and the bus master (see `devfuzz list`).
 #![cfg_attr(fuzzing, no_main)]
 
-models::devfuzz_fuzz_target!("ide");
+harness::fuzz_target!(models::TARGETS, "ide");

@@ -1,4 +1,4 @@
 //! Fuzz target `igb`: the Intel 82576 NIC (igb at 00:02.0 of pc-igb) (see `devfuzz list`).
 #![cfg_attr(fuzzing, no_main)]
 
-models::devfuzz_fuzz_target!("igb");
+harness::fuzz_target!(models::TARGETS, "igb");

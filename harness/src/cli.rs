@@ -316,7 +316,7 @@ fn runner_for(target: &Target, header: Option<&Header>) -> Result<Runner, UsageE
 
 fn print_outcome(out: &mut dyn Write, path: &Path, outcome: &Outcome) -> Result<(), UsageError> {
     match outcome {
-        Outcome::Ok { ops } => say!(out, "{}: ok ({ops} ops)", path.display()),
+        Outcome::Ok { ops, .. } => say!(out, "{}: ok ({ops} ops)", path.display()),
         Outcome::Finding(f) => {
             say!(out, "{}: FINDING {}", path.display(), f.signature());
             say!(out, "  {}", f.message);

@@ -99,6 +99,23 @@ pub trait Context {
     /// spent the run ends with a hang finding at the caller's location.
     #[track_caller]
     fn work(&mut self, units: u64);
+    /// Count a canary of the planted bug `id` (an id the harness does not interpret): its
+    /// buggy path ran ([`Canary::Reached`]) or the condition the fix guards against happened
+    /// there ([`Canary::Triggered`]). Canaries only observe; the machine adds them up per run
+    /// and the run's [`Outcome`](crate::outcome::Outcome) reports them. Ignored by default.
+    fn canary(&mut self, id: &'static str, canary: Canary) {
+        let _ = (id, canary);
+    }
+}
+
+/// What a planted bug's canary saw ([`Context::canary`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Canary {
+    /// The buggy code path ran with the bug active.
+    Reached,
+    /// The condition the fixed model guards against actually happened there (the state is
+    /// now corrupt, whether or not anything has failed yet).
+    Triggered,
 }
 
 /// Saving and loading a device's whole state, for machine checkpoints (the state after a

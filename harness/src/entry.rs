@@ -1,21 +1,25 @@
-//! The fuzz entry for device models that live in any crate: run fuzzer bytes on a target of
-//! *your* target table, turn a finding into a crash, and check that a run repeats itself.
-//!
-//! devfuzz's own models have `models::fuzzing`; this module is the same entry without the
-//! models crate, for a crate that depends only on `devfuzz-harness` (a Rust VMM's devices,
-//! rust-vmm's `vm-superio`). The crate declares its targets in a `static` table and each
-//! cargo-fuzz target is one [`fuzz_target!`](crate::fuzz_target) line:
+//! The one fuzz entry every engine calls (cargo-fuzz/libFuzzer, AFL++, honggfuzz): run fuzzer
+//! bytes on a target of a target table, turn a finding into a crash, aim the libFuzzer
+//! mutator at device registers, replay files without an engine, and check that a run repeats
+//! itself. It is generic over the table: devfuzz's own entries pass `models::TARGETS`, a crate
+//! that depends only on `devfuzz-harness` (a Rust VMM's devices, rust-vmm's `vm-superio`,
+//! `examples/superio`) passes its own. Each cargo-fuzz target is one
+//! [`fuzz_target!`](crate::fuzz_target) line:
 //!
 //! ```ignore
 //! #![cfg_attr(fuzzing, no_main)]
 //! harness::fuzz_target!(my_devices::TARGETS, "my_uart");
 //! ```
 //!
+//! and an AFL++ or honggfuzz entry calls [`fuzz_one`] in the engine's loop and
+//! [`replay_without_engine`] without it.
+//!
 //! Each thread keeps one [`Runner`] per target, built on first use and reused for every later
-//! input, so an input costs what [`Runner::run_input`] costs. Engines configure a fuzz binary
-//! through its environment: [`MACHINE_OPTS_VAR`] (the machine profile's `key=value` options),
-//! [`REENTRANCY_VAR`] (`guard` or `detect`) and [`DETERMINISM_VAR`] (run every input twice and
-//! compare, see [`check_determinism`]).
+//! input, so an input costs what [`Runner::run_input`] costs (and a look-up of the target
+//! among the few this thread has used). Engines configure a fuzz binary through its
+//! environment: [`MACHINE_OPTS_VAR`] (the machine profile's `key=value` options), [`BUGS_VAR`]
+//! (planted bugs, added to those options), [`REENTRANCY_VAR`] (`guard` or `detect`) and
+//! [`DETERMINISM_VAR`] (run every input twice and compare, see [`check_determinism`]).
 //!
 //! A whole target table in a few lines, and one input run through it:
 //!
@@ -59,16 +63,23 @@
 //! assert!(matches!(harness::entry::run_one(TARGETS, "scratch", &[]), Some(Outcome::Ok { .. })));
 //! ```
 
+use crate::access::Space;
 use crate::machine::{MachineOptions, ReentrancyMode};
 use crate::observe::Observer;
 use crate::outcome::{Finding, Outcome};
 use crate::runner::Runner;
+use crate::space::Backing;
 use crate::target::Target;
 use std::cell::RefCell;
 
 /// Environment variable holding the options of the target's machine profile for fuzz binaries
 /// (`key=value,key=value`, see [`crate::target::MachineProfile::builder`]).
 pub const MACHINE_OPTS_VAR: &str = "DEVFUZZ_MACHINE_OPTS";
+
+/// Environment variable naming the planted bugs fuzz binaries run with (`id,id` or `all`;
+/// unset or empty: none). It is added to the machine options as their
+/// [`BUGS_OPTION`](crate::target::BUGS_OPTION) item, so the devices take it when they are built.
+pub const BUGS_VAR: &str = "DEVFUZZ_BUGS";
 
 /// Environment variable choosing the re-entrancy mode of fuzz binaries: `guard` (or unset, the
 /// default) or `detect` (every access into an engaged device is a finding).
@@ -80,9 +91,20 @@ pub const REENTRANCY_VAR: &str = "DEVFUZZ_REENTRANCY";
 /// It costs more than twice the plain run (a cold start and a record per run).
 pub const DETERMINISM_VAR: &str = "DEVFUZZ_DETERMINISM";
 
+/// One target's cached state in this thread: its runner, and the device MMIO regions
+/// [`mutate`] has seen mapped (inputs move BARs), newest last, at most [`REGIONS_REMEMBERED`].
+struct Slot {
+    name: &'static str,
+    runner: Runner,
+    seen: Vec<(u64, u64)>,
+}
+
+// The per-process runner cache an engine entry needs between its calls (engines call a plain
+// function per input): thread-local, never shared, and it only caches what the environment
+// configured, so runs stay deterministic.
 thread_local! {
     /// This thread's runners, one per target name used.
-    static RUNNERS: RefCell<Vec<(&'static str, Runner)>> = const { RefCell::new(Vec::new()) };
+    static RUNNERS: RefCell<Vec<Slot>> = const { RefCell::new(Vec::new()) };
     /// Whether [`DETERMINISM_VAR`] is on (read once per thread).
     static DETERMINISM: bool = std::env::var(DETERMINISM_VAR).is_ok_and(|v| !v.is_empty() && v != "0");
 }
@@ -128,7 +150,10 @@ pub fn parse_reentrancy(value: &str) -> Result<ReentrancyMode, String> {
 /// assert_eq!(runner.run_input(&[]).summary(), "ok");
 /// ```
 pub fn runner_from_env(target: &Target) -> Result<Runner, String> {
-    let opts = std::env::var(MACHINE_OPTS_VAR).unwrap_or_default();
+    let opts = crate::target::with_bugs(
+        &std::env::var(MACHINE_OPTS_VAR).unwrap_or_default(),
+        &std::env::var(BUGS_VAR).unwrap_or_default(),
+    );
     let build = target
         .machine
         .builder(&opts)
@@ -165,18 +190,113 @@ pub fn with_runner<R>(
     name: &str,
     f: impl FnOnce(&mut Runner) -> R,
 ) -> Option<R> {
-    let target = find(targets, name)?;
-    Some(RUNNERS.with_borrow_mut(|runners| {
-        let slot = match runners.iter().position(|(n, _)| *n == target.name) {
+    with_slot(targets, name, |slot| f(&mut slot.runner))
+}
+
+fn with_slot<R>(
+    targets: &'static [Target],
+    name: &str,
+    f: impl FnOnce(&mut Slot) -> R,
+) -> Option<R> {
+    RUNNERS.with_borrow_mut(|runners| {
+        let i = match runners.iter().position(|s| s.name == name) {
             Some(i) => i,
             None => {
+                let target = find(targets, name)?;
                 let runner = runner_from_env(target).unwrap_or_else(|e| panic!("devfuzz: {e}"));
-                runners.push((target.name, runner));
+                runners.push(Slot {
+                    name: target.name,
+                    runner,
+                    seen: Vec::new(),
+                });
                 runners.len() - 1
             }
         };
-        f(&mut runners[slot].1)
-    }))
+        Some(f(&mut runners[i]))
+    })
+}
+
+/// How many distinct MMIO regions [`mutate`] remembers per target.
+pub const REGIONS_REMEMBERED: usize = 32;
+
+/// One in this many custom-mutator calls of a libFuzzer target tries [`mutate`]; the others
+/// (and those where it finds nothing to do) use libFuzzer's own mutations.
+pub const AIM_DMA_ONE_IN: u32 = 8;
+
+/// The custom mutation of the libFuzzer targets: with this thread's runner for the target
+/// `name` of `targets` (built if needed, as [`fuzz_one`] would), plant the address of one of
+/// the device MMIO regions mapped in its memory space into the data of a RAM_WRITE or
+/// DMA_PATTERN op of `data[..size]`, so that device DMA reading it targets device registers
+/// (the re-entrancy class), or the address of one of the device registers the program itself
+/// accesses (half the time, when there are any); see [`crate::mutate::aim_dma_at_region`].
+///
+/// Runs no input: the regions are those of the runner's machine as the last input left it
+/// (cached per layout) together with those earlier calls saw (up to [`REGIONS_REMEMBERED`]),
+/// so a runner that has run nothing yet offers none on targets whose BARs the prologue maps.
+/// Returns the new size (the length does not change, but is capped at `max_size`), or `None`
+/// when nothing was changed: no such target, no region, no op to write into. Deterministic in
+/// its arguments, the runner's layout and the regions seen before.
+///
+/// # Panics
+/// As [`fuzz_one`] does for its process configuration, when it builds the first machine.
+pub fn mutate(
+    targets: &'static [Target],
+    name: &str,
+    data: &mut [u8],
+    size: usize,
+    max_size: usize,
+    seed: u32,
+) -> Option<usize> {
+    with_slot(targets, name, |slot| {
+        let all = slot.runner.live_regions();
+        let mmio = |r: &&crate::runner::LiveRegion| {
+            r.space == Space::Memory && matches!(r.backing, Backing::Device(..))
+        };
+        let live: Vec<(u64, u64)> = all.iter().filter(mmio).map(|r| (r.base, r.size)).collect();
+        let registers = program_registers(&data[..size.min(data.len())], all);
+        // The last input's layout is not necessarily the one of the input being mutated (a
+        // seed may move BAR0 where the prologue did not put it): aim at every layout seen.
+        let regions = &mut slot.seen;
+        for r in live {
+            if !regions.contains(&r) {
+                if regions.len() == REGIONS_REMEMBERED {
+                    regions.remove(0);
+                }
+                regions.push(r);
+            }
+        }
+        crate::mutate::aim_dma_at_region(data, size.min(max_size), regions, &registers, seed)
+    })
+    .flatten()
+}
+
+/// The device MMIO register addresses (dword-aligned) the READ and WRITE ops of `input`
+/// access, resolved against `live` ([`Runner::live_regions`]) as the runner would resolve them
+/// now; at most 64, each once.
+pub fn program_registers(input: &[u8], live: &[crate::runner::LiveRegion]) -> Vec<u64> {
+    let mut out = Vec::new();
+    if live.is_empty() {
+        return out;
+    }
+    for op in crate::ops::decode(input) {
+        let (crate::ops::Op::Read { region, offset, .. }
+        | crate::ops::Op::Write { region, offset, .. }) = op
+        else {
+            continue;
+        };
+        let r = &live[usize::from(region) % live.len()];
+        if r.space != Space::Memory || !matches!(r.backing, Backing::Device(..)) {
+            continue;
+        }
+        let addr = r.base + ((u64::from(offset) % r.size) & !3);
+        if !out.contains(&addr) {
+            out.push(addr);
+            if out.len() == 64 {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// Run `data` as one binary input (see docs/ops.md) on the target of `targets` named `name`
@@ -230,6 +350,7 @@ pub fn fuzz_one(targets: &'static [Target], name: &str, data: &[u8]) {
 ///     backtrace: vec![],
 ///     op_index: 3,
 ///     register: None,
+///     canaries: Default::default(),
 /// };
 /// let line = harness::entry::finding_line(&f);
 /// assert!(line.starts_with("devfuzz finding panic:uart:uart/src/lib.rs:7: "));
@@ -404,10 +525,13 @@ pub fn replay_without_engine(targets: &'static [Target], name: &str, corpus: &st
 /// `harness::fuzz_target!(TARGETS, "name")`, where `TARGETS` is a `&'static [Target]`.
 ///
 /// Under cargo-fuzz (`cfg(fuzzing)`) it defines the libFuzzer entry, which calls
-/// [`entry::fuzz_one`](crate::entry::fuzz_one); without it (a plain stable build) a `main`
-/// that runs [`entry::replay_without_engine`](crate::entry::replay_without_engine) on the files
-/// named on the command line or on `corpus/<name>` beside the fuzz crate's manifest. The
-/// calling crate needs `libfuzzer-sys` as a `cfg(fuzzing)` dependency:
+/// [`entry::fuzz_one`](crate::entry::fuzz_one), and a custom mutator: one call in
+/// [`AIM_DMA_ONE_IN`](crate::entry::AIM_DMA_ONE_IN) (decided from libFuzzer's seed) tries
+/// [`entry::mutate`](crate::entry::mutate), every other call (and one where it changes
+/// nothing) is `libfuzzer_sys::fuzzer_mutate`. Without cargo-fuzz (a plain stable build) it
+/// defines a `main` that runs [`entry::replay_without_engine`](crate::entry::replay_without_engine)
+/// on the files named on the command line or on `corpus/<name>` beside the fuzz crate's
+/// manifest. The calling crate needs `libfuzzer-sys` as a `cfg(fuzzing)` dependency:
 ///
 /// ```toml
 /// [target.'cfg(fuzzing)'.dependencies]
@@ -418,6 +542,26 @@ macro_rules! fuzz_target {
     ($targets:expr, $name:literal) => {
         #[cfg(fuzzing)]
         libfuzzer_sys::fuzz_target!(|data: &[u8]| $crate::entry::fuzz_one($targets, $name, data));
+
+        #[cfg(fuzzing)]
+        libfuzzer_sys::fuzz_mutator!(|data: &mut [u8], size: usize, max_size: usize, seed: u32| {
+            let aimed = if seed % $crate::entry::AIM_DMA_ONE_IN == 0 {
+                $crate::entry::mutate(
+                    $targets,
+                    $name,
+                    data,
+                    size,
+                    max_size,
+                    seed / $crate::entry::AIM_DMA_ONE_IN,
+                )
+            } else {
+                None
+            };
+            match aimed {
+                Some(new_size) => new_size,
+                None => libfuzzer_sys::fuzzer_mutate(data, size, max_size),
+            }
+        });
 
         /// Without cargo-fuzz (a plain stable build): run the files named on the command line,
         /// or else every file of `corpus/<target>` and an empty input.
@@ -451,8 +595,8 @@ mod tests {
     fn runners_are_kept_per_target() {
         assert!(run_one(TARGETS, "t", b"").is_some());
         assert!(run_one(TARGETS, "u", b"").is_none());
-        let n = RUNNERS.with_borrow(|r| r.len());
+        let n = RUNNERS.with_borrow(Vec::len);
         run_one(TARGETS, "t", b"x");
-        assert_eq!(RUNNERS.with_borrow(|r| r.len()), n);
+        assert_eq!(RUNNERS.with_borrow(Vec::len), n);
     }
 }

@@ -255,6 +255,9 @@ pub struct Machine {
     dma_piece: bool,
     dma_caller: Option<&'static Location<'static>>,
     reset_requested: bool,
+    /// Planted-bug canaries counted since [`Machine::take_canaries`] (observation only: not
+    /// machine state, never checkpointed).
+    canaries: crate::outcome::Canaries,
     stop: Option<StopReason>,
     /// Per device: entered (or reset) since the last checkpoint or restore, so its state may
     /// differ from the checkpoint's.
@@ -377,6 +380,7 @@ impl Machine {
             dma_piece: false,
             dma_caller: None,
             reset_requested: false,
+            canaries: crate::outcome::Canaries::default(),
             stop: None,
             touched: vec![true; ndev],
             checkpoint: None,
@@ -1297,6 +1301,12 @@ impl Machine {
         self.refresh_all_pci();
     }
 
+    /// The planted-bug canaries devices counted since the last call
+    /// ([`crate::device::Context::canary`]), leaving none.
+    pub fn take_canaries(&mut self) -> crate::outcome::Canaries {
+        std::mem::take(&mut self.canaries)
+    }
+
     /// Return to the state of a freshly built machine, fast: devices reset, only dirtied RAM
     /// pages cleared. After a finding unwound out of a device, the machine is rebuilt.
     pub fn reset(&mut self) {
@@ -1843,5 +1853,9 @@ impl Context for DeviceCtx<'_> {
     #[track_caller]
     fn work(&mut self, units: u64) {
         self.m.charge(units, Location::caller());
+    }
+
+    fn canary(&mut self, id: &'static str, canary: crate::device::Canary) {
+        self.m.canaries.count(id, canary);
     }
 }

@@ -70,6 +70,8 @@ pub struct Finding {
     /// For a re-entrancy: the register the access landed in, `region+offset`
     /// (`e1000e-mmio+0x400`). Triage groups re-entrancies by it as well as by signature.
     pub register: Option<String>,
+    /// The planted-bug canaries the run counted up to the finding.
+    pub canaries: Canaries,
 }
 
 impl Finding {
@@ -99,6 +101,69 @@ impl fmt::Display for Finding {
     }
 }
 
+/// How often one planted bug's canaries fired in a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CanaryCount {
+    /// Times the buggy code path ran with the bug active.
+    pub reached: u64,
+    /// Times the condition the fix guards against actually happened there.
+    pub triggered: u64,
+}
+
+/// The canaries a run counted, per bug id, in the order they first fired. Empty (and free)
+/// when no planted bug is active.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Canaries(Vec<(&'static str, CanaryCount)>);
+
+impl Canaries {
+    /// Count one firing of `canary` for bug `id`.
+    pub fn count(&mut self, id: &'static str, canary: crate::device::Canary) {
+        let c = self.entry(id);
+        match canary {
+            crate::device::Canary::Reached => c.reached += 1,
+            crate::device::Canary::Triggered => c.triggered += 1,
+        }
+    }
+
+    fn entry(&mut self, id: &'static str) -> &mut CanaryCount {
+        let i = match self.0.iter().position(|(b, _)| *b == id) {
+            Some(i) => i,
+            None => {
+                self.0.push((id, CanaryCount::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    /// The counts of bug `id` (zero when it never fired).
+    pub fn get(&self, id: &str) -> CanaryCount {
+        self.0
+            .iter()
+            .find(|(b, _)| *b == id)
+            .map_or_else(CanaryCount::default, |(_, c)| *c)
+    }
+
+    /// Every bug that fired, with its counts.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, CanaryCount)> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// Whether no canary fired.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Add `other`'s counts to these.
+    pub fn add(&mut self, other: &Canaries) {
+        for (id, c) in other.iter() {
+            let mine = self.entry(id);
+            mine.reached += c.reached;
+            mine.triggered += c.triggered;
+        }
+    }
+}
+
 /// Result of running one input.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -106,6 +171,8 @@ pub enum Outcome {
     Ok {
         /// Operations (or trace commands) executed.
         ops: usize,
+        /// The planted-bug canaries the run counted.
+        canaries: Canaries,
     },
     /// A bug.
     Finding(Box<Finding>),
@@ -117,6 +184,22 @@ impl Outcome {
         match self {
             Outcome::Finding(f) => Some(f),
             Outcome::Ok { .. } => None,
+        }
+    }
+
+    /// A run with no finding after `ops` operations, and no canary.
+    pub fn ok(ops: usize) -> Self {
+        Outcome::Ok {
+            ops,
+            canaries: Canaries::default(),
+        }
+    }
+
+    /// The planted-bug canaries the run counted ([`crate::device::Context::canary`]).
+    pub fn canaries(&self) -> &Canaries {
+        match self {
+            Outcome::Ok { canaries, .. } => canaries,
+            Outcome::Finding(f) => &f.canaries,
         }
     }
 
@@ -280,6 +363,7 @@ pub(crate) fn finding_from_panic(
                 backtrace: Vec::new(),
                 op_index,
                 register: None,
+                canaries: Canaries::default(),
             },
             Signal::Reentrancy {
                 from,
@@ -299,6 +383,7 @@ pub(crate) fn finding_from_panic(
                 backtrace: Vec::new(),
                 op_index,
                 register: Some(register),
+                canaries: Canaries::default(),
             },
             Signal::Watch {
                 device,
@@ -318,6 +403,7 @@ pub(crate) fn finding_from_panic(
                 backtrace: Vec::new(),
                 op_index,
                 register: None,
+                canaries: Canaries::default(),
             },
         },
         Err(_) => {
@@ -338,6 +424,7 @@ pub(crate) fn finding_from_panic(
                 backtrace,
                 op_index,
                 register: None,
+                canaries: Canaries::default(),
             }
         }
     }

@@ -300,11 +300,12 @@ mod tests {
             backtrace: vec![],
             op_index: 3,
             register: None,
+            canaries: Default::default(),
         }));
         assert!(matches("reentrancy:e1000e->e1000e", &f));
         assert!(!matches("ok", &f));
         assert!(!matches("", &f));
-        assert!(matches("ok", &Outcome::Ok { ops: 1 }));
-        assert!(!matches("panic:i8042", &Outcome::Ok { ops: 1 }));
+        assert!(matches("ok", &Outcome::ok(1)));
+        assert!(!matches("panic:i8042", &Outcome::ok(1)));
     }
 }

@@ -261,6 +261,7 @@ impl Runner {
         input: &[u8],
         mut after: impl FnMut(usize, &mut Machine),
     ) -> Outcome {
+        self.machine.take_canaries();
         let restored = self.machine.observer_mut().is_none() && self.machine.restore();
         if !restored {
             self.machine.reset();
@@ -302,6 +303,7 @@ impl Runner {
         cmds: &[Cmd],
         mut after: impl FnMut(usize, &mut Machine),
     ) -> Result<Outcome, RunError> {
+        self.machine.take_canaries();
         self.machine.reset();
         let mut index = 0usize;
         let _scope = CaptureScope::enter();
@@ -327,13 +329,18 @@ impl Runner {
 
     fn finish(&mut self, result: std::thread::Result<()>, index: usize) -> Outcome {
         match result {
-            Ok(()) => Outcome::Ok { ops: index },
+            Ok(()) => Outcome::Ok {
+                ops: index,
+                canaries: self.machine.take_canaries(),
+            },
             Err(payload) => {
                 let device = self
                     .machine
                     .innermost_engaged()
                     .map(|d| self.machine.device_name(d));
-                Outcome::Finding(Box::new(finding_from_panic(payload, device, index)))
+                let mut finding = finding_from_panic(payload, device, index);
+                finding.canaries = self.machine.take_canaries();
+                Outcome::Finding(Box::new(finding))
             }
         }
     }
@@ -483,6 +490,7 @@ impl Runner {
     pub fn input_to_trace(&mut self, input: &[u8]) -> (Vec<Cmd>, Outcome) {
         self.recording = Some(Vec::new());
         self.machine.record_fills(true);
+        self.machine.take_canaries();
         self.machine.reset();
         let mut out: Vec<Cmd> = Vec::new();
         let mut index = 0usize;

@@ -99,6 +99,38 @@ impl MachineProfile {
     }
 }
 
+/// The profile option that carries a selection of planted bugs (`bugs=id+id`, `bugs=all`): a
+/// profile whose devices have planted bugs takes it, so the selection reaches the devices
+/// when they are built, like any other option. The ids are opaque to the harness.
+pub const BUGS_OPTION: &str = "bugs";
+
+/// `options` with the planted bugs `bugs` (ids separated by `,` or `+`) added as a
+/// [`BUGS_OPTION`] item; `options` unchanged when `bugs` is blank.
+///
+/// ```
+/// use harness::target::with_bugs;
+/// assert_eq!(with_bugs("hda=none", "a, b"), "hda=none,bugs=a+b");
+/// assert_eq!(with_bugs("", "a"), "bugs=a");
+/// assert_eq!(with_bugs("hda=none", " "), "hda=none");
+/// ```
+pub fn with_bugs(options: &str, bugs: &str) -> String {
+    let ids: Vec<&str> = bugs
+        .split([',', '+'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    let mut out = options.trim().to_string();
+    if !ids.is_empty() {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(BUGS_OPTION);
+        out.push('=');
+        out.push_str(&ids.join("+"));
+    }
+    out
+}
+
 /// Split `key=value,key=value` into pairs (surrounding spaces trimmed). An all-blank string
 /// is no options; an empty item, a key without a value and a key given twice are refused.
 pub fn parse_options(options: &str) -> Result<Vec<(String, String)>, ProfileError> {

@@ -1,7 +1,7 @@
 //! A stand-alone [`Context`] for unit-testing a device with no machine around it: flat RAM for
 //! DMA, recorded IRQ levels and timers, a work counter, a reset-request flag.
 
-use crate::device::{Context, DmaError, TimerId};
+use crate::device::{Canary, Context, DmaError, TimerId};
 use std::collections::BTreeMap;
 
 /// A recording context for model unit tests.
@@ -23,6 +23,8 @@ pub struct TestContext {
     pub reset_requested: bool,
     /// Work units spent.
     pub work: u64,
+    /// Planted-bug canaries counted ([`Context::canary`]).
+    pub canaries: crate::outcome::Canaries,
 }
 
 impl TestContext {
@@ -97,5 +99,9 @@ impl Context for TestContext {
 
     fn work(&mut self, units: u64) {
         self.work += units;
+    }
+
+    fn canary(&mut self, id: &'static str, canary: Canary) {
+        self.canaries.count(id, canary);
     }
 }

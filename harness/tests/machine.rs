@@ -476,9 +476,7 @@ fn a_timer_chain_is_cut_quietly_by_the_input_work_budget() {
     let outcome = runner.run_trace(&cmds).unwrap();
     assert_eq!(
         outcome,
-        Outcome::Ok {
-            ops: cmds.len() - 1
-        },
+        Outcome::ok(cmds.len() - 1),
         "the input ends after the clock step, without a finding"
     );
     let m = runner.machine();
@@ -556,7 +554,7 @@ fn a_bulk_access_of_a_device_window_is_many_accesses_not_a_hang() {
     ] {
         let trace = parse_trace(&format!("{SETUP}{bulk}\n")).unwrap();
         let outcome = runner.run_trace(&trace).unwrap();
-        assert_eq!(outcome, Outcome::Ok { ops: trace.len() }, "{bulk}");
+        assert_eq!(outcome, Outcome::ok(trace.len()), "{bulk}");
     }
     // One access that loops is still a hang.
     let trace = parse_trace(&format!("{SETUP}writel {:#x} 1\n", BAR + 0x18)).unwrap();

@@ -5,7 +5,6 @@
 pub mod aspeed;
 pub mod e1000_core;
 pub mod e1000e;
-pub mod fuzzing;
 pub mod i8042;
 pub mod ide;
 pub mod igb;

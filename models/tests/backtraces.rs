@@ -8,8 +8,12 @@ const MOUSE_TABLE_INDEX: &str = "outb 0x64 0xd4\noutb 0x60 0xe8\noutb 0x64 0xd4\
 
 #[test]
 fn backtraces_are_resolved_only_when_asked_for() {
-    models::planted::select("ps2-mouse-param-index").expect("known bug");
-    let mut runner = Runner::new(models::target("ps2").expect("ps2"));
+    let target = models::target("ps2").expect("ps2");
+    let build = target
+        .machine
+        .builder("bugs=ps2-mouse-param-index")
+        .expect("known bug");
+    let mut runner = Runner::with_builder(target, build, Default::default());
     let trace = parse_trace(MOUSE_TABLE_INDEX).expect("trace");
 
     harness::outcome::capture_backtraces(false);
@@ -38,5 +42,4 @@ fn backtraces_are_resolved_only_when_asked_for() {
         full.backtrace
     );
     harness::outcome::capture_backtraces(false);
-    models::planted::select("").expect("clear");
 }

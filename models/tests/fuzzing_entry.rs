@@ -1,4 +1,4 @@
-//! The fuzzing entry point (`models::fuzzing`) and what lies beside the fuzz targets: every seed
+//! The fuzzing entry point (`harness::entry` over `models::TARGETS`) and what lies beside the fuzz targets: every seed
 //! under ../fuzz/seeds replays as text with no finding, and so does its binary form (what
 //! `ci/seed-corpus.sh` puts in the corpus); every dictionary entry is well formed, and each whole
 //! op in it becomes the qtest commands its comment names.
@@ -9,7 +9,6 @@ use common::random_bytes;
 use harness::outcome::Outcome;
 use harness::qtest::{Cmd, parse_line, parse_trace};
 use harness::runner::Runner;
-use models::fuzzing::{fuzz_one, run_one};
 use std::path::{Path, PathBuf};
 
 /// libFuzzer's `max_len` in fuzz/options/*.options: a seed longer than this would be cut.
@@ -42,6 +41,14 @@ const COMMAND_DICT_TARGETS: [&str; 7] = [
     "ide",
     "ide_atapi",
 ];
+
+fn run_one(target: &str, data: &[u8]) -> Option<Outcome> {
+    harness::entry::run_one(models::TARGETS, target, data)
+}
+
+fn fuzz_one(target: &str, data: &[u8]) {
+    harness::entry::fuzz_one(models::TARGETS, target, data);
+}
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz")
@@ -91,7 +98,7 @@ fn run_one_runs_inputs_on_every_target() {
 
 #[test]
 fn run_one_counts_the_ops_of_the_worked_example() {
-    assert_eq!(run_one("ps2", OPS_EXAMPLE), Some(Outcome::Ok { ops: 3 }));
+    assert_eq!(run_one("ps2", OPS_EXAMPLE), Some(Outcome::ok(3)));
 }
 
 #[test]
@@ -279,4 +286,93 @@ fn options_files_set_the_max_len_the_seeds_are_held_to() {
             .map(|(_, v)| v.trim().to_string());
         assert_eq!(max_len, Some(MAX_LEN.to_string()), "{}", path.display());
     }
+}
+
+#[test]
+#[should_panic(expected = "no fuzz target named 'nope'")]
+fn unknown_target_panics_with_the_names() {
+    fuzz_one("nope", b"");
+}
+
+#[test]
+fn the_programs_own_registers_are_aim_candidates() {
+    let target = models::target("e1000e").unwrap();
+    let text =
+        std::fs::read_to_string(seeds_dir().join("e1000e/linux-bringup-loopback.qtest")).unwrap();
+    let mut runner = Runner::new(target);
+    let seed = runner
+        .trace_to_input(&parse_trace(&text).unwrap())
+        .unwrap()
+        .bytes;
+    runner.run_input(&seed);
+    let registers = harness::entry::program_registers(&seed, runner.live_regions());
+    // The seed moves BAR0 to 0xfebc0000 and programs TCTL (0x400), TDT (0x3818), ...
+    for reg in [0xfebc_0400, 0xfebc_3818, 0xfebc_2800] {
+        assert!(registers.contains(&reg), "{reg:#x} not in {registers:x?}");
+    }
+    assert!(harness::entry::program_registers(&seed, &[]).is_empty());
+}
+
+#[test]
+fn mutate_aims_ram_write_data_at_the_targets_bars() {
+    use harness::access::Space;
+    use harness::ops::{Op, decode, encode};
+    use harness::space::Backing;
+    let mutate = |data: &mut [u8], size, max_size, seed| {
+        harness::entry::mutate(models::TARGETS, "e1000e", data, size, max_size, seed)
+    };
+    let program = encode(&[
+        Op::ClockStep(1),
+        Op::RamWrite {
+            addr: 0x2000,
+            data: &[0; 16],
+        },
+    ])
+    .unwrap();
+    let mut data = program.clone();
+    data.resize(64, 0xee);
+    assert_eq!(
+        harness::entry::mutate(models::TARGETS, "nope", &mut data, program.len(), 64, 1),
+        None
+    );
+    // Run an input first, as the engine does: the prologue maps the BARs.
+    assert!(matches!(run_one("e1000e", &[]), Some(Outcome::Ok { .. })));
+    let bars: Vec<(u64, u64)> = harness::entry::with_runner(models::TARGETS, "e1000e", |r| {
+        r.live_regions()
+            .iter()
+            .filter(|r| r.space == Space::Memory && matches!(r.backing, Backing::Device(..)))
+            .map(|r| (r.base, r.size))
+            .collect()
+    })
+    .unwrap();
+    assert!(
+        bars.iter().any(|&(base, _)| base == 0xe000_0000),
+        "{bars:x?}"
+    );
+    for seed in 0..64 {
+        let mut data = data.clone();
+        assert_eq!(
+            mutate(&mut data, program.len(), 64, seed),
+            Some(program.len())
+        );
+        let ops: Vec<_> = decode(&data[..program.len()]).collect();
+        let Op::RamWrite { addr: 0x2000, data } = ops[1] else {
+            panic!("{ops:?}");
+        };
+        let values: Vec<u64> = data
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().unwrap()))
+            .filter(|&v| v != 0)
+            .collect();
+        assert_eq!(values.len(), 1, "{data:x?}");
+        assert!(
+            bars.iter()
+                .any(|&(base, size)| values[0] >= base && values[0] - base < size),
+            "{:#x} not in {bars:x?}",
+            values[0]
+        );
+    }
+    // Capped at max_size.
+    let mut short = data.clone();
+    assert_eq!(mutate(&mut short, program.len(), 10, 0), None);
 }

@@ -7,8 +7,9 @@
 mod planted_common;
 use planted_common::Selected;
 
+use harness::outcome::CanaryCount as Canary;
 use harness::outcome::{FindingKind, Outcome};
-use models::planted::{self, Canary};
+use planted_common::canary;
 
 const DEVICE: &str = "aspeed.fmc-ast2500";
 const FMC_FILE: &str = "models/src/aspeed/fmc.rs";
@@ -87,7 +88,7 @@ fn assert_panic_in(outcome: &Outcome, file: &str) {
 }
 
 fn assert_triggered(id: &str) {
-    let c = planted::canary(id);
+    let c = canary(id);
     assert!(c.reached > 0 && c.triggered > 0, "{id}: {c:?}");
 }
 
@@ -117,16 +118,10 @@ fn assert_harmless_unselected(id: &str, trace: &str) {
     let _s = Selected::new(&others.join(","));
     let outcome = run(trace);
     assert!(outcome.finding().is_none(), "{id}: {outcome:?}");
-    assert_eq!(planted::canary(id), Canary::default(), "{id}");
+    assert_eq!(canary(id), Canary::default(), "{id}");
     drop(_s);
     let _s = Selected::new("");
-    assert_eq!(
-        run(trace),
-        Outcome::Ok {
-            ops: trace.lines().count()
-        },
-        "{id}"
-    );
+    assert_eq!(run(trace), Outcome::ok(trace.lines().count()), "{id}");
 }
 
 #[test]
@@ -149,7 +144,7 @@ fn cs_index_reached_but_not_triggered_by_cs0_traffic() {
             .finding()
             .is_none()
     );
-    let c = planted::canary("fmc-cs-index");
+    let c = canary("fmc-cs-index");
     assert_eq!((c.reached, c.triggered), (2, 0));
 }
 
@@ -170,7 +165,7 @@ fn register_window_reached_inside_the_array_without_harm() {
             .finding()
             .is_none()
     );
-    let c = planted::canary("fmc-register-window");
+    let c = canary("fmc-register-window");
     assert_eq!((c.reached, c.triggered), (2, 0));
 }
 
@@ -195,7 +190,7 @@ fn command_buffer_fits_with_a_3_byte_address() {
         "writew 0x20000000 0x0\nwriteb 0x20000000 0x0\nwritel",
     );
     assert!(run(&trace).finding().is_none());
-    let c = planted::canary("m25p80-command-buffer");
+    let c = canary("m25p80-command-buffer");
     assert_eq!((c.reached, c.triggered), (1, 0));
 }
 

@@ -9,8 +9,9 @@ use harness::qtest::parse_trace;
 use harness::runner::Runner;
 use planted_common::{Selected, assert_needs_the_whole_sequence, lines, run, run_as_input};
 
+use harness::outcome::CanaryCount as Canary;
 use harness::outcome::{FindingKind, Outcome};
-use models::planted::{self, Canary};
+use planted_common::canary;
 
 /// Five taps of Pause (key index 15), 8 scancode bytes each, none read: 40 bytes into a
 /// 16-byte queue. The fifth event writes the 33rd byte, past the backing array.
@@ -73,7 +74,7 @@ fn assert_panic_in(outcome: &Outcome, device: &str, file: &str) {
 }
 
 fn assert_zero(id: &str) {
-    assert_eq!(planted::canary(id), Canary::default(), "{id}");
+    assert_eq!(canary(id), Canary::default(), "{id}");
 }
 
 // ---- ps2-queue-overflow ----
@@ -81,12 +82,12 @@ fn assert_zero(id: &str) {
 #[test]
 fn queue_overflow_selected_is_a_panic_in_the_i8042_queue() {
     let _s = Selected::new("ps2-queue-overflow");
-    assert!(planted::is_active("ps2-queue-overflow"));
+    assert!(models::planted::Selection::parse("ps2-queue-overflow").is_ok());
     assert_eq!(models::i8042::key_index("pause"), Some(0x0f));
     let outcome = run("ps2", QUEUE_OVERFLOW);
     assert_panic_in(&outcome, "i8042", "models/src/i8042/queue.rs");
     assert_eq!(outcome.finding().map(|f| f.op_index), Some(4));
-    let c = planted::canary("ps2-queue-overflow");
+    let c = canary("ps2-queue-overflow");
     assert!(c.reached > 0 && c.triggered > 0, "{c:?}");
     assert_zero("ps2-mouse-param-index");
     assert_zero("pci-bar-overlap");
@@ -116,7 +117,7 @@ fn queue_overflow_triggers_before_it_is_detected() {
     // Three taps: 24 bytes stored in a 16-byte queue. State is corrupt, nothing failed yet.
     let three = lines(QUEUE_OVERFLOW)[..3].join("\n");
     assert!(run("ps2", &three).finding().is_none());
-    let c = planted::canary("ps2-queue-overflow");
+    let c = canary("ps2-queue-overflow");
     assert_eq!(c.reached, 24);
     assert_eq!(c.triggered, 8, "bytes 17..=24 exceed the bound");
 }
@@ -132,14 +133,14 @@ fn queue_overflow_not_triggered_by_a_driver_that_reads() {
         }
     }
     assert!(run("ps2", &trace).finding().is_none());
-    let c = planted::canary("ps2-queue-overflow");
+    let c = canary("ps2-queue-overflow");
     assert_eq!((c.reached, c.triggered), (64, 0));
 }
 
 #[test]
 fn queue_overflow_not_selected_is_harmless() {
     let _s = Selected::new("ps2-mouse-param-index,pci-bar-overlap");
-    assert!(!planted::is_active("ps2-queue-overflow"));
+
     assert!(run("ps2", QUEUE_OVERFLOW).finding().is_none());
     assert_zero("ps2-queue-overflow");
 }
@@ -158,7 +159,7 @@ fn mouse_param_index_selected_is_a_panic_in_the_mouse() {
     let outcome = run("ps2", MOUSE_PARAM_INDEX);
     assert_panic_in(&outcome, "i8042", "models/src/i8042/mouse.rs");
     assert_eq!(outcome.finding().map(|f| f.op_index), Some(5));
-    let c = planted::canary("ps2-mouse-param-index");
+    let c = canary("ps2-mouse-param-index");
     assert_eq!((c.reached, c.triggered), (1, 1));
     assert_zero("ps2-queue-overflow");
 }
@@ -183,7 +184,7 @@ fn mouse_param_index_valid_resolutions_only_reach_it() {
     let _s = Selected::new("ps2-mouse-param-index");
     let outcome = run("ps2", &MOUSE_PARAM_INDEX.replace("0x04", "0x03"));
     assert!(outcome.finding().is_none(), "{outcome:?}");
-    let c = planted::canary("ps2-mouse-param-index");
+    let c = canary("ps2-mouse-param-index");
     assert_eq!((c.reached, c.triggered), (1, 0));
 }
 
@@ -209,7 +210,7 @@ fn bar_overlap_selected_is_a_panic_in_piix4_pm() {
     let outcome = run("pci", BAR_OVERLAP);
     assert_panic_in(&outcome, "PIIX4_PM", "models/src/pc/chipset.rs");
     assert_eq!(outcome.finding().map(|f| f.op_index), Some(5));
-    let c = planted::canary("pci-bar-overlap");
+    let c = canary("pci-bar-overlap");
     assert!(c.reached >= 2 && c.triggered == 1, "{c:?}");
     assert_zero("ps2-queue-overflow");
 }
@@ -226,7 +227,7 @@ fn bar_overlap_disjoint_windows_only_reach_it() {
     let _s = Selected::new("pci-bar-overlap");
     let outcome = run("pci", &BAR_OVERLAP.replace("0x610", "0x640"));
     assert!(outcome.finding().is_none(), "{outcome:?}");
-    let c = planted::canary("pci-bar-overlap");
+    let c = canary("pci-bar-overlap");
     assert_eq!((c.reached, c.triggered), (2, 0));
 }
 
@@ -248,9 +249,9 @@ fn bar_overlap_needs_the_whole_sequence() {
 #[test]
 fn all_selected_each_sequence_finds_its_own_bug() {
     let _s = Selected::new("all");
-    let every: Vec<&str> = planted::BUGS.iter().map(|b| b.id).collect();
+    let every: Vec<&str> = models::planted::BUGS.iter().map(|b| b.id).collect();
     assert_eq!(
-        planted::active(),
+        models::planted::Selection::parse("all").unwrap().ids(),
         every,
         "`all` selects every registered bug"
     );
@@ -275,8 +276,7 @@ fn all_selected_each_sequence_finds_its_own_bug() {
 fn a_device_keeps_the_selection_it_was_built_with_across_resets() {
     let _s = Selected::new("ps2-queue-overflow");
     let cmds = parse_trace(QUEUE_OVERFLOW).expect("valid trace");
-    let mut runner = Runner::new(models::target("ps2").expect("target"));
-    planted::select("").expect("clear");
+    let mut runner = planted_common::runner("ps2");
     // A harmless run resets the machine; the devices keep the bug they were built with.
     let harmless = parse_trace("outb 0x64 0xaa\ninb 0x60").expect("valid trace");
     assert!(
@@ -287,7 +287,7 @@ fn a_device_keeps_the_selection_it_was_built_with_across_resets() {
             .is_none()
     );
     assert!(runner.run_trace(&cmds).expect("runs").finding().is_some());
-    // A runner built now has the fixed devices.
+    // A runner built without the option has the fixed devices.
     let mut fixed = Runner::new(models::target("ps2").expect("target"));
     assert!(fixed.run_trace(&cmds).expect("runs").finding().is_none());
 }

@@ -6,10 +6,6 @@
 use harness::outcome::{FindingKind, Outcome};
 use harness::qtest::parse_trace;
 use harness::runner::Runner;
-use models::planted;
-use std::sync::Mutex;
-
-static LOCK: Mutex<()> = Mutex::new(());
 
 const ENABLE: &str = "\
 outl 0xcf8 0x80001010
@@ -76,17 +72,17 @@ writel 0xfebc3818 1
 }
 
 fn run(selected: &str, trace: &str) -> Outcome {
-    planted::select(selected).expect("known ids");
-    planted::reset_canaries();
     let cmds = parse_trace(trace).expect("parses");
-    let mut runner = Runner::new(models::target("e1000e").expect("target"));
-    let outcome = runner.run_trace(&cmds).expect("runs");
-    planted::select("").expect("clear");
-    outcome
+    let target = models::target("e1000e").expect("target");
+    let build = target
+        .machine
+        .builder(&harness::target::with_bugs("", selected))
+        .expect("known ids");
+    let mut runner = Runner::with_builder(target, build, Default::default());
+    runner.run_trace(&cmds).expect("runs")
 }
 
 fn check(id: &str, trace: &str, kind: FindingKind) {
-    let _lock = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     let outcome = run(id, trace);
     let finding = outcome
         .finding()
@@ -97,13 +93,13 @@ fn check(id: &str, trace: &str, kind: FindingKind) {
         "{}",
         finding.signature()
     );
-    assert!(planted::canary(id).triggered > 0, "{id} canary");
+    assert!(outcome.canaries().get(id).triggered > 0, "{id} canary");
     let outcome = run("", trace);
     assert!(
         outcome.finding().is_none(),
         "{id} not selected: {outcome:?}"
     );
-    assert_eq!(planted::canary(id), planted::Canary::default());
+    assert!(outcome.canaries().is_empty());
 }
 
 #[test]

@@ -7,8 +7,9 @@
 mod planted_common;
 use planted_common::{Selected, assert_needs_the_whole_sequence, lines, run, run_as_input};
 
+use harness::outcome::CanaryCount as Canary;
 use harness::outcome::{FindingKind, Outcome};
-use models::planted::{self, Canary};
+use planted_common::canary;
 
 const IDS: [&str; 5] = [
     "ide-prd-zero-sectors",
@@ -92,12 +93,12 @@ fn assert_finding(outcome: &Outcome, kind: FindingKind, file: &str) {
 
 fn assert_only_canary(id: &str) {
     for other in IDS.iter().filter(|o| **o != id) {
-        assert_eq!(planted::canary(other), Canary::default(), "{other}");
+        assert_eq!(canary(other), Canary::default(), "{other}");
     }
 }
 
 fn assert_fired(id: &str) -> Canary {
-    let c = planted::canary(id);
+    let c = canary(id);
     assert!(c.reached > 0 && c.triggered > 0, "{id}: {c:?}");
     c
 }
@@ -180,7 +181,7 @@ fn each_bug_not_selected_is_harmless() {
         let _s = Selected::new(&others.join(","));
         let outcome = run(target, &trace);
         assert!(outcome.finding().is_none(), "{id}: {outcome:?}");
-        assert_eq!(planted::canary(id), Canary::default(), "{id}");
+        assert_eq!(canary(id), Canary::default(), "{id}");
     }
 }
 
@@ -208,7 +209,7 @@ fn prd_zero_sectors_a_full_sector_table_is_not_triggered() {
     // 0x200 bytes: the sector moves; no re-arm.
     let trace = with_pci(&PRD_ZERO_SECTORS.replace("0x0000200000010080", "0x0000200000020080"));
     assert!(run("ide", &trace).finding().is_none());
-    assert_eq!(planted::canary("ide-prd-zero-sectors").triggered, 0);
+    assert_eq!(canary("ide-prd-zero-sectors").triggered, 0);
 }
 
 #[test]
@@ -217,7 +218,7 @@ fn dma_partial_sector_whole_sectors_are_not_triggered() {
     // 512 bytes for 2 sectors: one whole sector moves, then the table ends.
     let trace = with_pci(&DMA_PARTIAL_SECTOR.replace("0x0000200000030080", "0x0000200000020080"));
     assert!(run("ide", &trace).finding().is_none());
-    let c = planted::canary("ide-dma-partial-sector");
+    let c = canary("ide-dma-partial-sector");
     assert_eq!((c.reached > 0, c.triggered), (true, 0), "{c:?}");
 }
 
@@ -230,7 +231,7 @@ fn atapi_lba_overread_in_range_reads_are_not_triggered() {
         "outw 0x170 0xff03\noutw 0x170 0x0\n",
     );
     assert!(run("ide_atapi", &trace).finding().is_none());
-    let c = planted::canary("ide-atapi-lba-overread");
+    let c = canary("ide-atapi-lba-overread");
     assert_eq!((c.reached, c.triggered), (1, 0));
 }
 
@@ -239,7 +240,7 @@ fn atapi_data_overrun_start_stop_without_power_condition_completes() {
     let _s = Selected::new("ide-atapi-data-overrun");
     let trace = ATAPI_DATA_OVERRUN.replace("0x0010", "0x0002");
     assert!(run("ide_atapi", &trace).finding().is_none());
-    assert_eq!(planted::canary("ide-atapi-data-overrun"), Canary::default());
+    assert_eq!(canary("ide-atapi-data-overrun"), Canary::default());
 }
 
 #[test]
@@ -249,7 +250,7 @@ fn chs_zero_geometry_lba_commands_do_not_divide() {
     let trace = CHS_ZERO_GEOMETRY.replace("outb 0x1f7 0x20", "outb 0x1f6 0xe0\noutb 0x1f7 0x20");
     assert!(run("ide", &trace).finding().is_none());
     assert_eq!(
-        planted::canary("ide-chs-zero-geometry"),
+        canary("ide-chs-zero-geometry"),
         Canary {
             reached: 1,
             triggered: 1

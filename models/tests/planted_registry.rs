@@ -2,16 +2,11 @@
 //! selected and become active; without it they are listed but never active.
 
 use harness::machine::{Machine, MachineOptions};
-use models::planted::{self, BUGS, Canary, ENABLED_IN_BUILD};
+use models::planted::{BUGS, ENABLED_IN_BUILD, Selection};
 use std::collections::HashSet;
-use std::sync::Mutex;
-
-/// The selection is process-wide: one test at a time.
-static LOCK: Mutex<()> = Mutex::new(());
 
 #[test]
 fn ids_are_unique_cited_described_and_name_real_targets_and_devices() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
     assert!(BUGS.len() >= 3);
     let mut seen = HashSet::new();
     for bug in BUGS {
@@ -57,10 +52,8 @@ fn ids_are_unique_cited_described_and_name_real_targets_and_devices() {
 }
 
 #[test]
-fn unknown_ids_are_refused_by_name_and_leave_the_selection_alone() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    planted::select("ps2-queue-overflow").expect("known id");
-    let err = planted::select("ps2-mouse-param-index,nope").expect_err("unknown id");
+fn unknown_ids_are_refused_by_name() {
+    let err = Selection::parse("ps2-mouse-param-index,nope").expect_err("unknown id");
     assert_eq!(err.id(), "nope");
     let shown = err.to_string();
     assert!(shown.contains("nope"), "{shown}");
@@ -68,30 +61,36 @@ fn unknown_ids_are_refused_by_name_and_leave_the_selection_alone() {
         assert!(shown.contains(bug.id), "{shown} should list {}", bug.id);
     }
     let _: &dyn std::error::Error = &err;
-    assert_eq!(planted::is_active("ps2-queue-overflow"), ENABLED_IN_BUILD);
-    assert!(!planted::is_active("ps2-mouse-param-index"));
-    planted::select("").expect("empty selection");
+    // As a machine option, the profile refuses it with the same explanation.
+    let refused = models::target("ps2")
+        .unwrap()
+        .machine
+        .builder("bugs=nope")
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(refused.contains("unknown planted bug 'nope'"), "{refused}");
 }
 
 #[test]
-fn selection_forms_and_activity_depend_on_the_build() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    planted::select(" pci-bar-overlap , ,ps2-queue-overflow ").expect("spaces and empty items");
-    assert_eq!(planted::is_active("pci-bar-overlap"), ENABLED_IN_BUILD);
-    assert_eq!(planted::is_active("ps2-queue-overflow"), ENABLED_IN_BUILD);
-    assert!(!planted::is_active("ps2-mouse-param-index"));
-    planted::select("all").expect("all");
-    for bug in BUGS {
-        assert_eq!(planted::is_active(bug.id), ENABLED_IN_BUILD, "{}", bug.id);
-    }
+fn selection_forms() {
+    let sel = Selection::parse(" pci-bar-overlap , ,ps2-queue-overflow ")
+        .expect("spaces and empty items");
+    assert!(sel.contains("pci-bar-overlap") && sel.contains("ps2-queue-overflow"));
+    assert!(!sel.contains("ps2-mouse-param-index"));
     assert_eq!(
-        planted::active().len(),
-        if ENABLED_IN_BUILD { BUGS.len() } else { 0 }
+        sel.ids(),
+        ["ps2-queue-overflow", "pci-bar-overlap"],
+        "registry order"
     );
-    assert!(!planted::is_active("nope"));
-    planted::select("").expect("empty selection");
-    assert!(BUGS.iter().all(|b| !planted::is_active(b.id)));
-    assert!(planted::active().is_empty());
+    assert_eq!(
+        Selection::parse("pci-bar-overlap+ps2-queue-overflow"),
+        Ok(sel)
+    );
+    let all = Selection::parse("all").expect("all");
+    assert_eq!(all.ids().len(), BUGS.len());
+    assert!(!all.contains("nope"));
+    assert!(Selection::parse("").expect("empty").is_empty());
 }
 
 #[test]
@@ -99,28 +98,14 @@ fn build_flag_matches_the_feature() {
     assert_eq!(ENABLED_IN_BUILD, cfg!(feature = "planted-bugs"));
 }
 
-#[test]
-fn canaries_start_at_zero_and_unknown_ids_read_zero() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    planted::reset_canaries();
-    assert_eq!(planted::canary("nope"), Canary::default());
-    assert_eq!(planted::canaries().len(), BUGS.len());
-    assert!(
-        planted::canaries()
-            .iter()
-            .all(|(_, c)| *c == Canary::default())
-    );
-}
-
 #[cfg(not(feature = "planted-bugs"))]
 #[test]
 fn without_the_feature_a_selected_bug_does_nothing() {
-    let _g = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-    planted::select("all").expect("all");
     let cmds = harness::qtest::parse_trace(&"event i8042 0x020f\n".repeat(8)).expect("trace");
-    let mut runner = harness::runner::Runner::new(models::target("ps2").expect("ps2"));
+    let target = models::target("ps2").expect("ps2");
+    let build = target.machine.builder("bugs=all").expect("all");
+    let mut runner = harness::runner::Runner::with_builder(target, build, Default::default());
     let outcome = runner.run_trace(&cmds).expect("runs");
-    planted::select("").expect("clear");
     assert!(outcome.finding().is_none(), "{outcome:?}");
-    assert_eq!(planted::canary("ps2-queue-overflow"), Canary::default());
+    assert!(outcome.canaries().is_empty());
 }

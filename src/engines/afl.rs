@@ -137,8 +137,8 @@ impl Campaign<'_> {
             ])
             .arg(&binary)
             .env("DEVFUZZ_BUGS", self.run.bugs)
-            .env(models::fuzzing::MACHINE_OPTS_VAR, self.run.machine_opts)
-            .env(models::fuzzing::REENTRANCY_VAR, self.run.reentrancy)
+            .env(harness::entry::MACHINE_OPTS_VAR, self.run.machine_opts)
+            .env(harness::entry::REENTRANCY_VAR, self.run.reentrancy)
             // No control over the CPU governor or core_pattern (not root on every machine),
             // no terminal UI (progress comes from the logs below), and pick up where an earlier
             // campaign on this target left off (its old crashes move to crashes.<date>/).

@@ -161,8 +161,8 @@ fn fuzz(run: &Run, crate_dir: &Path, out: &Path) -> Result<Vec<PathBuf>, String>
         .env("HFUZZ_INPUT", &run.corpus)
         .env("HFUZZ_RUN_ARGS", run_args)
         .env("DEVFUZZ_BUGS", run.bugs)
-        .env(models::fuzzing::MACHINE_OPTS_VAR, run.machine_opts)
-        .env(models::fuzzing::REENTRANCY_VAR, run.reentrancy);
+        .env(harness::entry::MACHINE_OPTS_VAR, run.machine_opts)
+        .env(harness::entry::REENTRANCY_VAR, run.reentrancy);
     // honggfuzz prints a line per new input (about 950 in 20 s): into the log, with
     // devfuzz's own status line instead.
     let log = out.with_file_name(format!("{}.log", run.target));

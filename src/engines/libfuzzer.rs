@@ -50,7 +50,7 @@ pub fn fuzz_build_args(sanitizer: &str, planted: bool) -> Vec<String> {
 }
 
 /// libFuzzer turns its input-length control off when a target has a custom mutator (ours:
-/// [`models::fuzzing::mutate`]); this turns it back on at libFuzzer's usual setting, so inputs
+/// [`harness::entry::mutate`]); this turns it back on at libFuzzer's usual setting, so inputs
 /// grow from the seeds' length as coverage asks for it.
 pub const LEN_CONTROL: &str = "-len_control=100";
 
@@ -128,8 +128,8 @@ impl Engine for LibFuzzer {
             !run.bugs.is_empty(),
         ))
         .env("DEVFUZZ_BUGS", run.bugs)
-        .env(models::fuzzing::MACHINE_OPTS_VAR, run.machine_opts)
-        .env(models::fuzzing::REENTRANCY_VAR, run.reentrancy);
+        .env(harness::entry::MACHINE_OPTS_VAR, run.machine_opts)
+        .env(harness::entry::REENTRANCY_VAR, run.reentrancy);
         cmd.arg(run.corpus.strip_prefix(root).unwrap_or(&run.corpus))
             .arg("--");
         if let Some(dict) = &run.dict {

@@ -2,11 +2,11 @@
 //! libFuzzer (cargo-fuzz, [`libfuzzer`]), AFL++ (cargo-afl, the entries in `fuzz/afl/`,
 //! [`afl`]) and honggfuzz (cargo-hfuzz, `fuzz/hfuzz/`, [`honggfuzz`]).
 //!
-//! Every engine's entry calls `models::fuzzing::fuzz_one(target, data)`, so a crash file of any
-//! engine is a raw binary input that [`crate::campaign::Campaign::triage`] replays. An engine
-//! installs its tool when it is missing ([`Engine::ensure_tool`]) and runs one campaign
-//! ([`Engine::run`]), returning the crash files it produced; seeding and triage are the
-//! campaign's.
+//! Every engine's entry calls `harness::entry::fuzz_one(models::TARGETS, target, data)`, so a
+//! crash file of any engine is a raw binary input that [`crate::campaign::Campaign::triage`]
+//! replays. An engine installs its tool when it is missing ([`Engine::ensure_tool`]) and runs
+//! one campaign ([`Engine::run`]), returning the crash files it produced; seeding and triage
+//! are the campaign's.
 
 pub mod afl;
 pub mod honggfuzz;
@@ -265,9 +265,15 @@ mod tests {
                 let entry = engine.entry_file(root, target.name);
                 assert!(entry.is_file(), "{name}: no {}", entry.display());
                 let text = std::fs::read_to_string(&entry).unwrap();
-                let call = format!("models::fuzzing::fuzz_one(\"{}\", data)", target.name);
-                // cargo-fuzz entries expand `models::devfuzz_fuzz_target!`, which makes that call.
-                let libfuzzer = format!("models::devfuzz_fuzz_target!(\"{}\")", target.name);
+                let call = format!(
+                    "harness::entry::fuzz_one(models::TARGETS, \"{}\", data)",
+                    target.name
+                );
+                // cargo-fuzz entries expand `harness::fuzz_target!`, which makes that call.
+                let libfuzzer = format!(
+                    "harness::fuzz_target!(models::TARGETS, \"{}\")",
+                    target.name
+                );
                 assert!(
                     text.contains(&call)
                         || (name == EngineName::LibFuzzer && text.contains(&libfuzzer)),

@@ -3,7 +3,7 @@
 
 fn main() {
     #[cfg(fuzzing)]
-    afl::fuzz!(|data: &[u8]| models::fuzzing::fuzz_one("aspeed_fmc", data));
+    afl::fuzz!(|data: &[u8]| harness::entry::fuzz_one(models::TARGETS, "aspeed_fmc", data));
     #[cfg(not(fuzzing))]
     devfuzz_afl::replay("aspeed_fmc");
 }

@@ -3,7 +3,7 @@
 
 fn main() {
     #[cfg(fuzzing)]
-    afl::fuzz!(|data: &[u8]| models::fuzzing::fuzz_one("e1000e", data));
+    afl::fuzz!(|data: &[u8]| harness::entry::fuzz_one(models::TARGETS, "e1000e", data));
     #[cfg(not(fuzzing))]
     devfuzz_afl::replay("e1000e");
 }

@@ -3,7 +3,7 @@
 
 fn main() {
     #[cfg(fuzzing)]
-    afl::fuzz!(|data: &[u8]| models::fuzzing::fuzz_one("ide", data));
+    afl::fuzz!(|data: &[u8]| harness::entry::fuzz_one(models::TARGETS, "ide", data));
     #[cfg(not(fuzzing))]
     devfuzz_afl::replay("ide");
 }

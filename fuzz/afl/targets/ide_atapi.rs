@@ -3,7 +3,7 @@
 
 fn main() {
     #[cfg(fuzzing)]
-    afl::fuzz!(|data: &[u8]| models::fuzzing::fuzz_one("ide_atapi", data));
+    afl::fuzz!(|data: &[u8]| harness::entry::fuzz_one(models::TARGETS, "ide_atapi", data));
     #[cfg(not(fuzzing))]
     devfuzz_afl::replay("ide_atapi");
 }

@@ -3,7 +3,7 @@
 
 fn main() {
     #[cfg(fuzzing)]
-    afl::fuzz!(|data: &[u8]| models::fuzzing::fuzz_one("ps2", data));
+    afl::fuzz!(|data: &[u8]| harness::entry::fuzz_one(models::TARGETS, "ps2", data));
     #[cfg(not(fuzzing))]
     devfuzz_afl::replay("ps2");
 }

@@ -1,10 +1,10 @@
 //! What the honggfuzz entries (`targets/<target>.rs`) do when built without `cargo hfuzz`: a plain
 //! stable build has no `--cfg fuzzing`, so each entry replays inputs instead of fuzzing.
 
-/// Replay inputs on `target` with no engine: see `models::fuzzing::replay_without_engine`.
+/// Replay inputs on `target` with no engine: see `harness::entry::replay_without_engine`.
 pub fn replay(target: &str) {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../corpus")
         .join(target);
-    models::fuzzing::replay_without_engine(target, &corpus);
+    harness::entry::replay_without_engine(models::TARGETS, target, &corpus);
 }

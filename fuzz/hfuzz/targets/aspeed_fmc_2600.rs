@@ -4,7 +4,7 @@
 fn main() {
     #[cfg(fuzzing)]
     loop {
-        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("aspeed_fmc_2600", data) });
+        honggfuzz::fuzz!(|data: &[u8]| { harness::entry::fuzz_one(models::TARGETS, "aspeed_fmc_2600", data) });
     }
     #[cfg(not(fuzzing))]
     devfuzz_hfuzz::replay("aspeed_fmc_2600");

@@ -4,7 +4,7 @@
 fn main() {
     #[cfg(fuzzing)]
     loop {
-        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("pc", data) });
+        honggfuzz::fuzz!(|data: &[u8]| { harness::entry::fuzz_one(models::TARGETS, "pc", data) });
     }
     #[cfg(not(fuzzing))]
     devfuzz_hfuzz::replay("pc");

@@ -4,7 +4,7 @@
 fn main() {
     #[cfg(fuzzing)]
     loop {
-        honggfuzz::fuzz!(|data: &[u8]| { models::fuzzing::fuzz_one("ps2", data) });
+        honggfuzz::fuzz!(|data: &[u8]| { harness::entry::fuzz_one(models::TARGETS, "ps2", data) });
     }
     #[cfg(not(fuzzing))]
     devfuzz_hfuzz::replay("ps2");

@@ -49,6 +49,7 @@
 use super::Soc;
 use super::debug_log::DebugLog;
 use super::spi_nor::{FlashPart, SpiNor};
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
 use std::sync::Arc;
@@ -154,6 +155,8 @@ pub struct FmcConfig {
     pub dram_base: u64,
     /// The debug escape hatch, off when `None`.
     pub debug_log: Option<DebugLog>,
+    /// The planted bugs the FMC and its flashes are built with.
+    pub planted: Selection,
 }
 
 impl FmcConfig {
@@ -166,6 +169,7 @@ impl FmcConfig {
             window_base: super::FLASH_WINDOW_BASE,
             dram_base: soc.dram_base(),
             debug_log: None,
+            planted: Selection::NONE,
         }
     }
 }
@@ -201,37 +205,15 @@ impl Command {
     }
 
     /// Opcode, the address of `seg_offset` (most significant byte first), dummy bytes.
-    fn send(&self, flash: &mut SpiNor, seg_offset: u64) {
-        flash.transfer(self.opcode);
+    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+        flash.transfer(ctx, self.opcode);
         for i in (0..self.width).rev() {
             if self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0 {
-                flash.transfer((seg_offset >> (8 * i)) as u8);
+                flash.transfer(ctx, (seg_offset >> (8 * i)) as u8);
             }
         }
         for _ in 0..self.dummies {
-            flash.transfer(self.dummy_data);
-        }
-    }
-}
-
-/// The planted bugs an FMC was built with.
-#[cfg(feature = "planted-bugs")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Planted {
-    /// `fmc-cs-index`: its index in the registry, when active.
-    cs_index: Option<usize>,
-    /// `fmc-register-window`: its index in the registry, when active.
-    register_window: Option<usize>,
-}
-
-#[cfg(feature = "planted-bugs")]
-impl Planted {
-    fn current() -> Self {
-        let active = crate::planted::Active::current();
-        let pick = |id| crate::planted::index_of(id).filter(|&i| active.has(i));
-        Self {
-            cs_index: pick("fmc-cs-index"),
-            register_window: pick("fmc-register-window"),
+            flash.transfer(ctx, self.dummy_data);
         }
     }
 }
@@ -251,13 +233,13 @@ pub struct Fmc {
     window_base: u64,
     dram_base: u64,
     debug_log: Option<DebugLog>,
-    #[cfg(feature = "planted-bugs")]
+    /// Planted bugs this FMC was built with (kept across resets).
     planted: Planted,
 }
 
 impl Fmc {
-    /// A powered-on FMC. In a `planted-bugs` build it (and its flashes) take the current
-    /// selection of planted bugs and keep it across resets.
+    /// A powered-on FMC. It (and its flashes) take the planted bugs of `config.planted`
+    /// that are their own and keep them across resets.
     pub fn new(config: FmcConfig) -> Self {
         let FmcConfig {
             soc,
@@ -266,12 +248,15 @@ impl Fmc {
             window_base,
             dram_base,
             debug_log,
+            planted,
         } = config;
         let flashes = flashes
             .into_iter()
             .take(soc.cs_count())
             .enumerate()
-            .map(|(cs, part)| SpiNor::new(part, if cs == 0 { image.clone() } else { None }))
+            .map(|(cs, part)| {
+                SpiNor::with_planted(part, if cs == 0 { image.clone() } else { None }, planted)
+            })
             .collect();
         let mut fmc = Self {
             soc,
@@ -283,8 +268,7 @@ impl Fmc {
             window_base,
             dram_base,
             debug_log,
-            #[cfg(feature = "planted-bugs")]
-            planted: Planted::current(),
+            planted: planted.planted(PLANTED),
         };
         fmc.power_on_registers();
         fmc
@@ -318,7 +302,7 @@ impl Fmc {
 
     // ---- registers -----------------------------------------------------------------------
 
-    fn read_reg(&self, reg: u64) -> u32 {
+    fn read_reg(&self, ctx: &mut dyn Context, reg: u64) -> u32 {
         let cs_count = self.soc.cs_count() as u64;
         match reg {
             CONF | CE_CTRL | INTR_CTRL | CMD_CTRL | MISC_CTRL1 | DUMMY_DATA | DMA_CTRL
@@ -327,7 +311,7 @@ impl Fmc {
             CE0_CTRL..=CE4_CTRL if (reg - CE0_CTRL) / 4 < cs_count => self.reg(reg),
             SEG0_ADDR..=SEG4_ADDR if (reg - SEG0_ADDR) / 4 < cs_count => self.reg(reg),
             DEBUG_OUT if self.debug_log.is_some() => 0,
-            _ => self.read_unimplemented(reg),
+            _ => self.read_unimplemented(ctx, reg),
         }
     }
 
@@ -342,7 +326,7 @@ impl Fmc {
             CMD_CTRL | DUMMY_DATA => self.set(reg, value & 0xFF),
             FMC_WDT2_CTRL if self.soc == Soc::Ast2600 => self.set(reg, value & FMC_WDT2_CTRL_EN),
             CE0_CTRL..=CE4_CTRL if (reg - CE0_CTRL) / 4 < cs_count => {
-                self.write_ce_ctrl(((reg - CE0_CTRL) / 4) as usize, value);
+                self.write_ce_ctrl(ctx, ((reg - CE0_CTRL) / 4) as usize, value);
             }
             SEG0_ADDR..=SEG4_ADDR if (reg - SEG0_ADDR) / 4 < cs_count => {
                 self.write_segment(((reg - SEG0_ADDR) / 4) as usize, value);
@@ -352,20 +336,19 @@ impl Fmc {
             DMA_DRAM_ADDR => self.set(reg, value & self.soc.dma_dram_mask()),
             DMA_LEN => self.set(reg, value & DMA_LEN_MASK),
             DMA_CHECKSUM => {}
-            _ => self.write_unimplemented(reg, value),
+            _ => self.write_unimplemented(ctx, reg, value),
         }
     }
 
     /// Unimplemented offsets read all-ones (facts §2.1 [V]).
-    fn read_unimplemented(&self, reg: u64) -> u32 {
-        #[cfg(feature = "planted-bugs")]
-        if let Some(bug) = self.planted.register_window {
+    fn read_unimplemented(&self, ctx: &mut dyn Context, reg: u64) -> u32 {
+        if self.planted.on(REGISTER_WINDOW) {
             // PLANTED BUG `fmc-register-window`: every offset of the 0x100-byte window is
             // served from the register array, which backs only 0x00..0xA0 (cf. QEMU #3290).
-            crate::planted::reached(bug);
+            REGISTER_WINDOW.reached(ctx);
             let index = (reg / 4) as usize;
             if index >= REG_COUNT {
-                crate::planted::triggered(bug);
+                REGISTER_WINDOW.triggered(ctx);
             }
             return self.regs[index];
         }
@@ -374,14 +357,13 @@ impl Fmc {
     }
 
     /// Unimplemented offsets ignore writes.
-    fn write_unimplemented(&mut self, reg: u64, value: u32) {
-        #[cfg(feature = "planted-bugs")]
-        if let Some(bug) = self.planted.register_window {
+    fn write_unimplemented(&mut self, ctx: &mut dyn Context, reg: u64, value: u32) {
+        if self.planted.on(REGISTER_WINDOW) {
             // PLANTED BUG `fmc-register-window` (see `read_unimplemented`).
-            crate::planted::reached(bug);
+            REGISTER_WINDOW.reached(ctx);
             let index = (reg / 4) as usize;
             if index >= REG_COUNT {
-                crate::planted::triggered(bug);
+                REGISTER_WINDOW.triggered(ctx);
             }
             self.regs[index] = value;
             return;
@@ -404,14 +386,14 @@ impl Fmc {
         self.mode(cs) == MODE_USER && self.ctrl(cs) & CTRL_CE_STOP_ACTIVE == 0
     }
 
-    fn write_ce_ctrl(&mut self, cs: usize, value: u32) {
+    fn write_ce_ctrl(&mut self, ctx: &mut dyn Context, cs: usize, value: u32) {
         let was = self.cs_asserted(cs);
         self.set(ctrl_reg(cs), value);
         let now = self.cs_asserted(cs);
         if was != now {
             tracing::trace!(target: "aspeed_smc_flash_select", "CS{cs} {}select", if now { "" } else { "de" });
             if !now && let Some(flash) = self.flashes.get_mut(cs) {
-                flash.deselect();
+                flash.deselect(ctx);
             }
         }
     }
@@ -474,15 +456,14 @@ impl Fmc {
     }
 
     /// The flash behind `cs`, if populated.
-    fn flash_mut(&mut self, cs: usize) -> Option<&mut SpiNor> {
-        #[cfg(feature = "planted-bugs")]
-        if let Some(bug) = self.planted.cs_index {
+    fn flash_mut(&mut self, ctx: &mut dyn Context, cs: usize) -> Option<&mut SpiNor> {
+        if self.planted.on(CS_INDEX) {
             // PLANTED BUG `fmc-cs-index`: the chip select decoded from the segments indexes the
             // flash table without checking it is populated (ViDeZZo, QEMU aspeed_smc
             // `cs_lines[fl->id]`).
-            crate::planted::reached(bug);
+            CS_INDEX.reached(ctx);
             if cs >= self.flashes.len() {
-                crate::planted::triggered(bug);
+                CS_INDEX.triggered(ctx);
             }
             return Some(&mut self.flashes[cs]);
         }
@@ -543,24 +524,30 @@ impl Fmc {
         (hit, end - offset)
     }
 
-    fn window_read(&mut self, offset: u64, size: AccessSize) -> u64 {
+    fn window_read(&mut self, ctx: &mut dyn Context, offset: u64, size: AccessSize) -> u64 {
         let n = size.bytes() as usize;
         let mut bytes = [0u8; 8];
-        self.window_read_units(offset, &mut bytes[..n], n);
+        self.window_read_units(ctx, offset, &mut bytes[..n], n);
         let value = u64::from_le_bytes(bytes);
         tracing::trace!(target: "aspeed_smc_flash_read", "@{offset:#x} size {n}: {value:#x}");
         value
     }
 
-    fn window_write(&mut self, offset: u64, size: AccessSize, value: u64) {
+    fn window_write(&mut self, ctx: &mut dyn Context, offset: u64, size: AccessSize, value: u64) {
         let n = size.bytes() as usize;
         tracing::trace!(target: "aspeed_smc_flash_write", "@{offset:#x} size {n}: {value:#x}");
-        self.window_write_units(offset, &value.to_le_bytes()[..n], n);
+        self.window_write_units(ctx, offset, &value.to_le_bytes()[..n], n);
     }
 
     /// Fill `buf` from window `offset` on, as AHB reads of `unit` bytes each (one CPU access, or
     /// the DMA engine's words).
-    fn window_read_units(&mut self, offset: u64, buf: &mut [u8], unit: usize) {
+    fn window_read_units(
+        &mut self,
+        ctx: &mut dyn Context,
+        offset: u64,
+        buf: &mut [u8],
+        unit: usize,
+    ) {
         let mut done = 0;
         while done < buf.len() {
             let (hit, n) = self.run_at(offset + done as u64, (buf.len() - done) as u64);
@@ -570,12 +557,12 @@ impl Fmc {
                 Some((cs, seg_offset)) => match self.mode(cs) {
                     MODE_USER => {
                         let asserted = self.cs_asserted(cs);
-                        match self.flash_mut(cs) {
-                            Some(flash) if asserted => flash.read_stream(run),
+                        match self.flash_mut(ctx, cs) {
+                            Some(flash) if asserted => flash.read_stream(ctx, run),
                             _ => run.fill(NO_FLASH),
                         }
                     }
-                    MODE_READ | MODE_FREAD => self.read_units(cs, seg_offset, run, unit),
+                    MODE_READ | MODE_FREAD => self.read_units(ctx, cs, seg_offset, run, unit),
                     mode => {
                         tracing::trace!(target: "aspeed_smc_flash_read", "CS{cs} invalid flash mode {mode}");
                         run.fill(0);
@@ -587,7 +574,7 @@ impl Fmc {
     }
 
     /// Send `data` to window `offset` on, as AHB writes of `unit` bytes each.
-    fn window_write_units(&mut self, offset: u64, data: &[u8], unit: usize) {
+    fn window_write_units(&mut self, ctx: &mut dyn Context, offset: u64, data: &[u8], unit: usize) {
         let mut done = 0;
         while done < data.len() {
             let (hit, n) = self.run_at(offset + done as u64, (data.len() - done) as u64);
@@ -603,13 +590,13 @@ impl Fmc {
             match self.mode(cs) {
                 MODE_USER => {
                     let asserted = self.cs_asserted(cs);
-                    if let Some(flash) = self.flash_mut(cs)
+                    if let Some(flash) = self.flash_mut(ctx, cs)
                         && asserted
                     {
-                        flash.write_stream(run);
+                        flash.write_stream(ctx, run);
                     }
                 }
-                MODE_WRITE => self.write_units(cs, seg_offset, run, unit),
+                MODE_WRITE => self.write_units(ctx, cs, seg_offset, run, unit),
                 mode => {
                     tracing::trace!(target: "aspeed_smc_flash_write", "CS{cs} invalid flash mode {mode}");
                 }
@@ -621,9 +608,16 @@ impl Fmc {
     /// command streams the array, so consecutive units are one long read (split where 3-byte
     /// addresses wrap); any other command is done unit by unit until it stops changing
     /// anything, after which every further unit does and returns the same.
-    fn read_units(&mut self, cs: usize, seg_offset: u64, run: &mut [u8], unit: usize) {
+    fn read_units(
+        &mut self,
+        ctx: &mut dyn Context,
+        cs: usize,
+        seg_offset: u64,
+        run: &mut [u8],
+        unit: usize,
+    ) {
         let command = self.command(cs);
-        let Some(flash) = self.flash_mut(cs) else {
+        let Some(flash) = self.flash_mut(ctx, cs) else {
             run.fill(NO_FLASH);
             return;
         };
@@ -631,7 +625,7 @@ impl Fmc {
         while done < run.len() {
             let at = seg_offset + done as u64;
             let before = flash.fingerprint();
-            command.send(flash, at);
+            command.send(ctx, flash, at);
             if command.sends_whole_address()
                 && flash.read_address_len(command.opcode) == Some(command.width)
                 && flash.reading_array()
@@ -642,14 +636,14 @@ impl Fmc {
                     usize::MAX
                 };
                 let n = (run.len() - done).min(span);
-                flash.read_stream(&mut run[done..done + n]);
-                flash.deselect();
+                flash.read_stream(ctx, &mut run[done..done + n]);
+                flash.deselect(ctx);
                 done += n;
                 continue;
             }
             let n = unit.min(run.len() - done);
-            flash.read_stream(&mut run[done..done + n]);
-            flash.deselect();
+            flash.read_stream(ctx, &mut run[done..done + n]);
+            flash.deselect(ctx);
             done += n;
             if !flash.addressed() && flash.fingerprint() == before {
                 // The unit just read, again and again: doubling copies.
@@ -667,16 +661,23 @@ impl Fmc {
 
     /// Write-mode writes: each unit is one SPI command at its own address followed by the
     /// unit's bytes, until a command stops changing anything (then so would every further one).
-    fn write_units(&mut self, cs: usize, seg_offset: u64, run: &[u8], unit: usize) {
+    fn write_units(
+        &mut self,
+        ctx: &mut dyn Context,
+        cs: usize,
+        seg_offset: u64,
+        run: &[u8],
+        unit: usize,
+    ) {
         let command = self.command(cs);
-        let Some(flash) = self.flash_mut(cs) else {
+        let Some(flash) = self.flash_mut(ctx, cs) else {
             return;
         };
         for (i, data) in run.chunks(unit).enumerate() {
             let before = flash.fingerprint();
-            command.send(flash, seg_offset + (i * unit) as u64);
-            flash.write_stream(data);
-            flash.deselect();
+            command.send(ctx, flash, seg_offset + (i * unit) as u64);
+            flash.write_stream(ctx, data);
+            flash.deselect(ctx);
             if !flash.addressed() && flash.fingerprint() == before {
                 return;
             }
@@ -828,7 +829,7 @@ impl Fmc {
             ctx.dma_read(self.window_base + offset, data)
             && region == WINDOW_REGION
         {
-            self.window_read_units(offset, data, 4);
+            self.window_read_units(ctx, offset, data, 4);
         }
     }
 
@@ -838,7 +839,7 @@ impl Fmc {
             ctx.dma_write(self.window_base + offset, data)
             && region == WINDOW_REGION
         {
-            self.window_write_units(offset, data, 4);
+            self.window_write_units(ctx, offset, data, 4);
         }
     }
 
@@ -894,7 +895,7 @@ impl Device for Fmc {
 
     fn read(
         &mut self,
-        _ctx: &mut dyn Context,
+        ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
         size: AccessSize,
@@ -902,11 +903,12 @@ impl Device for Fmc {
         match region {
             REGS_REGION => {
                 let reg = offset & !3;
-                let value = (u64::from(self.read_reg(reg)) >> (8 * (offset & 3))) & size.mask();
+                let value =
+                    (u64::from(self.read_reg(ctx, reg)) >> (8 * (offset & 3))) & size.mask();
                 tracing::trace!(target: "aspeed_smc_read", "@{offset:#x} size {size}: {value:#x}");
                 value
             }
-            WINDOW_REGION => self.window_read(offset, size),
+            WINDOW_REGION => self.window_read(ctx, offset, size),
             _ => size.mask(),
         }
     }
@@ -933,7 +935,7 @@ impl Device for Fmc {
                 let merged = merge_lanes(self.reg(reg), offset & 3, size, value);
                 self.write_reg(ctx, reg, merged);
             }
-            WINDOW_REGION => self.window_write(offset, size, value),
+            WINDOW_REGION => self.window_write(ctx, offset, size, value),
             _ => {}
         }
     }
@@ -954,6 +956,43 @@ impl Device for Fmc {
         self.irq_level = false;
     }
 }
+
+/// The FMC's planted bugs (see [`crate::planted`]); its flashes have their own
+/// ([`super::spi_nor::PLANTED`]).
+pub const PLANTED: &[PlantedBug] = &[
+    PlantedBug {
+        id: "fmc-cs-index",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "ViDeZZo (S&P '23): QEMU aspeed_smc out-of-bounds `cs_lines[fl->id]` with the \
+                flash id >= num_cs (bug-classes.md ASPEED FMC/SMC)",
+        description: "A flash-window access goes to the chip select whose segment holds it. \
+                      The fixed FMC treats a chip select with no flash as unpopulated (reads \
+                      0xFF, writes dropped); the planted bug indexes the table of populated \
+                      flashes (one, on CS0, as on ast2500-evb) with the decoded chip select \
+                      unchecked (reached on every window access, triggered when the chip \
+                      select is not populated): index out of bounds. Sequence: any access to \
+                      CS1's default segment, e.g. `readl 0x28000000` (read mode).",
+    },
+    PlantedBug {
+        id: "fmc-register-window",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "QEMU GitLab #3290 (aspeed I2C `regs[28]` behind a 0x80-byte MMIO window: \
+                out-of-bounds read), the same class in the FMC register file",
+        description: "The FMC register window is 0x100 bytes; its register array backs \
+                      0x00-0x9F. The fixed model answers an offset with no register as \
+                      unimplemented (reads all-ones, writes ignored); the planted bug serves \
+                      every such offset from the array (reached), which is out of bounds from \
+                      0xA0 on (triggered). Sequence: one access at FMC + 0xA0..0xFC, e.g. \
+                      `readl 0x1e6200a0` or `writel 0x1e6200f0 0`.",
+    },
+];
+
+/// `fmc-cs-index`, in the chip-select decode.
+const CS_INDEX: Bug = Bug::of(PLANTED, 0);
+/// `fmc-register-window`, in the register window.
+const REGISTER_WINDOW: Bug = Bug::of(PLANTED, 1);
 
 #[cfg(test)]
 mod tests {
@@ -1337,7 +1376,7 @@ mod tests {
             match case.write {
                 None => {
                     let mut bulk = vec![0u8; len];
-                    a.window_read_units(offset, &mut bulk, 4);
+                    a.window_read_units(&mut TestContext::default(), offset, &mut bulk, 4);
                     let mut single = Vec::new();
                     for k in 0..len / 4 {
                         let v = b.win_rd(offset + 4 * k as u64, B4) as u32;
@@ -1347,7 +1386,7 @@ mod tests {
                 }
                 Some(first) => {
                     let data: Vec<u8> = (0..len).map(|i| first.wrapping_add(i as u8)).collect();
-                    a.window_write_units(offset, &data, 4);
+                    a.window_write_units(&mut TestContext::default(), offset, &data, 4);
                     for (k, w) in data.chunks(4).enumerate() {
                         let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
                         b.win_wr(offset + 4 * k as u64, B4, u64::from(v));
@@ -1355,7 +1394,7 @@ mod tests {
                 }
             }
             for f in [&mut a.flashes[0], &mut b.fmc.flashes[0]] {
-                f.deselect();
+                f.deselect(&mut TestContext::default());
             }
             prop_assert_eq!(durable(&a), durable(&b.fmc));
         }

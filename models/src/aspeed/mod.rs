@@ -185,6 +185,8 @@ pub struct BoardOptions {
     pub flash_image: Option<Arc<[u8]>>,
     /// The FMC's debug escape hatch (off when `None`).
     pub debug_log: Option<DebugLog>,
+    /// The planted bugs the FMC and its flashes are built with (option `bugs`).
+    pub planted: crate::planted::Selection,
 }
 
 /// A board option that could not be taken.
@@ -303,10 +305,15 @@ pub const ASPEED_OPTIONS: &[ProfileOption] = &[
         key: "debug-file",
         help: "<name>: the escape hatch's file inside debug-dir (default fmc-debug.log)",
     },
+    crate::planted::PROFILE_OPTION,
 ];
 
 fn configure(soc: Soc, items: &[(String, String)]) -> Result<Builder, String> {
-    let opts = BoardOptions::from_items(items).map_err(|e| e.to_string())?;
+    let (planted, items) = crate::planted::Selection::from_items(items)?;
+    let opts = BoardOptions {
+        planted,
+        ..BoardOptions::from_items(&items).map_err(|e| e.to_string())?
+    };
     Ok(Arc::new(move || build(soc, &opts)))
 }
 
@@ -330,6 +337,7 @@ pub fn build(soc: Soc, opts: &BoardOptions) -> MachineSpec {
     }
     config.image = opts.flash_image.clone();
     config.debug_log = opts.debug_log.clone();
+    config.planted = opts.planted;
     let mut spec = MachineSpec {
         ram_base: soc.dram_base(),
         ram_size: soc.dram_size(),

@@ -27,6 +27,8 @@
 //!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
 //!   between inputs, so contents are not kept across a reset).
 
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
+use harness::device::Context;
 use std::fmt;
 use std::sync::Arc;
 
@@ -415,7 +417,6 @@ impl Storage {
 
     /// PLANTED BUG `m25p80-address-wrap`: the byte at `addr` read straight from the sector table,
     /// trusting that `addr` lies inside the part.
-    #[cfg(feature = "planted-bugs")]
     fn byte_unwrapped(&self, addr: u32) -> u8 {
         let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
         match &self.sectors[index] {
@@ -470,7 +471,6 @@ impl Storage {
 
     /// PLANTED BUG `m25p80-address-wrap`: program a page straight into the sector table,
     /// trusting that `addr` lies inside the part.
-    #[cfg(feature = "planted-bugs")]
     fn program_unwrapped(
         &mut self,
         addr: u32,
@@ -539,27 +539,51 @@ enum Phase {
     Ignore,
 }
 
-/// The planted bugs a flash was built with.
-#[cfg(feature = "planted-bugs")]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Planted {
-    /// `m25p80-command-buffer`: its index in the registry, when active.
-    command_buffer: Option<usize>,
-    /// `m25p80-address-wrap`: its index in the registry, when active.
-    address_wrap: Option<usize>,
-}
+/// The flash's planted bugs (see [`crate::planted`]).
+pub const PLANTED: &[PlantedBug] = &[
+    PlantedBug {
+        id: "m25p80-command-buffer",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "bug-classes.md ASPEED: m25p80 `needed_bytes`/`data[]` overflow by commands \
+                with long address and dummy phases in 4-byte address mode",
+        description: "The flash collects a command's address in its 8-byte command buffer and \
+                      counts the dummy bytes. The planted bug collects the dummy bytes into \
+                      the buffer too, after the address, without checking that they fit \
+                      (reached by every array read, triggered when address + dummy bytes \
+                      exceed 8): a quad I/O read with a 4-byte address (0xEC, or 0xEB after \
+                      EN4B) and the Macronix dummy-cycle setting DC=3 (10 clocks, 5 bytes) \
+                      writes past it. Sequence (ast2500, CS0 in user mode): \
+                      `writel 0x1e620000 0x1000a` (CS0 writes), `writel 0x1e620010 0x3` (user \
+                      mode, CS asserted), `writeb 0x20000000 0x6` (WREN), \
+                      `writel 0x1e620010 0x7`, `writel 0x1e620010 0x3` (CS toggled), \
+                      `writeb 0x20000000 0x1`, `writew 0x20000000 0xc000` (WRSR: status 0, \
+                      configuration 0xC0), CS toggled, `writeb 0x20000000 0xec`, \
+                      `writel 0x20000000 0` (address), `writel 0x20000000 0`, \
+                      `writeb 0x20000000 0` (the fifth dummy byte).",
+    },
+    PlantedBug {
+        id: "m25p80-address-wrap",
+        device: "aspeed.fmc-ast2500",
+        target: "aspeed_fmc",
+        cites: "bug-classes.md ASPEED: m25p80 `cur_addr` not wrapped at the flash size on \
+                READ/PP (devices.md 2.5: reads and programs wrap at the device size)",
+        description: "Array addresses wrap at the part's size when a command's address is \
+                      complete and as a read streams on. The planted bug keeps them unwrapped \
+                      (reached on every array byte read and page program, triggered when the \
+                      address lies past the part) and indexes the sector table with them: \
+                      index out of bounds. Sequence (ast2500, 32 MiB mx25l25635e): \
+                      `writel 0x1e620000 0x1000a`, `writel 0x1e620010 0x3` (CS0 user mode), \
+                      `writel 0x20000000 0x213`, `writeb 0x20000000 0` (READ4 at 0x02000000), \
+                      `readb 0x20000000`; or EN4B, CE_CTRL bit 0 and a read-mode access past \
+                      32 MiB of CS0's 128 MiB segment; or a page program there.",
+    },
+];
 
-#[cfg(feature = "planted-bugs")]
-impl Planted {
-    fn current() -> Self {
-        let active = crate::planted::Active::current();
-        let pick = |id| crate::planted::index_of(id).filter(|&i| active.has(i));
-        Self {
-            command_buffer: pick("m25p80-command-buffer"),
-            address_wrap: pick("m25p80-address-wrap"),
-        }
-    }
-}
+/// `m25p80-command-buffer`, in the dummy phase.
+const COMMAND_BUFFER: Bug = Bug::of(PLANTED, 0);
+/// `m25p80-address-wrap`, in array addressing.
+const ADDRESS_WRAP: Bug = Bug::of(PLANTED, 1);
 
 /// A SPI-NOR flash: a byte-wide full-duplex state machine behind a chip select. See the
 /// [module documentation](self).
@@ -595,16 +619,23 @@ pub struct SpiNor {
     page: [u8; PAGE_SIZE as usize],
     page_latched: [u64; 4],
     page_addr: u32,
-    #[cfg(feature = "planted-bugs")]
+    /// Planted bugs this flash was built with (kept across resets).
     planted: Planted,
 }
 
 impl SpiNor {
     /// A fresh part, erased or holding `image` (bytes past the part's size are ignored, a
-    /// shorter image reads 0xFF after its end). In a `planted-bugs` build it takes the current
-    /// selection of the flash's planted bugs and keeps it across resets.
+    /// shorter image reads 0xFF after its end).
     pub fn new(part: FlashPart, image: Option<Arc<[u8]>>) -> Self {
         Self::with_storage(part, Storage::new(part.size(), image))
+    }
+
+    /// [`SpiNor::new`] with the planted bugs of `selection` that are its own ([`PLANTED`]),
+    /// kept across resets.
+    pub fn with_planted(part: FlashPart, image: Option<Arc<[u8]>>, selection: Selection) -> Self {
+        let mut flash = Self::new(part, image);
+        flash.planted = selection.planted(PLANTED);
+        flash
     }
 
     fn with_storage(part: FlashPart, storage: Storage) -> Self {
@@ -636,8 +667,7 @@ impl SpiNor {
             page: [0xFF; PAGE_SIZE as usize],
             page_latched: [0; 4],
             page_addr: 0,
-            #[cfg(feature = "planted-bugs")]
-            planted: Planted::current(),
+            planted: Planted::NONE,
         }
     }
 
@@ -645,13 +675,9 @@ impl SpiNor {
     pub fn reset(&mut self) {
         let mut storage = std::mem::replace(&mut self.storage, Storage::empty());
         storage.reset();
-        #[cfg(feature = "planted-bugs")]
         let planted = self.planted;
         *self = Self::with_storage(self.part, storage);
-        #[cfg(feature = "planted-bugs")]
-        {
-            self.planted = planted;
-        }
+        self.planted = planted;
     }
 
     /// The part.
@@ -682,10 +708,10 @@ impl SpiNor {
     }
 
     /// Chip select deasserted: finish what completes on CS# high, back to idle.
-    pub fn deselect(&mut self) {
+    pub fn deselect(&mut self, ctx: &mut dyn Context) {
         match self.phase {
             Phase::Data if self.cmd == WRSR && self.pos > 0 => self.write_status_registers(),
-            Phase::Program => self.program_page(),
+            Phase::Program => self.program_page(ctx),
             _ => {}
         }
         tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
@@ -697,7 +723,7 @@ impl SpiNor {
     }
 
     /// One byte clocked out to the flash while `tx` is clocked in: returns the flash's MISO.
-    pub fn transfer(&mut self, tx: u8) -> u8 {
+    pub fn transfer(&mut self, ctx: &mut dyn Context, tx: u8) -> u8 {
         match self.phase {
             Phase::Idle => {
                 self.decode(tx);
@@ -709,7 +735,7 @@ impl SpiNor {
                 }
                 self.pos += 1;
                 if self.pos >= self.len {
-                    self.address_complete();
+                    self.address_complete(ctx);
                 }
                 IDLE_OUT
             }
@@ -718,7 +744,7 @@ impl SpiNor {
                 IDLE_OUT
             }
             Phase::ReadArray => {
-                let v = self.read_array_byte();
+                let v = self.read_array_byte(ctx);
                 tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {v:#04x}", self.cur_addr);
                 self.cur_addr = self.next_addr(self.cur_addr);
                 v
@@ -766,7 +792,7 @@ impl SpiNor {
 
     /// Clock in `buf.len()` bytes while clocking out zeros: exactly what as many
     /// `transfer(0)` calls return and do, with the long phases done in bulk.
-    pub fn read_stream(&mut self, buf: &mut [u8]) {
+    pub fn read_stream(&mut self, ctx: &mut dyn Context, buf: &mut [u8]) {
         let mut done = 0;
         while done < buf.len() {
             let rest = &mut buf[done..];
@@ -808,7 +834,7 @@ impl SpiNor {
                     n
                 }
                 _ => {
-                    rest[0] = self.transfer(0);
+                    rest[0] = self.transfer(ctx, 0);
                     1
                 }
             };
@@ -817,7 +843,7 @@ impl SpiNor {
 
     /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do,
     /// with the long phases done in bulk.
-    pub fn write_stream(&mut self, data: &[u8]) {
+    pub fn write_stream(&mut self, ctx: &mut dyn Context, data: &[u8]) {
         let mut done = 0;
         while done < data.len() {
             let rest = &data[done..];
@@ -840,7 +866,7 @@ impl SpiNor {
                     rest.len()
                 }
                 _ => {
-                    self.transfer(rest[0]);
+                    self.transfer(ctx, rest[0]);
                     1
                 }
             };
@@ -911,11 +937,7 @@ impl SpiNor {
     }
 
     fn planted_wrap(&self) -> bool {
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.address_wrap.is_some() {
-            return true;
-        }
-        false
+        self.planted.on(ADDRESS_WRAP)
     }
 
     /// The first byte of a transaction.
@@ -1037,7 +1059,7 @@ impl SpiNor {
     }
 
     /// The address of `cmd` is complete.
-    fn address_complete(&mut self) {
+    fn address_complete(&mut self, ctx: &mut dyn Context) {
         let n = self.len.min(CMD_BUF_LEN);
         let mut addr = self.buf[..n]
             .iter()
@@ -1070,11 +1092,10 @@ impl SpiNor {
                 } else {
                     Phase::ReadArray
                 };
-                #[cfg(feature = "planted-bugs")]
-                if let Some(bug) = self.planted.command_buffer {
-                    crate::planted::reached(bug);
+                if self.planted.on(COMMAND_BUFFER) {
+                    COMMAND_BUFFER.reached(ctx);
                     if self.len + usize::from(self.dummy_left) > CMD_BUF_LEN {
-                        crate::planted::triggered(bug);
+                        COMMAND_BUFFER.triggered(ctx);
                     }
                 }
             }
@@ -1083,8 +1104,7 @@ impl SpiNor {
 
     /// One dummy byte clocked.
     fn dummy_byte(&mut self, tx: u8) {
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.command_buffer.is_some() && self.cmd != RDSFDP {
+        if self.planted.on(COMMAND_BUFFER) && self.cmd != RDSFDP {
             // PLANTED BUG `m25p80-command-buffer`: the dummy phase is collected into the command
             // buffer after the address, as m25p80 collects `needed_bytes`, without checking that
             // address + dummy bytes fit it.
@@ -1104,8 +1124,7 @@ impl SpiNor {
 
     /// An array address inside the part.
     fn wrap(&self, addr: u32) -> u32 {
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.address_wrap.is_some() {
+        if self.planted.on(ADDRESS_WRAP) {
             return addr;
         }
         addr & self.mask()
@@ -1116,12 +1135,11 @@ impl SpiNor {
         self.wrap(addr.wrapping_add(1))
     }
 
-    fn read_array_byte(&self) -> u8 {
-        #[cfg(feature = "planted-bugs")]
-        if let Some(bug) = self.planted.address_wrap {
-            crate::planted::reached(bug);
+    fn read_array_byte(&self, ctx: &mut dyn Context) -> u8 {
+        if self.planted.on(ADDRESS_WRAP) {
+            ADDRESS_WRAP.reached(ctx);
             if self.cur_addr > self.mask() {
-                crate::planted::triggered(bug);
+                ADDRESS_WRAP.triggered(ctx);
             }
             // PLANTED BUG `m25p80-address-wrap`: the unwrapped address indexes the contents.
             return self.storage.byte_unwrapped(self.cur_addr);
@@ -1181,13 +1199,12 @@ impl SpiNor {
     }
 
     /// CS# high after page-program data: program the latched bytes.
-    fn program_page(&mut self) {
+    fn program_page(&mut self, ctx: &mut dyn Context) {
         if self.page_latched.iter().any(|&w| w != 0) {
-            #[cfg(feature = "planted-bugs")]
-            if let Some(bug) = self.planted.address_wrap {
-                crate::planted::reached(bug);
+            if self.planted.on(ADDRESS_WRAP) {
+                ADDRESS_WRAP.reached(ctx);
                 if self.page_addr > self.mask() {
-                    crate::planted::triggered(bug);
+                    ADDRESS_WRAP.triggered(ctx);
                 }
                 // PLANTED BUG `m25p80-address-wrap`: the page address was not wrapped.
                 self.storage
@@ -1265,16 +1282,19 @@ impl SpiNor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use harness::testing::TestContext;
     use proptest::prelude::*;
     use proptest::test_runner::{Config, RngSeed};
 
     /// One transaction: select, clock `tx`, read `rx_len` more bytes, deselect.
     fn xfer(f: &mut SpiNor, tx: &[u8], rx_len: usize) -> Vec<u8> {
         for &b in tx {
-            f.transfer(b);
+            f.transfer(&mut TestContext::default(), b);
         }
-        let rx = (0..rx_len).map(|_| f.transfer(0)).collect();
-        f.deselect();
+        let rx = (0..rx_len)
+            .map(|_| f.transfer(&mut TestContext::default(), 0))
+            .collect();
+        f.deselect(&mut TestContext::default());
         rx
     }
 
@@ -1504,8 +1524,8 @@ mod tests {
             xfer(&mut f, &[EN4B], 0);
             xfer(&mut f, &[WREN], 0);
             xfer(&mut f, &[WREAR, 3], 0);
-            f.transfer(READ);
-            f.transfer(1);
+            f.transfer(&mut TestContext::default(), READ);
+            f.transfer(&mut TestContext::default(), 1);
             f.reset();
             assert_eq!(f, fresh, "{}", part.name());
         }
@@ -1542,27 +1562,30 @@ mod tests {
             let mut b = a.clone();
             for (round, (tx, n, write)) in rounds.iter().enumerate() {
                 for &t in tx {
-                    prop_assert_eq!(a.transfer(t), b.transfer(t));
+                    prop_assert_eq!(
+                        a.transfer(&mut TestContext::default(), t),
+                        b.transfer(&mut TestContext::default(), t)
+                    );
                 }
                 match write {
                     None => {
                         let mut bulk = vec![0u8; *n];
-                        a.read_stream(&mut bulk);
-                        let single: Vec<u8> = (0..*n).map(|_| b.transfer(0)).collect();
+                        a.read_stream(&mut TestContext::default(), &mut bulk);
+                        let single: Vec<u8> = (0..*n).map(|_| b.transfer(&mut TestContext::default(), 0)).collect();
                         prop_assert_eq!(bulk, single, "round {}: {:02x?} read {}", round, tx, n);
                     }
                     Some(first) => {
                         let data: Vec<u8> =
                             (0..*n).map(|i| first.wrapping_add(i as u8)).collect();
-                        a.write_stream(&data);
+                        a.write_stream(&mut TestContext::default(), &data);
                         for &d in &data {
-                            b.transfer(d);
+                            b.transfer(&mut TestContext::default(), d);
                         }
                     }
                 }
                 prop_assert_eq!(a.light(), b.light(), "round {}: {:02x?} stream {}", round, tx, n);
-                a.deselect();
-                b.deselect();
+                a.deselect(&mut TestContext::default());
+                b.deselect(&mut TestContext::default());
             }
             prop_assert_eq!(a, b);
         }

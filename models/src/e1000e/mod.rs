@@ -74,6 +74,7 @@ use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use crate::e1000_core::timesync::{self, TimeSync};
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
@@ -145,35 +146,8 @@ pub struct E1000e {
     loopback_depth: u32,
     /// The backend's capture file (kept across resets).
     pcap: Option<Pcap>,
-    #[cfg(feature = "planted-bugs")]
+    /// Planted bugs this device was built with (kept across resets).
     planted: Planted,
-}
-
-#[cfg(feature = "planted-bugs")]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Planted {
-    active: crate::planted::Active,
-    head_outside_ring: usize,
-    tso_zero_mss: usize,
-    rx_oversize: usize,
-    loopback_bypass: usize,
-}
-
-#[cfg(feature = "planted-bugs")]
-impl Planted {
-    fn current() -> Self {
-        let idx = |id| crate::planted::index_of(id).unwrap_or(usize::MAX);
-        Self {
-            active: crate::planted::Active::current(),
-            head_outside_ring: idx("e1000e-head-outside-ring"),
-            tso_zero_mss: idx("e1000e-tso-zero-mss"),
-            rx_oversize: idx("e1000e-rx-oversize"),
-            loopback_bypass: idx("e1000e-loopback-bypass"),
-        }
-    }
-    fn has(self, bug: usize) -> bool {
-        self.active.has(bug)
-    }
 }
 
 impl Default for E1000e {
@@ -183,16 +157,17 @@ impl Default for E1000e {
 }
 
 impl E1000e {
-    /// A powered-on 82574L with QEMU's default MAC; in a `planted-bugs` build it takes the current
-    /// selection of planted bugs and keeps it across resets.
+    /// A powered-on 82574L with QEMU's default MAC.
     pub fn new() -> Self {
         let mut dev = Self::fresh();
-        #[cfg(feature = "planted-bugs")]
-        {
-            dev.planted = Planted::current();
-        }
         dev.reset_mac(false);
         dev
+    }
+
+    /// Re-introduce the planted bugs of `selection` that are the device's own ([`PLANTED`]);
+    /// they are kept across resets.
+    pub fn set_planted(&mut self, selection: Selection) {
+        self.planted = selection.planted(PLANTED);
     }
 
     fn fresh() -> Self {
@@ -219,14 +194,7 @@ impl E1000e {
             tx_malformed: 0,
             loopback_depth: 0,
             pcap: None,
-            #[cfg(feature = "planted-bugs")]
-            planted: Planted {
-                active: crate::planted::Active::NONE,
-                head_outside_ring: usize::MAX,
-                tso_zero_mss: usize::MAX,
-                rx_oversize: usize::MAX,
-                loopback_bypass: usize::MAX,
-            },
+            planted: Planted::NONE,
         }
     }
 
@@ -882,7 +850,6 @@ impl Device for E1000e {
     }
 
     fn reset(&mut self) {
-        #[cfg(feature = "planted-bugs")]
         let planted = self.planted;
         let pcap = self.pcap.take();
         // Keep the register file's allocation: reset_mac clears what was written.
@@ -890,9 +857,71 @@ impl Device for E1000e {
         *self = Self::fresh_with(regs);
         self.pcap = pcap;
         self.reset_mac(false);
-        #[cfg(feature = "planted-bugs")]
-        {
-            self.planted = planted;
-        }
+        self.planted = planted;
     }
 }
+
+/// The e1000e's planted bugs (see [`crate::planted`]).
+pub const PLANTED: &[PlantedBug] = &[
+    PlantedBug {
+        id: "e1000e-head-outside-ring",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2016-1981 / CVE-2017-9310: e1000/e1000e infinite loop when the ring head \
+                starts outside the ring (\"eliminate infinite loops on out-of-bounds transfer \
+                start\")",
+        description: "The transmit walk wraps the head to 0 only when it equals the ring size \
+                      and has no one-lap bound, so a TDH at or past TDLEN/16 (and different \
+                      from TDT) walks on forever (triggered): a hang. Sequence: bus mastering \
+                      on, TDLEN=0x80, TDH=9, TDT=1, TCTL.EN (or TDT written after TCTL.EN).",
+    },
+    PlantedBug {
+        id: "e1000e-tso-zero-mss",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2015-6815 / CVE-2021-20257: e1000 process_tx_desc TSO segment size 0 \
+                (commit b947ac2, \"e1000: fail early for evil descriptor\")",
+        description: "TCP segmentation takes the MSS from the context descriptor unchecked \
+                      (reached on every TSO packet, triggered when it is 0): a zero segment \
+                      size never advances through the payload, a hang. Sequence: TX ring with \
+                      a context descriptor (DEXT, DTYP 0, TSE, HDRLEN < frame, MSS 0) then an \
+                      extended data descriptor (DEXT|DTYP_D, TSE|EOP, length > HDRLEN), \
+                      TCTL.EN, TDT=2.",
+    },
+    PlantedBug {
+        id: "e1000e-rx-oversize",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2012-6075: e1000_receive buffer overflow with RCTL.SBP and RCTL.LPE clear \
+                and a frame larger than the receive buffer",
+        description: "Without LPE and SBP an oversized frame (> 1522 bytes) is not dropped: the \
+                      receive path copies the whole frame into one receive buffer (reached), \
+                      past its end when the frame is larger than the buffer (triggered): index \
+                      out of bounds. Sequence: RX ring with free descriptors, RCTL.EN (no \
+                      LPE/SBP, BSIZE 2048 or less), then an `event e1000e` frame of more than \
+                      2048 bytes accepted by the filters, or the same frame looped back.",
+    },
+    PlantedBug {
+        id: "e1000e-loopback-bypass",
+        device: "e1000e",
+        target: "e1000e",
+        cites: "CVE-2021-3416: loopback delivery bypassing the net-queue re-entrancy check \
+                (commits 705df546, 1caff034 \"switch to use qemu_receive_packet() for loopback\")",
+        description: "In loopback the receive DMA is handed straight to the device's own \
+                      register handlers when the buffer lies in BAR0 (reached and triggered), \
+                      so the guard never sees it: a buffer on TCTL with a frame whose first \
+                      dword keeps TCTL.EN re-kicks transmit from the same descriptor, TX -> RX \
+                      -> TCTL -> TX, until the stack is gone (a panic here). Sequence: rings \
+                      set up, RCTL.EN|LBM=01, RX descriptor buffer = BAR0 + 0x400, TX a frame \
+                      starting 0x02 0x00 0x00 0x00 ... with RS|EOP, TDT=1.",
+    },
+];
+
+/// `e1000e-head-outside-ring`, in the transmit walk.
+const HEAD_OUTSIDE_RING: Bug = Bug::of(PLANTED, 0);
+/// `e1000e-tso-zero-mss`, in TCP segmentation.
+const TSO_ZERO_MSS: Bug = Bug::of(PLANTED, 1);
+/// `e1000e-rx-oversize`, in the receive copy.
+const RX_OVERSIZE: Bug = Bug::of(PLANTED, 2);
+/// `e1000e-loopback-bypass`, in loopback delivery.
+const LOOPBACK_BYPASS: Bug = Bug::of(PLANTED, 3);

@@ -7,7 +7,6 @@ use crate::e1000_core::filter;
 /// Largest frame accepted without LPE or SBP (1518 + a VLAN tag).
 pub const MAX_NORMAL_FRAME: usize = 1522;
 /// Loopback deliveries nested inside one another before the planted bypass gives up.
-#[cfg(feature = "planted-bugs")]
 const LOOPBACK_STACK_LIMIT: u32 = 32;
 
 const RX_STATUS_DD: u8 = 0x01;
@@ -33,8 +32,7 @@ impl E1000e {
     /// Loopback delivery of a transmitted frame (RCTL.LBM = MAC or PHY BMCR loopback).
     pub(super) fn loopback(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
         self.loopback_depth += 1;
-        #[cfg(feature = "planted-bugs")]
-        if self.loopback_depth > LOOPBACK_STACK_LIMIT {
+        if self.planted.on(LOOPBACK_BYPASS) && self.loopback_depth > LOOPBACK_STACK_LIMIT {
             // The planted bypass recursed TX -> RX -> registers -> TX without end; a real
             // device model's stack would be gone by now.
             panic!("e1000e: loopback recursion overflowed the stack (CVE-2021-3416)");
@@ -51,10 +49,7 @@ impl E1000e {
             return false;
         }
         let long_ok = rctl & (RCTL_LPE | RCTL_SBP) != 0;
-        #[cfg(feature = "planted-bugs")]
-        let oversize_unchecked = self.planted.has(self.planted.rx_oversize) && !long_ok;
-        #[cfg(not(feature = "planted-bugs"))]
-        let oversize_unchecked = false;
+        let oversize_unchecked = self.planted.on(RX_OVERSIZE) && !long_ok;
         let limit = if long_ok { MAX_FRAME } else { MAX_NORMAL_FRAME };
         if frame.len() > limit && !oversize_unchecked {
             tracing::trace!(target: "e1000e_rx_oversized", "len {}", frame.len());
@@ -140,7 +135,7 @@ impl E1000e {
             if buffer != 0 {
                 chunk = (data.len() - offset).min(buf_size);
                 if oversize_unchecked && data.len() > MAX_NORMAL_FRAME {
-                    self.rx_oversize_copy(buf_size, data);
+                    self.rx_oversize_copy(ctx, buf_size, data);
                 }
                 self.rx_dma(ctx, buffer, &data[offset..offset + chunk]);
                 offset += chunk;
@@ -182,25 +177,19 @@ impl E1000e {
     }
 
     /// CVE-2012-6075: the whole frame copied into one receive buffer.
-    #[cfg(feature = "planted-bugs")]
-    fn rx_oversize_copy(&mut self, buf_size: usize, data: &[u8]) {
-        let bug = self.planted.rx_oversize;
-        crate::planted::reached(bug);
+    fn rx_oversize_copy(&mut self, ctx: &mut dyn Context, buf_size: usize, data: &[u8]) {
+        RX_OVERSIZE.reached(ctx);
         if data.len() > buf_size {
-            crate::planted::triggered(bug);
+            RX_OVERSIZE.triggered(ctx);
         }
         let mut staging = vec![0u8; buf_size];
         staging[..data.len()].copy_from_slice(data);
     }
 
-    #[cfg(not(feature = "planted-bugs"))]
-    fn rx_oversize_copy(&mut self, _buf_size: usize, _data: &[u8]) {}
-
     /// DMA received bytes to a buffer. A buffer on the device's own registers re-enters it: the
     /// harness blocks that (guard) or reports it (detect); the frame is still consumed.
     fn rx_dma(&mut self, ctx: &mut dyn Context, buffer: u64, bytes: &[u8]) {
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.has(self.planted.loopback_bypass)
+        if self.planted.on(LOOPBACK_BYPASS)
             && self.loopback_depth > 0
             && self.rx_bypass_into_own_registers(ctx, buffer, bytes)
         {
@@ -213,7 +202,6 @@ impl E1000e {
 
     /// CVE-2021-3416: loopback delivery that hands the data to the device's own register
     /// handlers directly instead of through the bus (and its re-entrancy guard).
-    #[cfg(feature = "planted-bugs")]
     fn rx_bypass_into_own_registers(
         &mut self,
         ctx: &mut dyn Context,
@@ -226,9 +214,8 @@ impl E1000e {
         if buffer < bar.base || buffer - bar.base >= bar.size {
             return false;
         }
-        let bug = self.planted.loopback_bypass;
-        crate::planted::reached(bug);
-        crate::planted::triggered(bug);
+        LOOPBACK_BYPASS.reached(ctx);
+        LOOPBACK_BYPASS.triggered(ctx);
         let start = buffer - bar.base;
         for (i, dword) in bytes.chunks_exact(4).enumerate() {
             let offset = start + 4 * i as u64;

@@ -93,8 +93,7 @@ impl E1000e {
         let mut written_back = false;
         let mut yielded = false;
         if count != 0 && tail < count {
-            #[cfg(feature = "planted-bugs")]
-            if self.planted.has(self.planted.head_outside_ring) && head >= count {
+            if self.planted.on(HEAD_OUTSIDE_RING) && head >= count {
                 self.xmit_head_outside_ring(ctx, base, count, tail);
                 return;
             }
@@ -135,11 +134,9 @@ impl E1000e {
 
     /// CVE-2016-1981 / CVE-2017-9310: the head only wraps when it *equals* the ring size, so a
     /// head past the end walks on until the work budget ends it.
-    #[cfg(feature = "planted-bugs")]
     fn xmit_head_outside_ring(&mut self, ctx: &mut dyn Context, base: u64, count: u64, tail: u64) {
-        let bug = self.planted.head_outside_ring;
-        crate::planted::reached(bug);
-        crate::planted::triggered(bug);
+        HEAD_OUTSIDE_RING.reached(ctx);
+        HEAD_OUTSIDE_RING.triggered(ctx);
         let mut head = u64::from(self.reg(TDH));
         while head != tail {
             ctx.work(1);
@@ -269,8 +266,7 @@ impl E1000e {
         let c = state.context;
         let hdr_len = usize::from(c.hdr_len);
         let mss = usize::from(c.mss);
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.has(self.planted.tso_zero_mss) {
+        if self.planted.on(TSO_ZERO_MSS) {
             return self.tx_tso_unchecked(ctx, frame, state);
         }
         if mss == 0 || hdr_len == 0 || hdr_len > frame.len() {
@@ -294,14 +290,12 @@ impl E1000e {
 
     /// CVE-2015-6815 / CVE-2021-20257: bytes per segment computed without checking the context,
     /// so `mss = 0` never advances.
-    #[cfg(feature = "planted-bugs")]
     fn tx_tso_unchecked(&mut self, ctx: &mut dyn Context, frame: &[u8], state: &TxState) {
-        let bug = self.planted.tso_zero_mss;
-        crate::planted::reached(bug);
+        TSO_ZERO_MSS.reached(ctx);
         let hdr_len = usize::from(state.context.hdr_len).min(frame.len());
         let mss = usize::from(state.context.mss);
         if mss == 0 {
-            crate::planted::triggered(bug);
+            TSO_ZERO_MSS.triggered(ctx);
         }
         let (header, payload) = frame.split_at(hdr_len);
         let mut offset = 0;

@@ -2,7 +2,9 @@
 //! QEMU's command-reply queue. The 8042's set-2 -> set-1 translation is applied here, as the
 //! keyboard queues each byte, which is where QEMU applies it too.
 
+use super::QUEUE_OVERFLOW;
 use super::queue::ByteQueue;
+use harness::device::Context;
 
 /// Bytes of scancode data a PS/2 device buffers (QEMU `PS2_QUEUE_SIZE`, from the PS/2 protocol).
 pub(super) const PS2_QUEUE_SIZE: usize = 16;
@@ -326,8 +328,7 @@ pub(super) struct Keyboard {
     /// MOD_* bits of the modifier keys held.
     modifiers: u8,
     /// Planted bugs this keyboard was built with.
-    #[cfg(feature = "planted-bugs")]
-    planted: crate::planted::Active,
+    pub(super) planted: crate::planted::Planted,
 }
 
 impl Keyboard {
@@ -342,15 +343,8 @@ impl Keyboard {
             scancode_set: DEFAULT_SCANCODE_SET,
             leds: 0,
             modifiers: 0,
-            #[cfg(feature = "planted-bugs")]
-            planted: crate::planted::Active::NONE,
+            planted: crate::planted::Planted::NONE,
         }
-    }
-
-    /// Give the keyboard the planted bugs `planted`.
-    #[cfg(feature = "planted-bugs")]
-    pub(super) fn set_planted(&mut self, planted: crate::planted::Active) {
-        self.planted = planted;
     }
 
     /// Bytes waiting for the host, replies and scancodes together.
@@ -484,7 +478,7 @@ impl Keyboard {
     }
 
     /// A key went down or up. Nothing happens while scanning is disabled.
-    pub(super) fn key_event(&mut self, key: &Key, down: bool) {
+    pub(super) fn key_event(&mut self, ctx: &mut dyn Context, key: &Key, down: bool) {
         if !self.scan_enabled {
             return;
         }
@@ -504,9 +498,9 @@ impl Keyboard {
             self.modifiers &= !bit;
         }
         match self.scancode_set {
-            1 => self.key_set1(key, down),
-            3 => self.key_set3(key, down),
-            _ => self.key_set2(key, down),
+            1 => self.key_set1(ctx, key, down),
+            3 => self.key_set3(ctx, key, down),
+            _ => self.key_set2(ctx, key, down),
         }
     }
 
@@ -527,18 +521,18 @@ impl Keyboard {
         }
     }
 
-    fn print_screen(&mut self, table: &PrintScreenCodes, down: bool) {
+    fn print_screen(&mut self, ctx: &mut dyn Context, table: &PrintScreenCodes, down: bool) {
         if let Some(&(make, brk)) = table.get(self.print_screen_variant()) {
-            self.put_keycodes(if down { make } else { brk });
+            self.put_keycodes(ctx, if down { make } else { brk });
         }
     }
 
-    fn key_set1(&mut self, key: &Key, down: bool) {
+    fn key_set1(&mut self, ctx: &mut dyn Context, key: &Key, down: bool) {
         match key.kind {
             KeyKind::Pause if !down => {}
-            KeyKind::Pause if self.ctrl_held() => self.put_keycodes(SET1_CTRL_BREAK),
-            KeyKind::Pause => self.put_keycodes(SET1_PAUSE),
-            KeyKind::PrintScreen => self.print_screen(&SET1_PRINT, down),
+            KeyKind::Pause if self.ctrl_held() => self.put_keycodes(ctx, SET1_CTRL_BREAK),
+            KeyKind::Pause => self.put_keycodes(ctx, SET1_PAUSE),
+            KeyKind::PrintScreen => self.print_screen(ctx, &SET1_PRINT, down),
             _ => {
                 let code = if down {
                     key.set1
@@ -546,44 +540,44 @@ impl Keyboard {
                     key.set1 | SET1_BREAK
                 };
                 if key.extended {
-                    self.put_keycodes(&[SCANCODE_EXTENDED, code]);
+                    self.put_keycodes(ctx, &[SCANCODE_EXTENDED, code]);
                 } else {
-                    self.put_keycodes(&[code]);
+                    self.put_keycodes(ctx, &[code]);
                 }
             }
         }
     }
 
-    fn key_set2(&mut self, key: &Key, down: bool) {
+    fn key_set2(&mut self, ctx: &mut dyn Context, key: &Key, down: bool) {
         match key.kind {
             KeyKind::Pause if !down => {}
-            KeyKind::Pause if self.ctrl_held() => self.put_keycodes(SET2_CTRL_BREAK),
-            KeyKind::Pause => self.put_keycodes(SET2_PAUSE),
-            KeyKind::PrintScreen => self.print_screen(&SET2_PRINT, down),
+            KeyKind::Pause if self.ctrl_held() => self.put_keycodes(ctx, SET2_CTRL_BREAK),
+            KeyKind::Pause => self.put_keycodes(ctx, SET2_PAUSE),
+            KeyKind::PrintScreen => self.print_screen(ctx, &SET2_PRINT, down),
             _ => match (key.extended, down) {
-                (false, true) => self.put_keycodes(&[key.set2]),
-                (false, false) => self.put_keycodes(&[SCANCODE_BREAK, key.set2]),
-                (true, true) => self.put_keycodes(&[SCANCODE_EXTENDED, key.set2]),
+                (false, true) => self.put_keycodes(ctx, &[key.set2]),
+                (false, false) => self.put_keycodes(ctx, &[SCANCODE_BREAK, key.set2]),
+                (true, true) => self.put_keycodes(ctx, &[SCANCODE_EXTENDED, key.set2]),
                 (true, false) => {
-                    self.put_keycodes(&[SCANCODE_EXTENDED, SCANCODE_BREAK, key.set2]);
+                    self.put_keycodes(ctx, &[SCANCODE_EXTENDED, SCANCODE_BREAK, key.set2]);
                 }
             },
         }
     }
 
     /// Set 3 as QEMU does it: every key make/break, whatever 0xFA/0xFC asked for.
-    fn key_set3(&mut self, key: &Key, down: bool) {
+    fn key_set3(&mut self, ctx: &mut dyn Context, key: &Key, down: bool) {
         if down {
-            self.put_keycodes(&[key.set3]);
+            self.put_keycodes(ctx, &[key.set3]);
         } else {
-            self.put_keycodes(&[SCANCODE_BREAK, key.set3]);
+            self.put_keycodes(ctx, &[SCANCODE_BREAK, key.set3]);
         }
     }
 
     /// Queue key codes of the current set, translated to set 1 when XLATE is on: there a 0xF0
     /// is swallowed and sets bit 7 of the byte after it. Every sequence passed here keeps each
     /// 0xF0 together with its following byte.
-    fn put_keycodes(&mut self, keycodes: &[u8]) {
+    fn put_keycodes(&mut self, ctx: &mut dyn Context, keycodes: &[u8]) {
         let mut need_high_bit = false;
         for &keycode in keycodes {
             tracing::trace!(target: "ps2_put_keycode", "keycode {keycode:#04x}");
@@ -598,9 +592,8 @@ impl Keyboard {
             } else {
                 translate(keycode)
             };
-            #[cfg(feature = "planted-bugs")]
-            if self.planted.has(crate::planted::PS2_QUEUE_OVERFLOW) {
-                self.put_keycode_unbounded(byte);
+            if self.planted.on(QUEUE_OVERFLOW) {
+                self.put_keycode_unbounded(ctx, byte);
                 continue;
             }
             // Command replies count against the 16 bytes, as in QEMU's single ring.
@@ -613,13 +606,11 @@ impl Keyboard {
     /// PLANTED BUG `ps2-queue-overflow`: QEMU's `ps2_queue` without its
     /// `count >= PS2_QUEUE_SIZE` bound. Every byte is stored, so the count grows past the ring
     /// and, once far enough, the write index runs off the backing array.
-    #[cfg(feature = "planted-bugs")]
-    fn put_keycode_unbounded(&mut self, byte: u8) {
-        use crate::planted::{PS2_QUEUE_OVERFLOW, reached, triggered};
-        reached(PS2_QUEUE_OVERFLOW);
+    fn put_keycode_unbounded(&mut self, ctx: &mut dyn Context, byte: u8) {
+        QUEUE_OVERFLOW.reached(ctx);
         if self.len() >= PS2_QUEUE_SIZE {
             // The fixed model drops this byte; from here the count exceeds the queue size.
-            triggered(PS2_QUEUE_OVERFLOW);
+            QUEUE_OVERFLOW.triggered(ctx);
         }
         self.scancodes.push_unbounded(byte);
     }

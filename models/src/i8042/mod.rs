@@ -62,6 +62,7 @@ mod queue;
 #[cfg(test)]
 mod tests;
 
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use keyboard::Keyboard;
@@ -176,20 +177,19 @@ pub struct I8042 {
     ob_data: u8,
     kbd: Keyboard,
     mouse: Mouse,
-    /// Planted bugs this controller was built with (kept across resets).
-    #[cfg(feature = "planted-bugs")]
-    planted: crate::planted::Active,
 }
 
 impl I8042 {
-    /// The controller in its power-on state: status 0x18, CCB 0x03, output port 0xCF. In a
-    /// `planted-bugs` build it takes the current selection of [planted bugs](crate::planted)
-    /// and keeps it across resets.
+    /// The controller in its power-on state: status 0x18, CCB 0x03, output port 0xCF.
     pub fn new() -> Self {
-        #[cfg_attr(not(feature = "planted-bugs"), allow(unused_mut))]
+        Self::power_on()
+    }
+
+    /// The controller with the planted bugs of `selection` that are its own ([`PLANTED`]),
+    /// kept across resets.
+    pub fn with_planted(selection: Selection) -> Self {
         let mut dev = Self::power_on();
-        #[cfg(feature = "planted-bugs")]
-        dev.set_planted(crate::planted::Active::current());
+        dev.set_planted(selection.planted(PLANTED));
         dev
     }
 
@@ -205,17 +205,13 @@ impl I8042 {
             ob_data: 0,
             kbd: Keyboard::new(),
             mouse: Mouse::new(),
-            #[cfg(feature = "planted-bugs")]
-            planted: crate::planted::Active::NONE,
         }
     }
 
-    /// Give the controller, its keyboard and its mouse the planted bugs `planted`.
-    #[cfg(feature = "planted-bugs")]
-    fn set_planted(&mut self, planted: crate::planted::Active) {
-        self.planted = planted;
-        self.kbd.set_planted(planted);
-        self.mouse.set_planted(planted);
+    /// Give the keyboard and the mouse the planted bugs `planted`.
+    fn set_planted(&mut self, planted: Planted) {
+        self.kbd.planted = planted;
+        self.mouse.planted = planted;
     }
 
     /// Port 0x60 read: deliver the latched byte and latch the next one.
@@ -301,7 +297,7 @@ impl I8042 {
             Some(CMD_WRITE_KBD_OBUF) => self.reply(val, false),
             Some(CMD_WRITE_AUX_OBUF) => self.reply(val, true),
             Some(CMD_WRITE_AUX) => {
-                self.mouse.write(val);
+                self.mouse.write(ctx, val);
                 // Sending to the mouse re-enables its interface.
                 self.ccb &= !CCB_AUX_DISABLE;
             }
@@ -380,9 +376,9 @@ impl I8042 {
     }
 
     /// A key event for `KEYS[index % KEYS.len()]`.
-    fn key_event(&mut self, index: u8, down: bool) {
+    fn key_event(&mut self, ctx: &mut dyn Context, index: u8, down: bool) {
         if let Some(key) = KEYS.get(usize::from(index) % KEYS.len()) {
-            self.kbd.key_event(key, down);
+            self.kbd.key_event(ctx, key, down);
         }
     }
 }
@@ -447,15 +443,15 @@ impl Device for I8042 {
         let arg = |i: usize| payload.get(i).copied().unwrap_or(0);
         let signed = |i: usize| i8::from_le_bytes([arg(i)]);
         match selector % 4 {
-            EVENT_KEY_PRESS => self.key_event(arg(1), true),
-            EVENT_KEY_RELEASE => self.key_event(arg(1), false),
+            EVENT_KEY_PRESS => self.key_event(ctx, arg(1), true),
+            EVENT_KEY_RELEASE => self.key_event(ctx, arg(1), false),
             EVENT_KEY_TAP => {
-                self.key_event(arg(1), true);
-                self.key_event(arg(1), false);
+                self.key_event(ctx, arg(1), true);
+                self.key_event(ctx, arg(1), false);
             }
             _ => self
                 .mouse
-                .event(signed(1), signed(2), signed(3), arg(4) & BUTTONS_ALL),
+                .event(ctx, signed(1), signed(2), signed(3), arg(4) & BUTTONS_ALL),
         }
         self.fill_output_buffer(None);
         self.update_irq(ctx);
@@ -464,10 +460,48 @@ impl Device for I8042 {
     fn reset(&mut self) {
         tracing::trace!(target: "ps2_kbd_reset", "");
         tracing::trace!(target: "ps2_mouse_reset", "");
-        #[cfg(feature = "planted-bugs")]
-        let planted = self.planted;
+        let planted = self.kbd.planted;
         *self = Self::power_on();
-        #[cfg(feature = "planted-bugs")]
         self.set_planted(planted);
     }
 }
+
+/// The i8042's planted bugs (see [`crate::planted`]).
+pub const PLANTED: &[PlantedBug] = &[
+    PlantedBug {
+        id: "ps2-queue-overflow",
+        device: "i8042",
+        target: "ps2",
+        cites: "QEMU hw/input/ps2.c ps2_queue `count >= PS2_QUEUE_SIZE` bound \
+                (ps2_common_post_load count/rptr/wptr validation; queue rework 47db2432)",
+        description: "The keyboard queues scancodes without the `count >= PS2_QUEUE_SIZE` bound, \
+                      so with 16 bytes unread further bytes are stored anyway: the count grows \
+                      past the ring's size and unread bytes are overwritten (triggered). The \
+                      write slot is head + count folded back into the ring once, which is exact \
+                      only while count <= size, so once 32 bytes are unread (from a fresh queue) \
+                      the next byte is written past the backing array (index out of bounds). \
+                      Sequence: key events without reading port 0x60, e.g. five taps of Pause \
+                      (8 bytes each in scancode set 2: `event i8042 0x020f` x5), or, fewest, \
+                      Right Alt held then three taps of Print Screen (13 bytes each): \
+                      `event i8042 0x0060`, `event i8042 0x020d` x3.",
+    },
+    PlantedBug {
+        id: "ps2-mouse-param-index",
+        device: "i8042",
+        target: "ps2",
+        cites: "bug-classes.md PS/2 (c): mouse command parameter (0xE8 set resolution) used \
+                unvalidated as a table index (cf. HyperPill \"Abort in \
+                I8042Device::HandleCommand\")",
+        description: "0xE8 (set resolution) stores its parameter without checking it is a \
+                      resolution code 0-3 (triggered when it is not); the mouse later converts \
+                      the code to counts/mm through a 4-entry table on every status request \
+                      (0xE9) and movement packet, which indexes out of bounds. Sequence: \
+                      0xD4,0xE8 then 0xD4,<4..255> then 0xD4,0xE9 (controller command 0xD4 on \
+                      port 0x64, the mouse byte on port 0x60).",
+    },
+];
+
+/// `ps2-queue-overflow`, in the keyboard's queue.
+pub(crate) const QUEUE_OVERFLOW: Bug = Bug::of(PLANTED, 0);
+/// `ps2-mouse-param-index`, in the mouse's resolution.
+pub(crate) const MOUSE_PARAM_INDEX: Bug = Bug::of(PLANTED, 1);

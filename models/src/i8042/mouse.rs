@@ -2,8 +2,10 @@
 //! IntelliMouse (ID 3, wheel) or IntelliMouse Explorer (ID 4, wheel and buttons 4/5) after the
 //! sample-rate knock, with stream, remote and wrap modes.
 
+use super::MOUSE_PARAM_INDEX;
 use super::keyboard::PS2_QUEUE_SIZE;
 use super::queue::ByteQueue;
+use harness::device::Context;
 
 // Mouse commands, sent with controller command 0xD4.
 const AUX_SET_SCALE11: u8 = 0xE6; // Set Scaling 1:1
@@ -97,8 +99,7 @@ pub(super) struct Mouse {
     dz: i32,
     buttons: u8,
     /// Planted bugs this mouse was built with.
-    #[cfg(feature = "planted-bugs")]
-    planted: crate::planted::Active,
+    pub(super) planted: crate::planted::Planted,
 }
 
 impl Mouse {
@@ -117,35 +118,25 @@ impl Mouse {
             dy: 0,
             dz: 0,
             buttons: 0,
-            #[cfg(feature = "planted-bugs")]
-            planted: crate::planted::Active::NONE,
+            planted: crate::planted::Planted::NONE,
         }
     }
 
-    /// Give the mouse the planted bugs `planted`.
-    #[cfg(feature = "planted-bugs")]
-    pub(super) fn set_planted(&mut self, planted: crate::planted::Active) {
-        self.planted = planted;
-    }
-
     /// Counts per millimetre of the current resolution, `None` for a code outside 0-3.
-    fn counts_per_mm(&self) -> Option<u8> {
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.has(crate::planted::PS2_MOUSE_PARAM_INDEX) {
-            return Some(self.counts_per_mm_unchecked());
+    fn counts_per_mm(&self, ctx: &mut dyn Context) -> Option<u8> {
+        if self.planted.on(MOUSE_PARAM_INDEX) {
+            return Some(self.counts_per_mm_unchecked(ctx));
         }
         COUNTS_PER_MM.get(usize::from(self.resolution)).copied()
     }
 
     /// PLANTED BUG `ps2-mouse-param-index`: the resolution byte 0xE8 stored unvalidated, used
     /// as an index into the 4-entry [`COUNTS_PER_MM`] table.
-    #[cfg(feature = "planted-bugs")]
-    fn counts_per_mm_unchecked(&self) -> u8 {
-        use crate::planted::{PS2_MOUSE_PARAM_INDEX, reached, triggered};
-        reached(PS2_MOUSE_PARAM_INDEX);
+    fn counts_per_mm_unchecked(&self, ctx: &mut dyn Context) -> u8 {
+        MOUSE_PARAM_INDEX.reached(ctx);
         let index = usize::from(self.resolution);
         if index >= COUNTS_PER_MM.len() {
-            triggered(PS2_MOUSE_PARAM_INDEX);
+            MOUSE_PARAM_INDEX.triggered(ctx);
         }
         COUNTS_PER_MM[index]
     }
@@ -169,7 +160,7 @@ impl Mouse {
     }
 
     /// A byte from the host (through controller command 0xD4).
-    pub(super) fn write(&mut self, val: u8) {
+    pub(super) fn write(&mut self, ctx: &mut dyn Context, val: u8) {
         tracing::trace!(target: "ps2_write_mouse", "val {val:#04x}");
         match self.pending_cmd.take() {
             Some(AUX_SET_SAMPLE) => self.set_sample_rate(val),
@@ -177,25 +168,25 @@ impl Mouse {
                 self.resolution = val;
                 self.queue_whole(&[AUX_ACK]);
             }
-            _ if self.wrap => self.wrap_byte(val),
-            _ => self.command(val),
+            _ if self.wrap => self.wrap_byte(ctx, val),
+            _ => self.command(ctx, val),
         }
     }
 
     /// Wrap mode echoes every byte except 0xEC (leave wrap mode) and 0xFF (reset, which QEMU
     /// runs without leaving wrap mode).
-    fn wrap_byte(&mut self, val: u8) {
+    fn wrap_byte(&mut self, ctx: &mut dyn Context, val: u8) {
         match val {
             AUX_RESET_WRAP => {
                 self.wrap = false;
                 self.queue_whole(&[AUX_ACK]);
             }
-            AUX_RESET => self.command(val),
+            AUX_RESET => self.command(ctx, val),
             _ => self.queue_whole(&[val]),
         }
     }
 
-    fn command(&mut self, cmd: u8) {
+    fn command(&mut self, ctx: &mut dyn Context, cmd: u8) {
         match cmd {
             AUX_SET_SCALE11 => self.set_status(MOUSE_STATUS_SCALE21, false),
             AUX_SET_SCALE21 => self.set_status(MOUSE_STATUS_SCALE21, true),
@@ -204,7 +195,7 @@ impl Mouse {
                 self.queue_whole(&[AUX_ACK]);
             }
             AUX_GET_STATUS => {
-                let counts_per_mm = self.counts_per_mm();
+                let counts_per_mm = self.counts_per_mm(ctx);
                 tracing::trace!(
                     target: "ps2_mouse_status",
                     "resolution {} counts/mm {counts_per_mm:?}",
@@ -215,7 +206,7 @@ impl Mouse {
             AUX_SET_STREAM => self.set_status(MOUSE_STATUS_REMOTE, false),
             AUX_POLL => {
                 self.queue_whole(&[AUX_ACK]);
-                self.send_packet();
+                self.send_packet(ctx);
             }
             AUX_SET_WRAP => {
                 self.wrap = true;
@@ -292,7 +283,7 @@ impl Mouse {
 
     /// Queue one movement packet from the accumulated movement, clamped to what a packet
     /// carries; the rest stays accumulated. Returns false (nothing sent) if it does not fit.
-    fn send_packet(&mut self) -> bool {
+    fn send_packet(&mut self, ctx: &mut dyn Context) -> bool {
         let needed = if self.device_id == ID_STANDARD { 3 } else { 4 };
         if self.queue.free() < needed {
             return false;
@@ -322,7 +313,7 @@ impl Mouse {
             // A mouse without a wheel drops wheel movement.
             _ => self.dz,
         };
-        let counts_per_mm = self.counts_per_mm();
+        let counts_per_mm = self.counts_per_mm(ctx);
         tracing::trace!(
             target: "ps2_mouse_send_packet",
             "dx1 {dx} dy1 {dy} dz1 {dz} b {packet:02x?} counts/mm {counts_per_mm:?}"
@@ -339,7 +330,7 @@ impl Mouse {
     /// Movement and button state from the outside world. Ignored while data reporting is
     /// disabled; accumulated in remote mode (for 0xEB); in stream mode sent at once, split into
     /// as many packets as fit.
-    pub(super) fn event(&mut self, dx: i8, dy: i8, dz: i8, buttons: u8) {
+    pub(super) fn event(&mut self, ctx: &mut dyn Context, dx: i8, dy: i8, dz: i8, buttons: u8) {
         if self.status & MOUSE_STATUS_ENABLED == 0 {
             return;
         }
@@ -353,7 +344,7 @@ impl Mouse {
         }
         // Each packet takes at least 3 of the 16 bytes, so this stops after 5 at most.
         for _ in 0..PS2_QUEUE_SIZE {
-            if !self.send_packet() || (self.dx == 0 && self.dy == 0 && self.dz == 0) {
+            if !self.send_packet(ctx) || (self.dx == 0 && self.dy == 0 && self.dz == 0) {
                 break;
             }
         }

@@ -57,8 +57,8 @@ impl<const N: usize> ByteQueue<N> {
     /// PLANTED BUG `ps2-queue-overflow`: append `byte` without the `len >= N` bound that
     /// [`ByteQueue::push`] has. The write slot is `head + len` folded back into the ring once,
     /// which is exact only while `len <= N`: past that the queue overwrites unread bytes, and
-    /// from `head + len >= 2 * N` the index runs off the end of `buf`.
-    #[cfg(feature = "planted-bugs")]
+    /// from `head + len >= 2 * N` the index runs off the end of `buf`. Called only where
+    /// `Planted::on` allows it.
     pub(super) fn push_unbounded(&mut self, byte: u8) {
         let mut slot = self.head + self.len;
         if slot >= N {

@@ -1,12 +1,12 @@
 //! The ATA command set of the hard disk (facts §3.3), and what it shares with the CD-ROM
 //! (SET FEATURES, the power-management commands, the IDENTIFY strings).
 
+use super::CHS_ZERO_GEOMETRY;
 use super::backend::SECTOR_SIZE;
 use super::channel::{
     AfterPio, Channel, Chs, Dir, DmaKind, Drive, IO_BUFFER_SIZE, MAX_MULT_SECTORS, Media, Pending,
     SMART_SELFTESTS, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY,
 };
-use super::{Bug, planted_reached, planted_triggered};
 use harness::device::Context;
 
 // Commands (ATA/ATAPI-7 names).
@@ -316,9 +316,9 @@ impl Channel {
         let tf = self.units[u].tf;
         let sectors = u32::from(tf.nsector);
         let heads = u32::from(tf.select & super::channel::DEV_HEAD) + 1;
-        let zero_bug = self.planted.index(Bug::ChsZeroGeometry);
+        let zero_bug = self.planted.active(CHS_ZERO_GEOMETRY);
         if let Some(bug) = zero_bug {
-            planted_reached(bug);
+            bug.reached(ctx);
         }
         if sectors == 0 {
             let Some(bug) = zero_bug else {
@@ -326,7 +326,7 @@ impl Channel {
             };
             // PLANTED `ide-chs-zero-geometry` (Morphuzz: FPE in `ide_set_sector`): the zero
             // sector count is taken, and the next CHS command divides by it.
-            planted_triggered(bug);
+            bug.triggered(ctx);
         }
         let Some(Drive {
             media: Media::Disk(ds),

@@ -11,7 +11,7 @@ use super::channel::{
     AfterPio, CdState, Channel, Dir, DmaKind, Drive, ERROR_ABRT, IO_BUFFER_SIZE, Media, Pending,
     Pio, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_ERR, STATUS_READY, Sense,
 };
-use super::{Bug, planted_reached, planted_triggered};
+use super::{ATAPI_DATA_OVERRUN, ATAPI_LBA_OVERREAD};
 use harness::device::Context;
 
 // ATA commands specific to packet devices.
@@ -623,11 +623,11 @@ impl Channel {
 
     /// Check `count` sectors at `lba` against the medium: ILLEGAL REQUEST / LBA out of range.
     fn read_range_ok(&mut self, ctx: &mut dyn Context, u: usize, lba: u32, count: u32) -> bool {
-        let overread_bug = self.planted.index(Bug::AtapiLbaOverread);
+        let overread_bug = self.planted.active(ATAPI_LBA_OVERREAD);
         let Some(cd) = self.cd(u) else { return false };
         let total = cd.medium_present().map_or(0, |m| m.sectors());
         if let Some(bug) = overread_bug {
-            planted_reached(bug);
+            bug.reached(ctx);
         }
         let (lba, count) = (u64::from(lba), u64::from(count));
         if lba + count > total {
@@ -637,7 +637,7 @@ impl Channel {
                 return false;
             };
             // PLANTED `ide-atapi-lba-overread`: the LBA and length go unchecked to the reads.
-            planted_triggered(bug);
+            bug.triggered(ctx);
         }
         true
     }
@@ -754,11 +754,11 @@ impl Channel {
     fn cmd_start_stop_unit(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
         let (start, load_eject, power_condition) = (cdb[4] & 1 != 0, cdb[4] & 2 != 0, cdb[4] >> 4);
         if power_condition != 0 {
-            if let Some(bug) = self.planted.index(Bug::AtapiDataOverrun) {
+            if let Some(bug) = self.planted.active(ATAPI_DATA_OVERRUN) {
                 // PLANTED `ide-atapi-data-overrun` (CVE-2015-5154): the power-condition path
                 // returns without completing the command: DRQ stays set, the packet transfer
                 // stays current with its pointer at its end.
-                planted_reached(bug);
+                bug.reached(ctx);
                 return;
             }
             return self.atapi_ok(ctx, u);

@@ -7,7 +7,7 @@
 
 use super::backend::{CD_SECTOR_SIZE, Disk, Fault, IoError, Medium, SECTOR_SIZE};
 use super::bmdma::{BusMaster, CmdEffect, Cursor, Segments};
-use super::{Bug, Planted, planted_reached, planted_triggered};
+use super::{ATAPI_DATA_OVERRUN, DMA_PARTIAL_SECTOR, PRD_ZERO_SECTORS, Planted};
 use harness::access::AccessSize;
 use harness::device::{Context, TimerId};
 use std::fmt;
@@ -1018,7 +1018,7 @@ impl Channel {
     /// transfer; ignored without one.
     fn write_data(&mut self, ctx: &mut dyn Context, size: AccessSize, value: u64) {
         let u = self.selected;
-        let overrun_bug = self.planted.index(Bug::AtapiDataOverrun);
+        let overrun_bug = self.planted.active(ATAPI_DATA_OVERRUN);
         let unit = &mut self.units[u];
         let Some(d) = &mut unit.drive else { return };
         if unit.tf.status & STATUS_DRQ == 0 || d.pio.dir != Dir::Out {
@@ -1029,7 +1029,7 @@ impl Channel {
         if ptr + n > end {
             // The bound of CVE-2015-5154's fix ("p + 2 > data_end").
             let Some(bug) = overrun_bug else { return };
-            planted_triggered(bug);
+            bug.triggered(ctx);
         }
         // The transfer window: a write past `end` lands outside it.
         d.io[ptr..end][..n].copy_from_slice(&value.to_le_bytes()[..n]);
@@ -1194,7 +1194,7 @@ impl Channel {
             );
             self.bm.prepare(ctx, want, &mut segs);
             if segs.total < want {
-                match self.short_table(segs.total, sector) {
+                match self.short_table(ctx, segs.total, sector) {
                     ShortTable::End => {
                         if matches!(job.kind, DmaKind::CdRead { .. } | DmaKind::Reply { .. }) {
                             // A packet device's data moves as far as the table goes (QEMU's
@@ -1226,24 +1226,24 @@ impl Channel {
 
     /// A PRD table with `got` bytes for a step that wants more. The fixed model ends the
     /// transfer (facts §3.4 case 5).
-    fn short_table(&self, got: u64, sector: u64) -> ShortTable {
+    fn short_table(&self, ctx: &mut dyn Context, got: u64, sector: u64) -> ShortTable {
         if sector > 1 {
-            if let Some(bug) = self.planted.index(Bug::PrdZeroSectors) {
+            if let Some(bug) = self.planted.active(PRD_ZERO_SECTORS) {
                 // PLANTED `ide-prd-zero-sectors` (CVE-2014-9718): "prepared zero complete
                 // sectors" is taken for "success, no progress yet" and the step is re-armed.
-                planted_reached(bug);
+                bug.reached(ctx);
                 if got < sector {
-                    planted_triggered(bug);
+                    bug.triggered(ctx);
                     return ShortTable::Rearm;
                 }
             }
-            if let Some(bug) = self.planted.index(Bug::DmaPartialSector) {
+            if let Some(bug) = self.planted.active(DMA_PARTIAL_SECTOR) {
                 // PLANTED `ide-dma-partial-sector` (CVE-2019-20175): a table that ends inside
                 // a sector is transferred as far as it goes.
-                planted_reached(bug);
+                bug.reached(ctx);
                 if got >= sector {
                     if got % sector != 0 {
-                        planted_triggered(bug);
+                        bug.triggered(ctx);
                     }
                     return ShortTable::Partial;
                 }

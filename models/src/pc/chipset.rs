@@ -11,6 +11,7 @@
 //! map them, and holds that record to one invariant: the windows never overlap. A window whose
 //! new range would overlap the other is not decoded until the guest moves one of them away.
 
+use crate::planted::{Bug, Planted, PlantedBug, Selection};
 use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use harness::pci::PciConfig;
@@ -187,20 +188,23 @@ pub struct ChipsetFunction {
     /// The I/O windows decoded (PIIX4 PM only; empty for the others).
     windows: IoWindows,
     /// Planted bugs this function was built with (kept across resets).
-    #[cfg(feature = "planted-bugs")]
-    planted: crate::planted::Active,
+    planted: Planted,
 }
 
 impl ChipsetFunction {
-    /// The function in its power-on state. In a `planted-bugs` build it takes the current
-    /// selection of [planted bugs](crate::planted) and keeps it across resets.
+    /// The function in its power-on state.
     pub fn new(kind: ChipsetKind) -> Self {
+        Self::with_planted(kind, Selection::NONE)
+    }
+
+    /// The function with the planted bugs of `selection` that are its own ([`PLANTED`]),
+    /// kept across resets.
+    pub fn with_planted(kind: ChipsetKind, selection: Selection) -> Self {
         let mut f = Self {
             kind,
             cfg: Self::power_on_config(kind),
             windows: IoWindows::default(),
-            #[cfg(feature = "planted-bugs")]
-            planted: crate::planted::Active::current(),
+            planted: selection.planted(PLANTED),
         };
         f.power_on_windows();
         f
@@ -287,7 +291,7 @@ impl ChipsetFunction {
     }
 
     /// After a configuration write: bring the decoded windows in line with the registers.
-    fn update_io_windows(&mut self) {
+    fn update_io_windows(&mut self, ctx: &mut dyn Context) {
         for which in PmWindow::ALL {
             let wanted = self.programmed_window(which);
             if self.windows.get(which) == wanted {
@@ -295,15 +299,15 @@ impl ChipsetFunction {
             }
             self.windows.unregister(which);
             if let Some(window) = wanted {
-                self.map_window(which, window);
+                self.map_window(ctx, which, window);
             }
         }
     }
 
     /// Decode `window` for `which`: refuse it (leave it undecoded) if it overlaps the other
     /// window, otherwise register it, which must then succeed.
-    fn map_window(&mut self, which: PmWindow, window: IoWindow) {
-        if self.validates_overlap(which, window) {
+    fn map_window(&mut self, ctx: &mut dyn Context, which: PmWindow, window: IoWindow) {
+        if self.validates_overlap(ctx, which, window) {
             if let Some(existing) = self.windows.conflict(which, window) {
                 tracing::debug!(
                     target: "piix4_pm",
@@ -324,15 +328,13 @@ impl ChipsetFunction {
 
     /// Whether [`Self::map_window`] checks for an overlap before registering (always, in the
     /// fixed model).
-    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
-    fn validates_overlap(&self, which: PmWindow, window: IoWindow) -> bool {
-        #[cfg(feature = "planted-bugs")]
-        if self.planted.has(crate::planted::PCI_BAR_OVERLAP) {
+    fn validates_overlap(&self, ctx: &mut dyn Context, which: PmWindow, window: IoWindow) -> bool {
+        if self.planted.on(BAR_OVERLAP) {
             // PLANTED BUG `pci-bar-overlap`: a reprogrammed base is registered without checking
             // it against the other window (bhyve's modify_bar_registration path).
-            crate::planted::reached(crate::planted::PCI_BAR_OVERLAP);
+            BAR_OVERLAP.reached(ctx);
             if self.windows.conflict(which, window).is_some() {
-                crate::planted::triggered(crate::planted::PCI_BAR_OVERLAP);
+                BAR_OVERLAP.triggered(ctx);
             }
             return false;
         }
@@ -381,10 +383,10 @@ impl Device for ChipsetFunction {
         Some(&mut self.cfg)
     }
 
-    fn config_write(&mut self, _ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
+    fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.cfg.write(offset, size, value);
         if self.kind == ChipsetKind::Piix4Pm {
-            self.update_io_windows();
+            self.update_io_windows(ctx);
         }
     }
 
@@ -393,6 +395,29 @@ impl Device for ChipsetFunction {
         self.power_on_windows();
     }
 }
+
+/// The chipset's planted bugs (see [`crate::planted`]).
+pub const PLANTED: &[PlantedBug] = &[PlantedBug {
+    id: "pci-bar-overlap",
+    device: "PIIX4_PM",
+    target: "pci",
+    cites: "Morphuzz (USENIX Sec '22) modify_bar_registration assertion class: bhyve \
+                pci_emul.c register_inout fails on an overlapping guest-programmed I/O BAR, \
+                then assert(error == 0)",
+    description: "PIIX4 PM decodes two I/O windows: the PM block (base at config 0x40, 64 \
+                      bytes, enabled by PMREGMISC 0x80 bit 0) and the SMBus block (base at 0x90, \
+                      16 bytes, enabled by SMBHSTCFG 0xD2 bit 0). The function registers each \
+                      decoded window and asserts the registration succeeds; the registry refuses \
+                      overlapping ranges. The fixed model declines to decode a window that would \
+                      overlap the other; the planted bug registers a reprogrammed window without \
+                      that check (triggered), so the registration assertion fails. Sequence: \
+                      the SMBus block is decoded from power-on (at 0xB100, as QEMU's `pc` \
+                      programs it); move it and the PM base to overlapping nonzero ranges and \
+                      enable the PM block (three configuration writes, in any order).",
+}];
+
+/// `pci-bar-overlap`, in PIIX4 PM's I/O windows.
+const BAR_OVERLAP: Bug = Bug::of(PLANTED, 0);
 
 #[cfg(test)]
 mod tests {

@@ -13,6 +13,7 @@ use crate::e1000e::{self, E1000e};
 use crate::i8042::{self, I8042};
 use crate::ide::{self, Ide, IdeConfig};
 use crate::igb::{self, Igb};
+use crate::planted::Selection;
 use chipset::{ChipsetFunction, ChipsetKind};
 use harness::machine::MachineSpec;
 use harness::pci::Bdf;
@@ -121,6 +122,7 @@ pub const PC_OPTIONS: &[ProfileOption] = &[
         key: "hdd.fail-unc",
         help: "as hda.fail-unc",
     },
+    crate::planted::PROFILE_OPTION,
 ];
 
 /// A `pc` builder with `items` applied over `base` drives and `nic`. Image files are opened
@@ -130,10 +132,11 @@ fn configure_from(
     base: IdeConfig,
     nic: Nic,
 ) -> Result<Builder, String> {
+    let (planted, items) = Selection::from_items(items)?;
     let mut ide_items = Vec::new();
     let mut nic = nic;
     let mut pcap = None;
-    for (key, value) in items {
+    for (key, value) in &items {
         if key == "pcap" {
             pcap = Some(Pcap::create(value).map_err(|e| format!("pcap={value}: {e}"))?);
         } else if key == "nic" {
@@ -149,8 +152,11 @@ fn configure_from(
     let config = base
         .with_items(&ide_items.join(","))
         .map_err(|e| e.to_string())?;
-    let ide = Ide::with_config(&config).map_err(|e| e.to_string())?;
-    Ok(Arc::new(move || build_full(ide.clone(), nic, pcap.clone())))
+    let mut ide = Ide::with_config(&config).map_err(|e| e.to_string())?;
+    ide.set_planted(planted);
+    Ok(Arc::new(move || {
+        build_full(ide.clone(), nic, pcap.clone(), planted)
+    }))
 }
 
 fn configure_pc(items: &[(String, String)]) -> Result<Builder, String> {
@@ -181,11 +187,13 @@ pub fn build_with(ide: Ide) -> MachineSpec {
 
 /// Build the `pc` machine around the IDE function `ide` with `nic` at 00:02.0.
 pub fn build_with_nic(ide: Ide, nic: Nic) -> MachineSpec {
-    build_full(ide, nic, None)
+    build_full(ide, nic, None, Selection::NONE)
 }
 
-/// Build the `pc` machine around `ide`, with `nic` at 00:02.0 capturing its traffic to `pcap`.
-pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>) -> MachineSpec {
+/// Build the `pc` machine around `ide` (its planted bugs already set), with `nic` at 00:02.0
+/// capturing its traffic to `pcap`, and the other devices built with the planted bugs of
+/// `planted`.
+pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>, planted: Selection) -> MachineSpec {
     let mut spec = MachineSpec {
         ram_size: RAM_SIZE,
         ram_priority: 0,
@@ -199,9 +207,12 @@ pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>) -> MachineSpec {
     spec.add_pci(Bdf::new(0, 0, 0), host);
     let isa = spec.add(Box::new(ChipsetFunction::new(ChipsetKind::Piix3)));
     spec.add_pci(Bdf::new(0, 1, 0), isa);
-    let pm = spec.add(Box::new(ChipsetFunction::new(ChipsetKind::Piix4Pm)));
+    let pm = spec.add(Box::new(ChipsetFunction::with_planted(
+        ChipsetKind::Piix4Pm,
+        planted,
+    )));
     spec.add_pci(Bdf::new(0, 1, 3), pm);
-    let kbd = spec.add(Box::new(I8042::new()));
+    let kbd = spec.add(Box::new(I8042::with_planted(planted)));
     spec.map_fixed(kbd, i8042::DATA_REGION, I8042_DATA_PORT, 0);
     spec.map_fixed(kbd, i8042::CMD_REGION, I8042_CMD_PORT, 0);
     spec.wire_irq(kbd, i8042::IRQ_KBD_PIN, IRQ_KEYBOARD);
@@ -210,6 +221,7 @@ pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>) -> MachineSpec {
         Nic::E1000e => {
             let mut nic = E1000e::new();
             nic.set_pcap(pcap);
+            nic.set_planted(planted);
             (spec.add(Box::new(nic)), e1000e::IRQ_PIN)
         }
         Nic::Igb => {

@@ -1,47 +1,69 @@
-//! Helpers shared by the planted-bug tests: the selection is process-wide, so tests hold a lock
-//! while a selection is active; runners are built after selecting so devices take it.
+//! Helpers shared by the planted-bug tests. A selection is part of the machine options, so
+//! nothing is shared between tests: [`Selected`] names the bugs the runs of this test build
+//! their machines with, and the canaries of those runs add up in [`canary`] (both kept per
+//! test thread).
 #![allow(dead_code)]
 
-use harness::outcome::Outcome;
+use harness::machine::MachineOptions;
+use harness::outcome::{Canaries, CanaryCount, Outcome};
 use harness::qtest::parse_trace;
 use harness::runner::Runner;
-use models::planted;
-use std::sync::{Mutex, MutexGuard};
+use std::cell::RefCell;
 
-static LOCK: Mutex<()> = Mutex::new(());
+thread_local! {
+    static SELECTION: RefCell<String> = const { RefCell::new(String::new()) };
+    static CANARIES: RefCell<Canaries> = RefCell::new(Canaries::default());
+}
 
-/// Hold the lock with `ids` selected and the canaries zeroed; the selection is cleared on drop.
-pub struct Selected(#[allow(dead_code)] MutexGuard<'static, ()>);
+/// `ids` selected for the runs of this test and the canaries zeroed; cleared on drop.
+pub struct Selected;
 
 impl Selected {
     pub fn new(ids: &str) -> Self {
-        let guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
-        planted::select(ids).expect("known ids");
-        planted::reset_canaries();
-        Self(guard)
+        models::planted::Selection::parse(ids).expect("known ids");
+        SELECTION.with_borrow_mut(|s| *s = ids.to_string());
+        CANARIES.with_borrow_mut(|c| *c = Canaries::default());
+        Self
     }
 }
 
 impl Drop for Selected {
     fn drop(&mut self) {
-        planted::select("").expect("clearing the selection");
+        SELECTION.with_borrow_mut(String::clear);
     }
 }
 
-/// Run `trace` cold on a fresh runner for `target` (built now, so it takes the selection).
+/// The canaries of `id` over this test's runs since [`Selected::new`].
+pub fn canary(id: &str) -> CanaryCount {
+    CANARIES.with_borrow(|c| c.get(id))
+}
+
+/// A fresh runner for `target` with the selected bugs.
+pub fn runner(target: &str) -> Runner {
+    let target = models::target(target).expect("target");
+    let opts = SELECTION.with_borrow(|s| harness::target::with_bugs("", s));
+    let build = target.machine.builder(&opts).expect("machine options");
+    Runner::with_builder(target, build, MachineOptions::default())
+}
+
+fn counted(outcome: Outcome) -> Outcome {
+    CANARIES.with_borrow_mut(|c| c.add(outcome.canaries()));
+    outcome
+}
+
+/// Run `trace` cold on a fresh runner for `target` (built now, with the selection).
 pub fn run(target: &str, trace: &str) -> Outcome {
     let cmds = parse_trace(trace).expect("valid trace");
-    let mut runner = Runner::new(models::target(target).expect("target"));
-    runner.run_trace(&cmds).expect("trace runs")
+    counted(runner(target).run_trace(&cmds).expect("trace runs"))
 }
 
 /// Run `trace` as the fuzzer would: encoded as ops, after the target's prologue.
 pub fn run_as_input(target: &str, trace: &str) -> Outcome {
     let cmds = parse_trace(trace).expect("valid trace");
-    let mut runner = Runner::new(models::target(target).expect("target"));
+    let mut runner = runner(target);
     let encoded = runner.trace_to_input(&cmds).expect("encodable");
     assert!(encoded.dropped.is_empty(), "dropped: {:?}", encoded.dropped);
-    runner.run_input(&encoded.bytes)
+    counted(runner.run_input(&encoded.bytes))
 }
 
 /// The non-blank lines of a trace.
