@@ -72,7 +72,7 @@ pub fn load_program(path: &Path) -> Result<Program, UsageError> {
 
 /// A cold machine for `spec` (`NAME[,OPTS]`), run as a qtest session is (no input budget).
 pub fn session_runner(
-    session: &crate::Session,
+    session: &crate::session::Session,
     spec: &str,
     opts: MachineOptions,
 ) -> Result<Runner, UsageError> {
@@ -84,7 +84,7 @@ pub fn session_runner(
             names.join(", ")
         ))
     })?;
-    let build = crate::machine_builder(session, profile, extra, &session.bugs)?;
+    let build = crate::setup::machine_builder(session, profile, extra, &session.bugs)?;
     // A session, as `devfuzz qtest`: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
@@ -159,7 +159,7 @@ fn refuse_failed(report: &check::Report) -> Result<(), UsageError> {
 
 /// `devfuzz check PROGRAM`.
 pub fn check_cmd(
-    session: &crate::Session,
+    session: &crate::session::Session,
     path: &Path,
     machine: Option<String>,
     reference: &ReferenceArgs,
@@ -225,7 +225,7 @@ pub fn check_cmd(
 
 /// `devfuzz import LOG --device D --machine M -o OUT`.
 pub fn import_cmd(
-    session: &crate::Session,
+    session: &crate::session::Session,
     log: &Path,
     spec: &str,
     opts: harness::qemu_log::ImportOptions,
@@ -464,7 +464,7 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
 
 /// `devfuzz diff PROGRAM --machine M --against CMD`: lockstep on two servers.
 pub fn diff_against(
-    session: &crate::Session,
+    session: &crate::session::Session,
     path: &Path,
     machine: Option<String>,
     against: &str,
@@ -581,7 +581,7 @@ type Group = (usize, Program, Vec<Option<Got>>, PathBuf);
 
 /// `devfuzz diff-corpus TARGET --against CMD`.
 pub fn diff_corpus(
-    session: &crate::Session,
+    session: &crate::session::Session,
     root: &Path,
     target: &Target,
     corpus: &Path,
@@ -619,7 +619,7 @@ pub fn diff_corpus(
         let cmds = if crate::input_file::is_text_name(f) {
             load_program(f)?.commands()
         } else {
-            let build = crate::target_builder(session, target, "", &session.bugs)?;
+            let build = crate::setup::target_builder(session, target, "", &session.bugs)?;
             let mut r = Runner::with_builder(target, build, MachineOptions::default());
             r.input_to_trace(&crate::input_file::read_bytes(f)?).0
         };
@@ -708,4 +708,19 @@ pub fn diff_corpus(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `devfuzz diff-corpus TARGET --against CMD`: the corpus defaults to `fuzz/corpus/<target>`.
+pub fn diff_corpus_cmd(
+    session: &crate::session::Session,
+    target: &str,
+    against: &str,
+    corpus: Option<PathBuf>,
+    timeout: u64,
+    limit: usize,
+) -> CliResult {
+    let target = crate::setup::find_target(target)?;
+    let root = crate::setup::workspace_root()?;
+    let corpus = corpus.unwrap_or_else(|| root.join("fuzz/corpus").join(target.name));
+    diff_corpus(session, &root, target, &corpus, against, timeout, limit)
 }
