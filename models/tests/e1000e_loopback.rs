@@ -2,42 +2,10 @@
 //! "verified loopback recipe" [V]), and the receive-into-own-BAR re-entrancy in both modes.
 
 mod common;
-use common::{expect, pc, send};
-use harness::machine::{Machine, MachineOptions, ReentrancyMode};
-
-const BAR0: u64 = 0xfebc_0000;
-const TX_RING: u64 = 0x10000;
-const RX_RING: u64 = 0x20000;
-const RX_BUF: u64 = 0x30000;
-const TX_BUF: u64 = 0x40000;
-
-fn w(m: &mut Machine, reg: u64, value: u32) {
-    assert_eq!(
-        send(m, &format!("writel {:#x} {value:#x}", BAR0 + reg)),
-        "OK"
-    );
-}
-
-fn r(m: &mut Machine, reg: u64) -> u32 {
-    let reply = send(m, &format!("readl {:#x}", BAR0 + reg));
-    u32::from_str_radix(reply.trim_start_matches("OK 0x"), 16).expect("hex") as u32
-}
-
-fn mem(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
-    let reply = send(m, &format!("read {addr:#x} {len}"));
-    let hex = reply.trim_start_matches("OK 0x");
-    (0..len)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn put(m: &mut Machine, addr: u64, bytes: &[u8]) {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(
-        send(m, &format!("write {addr:#x} {} 0x{hex}", bytes.len())),
-        "OK"
-    );
-}
+mod e1000e_igb_common;
+use common::pc;
+use e1000e_igb_common::*;
+use harness::machine::{Machine, ReentrancyMode};
 
 fn desc(addr: u64, dword1: u32, dword2: u32) -> Vec<u8> {
     let mut d = addr.to_le_bytes().to_vec();
@@ -46,26 +14,9 @@ fn desc(addr: u64, dword1: u32, dword2: u32) -> Vec<u8> {
     d
 }
 
-fn frame() -> Vec<u8> {
-    let mut f = vec![0xff; 6];
-    f.extend_from_slice(&[0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00]);
-    f.extend((0..46u8).map(|i| i.wrapping_mul(7)));
-    f
-}
-
 /// PCI enable, reset, MAC from EEPROM, PHY id, rings: the Linux e1000e probe/open order.
 fn bring_up(m: &mut Machine, rctl: u32) {
-    expect(
-        m,
-        &[
-            ("outl 0xcf8 0x80001000", "OK"),
-            ("inl 0xcfc", "OK 0x10d38086"),
-            ("outl 0xcf8 0x80001010", "OK"),
-            ("outl 0xcfc 0xfebc0000", "OK"),
-            ("outl 0xcf8 0x80001004", "OK"),
-            ("outw 0xcfc 0x0006", "OK"),
-        ],
-    );
+    pci_enable(m, "OK 0x10d38086");
     w(m, 0x0000, 0x0400_0000); // CTRL.RST
     assert_eq!(r(m, 0x0000) & 0x0400_0000, 0, "RST self-clears");
     assert_eq!(r(m, 0x0008), 0x0008_0283, "STATUS after reset");
@@ -174,25 +125,14 @@ fn incoming_event_frame_is_received() {
     let mut m = pc();
     bring_up(&mut m, 0x0400_801a);
     let f = frame();
-    let hex: String = f.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(send(&mut m, &format!("event e1000e 0x{hex}")), "OK");
+    deliver(&mut m, "e1000e", &f);
     assert_eq!(r(&mut m, 0x2810), 1);
     assert_eq!(mem(&mut m, RX_BUF, 60), f);
 }
 
-fn machine(mode: ReentrancyMode) -> Machine {
-    Machine::new(
-        models::pc::build,
-        MachineOptions {
-            reentrancy: mode,
-            ..MachineOptions::default()
-        },
-    )
-}
-
 #[test]
 fn receive_into_own_bar_is_blocked_and_the_nic_stays_usable() {
-    let mut m = machine(ReentrancyMode::Guard);
+    let mut m = machine(models::pc::build, ReentrancyMode::Guard);
     bring_up(&mut m, 0x0400_805a);
     put(&mut m, RX_RING, &desc(BAR0 + 0x400, 0, 0));
     let before = m.blocked_accesses();
@@ -210,61 +150,10 @@ fn receive_into_own_bar_is_blocked_and_the_nic_stays_usable() {
 
 #[test]
 fn receive_into_own_bar_is_a_reentrancy_finding_in_detect_mode() {
-    let text = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../regressions/e1000e/loopback-rx-into-own-bar.qtest"),
-    )
-    .expect("regression");
-    let cmds = harness::qtest::parse_trace(&text).expect("parses");
-    let target = models::target("e1000e").expect("target");
-    let mut runner = harness::runner::Runner::with_options(
-        target,
-        MachineOptions {
-            reentrancy: ReentrancyMode::Detect,
-            ..MachineOptions::default()
-        },
-    );
-    let outcome = runner.run_trace(&cmds).expect("runs");
-    let finding = outcome.finding().expect("a finding");
-    assert!(
-        finding.signature().starts_with("reentrancy:e1000e->e1000e"),
-        "{}",
-        finding.signature()
-    );
+    rx_into_own_bar_is_a_finding("e1000e");
 }
 
 #[test]
 fn e1000e_seeds_replay_and_encode_with_no_finding() {
-    use harness::qtest::parse_trace;
-    use harness::runner::Runner;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/e1000e");
-    let mut runner = Runner::new(models::target("e1000e").expect("target"));
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).expect("seeds") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("text");
-        let cmds = parse_trace(&text).expect("parses");
-        let outcome = runner.run_trace(&cmds).expect("runs");
-        assert!(
-            outcome.finding().is_none(),
-            "{}: {outcome:?}",
-            path.display()
-        );
-        let encoded = runner.trace_to_input(&cmds).expect("encodes");
-        assert!(
-            encoded.dropped.is_empty(),
-            "{}: {:?}",
-            path.display(),
-            encoded.dropped
-        );
-        assert!(encoded.bytes.len() <= 4096, "{}", path.display());
-        let outcome = runner.run_input(&encoded.bytes);
-        assert!(
-            outcome.finding().is_none(),
-            "{} as binary: {outcome:?}",
-            path.display()
-        );
-        count += 1;
-    }
-    assert!(count >= 2);
+    seeds_replay_and_encode("e1000e");
 }

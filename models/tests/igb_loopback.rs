@@ -3,61 +3,12 @@
 //! receive-into-own-BAR re-entrancy in both modes, and the seeds.
 
 mod common;
-use common::{expect, send};
-use harness::machine::{Machine, MachineOptions, ReentrancyMode};
+mod e1000e_igb_common;
+use e1000e_igb_common::*;
+use harness::machine::{Machine, ReentrancyMode};
 
-const BAR0: u64 = 0xfebc_0000;
-const TX_RING: u64 = 0x10000;
-const RX_RING: u64 = 0x20000;
-const RX_BUF: u64 = 0x30000;
-const TX_BUF: u64 = 0x40000;
 const RXQ0: u64 = 0xc000;
 const TXQ0: u64 = 0xe000;
-
-fn machine(mode: ReentrancyMode) -> Machine {
-    Machine::new(
-        models::pc::build_igb,
-        MachineOptions {
-            reentrancy: mode,
-            ..MachineOptions::default()
-        },
-    )
-}
-
-fn w(m: &mut Machine, reg: u64, value: u32) {
-    assert_eq!(
-        send(m, &format!("writel {:#x} {value:#x}", BAR0 + reg)),
-        "OK"
-    );
-}
-
-fn r(m: &mut Machine, reg: u64) -> u32 {
-    let reply = send(m, &format!("readl {:#x}", BAR0 + reg));
-    u32::from_str_radix(reply.trim_start_matches("OK 0x"), 16).expect("hex") as u32
-}
-
-fn mem(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
-    let reply = send(m, &format!("read {addr:#x} {len}"));
-    let hex = reply.trim_start_matches("OK 0x");
-    (0..len)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
-fn put(m: &mut Machine, addr: u64, bytes: &[u8]) {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(
-        send(m, &format!("write {addr:#x} {} 0x{hex}", bytes.len())),
-        "OK"
-    );
-}
-
-fn frame() -> Vec<u8> {
-    let mut f = vec![0xff; 6];
-    f.extend_from_slice(&[0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 0x08, 0x00]);
-    f.extend((0..46u8).map(|i| i.wrapping_mul(7)));
-    f
-}
 
 /// An advanced TX data descriptor: 60 bytes at `buf`, EOP|IFCS|RS|DEXT, PAYLEN 60.
 fn tx_desc(buf: u64) -> Vec<u8> {
@@ -69,17 +20,7 @@ fn tx_desc(buf: u64) -> Vec<u8> {
 
 /// PCI enable, reset, MAC from EEPROM, PHY id, queue 0 rings (advanced descriptors).
 fn bring_up(m: &mut Machine, rctl: u32) {
-    expect(
-        m,
-        &[
-            ("outl 0xcf8 0x80001000", "OK"),
-            ("inl 0xcfc", "OK 0x10c98086"),
-            ("outl 0xcf8 0x80001010", "OK"),
-            ("outl 0xcfc 0xfebc0000", "OK"),
-            ("outl 0xcf8 0x80001004", "OK"),
-            ("outw 0xcfc 0x0006", "OK"),
-        ],
-    );
+    pci_enable(m, "OK 0x10c98086");
     w(m, 0x0000, 0x0400_0000);
     assert_eq!(r(m, 0x0000) & 0x0400_0000, 0, "RST self-clears");
     assert_eq!(
@@ -122,7 +63,7 @@ fn transmit(m: &mut Machine, slot: u64, f: &[u8]) {
 
 #[test]
 fn mac_loopback_round_trip_with_secrc() {
-    let mut m = machine(ReentrancyMode::Guard);
+    let mut m = machine(models::pc::build_igb, ReentrancyMode::Guard);
     bring_up(&mut m, 0x0400_805a);
     let f = frame();
     transmit(&mut m, 0, &f);
@@ -152,7 +93,7 @@ fn mac_loopback_round_trip_with_secrc() {
 
 #[test]
 fn loopback_without_secrc_appends_the_fcs() {
-    let mut m = machine(ReentrancyMode::Guard);
+    let mut m = machine(models::pc::build_igb, ReentrancyMode::Guard);
     bring_up(&mut m, 0x0000_805a);
     let f = frame();
     transmit(&mut m, 0, &f);
@@ -163,18 +104,17 @@ fn loopback_without_secrc_appends_the_fcs() {
 
 #[test]
 fn incoming_event_frame_is_received() {
-    let mut m = machine(ReentrancyMode::Guard);
+    let mut m = machine(models::pc::build_igb, ReentrancyMode::Guard);
     bring_up(&mut m, 0x0400_801a); // no loopback
     let f = frame();
-    let hex: String = f.iter().map(|b| format!("{b:02x}")).collect();
-    assert_eq!(send(&mut m, &format!("event igb 0x{hex}")), "OK");
+    deliver(&mut m, "igb", &f);
     assert_eq!(r(&mut m, RXQ0 + 0x10), 1);
     assert_eq!(mem(&mut m, RX_BUF, 60), f);
 }
 
 #[test]
 fn receive_into_own_bar_is_blocked_and_the_nic_stays_usable() {
-    let mut m = machine(ReentrancyMode::Guard);
+    let mut m = machine(models::pc::build_igb, ReentrancyMode::Guard);
     bring_up(&mut m, 0x0400_805a);
     let mut d = (BAR0 + 0x400).to_le_bytes().to_vec();
     d.extend_from_slice(&[0; 8]);
@@ -191,38 +131,15 @@ fn receive_into_own_bar_is_blocked_and_the_nic_stays_usable() {
     assert_eq!(mem(&mut m, RX_BUF + 0x800, 60), f);
 }
 
-fn run_file(path: &str, mode: ReentrancyMode) -> harness::outcome::Outcome {
-    let text = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
-        .expect("file");
-    let cmds = harness::qtest::parse_trace(&text).expect("parses");
-    let target = models::target("igb").expect("target");
-    let mut runner = harness::runner::Runner::with_options(
-        target,
-        MachineOptions {
-            reentrancy: mode,
-            ..MachineOptions::default()
-        },
-    );
-    runner.run_trace(&cmds).expect("runs")
-}
-
 #[test]
 fn receive_into_own_bar_is_a_reentrancy_finding_in_detect_mode() {
-    let outcome = run_file(
-        "../regressions/igb/loopback-rx-into-own-bar.qtest",
-        ReentrancyMode::Detect,
-    );
-    let finding = outcome.finding().expect("a finding");
-    assert!(
-        finding.signature().starts_with("reentrancy:igb->igb"),
-        "{}",
-        finding.signature()
-    );
+    rx_into_own_bar_is_a_finding("igb");
 }
 
 #[test]
 fn the_regression_runs_clean_under_the_guard() {
     let outcome = run_file(
+        "igb",
         "../regressions/igb/loopback-rx-into-own-bar.qtest",
         ReentrancyMode::Guard,
     );
@@ -231,36 +148,5 @@ fn the_regression_runs_clean_under_the_guard() {
 
 #[test]
 fn igb_seeds_replay_and_encode_with_no_finding() {
-    use harness::qtest::parse_trace;
-    use harness::runner::Runner;
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds/igb");
-    let mut runner = Runner::new(models::target("igb").expect("target"));
-    let mut count = 0;
-    for entry in std::fs::read_dir(&dir).expect("seeds") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("text");
-        let cmds = parse_trace(&text).expect("parses");
-        let outcome = runner.run_trace(&cmds).expect("runs");
-        assert!(
-            outcome.finding().is_none(),
-            "{}: {outcome:?}",
-            path.display()
-        );
-        let encoded = runner.trace_to_input(&cmds).expect("encodes");
-        assert!(
-            encoded.dropped.is_empty(),
-            "{}: {:?}",
-            path.display(),
-            encoded.dropped
-        );
-        assert!(encoded.bytes.len() <= 4096, "{}", path.display());
-        let again = runner.run_input(&encoded.bytes);
-        assert!(
-            again.finding().is_none(),
-            "{}: binary form: {again:?}",
-            path.display()
-        );
-        count += 1;
-    }
-    assert!(count >= 2);
+    seeds_replay_and_encode("igb");
 }

@@ -145,7 +145,7 @@ fn cases() -> [(
             "ide",
             CHS_ZERO_GEOMETRY.to_string(),
             FindingKind::Panic,
-            "models/src/ide/channel.rs",
+            "models/src/ide/taskfile.rs",
         ),
     ]
 }

@@ -2,12 +2,18 @@
 //! the backend delivers to it, in classic pcap format (QEMU's `-object filter-dump`).
 //!
 //! Timestamps come from the virtual clock, so the same input writes the same file. The file is
-//! created (truncated) when the machine is configured with the `pcap=<file>` option and grows
-//! by appends up to a size limit; frames are stored whole, without FCS. In fuzzing builds
-//! (`cfg(fuzzing)`) nothing is written: the per-input path stays free of host I/O.
+//! created (truncated) when the machine is configured with the `pcap=<file>` option and stays
+//! open: every machine built from that configuration, and every checkpoint of its NIC, shares
+//! the one writer, and each frame is one append (written through at once, so the file is
+//! complete whenever a reader looks) up to a size limit; frames are stored whole, without FCS.
+//! In fuzzing builds (`cfg(fuzzing)`) nothing is written: the per-input path stays free of
+//! host I/O.
 
+use std::fmt;
+use std::fs::File;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Classic pcap global header: magic, version 2.4, GMT offset 0, accuracy 0, snapshot length
 /// 65535, link type 1 (Ethernet), all little-endian.
@@ -18,12 +24,37 @@ const GLOBAL_HEADER: [u8; 24] = [
 /// Largest frame a record holds (the snapshot length).
 const SNAPLEN: usize = 65535;
 
-/// An append-only pcap file.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An append-only pcap file. Clones share the open file; two captures are equal when they
+/// write to the same path with the same limit.
+#[derive(Clone)]
 pub struct Pcap {
     path: PathBuf,
     limit: u64,
+    writer: Arc<Mutex<Writer>>,
 }
+
+/// The open file and how much is in it.
+struct Writer {
+    file: File,
+    len: u64,
+}
+
+impl fmt::Debug for Pcap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pcap")
+            .field("path", &self.path)
+            .field("limit", &self.limit)
+            .finish()
+    }
+}
+
+impl PartialEq for Pcap {
+    fn eq(&self, other: &Self) -> bool {
+        self.path == other.path && self.limit == other.limit
+    }
+}
+
+impl Eq for Pcap {}
 
 impl Pcap {
     /// Size the file stops growing at, unless [`Pcap::with_limit`] says otherwise.
@@ -40,6 +71,10 @@ impl Pcap {
         Ok(Self {
             path,
             limit: Self::DEFAULT_LIMIT,
+            writer: Arc::new(Mutex::new(Writer {
+                file,
+                len: GLOBAL_HEADER.len() as u64,
+            })),
         })
     }
 
@@ -55,7 +90,7 @@ impl Pcap {
     }
 
     /// Append one frame seen at virtual time `now_ns`; returns whether it was written (not
-    /// in fuzzing builds, nor past the size limit, nor when the file went away).
+    /// in fuzzing builds, nor past the size limit, nor when the write failed).
     pub fn record(&self, frame: &[u8], now_ns: u64) -> bool {
         if cfg!(fuzzing) {
             return false;
@@ -69,15 +104,17 @@ impl Pcap {
         rec.extend_from_slice(&(stored.len() as u32).to_le_bytes());
         rec.extend_from_slice(&(frame.len() as u32).to_le_bytes());
         rec.extend_from_slice(stored);
-        let len = std::fs::metadata(&self.path).map_or(u64::MAX, |m| m.len());
-        if len.saturating_add(rec.len() as u64) > self.limit {
+        let Ok(mut writer) = self.writer.lock() else {
+            return false;
+        };
+        if writer.len.saturating_add(rec.len() as u64) > self.limit {
             return false;
         }
-        std::fs::OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .and_then(|mut f| f.write_all(&rec))
-            .is_ok()
+        if writer.file.write_all(&rec).is_err() {
+            return false;
+        }
+        writer.len += rec.len() as u64;
+        true
     }
 }
 
@@ -103,6 +140,9 @@ mod tests {
         assert_eq!(&rec[16..76], &[0xff; 60]);
         assert_eq!(&rec[76 + 8..76 + 16], &[3, 0, 0, 0, 3, 0, 0, 0]);
         assert_eq!(&rec[76 + 16..], &[1, 2, 3]);
+        // A clone writes to the same open file.
+        assert!(pcap.clone().record(&[4], 0));
+        assert_eq!(std::fs::read(&path).unwrap().len(), bytes.len() + 17);
         // A full file takes no more records.
         let small = Pcap::create(&path).unwrap().with_limit(24 + 16 + 60);
         assert!(small.record(&[0; 60], 0));

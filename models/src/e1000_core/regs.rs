@@ -437,3 +437,42 @@ pub const RA_ENTRIES: u64 = 16;
 
 /// TDLEN/RDLEN writable bits (multiples of 128 bytes).
 pub const RING_LEN_MASK: u32 = 0x000F_FF80;
+
+// ---- registers both chips have at the same address (stored, or read as QEMU answers) ----
+
+/// Management EEPROM control (bit 31: configuration done).
+pub const EEMNGCTL: u64 = 0x01010;
+/// Flow control receive threshold low, 82542 alias.
+pub const FCRTL_ALIAS: u64 = 0x00168;
+/// Flexible filter mask table (128 dwords at 8-byte stride, 4 bits each).
+pub const FFMT: u64 = 0x09000;
+/// RDFH, RDFT, TDFH, TDFT aliases (8 bytes apart).
+pub const FIFO_ALIAS: u64 = 0x08000;
+/// Flexible TCO filter table.
+pub const FTFT: u64 = 0x09400;
+/// Function tag.
+pub const FUNCTAG: u64 = 0x05B08;
+/// GCR bits the guest cannot change.
+pub const GCR_RO: u32 = 0x0680_0000;
+/// GIO statistics control and counters (8 dwords).
+pub const GSCL_1: u64 = 0x05B10;
+/// IPv4 address table (7 dwords).
+pub const IP4AT: u64 = 0x05840;
+/// IPv6 address table (4 dwords) and the manageability decision filters (8 dwords).
+pub const IP6AT: u64 = 0x05880;
+/// IP address valid.
+pub const IPAV: u64 = 0x05838;
+/// Management control to host.
+pub const MANC2H: u64 = 0x05860;
+/// Management VLAN TAG values (4 dwords).
+pub const MAVTV: u64 = 0x05010;
+/// Manageability filters valid; flex UDP/TCP ports 0-1 and 2-3 at +4 and +0xC.
+pub const MFVAL: u64 = 0x05824;
+/// MSI-X PBA Clear.
+pub const PBACLR: u64 = 0x05B68;
+/// RX data FIFO registers: head, tail, saved head, saved tail, packet count (13 bits each).
+pub const RDFH: u64 = 0x02410;
+/// TX data FIFO registers: head, tail, saved head, saved tail, packet count (13 bits each).
+pub const TDFH: u64 = 0x03410;
+/// Wake-up packet memory (32 dwords).
+pub const WUPM: u64 = 0x05A00;

@@ -39,6 +39,11 @@
 //!   INT_ASSERTED is set by a raise and cleared only by a write or read; ICS reads a copy of
 //!   ICR; writing OTHER to ICR clears the other causes too. Interrupt moderation (ITR, EITR)
 //!   is not modelled: causes are delivered at once (QEMU holds them back for the interval).
+//! - MSI-X masking as the PCI spec and QEMU's `msix.c` have it ([`crate::e1000_core::irq`]): a
+//!   message for a masked vector, or while the function is masked (MSI-X off or mask-all),
+//!   sets its PBA bit; it goes out when the vector is unmasked in the table or when a
+//!   configuration write clears mask-all or enables MSI-X. The MSI capability has no
+//!   per-vector mask (QEMU's neither).
 //! - TSCTFC counts malformed TSO contexts and clears on read (datasheet).
 //! - ICR read clears as upstream QEMU and the datasheet: when IMS is 0, outside MSI-X mode, or
 //!   (in MSI-X mode) when INT_ASSERTED is set and either CTRL_EXT.IAME is set (IMS then loses
@@ -62,49 +67,34 @@ mod rx;
 mod tests;
 mod tx;
 
-use crate::e1000_core::eeprom;
 pub use crate::e1000_core::eeprom::{
     EEPROM_CHECKSUM_WORD, EEPROM_DEVICE_ID_WORD, EEPROM_DEVICE_ID_WORD2, EEPROM_SUM, EEPROM_WORDS,
 };
 pub use crate::e1000_core::filter::{RxKind, mta_hash};
+use crate::e1000_core::irq::{Irq, IrqChip, IrqLayout};
 use crate::e1000_core::kick::TxKick;
-use crate::e1000_core::msix::Msix;
+use crate::e1000_core::nic::Nic;
 pub use crate::e1000_core::offload::ethernet_crc;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use crate::e1000_core::timesync::{self, TimeSync};
+use crate::e1000_core::{eeprom, function};
 use crate::planted::{Bug, Planted, PlantedBug, Selection};
-use harness::access::{AccessRules, AccessSize, Space};
+use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
-use harness::pci::{self, BarDef, BarKind, PciConfig};
+use harness::pci::PciConfig;
 pub use regs::*;
 use std::collections::VecDeque;
 
-/// BAR0: the register file.
-pub const MMIO_REGION: RegionId = RegionId(0);
-/// BAR1: the flash window (no decode).
-pub const FLASH_REGION: RegionId = RegionId(1);
-/// BAR2: IOADDR/IODATA.
-pub const IO_REGION: RegionId = RegionId(2);
-/// BAR3: MSI-X table and PBA.
-pub const MSIX_REGION: RegionId = RegionId(3);
-/// The INTx output (INTA).
-pub const IRQ_PIN: u8 = 0;
+pub use crate::e1000_core::function::{
+    FLASH_REGION, IO_REGION, IRQ_PIN, MMIO_REGION, MMIO_SIZE, MSIX_PBA_OFFSET, MSIX_REGION,
+    MSIX_SIZE,
+};
 
-/// Size of BAR0 and BAR1.
-pub const MMIO_SIZE: u64 = 128 << 10;
-/// Size of BAR2.
-pub const IO_SIZE: u64 = 32;
-/// Size of BAR3.
-pub const MSIX_SIZE: u64 = 16 << 10;
-
-use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+use crate::e1000_core::Chip;
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
-
-const TIMER_AUTONEG: TimerId = TimerId(0);
-/// The transmit engine resumes after a kick's quota (see [`tx::TX_FRAMES_PER_KICK`]).
-const TIMER_TX_RESUME: TimerId = TimerId(1);
+use crate::e1000_core::{TIMER_AUTONEG, TIMER_TX_RESUME};
 
 // PCI capability offsets (QEMU's e1000e layout, facts §1.1).
 const CAP_PM: u8 = 0xC8;
@@ -113,8 +103,22 @@ const CAP_PCIE: u8 = 0xE0;
 const CAP_MSIX: u8 = 0xA0;
 /// MSI-X vectors (82574: 5).
 pub const MSIX_VECTORS: usize = 5;
-/// Offset of the PBA in BAR3.
-pub const MSIX_PBA_OFFSET: u64 = 0x2000;
+
+/// The interrupt layout: MSI with a 64-bit address and no per-vector masking (QEMU's
+/// `msi_init(.., 64-bit, no mask)` for the 82574L).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct E1000eIrq;
+
+impl IrqChip for E1000eIrq {
+    const LAYOUT: IrqLayout = IrqLayout {
+        chip: Chip::E1000e,
+        pin: IRQ_PIN,
+        cap_msi: CAP_MSI,
+        cap_msix: CAP_MSIX,
+        msi_vector_mask: false,
+        pba_offset: MSIX_PBA_OFFSET,
+    };
+}
 
 /// The e1000e device model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,11 +136,8 @@ pub struct E1000e {
     /// The time sync clock.
     timesync: TimeSync,
     ioaddr: u32,
-    msix: Msix<MSIX_VECTORS>,
-    /// The INTx level the device drives (QEMU's PCI IRQ level).
-    intx_level: bool,
-    /// The INTx line as the command register's INTx disable lets it through.
-    intx_line: bool,
+    /// INTx, MSI and the MSI-X table.
+    irq: Irq<E1000eIrq, MSIX_VECTORS>,
     tx: tx::TxState,
     tx_kick: TxKick,
     sent: VecDeque<Vec<u8>>,
@@ -185,9 +186,7 @@ impl E1000e {
             link_up: true,
             timesync: TimeSync::default(),
             ioaddr: 0,
-            msix: Msix::new(MSIX_PBA_OFFSET),
-            intx_level: false,
-            intx_line: false,
+            irq: Irq::new(),
             tx: tx::TxState::default(),
             tx_kick: TxKick::default(),
             sent: VecDeque::new(),
@@ -249,14 +248,6 @@ impl E1000e {
 
     fn permanent_mac(&self) -> [u8; 6] {
         eeprom::mac(&self.eeprom)
-    }
-
-    fn reg(&self, offset: u64) -> u32 {
-        self.regs.get(offset)
-    }
-
-    fn set_reg(&mut self, offset: u64, value: u32) {
-        self.regs.set(offset, value);
     }
 
     fn bus_master(&self) -> bool {
@@ -403,38 +394,6 @@ impl E1000e {
 
     // ---- PHY -----------------------------------------------------------------------------
 
-    fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value, self.reg(MDIC));
-        if let Some((reg, data)) = out.read {
-            tracing::trace!(target: "e1000e_core_mdic_read", "reg {reg:#x} data {data:#x}");
-        }
-        if let Some((reg, data)) = out.write {
-            tracing::trace!(target: "e1000e_core_mdic_write", "reg {reg:#x} data {data:#x}");
-        }
-        if out.restart_autoneg {
-            tracing::trace!(target: "e1000e_core_start_link_negotiation", "");
-            self.link_up = false;
-            let deadline = ctx.now().saturating_add(AUTONEG_NS);
-            ctx.timer_set(TIMER_AUTONEG, deadline);
-        }
-        self.set_reg(MDIC, out.mdic);
-        if out.interrupt {
-            self.raise(ctx, ICR_MDAC);
-        }
-    }
-
-    fn autoneg_done(&mut self, ctx: &mut dyn Context) {
-        tracing::trace!(target: "e1000e_link_negotiation_done", "");
-        self.phy.autoneg_done();
-        self.link_up = true;
-        // Flow control as negotiated: both directions (QEMU).
-        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
-            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
-            self.set_reg(CTRL, v);
-        }
-        self.raise(ctx, ICR_LSC);
-    }
-
     fn phy_loopback(&self) -> bool {
         self.phy.loopback()
     }
@@ -494,7 +453,7 @@ impl E1000e {
             for (cause, shift) in MSIX_ROUTES {
                 let field = ivar >> shift & 0xF;
                 if value & cause != 0 && field & IVAR_VALID != 0 {
-                    self.msix.clear_pending(1 << (field & 0x7));
+                    self.irq.clear_pending(1 << (field & 0x7));
                 }
             }
         }
@@ -519,11 +478,8 @@ impl E1000e {
         }
         if self.msix_enabled() {
             self.msix_notify(ctx, raised & !ICR_INT_ASSERTED);
-        } else if self.msi_enabled() {
-            self.msi_notify(ctx);
         } else {
-            self.regs.count(IAC, 1);
-            self.set_intx(ctx, true);
+            self.irq.notify_legacy(&mut self.pci, &mut self.regs, ctx);
         }
     }
 
@@ -533,8 +489,8 @@ impl E1000e {
         let v = self.reg(reg) & !bits;
         self.set_reg(reg, v);
         self.settle_icr(false);
-        if self.reg(ICR) & self.reg(IMS) == 0 && !self.msix_enabled() && !self.msi_enabled() {
-            self.set_intx(ctx, false);
+        if self.reg(ICR) & self.reg(IMS) == 0 {
+            self.irq.settle_legacy(&mut self.pci, ctx);
         }
     }
 
@@ -555,41 +511,8 @@ impl E1000e {
         self.set_reg(ICS, icr);
     }
 
-    fn msi_enabled(&self) -> bool {
-        self.pci.u16(CAP_MSI + 2) & MSI_CTRL_ENABLE != 0
-    }
-
     fn msix_enabled(&self) -> bool {
-        self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
-    }
-
-    /// The INTx level the device drives (counted in IAC when it rises).
-    fn set_intx(&mut self, ctx: &mut dyn Context, level: bool) {
-        if level != self.intx_level {
-            tracing::trace!(target: "e1000e_irq_legacy_notify", "{level}");
-            self.intx_level = level;
-            self.pci.set_interrupt_status(level);
-        }
-        self.drive_intx(ctx);
-    }
-
-    /// Drive the INTx line: the level unless the command register disables INTx.
-    fn drive_intx(&mut self, ctx: &mut dyn Context) {
-        let line = self.intx_level && !self.pci.intx_disabled();
-        if line != self.intx_line {
-            self.intx_line = line;
-            ctx.set_irq(IRQ_PIN, line);
-        }
-    }
-
-    fn msi_notify(&mut self, ctx: &mut dyn Context) {
-        let addr =
-            u64::from(self.pci.u32(CAP_MSI + 4)) | u64::from(self.pci.u32(CAP_MSI + 8)) << 32;
-        let data = u32::from(self.pci.u16(CAP_MSI + 0xC));
-        tracing::trace!(target: "e1000e_irq_msi_notify", "addr {addr:#x} data {data:#x}");
-        if self.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
+        self.irq.msix_enabled(&self.pci)
     }
 
     /// MSI-X: each queue or OTHER cause sends the vector its IVAR field names; then, as it is
@@ -603,7 +526,7 @@ impl E1000e {
             let field = self.reg(IVAR) >> shift & 0xF;
             let vector = (field & 0x7) as usize;
             if field & IVAR_VALID != 0 && vector < MSIX_VECTORS {
-                self.msix_send(ctx, vector);
+                self.irq.msix_send(&self.pci, ctx, vector);
             }
             if self.reg(CTRL_EXT) & CTRL_EXT_EIAME != 0 {
                 let iam = self.reg(IAM) & !cause;
@@ -618,49 +541,61 @@ impl E1000e {
             }
         }
     }
+}
 
-    fn msix_send(&mut self, ctx: &mut dyn Context, vector: usize) {
-        let function_masked = self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
-        let Some((addr, data)) = self.msix.message(vector, function_masked) else {
-            return;
-        };
-        tracing::trace!(target: "e1000e_irq_msix_notify_vec", "vector {vector}");
-        if self.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
+impl Nic for E1000e {
+    const CHIP: Chip = Chip::E1000e;
+
+    fn reg(&self, offset: u64) -> u32 {
+        self.regs.get(offset)
     }
 
-    // ---- BAR2 and BAR3 -------------------------------------------------------------------
-
-    fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
-        match offset {
-            IOADDR => self.ioaddr,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_read(ctx, u64::from(self.ioaddr))
-            }
-            _ => 0,
-        }
+    fn set_reg(&mut self, offset: u64, value: u32) {
+        self.regs.set(offset, value);
     }
 
-    fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        match offset {
-            IOADDR => self.ioaddr = value,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_write(ctx, u64::from(self.ioaddr), value);
-            }
-            _ => {}
-        }
+    fn phy_mut(&mut self) -> &mut Phy {
+        &mut self.phy
     }
 
-    fn msix_read(&self, offset: u64) -> u32 {
-        self.msix.read(offset)
+    fn set_link_up(&mut self, up: bool) {
+        self.link_up = up;
     }
 
-    fn msix_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        // Unmasking a vector with its pending bit set delivers it.
-        if let Some(vector) = self.msix.write(offset, value) {
-            self.msix_send(ctx, vector);
-        }
+    fn raise_icr(&mut self, ctx: &mut dyn Context, causes: u32) {
+        self.raise(ctx, causes);
+    }
+
+    fn ioaddr_mut(&mut self) -> &mut u32 {
+        &mut self.ioaddr
+    }
+
+    fn register_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        self.mmio_read(ctx, offset)
+    }
+
+    fn register_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.mmio_write(ctx, offset, value);
+    }
+
+    fn receive_frame(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
+        self.receive(ctx, frame);
+    }
+
+    fn resume_transmit(&mut self, ctx: &mut dyn Context) {
+        self.resume_xmit(ctx);
+    }
+
+    fn pcap(&self) -> Option<&Pcap> {
+        self.pcap.as_ref()
+    }
+
+    fn msix_bar_read(&self, offset: u64) -> u32 {
+        self.irq.msix_read(offset)
+    }
+
+    fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.irq.msix_write(&self.pci, ctx, offset, value);
     }
 }
 
@@ -705,50 +640,20 @@ fn status(ctrl: u32, ctrl_ext: u32, link_up: bool, phy_reset_asserted: bool) -> 
 }
 
 fn pci_config() -> PciConfig {
-    let mem32 = |region, size| BarDef {
-        region,
-        kind: BarKind::Memory32 {
-            prefetchable: false,
-        },
-        size,
-    };
-    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
+    let base = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, 0, 0)
         .with_subsystem(VENDOR_ID, 0)
-        .with_interrupt_pin(1)
-        .with_bar(0, mem32(MMIO_REGION, MMIO_SIZE))
-        .with_bar(1, mem32(FLASH_REGION, MMIO_SIZE))
-        .with_bar(
-            2,
-            BarDef {
-                region: IO_REGION,
-                kind: BarKind::Io,
-                size: IO_SIZE,
-            },
-        )
-        .with_bar(3, mem32(MSIX_REGION, MSIX_SIZE));
+        .with_interrupt_pin(1);
+    let mut cfg = function::with_bars(base, false);
     // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
-    cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
-    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
-    cfg.set_u16(pci::STATUS, st);
-    for (cap, len) in [
-        (CAP_PM, 8),
-        (CAP_MSI, 0x0E),
-        (CAP_PCIE, 0x14),
-        (CAP_MSIX, 0x0C),
-    ] {
-        cfg.set_read_only(cap, len);
-    }
-    cfg.set_u16(CAP_PM, 0xD0 << 8 | 0x01);
-    cfg.set_u16(CAP_PM + 2, 0x0022);
-    // Power state, PME enable, data select.
-    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
-    cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
-    cfg.set_u16(CAP_MSI, u16::from(CAP_PCIE) << 8 | 0x05);
-    cfg.set_u16(CAP_MSI + 2, 0x0080);
-    cfg.set_wmask_u16(CAP_MSI + 2, MSI_CTRL_ENABLE);
-    cfg.set_wmask_u32(CAP_MSI + 4, 0xFFFF_FFFC);
-    cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
-    cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
+    function::capability_list(&mut cfg, CAP_PM);
+    function::power_management(&mut cfg, CAP_PM, CAP_MSI);
+    function::msi(
+        &mut cfg,
+        CAP_MSI,
+        CAP_PCIE,
+        E1000eIrq::LAYOUT.msi_vector_mask,
+    );
+    cfg.set_read_only(CAP_PCIE, 0x14);
     cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
     // Version 1, endpoint (QEMU: device control reads 0 and keeps nothing); extended tags,
     // role-based errors; 2.5 GT/s x1 with L0s, trained at 2.5 GT/s x1.
@@ -756,11 +661,7 @@ fn pci_config() -> PciConfig {
     cfg.set_u32(CAP_PCIE + 4, 0x0000_8020);
     cfg.set_u32(CAP_PCIE + 0xC, 0x0000_0411);
     cfg.set_u16(CAP_PCIE + 0x12, 0x0011);
-    cfg.set_u16(CAP_MSIX, 0x11);
-    cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
-    cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
-    cfg.set_u32(CAP_MSIX + 4, 3);
-    cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
+    function::msix(&mut cfg, CAP_MSIX, 0, MSIX_VECTORS);
     cfg
 }
 
@@ -770,17 +671,7 @@ impl Device for E1000e {
     }
 
     fn regions(&self) -> Vec<RegionSpec> {
-        vec![
-            RegionSpec::new("e1000e-mmio", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new(
-                "e1000e-flash",
-                Space::Memory,
-                MMIO_SIZE,
-                AccessRules::DWORDS,
-            ),
-            RegionSpec::new("e1000e-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("e1000e-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
-        ]
+        function::regions(["e1000e-mmio", "e1000e-flash", "e1000e-io", "e1000e-msix"])
     }
 
     fn read(
@@ -790,13 +681,7 @@ impl Device for E1000e {
         offset: u64,
         _size: AccessSize,
     ) -> u64 {
-        let v = match region {
-            MMIO_REGION => self.mmio_read(ctx, offset),
-            IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.msix_read(offset),
-            _ => 0,
-        };
-        u64::from(v)
+        self.bar_read(ctx, region, offset)
     }
 
     fn write(
@@ -807,13 +692,7 @@ impl Device for E1000e {
         _size: AccessSize,
         value: u64,
     ) {
-        let value = value as u32;
-        match region {
-            MMIO_REGION => self.mmio_write(ctx, offset, value),
-            IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => self.msix_write(ctx, offset, value),
-            _ => {}
-        }
+        self.bar_write(ctx, region, offset, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {
@@ -826,27 +705,16 @@ impl Device for E1000e {
 
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
-        // INTx disable gates the line.
-        self.drive_intx(ctx);
+        // INTx disable gates the line; enabling or unmasking MSI-X sends what is pending.
+        self.irq.config_written(&mut self.pci, ctx);
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
-        match timer {
-            TIMER_AUTONEG => self.autoneg_done(ctx),
-            TIMER_TX_RESUME => self.resume_xmit(ctx),
-            _ => {}
-        }
+        self.nic_timer(ctx, timer);
     }
 
     fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
-        if payload.is_empty() {
-            return;
-        }
-        let frame = &payload[..payload.len().min(MAX_FRAME)];
-        if let Some(pcap) = &self.pcap {
-            pcap.record(frame, ctx.now());
-        }
-        self.receive(ctx, frame);
+        self.frame_event(ctx, payload);
     }
 
     fn reset(&mut self) {

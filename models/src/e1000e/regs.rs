@@ -30,8 +30,6 @@ pub const TXDCTL1: u64 = 0x03928;
 pub const TARC1: u64 = 0x03940;
 /// RX Descriptor Control, queue 1.
 pub const RXDCTL1: u64 = 0x02928;
-/// MSI-X PBA Clear.
-pub const PBACLR: u64 = 0x05B68;
 /// The NVM image QEMU presents for the 82574L (words 0-2, 11, 13 and the checksum 0x3F are
 /// filled in from the MAC, the device ID and the sum).
 pub const EEPROM_TEMPLATE: [u16; crate::e1000_core::eeprom::EEPROM_WORDS] = [
@@ -155,8 +153,6 @@ pub const TARC_ENABLE: u32 = 1 << 10;
 
 /// Extended Configuration Size.
 pub const EXTCNF_SIZE: u64 = 0x00F08;
-/// Management EEPROM control (bit 31: configuration done).
-pub const EEMNGCTL: u64 = 0x01010;
 /// Flash timer.
 pub const FLASHT: u64 = 0x01028;
 /// Flash software control, data, count and opcode (4 dwords).
@@ -165,54 +161,22 @@ pub const FLSWCTL: u64 = 0x01030;
 pub const FLOL: u64 = 0x01050;
 /// EERD/EEWR: done.
 pub const EEWR_DONE: u32 = 1 << 1;
-/// RX data FIFO registers: head, tail, saved head, saved tail, packet count (13 bits each).
-pub const RDFH: u64 = 0x02410;
-/// TX data FIFO registers: head, tail, saved head, saved tail, packet count (13 bits each).
-pub const TDFH: u64 = 0x03410;
 /// FIFO reset value of the TX FIFO head and tail registers.
 pub const TDF_RESET: u32 = 0x600;
-/// RDFH, RDFT, TDFH, TDFT aliases (8 bytes apart).
-pub const FIFO_ALIAS: u64 = 0x08000;
 /// Queue 1 RX descriptor registers (base low/high, length, head, tail).
 pub const RDBAL1: u64 = 0x02900;
 /// Queue 1 TX descriptor registers (base low/high, length, head, tail).
 pub const TDBAL1: u64 = 0x03900;
-/// Flow control receive threshold low, 82542 alias.
-pub const FCRTL_ALIAS: u64 = 0x00168;
 /// Flow control receive threshold high, 82542 alias.
 pub const FCRTH_ALIAS: u64 = 0x00160;
 /// Flow control refresh threshold.
 pub const FCRTV: u64 = 0x05F40;
-/// Management VLAN TAG values (4 dwords).
-pub const MAVTV: u64 = 0x05010;
-/// Manageability filters valid; flex UDP/TCP ports 0-1 and 2-3 at +4 and +0xC.
-pub const MFVAL: u64 = 0x05824;
-/// IP address valid.
-pub const IPAV: u64 = 0x05838;
-/// IPv4 address table (7 dwords).
-pub const IP4AT: u64 = 0x05840;
-/// Management control to host.
-pub const MANC2H: u64 = 0x05860;
-/// IPv6 address table (4 dwords) and the manageability decision filters (8 dwords).
-pub const IP6AT: u64 = 0x05880;
-/// Wake-up packet memory (32 dwords).
-pub const WUPM: u64 = 0x05A00;
-/// Function tag.
-pub const FUNCTAG: u64 = 0x05B08;
-/// GIO statistics control and counters (8 dwords).
-pub const GSCL_1: u64 = 0x05B10;
 /// PCIe control 2.
 pub const GCR2: u64 = 0x05B64;
-/// GCR bits the guest cannot change.
-pub const GCR_RO: u32 = 0x0680_0000;
 /// Flexible filter length table (11 dwords, 11 bits each).
 pub const FFLT: u64 = 0x05F00;
-/// Flexible filter mask table (128 dwords at 8-byte stride, 4 bits each).
-pub const FFMT: u64 = 0x09000;
 /// Flexible filter value table (128 dwords at 8-byte stride).
 pub const FFVT: u64 = 0x09800;
-/// Flexible TCO filter table.
-pub const FTFT: u64 = 0x09400;
 /// System time, low.
 pub const SYSTIML: u64 = 0x0B600;
 /// The time sync registers after SYSTIML (SYSTIMH .. RXUDP).

@@ -1,19 +1,7 @@
 use super::*;
+use crate::e1000_core::MSIX_CTRL_ENABLE;
+use crate::e1000_core::testing::{ctx, rd, wr};
 use harness::testing::TestContext;
-
-const RAM: usize = 1 << 20;
-
-fn ctx() -> TestContext {
-    TestContext::new(RAM)
-}
-
-fn wr(dev: &mut E1000e, ctx: &mut TestContext, offset: u64, value: u32) {
-    dev.write(ctx, MMIO_REGION, offset, AccessSize::B4, u64::from(value));
-}
-
-fn rd(dev: &mut E1000e, ctx: &mut TestContext, offset: u64) -> u32 {
-    dev.read(ctx, MMIO_REGION, offset, AccessSize::B4) as u32
-}
 
 #[test]
 fn reset_equals_fresh() {
@@ -146,51 +134,6 @@ fn registers_answer_with_qemus_masks() {
         0x600,
         "TDFT through its alias"
     );
-}
-
-#[test]
-fn mdic_answers_only_phy_address_1() {
-    let mut c = ctx();
-    let mut dev = E1000e::new();
-    wr(
-        &mut dev,
-        &mut c,
-        MDIC,
-        MDIC_OP_READ | 2 << MDIC_PHY_SHIFT | 2 << MDIC_REG_SHIFT,
-    );
-    assert_ne!(rd(&mut dev, &mut c, MDIC) & MDIC_ERROR, 0);
-    wr(
-        &mut dev,
-        &mut c,
-        MDIC,
-        MDIC_OP_READ | 1 << MDIC_PHY_SHIFT | 1 << MDIC_REG_SHIFT,
-    );
-    assert_eq!(rd(&mut dev, &mut c, MDIC), 0x1821_794d);
-}
-
-#[test]
-fn autoneg_restart_completes_on_the_virtual_clock_and_raises_lsc() {
-    let mut c = ctx();
-    let mut dev = E1000e::new();
-    wr(&mut dev, &mut c, IMS, ICR_LSC);
-    wr(
-        &mut dev,
-        &mut c,
-        MDIC,
-        MDIC_OP_WRITE | 1 << MDIC_PHY_SHIFT | 0x1340,
-    );
-    assert_eq!(
-        rd(&mut dev, &mut c, STATUS) & STATUS_LU,
-        0,
-        "link down while negotiating"
-    );
-    assert_eq!(c.timers.get(&TimerId(0)), Some(&500_000_000));
-    c.now = 500_000_000;
-    dev.timer(&mut c, TimerId(0));
-    assert_ne!(rd(&mut dev, &mut c, STATUS) & STATUS_LU, 0);
-    assert!(c.irq_level(IRQ_PIN));
-    assert_eq!(rd(&mut dev, &mut c, ICR), ICR_INT_ASSERTED | ICR_LSC);
-    assert!(!c.irq_level(IRQ_PIN));
 }
 
 #[test]
@@ -431,19 +374,6 @@ fn a_ring_of_empty_descriptors_is_walked_one_descriptor_quota_per_kick() {
 }
 
 #[test]
-fn io_window_reaches_the_registers() {
-    let mut c = ctx();
-    let mut dev = E1000e::new();
-    dev.write(&mut c, IO_REGION, IOADDR, AccessSize::B4, STATUS);
-    assert_eq!(
-        dev.read(&mut c, IO_REGION, IODATA, AccessSize::B4),
-        0x0008_0283
-    );
-    dev.write(&mut c, IO_REGION, IOADDR, AccessSize::B4, 0x20000);
-    assert_eq!(dev.read(&mut c, IO_REGION, IODATA, AccessSize::B4), 0);
-}
-
-#[test]
 fn pci_identity_bars_and_capability_chain() {
     let dev = E1000e::new();
     let cfg = dev.pci().expect("pci");
@@ -475,9 +405,4 @@ fn pci_identity_bars_and_capability_chain() {
             "BAR {bar:#x}"
         );
     }
-}
-
-#[test]
-fn crc_of_the_check_string() {
-    assert_eq!(ethernet_crc(b"123456789"), 0xcbf4_3926);
 }

@@ -2,20 +2,21 @@
 //! data phases, interrupt reason, byte count limit), and the MMC commands QEMU's `ide-cd`
 //! answers, with its sense data, its medium-change sequence and its reply layouts.
 
-use super::ata::{
-    FIRMWARE_REVISION, WIN_DIAGNOSE, WIN_FLUSH_CACHE, WIN_IDENTIFY, WIN_READ, WIN_SETFEATURES,
+use super::backend::{CD_SECTOR_SIZE, Fault, IoError, Medium};
+use super::bmdma::{Cursor, Segments};
+use super::drive::{
+    Action, AfterPio, Deferred, Dir, DmaKind, DriveCore, FIRMWARE_REVISION, IO_BUFFER_SIZE,
+    WIN_DIAGNOSE, WIN_FLUSH_CACHE, WIN_IDENTIFY, WIN_READ, WIN_SETFEATURES, complete, diagnose,
     put_string, put_words, serial,
 };
-use super::backend::{CD_SECTOR_SIZE, Fault, IoError};
-use super::channel::{
-    AfterPio, CdState, Channel, Dir, DmaKind, Drive, ERROR_ABRT, IO_BUFFER_SIZE, Media, Pending,
-    Pio, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_ERR, STATUS_READY, Sense,
+use super::planted::{ATAPI_DATA_OVERRUN, ATAPI_LBA_OVERREAD};
+use super::taskfile::{
+    ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_ERR, STATUS_READY, Taskfile,
 };
-use super::{ATAPI_DATA_OVERRUN, ATAPI_LBA_OVERREAD};
 use harness::device::Context;
 
 // ATA commands specific to packet devices.
-pub(super) const WIN_DEVICE_RESET: u8 = 0x08; // DEVICE RESET
+const WIN_DEVICE_RESET: u8 = 0x08; // DEVICE RESET
 const WIN_PACKETCMD: u8 = 0xa0; // PACKET
 const WIN_PIDENTIFY: u8 = 0xa1; // IDENTIFY PACKET DEVICE
 
@@ -90,7 +91,7 @@ const TOC_LEAD_OUT: u8 = 0xaa;
 /// Frames before LBA 0 in MSF addresses (2 seconds).
 const MSF_OFFSET: u64 = 150;
 /// A raw CD sector (READ CD "all data"): sync, header, user data, EDC/ECC.
-pub(super) const CD_RAW_SECTOR_SIZE: usize = 2352;
+const CD_RAW_SECTOR_SIZE: usize = 2352;
 /// Media of more 2048-byte sectors than a CD holds (80 minutes) are DVDs (QEMU's rule).
 const CD_MAX_SECTORS: u64 = 80 * 60 * 75;
 
@@ -225,7 +226,7 @@ fn put_address(r: &mut Reply, lba: u64, msf: bool) {
 
 /// A raw (2352-byte) sector around the 2048 user bytes at `buf[16..2064]` (QEMU's
 /// `cd_data_to_raw`: sync pattern, MSF header, mode 1, no EDC/ECC).
-pub(super) fn cd_data_to_raw(buf: &mut [u8], lba: u64) {
+fn cd_data_to_raw(buf: &mut [u8], lba: u64) {
     buf[0] = 0;
     buf[1..11].fill(0xff);
     buf[11] = 0;
@@ -234,50 +235,173 @@ pub(super) fn cd_data_to_raw(buf: &mut [u8], lba: u64) {
     buf[16 + CD_SECTOR_SIZE..CD_RAW_SECTOR_SIZE].fill(0);
 }
 
-impl Channel {
-    fn cd(&mut self, u: usize) -> Option<&mut CdState> {
-        match &mut self.units[u].drive {
-            Some(Drive {
-                media: Media::Cd(cd),
-                ..
-            }) => Some(cd),
-            _ => None,
-        }
+/// CD sectors one ATAPI DMA step moves (128 KiB: QEMU's 256-sector DMA buffer); a raw READ
+/// CD moves one sector a step.
+const CD_DMA_CHUNK_SECTORS: u32 = 64;
+
+/// ATAPI sense data as QEMU keeps it: a sense key and an additional sense code (the qualifier
+/// is always 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Sense {
+    key: u8,
+    asc: u8,
+}
+
+/// An ATAPI CD-ROM drive (QEMU's names in brackets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AtapiCd {
+    pub(super) core: DriveCore,
+    power_on_medium: Option<Medium>,
+    /// The disc in the drive: gone after the user ejected it, back when the tray closes.
+    medium: Option<Medium>,
+    /// The tray is open: the medium (if any) is not accessible [`tray_open`].
+    tray_open: bool,
+    /// PREVENT ALLOW MEDIUM REMOVAL [`tray_locked`].
+    locked: bool,
+    /// A medium change the guest has not been told about: 1 reports NOT READY to the next
+    /// command that does not allow a unit attention, 2 then UNIT ATTENTION [`cdrom_changed`].
+    changed: u8,
+    /// Media events for GET EVENT STATUS NOTIFICATION [`events`].
+    new_media: bool,
+    eject_request: bool,
+    /// The last error's sense; only a reported UNIT ATTENTION is cleared.
+    sense: Sense,
+    fault: Option<Fault>,
+    power_on_fault: Option<Fault>,
+    /// The current PACKET command's data phase is DMA (FEATURES bit 0) [`atapi_dma`].
+    dma: bool,
+    /// Reply bytes not yet handed to a PIO block [`packet_transfer_size`].
+    xfer_left: u64,
+    /// Bytes left in the current DRQ block [`elementary_transfer_size`].
+    elementary: u64,
+    /// The reply comes from medium sectors, fetched one at a time from `read_lba` [`lba != -1`].
+    reading: bool,
+    read_lba: u64,
+    /// Bytes per sector of the read: 2048, or 2352 for a raw READ CD [`cd_sector_size`].
+    sector_size: usize,
+    /// Position in the reply data, or in the current sector [`io_buffer_index`].
+    buf_index: usize,
+}
+
+impl AtapiCd {
+    /// A CD-ROM drive holding `medium`, failing `fault` from power-on, as drive `number`.
+    pub(crate) fn new(medium: Option<Medium>, fault: Option<Fault>, number: u8) -> Self {
+        let mut d = Self {
+            core: DriveCore::new(number),
+            power_on_medium: medium.clone(),
+            medium,
+            tray_open: false,
+            locked: false,
+            changed: 0,
+            new_media: false,
+            eject_request: false,
+            sense: Sense::default(),
+            fault,
+            power_on_fault: fault,
+            dma: false,
+            xfer_left: 0,
+            elementary: 0,
+            reading: false,
+            read_lba: 0,
+            sector_size: CD_SECTOR_SIZE,
+            buf_index: 0,
+        };
+        d.power_on();
+        d
     }
 
-    /// An ATA command to the packet device of unit `u` (QEMU's command table: the commands a
-    /// CD may take; everything else aborts).
-    pub(super) fn atapi_device_command(&mut self, ctx: &mut dyn Context, u: usize, cmd: u8) {
+    /// The state a reset (SRST, DEVICE RESET, power-on) leaves, as QEMU's `ide_reset`: no
+    /// command, no transfer; the drive forgets its sense, its pending medium change, its lock,
+    /// and closes its tray.
+    pub(super) fn soft_reset(&mut self) {
+        self.core.pio = Default::default();
+        self.stop_transfer();
+        self.sense = Sense::default();
+        self.changed = 0;
+        self.dma = false;
+        self.locked = false;
+        self.tray_open = false;
+        self.sector_size = CD_SECTOR_SIZE;
+    }
+
+    /// The power-on state: the power-on medium and fault, no media event.
+    pub(super) fn power_on(&mut self) {
+        self.soft_reset();
+        self.core.power_on();
+        self.medium.clone_from(&self.power_on_medium);
+        self.new_media = false;
+        self.eject_request = false;
+        self.fault = self.power_on_fault;
+    }
+
+    /// Make `fault` the failing sector.
+    pub(super) fn set_fault(&mut self, fault: Option<Fault>) {
+        self.fault = fault;
+    }
+
+    /// The medium, if the guest can access it (present and the tray closed).
+    fn medium_present(&self) -> Option<&Medium> {
+        self.medium.as_ref().filter(|_| !self.tray_open)
+    }
+
+    fn stop_transfer(&mut self) {
+        self.xfer_left = 0;
+        self.elementary = 0;
+        self.reading = false;
+        self.buf_index = 0;
+    }
+
+    /// An ATA command (QEMU's command table: the commands a packet device may take; everything
+    /// else aborts).
+    pub(super) fn command(&mut self, tf: &mut Taskfile, cmd: u8) -> Action {
         match cmd {
-            WIN_DEVICE_RESET => {
-                // No interrupt, status 0 (ATA8-ACS "normal outputs" of DEVICE RESET).
-                self.reset_unit(ctx, u);
-            }
-            WIN_DIAGNOSE => self.cmd_diagnose(ctx, u),
-            WIN_PACKETCMD => self.cmd_packet(ctx, u),
-            WIN_PIDENTIFY => self.cmd_identify_packet(ctx, u),
+            // No interrupt, status 0 (ATA8-ACS "normal outputs" of DEVICE RESET).
+            WIN_DEVICE_RESET => Action::ResetUnit,
+            WIN_DIAGNOSE => diagnose(tf, true),
+            WIN_PACKETCMD => self.cmd_packet(tf),
+            WIN_PIDENTIFY => self.cmd_identify_packet(tf),
             WIN_IDENTIFY | WIN_READ => {
                 // A packet device aborts IDENTIFY DEVICE and READ SECTORS, showing its
                 // signature (ATA-4 8.27.5.2).
-                self.units[u].tf.set_signature(Some(true));
-                self.abort(ctx, u);
+                tf.set_signature(Some(true));
+                Action::Fail(ERROR_ABRT)
             }
-            WIN_SETFEATURES => self.cmd_set_features(ctx, u),
-            WIN_FLUSH_CACHE => self.complete(ctx, u, STATUS_READY),
-            _ => self.abort(ctx, u),
+            WIN_SETFEATURES => self.core.set_features(tf),
+            WIN_FLUSH_CACHE => complete(tf, STATUS_READY),
+            _ => Action::Fail(ERROR_ABRT),
+        }
+    }
+
+    /// Whether the drive takes `cmd` while busy: only DEVICE RESET.
+    pub(super) fn takes_while_busy(cmd: u8) -> bool {
+        cmd == WIN_DEVICE_RESET
+    }
+
+    /// The PIO window has moved its last byte.
+    pub(super) fn pio_done(&mut self, ctx: &mut dyn Context, tf: &mut Taskfile) -> Action {
+        match self.core.pio.after {
+            AfterPio::Packet => self.packet(ctx, tf),
+            AfterPio::AtapiReply => self.reply_next(tf),
+            _ => Action::Done,
+        }
+    }
+
+    /// The request latency has passed.
+    pub(super) fn deferred(&mut self, tf: &mut Taskfile, op: Deferred) -> Action {
+        match op {
+            Deferred::CdRead => self.read_sector(tf),
+            Deferred::PioRead | Deferred::PioWrite => Action::Done,
         }
     }
 
     /// IDENTIFY PACKET DEVICE: built the first time and kept, like IDENTIFY DEVICE.
-    fn cmd_identify_packet(&mut self, ctx: &mut dyn Context, u: usize) {
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
-        let words = d.identify.get_or_insert_with(|| {
+    fn cmd_identify_packet(&mut self, tf: &mut Taskfile) -> Action {
+        let number = self.core.number;
+        let words = self.core.identify.get_or_insert_with(|| {
             let mut w = Box::new([0u16; 256]);
             // ATAPI, CD-ROM, removable, DRQ within 50 us, 12-byte packets.
             w[0] = (2 << 14) | (5 << 8) | (1 << 7) | (2 << 5);
-            put_string(&mut w[10..20], &serial(d.number));
+            put_string(&mut w[10..20], &serial(number));
             w[20] = 3;
             w[21] = 512;
             w[22] = 4;
@@ -297,32 +421,27 @@ impl Channel {
             w[80] = 0x1e; // ATA/ATAPI-1 to 4
             w
         });
-        put_words(&mut d.io[..], words);
-        self.send_block(ctx, u, 512);
+        put_words(&mut self.core.io[..], words);
+        self.core.send_block(tf, 512)
     }
 
     /// PACKET: DRQ for the 12-byte command packet (no interrupt).
-    fn cmd_packet(&mut self, ctx: &mut dyn Context, u: usize) {
-        let tf = self.units[u].tf;
+    fn cmd_packet(&mut self, tf: &mut Taskfile) -> Action {
         if tf.feature & PACKET_OVL != 0 {
-            return self.abort(ctx, u);
+            return Action::Fail(ERROR_ABRT);
         }
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
-        let Media::Cd(cd) = &mut d.media else { return };
-        cd.dma = tf.feature & PACKET_DMA != 0;
-        cd.stop_transfer();
-        d.pio_start(Dir::Out, 0, ATAPI_PACKET_SIZE, AfterPio::Packet);
-        let tf = &mut self.units[u].tf;
+        self.dma = tf.feature & PACKET_DMA != 0;
+        self.stop_transfer();
+        self.core
+            .pio_start(Dir::Out, 0, ATAPI_PACKET_SIZE, AfterPio::Packet);
         tf.nsector = INT_REASON_COD;
         tf.status = STATUS_READY | STATUS_DRQ;
+        Action::Done
     }
 
     /// The byte count limit in LBA Mid/High (QEMU reads it afresh for every DRQ block); 0xFFFF
     /// means 0xFFFE.
-    fn byte_count_limit(&self, u: usize) -> u64 {
-        let tf = &self.units[u].tf;
+    fn byte_count_limit(tf: &Taskfile) -> u64 {
         match u16::from(tf.hcyl) << 8 | u16::from(tf.lcyl) {
             0xffff => 0xfffe,
             n => u64::from(n),
@@ -331,159 +450,132 @@ impl Channel {
 
     /// A PIO data command with a byte count limit of 0 is aborted at the ATA level: status
     /// 0x41, ABRT, no interrupt (QEMU's `validate_bcl`).
-    fn validate_bcl(&mut self, u: usize) -> bool {
-        if self.cd(u).is_some_and(|cd| cd.dma) || self.byte_count_limit(u) != 0 {
+    fn validate_bcl(&mut self, tf: &mut Taskfile) -> bool {
+        if self.dma || Self::byte_count_limit(tf) != 0 {
             return true;
         }
-        let unit = &mut self.units[u];
-        unit.tf.status = STATUS_DRDY | STATUS_ERR;
-        unit.tf.error = ERROR_ABRT;
-        if let Some(d) = &mut unit.drive {
-            d.pio = Pio::default();
-        }
+        tf.set_error(ERROR_ABRT);
+        self.core.pio = Default::default();
         false
     }
 
     /// The command packet is in: execute it (QEMU's `ide_atapi_cmd`).
-    pub(super) fn atapi_packet(&mut self, ctx: &mut dyn Context, u: usize) {
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
+    fn packet(&mut self, ctx: &mut dyn Context, tf: &mut Taskfile) -> Action {
         let mut cdb = [0u8; ATAPI_PACKET_SIZE];
-        cdb.copy_from_slice(&d.io[..ATAPI_PACKET_SIZE]);
-        let Media::Cd(cd) = &mut d.media else { return };
-        tracing::trace!(target: "ide_atapi_cmd", "unit {u} cmd {:#04x}", cdb[0]);
+        cdb.copy_from_slice(&self.core.io[..ATAPI_PACKET_SIZE]);
+        tracing::trace!(target: "ide_atapi_cmd", "unit {} cmd {:#04x}", self.core.unit(), cdb[0]);
         let op = cdb[0];
         let f = flags(op);
         let allow_ua = f.is_some_and(|f| f.allow_ua);
-        if cd.sense.key == SENSE_UNIT_ATTENTION && !allow_ua {
-            return self.atapi_check_status(ctx, u);
+        if self.sense.key == SENSE_UNIT_ATTENTION && !allow_ua {
+            return Self::check_status(tf);
         }
         // A changed medium is reported as absent once, then as a unit attention.
-        if !allow_ua && !cd.tray_open && cd.medium.is_some() && cd.changed != 0 {
-            return if cd.changed == 1 {
-                cd.changed = 2;
-                self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT)
+        if !allow_ua && !self.tray_open && self.medium.is_some() && self.changed != 0 {
+            return if self.changed == 1 {
+                self.changed = 2;
+                self.error(tf, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT)
             } else {
-                cd.changed = 0;
-                self.atapi_error(ctx, u, SENSE_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED)
+                self.changed = 0;
+                self.error(tf, SENSE_UNIT_ATTENTION, ASC_MEDIUM_MAY_HAVE_CHANGED)
             };
         }
-        if f.is_some_and(|f| f.check_ready) && cd.medium_present().is_none() {
-            return self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
+        if f.is_some_and(|f| f.check_ready) && self.medium_present().is_none() {
+            return self.error(tf, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT);
         }
         let Some(f) = f else {
-            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE);
+            return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE);
         };
-        if !(f.nondata || f.conddata || self.validate_bcl(u)) {
-            return;
+        if !(f.nondata || f.conddata || self.validate_bcl(tf)) {
+            return Action::Done;
         }
         match op {
-            GPCMD_TEST_UNIT_READY | GPCMD_SET_SPEED => self.atapi_ok(ctx, u),
-            GPCMD_REQUEST_SENSE => self.cmd_request_sense(ctx, u, &cdb),
-            GPCMD_INQUIRY => self.cmd_inquiry(ctx, u, &cdb),
-            GPCMD_START_STOP_UNIT => self.cmd_start_stop_unit(ctx, u, &cdb),
+            GPCMD_TEST_UNIT_READY | GPCMD_SET_SPEED => self.ok(tf),
+            GPCMD_REQUEST_SENSE => self.cmd_request_sense(tf, &cdb),
+            GPCMD_INQUIRY => self.cmd_inquiry(tf, &cdb),
+            GPCMD_START_STOP_UNIT => self.cmd_start_stop_unit(ctx, tf, &cdb),
             GPCMD_PREVENT_ALLOW_MEDIUM_REMOVAL => {
-                if let Some(cd) = self.cd(u) {
-                    cd.locked = cdb[4] & 1 != 0;
-                }
-                self.atapi_ok(ctx, u);
+                self.locked = cdb[4] & 1 != 0;
+                self.ok(tf)
             }
-            GPCMD_READ_CDVD_CAPACITY => self.cmd_read_capacity(ctx, u),
+            GPCMD_READ_CDVD_CAPACITY => self.cmd_read_capacity(tf),
             GPCMD_READ_10 => {
                 let count = u32::from(be16(&cdb[7..9]));
-                self.cmd_read(ctx, u, be32(&cdb[2..6]), count);
+                self.cmd_read(ctx, tf, be32(&cdb[2..6]), count)
             }
-            GPCMD_READ_12 => self.cmd_read(ctx, u, be32(&cdb[2..6]), be32(&cdb[6..10])),
-            GPCMD_SEEK => self.cmd_seek(ctx, u, &cdb),
-            GPCMD_READ_TOC_PMA_ATIP => self.cmd_read_toc(ctx, u, &cdb),
-            GPCMD_GET_CONFIGURATION => self.cmd_get_configuration(ctx, u, &cdb),
-            GPCMD_GET_EVENT_STATUS_NOTIFICATION => self.cmd_get_event_status(ctx, u, &cdb),
-            GPCMD_READ_DISC_INFO => self.cmd_read_disc_information(ctx, u, &cdb),
-            GPCMD_MODE_SENSE_10 => self.cmd_mode_sense(ctx, u, &cdb),
-            GPCMD_READ_DVD_STRUCTURE => self.cmd_read_dvd_structure(ctx, u, &cdb),
+            GPCMD_READ_12 => self.cmd_read(ctx, tf, be32(&cdb[2..6]), be32(&cdb[6..10])),
+            GPCMD_SEEK => self.cmd_seek(tf, &cdb),
+            GPCMD_READ_TOC_PMA_ATIP => self.cmd_read_toc(tf, &cdb),
+            GPCMD_GET_CONFIGURATION => self.cmd_get_configuration(tf, &cdb),
+            GPCMD_GET_EVENT_STATUS_NOTIFICATION => self.cmd_get_event_status(tf, &cdb),
+            GPCMD_READ_DISC_INFO => self.cmd_read_disc_information(tf, &cdb),
+            GPCMD_MODE_SENSE_10 => self.cmd_mode_sense(tf, &cdb),
+            GPCMD_READ_DVD_STRUCTURE => self.cmd_read_dvd_structure(tf, &cdb),
             GPCMD_MECHANISM_STATUS => {
                 let mut r = Reply::new();
                 r.bytes(&[0, 0, 0, 0, 0, 1, 0, 0]);
-                self.atapi_reply(ctx, u, &r, usize::from(be16(&cdb[8..10])));
+                self.reply(tf, &r, usize::from(be16(&cdb[8..10])))
             }
-            GPCMD_READ_CD => self.cmd_read_cd(ctx, u, &cdb),
-            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE),
+            GPCMD_READ_CD => self.cmd_read_cd(ctx, tf, &cdb),
+            _ => self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_ILLEGAL_OPCODE),
         }
     }
 
     /// The packet command completed: status 0x50, interrupt reason "command, to host". The
     /// sense data stays (QEMU).
-    pub(super) fn atapi_ok(&mut self, ctx: &mut dyn Context, u: usize) {
-        let unit = &mut self.units[u];
-        unit.tf.error = 0;
-        unit.tf.nsector = (unit.tf.nsector & !INT_REASON_MASK) | INT_REASON_IO | INT_REASON_COD;
-        if let Some(d) = &mut unit.drive {
-            d.pio = Pio::default();
-        }
-        if let Some(cd) = self.cd(u) {
-            cd.stop_transfer();
-        }
-        self.complete(ctx, u, STATUS_READY);
+    fn ok(&mut self, tf: &mut Taskfile) -> Action {
+        tf.error = 0;
+        tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO | INT_REASON_COD;
+        self.core.pio = Default::default();
+        self.stop_transfer();
+        complete(tf, STATUS_READY)
     }
 
     /// The packet command failed (CHECK CONDITION): status 0x41, ERROR = sense key << 4.
-    fn atapi_error(&mut self, ctx: &mut dyn Context, u: usize, key: u8, asc: u8) {
-        if let Some(cd) = self.cd(u) {
-            cd.sense = Sense { key, asc };
-            cd.stop_transfer();
-        }
-        let unit = &mut self.units[u];
-        unit.tf.error = key << 4;
-        unit.tf.nsector = (unit.tf.nsector & !INT_REASON_MASK) | INT_REASON_IO | INT_REASON_COD;
-        unit.tf.status = STATUS_DRDY | STATUS_ERR;
-        if let Some(d) = &mut unit.drive {
-            d.pio = Pio::default();
-        }
-        self.raise_irq(ctx);
+    fn error(&mut self, tf: &mut Taskfile, key: u8, asc: u8) -> Action {
+        self.sense = Sense { key, asc };
+        self.stop_transfer();
+        tf.error = key << 4;
+        tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO | INT_REASON_COD;
+        tf.status = STATUS_DRDY | STATUS_ERR;
+        self.core.pio = Default::default();
+        Action::Interrupt
     }
 
     /// A command other than REQUEST SENSE, INQUIRY, GET CONFIGURATION and GET EVENT STATUS while
     /// a unit attention is pending: status 0x01 (not even DRDY), ERROR 0x68, interrupt reason 0
     /// (QEMU's `ide_atapi_cmd_check_status`).
-    fn atapi_check_status(&mut self, ctx: &mut dyn Context, u: usize) {
-        let unit = &mut self.units[u];
-        unit.tf.error = ERROR_UNIT_ATTENTION;
-        unit.tf.status = STATUS_ERR;
-        unit.tf.nsector = 0;
-        self.raise_irq(ctx);
+    fn check_status(tf: &mut Taskfile) -> Action {
+        tf.error = ERROR_UNIT_ATTENTION;
+        tf.status = STATUS_ERR;
+        tf.nsector = 0;
+        Action::Interrupt
     }
 
     /// A medium request failed: no medium is NOT READY, an injected medium error MEDIUM
     /// ERROR, anything else ILLEGAL REQUEST / LBA out of range (QEMU's `ide_atapi_io_error`).
-    pub(super) fn atapi_io_error(&mut self, ctx: &mut dyn Context, u: usize, e: IoError) {
+    pub(super) fn io_error(&mut self, tf: &mut Taskfile, e: IoError) -> Action {
         match e {
-            IoError::NoMedium => self.atapi_error(ctx, u, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT),
-            IoError::Medium => {
-                self.atapi_error(ctx, u, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR)
-            }
-            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR),
+            IoError::NoMedium => self.error(tf, SENSE_NOT_READY, ASC_MEDIUM_NOT_PRESENT),
+            IoError::Medium => self.error(tf, SENSE_MEDIUM_ERROR, ASC_UNRECOVERED_READ_ERROR),
+            _ => self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR),
         }
     }
 
     /// Send `reply` (at most `alloc` bytes of it) in the data phase the packet asked for
     /// (QEMU's `ide_atapi_cmd_reply`).
-    fn atapi_reply(&mut self, ctx: &mut dyn Context, u: usize, reply: &Reply, alloc: usize) {
+    fn reply(&mut self, tf: &mut Taskfile, reply: &Reply, alloc: usize) -> Action {
         let size = reply.len.min(alloc).min(IO_BUFFER_SIZE);
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
-        d.io[..size].copy_from_slice(&reply.buf[..size]);
-        let Media::Cd(cd) = &mut d.media else { return };
-        cd.reading = false;
-        cd.xfer_left = size as u64;
-        cd.elementary = 0;
-        cd.buf_index = 0;
-        if cd.dma {
-            return self.arm_dma(ctx, u, DmaKind::Reply { len: size as u32 });
+        self.core.io[..size].copy_from_slice(&reply.buf[..size]);
+        self.reading = false;
+        self.xfer_left = size as u64;
+        self.elementary = 0;
+        self.buf_index = 0;
+        if self.dma {
+            return Action::Dma(DmaKind::Reply { len: size as u32 });
         }
-        self.units[u].tf.status = STATUS_READY;
-        self.atapi_reply_next(ctx, u);
+        tf.status = STATUS_READY;
+        self.reply_next(tf)
     }
 
     /// The next PIO block of the reply, or the end of the command (QEMU's
@@ -491,141 +583,138 @@ impl Channel {
     /// count limit; when it spans sectors of a READ, the next sector is fetched in the middle of
     /// the block, without an interrupt. Each new block sets interrupt reason "data, to host",
     /// its size in LBA Mid/High, DRQ, and interrupts.
-    pub(super) fn atapi_reply_next(&mut self, ctx: &mut dyn Context, u: usize) {
-        let bcl = self.byte_count_limit(u);
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
-        let Media::Cd(cd) = &mut d.media else { return };
-        if cd.xfer_left == 0 {
-            return self.atapi_ok(ctx, u);
+    fn reply_next(&mut self, tf: &mut Taskfile) -> Action {
+        let bcl = Self::byte_count_limit(tf);
+        if self.xfer_left == 0 {
+            return self.ok(tf);
         }
-        if cd.reading && cd.buf_index >= cd.sector_size {
-            if cd.elementary == 0 {
+        if self.reading && self.buf_index >= self.sector_size {
+            if self.elementary == 0 {
                 // A new block starts with a sector fetched from the medium.
-                self.units[u].tf.status |= STATUS_BSY;
-                return self.schedule(ctx, u, Pending::CdRead);
+                tf.status |= STATUS_BSY;
+                return Action::Defer(Deferred::CdRead);
             }
-            if let Err(e) = Self::fetch_sector(cd, &mut d.io[..]) {
-                return self.atapi_io_error(ctx, u, e);
+            if let Err(e) = self.fetch_sector() {
+                return self.io_error(tf, e);
             }
         }
         let size;
-        if cd.elementary > 0 {
-            size = cd.elementary.min((cd.sector_size - cd.buf_index) as u64);
+        let mut action = Action::Done;
+        if self.elementary > 0 {
+            size = self
+                .elementary
+                .min((self.sector_size - self.buf_index) as u64);
         } else {
             let mut limit = bcl;
-            let mut n = cd.xfer_left;
+            let mut n = self.xfer_left;
             if n > limit {
                 // A block that is not the last has an even size.
                 limit &= !1;
                 n = limit;
             }
-            cd.elementary = n;
-            let tf = &mut self.units[u].tf;
+            self.elementary = n;
             tf.nsector = (tf.nsector & !INT_REASON_MASK) | INT_REASON_IO;
             tf.lcyl = n as u8;
             tf.hcyl = (n >> 8) as u8;
-            size = if cd.reading {
-                n.min((cd.sector_size - cd.buf_index) as u64)
+            size = if self.reading {
+                n.min((self.sector_size - self.buf_index) as u64)
             } else {
                 n
             };
-            self.raise_irq(ctx);
+            action = Action::Interrupt;
         }
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
-        let Media::Cd(cd) = &mut d.media else { return };
-        cd.xfer_left -= size;
-        cd.elementary -= size;
-        let start = cd.buf_index;
-        cd.buf_index += size as usize;
+        self.xfer_left -= size;
+        self.elementary -= size;
+        let start = self.buf_index;
+        self.buf_index += size as usize;
         let end = start + size as usize;
         // An odd block is padded to a whole word (QEMU leaves its last byte unreadable).
         if end % 2 == 1 {
-            if let Some(pad) = d.io.get_mut(end) {
+            if let Some(pad) = self.core.io.get_mut(end) {
                 *pad = 0;
             }
         }
         if size == 0 {
             // A byte count limit of 1 cannot move data: the block stays empty, as in QEMU.
-            d.pio_start(Dir::In, start, start, AfterPio::AtapiReply);
+            self.core
+                .pio_start(Dir::In, start, start, AfterPio::AtapiReply);
         } else {
-            d.pio_start(Dir::In, start, end + end % 2, AfterPio::AtapiReply);
+            self.core
+                .pio_start(Dir::In, start, end + end % 2, AfterPio::AtapiReply);
         }
-        let tf = &mut self.units[u].tf;
         tf.status = (tf.status & !STATUS_BSY) | STATUS_DRQ;
+        action
     }
 
-    /// Read sector `read_lba` of the medium into the start of `io` (as a raw sector for READ
-    /// CD's 2352-byte sectors) and advance.
-    fn fetch_sector(cd: &mut CdState, io: &mut [u8]) -> Result<(), IoError> {
-        let lba = cd.read_lba;
-        let medium = cd.medium_present().ok_or(IoError::NoMedium)?;
-        Fault::check(cd.fault, lba, 1)?;
-        if cd.sector_size == CD_RAW_SECTOR_SIZE {
+    /// Read sector `read_lba` of the medium into the start of the buffer (as a raw sector for
+    /// READ CD's 2352-byte sectors) and advance.
+    fn fetch_sector(&mut self) -> Result<(), IoError> {
+        let lba = self.read_lba;
+        let medium = self
+            .medium
+            .as_ref()
+            .filter(|_| !self.tray_open)
+            .ok_or(IoError::NoMedium)?;
+        Fault::check(self.fault, lba, 1)?;
+        let io = &mut self.core.io[..];
+        if self.sector_size == CD_RAW_SECTOR_SIZE {
             medium.read(lba, &mut io[16..16 + CD_SECTOR_SIZE])?;
             cd_data_to_raw(&mut io[..CD_RAW_SECTOR_SIZE], lba);
         } else {
             medium.read(lba, &mut io[..CD_SECTOR_SIZE])?;
         }
         tracing::trace!(target: "dma_blk_io", "offset {:#x} bytes {CD_SECTOR_SIZE} to_dev false", lba * CD_SECTOR_SIZE as u64);
-        cd.read_lba += 1;
-        cd.buf_index = 0;
+        self.read_lba += 1;
+        self.buf_index = 0;
         Ok(())
     }
 
     /// The sector of a PIO READ has been fetched (or failed): BSY clears and the block starts.
-    pub(super) fn atapi_read_sector(&mut self, ctx: &mut dyn Context, u: usize) {
-        let Some(d) = &mut self.units[u].drive else {
-            return;
-        };
-        let Media::Cd(cd) = &mut d.media else { return };
-        if let Err(e) = Self::fetch_sector(cd, &mut d.io[..]) {
-            return self.atapi_io_error(ctx, u, e);
+    fn read_sector(&mut self, tf: &mut Taskfile) -> Action {
+        if let Err(e) = self.fetch_sector() {
+            return self.io_error(tf, e);
         }
-        self.units[u].tf.status &= !STATUS_BSY;
-        self.atapi_reply_next(ctx, u);
+        tf.status &= !STATUS_BSY;
+        self.reply_next(tf)
     }
 
     /// Start reading `count` sectors of `sector_size` bytes from `lba` (checked by the caller).
-    fn start_read(&mut self, ctx: &mut dyn Context, u: usize, lba: u64, count: u32, raw: bool) {
-        let Some(cd) = self.cd(u) else { return };
+    fn start_read(&mut self, tf: &mut Taskfile, lba: u64, count: u32, raw: bool) -> Action {
         let sector_size = if raw {
             CD_RAW_SECTOR_SIZE
         } else {
             CD_SECTOR_SIZE
         };
-        cd.sector_size = sector_size;
-        if cd.dma {
-            // BSY and DRQ until the transfer ends (QEMU: "check if BUSY_STAT should be set").
-            self.arm_dma(
-                ctx,
-                u,
-                DmaKind::CdRead {
-                    lba,
-                    left: count,
-                    raw,
-                },
-            );
-            self.units[u].tf.status |= STATUS_BSY;
-            return;
+        self.sector_size = sector_size;
+        if self.dma {
+            // BSY and DRQ until the transfer ends (QEMU: "check if BUSY_STAT should be set");
+            // the channel sets them.
+            return Action::Dma(DmaKind::CdRead {
+                lba,
+                left: count,
+                raw,
+            });
         }
-        cd.reading = true;
-        cd.read_lba = lba;
-        cd.xfer_left = u64::from(count) * sector_size as u64;
-        cd.elementary = 0;
-        cd.buf_index = sector_size;
-        self.units[u].tf.status = STATUS_READY;
-        self.atapi_reply_next(ctx, u);
+        self.reading = true;
+        self.read_lba = lba;
+        self.xfer_left = u64::from(count) * sector_size as u64;
+        self.elementary = 0;
+        self.buf_index = sector_size;
+        tf.status = STATUS_READY;
+        self.reply_next(tf)
     }
 
-    /// Check `count` sectors at `lba` against the medium: ILLEGAL REQUEST / LBA out of range.
-    fn read_range_ok(&mut self, ctx: &mut dyn Context, u: usize, lba: u32, count: u32) -> bool {
-        let overread_bug = self.planted.active(ATAPI_LBA_OVERREAD);
-        let Some(cd) = self.cd(u) else { return false };
-        let total = cd.medium_present().map_or(0, |m| m.sectors());
+    /// Check `count` sectors at `lba` against the medium: ILLEGAL REQUEST / LBA out of range
+    /// (the error's action) when they are not on it.
+    fn read_range_check(
+        &mut self,
+        ctx: &mut dyn Context,
+        tf: &mut Taskfile,
+        lba: u32,
+        count: u32,
+    ) -> Option<Action> {
+        let overread_bug = self.core.planted.active(ATAPI_LBA_OVERREAD);
+        let total = self.medium_present().map_or(0, |m| m.sectors());
         if let Some(bug) = overread_bug {
             bug.reached(ctx);
         }
@@ -633,81 +722,82 @@ impl Channel {
         if lba + count > total {
             // The range check of CVE-2020-29443's fix.
             let Some(bug) = overread_bug else {
-                self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
-                return false;
+                return Some(self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR));
             };
             // PLANTED `ide-atapi-lba-overread`: the LBA and length go unchecked to the reads.
             bug.triggered(ctx);
         }
-        true
+        None
     }
 
     /// READ(10)/READ(12): `count` sectors from `lba`.
-    fn cmd_read(&mut self, ctx: &mut dyn Context, u: usize, lba: u32, count: u32) {
+    fn cmd_read(
+        &mut self,
+        ctx: &mut dyn Context,
+        tf: &mut Taskfile,
+        lba: u32,
+        count: u32,
+    ) -> Action {
         if count == 0 {
-            return self.atapi_ok(ctx, u);
+            return self.ok(tf);
         }
-        if self.read_range_ok(ctx, u, lba, count) {
-            self.start_read(ctx, u, u64::from(lba), count, false);
+        if let Some(error) = self.read_range_check(ctx, tf, lba, count) {
+            return error;
         }
+        self.start_read(tf, u64::from(lba), count, false)
     }
 
     /// READ CD: user data (2048 bytes a sector) or all of a raw sector (2352), by CDB byte 9.
-    fn cmd_read_cd(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+    fn cmd_read_cd(&mut self, ctx: &mut dyn Context, tf: &mut Taskfile, cdb: &[u8]) -> Action {
         let count = u32::from(cdb[6]) << 16 | u32::from(cdb[7]) << 8 | u32::from(cdb[8]);
         if count == 0 {
-            return self.atapi_ok(ctx, u);
+            return self.ok(tf);
         }
         let lba = be32(&cdb[2..6]);
-        if !self.read_range_ok(ctx, u, lba, count) {
-            return;
+        if let Some(error) = self.read_range_check(ctx, tf, lba, count) {
+            return error;
         }
         let request = cdb[9] & 0xf8;
         if request == 0 {
-            return self.atapi_ok(ctx, u);
+            return self.ok(tf);
         }
-        if !self.validate_bcl(u) {
-            return;
+        if !self.validate_bcl(tf) {
+            return Action::Done;
         }
         match request {
-            0x10 => self.start_read(ctx, u, u64::from(lba), count, false),
-            0xf8 => self.start_read(ctx, u, u64::from(lba), count, true),
-            _ => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET),
+            0x10 => self.start_read(tf, u64::from(lba), count, false),
+            0xf8 => self.start_read(tf, u64::from(lba), count, true),
+            _ => self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET),
         }
     }
 
     /// SEEK(10): the LBA must be on the medium.
-    fn cmd_seek(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        let Some(cd) = self.cd(u) else { return };
-        let total = cd.medium_present().map_or(0, |m| m.sectors());
+    fn cmd_seek(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
+        let total = self.medium_present().map_or(0, |m| m.sectors());
         if u64::from(be32(&cdb[2..6])) >= total {
-            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
+            return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_LOGICAL_BLOCK_OOR);
         }
-        self.atapi_ok(ctx, u);
+        self.ok(tf)
     }
 
     /// REQUEST SENSE: fixed-format sense data (valid bit set, no qualifier); reporting a unit
     /// attention clears its key, any other sense stays until the next error (QEMU).
-    fn cmd_request_sense(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        let Some(cd) = self.cd(u) else { return };
-        let s = cd.sense;
+    fn cmd_request_sense(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
+        let s = self.sense;
         if s.key == SENSE_UNIT_ATTENTION {
-            cd.sense.key = SENSE_NONE;
+            self.sense.key = SENSE_NONE;
         }
         let mut r = Reply::new();
         r.bytes(&[
             0xf0, 0, s.key, 0, 0, 0, 0, 10, 0, 0, 0, 0, s.asc, 0, 0, 0, 0, 0,
         ]);
-        self.atapi_reply(ctx, u, &r, usize::from(cdb[4]));
+        self.reply(tf, &r, usize::from(cdb[4]))
     }
 
     /// INQUIRY: standard data, or the vital product data pages 0x00 (supported pages) and 0x83
     /// (device identification, as libata builds it).
-    fn cmd_inquiry(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        let Some(d) = &self.units[u].drive else {
-            return;
-        };
-        let serial = serial(d.number);
+    fn cmd_inquiry(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
+        let serial = serial(self.core.number);
         let alloc = usize::from(cdb[4]);
         let mut r = Reply::new();
         if cdb[1] & 1 == 0 {
@@ -716,7 +806,7 @@ impl Channel {
             r.bytes(INQUIRY_VENDOR);
             r.bytes(INQUIRY_PRODUCT);
             r.padded(FIRMWARE_REVISION.as_bytes(), 4);
-            return self.atapi_reply(ctx, u, &r, alloc);
+            return self.reply(tf, &r, alloc);
         }
         let page = cdb[2];
         r.bytes(&[0x05, page, 0, 0]);
@@ -724,7 +814,7 @@ impl Channel {
             0x00 => r.bytes(&[0x00, 0x83]),
             0x83 => {
                 if r.len + 24 > alloc {
-                    return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_DATA_PHASE_ERROR);
+                    return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_DATA_PHASE_ERROR);
                 }
                 // Vendor-specific: the serial number.
                 r.bytes(&[0x02, 0x00, 0x00, 20]);
@@ -737,63 +827,57 @@ impl Channel {
                     r.padded(&serial, 20);
                 }
             }
-            _ => {
-                return self.atapi_error(
-                    ctx,
-                    u,
-                    SENSE_ILLEGAL_REQUEST,
-                    ASC_INV_FIELD_IN_CMD_PACKET,
-                );
-            }
+            _ => return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET),
         }
         r.buf[3] = (r.len - 4) as u8;
-        self.atapi_reply(ctx, u, &r, alloc);
+        self.reply(tf, &r, alloc)
     }
 
     /// START STOP UNIT: load or eject (unless locked); a power condition is accepted as is.
-    fn cmd_start_stop_unit(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+    fn cmd_start_stop_unit(
+        &mut self,
+        ctx: &mut dyn Context,
+        tf: &mut Taskfile,
+        cdb: &[u8],
+    ) -> Action {
         let (start, load_eject, power_condition) = (cdb[4] & 1 != 0, cdb[4] & 2 != 0, cdb[4] >> 4);
         if power_condition != 0 {
-            if let Some(bug) = self.planted.active(ATAPI_DATA_OVERRUN) {
+            if let Some(bug) = self.core.planted.active(ATAPI_DATA_OVERRUN) {
                 // PLANTED `ide-atapi-data-overrun` (CVE-2015-5154): the power-condition path
                 // returns without completing the command: DRQ stays set, the packet transfer
                 // stays current with its pointer at its end.
                 bug.reached(ctx);
-                return;
+                return Action::Done;
             }
-            return self.atapi_ok(ctx, u);
+            return self.ok(tf);
         }
-        let Some(cd) = self.cd(u) else { return };
         if load_eject {
-            if !start && !cd.tray_open && cd.locked {
-                let key = if cd.medium.is_some() {
+            if !start && !self.tray_open && self.locked {
+                let key = if self.medium.is_some() {
                     SENSE_NOT_READY
                 } else {
                     SENSE_ILLEGAL_REQUEST
                 };
-                return self.atapi_error(ctx, u, key, ASC_MEDIA_REMOVAL_PREVENTED);
+                return self.error(tf, key, ASC_MEDIA_REMOVAL_PREVENTED);
             }
-            cd.tray_open = !start;
+            self.tray_open = !start;
         }
-        self.atapi_ok(ctx, u);
+        self.ok(tf)
     }
 
     /// READ CAPACITY: the last LBA and the block size.
-    fn cmd_read_capacity(&mut self, ctx: &mut dyn Context, u: usize) {
-        let Some(cd) = self.cd(u) else { return };
-        let total = cd.medium_present().map_or(0, |m| m.sectors());
+    fn cmd_read_capacity(&mut self, tf: &mut Taskfile) -> Action {
+        let total = self.medium_present().map_or(0, |m| m.sectors());
         let mut r = Reply::new();
         r.u32(total.wrapping_sub(1) as u32);
         r.u32(CD_SECTOR_SIZE as u32);
-        self.atapi_reply(ctx, u, &r, 8);
+        self.reply(tf, &r, 8)
     }
-
     /// READ TOC/PMA/ATIP, by the format in bits 7:6 of the last CDB byte (SFF-8020; QEMU
     /// ignores byte 2): 0 the TOC (one data track and the lead-out), 1 the session
     /// information, 2 the raw TOC.
-    fn cmd_read_toc(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        let Some(cd) = self.cd(u) else { return };
-        let total = cd.medium_present().map_or(0, |m| m.sectors());
+    fn cmd_read_toc(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
+        let total = self.medium_present().map_or(0, |m| m.sectors());
         let msf = cdb[1] & 2 != 0;
         let track = cdb[6];
         let alloc = usize::from(be16(&cdb[7..9]));
@@ -820,24 +904,19 @@ impl Channel {
                 put_address(&mut r, 0, msf);
             }
             _ => {
-                return self.atapi_error(
-                    ctx,
-                    u,
-                    SENSE_ILLEGAL_REQUEST,
-                    ASC_INV_FIELD_IN_CMD_PACKET,
-                );
+                return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
             }
         }
         if cdb[9] >> 6 != 1 {
             let data_length = (r.len - 2) as u16;
             r.set_u16(0, data_length);
         }
-        self.atapi_reply(ctx, u, &r, alloc);
+        self.reply(tf, &r, alloc)
     }
 
     /// The profile the medium makes current: DVD-ROM, CD-ROM, or none.
-    fn current_profile(cd: &CdState) -> u16 {
-        match cd.medium_present().map(|m| m.sectors()) {
+    fn current_profile(&self) -> u16 {
+        match self.medium_present().map(|m| m.sectors()) {
             Some(n) if n > CD_MAX_SECTORS => MMC_PROFILE_DVD_ROM,
             Some(n) if n > 0 => MMC_PROFILE_CD_ROM,
             _ => 0,
@@ -845,12 +924,11 @@ impl Channel {
     }
 
     /// GET CONFIGURATION: only from feature 0, the profile list (DVD-ROM and CD-ROM).
-    fn cmd_get_configuration(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+    fn cmd_get_configuration(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
         if cdb[2] != 0 || cdb[3] != 0 {
-            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+            return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
         }
-        let Some(cd) = self.cd(u) else { return };
-        let current = Self::current_profile(cd);
+        let current = self.current_profile();
         let alloc = usize::from(be16(&cdb[7..9])).min(GET_CONFIGURATION_MAX);
         let mut r = Reply::new();
         r.u32(16); // data length
@@ -862,65 +940,62 @@ impl Channel {
             r.u16(profile);
             r.bytes(&[u8::from(profile == current), 0]);
         }
-        self.atapi_reply(ctx, u, &r, alloc);
+        self.reply(tf, &r, alloc)
     }
 
     /// GET EVENT STATUS NOTIFICATION (polled): the media class; reporting an event clears it.
-    fn cmd_get_event_status(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+    fn cmd_get_event_status(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
         if cdb[1] & GESN_POLLED == 0 {
-            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+            return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
         }
-        let Some(cd) = self.cd(u) else { return };
         let alloc = usize::from(be16(&cdb[7..9]));
         let supported = 1 << GESN_MEDIA_CLASS;
         let mut r = Reply::new();
         if cdb[4] & supported != 0 {
-            let status = if cd.tray_open {
+            let status = if self.tray_open {
                 MS_TRAY_OPEN
-            } else if cd.medium.is_some() {
+            } else if self.medium.is_some() {
                 MS_MEDIA_PRESENT
             } else {
                 0
             };
             let mut event = MEC_NO_CHANGE;
             if status != MS_TRAY_OPEN {
-                if cd.new_media {
+                if self.new_media {
                     event = MEC_NEW_MEDIA;
-                    cd.new_media = false;
-                } else if cd.eject_request {
+                    self.new_media = false;
+                } else if self.eject_request {
                     event = MEC_EJECT_REQUESTED;
-                    cd.eject_request = false;
+                    self.eject_request = false;
                 }
             }
             r.bytes(&[0, 4, GESN_MEDIA_CLASS, supported, event, status, 0, 0]);
         } else {
             r.bytes(&[0, 0, GESN_NEA, supported]);
         }
-        self.atapi_reply(ctx, u, &r, alloc);
+        self.reply(tf, &r, alloc)
     }
 
     /// READ DISC INFORMATION (standard type only): one complete session, one track.
-    fn cmd_read_disc_information(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
+    fn cmd_read_disc_information(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
         if cdb[1] & 7 != 0 {
-            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+            return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
         }
         let mut r = Reply::new();
         r.bytes(&[0, 32, 0x0e, 1, 1, 1, 1, 0x20]);
         r.zeros(34 - 8);
-        self.atapi_reply(ctx, u, &r, usize::from(be16(&cdb[7..9])));
+        self.reply(tf, &r, usize::from(be16(&cdb[7..9])))
     }
 
     /// MODE SENSE(10), current values only: the R/W error recovery, CD audio control and CD
     /// capabilities pages.
-    fn cmd_mode_sense(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        let Some(cd) = self.cd(u) else { return };
-        let locked = cd.locked;
+    fn cmd_mode_sense(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
+        let locked = self.locked;
         let alloc = usize::from(be16(&cdb[7..9]));
         let (control, page) = (cdb[2] >> 6, cdb[2] & 0x3f);
         if control == 3 {
-            return self.atapi_error(
-                ctx,
-                u,
+            return self.error(
+                tf,
                 SENSE_ILLEGAL_REQUEST,
                 ASC_SAVING_PARAMETERS_NOT_SUPPORTED,
             );
@@ -932,7 +1007,7 @@ impl Channel {
             _ => 0,
         };
         if control != 0 || len == 0 {
-            return self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
+            return self.error(tf, SENSE_ILLEGAL_REQUEST, ASC_INV_FIELD_IN_CMD_PACKET);
         }
         let mut r = Reply::new();
         // Header: mode data length, medium type 0x70 (QEMU), no block descriptors.
@@ -959,19 +1034,18 @@ impl Channel {
                 r.zeros(6);
             }
         }
-        self.atapi_reply(ctx, u, &r, alloc);
+        self.reply(tf, &r, alloc)
     }
 
     /// READ DVD STRUCTURE of a DVD medium (layer 0): physical format, copyright, manufacturing
     /// information, and the list of these (format 0xFF).
-    fn cmd_read_dvd_structure(&mut self, ctx: &mut dyn Context, u: usize, cdb: &[u8]) {
-        let Some(cd) = self.cd(u) else { return };
-        let total = cd.medium_present().map_or(0, |m| m.sectors());
-        let profile = Self::current_profile(cd);
+    fn cmd_read_dvd_structure(&mut self, tf: &mut Taskfile, cdb: &[u8]) -> Action {
+        let total = self.medium_present().map_or(0, |m| m.sectors());
+        let profile = self.current_profile();
         let alloc = usize::from(be16(&cdb[8..10]));
         match Self::dvd_structure(cdb, total, profile) {
-            Ok(r) => self.atapi_reply(ctx, u, &r, alloc),
-            Err(asc) => self.atapi_error(ctx, u, SENSE_ILLEGAL_REQUEST, asc),
+            Ok(r) => self.reply(tf, &r, alloc),
+            Err(asc) => self.error(tf, SENSE_ILLEGAL_REQUEST, asc),
         }
     }
 
@@ -1028,21 +1102,125 @@ impl Channel {
     /// taken out; a locked one only posts an eject request; an open tray closes with the
     /// medium put back. Each change is a new-media event, a medium change reported to the next
     /// command, and an interrupt.
-    pub(super) fn medium_event(&mut self, ctx: &mut dyn Context, u: usize) {
-        let Some(cd) = self.cd(u) else { return };
-        if cd.tray_open {
-            cd.tray_open = false;
-            cd.medium.clone_from(&cd.power_on_medium);
-        } else if cd.locked {
-            cd.eject_request = true;
-            return self.raise_irq(ctx);
+    pub(super) fn medium_event(&mut self) -> Action {
+        if self.tray_open {
+            self.tray_open = false;
+            self.medium.clone_from(&self.power_on_medium);
+        } else if self.locked {
+            self.eject_request = true;
+            return Action::Interrupt;
         } else {
-            cd.tray_open = true;
-            cd.medium = None;
+            self.tray_open = true;
+            self.medium = None;
         }
-        cd.changed = 1;
-        cd.new_media = true;
-        cd.eject_request = false;
-        self.raise_irq(ctx);
+        self.changed = 1;
+        self.new_media = true;
+        self.eject_request = false;
+        Action::Interrupt
+    }
+
+    // ---- DMA data phase ------------------------------------------------------------------
+
+    /// Bytes per sector, and bytes wanted for the next step, of a transfer.
+    pub(super) fn dma_step(kind: DmaKind) -> (u64, u64) {
+        match kind {
+            DmaKind::CdRead {
+                left, raw: false, ..
+            } => (
+                CD_SECTOR_SIZE as u64,
+                u64::from(left.min(CD_DMA_CHUNK_SECTORS)) * CD_SECTOR_SIZE as u64,
+            ),
+            DmaKind::CdRead { raw: true, .. } => {
+                let raw = CD_RAW_SECTOR_SIZE as u64;
+                (raw, raw)
+            }
+            DmaKind::Reply { len } => (1, u64::from(len)),
+            DmaKind::Ata { .. } | DmaKind::Trim => (1, 0),
+        }
+    }
+
+    /// Move the bytes `segs` describe for `kind`. A read is checked before any data moves.
+    pub(super) fn dma_transfer(
+        &mut self,
+        ctx: &mut dyn Context,
+        kind: DmaKind,
+        segs: &Segments,
+    ) -> Result<(), IoError> {
+        let bytes = segs.total;
+        let mut cursor = Cursor::new(segs);
+        match kind {
+            DmaKind::CdRead { lba, raw, .. } => {
+                let sector_size = if raw {
+                    CD_RAW_SECTOR_SIZE
+                } else {
+                    CD_SECTOR_SIZE
+                };
+                let count = bytes.div_ceil(sector_size as u64);
+                let medium = self.medium_present().ok_or(IoError::NoMedium)?;
+                Fault::check(self.fault, lba, count)?;
+                tracing::trace!(
+                    target: "dma_blk_io",
+                    "offset {:#x} bytes {bytes} to_dev false",
+                    lba * CD_SECTOR_SIZE as u64
+                );
+                let on_medium = lba
+                    .checked_add(count)
+                    .is_some_and(|end| end <= medium.sectors());
+                if !raw && on_medium {
+                    // The whole run at once: straight from the medium's memory, or one read
+                    // of the image file.
+                    for _ in 0..count {
+                        ctx.work(1);
+                    }
+                    let len = count as usize * CD_SECTOR_SIZE;
+                    if let Some(data) = medium.run(lba, count) {
+                        cursor.put(ctx, &data[..bytes as usize]);
+                    } else {
+                        let mut chunk = vec![0u8; len];
+                        medium.read_run(lba, &mut chunk)?;
+                        cursor.put(ctx, &chunk[..bytes as usize]);
+                    }
+                    return Ok(());
+                }
+                let mut chunk = vec![0u8; count as usize * sector_size];
+                for (i, sector) in chunk.chunks_mut(sector_size).enumerate() {
+                    ctx.work(1);
+                    let lba = lba + i as u64;
+                    if raw {
+                        medium.read(lba, &mut sector[16..16 + CD_SECTOR_SIZE])?;
+                        cd_data_to_raw(sector, lba);
+                    } else {
+                        medium.read(lba, sector)?;
+                    }
+                }
+                cursor.put(ctx, &chunk[..bytes as usize]);
+            }
+            DmaKind::Reply { .. } => {
+                let len = (bytes as usize).min(IO_BUFFER_SIZE);
+                cursor.put(ctx, &self.core.io[..len]);
+            }
+            DmaKind::Ata { .. } | DmaKind::Trim => {}
+        }
+        Ok(())
+    }
+
+    /// `sectors` of `kind` moved: what is left of it, or `None` when it is complete.
+    pub(super) fn dma_advance(kind: DmaKind, sectors: u32) -> Option<DmaKind> {
+        match kind {
+            DmaKind::CdRead { lba, left, raw } => {
+                let left = left.saturating_sub(sectors);
+                (left != 0).then_some(DmaKind::CdRead {
+                    lba: lba + u64::from(sectors),
+                    left,
+                    raw,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// The transfer completed: the packet command is over.
+    pub(super) fn dma_done(&mut self, tf: &mut Taskfile) -> Action {
+        self.ok(tf)
     }
 }

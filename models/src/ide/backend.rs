@@ -220,12 +220,42 @@ impl Disk {
     pub fn read(&self, lba: u64, buf: &mut [u8]) -> Result<(), IoError> {
         self.check(lba, 1, false)?;
         let n = buf.len().min(SECTOR_SIZE);
-        let buf = &mut buf[..n];
-        if let Some(data) = self.overlay.sectors.get(&lba) {
-            buf.copy_from_slice(&data[..n]);
-            return Ok(());
+        self.read_run(lba, &mut buf[..n])
+    }
+
+    /// Read `buf.len()` bytes from the start of sector `lba` on (whole sectors, the last one
+    /// possibly in part), checked as one request: each written sector is copied once, and each
+    /// gap between them is read from the base in one piece (or zero-filled).
+    pub fn read_run(&self, lba: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        let count = buf.len().div_ceil(SECTOR_SIZE) as u64;
+        self.check(lba, count, false)?;
+        let mut done = 0usize;
+        for (&at, data) in self.overlay.sectors.range(lba..lba + count) {
+            let start = (at - lba) as usize * SECTOR_SIZE;
+            self.read_base(lba + (done / SECTOR_SIZE) as u64, &mut buf[done..start])?;
+            let end = (start + SECTOR_SIZE).min(buf.len());
+            buf[start..end].copy_from_slice(&data[..end - start]);
+            done = end;
         }
+        self.read_base(lba + (done / SECTOR_SIZE) as u64, &mut buf[done..])
+    }
+
+    /// Whether sectors `lba..lba + count` read as zeros without looking: no image under them
+    /// and nothing written there.
+    pub fn reads_zeros(&self, lba: u64, count: u64) -> bool {
+        self.base.is_none()
+            && self
+                .overlay
+                .sectors
+                .range(lba..lba.saturating_add(count))
+                .next()
+                .is_none()
+    }
+
+    /// What lies under the overlay at sector `lba` on: the image file, or zeros.
+    fn read_base(&self, lba: u64, buf: &mut [u8]) -> Result<(), IoError> {
         match &self.base {
+            _ if buf.is_empty() => Ok(()),
             Some(file) => file.read_at(lba * SECTOR_SIZE as u64, buf),
             None => {
                 buf.fill(0);
@@ -240,8 +270,41 @@ impl Disk {
         let Ok(data) = <&[u8; SECTOR_SIZE]>::try_from(data) else {
             return Err(IoError::Io);
         };
-        // An OR-fold rather than a comparison with a zero sector: one compare, not 512 traced ones.
-        if data.iter().fold(0u8, |acc, &b| acc | b) == 0 && self.base.is_none() {
+        self.store(lba, data)
+    }
+
+    /// Write the whole sectors of `data` from sector `lba` on (a partial last sector is not
+    /// written), checked as one request. Sectors are stored in order: when the overlay fills
+    /// up, the ones before stay written.
+    pub fn write_run(&mut self, lba: u64, data: &[u8]) -> Result<(), IoError> {
+        let sectors = data.chunks_exact(SECTOR_SIZE);
+        let count = sectors.len() as u64;
+        self.check(lba, count, true)?;
+        if self.base.is_none() && is_zero(&data[..count as usize * SECTOR_SIZE]) {
+            // Zeros on a disk without an image (what a DMA from untouched memory writes): the
+            // sectors written there before go, nothing is stored.
+            let written: Vec<u64> = self
+                .overlay
+                .sectors
+                .range(lba..lba + count)
+                .map(|(at, _)| *at)
+                .collect();
+            for at in written {
+                self.overlay.sectors.remove(&at);
+            }
+            return Ok(());
+        }
+        for (i, sector) in sectors.enumerate() {
+            let sector = <&[u8; SECTOR_SIZE]>::try_from(sector).map_err(|_| IoError::Io)?;
+            self.store(lba + i as u64, sector)?;
+        }
+        Ok(())
+    }
+
+    /// Keep `data` as sector `lba` in the overlay (an all-zero sector of a disk without an image
+    /// is dropped instead).
+    fn store(&mut self, lba: u64, data: &[u8; SECTOR_SIZE]) -> Result<(), IoError> {
+        if is_zero(data) && self.base.is_none() {
             self.overlay.sectors.remove(&lba);
             return Ok(());
         }
@@ -255,6 +318,12 @@ impl Disk {
         self.overlay.sectors.insert(lba, Box::new(*data));
         Ok(())
     }
+}
+
+/// Whether `data` is all zeros: an OR-fold rather than a comparison with zeros, so one traced
+/// compare, not one per byte.
+fn is_zero(data: &[u8]) -> bool {
+    data.iter().fold(0u8, |acc, &b| acc | b) == 0
 }
 
 /// Where a CD medium's data comes from.
@@ -324,6 +393,35 @@ impl Medium {
                 Ok(())
             }
             MediumData::Image(file) => file.read_at(start, buf),
+        }
+    }
+
+    /// The bytes of sectors `lba..lba + count`, where the medium holds them in memory (the
+    /// generated volume): a DMA moves them from there without a copy. `None` for an image file,
+    /// or a range past the end of the medium.
+    pub fn run(&self, lba: u64, count: u64) -> Option<&[u8]> {
+        let MediumData::Memory(bytes) = &self.data else {
+            return None;
+        };
+        let start = usize::try_from(lba.checked_mul(CD_SECTOR_SIZE as u64)?).ok()?;
+        let len = usize::try_from(count.checked_mul(CD_SECTOR_SIZE as u64)?).ok()?;
+        bytes.get(start..start.checked_add(len)?)
+    }
+
+    /// Read `buf.len()` bytes from the start of sector `lba` on, which the caller has checked
+    /// against [`Medium::sectors`], in one piece.
+    pub fn read_run(&self, lba: u64, buf: &mut [u8]) -> Result<(), IoError> {
+        match self.run(lba, buf.len().div_ceil(CD_SECTOR_SIZE) as u64) {
+            Some(bytes) => {
+                buf.copy_from_slice(&bytes[..buf.len()]);
+                Ok(())
+            }
+            None => match &self.data {
+                MediumData::Image(file) => {
+                    file.read_at(lba.saturating_mul(CD_SECTOR_SIZE as u64), buf)
+                }
+                MediumData::Memory(_) => Err(IoError::Io),
+            },
         }
     }
 }
@@ -400,6 +498,59 @@ mod tests {
     }
 
     #[test]
+    fn runs_read_and_write_as_the_sectors_do() {
+        let mut d = Disk::memory(16);
+        let mut data = vec![0u8; 3 * SECTOR_SIZE];
+        data[..SECTOR_SIZE].fill(1);
+        data[2 * SECTOR_SIZE..].fill(3);
+        assert!(d.reads_zeros(4, 3));
+        d.write_run(4, &data).unwrap();
+        assert_eq!(
+            d.overlay.sectors.len(),
+            2,
+            "the zero sector in the middle is not stored"
+        );
+        assert!(!d.reads_zeros(4, 1) && d.reads_zeros(5, 1) && !d.reads_zeros(0, 16));
+        // A run across written sectors and gaps, ending inside a sector.
+        let mut back = vec![0xaau8; 4 * SECTOR_SIZE - 100];
+        d.read_run(3, &mut back).unwrap();
+        let mut want = vec![0u8; SECTOR_SIZE];
+        want.extend_from_slice(&data);
+        want.truncate(back.len());
+        assert_eq!(back, want);
+        for (i, chunk) in back.chunks(SECTOR_SIZE).enumerate() {
+            let mut one = vec![0xaau8; chunk.len()];
+            d.read(3 + i as u64, &mut one).unwrap();
+            assert_eq!(one, chunk, "sector {}", 3 + i);
+        }
+        assert_eq!(d.read_run(15, &mut back), Err(IoError::Io), "past the end");
+        assert_eq!(d.write_run(15, &data), Err(IoError::Io), "past the end");
+        // Zeros over written sectors drop them.
+        d.write_run(4, &[0u8; 3 * SECTOR_SIZE]).unwrap();
+        assert!(d.reads_zeros(0, 16));
+        d.write_run(4, &data).unwrap();
+        // A partial last sector is not written.
+        d.write_run(10, &[7u8; SECTOR_SIZE + 2]).unwrap();
+        assert!(d.reads_zeros(11, 1) && !d.reads_zeros(10, 1));
+    }
+
+    #[test]
+    fn a_full_overlay_keeps_the_sectors_written_before() {
+        let mut d = Disk::memory(OVERLAY_MAX_SECTORS as u64 + 4);
+        for lba in 0..OVERLAY_MAX_SECTORS as u64 - 1 {
+            d.write(lba, &[1; SECTOR_SIZE]).unwrap();
+        }
+        let run = [2u8; 3 * SECTOR_SIZE];
+        let first = OVERLAY_MAX_SECTORS as u64 - 1;
+        assert_eq!(d.write_run(first, &run), Err(IoError::NoSpace));
+        let mut buf = [0u8; SECTOR_SIZE];
+        d.read(first, &mut buf).unwrap();
+        assert_eq!(buf, [2; SECTOR_SIZE]);
+        d.read(first + 1, &mut buf).unwrap();
+        assert_eq!(buf, [0; SECTOR_SIZE]);
+    }
+
+    #[test]
     fn overlay_is_bounded() {
         let mut d = Disk::memory(OVERLAY_MAX_SECTORS as u64 + 2);
         for lba in 0..OVERLAY_MAX_SECTORS as u64 {
@@ -453,6 +604,12 @@ mod tests {
         );
         m.read(17, &mut buf).unwrap();
         assert_eq!(&buf[..6], b"\xffCD001");
+        let run = m.run(16, 2).unwrap();
+        assert_eq!(&run[CD_SECTOR_SIZE..CD_SECTOR_SIZE + 6], b"\xffCD001");
+        assert_eq!(m.run(DEFAULT_CD_SECTORS - 1, 2), None, "past the end");
+        let mut two = vec![0u8; CD_SECTOR_SIZE + 10];
+        m.read_run(16, &mut two).unwrap();
+        assert_eq!(&two[..], &run[..CD_SECTOR_SIZE + 10]);
         assert_eq!(m, Medium::blank());
     }
 }

@@ -43,37 +43,32 @@ pub struct Segment {
     pub len: u32,
 }
 
-/// The memory segments of one transfer, as the PRD table describes them.
-#[derive(Clone, Debug)]
+/// The memory segments of one transfer, as the PRD table describes them (at most
+/// [`MAX_SEGMENTS`]; a list grown as the walk finds them, so a short transfer costs no more than
+/// its entries).
+#[derive(Clone, Debug, Default)]
 pub struct Segments {
-    list: [Segment; MAX_SEGMENTS],
-    len: usize,
+    list: Vec<Segment>,
     /// Total bytes.
     pub total: u64,
 }
 
-impl Default for Segments {
-    fn default() -> Self {
-        Self {
-            list: [Segment::default(); MAX_SEGMENTS],
-            len: 0,
-            total: 0,
-        }
-    }
-}
-
 impl Segments {
     fn push(&mut self, seg: Segment) {
-        if let Some(slot) = self.list.get_mut(self.len) {
-            *slot = seg;
-            self.len += 1;
+        if self.list.len() < MAX_SEGMENTS {
+            self.list.push(seg);
             self.total += u64::from(seg.len);
         }
     }
 
+    fn clear(&mut self) {
+        self.list.clear();
+        self.total = 0;
+    }
+
     /// The segments, in order.
     pub fn as_slice(&self) -> &[Segment] {
-        &self.list[..self.len]
+        &self.list
     }
 }
 
@@ -254,8 +249,7 @@ impl BusMaster {
     /// Walk the table from the current position for up to `limit` bytes and return the memory
     /// segments found. Fewer bytes than `limit` means the table ended first.
     pub fn prepare(&mut self, ctx: &mut dyn Context, limit: u64, segs: &mut Segments) {
-        segs.len = 0;
-        segs.total = 0;
+        segs.clear();
         while segs.total < limit {
             if self.prd_left == 0 {
                 if self.prd_last || self.table_limit_reached() {

@@ -17,10 +17,12 @@
 //!
 //! Example: `--machine pc,hda=disk-cow:/tmp/linux.img,hdc=cdrom:/tmp/boot.iso,hda.fail=2048`.
 
+use super::ata::AtaDisk;
+use super::atapi::AtapiCd;
 use super::backend::{
     self, DEFAULT_DISK_SECTORS, Disk, Fault, ImageFile, ImageMode, IoError, Medium,
 };
-use super::channel::Drive;
+use super::unit::Drive;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -250,10 +252,17 @@ impl IdeConfig {
     pub(crate) fn default_drives() -> [[Option<Drive>; 2]; 2] {
         [
             [
-                Some(Drive::disk(Disk::memory(DEFAULT_DISK_SECTORS), None, 1)),
+                Some(Drive::Disk(AtaDisk::new(
+                    Disk::memory(DEFAULT_DISK_SECTORS),
+                    None,
+                    1,
+                ))),
                 None,
             ],
-            [Some(Drive::cdrom(Some(Medium::blank()), None, 3)), None],
+            [
+                Some(Drive::Cd(AtapiCd::new(Some(Medium::blank()), None, 3))),
+                None,
+            ],
         ]
     }
 }
@@ -272,7 +281,7 @@ fn open_drive(config: &DriveConfig, number: u8) -> Result<Drive, ConfigError> {
                 DiskBacking::Memory { sectors } => Disk::memory(*sectors),
                 DiskBacking::Image { path, mode } => backend::Disk::image(open_image(path)?, *mode),
             };
-            Drive::disk(disk, *fault, number)
+            Drive::Disk(AtaDisk::new(disk, *fault, number))
         }
         DriveConfig::Cdrom { medium, fault } => {
             let medium = match medium {
@@ -280,7 +289,7 @@ fn open_drive(config: &DriveConfig, number: u8) -> Result<Drive, ConfigError> {
                 MediumConfig::Blank => Some(Medium::blank()),
                 MediumConfig::Image(path) => Some(Medium::image(open_image(path)?)),
             };
-            Drive::cdrom(medium, *fault, number)
+            Drive::Cd(AtapiCd::new(medium, *fault, number))
         }
     })
 }

@@ -64,12 +64,8 @@ impl Igb {
         }
     }
 
-    fn msi_enabled(&self) -> bool {
-        self.pci.u16(CAP_MSI + 2) & MSI_CTRL_ENABLE != 0
-    }
-
-    fn msix_enabled(&self) -> bool {
-        self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0
+    pub(super) fn msix_enabled(&self) -> bool {
+        self.irq.msix_enabled(&self.pci)
     }
 
     /// ICR read: clears (and lowers) every cause when GPIE.NSICR is set, IMS is 0,
@@ -162,12 +158,9 @@ impl Igb {
             let eicr = self.reg(EICR) | (raised & ICR_DRSTA) | EICR_OTHER;
             self.set_reg(EICR, eicr);
             if self.msix_enabled() {
-                self.msix_send(ctx, 0);
-            } else if self.msi_enabled() {
-                self.msi_notify(ctx);
+                self.irq.msix_send(&self.pci, ctx, 0);
             } else {
-                self.regs.count(IAC, 1);
-                self.set_intx(ctx, true);
+                self.irq.notify_legacy(&mut self.pci, &mut self.regs, ctx);
             }
         }
     }
@@ -180,28 +173,7 @@ impl Igb {
         if self.reg(ICR) & self.reg(IMS) == 0 && !self.msix_mode() {
             let eicr = self.reg(EICR) & !EICR_OTHER;
             self.set_reg(EICR, eicr);
-            if !self.msix_enabled() && !self.msi_enabled() {
-                self.set_intx(ctx, false);
-            }
-        }
-    }
-
-    /// The device's INTx level, and the line as INTx disable lets it through.
-    pub(super) fn set_intx(&mut self, ctx: &mut dyn Context, level: bool) {
-        if level != self.intx_level {
-            tracing::trace!(target: "igb_irq_legacy_notify", "{level}");
-            self.intx_level = level;
-            self.pci.set_interrupt_status(level);
-        }
-        self.drive_intx(ctx);
-    }
-
-    /// Drive the INTx line: the level unless the command register disables INTx.
-    pub(super) fn drive_intx(&mut self, ctx: &mut dyn Context) {
-        let line = self.intx_level && !self.pci.intx_disabled();
-        if line != self.intx_line {
-            self.intx_line = line;
-            ctx.set_irq(IRQ_PIN, line);
+            self.irq.settle_legacy(&mut self.pci, ctx);
         }
     }
 
@@ -216,37 +188,9 @@ impl Igb {
                 // No such MSI-X vector for the PF: nothing is sent and EIAC does not apply.
                 continue;
             }
-            self.msix_send(ctx, vector);
+            self.irq.msix_send(&self.pci, ctx, vector);
             let eicr = self.reg(EICR) & !(self.reg(EIAC) & bit);
             self.set_reg(EICR, eicr);
-        }
-    }
-
-    pub(super) fn msix_send(&mut self, ctx: &mut dyn Context, vector: usize) {
-        let function_masked =
-            !self.msix_enabled() || self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_MASKALL != 0;
-        let Some((addr, data)) = self.msix.message(vector, function_masked) else {
-            return;
-        };
-        tracing::trace!(target: "igb_msix_notify_vec", "vector {vector}");
-        if self.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
-        }
-    }
-
-    fn msi_notify(&mut self, ctx: &mut dyn Context) {
-        if self.pci.u32(CAP_MSI + 0x10) & 1 != 0 {
-            // Per-vector mask: remember it as pending.
-            let pending = self.pci.u32(CAP_MSI + 0x14) | 1;
-            self.pci.set_u32(CAP_MSI + 0x14, pending);
-            return;
-        }
-        let addr =
-            u64::from(self.pci.u32(CAP_MSI + 4)) | u64::from(self.pci.u32(CAP_MSI + 8)) << 32;
-        let data = u32::from(self.pci.u16(CAP_MSI + 0xC));
-        tracing::trace!(target: "igb_irq_msi_notify", "addr {addr:#x} data {data:#x}");
-        if self.bus_master() {
-            let _ = ctx.dma_write(addr, &data.to_le_bytes());
         }
     }
 }

@@ -98,42 +98,27 @@ mod tests;
 mod tx;
 mod vf;
 
-use crate::e1000_core::eeprom;
+use crate::e1000_core::irq::{Irq, IrqChip, IrqLayout};
 use crate::e1000_core::kick::TxKick;
-use crate::e1000_core::msix::Msix;
+use crate::e1000_core::nic::Nic;
 use crate::e1000_core::pcap::Pcap;
 use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use crate::e1000_core::timesync::{self, TimeSync};
-use harness::access::{AccessRules, AccessSize, Space};
+use crate::e1000_core::{eeprom, function};
+use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
-use harness::pci::{self, BarDef, BarKind, PciConfig};
+use harness::pci::PciConfig;
 pub use regs::*;
 use std::collections::VecDeque;
 
-/// BAR0: the register file.
-pub const MMIO_REGION: RegionId = RegionId(0);
-/// BAR1: the flash window (no decode).
-pub const FLASH_REGION: RegionId = RegionId(1);
-/// BAR2: IOADDR/IODATA.
-pub const IO_REGION: RegionId = RegionId(2);
-/// BAR3 (64-bit): MSI-X table and PBA.
-pub const MSIX_REGION: RegionId = RegionId(3);
-/// The INTx output (INTA).
-pub const IRQ_PIN: u8 = 0;
-
-/// Size of BAR0 and BAR1.
-pub const MMIO_SIZE: u64 = 128 << 10;
-/// Size of BAR2.
-pub const IO_SIZE: u64 = 32;
-/// Size of BAR3.
-pub const MSIX_SIZE: u64 = 16 << 10;
-use crate::e1000_core::{AUTONEG_NS, MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
+use crate::e1000_core::Chip;
+pub use crate::e1000_core::function::{
+    FLASH_REGION, IO_REGION, IRQ_PIN, MMIO_REGION, MMIO_SIZE, MSIX_PBA_OFFSET, MSIX_REGION,
+    MSIX_SIZE,
+};
 pub use crate::e1000_core::{DEFAULT_MAC, MAX_FRAME, SENT_FRAMES_KEPT};
-
-const TIMER_AUTONEG: TimerId = TimerId(0);
-/// Transmit queues that yielded resume on this timer.
-const TIMER_TX_RESUME: TimerId = TimerId(1);
+use crate::e1000_core::{TIMER_AUTONEG, TIMER_TX_RESUME};
 
 // PCI capability offsets (facts §1.1, igb).
 const CAP_PM: u8 = 0x40;
@@ -142,8 +127,22 @@ const CAP_MSIX: u8 = 0x70;
 const CAP_PCIE: u8 = 0xA0;
 /// MSI-X vectors in the capability and table (QEMU's 10, facts §1.1).
 pub const MSIX_VECTORS: usize = 10;
-/// Offset of the PBA in BAR3.
-pub const MSIX_PBA_OFFSET: u64 = 0x2000;
+
+/// The interrupt layout: MSI with a 64-bit address and per-vector masking (QEMU's
+/// `msi_init(.., 64-bit, per-vector mask)` for the 82576).
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct IgbIrq;
+
+impl IrqChip for IgbIrq {
+    const LAYOUT: IrqLayout = IrqLayout {
+        chip: Chip::Igb,
+        pin: IRQ_PIN,
+        cap_msi: CAP_MSI,
+        cap_msix: CAP_MSIX,
+        msi_vector_mask: true,
+        pba_offset: MSIX_PBA_OFFSET,
+    };
+}
 
 /// The igb (82576 PF) device model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -153,11 +152,8 @@ pub struct Igb {
     eeprom: [u16; EEPROM_TEMPLATE.len()],
     phy: Phy,
     ioaddr: u32,
-    msix: Msix<MSIX_VECTORS>,
-    /// The INTx level the device drives (QEMU's PCI IRQ level).
-    intx_level: bool,
-    /// The INTx line as the command register's INTx disable lets it through.
-    intx_line: bool,
+    /// INTx, MSI and the MSI-X table.
+    irq: Irq<IgbIrq, MSIX_VECTORS>,
     /// The time sync clock.
     timesync: TimeSync,
     /// Packet assembly per transmit queue.
@@ -193,9 +189,7 @@ impl Igb {
             eeprom: eeprom::image(&EEPROM_TEMPLATE, DEFAULT_MAC, DEVICE_ID),
             phy: Phy::new(&PHY_PROFILE),
             ioaddr: 0,
-            msix: Msix::new(MSIX_PBA_OFFSET),
-            intx_level: false,
-            intx_line: false,
+            irq: Irq::new(),
             timesync: TimeSync::default(),
             tx: Box::default(),
             tx_kick: TxKick::default(),
@@ -266,14 +260,6 @@ impl Igb {
         self.phy = Phy::new(&PHY_PROFILE);
         *self.tx = Default::default();
         self.tx_resume = 0;
-    }
-
-    fn reg(&self, offset: u64) -> u32 {
-        self.regs.get(offset)
-    }
-
-    fn set_reg(&mut self, offset: u64, value: u32) {
-        self.regs.set(offset, value);
     }
 
     fn bus_master(&self) -> bool {
@@ -364,22 +350,10 @@ impl Igb {
             ICS => self.raise(ctx, ICR, value),
             IMS => self.raise(ctx, IMS, value & IMS_VALID),
             IMC => self.lower(ctx, IMS, value),
-            EICR => {
-                let mask = self.eicr_mask();
-                self.lower(ctx, EICR, value & mask);
-            }
-            EICS => {
-                let mask = self.eicr_mask();
-                self.raise(ctx, EICR, value & mask);
-            }
-            EIMS => {
-                let mask = self.eicr_mask();
-                self.raise(ctx, EIMS, value & mask);
-            }
-            EIMC => {
-                let mask = self.eicr_mask();
-                self.lower(ctx, EIMS, value & mask);
-            }
+            EICR => self.lower(ctx, EICR, value & self.eicr_mask()),
+            EICS => self.raise(ctx, EICR, value & self.eicr_mask()),
+            EIMS => self.raise(ctx, EIMS, value & self.eicr_mask()),
+            EIMC => self.lower(ctx, EIMS, value & self.eicr_mask()),
             EIAC => self.write_eiac(value),
             EIAM => self.write_eiam(value),
             _ if (EITR..EITR + 4 * EITR_COUNT).contains(&offset) => {
@@ -390,8 +364,8 @@ impl Igb {
             GCR => self.regs.set_masked(GCR, value, !GCR_RO),
             PBACLR => {
                 self.set_reg(PBACLR, value & PBACLR_VALID);
-                if self.pci.u16(CAP_MSIX + 2) & MSIX_CTRL_ENABLE != 0 {
-                    self.msix.clear_pending(value & PBACLR_VALID);
+                if self.msix_enabled() {
+                    self.irq.clear_pending(value & PBACLR_VALID);
                 }
             }
             TIMINCA => self
@@ -487,137 +461,81 @@ impl Igb {
             self.pf_reset_done();
         }
     }
+}
 
-    fn write_mdic(&mut self, ctx: &mut dyn Context, value: u32) {
-        let out = self.phy.mdic(value, self.reg(MDIC));
-        if let Some((reg, data)) = out.read {
-            tracing::trace!(target: "igb_core_mdic_read", "reg {reg:#x} data {data:#x}");
-        }
-        if let Some((reg, data)) = out.write {
-            tracing::trace!(target: "igb_core_mdic_write", "reg {reg:#x} data {data:#x}");
-        }
-        if out.restart_autoneg {
-            tracing::trace!(target: "igb_core_start_link_negotiation", "");
-            let v = self.reg(STATUS) & !STATUS_LU;
-            self.set_reg(STATUS, v);
-            let deadline = ctx.now().saturating_add(AUTONEG_NS);
-            ctx.timer_set(TIMER_AUTONEG, deadline);
-        }
-        self.set_reg(MDIC, out.mdic);
-        if out.interrupt {
-            self.raise(ctx, ICR, ICR_MDAC);
-        }
+impl Nic for Igb {
+    const CHIP: Chip = Chip::Igb;
+
+    fn reg(&self, offset: u64) -> u32 {
+        self.regs.get(offset)
     }
 
-    /// Autonegotiation completed: link up, flow control on (both directions), LSC.
-    fn autoneg_done(&mut self, ctx: &mut dyn Context) {
-        tracing::trace!(target: "igb_link_negotiation_done", "");
-        let v = self.reg(STATUS) | STATUS_LU;
+    fn set_reg(&mut self, offset: u64, value: u32) {
+        self.regs.set(offset, value);
+    }
+
+    fn phy_mut(&mut self) -> &mut Phy {
+        &mut self.phy
+    }
+
+    fn set_link_up(&mut self, up: bool) {
+        let status = self.reg(STATUS);
+        let v = if up {
+            status | STATUS_LU
+        } else {
+            status & !STATUS_LU
+        };
         self.set_reg(STATUS, v);
-        self.phy.autoneg_done();
-        if self.phy.autoneg_enabled() && self.phy.autoneg_complete() {
-            let v = self.reg(CTRL) | CTRL_TFCE | CTRL_RFCE;
-            self.set_reg(CTRL, v);
-        }
-        self.raise(ctx, ICR, ICR_LSC);
     }
 
-    // ---- BAR2 and BAR3 -------------------------------------------------------------------
-
-    fn io_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
-        match offset {
-            IOADDR => self.ioaddr,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_read(ctx, u64::from(self.ioaddr))
-            }
-            _ => 0,
-        }
+    fn raise_icr(&mut self, ctx: &mut dyn Context, causes: u32) {
+        self.raise(ctx, ICR, causes);
     }
 
-    fn io_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
-        match offset {
-            IOADDR => self.ioaddr = value,
-            IODATA if u64::from(self.ioaddr) < MMIO_SIZE => {
-                self.mmio_write(ctx, u64::from(self.ioaddr), value);
-            }
-            _ => {}
-        }
+    fn ioaddr_mut(&mut self) -> &mut u32 {
+        &mut self.ioaddr
+    }
+
+    fn register_read(&mut self, ctx: &mut dyn Context, offset: u64) -> u32 {
+        self.mmio_read(ctx, offset)
+    }
+
+    fn register_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.mmio_write(ctx, offset, value);
+    }
+
+    fn receive_frame(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
+        self.receive(ctx, frame);
+    }
+
+    fn resume_transmit(&mut self, ctx: &mut dyn Context) {
+        self.resume_xmit(ctx);
+    }
+
+    fn pcap(&self) -> Option<&Pcap> {
+        self.pcap.as_ref()
+    }
+
+    fn msix_bar_read(&self, offset: u64) -> u32 {
+        self.irq.msix_read(offset)
+    }
+
+    fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
+        self.irq.msix_write(&self.pci, ctx, offset, value);
     }
 }
 
 fn pci_config() -> PciConfig {
-    let mut cfg = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, REVISION_ID, 0)
+    let base = PciConfig::new(VENDOR_ID, DEVICE_ID, CLASS_ETHERNET, REVISION_ID, 0)
         .with_subsystem(SUBSYSTEM_VENDOR_ID, SUBSYSTEM_ID)
-        .with_interrupt_pin(1)
-        .with_bar(
-            0,
-            BarDef {
-                region: MMIO_REGION,
-                kind: BarKind::Memory32 {
-                    prefetchable: false,
-                },
-                size: MMIO_SIZE,
-            },
-        )
-        .with_bar(
-            1,
-            BarDef {
-                region: FLASH_REGION,
-                kind: BarKind::Memory32 {
-                    prefetchable: false,
-                },
-                size: MMIO_SIZE,
-            },
-        )
-        .with_bar(
-            2,
-            BarDef {
-                region: IO_REGION,
-                kind: BarKind::Io,
-                size: IO_SIZE,
-            },
-        )
-        .with_bar(
-            3,
-            BarDef {
-                region: MSIX_REGION,
-                kind: BarKind::Memory64 {
-                    prefetchable: false,
-                },
-                size: MSIX_SIZE,
-            },
-        );
+        .with_interrupt_pin(1);
+    let mut cfg = function::with_bars(base, true);
     // Capability chain PM (0x40) → MSI (0x50) → MSI-X (0x70) → PCIe (0xA0), facts §1.1.
-    cfg.set_u8(pci::CAPABILITY_LIST, CAP_PM);
-    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
-    cfg.set_u16(pci::STATUS, st);
-    for (cap, len) in [
-        (CAP_PM, 8),
-        (CAP_MSI, 0x18),
-        (CAP_MSIX, 0x0C),
-        (CAP_PCIE, 0x3C),
-    ] {
-        cfg.set_read_only(cap, len);
-    }
-    cfg.set_u16(CAP_PM, u16::from(CAP_MSI) << 8 | 0x01);
-    // PM 1.1, device-specific initialisation; D3hot only.
-    cfg.set_u16(CAP_PM + 2, 0x0022);
-    // Power state, PME enable, data select.
-    cfg.set_wmask_u16(CAP_PM + 4, 0x1F03);
-    cfg.set_w1cmask_u16(CAP_PM + 4, 0x8000);
-    cfg.set_u16(CAP_MSI, u16::from(CAP_MSIX) << 8 | 0x05);
-    // 64-bit address, per-vector masking, one vector.
-    cfg.set_u16(CAP_MSI + 2, 0x0180);
-    cfg.set_wmask_u16(CAP_MSI + 2, MSI_CTRL_ENABLE);
-    cfg.set_wmask_u32(CAP_MSI + 4, 0xFFFF_FFFC);
-    cfg.set_wmask_u32(CAP_MSI + 8, 0xFFFF_FFFF);
-    cfg.set_wmask_u16(CAP_MSI + 0xC, 0xFFFF);
-    cfg.set_wmask_u32(CAP_MSI + 0x10, 1);
-    cfg.set_u16(CAP_MSIX, u16::from(CAP_PCIE) << 8 | 0x11);
-    cfg.set_u16(CAP_MSIX + 2, (MSIX_VECTORS - 1) as u16);
-    cfg.set_wmask_u16(CAP_MSIX + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
-    cfg.set_u32(CAP_MSIX + 4, 3);
-    cfg.set_u32(CAP_MSIX + 8, MSIX_PBA_OFFSET as u32 | 3);
+    function::capability_list(&mut cfg, CAP_PM);
+    function::power_management(&mut cfg, CAP_PM, CAP_MSI);
+    function::msi(&mut cfg, CAP_MSI, CAP_MSIX, IgbIrq::LAYOUT.msi_vector_mask);
+    function::msix(&mut cfg, CAP_MSIX, CAP_PCIE, MSIX_VECTORS);
+    cfg.set_read_only(CAP_PCIE, 0x3C);
     cfg.set_u16(CAP_PCIE, 0x10);
     // Version 2, endpoint; 128-byte payload, extended tags, role-based errors, FLR (not
     // modelled: device control reads 0 and keeps nothing, as QEMU's).
@@ -638,12 +556,7 @@ impl Device for Igb {
     }
 
     fn regions(&self) -> Vec<RegionSpec> {
-        vec![
-            RegionSpec::new("igb-mmio", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("igb-flash", Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("igb-io", Space::Io, IO_SIZE, AccessRules::DWORDS),
-            RegionSpec::new("igb-msix", Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
-        ]
+        function::regions(["igb-mmio", "igb-flash", "igb-io", "igb-msix"])
     }
 
     fn read(
@@ -653,13 +566,7 @@ impl Device for Igb {
         offset: u64,
         _size: AccessSize,
     ) -> u64 {
-        let v = match region {
-            MMIO_REGION => self.mmio_read(ctx, offset),
-            IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.msix.read(offset),
-            _ => 0,
-        };
-        u64::from(v)
+        self.bar_read(ctx, region, offset)
     }
 
     fn write(
@@ -670,17 +577,7 @@ impl Device for Igb {
         _size: AccessSize,
         value: u64,
     ) {
-        let value = value as u32;
-        match region {
-            MMIO_REGION => self.mmio_write(ctx, offset, value),
-            IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => {
-                if let Some(vector) = self.msix.write(offset, value) {
-                    self.msix_send(ctx, vector);
-                }
-            }
-            _ => {}
-        }
+        self.bar_write(ctx, region, offset, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {
@@ -694,32 +591,15 @@ impl Device for Igb {
     fn config_write(&mut self, ctx: &mut dyn Context, offset: u8, size: AccessSize, value: u32) {
         self.pci.write(offset, size, value);
         // INTx disable gates the line; enabling or unmasking MSI-X sends what is pending.
-        self.drive_intx(ctx);
-        let control = self.pci.u16(CAP_MSIX + 2);
-        let function_masked = control & MSIX_CTRL_ENABLE == 0 || control & MSIX_CTRL_MASKALL != 0;
-        let pending = self.msix.take_unmasked_pending(function_masked);
-        for vector in (0..MSIX_VECTORS).filter(|v| pending & 1 << v != 0) {
-            self.msix_send(ctx, vector);
-        }
+        self.irq.config_written(&mut self.pci, ctx);
     }
 
     fn timer(&mut self, ctx: &mut dyn Context, timer: TimerId) {
-        match timer {
-            TIMER_AUTONEG => self.autoneg_done(ctx),
-            TIMER_TX_RESUME => self.resume_xmit(ctx),
-            _ => {}
-        }
+        self.nic_timer(ctx, timer);
     }
 
     fn event(&mut self, ctx: &mut dyn Context, payload: &[u8]) {
-        if payload.is_empty() {
-            return;
-        }
-        let frame = &payload[..payload.len().min(MAX_FRAME)];
-        if let Some(pcap) = &self.pcap {
-            pcap.record(frame, ctx.now());
-        }
-        self.receive(ctx, frame);
+        self.frame_event(ctx, payload);
     }
 
     fn reset(&mut self) {

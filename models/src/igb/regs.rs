@@ -217,69 +217,33 @@ pub const IMS_VALID: u32 = 0x77D4_FBFD;
 pub const CTRL_LRST: u32 = 1 << 3;
 /// STATUS: 100 Mb/s.
 pub const STATUS_SPEED_100: u32 = 1 << 6;
-/// GCR bits the guest cannot change.
-pub const GCR_RO: u32 = 0x0680_0000;
 
-/// Management EEPROM control (bit 31: configuration done).
-pub const EEMNGCTL: u64 = 0x01010;
 /// Flash opcode.
 pub const FLOP: u64 = 0x0103C;
 /// RX packet buffer size (kept across a software reset).
 pub const RXPBS: u64 = 0x02404;
 /// Queue drop enable.
 pub const QDE: u64 = 0x02408;
-/// RX data FIFO registers: head, tail, saved head, saved tail, packet count (13 bits each).
-pub const RDFH: u64 = 0x02410;
 /// Flow control refresh threshold.
 pub const FCRTV: u64 = 0x02460;
 /// TX packet buffer size (kept across a software reset).
 pub const TXPBS: u64 = 0x03404;
-/// TX data FIFO registers: head, tail, saved head, saved tail, packet count (13 bits each).
-pub const TDFH: u64 = 0x03410;
 /// DMA TX control.
 pub const DTXCTL: u64 = 0x03590;
-/// Flow control receive threshold low, 82542 alias.
-pub const FCRTL_ALIAS: u64 = 0x00168;
 /// RA's 82542 alias (32 dwords).
 pub const RA_ALIAS: u64 = 0x00040;
 /// VFTA's 82542 alias (128 dwords).
 pub const VFTA_ALIAS: u64 = 0x00600;
-/// RDFH, RDFT, TDFH, TDFT aliases (8 bytes apart).
-pub const FIFO_ALIAS: u64 = 0x08000;
-/// Management VLAN TAG values (4 dwords).
-pub const MAVTV: u64 = 0x05010;
-/// Manageability filters valid.
-pub const MFVAL: u64 = 0x05824;
-/// IP address valid.
-pub const IPAV: u64 = 0x05838;
-/// IPv4 address table (7 dwords).
-pub const IP4AT: u64 = 0x05840;
-/// Management control to host.
-pub const MANC2H: u64 = 0x05860;
-/// IPv6 address table (4 dwords) and the manageability decision filters (8 dwords).
-pub const IP6AT: u64 = 0x05880;
-/// Wake-up packet memory (32 dwords).
-pub const WUPM: u64 = 0x05A00;
 /// Replication offload control.
 pub const RPLOLR: u64 = 0x05AF0;
-/// Function tag.
-pub const FUNCTAG: u64 = 0x05B08;
-/// GIO statistics control and counters (8 dwords).
-pub const GSCL_1: u64 = 0x05B10;
 /// Software/firmware synchronisation.
 pub const SW_FW_SYNC: u64 = 0x05B5C;
-/// MSI-X PBA clear.
-pub const PBACLR: u64 = 0x05B68;
 /// PBACLR: valid bits.
 pub const PBACLR_VALID: u32 = 0x1F;
 /// EtherType queue filters (8 dwords).
 pub const ETQF: u64 = 0x05CB0;
 /// Time sync RX configuration.
 pub const TSYNCRXCFG: u64 = 0x05F50;
-/// Flexible filter mask table (255 dwords, 4 bits each).
-pub const FFMT: u64 = 0x09000;
-/// Flexible TCO filter table (255 dwords).
-pub const FTFT: u64 = 0x09400;
 /// Host TX circuit breaker dropped packets count.
 pub const HTCBDPC: u64 = 0x04124;
 

@@ -1,23 +1,11 @@
 use super::*;
+use crate::e1000_core::testing::{ctx, rd, wr};
 use harness::testing::TestContext;
 
-const RAM: usize = 1 << 20;
 const TX_RING: u64 = 0x1000;
 const RX_RING: u64 = 0x2000;
 const TX_BUF: u64 = 0x4000;
 const RX_BUF: u64 = 0x8000;
-
-fn ctx() -> TestContext {
-    TestContext::new(RAM)
-}
-
-fn wr(dev: &mut Igb, ctx: &mut TestContext, offset: u64, value: u32) {
-    dev.write(ctx, MMIO_REGION, offset, AccessSize::B4, u64::from(value));
-}
-
-fn rd(dev: &mut Igb, ctx: &mut TestContext, offset: u64) -> u32 {
-    dev.read(ctx, MMIO_REGION, offset, AccessSize::B4) as u32
-}
 
 fn bus_master(dev: &mut Igb, c: &mut TestContext) {
     dev.config_write(c, 0x04, AccessSize::B2, 0x6);

@@ -1,0 +1,203 @@
+//! The registers of one unit (ATA/ATAPI-7 §7: the command and control blocks), their bits, and
+//! the sector addressing they carry (LBA28, LBA48, CHS), as QEMU's `ide_get_sector` and
+//! `ide_set_sector` read and write them. Both drive kinds and the channel use them.
+
+// Command block registers (offsets from the base port).
+pub(super) const REG_DATA: u64 = 0; // Data (16/32-bit PIO)
+pub(super) const REG_ERROR: u64 = 1; // R: Error, W: Features
+pub(super) const REG_NSECTOR: u64 = 2; // Sector Count (ATAPI: Interrupt Reason)
+pub(super) const REG_SECTOR: u64 = 3; // LBA Low / Sector Number
+pub(super) const REG_LCYL: u64 = 4; // LBA Mid / Cylinder Low (ATAPI: Byte Count low)
+pub(super) const REG_HCYL: u64 = 5; // LBA High / Cylinder High (ATAPI: Byte Count high)
+pub(super) const REG_DEVICE: u64 = 6; // Device/Head
+pub(super) const REG_STATUS: u64 = 7; // R: Status, W: Command
+
+// Status register.
+pub(super) const STATUS_ERR: u8 = 0x01; // Error
+pub(super) const STATUS_DRQ: u8 = 0x08; // Data Request
+pub(super) const STATUS_DSC: u8 = 0x10; // Device Seek Complete
+pub(super) const STATUS_DRDY: u8 = 0x40; // Device Ready
+pub(super) const STATUS_BSY: u8 = 0x80; // Busy
+/// Status of an idle ATA device.
+pub(super) const STATUS_READY: u8 = STATUS_DRDY | STATUS_DSC;
+
+// Error register.
+pub(super) const ERROR_ABRT: u8 = 0x04; // Aborted Command
+pub(super) const ERROR_UNC: u8 = 0x40; // Uncorrectable Data Error
+/// Error register after a reset or EXECUTE DEVICE DIAGNOSTIC: device 0 passed.
+pub(super) const DIAGNOSTIC_PASSED: u8 = 0x01;
+
+// Device Control register.
+pub(super) const DEVCTL_NIEN: u8 = 0x02; // interrupt disable
+pub(super) const DEVCTL_SRST: u8 = 0x04; // software reset
+pub(super) const DEVCTL_HOB: u8 = 0x80; // high order byte readback
+
+// Device/Head register.
+pub(super) const DEV_HEAD: u8 = 0x0f; // head number / LBA 27:24
+pub(super) const DEV_SELECT: u8 = 0x10; // DEV: 0 master, 1 slave
+pub(super) const DEV_LBA: u8 = 0x40; // LBA addressing
+pub(super) const DEV_OBSOLETE: u8 = 0xa0; // bits 7 and 5, always read 1 (QEMU)
+
+/// The registers of one unit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct Taskfile {
+    pub feature: u8,
+    pub nsector: u8,
+    pub sector: u8,
+    pub lcyl: u8,
+    pub hcyl: u8,
+    pub hob_feature: u8,
+    pub hob_nsector: u8,
+    pub hob_sector: u8,
+    pub hob_lcyl: u8,
+    pub hob_hcyl: u8,
+    pub select: u8,
+    pub status: u8,
+    pub error: u8,
+}
+
+/// A CHS geometry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Chs {
+    pub cylinders: u32,
+    pub heads: u32,
+    pub sectors: u32,
+}
+
+impl Chs {
+    /// The geometry QEMU guesses for a disk of `total` sectors: 16 heads, 63 sectors per track,
+    /// 2..=16383 cylinders.
+    pub fn for_capacity(total: u64) -> Self {
+        let cylinders = (total / (16 * 63)).clamp(2, 16383) as u32;
+        Self {
+            cylinders,
+            heads: 16,
+            sectors: 63,
+        }
+    }
+}
+
+impl Taskfile {
+    /// The reset signature (ATA-8 §9.12): what kind of device answers, if any.
+    /// QEMU 10 leaves the device register at 0xA0 (no head, LBA or DEV bit).
+    pub fn set_signature(&mut self, cd: Option<bool>) {
+        self.select = DEV_OBSOLETE;
+        self.nsector = 1;
+        self.sector = 1;
+        (self.lcyl, self.hcyl) = match cd {
+            Some(false) => (0x00, 0x00),
+            Some(true) => (0x14, 0xeb),
+            None => (0xff, 0xff),
+        };
+    }
+
+    /// The sector address the registers hold (QEMU's `ide_get_sector`): LBA28, LBA48, or CHS
+    /// converted with `chs` (no field checks: an impossible address is caught by the range check).
+    pub fn sector_address(&self, lba48: bool, chs: Chs) -> u64 {
+        let b = u64::from;
+        if self.select & DEV_LBA != 0 {
+            if lba48 {
+                b(self.hob_hcyl) << 40
+                    | b(self.hob_lcyl) << 32
+                    | b(self.hob_sector) << 24
+                    | b(self.hcyl) << 16
+                    | b(self.lcyl) << 8
+                    | b(self.sector)
+            } else {
+                b(self.select & DEV_HEAD) << 24
+                    | b(self.hcyl) << 16
+                    | b(self.lcyl) << 8
+                    | b(self.sector)
+            }
+        } else {
+            let cylinder = b(self.hcyl) << 8 | b(self.lcyl);
+            let head = b(self.select & DEV_HEAD);
+            let (heads, sectors) = (u64::from(chs.heads), u64::from(chs.sectors));
+            ((cylinder * heads + head) * sectors + b(self.sector)).wrapping_sub(1)
+        }
+    }
+
+    /// Store sector address `lba` in the registers (QEMU's `ide_set_sector`).
+    pub fn set_sector_address(&mut self, lba: u64, lba48: bool, chs: Chs) {
+        if self.select & DEV_LBA != 0 {
+            self.sector = lba as u8;
+            self.lcyl = (lba >> 8) as u8;
+            self.hcyl = (lba >> 16) as u8;
+            if lba48 {
+                self.hob_sector = (lba >> 24) as u8;
+                self.hob_lcyl = (lba >> 32) as u8;
+                self.hob_hcyl = (lba >> 40) as u8;
+            } else {
+                self.select = (self.select & !DEV_HEAD) | ((lba >> 24) as u8 & DEV_HEAD);
+            }
+        } else {
+            let per_cylinder = u64::from(chs.heads) * u64::from(chs.sectors);
+            let cylinder = lba / per_cylinder;
+            let rest = lba % per_cylinder;
+            self.hcyl = (cylinder >> 8) as u8;
+            self.lcyl = cylinder as u8;
+            let head = rest / u64::from(chs.sectors);
+            self.select = (self.select & !DEV_HEAD) | (head as u8 & DEV_HEAD);
+            self.sector = (rest % u64::from(chs.sectors) + 1) as u8;
+        }
+    }
+
+    /// The sector count of a command (QEMU's `ide_cmd_lba48_transform`): 0 means 256 (LBA28)
+    /// or 65536 (LBA48).
+    pub fn sector_count(&self, lba48: bool) -> u32 {
+        if lba48 {
+            match u32::from(self.hob_nsector) << 8 | u32::from(self.nsector) {
+                0 => 65536,
+                n => n,
+            }
+        } else {
+            match self.nsector {
+                0 => 256,
+                n => u32::from(n),
+            }
+        }
+    }
+
+    /// Show `remaining` sectors left in the count registers.
+    pub fn set_sector_count(&mut self, remaining: u32, lba48: bool) {
+        self.nsector = remaining as u8;
+        if lba48 {
+            self.hob_nsector = (remaining >> 8) as u8;
+        }
+    }
+}
+
+impl Taskfile {
+    /// The registers after a reset (QEMU's `ide_reset`): all zero, the device register 0xA0,
+    /// status 0x50 (also for a packet device and an absent unit), then the signature of `cd`
+    /// (see [`Taskfile::set_signature`]).
+    pub fn reset(&mut self, cd: Option<bool>) {
+        *self = Taskfile {
+            select: DEV_OBSOLETE,
+            status: STATUS_READY,
+            ..Taskfile::default()
+        };
+        self.set_signature(cd);
+    }
+
+    /// What EXECUTE DEVICE DIAGNOSTIC leaves (and SRST after the reset): the signature and
+    /// error 0x01; status 0x50, or 0 for a packet device. Returns whether the device interrupts
+    /// (all but a packet device, an absent one too, as in QEMU).
+    pub fn diagnostic(&mut self, cd: Option<bool>) -> bool {
+        self.set_signature(cd);
+        self.error = DIAGNOSTIC_PASSED;
+        if cd == Some(true) {
+            self.status = 0;
+            false
+        } else {
+            self.status = STATUS_READY;
+            true
+        }
+    }
+
+    /// The command fails with `error`: status 0x41 (DRDY, ERR).
+    pub fn set_error(&mut self, error: u8) {
+        self.status = STATUS_DRDY | STATUS_ERR;
+        self.error = error;
+    }
+}
