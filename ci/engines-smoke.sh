@@ -11,7 +11,8 @@ root="$PWD"
 seconds="${ENGINE_SMOKE_SECONDS:-20}"
 target=ps2
 toolchain=stable
-# Keep in step with src/engines.rs (CARGO_AFL_VERSION, HONGGFUZZ_VERSION) and fuzz/hfuzz/Cargo.toml.
+# Keep in step with src/engines/afl.rs (CARGO_AFL_VERSION), src/engines/honggfuzz.rs
+# (HONGGFUZZ_VERSION) and fuzz/hfuzz/Cargo.toml.
 cargo_afl_version=0.18.2
 honggfuzz_version=0.5.62
 debian_packages=(binutils-dev libunwind-dev libblocksruntime-dev)

@@ -1,16 +1,21 @@
-//! `devfuzz fuzz`: a libFuzzer campaign through cargo-fuzz with seeds, dictionary and limits
-//! wired in, followed by triage of every new crash.
+//! `devfuzz fuzz`: a campaign of one engine ([`crate::engines`]) on one target, in three
+//! steps: the target's seeds into its corpus, the engine's run (with dictionary and limits),
+//! then triage of every new crash file (replay, group by signature, minimise, reproducer).
 
+use crate::engines::libfuzzer::Sanitizer;
+use crate::engines::{EngineName, Run};
 use harness::outcome::Outcome;
 use harness::runner::Runner;
 use harness::target::Target;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+// `bench` and `coverage` build and run libFuzzer as campaigns do.
+pub use crate::engines::libfuzzer::{LEN_CONTROL, ensure_cargo_fuzz, fuzz_build_args};
 
 /// Settings of one campaign.
 pub struct Campaign<'a> {
-    /// The workspace root (holds `fuzz/`).
+    /// The workspace root (holds `fuzz/`), absolute.
     pub root: PathBuf,
     /// The target.
     pub target: &'a Target,
@@ -30,11 +35,11 @@ pub struct Campaign<'a> {
     /// already validated.
     pub machine_opts: String,
     /// cargo-fuzz sanitizer (`none` by default: harness and models have no `unsafe`).
-    pub sanitizer: String,
-    /// What the libFuzzer build instruments.
+    pub sanitizer: Sanitizer,
+    /// What the libFuzzer build instruments (`--instrument`).
     pub instrument: crate::fuzz_build::Instrument,
     /// Which fuzzer drives the campaign.
-    pub engine: crate::engines::Engine,
+    pub engine: EngineName,
     /// Write each reproducer's access record next to it (`<artifact>.record.qtest`).
     pub record: bool,
     /// Re-entrancy mode of the fuzz binaries (`DEVFUZZ_REENTRANCY`) and of triage.
@@ -43,22 +48,6 @@ pub struct Campaign<'a> {
 
 /// Replays triage may spend minimising one crash: a slow crash must not stall the report.
 const TRIAGE_MAX_RUNS: usize = 3000;
-
-/// The `cargo fuzz` flags of the coverage build (`devfuzz coverage`): release with debug
-/// assertions and overflow checks (cargo-fuzz's default), the given sanitizer, and the planted
-/// bugs when asked. Campaigns and benchmarks build with [`crate::fuzz_build::FuzzBuild`].
-pub fn fuzz_build_args(sanitizer: &str, planted: bool) -> Vec<String> {
-    let mut v = vec!["--sanitizer".to_string(), sanitizer.to_string()];
-    if planted {
-        v.extend(["--features".to_string(), "planted-bugs".to_string()]);
-    }
-    v
-}
-
-/// libFuzzer turns its input-length control off when a target has a custom mutator (ours:
-/// [`harness::entry::mutate`]); this turns it back on at libFuzzer's usual setting, so inputs
-/// grow from the seeds' length as coverage asks for it.
-pub const LEN_CONTROL: &str = "-len_control=100";
 
 /// One group of crashes with the same signature.
 pub struct Group {
@@ -74,29 +63,6 @@ pub struct Group {
     pub artifact: PathBuf,
     /// For re-entrancies: the register the access landed in (part of the group's key).
     pub register: Option<String>,
-}
-
-fn have_cargo_fuzz() -> bool {
-    Command::new("cargo")
-        .args(["+nightly", "fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-/// Make sure `cargo fuzz` runs, installing cargo-fuzz if it is missing.
-pub fn ensure_cargo_fuzz() -> Result<(), String> {
-    if have_cargo_fuzz() {
-        return Ok(());
-    }
-    eprintln!("devfuzz: cargo-fuzz is not installed; running: cargo install cargo-fuzz --locked");
-    let status = Command::new("cargo")
-        .args(["install", "cargo-fuzz", "--locked"])
-        .status()
-        .map_err(|e| format!("cannot run cargo install: {e}"))?;
-    if !status.success() || !have_cargo_fuzz() {
-        return Err("installing cargo-fuzz failed (see the output above); the nightly toolchain is also needed: rustup toolchain install nightly".into());
-    }
-    Ok(())
 }
 
 /// Turn `fuzz/seeds/<target>/*.qtest` into `fuzz/corpus/<target>/seed-<stem>` binary inputs.
@@ -134,141 +100,41 @@ pub fn seed_corpus_into(root: &Path, target: &Target, corpus: &Path) -> Result<u
     Ok(paths.len())
 }
 
-fn artifacts(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut v: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
-            ["crash-", "timeout-", "oom-", "leak-", "slow-unit-"]
-                .iter()
-                .any(|k| name.starts_with(k))
-                && p.extension().is_none_or(|e| e != "qtest")
-        })
-        .collect();
-    v.sort();
-    v
-}
-
 impl Campaign<'_> {
-    /// Run the campaign, then triage new artifacts. Returns the crash groups.
+    /// Run the campaign: make sure the engine's tool runs, seed the corpus, fuzz, then triage
+    /// the new crash files. Returns the crash groups.
     pub fn run(&self) -> Result<Vec<Group>, String> {
-        let fuzz_dir = self.root.join("fuzz");
-        let target_file = fuzz_dir
-            .join("fuzz_targets")
-            .join(format!("{}.rs", self.target.name));
-        if !target_file.is_file() {
+        let engine = self.engine.engine();
+        let name = self.target.name;
+        let entry = engine.entry_file(&self.root, name);
+        if !entry.is_file() {
             return Err(format!(
-                "no cargo-fuzz target {} (expected {})",
-                self.target.name,
-                target_file.display()
+                "no {} entry for target {name} (expected {})",
+                self.engine,
+                entry.display()
             ));
         }
-        if self.engine != crate::engines::Engine::LibFuzzer {
-            let seeded = seed_corpus(&self.root, self.target)?;
-            eprintln!(
-                "devfuzz: {seeded} seed(s) converted into fuzz/corpus/{}",
-                self.target.name
-            );
-            let dict = fuzz_dir
-                .join("dicts")
-                .join(format!("{}.dict", self.target.name));
-            let crashes = crate::engines::run_campaign(
-                self.engine,
-                &self.root,
-                self.target.name,
-                self.seconds,
-                self.jobs,
-                &self.bugs,
-                &self.machine_opts,
-                self.reentrancy.as_str(),
-                &fuzz_dir.join("corpus").join(self.target.name),
-                dict.is_file().then_some(dict.as_path()),
-                self.max_len,
-                self.timeout,
-            )?;
-            return Ok(self.triage(&crashes));
-        }
+        engine.ensure_tool()?;
         let seeded = seed_corpus(&self.root, self.target)?;
-        eprintln!(
-            "devfuzz: {seeded} seed(s) converted into fuzz/corpus/{}",
-            self.target.name
-        );
-        let artifact_dir = fuzz_dir.join("artifacts").join(self.target.name);
-        std::fs::create_dir_all(&artifact_dir)
-            .map_err(|e| format!("cannot create {}: {e}", artifact_dir.display()))?;
-        let before = artifacts(&artifact_dir);
-
-        let build = crate::fuzz_build::FuzzBuild::new(
-            &self.root,
-            self.instrument,
-            &self.sanitizer,
-            !self.bugs.is_empty(),
-        );
-        build.build(&[self.target.name])?;
-        let mut cmd = Command::new(build.binary(self.target.name));
-        cmd.current_dir(&self.root)
-            .env("DEVFUZZ_BUGS", &self.bugs)
-            .env(harness::entry::MACHINE_OPTS_VAR, &self.machine_opts)
-            .env(harness::entry::REENTRANCY_VAR, self.reentrancy.as_str());
-        if self.sanitizer == "address" {
-            cmd.env("ASAN_OPTIONS", "detect_odr_violation=0");
-        }
-        cmd.arg(format!(
-            "-artifact_prefix={}/",
-            artifact_dir
-                .strip_prefix(&self.root)
-                .unwrap_or(&artifact_dir)
-                .display()
-        ));
-        cmd.arg(format!("fuzz/corpus/{}", self.target.name));
-        let dict = fuzz_dir
-            .join("dicts")
-            .join(format!("{}.dict", self.target.name));
-        if dict.is_file() {
-            cmd.arg(format!("-dict={}", dict.display()));
-        }
-        cmd.args([
-            format!("-max_total_time={}", self.seconds),
-            format!("-max_len={}", self.max_len),
-            format!("-timeout={}", self.timeout),
-            format!("-rss_limit_mb={}", self.rss_limit_mb),
-            format!("-fork={}", self.jobs.max(1)),
-            LEN_CONTROL.to_string(),
-            "-ignore_crashes=1".to_string(),
-            "-ignore_timeouts=1".to_string(),
-            "-ignore_ooms=1".to_string(),
-            "-print_final_stats=1".to_string(),
-        ]);
-        let log = fuzz_dir
-            .join("logs")
-            .join(format!("{}.log", self.target.name));
-        eprintln!("devfuzz: running {}", render(&cmd));
-        eprintln!(
-            "devfuzz: libFuzzer's output goes to {} (Ctrl-C stops the campaign and triages what it found)",
-            log.strip_prefix(&self.root).unwrap_or(&log).display()
-        );
-        let (status, _) = crate::engine_log::run_logged(
-            &mut cmd,
-            &log,
-            self.target.name,
-            crate::engine_log::Progress::libfuzzer_line,
-        )?;
-        if crate::interrupt::interrupted() {
-            eprintln!("devfuzz: interrupted; triaging what the campaign found");
-        } else if !status.success() {
-            eprintln!(
-                "devfuzz: libFuzzer exited with {status} (see the log); triaging what it found"
-            );
-        }
-        let new: Vec<PathBuf> = artifacts(&artifact_dir)
-            .into_iter()
-            .filter(|a| !before.contains(a))
-            .collect();
-        Ok(self.triage(&new))
+        eprintln!("devfuzz: {seeded} seed(s) converted into fuzz/corpus/{name}");
+        let dict = self.root.join("fuzz/dicts").join(format!("{name}.dict"));
+        let crashes = engine.run(&Run {
+            root: &self.root,
+            target: name,
+            seconds: self.seconds,
+            jobs: self.jobs.max(1),
+            bugs: &self.bugs,
+            machine_opts: &self.machine_opts,
+            reentrancy: self.reentrancy.as_str(),
+            corpus: self.root.join("fuzz/corpus").join(name),
+            dict: dict.is_file().then_some(dict),
+            max_len: self.max_len,
+            timeout_secs: self.timeout,
+            rss_limit_mb: self.rss_limit_mb,
+            sanitizer: self.sanitizer,
+            instrument: self.instrument,
+        })?;
+        Ok(self.triage(&crashes))
     }
 
     /// Replay each artifact in-process, group by signature, minimise one per group and write
@@ -392,21 +258,6 @@ impl Campaign<'_> {
         }
         Some((m.trace.len(), path))
     }
-}
-
-fn render(cmd: &Command) -> String {
-    let mut s = String::new();
-    for (k, v) in cmd.get_envs() {
-        if let (Some(k), Some(v)) = (k.to_str(), v.and_then(|v| v.to_str())) {
-            s.push_str(&format!("{k}={v} "));
-        }
-    }
-    s.push_str(&cmd.get_program().to_string_lossy());
-    for a in cmd.get_args() {
-        s.push(' ');
-        s.push_str(&a.to_string_lossy());
-    }
-    s
 }
 
 /// Print the summary table and the command that turns each group into a regression test.

@@ -21,9 +21,6 @@ const DEVICE_FILES: &str = "fuzz/device-files.txt";
 /// when this was written.
 const DEFAULT_LLVM_MAJOR: u32 = 22;
 
-/// The host triple cargo-fuzz builds for when rustc does not say.
-const DEFAULT_TRIPLE: &str = "x86_64-unknown-linux-gnu";
-
 /// Source files that are not the project's: the cargo registry and git checkouts, the standard
 /// library (remapped to `/rustc/<hash>/` or under a rustup toolchain) and the fuzz target stubs.
 const IGNORE_FILENAME_REGEX: &str =
@@ -425,20 +422,6 @@ fn parse_llvm_major(verbose_version: &str) -> Option<u32> {
         .and_then(|v| v.trim().split('.').next()?.parse().ok())
 }
 
-/// The host triple of the nightly rustc.
-pub(crate) fn host_triple() -> String {
-    Command::new("rustc")
-        .args(["+nightly", "-vV"])
-        .output()
-        .ok()
-        .and_then(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .find_map(|l| l.strip_prefix("host:").map(|h| h.trim().to_string()))
-        })
-        .unwrap_or_else(|| DEFAULT_TRIPLE.to_string())
-}
-
 /// `name` in a folder of PATH.
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
@@ -529,7 +512,7 @@ fn ensure_llvm_tools(fuzz_dir: &Path) -> Result<LlvmTools, String> {
 /// root: cargo-fuzz asks `cargo metadata` in the current folder), `$CARGO_TARGET_DIR`, or
 /// `fuzz/target/`; the newest of those that exist.
 fn find_coverage_binary(root: &Path, target: &str) -> Result<PathBuf, String> {
-    let triple = host_triple();
+    let triple = crate::fuzz_build::host_triple();
     let mut dirs = vec![root.join("target"), root.join("fuzz").join("target")];
     if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
         dirs.insert(0, root.join(dir));

@@ -2,9 +2,9 @@
 //! QEMU trace logs turned into them, and comparisons of two runs or two emulators.
 //! `docs/differential.md` shows each by example.
 
+use crate::error::{CliResult, UsageError};
 use crate::qtest_client::ChildServer;
 use crate::record::{ObserveFlags, Recorder};
-use crate::{CliResult, UsageError};
 use harness::check::{self, Got, LocalServer, Program, QtestServer, ServerError};
 use harness::machine::{Machine, MachineOptions};
 use harness::qtest::Cmd;
@@ -15,6 +15,23 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// Another qtest server to compare with (`check`, `diff`).
+#[derive(clap::Args)]
+pub struct ReferenceArgs {
+    /// The other qtest server's command line (`check`: score it instead of this machine, e.g.
+    /// QEMU's ceiling on its own capture; `diff`: run in lockstep with it), e.g.
+    /// 'qemu-system-x86_64 -M pc -m 128M -nodefaults -display none -S -qtest stdio -device
+    /// e1000e,romfile='.
+    #[arg(long, value_name = "CMD")]
+    pub against: Option<String>,
+    /// Seconds to wait for each answer of the --against server.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+    /// Rows of the per-register table.
+    #[arg(long, default_value_t = REGISTER_ROWS)]
+    pub registers: usize,
+}
 
 /// Rows of the per-register table printed by default.
 pub const REGISTER_ROWS: usize = 40;
@@ -55,7 +72,7 @@ pub fn load_program(path: &Path) -> Result<Program, UsageError> {
 
 /// A cold machine for `spec` (`NAME[,OPTS]`), run as a qtest session is (no input budget).
 pub fn session_runner(
-    session: &crate::Session,
+    session: &crate::session::Session,
     spec: &str,
     opts: MachineOptions,
 ) -> Result<Runner, UsageError> {
@@ -67,7 +84,7 @@ pub fn session_runner(
             names.join(", ")
         ))
     })?;
-    let build = crate::machine_builder(session, profile, extra, &session.bugs)?;
+    let build = crate::setup::machine_builder(session, profile, extra, &session.bugs)?;
     // A session, as `devfuzz qtest`: no input work budget and all of RAM, as in QEMU.
     let opts = MachineOptions {
         work_per_input: u64::MAX,
@@ -142,10 +159,10 @@ fn refuse_failed(report: &check::Report) -> Result<(), UsageError> {
 
 /// `devfuzz check PROGRAM`.
 pub fn check_cmd(
-    session: &crate::Session,
+    session: &crate::session::Session,
     path: &Path,
     machine: Option<String>,
-    reference: &crate::ReferenceArgs,
+    reference: &ReferenceArgs,
     observe: &ObserveFlags,
     opts: MachineOptions,
 ) -> CliResult {
@@ -208,7 +225,7 @@ pub fn check_cmd(
 
 /// `devfuzz import LOG --device D --machine M -o OUT`.
 pub fn import_cmd(
-    session: &crate::Session,
+    session: &crate::session::Session,
     log: &Path,
     spec: &str,
     opts: harness::qemu_log::ImportOptions,
@@ -447,11 +464,11 @@ pub fn diff_records(a: &Path, b: &Path, rows: usize) -> CliResult {
 
 /// `devfuzz diff PROGRAM --machine M --against CMD`: lockstep on two servers.
 pub fn diff_against(
-    session: &crate::Session,
+    session: &crate::session::Session,
     path: &Path,
     machine: Option<String>,
     against: &str,
-    reference: &crate::ReferenceArgs,
+    reference: &ReferenceArgs,
     write_check: Option<&Path>,
     opts: MachineOptions,
 ) -> CliResult {
@@ -564,7 +581,7 @@ type Group = (usize, Program, Vec<Option<Got>>, PathBuf);
 
 /// `devfuzz diff-corpus TARGET --against CMD`.
 pub fn diff_corpus(
-    session: &crate::Session,
+    session: &crate::session::Session,
     root: &Path,
     target: &Target,
     corpus: &Path,
@@ -602,7 +619,7 @@ pub fn diff_corpus(
         let cmds = if crate::input_file::is_text_name(f) {
             load_program(f)?.commands()
         } else {
-            let build = crate::target_builder(session, target, "", &session.bugs)?;
+            let build = crate::setup::target_builder(session, target, "", &session.bugs)?;
             let mut r = Runner::with_builder(target, build, MachineOptions::default());
             r.input_to_trace(&crate::input_file::read_bytes(f)?).0
         };
@@ -691,4 +708,19 @@ pub fn diff_corpus(
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `devfuzz diff-corpus TARGET --against CMD`: the corpus defaults to `fuzz/corpus/<target>`.
+pub fn diff_corpus_cmd(
+    session: &crate::session::Session,
+    target: &str,
+    against: &str,
+    corpus: Option<PathBuf>,
+    timeout: u64,
+    limit: usize,
+) -> CliResult {
+    let target = crate::setup::find_target(target)?;
+    let root = crate::setup::workspace_root()?;
+    let corpus = corpus.unwrap_or_else(|| root.join("fuzz/corpus").join(target.name));
+    diff_corpus(session, &root, target, &corpus, against, timeout, limit)
 }

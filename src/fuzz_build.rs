@@ -126,7 +126,7 @@ impl FuzzBuild {
     /// The binary built for fuzz target `name`.
     pub fn binary(&self, name: &str) -> PathBuf {
         self.target_dir()
-            .join(crate::coverage::host_triple())
+            .join(host_triple())
             .join("release")
             .join(name)
     }
@@ -171,7 +171,7 @@ impl FuzzBuild {
             "--manifest-path".into(),
             self.root.join("fuzz/Cargo.toml").display().to_string(),
             "--target".into(),
-            crate::coverage::host_triple(),
+            host_triple(),
             "--release".into(),
             "--config".into(),
             "profile.release.debug=\"line-tables-only\"".into(),
@@ -244,6 +244,23 @@ impl FuzzBuild {
         }
         Ok(())
     }
+}
+
+/// The host triple cargo-fuzz builds for when rustc does not say.
+const DEFAULT_TRIPLE: &str = "x86_64-unknown-linux-gnu";
+
+/// The host triple of the nightly rustc.
+pub fn host_triple() -> String {
+    Command::new("rustc")
+        .args(["+nightly", "-vV"])
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .find_map(|l| l.strip_prefix("host:").map(|h| h.trim().to_string()))
+        })
+        .unwrap_or_else(|| DEFAULT_TRIPLE.to_string())
 }
 
 #[cfg(test)]

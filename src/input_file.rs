@@ -12,7 +12,7 @@
 //!   that sibling file. [`Setup::apply`] returns the options and the planted bugs (which
 //!   reach the machine as its `bugs` option), with what the command line says taking precedence.
 
-use crate::UsageError;
+use crate::error::UsageError;
 use harness::machine::ReentrancyMode;
 use harness::qtest::Cmd;
 use harness::regression::Header;
@@ -173,7 +173,7 @@ pub struct Setup {
 impl Setup {
     /// The settings `loaded`'s header asks for, among them the planted bugs it names (unless
     /// the command line chose some), which [`Setup::planted`] carries to the machine's options; `cli_machine_opts` is `-O`'s (they win over the header's).
-    pub fn apply(loaded: &Loaded, session: &crate::Session) -> Result<Self, UsageError> {
+    pub fn apply(loaded: &Loaded, session: &crate::session::Session) -> Result<Self, UsageError> {
         let (cli_machine_opts, cli_bugs) = (session.machine_opts.as_str(), session.bugs.as_str());
         let h = &loaded.header;
         let from = loaded

@@ -14,26 +14,33 @@ macro_rules! say {
 mod baseline;
 mod bench;
 mod campaign;
+mod convert;
 mod coverage;
 mod differential;
 mod engine_log;
 mod engines;
+mod error;
 mod fuzz_build;
 mod input_file;
 mod interrupt;
+mod list;
+mod minimize;
 mod output_file;
 mod qtest_client;
 mod qtest_lines;
+mod qtest_server;
 mod record;
+mod replay;
+mod session;
+mod setup;
 mod trace;
 
-use clap::{Parser, Subcommand, ValueEnum};
-use harness::machine::{MachineOptions, ReentrancyMode};
-use harness::outcome::Outcome;
-use harness::qtest;
-use harness::runner::{Runner, Step};
-use harness::target::{MachineProfile, Target};
-use std::io::{BufRead, Write};
+use clap::{Parser, Subcommand};
+use differential::ReferenceArgs;
+use error::{CliResult, UsageError};
+use harness::machine::MachineOptions;
+use session::Session;
+use setup::{Reentrancy, RunFlags, find_target, target_builder, workspace_root};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -57,58 +64,6 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Reentrancy {
-    /// Block accesses into an engaged device (QEMU >= 8.1 behaviour).
-    Guard,
-    /// Report them as findings.
-    Detect,
-}
-
-#[derive(clap::Args)]
-struct RunFlags {
-    /// Print trace events whose names match these globs (comma-separated), e.g. 'ps2_*'.
-    #[arg(long, value_name = "GLOB")]
-    trace: Option<String>,
-    /// What to do with DMA re-entrancy.
-    #[arg(long, value_enum, default_value = "guard")]
-    reentrancy: Reentrancy,
-    #[command(flatten)]
-    observe: record::ObserveFlags,
-}
-
-impl RunFlags {
-    fn options(&self) -> MachineOptions {
-        if let Some(globs) = &self.trace {
-            trace::enable(globs);
-        }
-        MachineOptions {
-            reentrancy: match self.reentrancy {
-                Reentrancy::Guard => ReentrancyMode::Guard,
-                Reentrancy::Detect => ReentrancyMode::Detect,
-            },
-            ..MachineOptions::default()
-        }
-    }
-}
-
-/// Another qtest server to compare with (`check`, `diff`).
-#[derive(clap::Args)]
-struct ReferenceArgs {
-    /// The other qtest server's command line (`check`: score it instead of this machine, e.g.
-    /// QEMU's ceiling on its own capture; `diff`: run in lockstep with it), e.g.
-    /// 'qemu-system-x86_64 -M pc -m 128M -nodefaults -display none -S -qtest stdio -device
-    /// e1000e,romfile='.
-    #[arg(long, value_name = "CMD")]
-    against: Option<String>,
-    /// Seconds to wait for each answer of the --against server.
-    #[arg(long, default_value_t = 10)]
-    timeout: u64,
-    /// Rows of the per-register table.
-    #[arg(long, default_value_t = differential::REGISTER_ROWS)]
-    registers: usize,
-}
-
 /// Options of `devfuzz fuzz`.
 #[derive(clap::Args)]
 struct FuzzArgs {
@@ -130,12 +85,12 @@ struct FuzzArgs {
     #[arg(long, default_value_t = 2048)]
     rss_limit_mb: u64,
     /// The fuzzer: libfuzzer (cargo-fuzz), afl (cargo-afl) or honggfuzz (cargo hfuzz).
-    #[arg(long, default_value = "libfuzzer", value_parser = parse_engine)]
-    engine: engines::Engine,
-    /// cargo-fuzz sanitizer (address, none, ...). Harness and models have no `unsafe`, so
-    /// the default is none: about six times the exec/s of AddressSanitizer.
-    #[arg(long, default_value = "none")]
-    sanitizer: String,
+    #[arg(long, value_enum, ignore_case = true, default_value = "libfuzzer")]
+    engine: engines::EngineName,
+    /// cargo-fuzz sanitizer. Harness and models have no `unsafe`, so the default is none:
+    /// about six times the exec/s of AddressSanitizer.
+    #[arg(long, value_enum, default_value = "none")]
+    sanitizer: engines::libfuzzer::Sanitizer,
     /// libFuzzer builds: which crates get edge coverage and compare tracing (see
     /// `bench/results.md` for how the default was chosen).
     #[arg(long, value_enum, default_value_t = fuzz_build::Instrument::DEFAULT)]
@@ -189,8 +144,8 @@ enum Command {
         #[arg(long)]
         in_process_only: bool,
         /// cargo-fuzz sanitizer for the engine measurements.
-        #[arg(long, default_value = "none")]
-        sanitizer: String,
+        #[arg(long, value_enum, default_value = "none")]
+        sanitizer: engines::libfuzzer::Sanitizer,
         /// Measure only these targets (comma-separated; default all). Results are merged into
         /// the existing bench/results.json.
         #[arg(long, value_delimiter = ',')]
@@ -351,70 +306,6 @@ enum Command {
     },
 }
 
-/// A one-line error for the user; exit code 2.
-struct UsageError(String);
-
-type CliResult = Result<ExitCode, UsageError>;
-
-fn parse_engine(s: &str) -> Result<engines::Engine, String> {
-    engines::Engine::parse(s)
-        .ok_or_else(|| format!("unknown engine '{s}' (libfuzzer, afl, honggfuzz)"))
-}
-
-/// What this invocation's global flags chose, read once in `main` and handed to the commands
-/// that build machines: `-O` (or `DEVFUZZ_MACHINE_OPTS`) and `--bugs` (or `DEVFUZZ_BUGS`).
-#[derive(Clone, Debug, Default)]
-pub struct Session {
-    /// The machine options (`key=value,...`), empty for the defaults.
-    pub machine_opts: String,
-    /// The planted bugs (comma-separated ids), empty for none.
-    pub bugs: String,
-}
-
-/// The builder of `profile` with `extra` options (from `--machine NAME,OPTS`), `-O` and the
-/// planted bugs `bugs` (comma-separated ids: its `bugs` option).
-fn machine_builder(
-    session: &Session,
-    profile: &MachineProfile,
-    extra: &str,
-    bugs: &str,
-) -> Result<harness::target::Builder, UsageError> {
-    let opts = [extra, &session.machine_opts]
-        .into_iter()
-        .filter(|o| !o.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join(",");
-    profile
-        .builder(&harness::target::with_bugs(&opts, bugs))
-        .map_err(|e| UsageError(e.to_string()))
-}
-
-/// [`machine_builder`] for a target's machine, refusing options that take away a device the
-/// target fuzzes (`-O nic=igb` on `e1000e`).
-fn target_builder(
-    session: &Session,
-    target: &Target,
-    extra: &str,
-    bugs: &str,
-) -> Result<harness::target::Builder, UsageError> {
-    let build = machine_builder(session, target.machine, extra, bugs)?;
-    let missing = target.missing_devices(&build);
-    if !missing.is_empty() {
-        return Err(UsageError(format!(
-            "target {} fuzzes device '{}', which machine {} does not have with options '{}'",
-            target.name,
-            missing.join("', '"),
-            target.machine.name,
-            [extra, session.machine_opts.as_str()]
-                .into_iter()
-                .filter(|o| !o.trim().is_empty())
-                .collect::<Vec<_>>()
-                .join(",")
-        )));
-    }
-    Ok(build)
-}
-
 /// The planted bugs `--bugs` (or else `DEVFUZZ_BUGS`) selects, checked.
 fn select_bugs(flag: Option<&str>) -> Result<String, UsageError> {
     let ids = match flag {
@@ -468,7 +359,7 @@ fn main() -> ExitCode {
     let session = &session;
     let result = match cli.command {
         Command::Coverage { target, corpus } => coverage_cmd(&target, corpus.as_deref()),
-        Command::List => list(),
+        Command::List => list::list(),
         Command::Bench {
             exec_seconds,
             trials,
@@ -491,7 +382,7 @@ fn main() -> ExitCode {
                 trials,
                 trial_seconds,
                 in_process_only,
-                sanitizer,
+                sanitizer: sanitizer.as_str().to_string(),
                 targets,
                 bugs: time_to_bug,
                 jobs,
@@ -506,8 +397,8 @@ fn main() -> ExitCode {
             target,
             files,
             flags,
-        } => replay(session, &target, &files, &flags),
-        Command::Qtest { machine, flags } => qtest_server(session, &machine, &flags),
+        } => replay::replay(session, &target, &files, &flags),
+        Command::Qtest { machine, flags } => qtest_server::qtest_server(session, &machine, &flags),
         Command::Check {
             program,
             machine,
@@ -575,12 +466,12 @@ fn main() -> ExitCode {
             corpus,
             timeout,
             limit,
-        } => diff_corpus_cmd(session, &target, &against, corpus, timeout, limit),
+        } => differential::diff_corpus_cmd(session, &target, &against, corpus, timeout, limit),
         Command::Convert {
             target,
             input,
             output,
-        } => convert(session, &target, &input, &output),
+        } => convert::convert(session, &target, &input, &output),
         Command::Minimize {
             target,
             input,
@@ -588,7 +479,7 @@ fn main() -> ExitCode {
             reentrancy,
             max_runs,
             watch,
-        } => minimize_cmd(
+        } => minimize::minimize_cmd(
             session,
             &target,
             &input,
@@ -604,7 +495,7 @@ fn main() -> ExitCode {
             bug,
             found_by,
             force,
-        } => regress(session, &target, &input, &name, bug, found_by, force),
+        } => minimize::regress(session, &target, &input, &name, bug, found_by, force),
     };
     match result {
         Ok(code) => code,
@@ -613,636 +504,6 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
-}
-
-fn find_target(name: &str) -> Result<&'static Target, UsageError> {
-    models::target(name).ok_or_else(|| {
-        let names: Vec<&str> = models::TARGETS.iter().map(|t| t.name).collect();
-        UsageError(format!(
-            "unknown target '{name}' (targets: {})",
-            names.join(", ")
-        ))
-    })
-}
-
-/// A runner for `target` set up as `setup` says (its machine options, work budget), in
-/// `mode`.
-fn setup_runner(
-    session: &Session,
-    target: &Target,
-    setup: &input_file::Setup,
-    mode: ReentrancyMode,
-) -> Result<Runner, UsageError> {
-    let defaults = MachineOptions::default();
-    let opts = MachineOptions {
-        reentrancy: mode,
-        work_per_input: setup.work_per_input.unwrap_or(defaults.work_per_input),
-        ..defaults
-    };
-    Ok(Runner::with_builder(
-        target,
-        target_builder(session, target, &setup.machine_opts, &setup.planted)?,
-        opts,
-    ))
-}
-
-fn list() -> CliResult {
-    say!("targets:");
-    for t in models::TARGETS {
-        say!(
-            "  {:<10} machine {:<6} {}",
-            t.name,
-            t.machine.name,
-            t.description
-        );
-    }
-    say!(
-        "planted bugs ({}):",
-        if models::planted::ENABLED_IN_BUILD {
-            "built in; select with --bugs or DEVFUZZ_BUGS"
-        } else {
-            "not in this build: --features planted-bugs"
-        }
-    );
-    for b in models::planted::BUGS {
-        say!(
-            "  {:<22} target {:<4} {:<9} {}",
-            b.id,
-            b.target,
-            b.device,
-            b.cites
-        );
-    }
-    say!("machines:");
-    for profile in models::MACHINES {
-        say!("  {:<10} {}", profile.name, profile.description);
-        for o in profile.options {
-            say!("    option {}={}", o.key, o.help);
-        }
-        let mut runner = Runner::for_machine(profile, MachineOptions::default());
-        let m = runner.machine();
-        let pci = m.pci_functions();
-        for d in 0..m.device_count() {
-            let id = harness::device::DeviceId(d as u16);
-            let at = pci
-                .iter()
-                .find(|(_, dev)| *dev == id)
-                .map(|(b, _)| format!(" pci {b}"))
-                .unwrap_or_default();
-            say!("    device {}{at}", m.device_name(id));
-            for (r, spec) in m.device_regions(id).iter().enumerate() {
-                let backing =
-                    harness::space::Backing::Device(id, harness::device::RegionId(r as u16));
-                let place = m
-                    .space(spec.space)
-                    .mapping_of(backing)
-                    .map(|mp| format!("at {:#x}", mp.base))
-                    .unwrap_or_else(|| "unmapped (BAR)".to_string());
-                say!(
-                    "      region {:<16} {:?} size {:#x} {place}",
-                    spec.name,
-                    spec.space,
-                    spec.size
-                );
-            }
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn print_outcome(path: &Path, outcome: &Outcome) {
-    match outcome {
-        Outcome::Ok { ops, .. } => say!("{}: ok ({ops} ops)", path.display()),
-        Outcome::Finding(f) => {
-            say!("{}: FINDING {}", path.display(), f.signature());
-            say!("  {}", f.message);
-            say!("  during op {}", f.op_index);
-            for frame in &f.backtrace {
-                say!("    at {frame}");
-            }
-        }
-    }
-}
-
-/// What makes two inputs' runners the same: machine options, input work budget, re-entrancy
-/// mode and planted bugs.
-type RunnerKey = (String, Option<u64>, ReentrancyMode, String);
-
-fn replay(session: &Session, target: &str, files: &[PathBuf], flags: &RunFlags) -> CliResult {
-    harness::outcome::capture_backtraces(true);
-    let target = find_target(target)?;
-    let opts = flags.options();
-    target_builder(session, target, "", &session.bugs)?; // refuse bad -O options before reading any file
-    if flags.observe.active() {
-        let mut runner = Runner::with_builder(
-            target,
-            target_builder(session, target, "", &session.bugs)?,
-            opts,
-        );
-        return replay_observed(session, target, &mut runner, files, flags);
-    }
-    let mut found = false;
-    // Inputs with the same setup share one runner (a corpus replays without building a
-    // machine per file); the planted bugs are part of the key, devices read them when built.
-    let mut cached: Option<(RunnerKey, Runner)> = None;
-    for path in files {
-        let input = input_file::load_by_name(path)?;
-        let setup = input_file::Setup::apply(&input, session)?;
-        // A reproducer found in detect mode replays in detect mode.
-        let mode = match (opts.reentrancy, setup.reentrancy) {
-            (ReentrancyMode::Guard, Some(recorded)) => recorded,
-            (mode, _) => mode,
-        };
-        let key = (
-            setup.machine_opts.clone(),
-            setup.work_per_input,
-            mode,
-            setup.planted.clone(),
-        );
-        let runner = match &mut cached {
-            Some((k, r)) if *k == key => r,
-            _ => {
-                let r = setup_runner(session, target, &setup, mode)?;
-                &mut cached.insert((key, r)).1
-            }
-        };
-        let outcome = match input.form {
-            input_file::Form::Text => runner
-                .run_trace(&input.trace)
-                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?,
-            input_file::Form::Binary => runner.run_input(&input.bytes),
-        };
-        found |= outcome.finding().is_some();
-        print_outcome(path, &outcome);
-        if let Outcome::Ok { ops, .. } = outcome
-            && input.form == input_file::Form::Text
-            && ops < input.trace.len()
-        {
-            say!(
-                "  stopped after {ops} of {} commands: the input's work budget is spent{}",
-                input.trace.len(),
-                if setup.may_stop {
-                    " (its header allows it)"
-                } else {
-                    " ('# work-per-input: none' in its header lifts it)"
-                }
-            );
-        }
-    }
-    Ok(if found {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-/// The record header naming the machine and its options.
-fn record_header(session: &Session, machine: &str, opts: MachineOptions) -> Vec<String> {
-    let extra = &session.machine_opts;
-    vec![
-        format!(
-            "machine: {machine}{}",
-            if extra.is_empty() {
-                String::new()
-            } else {
-                format!(",{extra}")
-            }
-        ),
-        format!(
-            "options: reentrancy={} work_per_op={} work_per_input={}",
-            opts.reentrancy.as_str(),
-            opts.work_per_op,
-            opts.work_per_input
-        ),
-    ]
-}
-
-/// `replay` with `--record` / `--watch`: one input, its log taken command by command.
-fn replay_observed(
-    session: &Session,
-    target: &Target,
-    runner: &mut Runner,
-    files: &[PathBuf],
-    flags: &RunFlags,
-) -> CliResult {
-    if flags.observe.record.is_some() && files.len() > 1 {
-        return Err(UsageError(
-            "--record takes one input (a record is one run)".into(),
-        ));
-    }
-    let mut header = record_header(session, target.machine.name, runner.machine().options());
-    header.push(format!("target: {}", target.name));
-    let mut found = false;
-    for path in files {
-        let mut rec = record::Recorder::create(&flags.observe, &{
-            let mut h = header.clone();
-            h.push(format!("input: {}", path.display()));
-            h
-        })?;
-        runner.machine().observe(flags.observe.observer());
-        let name = path.display().to_string();
-        let outcome = if input_file::is_text_name(path) {
-            let program = differential::load_program(path)?;
-            let lines: Vec<usize> = program.lines.iter().map(|l| l.number).collect();
-            runner
-                .run_trace_each(&program.commands(), |i, m| {
-                    rec.take(m, &format!("{name}:{}", lines[i]))
-                })
-                .map_err(|e| UsageError(format!("{}: {e}", path.display())))?
-        } else {
-            let bytes = input_file::read_bytes(path)?;
-            runner.run_input_each(&bytes, |i, m| rec.take(m, &format!("op {i}")))
-        };
-        rec.take(runner.machine(), "the end of the input");
-        rec.comment(&format!("outcome: {}", outcome.summary()));
-        rec.finish()?;
-        runner.machine().observe(None);
-        found |= outcome.finding().is_some();
-        print_outcome(path, &outcome);
-    }
-    Ok(if found {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
-}
-
-fn diff_corpus_cmd(
-    session: &Session,
-    target: &str,
-    against: &str,
-    corpus: Option<PathBuf>,
-    timeout: u64,
-    limit: usize,
-) -> CliResult {
-    let target = find_target(target)?;
-    let root = workspace_root()?;
-    let corpus = corpus.unwrap_or_else(|| root.join("fuzz/corpus").join(target.name));
-    differential::diff_corpus(session, &root, target, &corpus, against, timeout, limit)
-}
-
-fn qtest_server(session: &Session, machine: &str, flags: &RunFlags) -> CliResult {
-    // A qtest session is not one fuzz input: no input work budget and all of RAM, as in QEMU.
-    let mut runner = differential::session_runner(session, machine, flags.options())?;
-    let opts = runner.machine().options();
-    harness::outcome::capture_backtraces(true);
-    runner.machine().observe(flags.observe.observer());
-    let mut rec = record::Recorder::create(&flags.observe, &record_header(session, machine, opts))?;
-    let mut line_no = 0usize;
-    let mut stdin = std::io::stdin().lock();
-    let mut stdout = std::io::stdout().lock();
-    let result = qtest_loop(&mut runner, &mut rec, &mut line_no, &mut stdin, &mut stdout);
-    rec.finish()?;
-    result
-}
-
-fn qtest_loop(
-    runner: &mut Runner,
-    rec: &mut record::Recorder,
-    line_no: &mut usize,
-    stdin: &mut impl BufRead,
-    stdout: &mut impl Write,
-) -> CliResult {
-    while let Some(line) = qtest_lines::next_line(stdin, qtest::MAX_LINE)
-        .map_err(|e| UsageError(format!("reading stdin: {e}")))?
-    {
-        *line_no += 1;
-        let line = match line {
-            qtest_lines::Line::Text(bytes) => bytes,
-            qtest_lines::Line::TooLong(n) => {
-                if writeln!(
-                    stdout,
-                    "ERR line of {n} bytes is longer than {}",
-                    qtest::MAX_LINE
-                )
-                .and_then(|()| stdout.flush())
-                .is_err()
-                {
-                    break;
-                }
-                continue;
-            }
-        };
-        let line = String::from_utf8_lossy(&line);
-        let reply = match qtest::parse_line(&line) {
-            Ok(None) => continue,
-            Err(e) => e.reply(),
-            Ok(Some(cmd)) => match runner.step(&cmd) {
-                Step::Reply(r) => {
-                    rec.take(runner.machine(), &format!("stdin:{line_no}"));
-                    r
-                }
-                Step::Error(e) => format!("ERR {e}"),
-                Step::Finding(f) => {
-                    rec.take(runner.machine(), &format!("stdin:{line_no}"));
-                    rec.comment(&format!("outcome: {}", f.signature()));
-                    let _ = writeln!(stdout, "FAIL finding {}", f.signature());
-                    let _ = stdout.flush();
-                    eprintln!("devfuzz: finding: {f}");
-                    for frame in &f.backtrace {
-                        eprintln!("    at {frame}");
-                    }
-                    return Ok(ExitCode::from(1));
-                }
-            },
-        };
-        if writeln!(stdout, "{reply}")
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
-            break; // the client went away
-        }
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-fn convert(session: &Session, target: &str, input: &Path, output: &Path) -> CliResult {
-    let target = find_target(target)?;
-    let loaded = input_file::load_by_content(input)?;
-    output_file::refuse_overwriting(input, output)?;
-    let to_text = loaded.form == input_file::Form::Binary;
-    output_file::check_form_name(output, to_text)?;
-    let setup = input_file::Setup::apply(&loaded, session)?;
-    let mut runner = setup_runner(session, target, &setup, ReentrancyMode::Guard)?;
-    let data = if to_text {
-        let (cmds, outcome) = runner.input_to_trace(&loaded.bytes);
-        let mut text = format!(
-            "# devfuzz trace of {} on target {}\n# outcome: {}\n",
-            input.display(),
-            target.name,
-            outcome.summary()
-        );
-        text.push_str(&setup.header(&session.machine_opts, None).render());
-        for c in cmds {
-            text.push_str(&c.to_string());
-            text.push('\n');
-        }
-        text.into_bytes()
-    } else {
-        let encoded = runner
-            .trace_to_input(&loaded.trace)
-            .map_err(|e| UsageError(format!("{}: {e}", input.display())))?;
-        for (i, cmd) in &encoded.dropped {
-            eprintln!(
-                "devfuzz: note: command {} ('{cmd}') has no binary form on target {}; left out",
-                i + 1,
-                target.name
-            );
-        }
-        let header = setup.header(&session.machine_opts, None);
-        if !header.planted.is_empty() || !header.machine_opts.is_empty() {
-            eprintln!(
-                "devfuzz: note: a binary input has no header; replay it with{}{}",
-                if header.planted.is_empty() {
-                    String::new()
-                } else {
-                    format!(" --bugs {}", header.planted.join(","))
-                },
-                if header.machine_opts.is_empty() {
-                    String::new()
-                } else {
-                    format!(" -O {}", header.machine_opts)
-                }
-            );
-        }
-        encoded.bytes
-    };
-    output_file::write(output, &data)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The input as a cold-machine trace (text as written, binary through `input_to_trace`) and
-/// the setup it records.
-fn load_trace(
-    session: &Session,
-    target: &Target,
-    input: &Path,
-) -> Result<(Vec<qtest::Cmd>, input_file::Setup, bool), UsageError> {
-    let loaded = input_file::load_by_name(input)?;
-    let setup = input_file::Setup::apply(&loaded, session)?;
-    let trace = match loaded.form {
-        input_file::Form::Text => loaded.trace,
-        input_file::Form::Binary => {
-            let mut runner = setup_runner(session, target, &setup, ReentrancyMode::Guard)?;
-            runner.input_to_trace(&loaded.bytes).0
-        }
-    };
-    Ok((trace, setup, loaded.header_file.is_some()))
-}
-
-/// Minimise in `mode`, or in the mode the input records, or in guard then detect mode.
-fn minimize_in(
-    session: &Session,
-    target: &Target,
-    trace: &[qtest::Cmd],
-    setup: &input_file::Setup,
-    mode: Option<ReentrancyMode>,
-    max_runs: usize,
-    watches: &[harness::observe::Watch],
-) -> Result<(harness::minimize::Minimized, ReentrancyMode), UsageError> {
-    let modes = match mode.or(setup.reentrancy) {
-        Some(m) => vec![m],
-        None => vec![ReentrancyMode::Guard, ReentrancyMode::Detect],
-    };
-    for mode in modes {
-        let mut runner = setup_runner(session, target, setup, mode)?;
-        if !watches.is_empty() {
-            let mut observer = harness::observe::Observer::new(watches.to_vec(), true);
-            observer.watch_only = true;
-            runner.machine().observe(Some(observer));
-        }
-        let start = std::time::Instant::now();
-        let result = harness::minimize::minimize_bounded(&mut runner, trace, max_runs, |p| {
-            eprint!(
-                "\rminimize [{}]: {} commands, {} runs   ",
-                p.pass, p.commands, p.runs
-            );
-        });
-        match result {
-            Ok(m) => {
-                eprintln!(
-                    "\rminimized {} -> {} commands in {} runs ({:.2} s){}, signature {}",
-                    m.original_len,
-                    m.trace.len(),
-                    m.runs,
-                    start.elapsed().as_secs_f64(),
-                    if m.budget_exhausted {
-                        " — run budget spent, not 1-minimal"
-                    } else {
-                        ""
-                    },
-                    m.signature
-                );
-                return Ok((m, mode));
-            }
-            Err(harness::minimize::MinimizeError::NoFinding) => continue,
-            Err(e) => return Err(UsageError(e.to_string())),
-        }
-    }
-    Err(UsageError(format!(
-        "the input gives no finding on target {}{} (nothing to minimise){}",
-        target.name,
-        if setup.planted.is_empty() {
-            String::new()
-        } else {
-            format!(" with planted bugs {}", setup.planted)
-        },
-        if setup.planted.is_empty()
-            && session.machine_opts.is_empty()
-            && setup.machine_opts.is_empty()
-        {
-            "; a crash from a campaign with planted bugs or machine options needs them again (cargo run --release --features planted-bugs -- --bugs IDS, -O OPTS), or use the .qtest reproducer devfuzz fuzz writes next to it, which records them"
-        } else {
-            ""
-        }
-    )))
-}
-
-fn minimize_cmd(
-    session: &Session,
-    target: &str,
-    input: &Path,
-    output: &Path,
-    mode: Option<Reentrancy>,
-    max_runs: usize,
-    watches: &[harness::observe::Watch],
-) -> CliResult {
-    let target = find_target(target)?;
-    output_file::refuse_overwriting(input, output)?;
-    output_file::check_form_name(output, true)?;
-    let (trace, setup, _) = load_trace(session, target, input)?;
-    let mode = mode.map(|m| match m {
-        Reentrancy::Guard => ReentrancyMode::Guard,
-        Reentrancy::Detect => ReentrancyMode::Detect,
-    });
-    let (m, mode) = minimize_in(session, target, &trace, &setup, mode, max_runs, watches)?;
-    let mut text = format!(
-        "# minimized from {} ({} -> {} commands) on target {}, reentrancy {}\n# signature: {}\n",
-        input.display(),
-        m.original_len,
-        m.trace.len(),
-        target.name,
-        mode.as_str(),
-        m.signature
-    );
-    text.push_str(&setup.header(&session.machine_opts, Some(mode)).render());
-    for c in &m.trace {
-        text.push_str(&format!("{c}\n"));
-    }
-    output_file::write(output, text.as_bytes())?;
-    say!("{}", output.display());
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The workspace root: the nearest ancestor of the current directory holding `regressions/`
-/// and `harness/`.
-fn workspace_root() -> Result<PathBuf, UsageError> {
-    let cwd = std::env::current_dir().map_err(|e| UsageError(format!("current directory: {e}")))?;
-    cwd.ancestors()
-        .find(|d| d.join("regressions").is_dir() && d.join("harness").is_dir())
-        .map(Path::to_path_buf)
-        .ok_or_else(|| UsageError("run this inside the devfuzz tree (no regressions/ folder above the current directory)".into()))
-}
-
-/// `kind:device`: the part of a signature that survives edits to the model.
-fn signature_prefix(signature: &str) -> String {
-    signature
-        .splitn(3, ':')
-        .take(2)
-        .collect::<Vec<_>>()
-        .join(":")
-}
-
-fn regress(
-    session: &Session,
-    target: &str,
-    input: &Path,
-    name: &str,
-    bug: Option<String>,
-    found_by: Option<String>,
-    force: bool,
-) -> CliResult {
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
-        return Err(UsageError(format!(
-            "--name '{name}': use letters, digits, '-' and '_' only"
-        )));
-    }
-    let target = find_target(target)?;
-    let root = workspace_root()?;
-    let path = root
-        .join("regressions")
-        .join(target.name)
-        .join(format!("{name}.qtest"));
-    if path.exists() && !force {
-        return Err(UsageError(format!(
-            "{} exists (use --force to replace it)",
-            path.display()
-        )));
-    }
-    let (trace, setup, _) = load_trace(session, target, input)?;
-    let (m, mode) = minimize_in(session, target, &trace, &setup, None, usize::MAX, &[])?;
-    let planted: Vec<String> = models::planted::Selection::parse(&setup.planted)
-        .map_err(|e| UsageError(e.to_string()))?
-        .ids()
-        .into_iter()
-        .map(String::from)
-        .collect();
-    let found = signature_prefix(&m.signature);
-    let regression = harness::regression::Regression {
-        bug: bug.unwrap_or_else(|| format!("{found} found by fuzzing")),
-        signature: m.signature.clone(),
-        expect: "ok".to_string(),
-        expect_without_guard: Some(if mode == ReentrancyMode::Detect {
-            found.clone()
-        } else {
-            "ok".to_string()
-        }),
-        expect_planted: (!planted.is_empty()).then(|| found.clone()),
-        planted: planted.clone(),
-        found_by: found_by
-            .unwrap_or_else(|| format!("devfuzz fuzz {} ({})", target.name, input.display())),
-        header: harness::regression::Header {
-            reentrancy: None,
-            may_stop: stops_early(session, target, &setup, &m.trace)?,
-            ..setup.header(&session.machine_opts, None)
-        },
-        trace: m.trace,
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| UsageError(format!("cannot create {}: {e}", dir.display())))?;
-    }
-    std::fs::write(&path, regression.render())
-        .map_err(|e| UsageError(format!("cannot write {}: {e}", path.display())))?;
-    say!(
-        "wrote {}",
-        path.strip_prefix(&root).unwrap_or(&path).display()
-    );
-    if mode == ReentrancyMode::Guard && planted.is_empty() {
-        say!(
-            "note: the bug reproduces under the guard in this build; `cargo test` fails on this file until it is fixed"
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Whether `trace` ends early under the guard because the input work budget runs out (a
-/// regression must then say it may).
-fn stops_early(
-    session: &Session,
-    target: &Target,
-    setup: &input_file::Setup,
-    trace: &[qtest::Cmd],
-) -> Result<bool, UsageError> {
-    let mut runner = setup_runner(session, target, setup, ReentrancyMode::Guard)?;
-    let outcome = runner
-        .run_trace(trace)
-        .map_err(|e| UsageError(e.to_string()))?;
-    Ok(matches!(outcome, Outcome::Ok { ops, .. } if ops < trace.len()))
 }
 
 /// `DEVFUZZ_DRY_RUN=1`: commands that start engines (`fuzz`, `bench`, `coverage`) check their
@@ -1306,10 +567,7 @@ fn fuzz(session: &Session, args: FuzzArgs) -> CliResult {
         instrument,
         engine,
         record,
-        reentrancy: match reentrancy {
-            Reentrancy::Guard => ReentrancyMode::Guard,
-            Reentrancy::Detect => ReentrancyMode::Detect,
-        },
+        reentrancy: reentrancy.into(),
     };
     interrupt::catch();
     let groups = campaign.run().map_err(UsageError)?;

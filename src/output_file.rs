@@ -1,7 +1,7 @@
 //! Files the commands write (`convert`, `minimize`): never over their own input, named for
 //! the form they hold, and only regular files.
 
-use crate::UsageError;
+use crate::error::UsageError;
 use std::io::Write as _;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;

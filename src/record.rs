@@ -1,7 +1,7 @@
 //! `--record FILE`, `--watch ADDR[+LEN][:r|w|rw]` and `--watch-break`: what a run did, written
 //! as a check program, and the DMA that touched a buffer.
 
-use crate::UsageError;
+use crate::error::UsageError;
 use harness::machine::Machine;
 use harness::observe::{self, Observer, Watch};
 use std::io::Write;

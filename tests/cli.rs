@@ -7,10 +7,9 @@ fn devfuzz() -> Command {
     Command::new(env!("CARGO_BIN_EXE_devfuzz"))
 }
 
-fn tmp(name: &str, contents: &[u8]) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("devfuzz-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
+/// `contents` as the file `name` in `dir`.
+fn tmp(dir: &tempfile::TempDir, name: &str, contents: &[u8]) -> std::path::PathBuf {
+    let p = dir.path().join(name);
     std::fs::write(&p, contents).unwrap();
     p
 }
@@ -68,12 +67,17 @@ fn qtest_server_replies_in_lockstep_and_survives_bad_lines() {
 
 #[test]
 fn replay_exit_codes_and_one_line_errors() {
-    let ok = tmp("ok.qtest", b"# self-test\noutb 0x64 0xaa\ninb 0x60\n");
+    let scratch = tempfile::tempdir().unwrap();
+    let ok = tmp(
+        &scratch,
+        "ok.qtest",
+        b"# self-test\noutb 0x64 0xaa\ninb 0x60\n",
+    );
     let out = devfuzz().args(["replay", "ps2"]).arg(&ok).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("ok (2 ops)"));
 
-    let bad = tmp("bad.qtest", b"outb 0x64 0xaa\nfrobnicate 1\n");
+    let bad = tmp(&scratch, "bad.qtest", b"outb 0x64 0xaa\nfrobnicate 1\n");
     let out = devfuzz()
         .args(["replay", "ps2"])
         .arg(&bad)
@@ -104,18 +108,13 @@ fn replay_exit_codes_and_one_line_errors() {
 
 #[test]
 fn random_binary_files_replay_without_a_harness_error() {
-    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let scratch = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15);
     let mut files = Vec::new();
     for i in 0..20 {
-        let len = (i * 97) % 700;
-        let bytes: Vec<u8> = (0..len)
-            .map(|_| {
-                x ^= x << 7;
-                x ^= x >> 9;
-                x as u8
-            })
-            .collect();
-        files.push(tmp(&format!("rand{i}.bin"), &bytes));
+        let mut bytes = vec![0; (i * 97) % 700];
+        rng.fill(&mut bytes);
+        files.push(tmp(&scratch, &format!("rand{i}.bin"), &bytes));
     }
     for target in ["ps2", "pci", "pc"] {
         let out = devfuzz()
@@ -134,7 +133,9 @@ fn random_binary_files_replay_without_a_harness_error() {
 
 #[test]
 fn convert_round_trips_binary_and_text() {
+    let scratch = tempfile::tempdir().unwrap();
     let text = tmp(
+        &scratch,
         "seed.qtest",
         b"outb 0x64 0xaa\ninb 0x60\nevent i8042 0x0210\ninb 0x60\n",
     );
@@ -177,7 +178,9 @@ fn convert_round_trips_binary_and_text() {
 
 #[test]
 fn trace_globs_print_qemu_named_events_on_stderr() {
+    let scratch = tempfile::tempdir().unwrap();
     let f = tmp(
+        &scratch,
         "trace.qtest",
         b"outb 0x64 0xaa\ninb 0x60\noutl 0xcf8 0x80000000\ninl 0xcfc\n",
     );
@@ -192,12 +195,28 @@ fn trace_globs_print_qemu_named_events_on_stderr() {
         "{err}"
     );
     assert!(!err.contains("pckbd"), "only the selected events: {err}");
+    // A glob that does not parse is a usage error, not a filter that never matches.
+    let out = devfuzz()
+        .args(["replay", "pc", "--trace", "pci_cfg_["])
+        .arg(&f)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("unclosed character class"), "{err}");
 }
 
 #[test]
 fn a_reader_that_goes_away_is_not_a_panic() {
+    let scratch = tempfile::tempdir().unwrap();
     let files: Vec<_> = (0..200)
-        .map(|i| tmp(&format!("pipe{i}.qtest"), b"outb 0x64 0xaa\ninb 0x60\n"))
+        .map(|i| {
+            tmp(
+                &scratch,
+                &format!("pipe{i}.qtest"),
+                b"outb 0x64 0xaa\ninb 0x60\n",
+            )
+        })
         .collect();
     let mut child = devfuzz()
         .args(["replay", "ps2"])
@@ -281,7 +300,8 @@ fn machine_options_change_the_machine_and_bad_ones_are_refused() {
 
 #[test]
 fn the_pcap_option_captures_sent_and_delivered_frames_with_virtual_timestamps() {
-    let pcap = tmp("nic.pcap", b"stale");
+    let scratch = tempfile::tempdir().unwrap();
+    let pcap = tmp(&scratch, "nic.pcap", b"stale");
     let script = "outl 0xcf8 0x80001010\noutl 0xcfc 0xfebc0000\noutl 0xcf8 0x80001004\n\
                   outw 0xcfc 0x0006\nwrite 0x2000 0x3c 0xffffffffffff5254001234560800\n\
                   write 0x1000 0x10 0x00200000000000003c00000300000000\n\

@@ -3,7 +3,7 @@
 //! header, and Ctrl-C.
 
 use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -55,10 +55,10 @@ exit 0
 
 /// A scratch workspace with a fuzz target `e1000e`, a stand-in cargo on PATH, and as the
 /// engine's crash the e1000e loopback regression (a re-entrancy in detect mode).
-fn workspace(name: &str) -> PathBuf {
+fn workspace() -> tempfile::TempDir {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let ws = std::env::temp_dir().join(format!("devfuzz-fuzz-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&ws);
+    let scratch = tempfile::tempdir().unwrap();
+    let ws = scratch.path();
     for d in ["regressions", "harness", "fuzz/fuzz_targets", "bin"] {
         std::fs::create_dir_all(ws.join(d)).unwrap();
     }
@@ -85,7 +85,7 @@ fn workspace(name: &str) -> PathBuf {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    ws
+    scratch
 }
 
 fn fuzz_cmd(ws: &Path, args: &[&str]) -> Command {
@@ -107,9 +107,10 @@ fn fuzz_cmd(ws: &Path, args: &[&str]) -> Command {
 
 #[test]
 fn a_detect_mode_campaign_logs_the_engine_and_triages_by_path() {
-    let ws = workspace("detect");
+    let scratch = workspace();
+    let ws = scratch.path();
     let out = fuzz_cmd(
-        &ws,
+        ws,
         &[
             "-O",
             "hda=none",
@@ -168,14 +169,14 @@ fn a_detect_mode_campaign_logs_the_engine_and_triages_by_path() {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
-    let _ = std::fs::remove_dir_all(&ws);
 }
 
 #[test]
 fn ctrl_c_stops_the_engine_and_still_triages() {
-    let ws = workspace("ctrlc");
+    let scratch = workspace();
+    let ws = scratch.path();
     let child = fuzz_cmd(
-        &ws,
+        ws,
         &["fuzz", "e1000e", "--time", "60", "--reentrancy", "detect"],
     )
     .env("FAKE_SLEEP", "300")
@@ -213,12 +214,12 @@ fn ctrl_c_stops_the_engine_and_still_triages() {
         "{stdout}\n{stderr}"
     );
     assert_eq!(out.status.code(), Some(1));
-    let _ = std::fs::remove_dir_all(&ws);
 }
 
 #[test]
 fn campaign_options_that_would_mislead_are_refused() {
-    let ws = workspace("options");
+    let scratch = workspace();
+    let ws = scratch.path();
     for (args, says) in [
         (&["fuzz", "e1000e", "--time", "0"][..], "--time 0"),
         (&["fuzz", "e1000e", "-j", "0"], "-j 0"),
@@ -236,12 +237,70 @@ fn campaign_options_that_would_mislead_are_refused() {
         ),
         (&["-O", "", "fuzz", "e1000e"], "-O needs key=value"),
     ] {
-        let out = fuzz_cmd(&ws, args).output().unwrap();
+        let out = fuzz_cmd(ws, args).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(says), "{args:?}: {err}");
     }
     assert!(!ws.join("env.txt").exists(), "no engine ran");
-    let _ = std::fs::remove_dir_all(&ws);
+}
+
+#[test]
+fn engine_and_sanitizer_names_are_checked_before_anything_runs() {
+    let scratch = workspace();
+    let ws = scratch.path();
+    for (args, says) in [
+        (
+            &["fuzz", "e1000e", "--engine", "libafl"][..],
+            "[possible values: libfuzzer, afl, honggfuzz]",
+        ),
+        (
+            &["fuzz", "e1000e", "--sanitizer", "adress"],
+            "[possible values: address, leak, memory, thread, none]",
+        ),
+        // An engine without an entry for the target says so before installing anything.
+        (
+            &["fuzz", "e1000e", "--engine", "afl"],
+            "no afl entry for target e1000e",
+        ),
+    ] {
+        let out = fuzz_cmd(ws, args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // Every spelling `--engine` took before it was a ValueEnum still works.
+    for engine in [
+        "libfuzzer",
+        "LibFuzzer",
+        "cargo-fuzz",
+        "afl",
+        "AFL++",
+        "aflplusplus",
+        "honggfuzz",
+        "hfuzz",
+    ] {
+        let out = fuzz_cmd(
+            ws,
+            &[
+                "fuzz",
+                "e1000e",
+                "--engine",
+                engine,
+                "--sanitizer",
+                "address",
+            ],
+        )
+        .env("DEVFUZZ_DRY_RUN", "1")
+        .output()
+        .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{engine}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert!(!ws.join("env.txt").exists(), "no engine ran");
 }

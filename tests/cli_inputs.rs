@@ -1,7 +1,7 @@
 //! Issue 14: inputs as a new user would hand them over — special files, a regression that must
 //! run to its end, conversions that must not destroy data, reproducers carrying their setup.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 fn devfuzz() -> Command {
@@ -10,13 +10,6 @@ fn devfuzz() -> Command {
         .env_remove("DEVFUZZ_BUGS")
         .current_dir(env!("CARGO_MANIFEST_DIR"));
     c
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("devfuzz-inputs-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
@@ -45,7 +38,8 @@ fn os(s: &str) -> &std::ffi::OsStr {
 
 #[test]
 fn special_files_are_refused_with_one_line_and_exit_2() {
-    let dir = scratch("special");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let fifo = dir.join("fifo");
     assert!(
         Command::new("mkfifo")
@@ -81,7 +75,7 @@ fn special_files_are_refused_with_one_line_and_exit_2() {
     };
     for (opt, what) in [
         (disk(&fifo), "is a FIFO, not a regular file".to_string()),
-        (disk(&dir), "is a directory, not a regular file".to_string()),
+        (disk(dir), "is a directory, not a regular file".to_string()),
         (
             "hda=disk-cow:".into(),
             "'hda=disk-cow:' does not parse".into(),
@@ -96,7 +90,6 @@ fn special_files_are_refused_with_one_line_and_exit_2() {
             .unwrap();
         refused(&out, &what);
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -112,7 +105,8 @@ fn the_tso_ring_regression_replays_to_its_end() {
 
 #[test]
 fn replay_says_when_a_trace_stops_before_its_end() {
-    let dir = scratch("stops");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let f = dir.join("tso.qtest");
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -127,12 +121,12 @@ fn replay_says_when_a_trace_stops_before_its_end() {
         "{}",
         stdout(&out)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn convert_tells_forms_by_content_and_never_destroys_its_input() {
-    let dir = scratch("convert");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     let text = dir.join("x.qtest");
     let script = "outb 0x64 0xaa\ninb 0x60\n";
     std::fs::write(&text, script).unwrap();
@@ -215,12 +209,12 @@ fn convert_tells_forms_by_content_and_never_destroys_its_input() {
         std::fs::read(dir.join("t.out")).unwrap(),
         std::fs::read(&bin).unwrap()
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_reproducer_header_carries_its_machine_options_and_planted_bugs() {
-    let dir = scratch("header");
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = scratch.path();
     // hda=none: the status register of a missing master reads 0, the default disk's 0x50.
     let f = dir.join("nodisk.qtest");
     std::fs::write(&f, "# machine-opts: hda=none\noutb 0x1f6 0xa0\ninb 0x1f7\n").unwrap();
@@ -276,7 +270,6 @@ fn a_reproducer_header_carries_its_machine_options_and_planted_bugs() {
         dir.join("m.qtest").as_os_str(),
     ]);
     refused(&out, "needs them again");
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Run `qtest --machine <machine>` on `script`; returns (stdout, exit code).

@@ -31,10 +31,9 @@ fn expect_exit(out: &std::process::Output, code: i32) {
     );
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("devfuzz-diff-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+/// The path `name` in `dir`.
+fn tmp(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    dir.path().join(name)
 }
 
 fn session(target: &harness::target::Target) -> Runner {
@@ -188,26 +187,26 @@ const CAPTURES: &[(&str, &str, &str, f64)] = &[
 
 /// The disk image of the `ide` and `pci` captures (tests/conformance/capture/capture.sh,
 /// `@DISK@`): 8 MiB, sector n the text "devfuzz sector n " padded with dots to 511 bytes, then
-/// a newline.
-fn capture_disk() -> PathBuf {
-    let path = tmp("capture-disk.img");
-    if !path.exists() {
-        let mut image = Vec::with_capacity(16384 * 512);
-        for sector in 0..16384 {
-            let line = format!("devfuzz sector {sector} ");
-            image.extend_from_slice(format!("{line:.<511}\n").as_bytes());
-        }
-        std::fs::write(&path, image).unwrap();
+/// a newline. Written into `dir`.
+fn capture_disk(dir: &tempfile::TempDir) -> PathBuf {
+    let path = tmp(dir, "capture-disk.img");
+    let mut image = Vec::with_capacity(16384 * 512);
+    for sector in 0..16384 {
+        let line = format!("devfuzz sector {sector} ");
+        image.extend_from_slice(format!("{line:.<511}\n").as_bytes());
     }
+    std::fs::write(&path, image).unwrap();
     path
 }
 
 #[test]
 fn captures_of_real_linux_drivers_import_and_check() {
+    let scratch = tempfile::tempdir().unwrap();
+    let disk = capture_disk(&scratch);
     for &(file, device, machine, floor) in CAPTURES {
         let path = root().join(format!("tests/conformance/captures/{file}.log.gz"));
         let log = gunzip(&path);
-        let machine = machine.replace("@DISK@", capture_disk().to_str().unwrap());
+        let machine = machine.replace("@DISK@", disk.to_str().unwrap());
         let (name, opts) = machine.split_once(',').unwrap_or((&machine, ""));
         let profile = models::machine(name).unwrap();
         let build = profile.builder(opts).unwrap();
@@ -246,7 +245,8 @@ fn captures_of_real_linux_drivers_import_and_check() {
 
 #[test]
 fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
-    let log = tmp("bad.log");
+    let scratch = tempfile::tempdir().unwrap();
+    let log = tmp(&scratch, "bad.log");
     std::fs::write(
         &log,
         "memory_region_ops_read cpu 0 mr 0x1 addr 0x60 value 0x1 size 4 name 'i8042-data'\nmemory_region_ops_read cpu 0 mr 0x1 addr 0x60 value zz size 1 name 'i8042-data'\n",
@@ -254,7 +254,7 @@ fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
     .unwrap();
     let out = devfuzz()
         .args(["import", log.to_str().unwrap(), "--device", "i8042", "-o"])
-        .arg(tmp("bad.check"))
+        .arg(tmp(&scratch, "bad.check"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -266,7 +266,7 @@ fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
     assert_eq!(err.lines().count(), 1, "{err}");
     let out = devfuzz()
         .args(["import", log.to_str().unwrap(), "--device", "nosuch", "-o"])
-        .arg(tmp("bad2.check"))
+        .arg(tmp(&scratch, "bad2.check"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
@@ -275,11 +275,12 @@ fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
 
 #[test]
 fn check_exit_codes_name_the_first_divergence() {
-    let good = tmp("good.check");
+    let scratch = tempfile::tempdir().unwrap();
+    let good = tmp(&scratch, "good.check");
     std::fs::write(&good, "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x55\n").unwrap();
     let out = devfuzz().arg("check").arg(&good).output().unwrap();
     expect_exit(&out, 0);
-    let bad = tmp("bad-answer.check");
+    let bad = tmp(&scratch, "bad-answer.check");
     std::fs::write(
         &bad,
         "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x54\ninb 0x64 => 0x10/0x10\n",
@@ -293,7 +294,7 @@ fn check_exit_codes_name_the_first_divergence() {
         "{text}"
     );
     assert!(text.contains("expected 0x54, got 0x55"), "{text}");
-    let malformed = tmp("malformed.check");
+    let malformed = tmp(&scratch, "malformed.check");
     std::fs::write(&malformed, "outb 0x64 0xaa => 1\n").unwrap();
     let out = devfuzz()
         .args(["check", "--machine", "pc"])
@@ -311,8 +312,9 @@ fn check_exit_codes_name_the_first_divergence() {
 
 #[test]
 fn two_records_diff_by_register_and_watch_shows_the_dma() {
+    let scratch = tempfile::tempdir().unwrap();
     let seed = root().join("fuzz/seeds/e1000e/linux-bringup-loopback.qtest");
-    let a = tmp("a.record");
+    let a = tmp(&scratch, "a.record");
     let out = devfuzz()
         .args(["replay", "e1000e"])
         .arg(&seed)
@@ -343,7 +345,7 @@ fn two_records_diff_by_register_and_watch_shows_the_dma() {
     let rest = &l[at + 3..];
     let end = rest.find(' ').unwrap_or(rest.len());
     lines[line] = format!("{}=> 0xdead{}", &l[..at], &rest[end..]);
-    let b = tmp("b.record");
+    let b = tmp(&scratch, "b.record");
     std::fs::write(&b, lines.join("\n")).unwrap();
     let out = devfuzz().arg("diff").arg(&a).arg(&b).output().unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
@@ -392,19 +394,20 @@ fn qemu() -> Option<&'static str> {
 
 #[test]
 fn lockstep_diff_against_qemu_itself() {
+    let scratch = tempfile::tempdir().unwrap();
     let Some(against) = qemu() else {
         eprintln!(
             "note: qemu-system-x86_64 not installed; the live diff against QEMU is not run here"
         );
         return;
     };
-    let program = tmp("lockstep.qtest");
+    let program = tmp(&scratch, "lockstep.qtest");
     std::fs::write(
         &program,
         "outl 0xcf8 0x80001000\ninl 0xcfc\noutl 0xcf8 0x80001010\noutl 0xcfc 0xfebc0000\noutl 0xcf8 0x80001004\noutw 0xcfc 0x6\nreadl 0xfebc0008\nreadl 0xfebc5400\noutb 0x64 0xaa\ninb 0x60\nclock_step 1000\n",
     )
     .unwrap();
-    let written = tmp("lockstep.check");
+    let written = tmp(&scratch, "lockstep.check");
     let out = devfuzz()
         .args(["diff", "--machine", "pc", "--against", against])
         .arg(&program)
@@ -434,9 +437,10 @@ fn lockstep_diff_against_qemu_itself() {
 
 #[test]
 fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference() {
+    let scratch = tempfile::tempdir().unwrap();
     let me = env!("CARGO_BIN_EXE_devfuzz");
     let corpus = root().join("fuzz/seeds/ide");
-    let work = tmp("diffcorpus");
+    let work = tmp(&scratch, "diffcorpus");
     std::fs::create_dir_all(work.join("regressions")).unwrap();
     std::fs::create_dir_all(work.join("harness")).unwrap();
     // The same machine as reference: nothing differs.
@@ -512,7 +516,8 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
 
 #[test]
 fn minimize_with_a_watch_shrinks_to_the_dma_that_touches_the_buffer() {
-    let out_file = tmp("dma.qtest");
+    let scratch = tempfile::tempdir().unwrap();
+    let out_file = tmp(&scratch, "dma.qtest");
     let out = devfuzz()
         .args([
             "minimize",
@@ -544,15 +549,16 @@ fn minimize_with_a_watch_shrinks_to_the_dma_that_touches_the_buffer() {
 
 #[test]
 fn lockstep_sets_asynchronous_irq_lines_aside() {
+    let scratch = tempfile::tempdir().unwrap();
     // A stand-in qtest server that answers like QEMU after `irq_intercept_in`: an `IRQ raise`
     // line may come before any reply.
-    let script = tmp("irq-server.py");
+    let script = tmp(&scratch, "irq-server.py");
     std::fs::write(
         &script,
         "import sys\nfor line in sys.stdin:\n    w = line.split()\n    print('IRQ raise 1', flush=True)\n    if w[0] == 'inb':\n        print('OK 0x0055', flush=True)\n    else:\n        print('OK', flush=True)\n",
     )
     .unwrap();
-    let program = tmp("irq.qtest");
+    let program = tmp(&scratch, "irq.qtest");
     std::fs::write(&program, "outb 0x64 0xaa\ninb 0x60\n").unwrap();
     let out = devfuzz()
         .args(["diff", "--machine", "pc", "--against"])

@@ -7,7 +7,7 @@
 //! comment gives the expected exit code (default 0); output lines shown under a `$ command`
 //! must appear in its output, but for lines with `...`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 struct Example {
@@ -86,14 +86,13 @@ fn parse(line: usize, text: &str) -> Example {
 }
 
 /// A scratch tree: a copy of `regressions/`, links to the rest the examples read.
-fn scratch(root: &Path) -> PathBuf {
-    let ws = std::env::temp_dir().join(format!("devfuzz-readme-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&ws);
-    std::fs::create_dir_all(&ws).unwrap();
+fn scratch(root: &Path) -> tempfile::TempDir {
+    let scratch = tempfile::tempdir().unwrap();
+    let ws = scratch.path();
     let ok = Command::new("cp")
         .arg("-r")
         .arg(root.join("regressions"))
-        .arg(&ws)
+        .arg(ws)
         .status()
         .unwrap()
         .success();
@@ -101,7 +100,7 @@ fn scratch(root: &Path) -> PathBuf {
     for d in ["docs", "fuzz", "harness", "tests"] {
         std::os::unix::fs::symlink(root.join(d), ws.join(d)).unwrap();
     }
-    ws
+    scratch
 }
 
 #[test]
@@ -109,7 +108,8 @@ fn every_readme_example_runs_as_written() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
     let examples = examples(&readme);
-    let ws = scratch(root);
+    let scratch = scratch(root);
+    let ws = scratch.path();
     let planted = cfg!(feature = "planted-bugs");
     let mut ran = 0;
     let mut failures = Vec::new();
@@ -141,7 +141,7 @@ fn every_readme_example_runs_as_written() {
         let out = Command::new("sh")
             .arg("-c")
             .arg(&shell)
-            .current_dir(&ws)
+            .current_dir(ws)
             .env("DEVFUZZ", env!("CARGO_BIN_EXE_devfuzz"))
             .env("DEVFUZZ_DRY_RUN", if engine { "1" } else { "" })
             .env_remove("DEVFUZZ_BUGS")
@@ -177,7 +177,6 @@ fn every_readme_example_runs_as_written() {
             }
         }
     }
-    let _ = std::fs::remove_dir_all(&ws);
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     assert!(ran >= 12, "only {ran} examples ran");
 }

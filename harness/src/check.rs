@@ -4,7 +4,7 @@
 //! A check program is a qtest trace in which a read may end in `=> VALUE` or
 //! `=> VALUE/MASK` (only the bits in MASK are compared), a bulk `read` in `=> 0xBYTES`
 //! (optionally `/0xMASKBYTES`), and any command may end in a `# note` (records and imports
-//! put the register there: `readl 0xfebc0008 => 0x80283  # e1000e-mmio+0x8`). Comment lines
+//! put the register there: `readl 0xfebc0008 => 0x80283  # widget-mmio+0x8`). Comment lines
 //! `# phase: NAME` start a phase (`# phase: NAME unscored` one that runs but is not scored),
 //! and `# machine: PROFILE[,OPTS]` names the machine. An access record (`--record`) is a
 //! check program, so any run checks itself when replayed.
@@ -843,7 +843,7 @@ mod tests {
     #[test]
     fn expectations_parse_with_masks_and_notes() {
         let p = parse_program(
-            "# machine: pc\n# phase: setup unscored\noutb 0x64 0xaa\n# phase: probe\ninb 0x60 => 0x55  # i8042-data+0x0\nreadl 0x1000 => 0x80/0xf0\nread 0x10 2 => 0x1122/0xff00\n",
+            "# machine: pc\n# phase: setup unscored\noutb 0x64 0xaa\n# phase: probe\ninb 0x60 => 0x55  # widget-data+0x0\nreadl 0x1000 => 0x80/0xf0\nread 0x10 2 => 0x1122/0xff00\n",
         )
         .unwrap();
         assert_eq!(p.machine.as_deref(), Some("pc"));
@@ -858,7 +858,7 @@ mod tests {
                 mask: 0xff
             })
         );
-        assert_eq!(p.lines[1].note.as_deref(), Some("i8042-data+0x0"));
+        assert_eq!(p.lines[1].note.as_deref(), Some("widget-data+0x0"));
         assert_eq!(
             p.lines[2].expect,
             Some(Expect::Value {

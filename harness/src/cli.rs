@@ -876,15 +876,10 @@ mod tests {
         (code, String::from_utf8(out).unwrap())
     }
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("harness-cli-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn replay_minimize_and_convert_a_finding() {
-        let dir = scratch("flow");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let crash = dir.join("crash.qtest");
         std::fs::write(
             &crash,
@@ -929,12 +924,12 @@ mod tests {
         let back = std::fs::read_to_string(back).unwrap();
         assert!(back.contains("# outcome: panic:fragile:"), "{back}");
         assert!(back.contains("outb 0x80 0x42\noutb 0x80 0xee\n"), "{back}");
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn bad_input_is_one_line_and_exit_2() {
-        let dir = scratch("bad");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let bad = dir.join("bad.qtest");
         std::fs::write(&bad, "outb 0x80\n").unwrap();
         for args in [
@@ -955,12 +950,12 @@ mod tests {
         ] {
             assert_eq!(cli(&args).0, 2, "{args:?}");
         }
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]
     fn seeds_become_a_corpus_and_regressions_replay() {
-        let dir = scratch("seeds");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let seeds = dir.join("seeds");
         std::fs::create_dir_all(&seeds).unwrap();
         std::fs::write(seeds.join("probe.qtest"), "outb 0x80 0x1\ninb 0x80\n").unwrap();
@@ -998,7 +993,6 @@ mod tests {
         let (code, out) = cli(&["regressions", dir.join("regressions").to_str().unwrap()]);
         assert_eq!(code, 0, "{out}");
         assert_eq!(out.matches(": ok (expect").count(), 2, "{out}");
-        std::fs::remove_dir_all(dir).ok();
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The virtual clock: nanoseconds that pass only when the program says so, and the timers
 //! devices arm on it.
 
-use crate::device::{DeviceId, TimerId};
+use crate::ids::{DeviceId, TimerId};
 
 /// An armed timer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -16,12 +16,18 @@ pub struct Armed {
 }
 
 /// Virtual time and armed timers.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Clock {
     now: u64,
     armed: Vec<Armed>,
     next_order: u64,
 }
+
+clone_by_field!(Clock {
+    now,
+    armed,
+    next_order
+});
 
 impl Clock {
     /// Current time in ns.

@@ -5,26 +5,15 @@
 //! drive a device with [`crate::testing::TestContext`] and no machine around it.
 
 use crate::access::{AccessRules, AccessSize, Space};
+pub use crate::ids::{DeviceId, RegionId, TimerId};
 use crate::pci::PciConfig;
 use std::any::Any;
 use std::fmt;
 
-/// Index of a device in its machine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct DeviceId(pub u16);
-
-/// Index of a region in the list a device returns from [`Device::regions`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct RegionId(pub u16);
-
-/// A device-chosen timer number; each device has its own namespace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct TimerId(pub u16);
-
 /// A region a device exposes: a register block, a port range, a BAR.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RegionSpec {
-    /// Name in QEMU's style ("i8042-data", "e1000e-mmio").
+    /// Name in QEMU's style: the device's name and what the region is ("widget-mmio").
     pub name: &'static str,
     /// Memory or I/O.
     pub space: Space,
@@ -146,7 +135,7 @@ impl<T: Clone + 'static> Snapshot for T {
 /// within the implemented range, with offsets inside the region. A device is `Clone` (see
 /// [`Snapshot`]): its state is everything it needs to continue exactly.
 pub trait Device: fmt::Debug + Snapshot {
-    /// Name as QEMU calls the device ("i8042", "e1000e", "PIIX3").
+    /// Name as QEMU calls the device (what qtest `event` and findings name it by).
     fn name(&self) -> &'static str;
     /// The device's regions, indexed by [`RegionId`]. Called when a machine is built.
     fn regions(&self) -> Vec<RegionSpec>;

@@ -158,16 +158,10 @@ pub fn read_capped(path: &Path, max: u64, what: &'static str) -> Result<Vec<u8>,
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("devfuzz-file-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
-    }
-
     #[test]
     fn special_files_are_refused_without_blocking_or_reading_forever() {
-        let dir = scratch("special");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let fifo = dir.join("fifo");
         assert!(
             std::process::Command::new("mkfifo")
@@ -178,7 +172,7 @@ mod tests {
         );
         for (path, kind) in [
             (Path::new("/dev/zero"), "character device"),
-            (dir.as_path(), "directory"),
+            (dir, "directory"),
             (fifo.as_path(), "FIFO"),
         ] {
             let e = read_capped(path, 100, "test").unwrap_err();
@@ -195,12 +189,12 @@ mod tests {
             read_capped(Path::new(""), 1, "test"),
             Err(FileError::EmptyPath)
         ));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn regular_files_read_up_to_the_cap() {
-        let dir = scratch("cap");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         let f = dir.join("f");
         std::fs::write(&f, [7u8; 10]).unwrap();
         assert_eq!(read_capped(&f, 10, "test").unwrap(), vec![7; 10]);
@@ -212,6 +206,5 @@ mod tests {
         let out = dir.join("out");
         std::io::Write::write_all(&mut create_regular(&out).unwrap(), b"x").unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"x");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -3,6 +3,24 @@
 
 #![forbid(unsafe_code)]
 
+/// `Clone` for a state struct whose `clone_from` reuses each field's buffers (a derived one
+/// allocates a whole new value), naming every field: a field added to the struct and not to the
+/// list does not compile, so a copy can never leave one behind.
+macro_rules! clone_by_field {
+    ($t:ident { $($f:ident),* $(,)? }) => {
+        impl Clone for $t {
+            fn clone(&self) -> Self {
+                Self { $($f: self.$f.clone()),* }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                let Self { $($f),* } = self;
+                $($f.clone_from(&source.$f);)*
+            }
+        }
+    };
+}
+
 pub mod access;
 pub mod check;
 pub mod cli;
@@ -10,6 +28,7 @@ pub mod clock;
 pub mod device;
 pub mod entry;
 pub mod file;
+pub mod ids;
 pub mod machine;
 pub mod minimize;
 pub mod mutate;

@@ -54,7 +54,7 @@ pub enum Place {
 }
 
 impl Place {
-    /// The register this place names, for per-register tables: `e1000e-mmio+0x8`,
+    /// The register this place names, for per-register tables: `widget-mmio+0x8`,
     /// `cfg 00:02.0+0x10`; `None` for RAM and unassigned addresses.
     pub fn register(&self) -> Option<String> {
         match self {

@@ -59,7 +59,7 @@ pub struct Finding {
     pub kind: FindingKind,
     /// The device that was executing (for re-entrancy: `from->into`).
     pub device: String,
-    /// Source location in the model (`models/src/i8042.rs:120`), workspace-relative.
+    /// Source location in the model (`models/src/widget.rs:120`), workspace-relative.
     pub location: String,
     /// Human-readable detail (the panic message, the blocked address).
     pub message: String,
@@ -68,7 +68,7 @@ pub struct Finding {
     /// Index of the operation (or trace command) during which it happened.
     pub op_index: usize,
     /// For a re-entrancy: the register the access landed in, `region+offset`
-    /// (`e1000e-mmio+0x400`). Triage groups re-entrancies by it as well as by signature.
+    /// (`widget-mmio+0x400`). Triage groups re-entrancies by it as well as by signature.
     pub register: Option<String>,
     /// The planted-bug canaries the run counted up to the finding.
     pub canaries: Canaries,
@@ -81,7 +81,7 @@ impl Finding {
     }
 
     /// What triage groups by: the signature, and for a re-entrancy also the register it
-    /// landed in (`reentrancy:e1000e->e1000e:models/src/e1000e/rx.rs:120 @e1000e-mmio+0x400`):
+    /// landed in (`reentrancy:widget->widget:models/src/widget/dma.rs:120 @widget-mmio+0x400`):
     /// the path device -> register -> model frame.
     pub fn path(&self) -> String {
         match &self.register {
@@ -468,10 +468,13 @@ mod tests {
     #[test]
     fn paths_become_workspace_relative() {
         assert_eq!(
-            relative_path("/home/u/devfuzz/models/src/i8042.rs"),
-            "models/src/i8042.rs"
+            relative_path("/home/u/devfuzz/models/src/widget.rs"),
+            "models/src/widget.rs"
         );
-        assert_eq!(relative_path("models/src/i8042.rs"), "models/src/i8042.rs");
+        assert_eq!(
+            relative_path("models/src/widget.rs"),
+            "models/src/widget.rs"
+        );
         assert_eq!(
             relative_path("../models/src/pc/mod.rs"),
             "models/src/pc/mod.rs"

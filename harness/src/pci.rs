@@ -3,13 +3,13 @@
 //!
 //! A PCI device owns a [`PciConfig`]; the machine reads BARs and the command register from it
 //! after every configuration write to the command register, a BAR or the ROM BAR, and maps or
-//! unmaps the BAR regions (see `machine.rs`).
+//! unmaps the BAR regions (see `machine/bus.rs`).
 //! Masks follow QEMU's defaults (facts §5.2): command bits IO/MEM/MASTER/SERR/INTX_DISABLE writable,
 //! status bits 0xF900 write-1-to-clear, cache line size and interrupt line scratch, everything
 //! from 0x40 up writable unless the device narrows it.
 
 use crate::access::{AccessSize, Space};
-use crate::device::RegionId;
+use crate::ids::RegionId;
 use std::fmt;
 
 /// Vendor ID (u16).
@@ -213,7 +213,7 @@ impl PciConfig {
         cfg.set_u8(CLASS_PROG + 2, (class >> 16) as u8);
         cfg.set_u8(HEADER_TYPE, header_type);
         // QEMU's `command_serr_enable` property defaults on: SERR# enable is writable too
-        // (writing 0xFFFF to an e1000's command register reads back 0x0507, facts §5.2).
+        // (writing 0xFFFF to a network controller's command register reads back 0x0507, facts §5.2).
         cfg.set_wmask_u16(
             COMMAND,
             COMMAND_IO | COMMAND_MEMORY | COMMAND_MASTER | COMMAND_SERR | COMMAND_INTX_DISABLE,
@@ -497,7 +497,7 @@ impl PciConfig {
 mod tests {
     use super::*;
 
-    fn nic() -> PciConfig {
+    fn network_function() -> PciConfig {
         PciConfig::new(0x8086, 0x100e, 0x020000, 3, 0)
             .with_interrupt_pin(1)
             .with_bar(
@@ -523,7 +523,7 @@ mod tests {
 
     #[test]
     fn ids_and_class_read_back_as_qemu_shows_them() {
-        let cfg = nic();
+        let cfg = network_function();
         assert_eq!(cfg.read(0, AccessSize::B4), 0x100e8086);
         assert_eq!(cfg.read(8, AccessSize::B4), 0x02000003);
         assert_eq!(cfg.read(0xa, AccessSize::B2), 0x0200);
@@ -532,8 +532,8 @@ mod tests {
 
     #[test]
     fn bar_sizing_reads_back_the_size_mask() {
-        // facts §5.2 observed readbacks for e1000: 0xFFFE0000, 0xFFFFFFC1, ROM 0xFFFC0000.
-        let mut cfg = nic();
+        // facts §5.2 observed readbacks for a network controller: 0xFFFE0000, 0xFFFFFFC1, ROM 0xFFFC0000.
+        let mut cfg = network_function();
         cfg.write(0x10, AccessSize::B4, 0xffff_ffff);
         cfg.write(0x14, AccessSize::B4, 0xffff_ffff);
         cfg.write(0x30, AccessSize::B4, 0xffff_f800);
@@ -550,7 +550,7 @@ mod tests {
 
     #[test]
     fn command_mask_and_status_write_one_to_clear() {
-        let mut cfg = nic();
+        let mut cfg = network_function();
         cfg.write(COMMAND, AccessSize::B2, 0xffff);
         assert_eq!(cfg.command(), 0x0507);
         cfg.set_u16(STATUS, 0x8000 | 0x0200);
@@ -562,7 +562,7 @@ mod tests {
 
     #[test]
     fn bars_map_only_when_enabled_and_not_sizing() {
-        let mut cfg = nic();
+        let mut cfg = network_function();
         cfg.write(0x10, AccessSize::B4, 0xfebc_0000);
         cfg.write(0x14, AccessSize::B4, 0xc000);
         assert_eq!(cfg.bar_mapping(0), None, "memory decode disabled");
@@ -584,7 +584,7 @@ mod tests {
 
     #[test]
     fn capabilities_chain_and_set_the_status_bit() {
-        let mut cfg = nic();
+        let mut cfg = network_function();
         let pm = cfg.add_capability(0x01, 8);
         let msi = cfg.add_capability(0x05, 14);
         assert_eq!(cfg.u8(CAPABILITY_LIST), pm);

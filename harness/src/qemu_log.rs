@@ -611,7 +611,7 @@ mod tests {
 
     #[test]
     fn q35_ecam_accesses_become_mechanism_1_or_say_they_cannot() {
-        // A device at 00:02.0 on a machine where that is the e1000e: ECAM below 256 bytes is
+        // A device at 00:02.0: ECAM below 256 bytes is
         // replayed through 0xCF8/0xCFC, beyond it is a comment and a count.
         let machine = Machine::new(
             || {
@@ -696,7 +696,7 @@ memory_region_ops_read cpu 0 mr 0x1 addr 0xb0018000 value 0xffffffff size 4 name
     #[test]
     fn events_parse_and_malformed_ones_name_their_line() {
         let e = parse_event(
-            "memory_region_ops_read cpu -1 mr 0x55 addr 0xfebc0008 value 0x80283 size 4 name 'e1000e-mmio'",
+            "memory_region_ops_read cpu -1 mr 0x55 addr 0xfebc0008 value 0x80283 size 4 name 'widget-mmio'",
             1,
         )
         .unwrap();
@@ -707,11 +707,11 @@ memory_region_ops_read cpu 0 mr 0x1 addr 0xb0018000 value 0xffffffff size 4 name
                 addr: 0xfebc0008,
                 value: 0x80283,
                 size: 4,
-                name: "e1000e-mmio".into()
+                name: "widget-mmio".into()
             })
         );
         let e = parse_event(
-            "pci_update_mappings_add e1000e 00:02.0 0,0xfebc0000+0x20000",
+            "pci_update_mappings_add widget 00:02.0 0,0xfebc0000+0x20000",
             1,
         )
         .unwrap();
@@ -735,6 +735,6 @@ memory_region_ops_read cpu 0 mr 0x1 addr 0xb0018000 value 0xffffffff size 4 name
             err.to_string(),
             "line 7: malformed memory_region_ops_write event: bad or missing addr"
         );
-        assert!(parse_event("pci_update_mappings_del e1000e 00:02.0", 3).is_err());
+        assert!(parse_event("pci_update_mappings_del widget 00:02.0", 3).is_err());
     }
 }

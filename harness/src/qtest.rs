@@ -568,7 +568,7 @@ mod tests {
             "clock_step 100",
             "clock_step",
             "memset 0x0 0x10 0xff",
-            "event i8042 0x0222",
+            "event widget 0x0222",
             "b64write 0x10 0x3 AQID",
         ] {
             let cmd = parse_line(line).unwrap().unwrap();
@@ -607,7 +607,7 @@ mod tests {
             "clock_step abc",
             "read 0 0x2000000",
             "b64write 0 4 !!",
-            "event i8042 0x20f",
+            "event widget 0x20f",
             // Issue 14 item 8: malformed lines QEMU answers OK.
             "write 0 2 0x123",
             "write 0 2 0x11223344",

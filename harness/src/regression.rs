@@ -2,13 +2,13 @@
 //! qtest trace. One test walks the folder and replays each file in every mode its header names.
 //!
 //! ```text
-//! # bug: i8042 keyboard queue index not bounded (planted ps2-queue-overflow)
-//! # signature: panic:i8042:models/src/i8042/queue.rs:57
+//! # bug: widget FIFO index not bounded (planted widget-fifo-overflow)
+//! # signature: panic:widget:models/src/widget/fifo.rs:57
 //! # expect: ok
 //! # expect-without-guard: ok
-//! # planted: ps2-queue-overflow
-//! # expect-planted: panic:i8042
-//! # found-by: devfuzz fuzz ps2 (libfuzzer), fuzz/artifacts/ps2/crash-1234
+//! # planted: widget-fifo-overflow
+//! # expect-planted: panic:widget
+//! # found-by: devfuzz fuzz widget (libfuzzer), fuzz/artifacts/widget/crash-1234
 //! outb 0x60 0xee
 //! ...
 //! ```
@@ -250,14 +250,14 @@ mod tests {
     fn files_round_trip_and_need_an_expectation() {
         let r = Regression {
             bug: "queue index".into(),
-            signature: "panic:i8042:models/src/i8042/queue.rs:57".into(),
+            signature: "panic:widget:models/src/widget/fifo.rs:57".into(),
             expect: "ok".into(),
             expect_without_guard: Some("ok".into()),
-            planted: vec!["ps2-queue-overflow".into()],
-            expect_planted: Some("panic:i8042".into()),
-            found_by: "devfuzz fuzz ps2".into(),
+            planted: vec!["widget-fifo-overflow".into()],
+            expect_planted: Some("panic:widget".into()),
+            found_by: "devfuzz fuzz widget".into(),
             header: Header {
-                planted: vec!["ps2-queue-overflow".into()],
+                planted: vec!["widget-fifo-overflow".into()],
                 machine_opts: "hda=none".into(),
                 work_per_input: Some(u64::MAX),
                 may_stop: true,
@@ -294,18 +294,18 @@ mod tests {
     fn expectations_match_ok_or_a_signature_prefix() {
         let f = Outcome::Finding(Box::new(Finding {
             kind: FindingKind::Reentrancy,
-            device: "e1000e->e1000e".into(),
-            location: "models/src/e1000e/rx.rs:10".into(),
+            device: "widget->widget".into(),
+            location: "models/src/widget/dma.rs:10".into(),
             message: String::new(),
             backtrace: vec![],
             op_index: 3,
             register: None,
             canaries: Default::default(),
         }));
-        assert!(matches("reentrancy:e1000e->e1000e", &f));
+        assert!(matches("reentrancy:widget->widget", &f));
         assert!(!matches("ok", &f));
         assert!(!matches("", &f));
         assert!(matches("ok", &Outcome::ok(1)));
-        assert!(!matches("panic:i8042", &Outcome::ok(1)));
+        assert!(!matches("panic:widget", &Outcome::ok(1)));
     }
 }

@@ -271,7 +271,7 @@ impl Runner {
         let result = catch_unwind(AssertUnwindSafe(|| {
             if !restored {
                 for cmd in &self.prologue {
-                    self.machine.exec(cmd).ok();
+                    exec(&mut self.machine, cmd).ok();
                 }
                 if self.machine.observer_mut().is_none() {
                     self.machine.checkpoint();
@@ -348,9 +348,7 @@ impl Runner {
     /// Execute one qtest command on the current machine state and return its reply.
     /// Findings propagate as panics (the caller catches).
     pub fn exec_cmd(&mut self, cmd: &Cmd) -> Result<Reply, RunError> {
-        self.machine.exec(cmd).map_err(|e| match e {
-            crate::machine::ExecError::UnknownDevice(d) => RunError::UnknownDevice(d),
-        })
+        exec(&mut self.machine, cmd)
     }
 
     fn record(&mut self, cmd: Cmd) {
@@ -460,7 +458,7 @@ impl Runner {
                 }
                 self.machine.write_bulk(a, &data[..n]);
             }
-            Op::DmaPattern(p) => self.machine.add_dma_pattern(p.to_vec()),
+            Op::DmaPattern(p) => self.machine.add_dma_pattern(p),
             Op::DmaClear => self.machine.clear_dma_patterns(),
             Op::ClockStep(ns) => {
                 let step = if ns == 0 { None } else { Some(u64::from(ns)) };
@@ -725,6 +723,55 @@ impl Runner {
         }
         Ok(())
     }
+}
+
+/// Execute one qtest command on `machine` as one guest operation; the reply prints as QEMU's
+/// line. Findings propagate as panics (the caller catches).
+pub fn exec(machine: &mut Machine, cmd: &Cmd) -> Result<Reply, RunError> {
+    machine.begin_op();
+    let reply = match *cmd {
+        Cmd::Out { size, port, value } => {
+            machine.write(Space::Io, u64::from(port), size, u64::from(value));
+            Reply::Ok
+        }
+        Cmd::In { size, port } => Reply::In(machine.read(Space::Io, u64::from(port), size)),
+        Cmd::Write { size, addr, value } => {
+            machine.write(Space::Memory, addr, size, value);
+            Reply::Ok
+        }
+        Cmd::Read { size, addr } => Reply::Read(machine.read(Space::Memory, addr, size)),
+        Cmd::WriteBulk { addr, ref data, .. } => {
+            machine.write_bulk(addr, data);
+            Reply::Ok
+        }
+        Cmd::ReadBulk { addr, len, base64 } => {
+            let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
+            machine.read_bulk(addr, &mut buf);
+            Reply::Bulk { data: buf, base64 }
+        }
+        Cmd::Memset { addr, len, byte } => {
+            machine.write_bulk(addr, &vec![byte; usize::try_from(len).unwrap_or(0)]);
+            Reply::Ok
+        }
+        Cmd::ClockStep(ns) => Reply::Clock(machine.clock_step(ns)),
+        Cmd::ClockSet(t) => {
+            let now = machine.now();
+            Reply::Clock(machine.clock_step(Some(t.saturating_sub(now))))
+        }
+        Cmd::Endianness => Reply::Little,
+        Cmd::Event {
+            ref device,
+            ref payload,
+        } => {
+            let id = machine
+                .device_by_name(device)
+                .ok_or_else(|| RunError::UnknownDevice(device.clone()))?;
+            machine.event(id, payload);
+            Reply::Ok
+        }
+    };
+    machine.end_op();
+    Ok(reply)
 }
 
 fn push_clock(out: &mut ops::Encoder, mut ns: u64) -> Result<(), RunError> {

@@ -7,7 +7,9 @@
 //! fuzz run maps the same BARs input after input, so the view is found again, not rebuilt.
 
 use crate::access::{AccessRules, Space};
-use crate::device::{DeviceId, RegionId};
+use crate::ids::{DeviceId, RegionId};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What answers accesses in a mapped range.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -16,8 +18,8 @@ pub enum Backing {
     Ram,
     /// A device region.
     Device(DeviceId, RegionId),
-    /// PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8 (4 bytes; 0xCF9 is the reset
-    /// control register on PC chipsets).
+    /// PCI configuration mechanism #1: CONFIG_ADDRESS at 0xCF8..0xCFB (a profile may map a
+    /// register of its own over one of its bytes).
     PciConfigAddress,
     /// PCI configuration mechanism #1: CONFIG_DATA at 0xCFC..0xCFF.
     PciConfigData,
@@ -76,8 +78,7 @@ struct CachedView {
 /// Memory or I/O address space.
 ///
 /// Two spaces are equal when they hold the same mappings in the same order; the flat view and
-/// its cache are derived from them.
-#[derive(Clone, Debug)]
+/// its cache are derived from them, and `Debug` shows what equality compares.
 pub struct AddressSpace {
     space: Space,
     mappings: Vec<Mapping>,
@@ -97,6 +98,11 @@ pub struct AddressSpace {
     /// Identity of the current flat view (see [`AddressSpace::view_id`]).
     view: u64,
     next_view: u64,
+    /// Shared by a space and its clones: where their mapping stamps come from.
+    lineage: Arc<AtomicU64>,
+    /// This lineage's name for the current mappings: it changes (to one never used before in
+    /// the lineage) with them, so a clone with the same stamp holds the same mappings.
+    stamp: u64,
 }
 
 impl PartialEq for AddressSpace {
@@ -108,6 +114,55 @@ impl PartialEq for AddressSpace {
 }
 
 impl Eq for AddressSpace {}
+
+impl std::fmt::Debug for AddressSpace {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AddressSpace")
+            .field("space", &self.space)
+            .field("mappings", &self.mappings)
+            .field("next_order", &self.next_order)
+            .finish()
+    }
+}
+
+impl Clone for AddressSpace {
+    fn clone(&self) -> Self {
+        Self {
+            space: self.space,
+            mappings: self.mappings.clone(),
+            flat: self.flat.clone(),
+            stale: self.stale,
+            next_order: self.next_order,
+            generation: self.generation,
+            hint: self.hint,
+            cache: self.cache.clone(),
+            cache_next: self.cache_next,
+            seen: self.seen,
+            seen_next: self.seen_next,
+            view: self.view,
+            next_view: self.next_view,
+            lineage: Arc::clone(&self.lineage),
+            stamp: self.stamp,
+        }
+    }
+
+    /// Takes `source`'s mappings as [`restore`](Self::restore) does: the flat views stay this
+    /// space's own (derived data), so returning to a layout seen before rebuilds nothing.
+    /// A clone of the same lineage with the same stamp holds the same mappings: then nothing is
+    /// compared or copied (a checkpoint restored after an input that mapped nothing).
+    fn clone_from(&mut self, source: &Self) {
+        let same_lineage = Arc::ptr_eq(&self.lineage, &source.lineage);
+        if same_lineage && self.stamp == source.stamp {
+            self.next_order = source.next_order;
+            return;
+        }
+        self.space = source.space;
+        self.restore(&source.mappings, source.next_order);
+        if same_lineage {
+            self.stamp = source.stamp;
+        }
+    }
+}
 
 impl AddressSpace {
     /// An empty address space.
@@ -126,6 +181,8 @@ impl AddressSpace {
             seen_next: 0,
             view: 0,
             next_view: 0,
+            lineage: Arc::new(AtomicU64::new(1)),
+            stamp: 0,
         }
     }
 
@@ -203,10 +260,17 @@ impl AddressSpace {
         for (i, m) in self.mappings.iter_mut().enumerate() {
             m.order = i as u64;
         }
+        self.restamp();
         self.next_order = self.mappings.len() as u64;
     }
 
+    /// Give the mappings a stamp no space of this lineage has used.
+    fn restamp(&mut self) {
+        self.stamp = self.lineage.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn changed(&mut self) {
+        self.restamp();
         self.stale = true;
         self.generation += 1;
     }
@@ -468,5 +532,28 @@ mod tests {
             io.mapping_of(dev(3)).is_none(),
             "entirely outside the I/O space"
         );
+    }
+
+    #[test]
+    fn clone_from_copies_the_mappings_whatever_either_side_did_since_the_clone() {
+        let mut a = AddressSpace::new(Space::Io);
+        a.map(dev(0), 0x60, 1, 0, AccessRules::BYTES);
+        let saved = a.clone();
+        let mut b = a.clone();
+        b.map(dev(1), 0x70, 2, 0, AccessRules::BYTES);
+        a.map(dev(2), 0x70, 2, 0, AccessRules::BYTES);
+        assert_ne!(a, b);
+        a.clone_from(&b);
+        assert_eq!(a, b);
+        assert_eq!(a.lookup(0x71).map(|s| s.backing), Some(dev(1)));
+        a.clone_from(&saved);
+        assert_eq!(a, saved);
+        assert!(a.lookup(0x71).is_none());
+        a.renumber();
+        a.clone_from(&saved);
+        assert_eq!(a, saved);
+        let mut other = AddressSpace::new(Space::Io);
+        other.clone_from(&b);
+        assert_eq!(other, b);
     }
 }

@@ -1,11 +1,8 @@
 //! Machine profiles and fuzz targets: what the models crate registers with the harness.
 
+pub use crate::machine::Builder;
 use crate::machine::MachineSpec;
 use std::sync::Arc;
-
-/// Builds a fresh machine description, possibly with options applied (a machine is rebuilt
-/// from it after a finding).
-pub type Builder = Arc<dyn Fn() -> MachineSpec + Send + Sync>;
 
 /// A profile's option parser: `(key, value)` pairs in, a [`Builder`] or a one-line reason out.
 pub type Configure = fn(&[(String, String)]) -> Result<Builder, String>;
@@ -72,7 +69,7 @@ pub struct MachineProfile {
 }
 
 impl MachineProfile {
-    /// The builder for `options`, comma-separated `key=value` items (`hda=none,hdc=cdrom`);
+    /// The builder for `options`, comma-separated `key=value` items (`disk=none,ram=2`);
     /// empty means the defaults. Values may contain `=` and `:` but not `,`.
     pub fn builder(&self, options: &str) -> Result<Builder, ProfileError> {
         let items = parse_options(options)?;
@@ -184,7 +181,7 @@ impl Target {
     }
 
     /// The devices this target names (for its ops or events) that a machine built by `build`
-    /// lacks: options that replaced them (`nic=igb` on the `e1000e` target) would make the
+    /// lacks: options that replaced them (`net=b` on a target that fuzzes net `a`) would make the
     /// target fuzz something other than it says.
     pub fn missing_devices(&self, build: &Builder) -> Vec<&'static str> {
         let spec = build();

@@ -253,7 +253,7 @@ fn machine(mode: ReentrancyMode) -> Machine {
 
 fn run(m: &mut Machine, trace: &str) {
     for c in &parse_trace(trace).unwrap() {
-        m.exec(c).unwrap();
+        harness::runner::exec(m, c).unwrap();
     }
 }
 
@@ -428,7 +428,7 @@ fn dma_fails_without_bus_mastering() {
 #[test]
 fn dma_reads_of_unwritten_ram_are_filled_once_from_patterns() {
     let mut m = setup(ReentrancyMode::Guard);
-    m.add_dma_pattern(vec![0xde, 0xad]);
+    m.add_dma_pattern(&[0xde, 0xad]);
     m.write_bulk(0x102, &[0x55]);
     m.write(Space::Memory, BAR, AccessSize::B4, 0x100);
     m.write(Space::Memory, BAR + 4, AccessSize::B4, 4);
@@ -438,7 +438,7 @@ fn dma_reads_of_unwritten_ram_are_filled_once_from_patterns() {
         0xde55_adde,
         "program-written byte kept"
     );
-    m.add_dma_pattern(vec![0x77]);
+    m.add_dma_pattern(&[0x77]);
     m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
     assert_eq!(
         m.read(Space::Memory, BAR + 0x20, AccessSize::B4),
@@ -612,9 +612,10 @@ fn a_model_panic_is_a_finding_with_its_location() {
 
 #[test]
 fn reset_after_any_program_equals_a_fresh_machine() {
-    let fresh = machine(ReentrancyMode::Guard).state_text();
+    let fresh_machine = machine(ReentrancyMode::Guard);
+    let fresh = fresh_machine.state_text();
     let mut m = setup(ReentrancyMode::Guard);
-    m.add_dma_pattern(vec![1, 2, 3]);
+    m.add_dma_pattern(&[1, 2, 3]);
     m.write(Space::Memory, BAR, AccessSize::B4, 0x4000);
     m.write(Space::Memory, BAR + 4, AccessSize::B4, 8);
     m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
@@ -624,8 +625,30 @@ fn reset_after_any_program_equals_a_fresh_machine() {
     m.write_bulk(0x9000, &[9; 5000]);
     m.clock_step(Some(10));
     assert_ne!(m.state_text(), fresh);
+    assert_ne!(m.state(), fresh_machine.state());
     m.reset();
+    assert_eq!(m.state(), fresh_machine.state());
     assert_eq!(m.state_text(), fresh);
+}
+
+#[test]
+fn restore_returns_to_the_checkpoint_state() {
+    let mut m = setup(ReentrancyMode::Guard);
+    assert!(m.checkpoint());
+    let saved = m.state().clone();
+    let text = m.state_text();
+    m.add_dma_pattern(&[1, 2, 3]);
+    m.write(Space::Memory, BAR, AccessSize::B4, 0x4000);
+    m.write(Space::Memory, BAR + 4, AccessSize::B4, 8);
+    m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
+    m.write(Space::Memory, BAR + 0x10, AccessSize::B4, 50);
+    m.write(Space::Io, 0x80, AccessSize::B1, 7);
+    run(&mut m, "outl 0xcf8 0x80001004\noutw 0xcfc 0x0\n");
+    m.clock_step(Some(10));
+    assert_ne!(*m.state(), saved);
+    assert!(m.restore());
+    assert_eq!(*m.state(), saved);
+    assert_eq!(m.state_text(), text);
 }
 
 #[test]
@@ -771,4 +794,78 @@ fn a_huge_clock_step_has_no_binary_form_instead_of_billions_of_ops() {
         )
         .unwrap();
     assert_eq!(harness::ops::decode(&ok.bytes).count(), 1024);
+}
+
+/// A one-byte register a board maps over byte 1 of CONFIG_ADDRESS: keeps what is written and
+/// asks for a system reset when bit 2 is set.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct ResetLatch {
+    value: u8,
+}
+
+impl Device for ResetLatch {
+    fn name(&self) -> &'static str {
+        "latch"
+    }
+    fn regions(&self) -> Vec<RegionSpec> {
+        vec![RegionSpec::new("latch", Space::Io, 1, AccessRules::BYTES)]
+    }
+    fn read(&mut self, _ctx: &mut dyn Context, _r: RegionId, _o: u64, _s: AccessSize) -> u64 {
+        u64::from(self.value)
+    }
+    fn write(&mut self, ctx: &mut dyn Context, _r: RegionId, _o: u64, _s: AccessSize, value: u64) {
+        self.value = value as u8;
+        if value & 4 != 0 {
+            ctx.request_reset();
+        }
+    }
+    fn reset(&mut self) {
+        *self = Self::default();
+    }
+}
+
+fn build_with_latch() -> MachineSpec {
+    let mut spec = build();
+    let latch = spec.add(Box::new(ResetLatch::default()));
+    spec.map_fixed(latch, RegionId(0), 0xcf9, 1);
+    spec
+}
+
+#[test]
+fn a_register_over_one_byte_of_config_address_takes_only_the_accesses_within_it() {
+    let mut m = Machine::new(build_with_latch, MachineOptions::default());
+    // Dword writes and reads of CONFIG_ADDRESS stay the host's, the byte at 0xCF9 too wide.
+    m.write(Space::Io, 0xcf8, AccessSize::B4, 0x8000_1004);
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B4), 0x8000_1004);
+    assert_eq!(m.read(Space::Io, 0xcf9, AccessSize::B2), 0x0010);
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B2), 0x1004);
+    // The byte at 0xCF9 is the latch's: a write with bit 2 resets the machine after the op.
+    m.write(Space::Io, 0xcf9, AccessSize::B1, 0x02);
+    assert_eq!(m.read(Space::Io, 0xcf9, AccessSize::B1), 0x02);
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B4), 0x8000_1004);
+    run(&mut m, SETUP);
+    assert!(
+        m.space(Space::Memory)
+            .mapping_of(harness::space::Backing::Device(
+                harness::device::DeviceId(0),
+                RegionId(0)
+            ))
+            .is_some()
+    );
+    run(&mut m, "outb 0xcf9 0x06\n");
+    assert_eq!(
+        m.read(Space::Io, 0xcf9, AccessSize::B1),
+        0,
+        "the latch was reset"
+    );
+    assert_eq!(m.read(Space::Io, 0xcf8, AccessSize::B4), 0, "and the host");
+    assert!(
+        m.space(Space::Memory)
+            .mapping_of(harness::space::Backing::Device(
+                harness::device::DeviceId(0),
+                RegionId(0)
+            ))
+            .is_none(),
+        "BARs unmapped"
+    );
 }

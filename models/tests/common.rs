@@ -12,7 +12,7 @@ pub fn pc() -> Machine {
 /// Send one qtest line and return the reply.
 pub fn send(m: &mut Machine, line: &str) -> String {
     let cmd = parse_line(line).expect("valid line").expect("a command");
-    m.exec(&cmd).expect("runs").to_string()
+    harness::runner::exec(m, &cmd).expect("runs").to_string()
 }
 
 /// Send `(command, expected reply)` pairs, asserting each reply.
@@ -22,17 +22,9 @@ pub fn expect(m: &mut Machine, script: &[(&str, &str)]) {
     }
 }
 
-/// Deterministic pseudo-random bytes (xorshift64*).
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next_u64() as u8).collect()
-    }
+/// `n` pseudo-random bytes from `rng` (seeded: `fastrand::Rng::with_seed`).
+pub fn random_bytes(rng: &mut fastrand::Rng, n: usize) -> Vec<u8> {
+    let mut bytes = vec![0; n];
+    rng.fill(&mut bytes);
+    bytes
 }

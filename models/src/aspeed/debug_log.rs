@@ -145,40 +145,31 @@ impl DebugLog {
 mod tests {
     use super::*;
 
-    fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("devfuzz-debug-log-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch dir");
-        dir
-    }
-
     #[test]
     fn appends_exactly_the_bytes_up_to_the_limit() {
-        let dir = scratch("append");
-        let log = DebugLog::new(&dir, "out.bin")
-            .expect("inside")
-            .with_limit(6);
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
+        let log = DebugLog::new(dir, "out.bin").expect("inside").with_limit(6);
         assert_eq!(log.append(b"abcd"), 4);
         assert_eq!(log.append(b"efgh"), 2);
         assert_eq!(log.append(b"i"), 0);
         assert_eq!(std::fs::read(log.path()).expect("written"), b"abcdef");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn refuses_paths_outside_the_directory() {
-        let dir = scratch("outside");
+        let scratch = tempfile::tempdir().unwrap();
+        let dir = scratch.path();
         std::fs::create_dir_all(dir.join("sub")).expect("sub");
-        assert!(DebugLog::new(&dir, "sub/ok.log").is_ok());
+        assert!(DebugLog::new(dir, "sub/ok.log").is_ok());
         for bad in ["../escape.log", "/etc/passwd", "", "sub/../../x", "."] {
             assert!(
-                matches!(DebugLog::new(&dir, bad), Err(DebugLogError::NotRelative(_))),
+                matches!(DebugLog::new(dir, bad), Err(DebugLogError::NotRelative(_))),
                 "{bad}"
             );
         }
         assert!(matches!(
-            DebugLog::new(&dir, "missing/x.log"),
+            DebugLog::new(dir, "missing/x.log"),
             Err(DebugLogError::Outside(_))
         ));
         assert!(matches!(
@@ -189,15 +180,14 @@ mod tests {
         {
             std::os::unix::fs::symlink("/tmp", dir.join("link")).expect("symlink");
             assert!(matches!(
-                DebugLog::new(&dir, "link/x.log"),
+                DebugLog::new(dir, "link/x.log"),
                 Err(DebugLogError::Outside(_))
             ));
             std::os::unix::fs::symlink("/etc/hostname", dir.join("file-link")).expect("symlink");
             assert!(matches!(
-                DebugLog::new(&dir, "file-link"),
+                DebugLog::new(dir, "file-link"),
                 Err(DebugLogError::Outside(_))
             ));
         }
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -998,6 +998,8 @@ const REGISTER_WINDOW: Bug = Bug::of(PLANTED, 1);
 mod tests {
     use super::*;
     use harness::testing::TestContext;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
 
     const B1: AccessSize = AccessSize::B1;
     const B4: AccessSize = AccessSize::B4;
@@ -1262,97 +1264,139 @@ mod tests {
         );
     }
 
-    /// xorshift64*: deterministic pseudo-random numbers for the property below.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-            items[(self.next() % items.len() as u64) as usize]
-        }
-    }
-
     fn durable(fmc: &Fmc) -> String {
         let flashes: Vec<String> = fmc.flashes.iter().map(SpiNor::durable_state).collect();
         format!("{:?} {flashes:?}", fmc.regs)
     }
 
-    /// The DMA engine moves words in bulk: that must be what as many single 4-byte accesses do,
-    /// in every mode, command, address width and segment layout.
-    #[test]
-    fn dma_word_runs_do_what_single_word_accesses_do() {
-        let mut rng = Rng(0xD3A);
-        let opcodes: [u8; 15] = [
-            0x03, 0x0B, 0x0C, 0x13, 0xEB, 0xEC, 0x02, 0x12, 0x9F, 0x05, 0x06, 0x20, 0xC5, 0x5A,
-            0x00,
-        ];
-        for round in 0..300 {
-            let soc = rng.pick(&[Soc::Ast2500, Soc::Ast2600]);
-            let mut b = Bench::new(soc);
+    const DMA_OPCODES: [u8; 15] = [
+        0x03, 0x0B, 0x0C, 0x13, 0xEB, 0xEC, 0x02, 0x12, 0x9F, 0x05, 0x06, 0x20, 0xC5, 0x5A, 0x00,
+    ];
+
+    /// One case of the DMA property: how the controller and its flash are set up, then one
+    /// bulk transfer of `words` words at `offset`, read (`None`) or written (`Some(first)`:
+    /// the data counts up from `first`).
+    #[derive(Clone, Debug)]
+    struct DmaCase {
+        soc: Soc,
+        four_byte: bool,
+        write_enabled: bool,
+        segment: Option<u32>,
+        ce_ctrl: u32,
+        cmd_ctrl: u32,
+        dummy_data: u32,
+        dummy: u32,
+        mode: u32,
+        stop: u32,
+        opcode: u8,
+        user_bytes: Vec<u8>,
+        offset: u64,
+        words: usize,
+        write: Option<u8>,
+    }
+
+    prop_compose! {
+        fn dma_case()(
+            (soc, four_byte, write_enabled, segment) in (
+                prop::sample::select(vec![Soc::Ast2500, Soc::Ast2600]),
+                any::<bool>(),
+                prop::bool::weighted(1.0 / 3.0),
+                prop::option::weighted(
+                    0.25,
+                    prop::sample::select(vec![0x4240_0000u32, 0x0010_0000, 0x0FF0_0800]),
+                ),
+            ),
+            (ce_ctrl, cmd_ctrl, dummy_data, dummy) in (
+                0..2u32,
+                prop::sample::select(vec![0u32, 0, 0x10, 0x80]),
+                prop::sample::select(vec![0u32, 0xFF]),
+                prop::sample::select(vec![
+                    0u32,
+                    1 << CTRL_DUMMY_LOW_SHIFT,
+                    3 << CTRL_DUMMY_LOW_SHIFT,
+                    CTRL_DUMMY_HIGH,
+                ]),
+            ),
+            (mode, stop, opcode, user_bytes) in (
+                prop::sample::select(vec![MODE_READ, MODE_FREAD, MODE_WRITE, MODE_USER]),
+                prop::sample::select(vec![0, CTRL_CE_STOP_ACTIVE]),
+                prop::sample::select(DMA_OPCODES.to_vec()),
+                prop::collection::vec(prop::sample::select(DMA_OPCODES.to_vec()), 0..6),
+            ),
+            (offset, words, write) in (
+                prop::sample::select(vec![0u64, 0x00FF_FFF0, 0x01FF_FF00, 0x07FF_FFF0, 0x0800_0000]),
+                1..=300usize,
+                prop::option::of(any::<u8>()),
+            ),
+        ) -> DmaCase {
+            DmaCase {
+                soc, four_byte, write_enabled, segment, ce_ctrl, cmd_ctrl, dummy_data, dummy,
+                mode, stop, opcode, user_bytes, offset, words, write,
+            }
+        }
+    }
+
+    proptest! {
+        // A fixed seed: the same cases in every run (a failure still shrinks).
+        #![proptest_config(Config { cases: 300, rng_seed: RngSeed::Fixed(0xD3A), ..Config::default() })]
+        /// The DMA engine moves words in bulk: that must be what as many single 4-byte
+        /// accesses do, in every mode, command, address width and segment layout.
+        #[test]
+        fn dma_word_runs_do_what_single_word_accesses_do(case in dma_case()) {
+            let mut b = Bench::new(case.soc);
             b.xfer(&[0x06], 0);
             b.xfer(&[0x12, 0x00, 0xFF, 0xFF, 0x00, 1, 2, 3, 4, 5, 6, 7, 8], 0);
-            if rng.next() % 2 == 0 {
+            if case.four_byte {
                 b.xfer(&[0xB7], 0);
             }
-            if rng.next() % 3 == 0 {
+            if case.write_enabled {
                 b.xfer(&[0x06], 0);
             }
-            if rng.next() % 4 == 0 {
-                b.wr(
-                    SEG0_ADDR + 4,
-                    rng.pick(&[0x4240_0000, 0x0010_0000, 0x0FF0_0800]),
-                );
+            if let Some(segment) = case.segment {
+                b.wr(SEG0_ADDR + 4, segment);
             }
-            b.wr(CE_CTRL, (rng.next() % 2) as u32);
-            b.wr(CMD_CTRL, rng.pick(&[0, 0, 0x10, 0x80]));
-            b.wr(DUMMY_DATA, rng.pick(&[0, 0xFF]));
-            let dummy = rng.pick(&[
-                0u32,
-                1 << CTRL_DUMMY_LOW_SHIFT,
-                3 << CTRL_DUMMY_LOW_SHIFT,
-                CTRL_DUMMY_HIGH,
-            ]);
-            let mode = rng.pick(&[MODE_READ, MODE_FREAD, MODE_WRITE, MODE_USER]);
-            let stop = rng.pick(&[0, CTRL_CE_STOP_ACTIVE]);
-            let opcode = u32::from(rng.pick(&opcodes));
-            if mode == MODE_USER {
+            b.wr(CE_CTRL, case.ce_ctrl);
+            b.wr(CMD_CTRL, case.cmd_ctrl);
+            b.wr(DUMMY_DATA, case.dummy_data);
+            let opcode = u32::from(case.opcode);
+            if case.mode == MODE_USER {
                 b.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
             }
-            b.wr(CE0_CTRL, (opcode << CTRL_CMD_SHIFT) | dummy | stop | mode);
-            if mode == MODE_USER && stop == 0 {
-                for _ in 0..(rng.next() % 6) {
-                    b.win_wr(0, B1, u64::from(rng.pick(&opcodes)));
+            b.wr(
+                CE0_CTRL,
+                (opcode << CTRL_CMD_SHIFT) | case.dummy | case.stop | case.mode,
+            );
+            if case.mode == MODE_USER && case.stop == 0 {
+                for &byte in &case.user_bytes {
+                    b.win_wr(0, B1, u64::from(byte));
                 }
             }
             let mut a = b.fmc.clone();
-            let offset = rng.pick(&[0u64, 0x00FF_FFF0, 0x01FF_FF00, 0x07FF_FFF0, 0x0800_0000]) & !3;
-            let len = 4 * (1 + (rng.next() % 300) as usize);
-            if rng.next() % 2 == 0 {
-                let mut bulk = vec![0u8; len];
-                a.window_read_units(&mut TestContext::default(), offset, &mut bulk, 4);
-                let mut single = Vec::new();
-                for k in 0..len / 4 {
-                    let v = b.win_rd(offset + 4 * k as u64, B4) as u32;
-                    single.extend_from_slice(&v.to_le_bytes());
+            let (offset, len) = (case.offset, 4 * case.words);
+            match case.write {
+                None => {
+                    let mut bulk = vec![0u8; len];
+                    a.window_read_units(&mut TestContext::default(), offset, &mut bulk, 4);
+                    let mut single = Vec::new();
+                    for k in 0..len / 4 {
+                        let v = b.win_rd(offset + 4 * k as u64, B4) as u32;
+                        single.extend_from_slice(&v.to_le_bytes());
+                    }
+                    prop_assert_eq!(bulk, single);
                 }
-                assert_eq!(bulk, single, "round {round}");
-            } else {
-                let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
-                a.window_write_units(&mut TestContext::default(), offset, &data, 4);
-                for (k, w) in data.chunks(4).enumerate() {
-                    let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
-                    b.win_wr(offset + 4 * k as u64, B4, u64::from(v));
+                Some(first) => {
+                    let data: Vec<u8> = (0..len).map(|i| first.wrapping_add(i as u8)).collect();
+                    a.window_write_units(&mut TestContext::default(), offset, &data, 4);
+                    for (k, w) in data.chunks(4).enumerate() {
+                        let v = u32::from_le_bytes([w[0], w[1], w[2], w[3]]);
+                        b.win_wr(offset + 4 * k as u64, B4, u64::from(v));
+                    }
                 }
             }
             for f in [&mut a.flashes[0], &mut b.fmc.flashes[0]] {
                 f.deselect(&mut TestContext::default());
             }
-            assert_eq!(durable(&a), durable(&b.fmc), "round {round}");
+            prop_assert_eq!(durable(&a), durable(&b.fmc));
         }
     }
 

@@ -1283,6 +1283,8 @@ impl SpiNor {
 mod tests {
     use super::*;
     use harness::testing::TestContext;
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, RngSeed};
 
     /// One transaction: select, clock `tx`, read `rx_len` more bytes, deselect.
     fn xfer(f: &mut SpiNor, tx: &[u8], rx_len: usize) -> Vec<u8> {
@@ -1529,79 +1531,63 @@ mod tests {
         }
     }
 
-    /// xorshift64*: deterministic pseudo-random numbers for the stream property.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
-
-    #[test]
-    fn streams_do_exactly_what_single_transfers_do() {
-        let opcodes = [
+    /// One round of the stream property: a command with its header bytes, then a stream of
+    /// `n` bytes, read (`None`) or written (`Some(first)`: the data counts up from `first`).
+    fn stream_round() -> impl Strategy<Value = (Vec<u8>, usize, Option<u8>)> {
+        let opcodes = vec![
             WREN, WRDI, RDSR, RDCR, RDID, RDSFDP, READ, READ4, FAST_READ, QIOR4, PP, PP4, BE_4K,
             SE, CE, EN4B, EX4B, WREAR, RDEAR, WRSR, RDFSR, RSTEN, RST, 0x00, 0xFF,
         ];
-        for part in FlashPart::ALL {
-            let mut rng = Rng(0x5eed ^ part.size() as u64);
+        let header_byte = prop_oneof![Just(0u8), Just(0xFF), any::<u8>()];
+        (
+            (
+                prop::sample::select(opcodes),
+                prop::collection::vec(header_byte, 0..7),
+            )
+                .prop_map(|(op, header)| [vec![op], header].concat()),
+            prop::sample::select(vec![1usize, 3, 255, 256, 257, 600, 5000]),
+            prop::option::of(any::<u8>()),
+        )
+    }
+
+    proptest! {
+        // A fixed seed: the same cases in every run (a failure still shrinks).
+        #![proptest_config(Config { cases: 64, rng_seed: RngSeed::Fixed(0x5eed), ..Config::default() })]
+        #[test]
+        fn streams_do_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            rounds in prop::collection::vec(stream_round(), 1..100),
+        ) {
             let mut a = SpiNor::new(part, Some(Arc::from(vec![0x3C; 10_000])));
             let mut b = a.clone();
-            for round in 0..1500 {
-                let op = opcodes[(rng.next() % opcodes.len() as u64) as usize];
-                let mut tx = vec![op];
-                let header = (rng.next() % 7) as usize;
-                for _ in 0..header {
-                    let byte = match rng.next() % 4 {
-                        0 => 0,
-                        1 => 0xFF,
-                        _ => rng.next() as u8,
-                    };
-                    tx.push(byte);
-                }
-                for &t in &tx {
-                    assert_eq!(
+            for (round, (tx, n, write)) in rounds.iter().enumerate() {
+                for &t in tx {
+                    prop_assert_eq!(
                         a.transfer(&mut TestContext::default(), t),
                         b.transfer(&mut TestContext::default(), t)
                     );
                 }
-                let n = [1usize, 3, 255, 256, 257, 600, 5000][(rng.next() % 7) as usize];
-                if rng.next() % 2 == 0 {
-                    let mut bulk = vec![0u8; n];
-                    a.read_stream(&mut TestContext::default(), &mut bulk);
-                    let single: Vec<u8> = (0..n)
-                        .map(|_| b.transfer(&mut TestContext::default(), 0))
-                        .collect();
-                    assert_eq!(
-                        bulk,
-                        single,
-                        "{} round {round}: {tx:02x?} read {n}",
-                        part.name()
-                    );
-                } else {
-                    let data: Vec<u8> = (0..n).map(|_| rng.next() as u8).collect();
-                    a.write_stream(&mut TestContext::default(), &data);
-                    for &d in &data {
-                        b.transfer(&mut TestContext::default(), d);
+                match write {
+                    None => {
+                        let mut bulk = vec![0u8; *n];
+                        a.read_stream(&mut TestContext::default(), &mut bulk);
+                        let single: Vec<u8> = (0..*n).map(|_| b.transfer(&mut TestContext::default(), 0)).collect();
+                        prop_assert_eq!(bulk, single, "round {}: {:02x?} read {}", round, tx, n);
+                    }
+                    Some(first) => {
+                        let data: Vec<u8> =
+                            (0..*n).map(|i| first.wrapping_add(i as u8)).collect();
+                        a.write_stream(&mut TestContext::default(), &data);
+                        for &d in &data {
+                            b.transfer(&mut TestContext::default(), d);
+                        }
                     }
                 }
-                assert_eq!(
-                    a.light(),
-                    b.light(),
-                    "{} round {round}: {tx:02x?} stream {n}",
-                    part.name()
-                );
+                prop_assert_eq!(a.light(), b.light(), "round {}: {:02x?} stream {}", round, tx, n);
                 a.deselect(&mut TestContext::default());
                 b.deselect(&mut TestContext::default());
-                if round % 100 == 0 {
-                    assert_eq!(a, b, "{} round {round}: after deselect", part.name());
-                }
             }
-            assert_eq!(a, b, "{}", part.name());
+            prop_assert_eq!(a, b);
         }
     }
 

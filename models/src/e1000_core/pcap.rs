@@ -124,9 +124,8 @@ mod tests {
 
     #[test]
     fn records_follow_the_pcap_layout_with_virtual_timestamps() {
-        let dir = std::env::temp_dir().join(format!("devfuzz-pcap-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("a.pcap");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.pcap");
         let pcap = Pcap::create(&path).unwrap();
         assert!(pcap.record(&[0xff; 60], 1_500_002_000));
         assert!(pcap.record(&[1, 2, 3], 0));
@@ -148,6 +147,5 @@ mod tests {
         assert!(small.record(&[0; 60], 0));
         assert!(!small.record(&[0; 1], 0));
         assert_eq!(std::fs::metadata(&path).unwrap().len(), 24 + 16 + 60);
-        std::fs::remove_dir_all(&dir).ok();
     }
 }

@@ -958,23 +958,6 @@ fn linux_i8042_probe_sequence_gives_the_expected_bytes() {
 
 // ---- Robustness ----
 
-struct XorShift(u64);
-
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        self.0 = x;
-        x
-    }
-
-    fn byte(&mut self) -> u8 {
-        self.next().to_le_bytes()[0]
-    }
-}
-
 /// Controller commands worth hitting often.
 const INTERESTING_COMMANDS: &[u8] = &[
     0x20, 0x60, 0xA1, 0xA7, 0xA8, 0xA9, 0xAA, 0xAB, 0xAD, 0xAE, 0xC0, 0xD0, 0xD1, 0xD2, 0xD3, 0xD4,
@@ -984,16 +967,15 @@ const INTERESTING_COMMANDS: &[u8] = &[
 #[test]
 fn random_operations_never_panic_and_keep_queues_bounded() {
     let (mut dev, mut ctx) = fresh();
-    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut rng = fastrand::Rng::with_seed(0x9E37_79B9_7F4A_7C15);
     for step in 0..300_000u32 {
-        let r = rng.next();
-        match r % 16 {
-            0..=4 => outb(&mut dev, &mut ctx, DATA, rng.byte()),
+        match rng.u8(..16) {
+            0..=4 => outb(&mut dev, &mut ctx, DATA, rng.u8(..)),
             5..=6 => {
-                let pick = usize::from(rng.byte()) % INTERESTING_COMMANDS.len();
+                let pick = rng.usize(..INTERESTING_COMMANDS.len());
                 outb(&mut dev, &mut ctx, CMD, INTERESTING_COMMANDS[pick]);
             }
-            7 => outb(&mut dev, &mut ctx, CMD, rng.byte()),
+            7 => outb(&mut dev, &mut ctx, CMD, rng.u8(..)),
             8..=10 => {
                 inb(&mut dev, &mut ctx, DATA);
             }
@@ -1001,16 +983,16 @@ fn random_operations_never_panic_and_keep_queues_bounded() {
                 inb(&mut dev, &mut ctx, CMD);
             }
             12..=14 => {
-                let len = usize::from(rng.byte() % 7);
-                let payload: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
+                let len = rng.usize(..7);
+                let payload: Vec<u8> = (0..len).map(|_| rng.u8(..)).collect();
                 dev.event(&mut ctx, &payload);
             }
             _ => {
-                match rng.byte() {
+                match rng.u8(..) {
                     0 => dev.reset(),
                     // Now and then a knock, so 4-byte packets meet a full queue too.
                     1..=8 => {
-                        let second = if rng.byte() & 1 == 0 { 100 } else { 200 };
+                        let second = if rng.bool() { 100 } else { 200 };
                         for b in [0xF3, 200, 0xF3, second, 0xF3, 80, 0xF4] {
                             outb(&mut dev, &mut ctx, CMD, CMD_WRITE_AUX);
                             outb(&mut dev, &mut ctx, DATA, b);
@@ -1019,7 +1001,7 @@ fn random_operations_never_panic_and_keep_queues_bounded() {
                     _ => {}
                 }
                 // Accesses to regions and sizes the harness never sends must not panic.
-                let bogus = RegionId(2 + u16::from(rng.byte()));
+                let bogus = RegionId(2 + u16::from(rng.u8(..)));
                 dev.write(&mut ctx, bogus, 7, AccessSize::B8, u64::MAX);
                 dev.read(&mut ctx, bogus, 3, AccessSize::B4);
             }

@@ -569,7 +569,8 @@ mod tests {
 
     #[test]
     fn image_disk_read_only_and_copy_on_write() {
-        let path = std::env::temp_dir().join(format!("devfuzz-ide-{}.img", std::process::id()));
+        let scratch = tempfile::tempdir().unwrap();
+        let path = scratch.path().join("disk.img");
         let mut content = vec![0u8; 4 * SECTOR_SIZE];
         content[SECTOR_SIZE..2 * SECTOR_SIZE].fill(0x11);
         std::fs::write(&path, &content).unwrap();
@@ -588,7 +589,6 @@ mod tests {
         cow.read(1, &mut buf).unwrap();
         assert_eq!(buf, [0x11; SECTOR_SIZE], "the file is never written");
         assert_eq!(std::fs::read(&path).unwrap(), content);
-        std::fs::remove_file(&path).ok();
     }
 
     #[test]

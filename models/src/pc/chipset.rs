@@ -1,6 +1,7 @@
 //! The i440FX/PIIX3 chipset functions of QEMU's `pc` machine, as PCI configuration spaces:
 //! the i440FX host bridge (00:00.0), the PIIX3 PCI-to-ISA bridge (00:01.0) and the PIIX4
-//! power-management function (00:01.3). IDs, class codes, revisions, header types, reset
+//! power-management function (00:01.3), and the PIIX3's reset control register at 0xCF9
+//! (a write with bit 2 set resets the system). IDs, class codes, revisions, header types, reset
 //! values and writable bits are the ones QEMU 10 shows: every byte from 0x40 up is plain
 //! read/write storage, as in QEMU (no PAM or PIRQ reserved bits, no SMRAM D_LCK, PMBA and SMBBA
 //! bit 0 writable). The registers' side effects on the memory map (PAM shadowing, SMRAM
@@ -12,10 +13,28 @@
 //! new range would overlap the other is not decoded until the guest moves one of them away.
 
 use crate::planted::{Bug, Planted, PlantedBug, Selection};
-use harness::access::AccessSize;
+use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use harness::pci::PciConfig;
 use std::fmt;
+
+/// PIIX3: the reset control register's region (QEMU's `piix-reset-control`).
+pub const RESET_CONTROL_REGION: RegionId = RegionId(0);
+/// I/O port of the reset control register: byte 1 of the PCI host's CONFIG_ADDRESS, which
+/// the register is mapped over (QEMU maps it there at priority 1).
+pub const RESET_CONTROL_PORT: u64 = 0xcf9;
+/// Reset control: RST_CPU, a write with it set resets the system.
+const RCR_RESET_CPU: u8 = 0x04;
+/// Reset control bits a write keeps: SYS_RST (1), RST_CPU (2), FULL_RST (3).
+const RCR_KEPT: u8 = 0x0e;
+/// The reset control register takes single bytes.
+const RCR_RULES: AccessRules = AccessRules {
+    valid_min: AccessSize::B1,
+    valid_max: AccessSize::B1,
+    unaligned: false,
+    impl_min: AccessSize::B1,
+    impl_max: AccessSize::B1,
+};
 
 /// Intel's PCI vendor ID.
 const VENDOR_INTEL: u16 = 0x8086;
@@ -187,6 +206,8 @@ pub struct ChipsetFunction {
     cfg: PciConfig,
     /// The I/O windows decoded (PIIX4 PM only; empty for the others).
     windows: IoWindows,
+    /// The reset control register (PIIX3 only; 0 for the others).
+    reset_control: u8,
     /// Planted bugs this function was built with (kept across resets).
     planted: Planted,
 }
@@ -204,6 +225,7 @@ impl ChipsetFunction {
             kind,
             cfg: Self::power_on_config(kind),
             windows: IoWindows::default(),
+            reset_control: 0,
             planted: selection.planted(PLANTED),
         };
         f.power_on_windows();
@@ -265,6 +287,15 @@ impl ChipsetFunction {
                 c.set_u8(PIIX4_SMBHSTCFG, SMBHSTCFG_RESET);
                 c
             }
+        }
+    }
+
+    /// The PIIX3 reset control register (RC): the system resets after the write when
+    /// RST_CPU is set.
+    fn write_reset_control(&mut self, ctx: &mut dyn Context, value: u8) {
+        self.reset_control = value & RCR_KEPT;
+        if value & RCR_RESET_CPU != 0 {
+            ctx.request_reset();
         }
     }
 
@@ -352,27 +383,41 @@ impl Device for ChipsetFunction {
     }
 
     fn regions(&self) -> Vec<RegionSpec> {
-        Vec::new()
+        match self.kind {
+            ChipsetKind::Piix3 => vec![RegionSpec::new(
+                "piix-reset-control",
+                Space::Io,
+                1,
+                RCR_RULES,
+            )],
+            ChipsetKind::I440fx | ChipsetKind::Piix4Pm => Vec::new(),
+        }
     }
 
     fn read(
         &mut self,
         _ctx: &mut dyn Context,
-        _region: RegionId,
+        region: RegionId,
         _offset: u64,
         size: AccessSize,
     ) -> u64 {
+        if self.kind == ChipsetKind::Piix3 && region == RESET_CONTROL_REGION {
+            return u64::from(self.reset_control);
+        }
         size.mask()
     }
 
     fn write(
         &mut self,
-        _ctx: &mut dyn Context,
-        _region: RegionId,
+        ctx: &mut dyn Context,
+        region: RegionId,
         _offset: u64,
         _size: AccessSize,
-        _value: u64,
+        value: u64,
     ) {
+        if self.kind == ChipsetKind::Piix3 && region == RESET_CONTROL_REGION {
+            self.write_reset_control(ctx, value as u8);
+        }
     }
 
     fn pci(&self) -> Option<&PciConfig> {
@@ -393,6 +438,7 @@ impl Device for ChipsetFunction {
     fn reset(&mut self) {
         self.cfg = Self::power_on_config(self.kind);
         self.power_on_windows();
+        self.reset_control = 0;
     }
 }
 
@@ -529,6 +575,25 @@ mod tests {
         assert_eq!(f.io_windows().get(PmWindow::Pm), None);
         f.reset();
         assert_eq!(f, ChipsetFunction::new(ChipsetKind::Piix4Pm));
+    }
+
+    #[test]
+    fn reset_control_keeps_its_bits_and_bit_2_requests_a_system_reset() {
+        let mut ctx = TestContext::new(0);
+        let mut piix3 = ChipsetFunction::new(ChipsetKind::Piix3);
+        let rc = RESET_CONTROL_REGION;
+        piix3.write(&mut ctx, rc, 0, AccessSize::B1, 0xf2);
+        assert_eq!(piix3.read(&mut ctx, rc, 0, AccessSize::B1), 0x02);
+        assert!(!ctx.reset_requested);
+        piix3.write(&mut ctx, rc, 0, AccessSize::B1, 0x06);
+        assert!(ctx.reset_requested);
+        piix3.reset();
+        assert_eq!(piix3, ChipsetFunction::new(ChipsetKind::Piix3));
+        assert!(
+            ChipsetFunction::new(ChipsetKind::I440fx)
+                .regions()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //!
 //! Memory: 128 MiB of RAM at 0 (QEMU's default `-m`), the PCI hole below RAM in priority (as
 //! QEMU maps `pci_memory` at priority -1). I/O: 0xCF8/0xCFC configuration mechanism #1 (with
-//! the 0xCF9 reset control register), the i8042 at 0x60/0x64, the PIIX3 IDE function (00:01.1) with its
+//! the PIIX3's reset control register over 0xCF9), the i8042 at 0x60/0x64, the PIIX3 IDE function (00:01.1) with its
 //! legacy ports at 0x1F0-0x1F7/0x3F6 and 0x170-0x177/0x376 (IRQ 14/15). IRQs: the 16 ISA lines.
 
 pub mod chipset;
@@ -207,6 +207,13 @@ pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>, planted: Selection) ->
     spec.add_pci(Bdf::new(0, 0, 0), host);
     let isa = spec.add(Box::new(ChipsetFunction::new(ChipsetKind::Piix3)));
     spec.add_pci(Bdf::new(0, 1, 0), isa);
+    // Over byte 1 of CONFIG_ADDRESS, as QEMU maps it (priority 1).
+    spec.map_fixed(
+        isa,
+        chipset::RESET_CONTROL_REGION,
+        chipset::RESET_CONTROL_PORT,
+        1,
+    );
     let pm = spec.add(Box::new(ChipsetFunction::with_planted(
         ChipsetKind::Piix4Pm,
         planted,
