@@ -3,23 +3,12 @@
 
 use crate::error::UsageError;
 use std::io::Write as _;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 
 /// Refuse `output` when it is `input` (the same path, or another name of the same file):
 /// writing would destroy the input before it is fully used, or after, silently.
 pub fn refuse_overwriting(input: &Path, output: &Path) -> Result<(), UsageError> {
-    let same = match (std::fs::metadata(input), std::fs::metadata(output)) {
-        (Ok(i), Ok(o)) => i.dev() == o.dev() && i.ino() == o.ino(),
-        _ => false,
-    };
-    if same {
-        return Err(UsageError(format!(
-            "{} is the input: refusing to overwrite it (choose another -o)",
-            output.display()
-        )));
-    }
-    Ok(())
+    harness::file::refuse_overwriting(input, output).map_err(|e| UsageError(e.to_string()))
 }
 
 /// Refuse an output name that would make `replay` read the file as the other form: text

@@ -351,17 +351,7 @@ fn replay(target: &Target, files: &[&str], out: &mut dyn Write) -> CliResult {
 }
 
 fn refuse_overwriting(input: &Path, output: &Path) -> Result<(), UsageError> {
-    let same = match (std::fs::canonicalize(input), std::fs::canonicalize(output)) {
-        (Ok(i), Ok(o)) => i == o,
-        _ => false,
-    };
-    if same {
-        return Err(UsageError(format!(
-            "{} is the input: refusing to overwrite it (choose another -o)",
-            output.display()
-        )));
-    }
-    Ok(())
+    crate::file::refuse_overwriting(input, output).map_err(|e| UsageError(e.to_string()))
 }
 
 fn write_file(path: &Path, data: &[u8]) -> Result<(), UsageError> {

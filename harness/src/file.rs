@@ -44,6 +44,12 @@ pub enum FileError {
         /// Why that cap.
         what: &'static str,
     },
+    /// An output that is the input (the same path, or another name of the same file).
+    #[error("{} is the input: refusing to overwrite it (choose another -o)", path.display())]
+    IsInput {
+        /// The output.
+        path: PathBuf,
+    },
 }
 
 impl FileError {
@@ -54,7 +60,20 @@ impl FileError {
             FileError::Io { source, .. } => source.to_string(),
             FileError::NotRegular { kind, .. } => format!("is a {kind}, not a regular file"),
             FileError::TooLarge { max, what, .. } => format!("larger than {max} bytes ({what})"),
+            FileError::IsInput { .. } => "is the input: refusing to overwrite it".to_string(),
         }
+    }
+}
+
+/// Refuse `output` when it is `input` (the same path, or another name of the same file):
+/// writing would destroy the input before it is fully used, or after, silently.
+pub fn refuse_overwriting(input: &Path, output: &Path) -> Result<(), FileError> {
+    use std::os::unix::fs::MetadataExt as _;
+    match (std::fs::metadata(input), std::fs::metadata(output)) {
+        (Ok(i), Ok(o)) if i.dev() == o.dev() && i.ino() == o.ino() => Err(FileError::IsInput {
+            path: output.to_path_buf(),
+        }),
+        _ => Ok(()),
     }
 }
 
