@@ -83,6 +83,18 @@ fn sibling_trace(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// A text input (its own header file).
+fn text(path: &Path, bytes: Vec<u8>, trace: Vec<Cmd>, header: Header) -> Loaded {
+    Loaded {
+        form: Form::Text,
+        regression: has_expect(&bytes),
+        bytes,
+        trace,
+        header,
+        header_file: Some(path.to_path_buf()),
+    }
+}
+
 /// A binary input with its sibling's header.
 fn binary(path: &Path, bytes: Vec<u8>) -> Result<Loaded, UsageError> {
     let sibling = sibling_trace(path);
@@ -108,14 +120,7 @@ pub fn load_by_name(path: &Path) -> Result<Loaded, UsageError> {
     let bytes = read_bytes(path)?;
     if is_text_name(path) {
         let (trace, header) = parse_text(path, &bytes)?;
-        Ok(Loaded {
-            form: Form::Text,
-            regression: has_expect(&bytes),
-            bytes,
-            trace,
-            header,
-            header_file: Some(path.to_path_buf()),
-        })
+        Ok(text(path, bytes, trace, header))
     } else {
         binary(path, bytes)
     }
@@ -138,16 +143,7 @@ pub fn load_by_content(path: &Path) -> Result<Loaded, UsageError> {
     let bytes = read_bytes(path)?;
     if !bytes.is_empty() && looks_like_text(&bytes) {
         match parse_text(path, &bytes) {
-            Ok((trace, header)) => {
-                return Ok(Loaded {
-                    form: Form::Text,
-                    regression: has_expect(&bytes),
-                    bytes,
-                    trace,
-                    header,
-                    header_file: Some(path.to_path_buf()),
-                });
-            }
+            Ok((trace, header)) => return Ok(text(path, bytes, trace, header)),
             Err(e) if is_text_name(path) => return Err(e),
             Err(_) => {}
         }
