@@ -32,6 +32,22 @@ fn expect_exit(out: &std::process::Output, code: i32) {
 }
 
 /// The path `name` in `dir`.
+/// Run `devfuzz ARGS --corpus fuzz/seeds/ide --against "devfuzz qtest --machine MACHINE"` in
+/// `work`: the output and its stdout as text.
+fn diff_corpus(work: &Path, args: &[&str], machine: &str) -> (std::process::Output, String) {
+    let me = env!("CARGO_BIN_EXE_devfuzz");
+    let out = devfuzz()
+        .current_dir(work)
+        .args(args)
+        .arg("--corpus")
+        .arg(root().join("fuzz/seeds/ide"))
+        .args(["--against", &format!("{me} qtest --machine {machine}")])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    (out, shown)
+}
+
 fn tmp(dir: &tempfile::TempDir, name: &str) -> PathBuf {
     dir.path().join(name)
 }
@@ -438,32 +454,16 @@ fn lockstep_diff_against_qemu_itself() {
 #[test]
 fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference() {
     let scratch = tempfile::tempdir().unwrap();
-    let me = env!("CARGO_BIN_EXE_devfuzz");
-    let corpus = root().join("fuzz/seeds/ide");
     let work = tmp(&scratch, "diffcorpus");
     std::fs::create_dir_all(work.join("regressions")).unwrap();
     std::fs::create_dir_all(work.join("harness")).unwrap();
     // The same machine as reference: nothing differs.
-    let out = devfuzz()
-        .current_dir(&work)
-        .args(["diff-corpus", "ide", "--corpus"])
-        .arg(&corpus)
-        .args(["--against", &format!("{me} qtest --machine pc")])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let (out, shown) = diff_corpus(&work, &["diff-corpus", "ide"], "pc");
     expect_exit(&out, 0);
     assert!(shown.contains("new divergences: 0"), "{shown}");
     // A reference without the disk: the IDE status reads differ, grouped by register, and the
     // smallest input of each group is written as a check program with the reference's answers.
-    let out = devfuzz()
-        .current_dir(&work)
-        .args(["diff-corpus", "ide", "--corpus"])
-        .arg(&corpus)
-        .args(["--against", &format!("{me} qtest --machine pc,hda=none")])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let (out, shown) = diff_corpus(&work, &["diff-corpus", "ide"], "pc,hda=none");
     expect_exit(&out, 0);
     // Each input is grouped by its first divergence: a task-file register of the missing disk.
     assert!(shown.contains("ide0-ctl+0x0/1"), "{shown}");
@@ -481,14 +481,11 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         .unwrap();
     expect_exit(&out, 0);
     // `-O` options reach this side's machine (once) and the files' headers.
-    let out = devfuzz()
-        .current_dir(&work)
-        .args(["-O", "hda=none", "diff-corpus", "ide", "--corpus"])
-        .arg(&corpus)
-        .args(["--against", &format!("{me} qtest --machine pc,hda=none")])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let (out, shown) = diff_corpus(
+        &work,
+        &["-O", "hda=none", "diff-corpus", "ide"],
+        "pc,hda=none",
+    );
     expect_exit(&out, 0);
     assert!(shown.contains("new divergences: 0"), "{shown}");
     // A difference written down beside the model is listed apart, with its reason.
@@ -499,14 +496,7 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
         "# test\nide0-ctl+0x0  the test's reference has no disk\n",
     )
     .unwrap();
-    let out = devfuzz()
-        .current_dir(&work)
-        .args(["diff-corpus", "ide", "--corpus"])
-        .arg(&corpus)
-        .args(["--against", &format!("{me} qtest --machine pc,hda=none")])
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let (_, shown) = diff_corpus(&work, &["diff-corpus", "ide"], "pc,hda=none");
     let kept = shown.split("intended differences").nth(1).unwrap_or("");
     assert!(
         kept.contains("ide0-ctl+0x0/1") && kept.contains("has no disk"),
