@@ -416,20 +416,24 @@ mod tests {
         assert_eq!(decode(b"FUZZFUZZ").count(), 0);
     }
 
+    /// A byte write to region 1, and a byte read of region 0.
+    const WRITE_AA: Op<'static> = Op::Write {
+        region: 1,
+        offset: 0,
+        size: AccessSize::B1,
+        value: 0xaa,
+    };
+    const READ_B1: Op<'static> = Op::Read {
+        region: 0,
+        offset: 0,
+        size: AccessSize::B1,
+    };
+
     #[test]
     fn ops_round_trip_through_the_encoding() {
         let ops = vec![
-            Op::Write {
-                region: 1,
-                offset: 0,
-                size: AccessSize::B1,
-                value: 0xaa,
-            },
-            Op::Read {
-                region: 0,
-                offset: 0,
-                size: AccessSize::B1,
-            },
+            WRITE_AA,
+            READ_B1,
             Op::CfgWrite {
                 function: 2,
                 offset: 0x10,
@@ -459,20 +463,7 @@ mod tests {
 
     #[test]
     fn a_mutation_inside_one_op_leaves_the_others_alone() {
-        let ops = [
-            Op::Write {
-                region: 1,
-                offset: 0,
-                size: AccessSize::B1,
-                value: 0xaa,
-            },
-            Op::Read {
-                region: 0,
-                offset: 0,
-                size: AccessSize::B1,
-            },
-            Op::ClockStep(5),
-        ];
+        let ops = [WRITE_AA, READ_B1, Op::ClockStep(5)];
         let mut bytes = encode(&ops).unwrap();
         bytes[0] = opcode::DMA_CLEAR; // the first op changes kind and length
         let got: Vec<_> = decode(&bytes).collect();
