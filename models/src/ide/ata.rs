@@ -249,19 +249,28 @@ impl AtaDisk {
         lba <= total && u64::from(n) <= total - lba
     }
 
-    /// READ SECTORS (EXT) / READ MULTIPLE (EXT): BSY while the first block is read.
-    fn cmd_read_pio(&mut self, tf: &mut Taskfile, lba48: bool, multiple: bool) -> Action {
-        let count = tf.sector_count(lba48);
+    /// Set up a PIO transfer of the command's sectors, in blocks of one sector or (for the
+    /// MULTIPLE commands) of the SET MULTIPLE MODE size; false (abort) for a MULTIPLE command
+    /// while that mode is off.
+    fn start_pio(&mut self, tf: &Taskfile, lba48: bool, multiple: bool) -> bool {
         if multiple && self.mult_sectors == 0 {
-            return Action::Fail(ERROR_ABRT);
+            return false;
         }
         self.lba48 = lba48;
-        self.remaining = count;
+        self.remaining = tf.sector_count(lba48);
         self.req_sectors = if multiple {
             u32::from(self.mult_sectors)
         } else {
             1
         };
+        true
+    }
+
+    /// READ SECTORS (EXT) / READ MULTIPLE (EXT): BSY while the first block is read.
+    fn cmd_read_pio(&mut self, tf: &mut Taskfile, lba48: bool, multiple: bool) -> Action {
+        if !self.start_pio(tf, lba48, multiple) {
+            return Action::Fail(ERROR_ABRT);
+        }
         self.read_block(tf)
     }
 
@@ -276,14 +285,24 @@ impl AtaDisk {
         Action::Defer(Deferred::PioRead)
     }
 
-    /// A PIO read block is in: DRQ and an interrupt, or an error.
-    fn pio_read_block(&mut self, tf: &mut Taskfile) -> Action {
+    /// The next PIO block of the command, its first sector and sector count, checked against
+    /// the disk (and traced as QEMU's block layer does); the failure otherwise.
+    fn next_pio_block(&self, tf: &Taskfile, write: bool) -> Result<(u64, u32), Action> {
         let lba = self.command_sector(tf);
         let n = self.req_sectors.min(self.remaining);
-        if let Err(e) = self.disk.check(lba, u64::from(n), false) {
-            return Action::Fail(error_bits(e));
-        }
-        tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev false", lba * SECTOR_SIZE as u64);
+        self.disk
+            .check(lba, u64::from(n), write)
+            .map_err(|e| Action::Fail(error_bits(e)))?;
+        tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev {write}", lba * SECTOR_SIZE as u64);
+        Ok((lba, n))
+    }
+
+    /// A PIO read block is in: DRQ and an interrupt, or an error.
+    fn pio_read_block(&mut self, tf: &mut Taskfile) -> Action {
+        let (lba, n) = match self.next_pio_block(tf, false) {
+            Ok(block) => block,
+            Err(fail) => return fail,
+        };
         if let Err(e) = self
             .disk
             .read_run(lba, &mut self.core.io[..n as usize * SECTOR_SIZE])
@@ -309,17 +328,9 @@ impl AtaDisk {
 
     /// WRITE SECTORS (EXT) / WRITE MULTIPLE (EXT): DRQ at once, no interrupt.
     fn cmd_write_pio(&mut self, tf: &mut Taskfile, lba48: bool, multiple: bool) -> Action {
-        let count = tf.sector_count(lba48);
-        if multiple && self.mult_sectors == 0 {
+        if !self.start_pio(tf, lba48, multiple) {
             return Action::Fail(ERROR_ABRT);
         }
-        self.lba48 = lba48;
-        self.remaining = count;
-        self.req_sectors = if multiple {
-            u32::from(self.mult_sectors)
-        } else {
-            1
-        };
         let n = self.req_sectors.min(self.remaining) as usize;
         self.core
             .pio_start(Dir::Out, 0, n * SECTOR_SIZE, AfterPio::WriteBlock);
@@ -329,12 +340,10 @@ impl AtaDisk {
 
     /// A PIO write block has been committed (or failed): interrupt, then DRQ for the next.
     fn pio_write_commit(&mut self, tf: &mut Taskfile) -> Action {
-        let lba = self.command_sector(tf);
-        let n = self.req_sectors.min(self.remaining);
-        if let Err(e) = self.disk.check(lba, u64::from(n), true) {
-            return Action::Fail(error_bits(e));
-        }
-        tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev true", lba * SECTOR_SIZE as u64);
+        let (lba, n) = match self.next_pio_block(tf, true) {
+            Ok(block) => block,
+            Err(fail) => return fail,
+        };
         if let Err(e) = self
             .disk
             .write_run(lba, &self.core.io[..n as usize * SECTOR_SIZE])
