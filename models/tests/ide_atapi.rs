@@ -3,25 +3,10 @@
 //! data, medium changes, resets.
 
 mod common;
-use common::{expect, pc, send};
+use common::{enable_ide, expect, hex, memory, pc, send};
 use harness::machine::{Machine, MachineOptions, MachineSpec};
 use models::ide::{DriveConfig, Ide, IdeConfig, MediumConfig};
 use models::pc::IRQ_IDE_SECONDARY;
-
-fn hex(reply: &str) -> u64 {
-    u64::from_str_radix(reply.trim_start_matches("OK 0x"), 16).expect("hex reply")
-}
-
-fn enable(m: &mut Machine) {
-    for line in [
-        "outl 0xcf8 0x80000920",
-        "outl 0xcfc 0xc001",
-        "outl 0xcf8 0x80000904",
-        "outw 0xcfc 0x5",
-    ] {
-        send(m, line);
-    }
-}
 
 /// PACKET with `features` and byte count limit `bcl`, then the 12-byte command packet.
 fn packet(m: &mut Machine, cdb: &[u8], features: u8, bcl: u16) {
@@ -89,18 +74,10 @@ fn check_condition(m: &mut Machine) -> (u8, u8) {
     (sense[2], sense[12])
 }
 
-fn memory(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
-    let reply = send(m, &format!("read {addr:#x} {len:#x}"));
-    let hex = reply.trim_start_matches("OK 0x");
-    (0..len)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
-}
-
 #[test]
 fn linux_bring_up_of_the_cdrom() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     // Softreset and classification: the ATAPI signature, status 0 (facts §3.2 [V]).
     expect(
         &mut m,
@@ -352,7 +329,7 @@ fn read_toc_mode_sense_and_get_configuration() {
 #[test]
 fn atapi_dma_with_a_short_prd_table_ends_without_an_interrupt() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x1000 0x8 0x0000030000040080");
     send(&mut m, "outl 0xc00c 0x1000");
     packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 1, 0);
@@ -370,7 +347,7 @@ fn atapi_dma_with_a_short_prd_table_ends_without_an_interrupt() {
 #[test]
 fn an_injected_medium_error_is_a_medium_error_sense() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "event piix3-ide 0x0002110000000000000001");
     // By DMA: CHECK CONDITION, an interrupt, ACTIVE clear (no BMISTA.ERROR, as in QEMU).
     send(&mut m, "write 0x1000 0x8 0x0000030000000080");
@@ -429,7 +406,7 @@ fn device_reset_while_a_command_waits_and_srst_signature() {
 fn reset_after_cdrom_traffic_equals_a_fresh_machine() {
     let fresh = pc().state_text();
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     packet(&mut m, &[0x1e, 0, 0, 0, 1], 0, 0);
     completed(&mut m);
     pio_command(&mut m, &[0x03, 0, 0, 0, 18]);

@@ -2,26 +2,10 @@
 //! libata drive them. Expected values are QEMU's (facts §3; [V] = observed on QEMU).
 
 mod common;
-use common::{expect, pc, send};
+use common::{enable_ide, expect, hex, memory, pc, send};
 use harness::machine::{Machine, MachineOptions, MachineSpec};
 use models::ide::{DiskBacking, DriveConfig, Ide, IdeConfig};
 use models::pc::{IRQ_IDE_PRIMARY, IRQ_IDE_SECONDARY};
-
-/// BAR4 at 0xc000, I/O and bus mastering on.
-fn enable(m: &mut Machine) {
-    for line in [
-        "outl 0xcf8 0x80000920",
-        "outl 0xcfc 0xc001",
-        "outl 0xcf8 0x80000904",
-        "outw 0xcfc 0x5",
-    ] {
-        send(m, line);
-    }
-}
-
-fn hex(reply: &str) -> u64 {
-    u64::from_str_radix(reply.trim_start_matches("OK 0x"), 16).expect("hex reply")
-}
 
 /// Program LBA28 `lba` and `count` on the primary channel, device 0.
 fn taskfile(m: &mut Machine, lba: u32, count: u8) {
@@ -64,14 +48,6 @@ fn run_dma(m: &mut Machine, cmd: u8) {
     );
     send(m, &format!("outb 0xc000 {:#x}", dir | 1));
     send(m, "clock_step");
-}
-
-fn memory(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
-    let reply = send(m, &format!("read {addr:#x} {len:#x}"));
-    let hex = reply.trim_start_matches("OK 0x");
-    (0..len)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
 }
 
 /// Read `words` 16-bit words of PIO data from the primary channel.
@@ -173,7 +149,7 @@ fn linux_bring_up_of_the_disk() {
 fn read_dma_of_3_sectors_at_lba_5_leaves_the_taskfile_at_the_next_sector() {
     // facts §3.3 [V]: after READ DMA lba 5 count 3 -> nsect 0, sect 8.
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     prd_table(&mut m, 0x1000, &[(0x20000, 0x600, true)]);
     taskfile(&mut m, 5, 3);
     run_dma(&mut m, 0xc8);
@@ -194,7 +170,7 @@ fn read_dma_of_3_sectors_at_lba_5_leaves_the_taskfile_at_the_next_sector() {
 fn prd_table_shorter_than_the_transfer_moves_nothing_and_does_not_interrupt() {
     // facts §3.4 case 5 [V]: BMISTA 0x00, status 0x50, count registers unchanged.
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x4 0x11223344");
     prd_table(
         &mut m,
@@ -220,7 +196,7 @@ fn prd_table_shorter_than_the_transfer_moves_nothing_and_does_not_interrupt() {
 fn prd_table_longer_than_the_transfer_keeps_active_set() {
     // facts §3.4 case 4 [V]: BMISTA 0x05, an interrupt.
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     prd_table(
         &mut m,
         0x1000,
@@ -244,7 +220,7 @@ fn prd_table_longer_than_the_transfer_keeps_active_set() {
 #[test]
 fn a_zero_prd_count_is_64k_and_a_page_of_entries_is_the_limit() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     // 128 sectors in one 64 KiB region.
     prd_table(&mut m, 0x1000, &[(0x20000, 0, true)]);
     send(&mut m, "outb 0x1f2 0x80");
@@ -270,7 +246,7 @@ fn a_zero_prd_count_is_64k_and_a_page_of_entries_is_the_limit() {
 #[test]
 fn write_dma_data_reads_back_by_pio() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     let pattern: String = (0..1024)
         .map(|i| format!("{:02x}", (i * 7 + 3) as u8))
         .collect();
@@ -360,7 +336,7 @@ fn big_disk() -> MachineSpec {
 #[test]
 fn lba48_addresses_with_the_hob_bytes() {
     let mut m = Machine::new(big_disk, MachineOptions::default());
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x2 0xbeef");
     prd_table(&mut m, 0x1000, &[(0x20000, 0x200, true)]);
     // LBA 0x12_3456_789a, count 0x0001: HOB bytes first, then the low bytes.
@@ -445,7 +421,7 @@ fn lba48_addresses_with_the_hob_bytes() {
 #[test]
 fn an_injected_medium_error_fails_a_dma_read_before_any_data_moves() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x4 0xcafef00d");
     // Sector 6 fails with a medium error.
     send(&mut m, "event piix3-ide 0x0000060000000000000001");
@@ -468,7 +444,7 @@ fn an_injected_medium_error_fails_a_dma_read_before_any_data_moves() {
 #[test]
 fn an_injected_io_error_fails_a_dma_write_and_nothing_is_written() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x600 0x77");
     send(&mut m, "event piix3-ide 0x000007");
     prd_table(&mut m, 0x1000, &[(0x20000, 0x600, true)]);
@@ -495,7 +471,7 @@ fn an_injected_io_error_fails_a_dma_write_and_nothing_is_written() {
 #[test]
 fn a_new_command_while_a_dma_is_pending_is_ignored_and_srst_finishes_it() {
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x2 0x1234");
     prd_table(&mut m, 0x1000, &[(0x20000, 0x200, true)]);
     taskfile(&mut m, 9, 1);
@@ -619,7 +595,7 @@ fn smart_status_and_data_with_its_checksum() {
 fn reset_after_disk_traffic_equals_a_fresh_machine() {
     let fresh = pc().state_text();
     let mut m = pc();
-    enable(&mut m);
+    enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x200 0x99");
     prd_table(&mut m, 0x1000, &[(0x20000, 0x200, true)]);
     taskfile(&mut m, 3, 1);
