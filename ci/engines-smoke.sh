@@ -78,6 +78,31 @@ if ! (cd fuzz/hfuzz && CARGO_TARGET_DIR="$root/fuzz/hfuzz/hfuzz_target" cargo "+
   exit 1
 fi
 
+# existing NAME GLOB...: the files the glob matched, into the array NAME (an unmatched glob
+# stays a pattern: left out).
+existing() {
+  local -n into="$1"
+  shift
+  into=()
+  local file
+  for file in "$@"; do
+    if [ -e "$file" ]; then into+=("$file"); fi
+  done
+}
+
+# show_failure LOG PROGRESS CRASH...: replay each crash input, then the end of the engine's
+# log without its progress lines (those matching PROGRESS) and colours.
+show_failure() {
+  local log="$1" progress="$2"
+  shift 2
+  local file
+  for file in "$@"; do
+    target/release/devfuzz replay "$target" "$file" || true
+  done
+  say "the end of its log:"
+  grep -av "$progress" "$log" | tail -n 30 | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'
+}
+
 echo "== AFL++: $target for ${seconds}s"
 afl_out="$scratch/afl"
 afl_status=0
@@ -89,17 +114,10 @@ AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_NO_AF
 stats="$afl_out/default/fuzzer_stats"
 afl_stat() { sed -n "s/^$1[[:space:]]*: *//p" "$stats" 2>/dev/null; }
 execs="$(afl_stat execs_done)"
-crashes=()
-for file in "$afl_out"/default/crashes/id*; do
-  [ -e "$file" ] && crashes+=("$file")
-done
+existing crashes "$afl_out"/default/crashes/id*
 if [ "$afl_status" != 0 ] || [ "${execs:-0}" -eq 0 ] || [ "${#crashes[@]}" -gt 0 ]; then
   say "AFL++ FAILED: exit status $afl_status, ${execs:-no} executions, ${#crashes[@]} crash(es)"
-  for file in "${crashes[@]}"; do
-    target/release/devfuzz replay "$target" "$file" || true
-  done
-  say "the end of its log:"
-  grep -av 'Fuzzing test case #' "$scratch/afl.log" | tail -n 30 | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'
+  show_failure "$scratch/afl.log" 'Fuzzing test case #' "${crashes[@]}"
   failed+=(afl)
 else
   say "afl $target: $execs execs in $(afl_stat run_time)s, $(afl_stat execs_per_sec) exec/s, corpus $(afl_stat corpus_count), edges $(afl_stat edges_found)"
@@ -117,17 +135,10 @@ summary="$(grep -a '^Summary iterations:' "$scratch/hfuzz.log" | tail -n 1 || tr
 field() { sed -n "s/.* $1:\([^ ]*\).*/\1/p" <<<" $summary"; }
 iterations="$(field iterations)"
 crash_count="$(field crashes_count)"
-crashes=()
-for file in "$scratch/hfuzz/$target"/*.fuzz; do
-  [ -e "$file" ] && crashes+=("$file")
-done
+existing crashes "$scratch/hfuzz/$target"/*.fuzz
 if [ "$hfuzz_status" != 0 ] || [ "${iterations:-0}" -eq 0 ] || [ "${crash_count:-0}" != 0 ] || [ "${#crashes[@]}" -gt 0 ]; then
   say "honggfuzz FAILED: exit status $hfuzz_status, ${iterations:-no} executions, ${crash_count:-?} crash(es)"
-  for file in "${crashes[@]}"; do
-    target/release/devfuzz replay "$target" "$file" || true
-  done
-  say "the end of its log:"
-  grep -av '^Sz:' "$scratch/hfuzz.log" | tail -n 30 | sed 's/\x1b\[[0-9;]*[A-Za-z]//g'
+  show_failure "$scratch/hfuzz.log" '^Sz:' "${crashes[@]}"
   failed+=(honggfuzz)
 else
   say "honggfuzz $target: $iterations execs in $(field time)s, $(field speed) exec/s, $(field new_units_added) new inputs, branch coverage $(field branch_coverage_percent)%"
