@@ -285,30 +285,31 @@ impl AtaDisk {
         Action::Defer(Deferred::PioRead)
     }
 
-    /// The next PIO block of the command, its first sector and sector count, checked against
-    /// the disk (and traced as QEMU's block layer does); the failure otherwise.
-    fn next_pio_block(&self, tf: &Taskfile, write: bool) -> Result<(u64, u32), Action> {
+    /// Move the command's next PIO block between the disk and the PIO buffer (`write`: to the
+    /// disk), checked against the disk first and traced as QEMU's block layer does: its first
+    /// sector and sector count, or the failure.
+    fn pio_block_io(&mut self, tf: &Taskfile, write: bool) -> Result<(u64, u32), Action> {
         let lba = self.command_sector(tf);
         let n = self.req_sectors.min(self.remaining);
-        self.disk
-            .check(lba, u64::from(n), write)
-            .map_err(|e| Action::Fail(error_bits(e)))?;
+        let fail = |e| Action::Fail(error_bits(e));
+        self.disk.check(lba, u64::from(n), write).map_err(fail)?;
         tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev {write}", lba * SECTOR_SIZE as u64);
+        let buf = &mut self.core.io[..n as usize * SECTOR_SIZE];
+        if write {
+            self.disk.write_run(lba, buf)
+        } else {
+            self.disk.read_run(lba, buf)
+        }
+        .map_err(fail)?;
         Ok((lba, n))
     }
 
     /// A PIO read block is in: DRQ and an interrupt, or an error.
     fn pio_read_block(&mut self, tf: &mut Taskfile) -> Action {
-        let (lba, n) = match self.next_pio_block(tf, false) {
+        let (lba, n) = match self.pio_block_io(tf, false) {
             Ok(block) => block,
             Err(fail) => return fail,
         };
-        if let Err(e) = self
-            .disk
-            .read_run(lba, &mut self.core.io[..n as usize * SECTOR_SIZE])
-        {
-            return Action::Fail(error_bits(e));
-        }
         self.core
             .pio_start(Dir::In, 0, n as usize * SECTOR_SIZE, AfterPio::ReadNext);
         self.advance_sectors(tf, lba, n);
@@ -340,16 +341,10 @@ impl AtaDisk {
 
     /// A PIO write block has been committed (or failed): interrupt, then DRQ for the next.
     fn pio_write_commit(&mut self, tf: &mut Taskfile) -> Action {
-        let (lba, n) = match self.next_pio_block(tf, true) {
+        let (lba, n) = match self.pio_block_io(tf, true) {
             Ok(block) => block,
             Err(fail) => return fail,
         };
-        if let Err(e) = self
-            .disk
-            .write_run(lba, &self.core.io[..n as usize * SECTOR_SIZE])
-        {
-            return Action::Fail(error_bits(e));
-        }
         self.advance_sectors(tf, lba, n);
         if self.remaining == 0 {
             tf.status = STATUS_READY;
