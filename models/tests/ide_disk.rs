@@ -50,6 +50,14 @@ fn run_dma(m: &mut Machine, cmd: u8) {
     send(m, "clock_step");
 }
 
+/// DMA command `cmd` on LBA28 `lba` and `count` sectors through a PRD table of `entries` at
+/// 0x1000 (see [`prd_table`], [`taskfile`], [`run_dma`]).
+fn dma(m: &mut Machine, entries: &[(u32, u32, bool)], lba: u32, count: u8, cmd: u8) {
+    prd_table(m, 0x1000, entries);
+    taskfile(m, lba, count);
+    run_dma(m, cmd);
+}
+
 /// Read `words` 16-bit words of PIO data from the primary channel.
 fn pio_words(m: &mut Machine, words: usize) -> Vec<u16> {
     (0..words)
@@ -117,14 +125,10 @@ fn linux_bring_up_of_the_disk() {
     send(&mut m, "outb 0x1f7 0xec");
     pio_words(&mut m, 256);
     send(&mut m, "write 0x30000 0x200 0x55aa");
-    prd_table(&mut m, 0x1000, &[(0x30000, 0x200, true)]);
-    taskfile(&mut m, 0, 1);
-    run_dma(&mut m, 0xca);
+    dma(&mut m, &[(0x30000, 0x200, true)], 0, 1, 0xca);
     send(&mut m, "outb 0xc000 0x0");
     send(&mut m, "outb 0xc002 0x6");
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x1000, true)]);
-    taskfile(&mut m, 0, 8);
-    run_dma(&mut m, 0xc8);
+    dma(&mut m, &[(0x20000, 0x1000, true)], 0, 8, 0xc8);
     assert!(m.irq_level(IRQ_IDE_PRIMARY), "IRQ 14 at completion");
     assert!(!m.irq_level(IRQ_IDE_SECONDARY));
     expect(
@@ -150,9 +154,7 @@ fn read_dma_of_3_sectors_at_lba_5_leaves_the_taskfile_at_the_next_sector() {
     // facts §3.3 [V]: after READ DMA lba 5 count 3 -> nsect 0, sect 8.
     let mut m = pc();
     enable_ide(&mut m);
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x600, true)]);
-    taskfile(&mut m, 5, 3);
-    run_dma(&mut m, 0xc8);
+    dma(&mut m, &[(0x20000, 0x600, true)], 5, 3, 0xc8);
     expect(
         &mut m,
         &[
@@ -172,13 +174,13 @@ fn prd_table_shorter_than_the_transfer_moves_nothing_and_does_not_interrupt() {
     let mut m = pc();
     enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x4 0x11223344");
-    prd_table(
+    dma(
         &mut m,
-        0x1000,
         &[(0x20000, 0x200, false), (0x20200, 0x200, true)],
+        5,
+        3,
+        0xc8,
     );
-    taskfile(&mut m, 5, 3);
-    run_dma(&mut m, 0xc8);
     assert!(!m.irq_level(IRQ_IDE_PRIMARY));
     expect(
         &mut m,
@@ -197,13 +199,13 @@ fn prd_table_longer_than_the_transfer_keeps_active_set() {
     // facts §3.4 case 4 [V]: BMISTA 0x05, an interrupt.
     let mut m = pc();
     enable_ide(&mut m);
-    prd_table(
+    dma(
         &mut m,
-        0x1000,
         &[(0x20000, 0x400, false), (0x30000, 0x400, true)],
+        5,
+        3,
+        0xc8,
     );
-    taskfile(&mut m, 5, 3);
-    run_dma(&mut m, 0xc8);
     assert!(m.irq_level(IRQ_IDE_PRIMARY));
     expect(
         &mut m,
@@ -232,9 +234,7 @@ fn a_zero_prd_count_is_64k_and_a_page_of_entries_is_the_limit() {
     send(&mut m, "outb 0xc000 0x0");
     send(&mut m, "outb 0xc002 0x6");
     let entries: Vec<(u32, u32, bool)> = (0..513).map(|_| (0x40000, 2, false)).collect();
-    prd_table(&mut m, 0x1000, &entries);
-    taskfile(&mut m, 0, 3);
-    run_dma(&mut m, 0xc8);
+    dma(&mut m, &entries, 0, 3, 0xc8);
     assert_eq!(
         send(&mut m, "inb 0xc002"),
         "OK 0x0000",
@@ -251,9 +251,7 @@ fn write_dma_data_reads_back_by_pio() {
         .map(|i| format!("{:02x}", (i * 7 + 3) as u8))
         .collect();
     send(&mut m, &format!("write 0x20000 0x400 0x{pattern}"));
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x400, true)]);
-    taskfile(&mut m, 100, 2);
-    run_dma(&mut m, 0xca);
+    dma(&mut m, &[(0x20000, 0x400, true)], 100, 2, 0xca);
     assert_eq!(send(&mut m, "inb 0x1f7"), "OK 0x0050");
     // READ SECTORS: BSY while the block is read, then DRQ and an interrupt per sector.
     taskfile(&mut m, 100, 2);
@@ -425,9 +423,7 @@ fn an_injected_medium_error_fails_a_dma_read_before_any_data_moves() {
     send(&mut m, "write 0x20000 0x4 0xcafef00d");
     // Sector 6 fails with a medium error.
     send(&mut m, "event piix3-ide 0x0000060000000000000001");
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x600, true)]);
-    taskfile(&mut m, 5, 3);
-    run_dma(&mut m, 0xc8);
+    dma(&mut m, &[(0x20000, 0x600, true)], 5, 3, 0xc8);
     assert!(m.irq_level(IRQ_IDE_PRIMARY));
     expect(
         &mut m,
@@ -447,9 +443,7 @@ fn an_injected_io_error_fails_a_dma_write_and_nothing_is_written() {
     enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x600 0x77");
     send(&mut m, "event piix3-ide 0x000007");
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x600, true)]);
-    taskfile(&mut m, 5, 3);
-    run_dma(&mut m, 0xca);
+    dma(&mut m, &[(0x20000, 0x600, true)], 5, 3, 0xca);
     expect(
         &mut m,
         &[
@@ -597,9 +591,7 @@ fn reset_after_disk_traffic_equals_a_fresh_machine() {
     let mut m = pc();
     enable_ide(&mut m);
     send(&mut m, "write 0x20000 0x200 0x99");
-    prd_table(&mut m, 0x1000, &[(0x20000, 0x200, true)]);
-    taskfile(&mut m, 3, 1);
-    run_dma(&mut m, 0xca);
+    dma(&mut m, &[(0x20000, 0x200, true)], 3, 1, 0xca);
     taskfile(&mut m, 3, 4);
     send(&mut m, "outb 0x1f7 0x20");
     send(&mut m, "event piix3-ide 0x000009");
