@@ -48,11 +48,7 @@ pub fn r(m: &mut Machine, reg: u64) -> u32 {
 
 /// `len` bytes of guest memory at `addr`.
 pub fn mem(m: &mut Machine, addr: u64, len: usize) -> Vec<u8> {
-    let reply = send(m, &format!("read {addr:#x} {len}"));
-    let hex = reply.trim_start_matches("OK 0x");
-    (0..len)
-        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex"))
-        .collect()
+    crate::common::memory(m, addr, len)
 }
 
 /// Write `bytes` to guest memory at `addr`.
