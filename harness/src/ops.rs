@@ -259,6 +259,13 @@ fn size_bits(size: AccessSize) -> u8 {
     }
 }
 
+/// The head a region read and write share: opcode, region, offset, size.
+fn encode_access(out: &mut Vec<u8>, code: u8, region: u8, offset: u32, size: AccessSize) {
+    out.extend([code, region]);
+    out.extend(offset.to_le_bytes());
+    out.push(size_bits(size));
+}
+
 /// Encode one op as its chunk bytes.
 pub fn encode_op(op: &Op<'_>, out: &mut Vec<u8>) {
     match *op {
@@ -266,20 +273,14 @@ pub fn encode_op(op: &Op<'_>, out: &mut Vec<u8>) {
             region,
             offset,
             size,
-        } => {
-            out.extend([opcode::READ, region]);
-            out.extend(offset.to_le_bytes());
-            out.push(size_bits(size));
-        }
+        } => encode_access(out, opcode::READ, region, offset, size),
         Op::Write {
             region,
             offset,
             size,
             value,
         } => {
-            out.extend([opcode::WRITE, region]);
-            out.extend(offset.to_le_bytes());
-            out.push(size_bits(size));
+            encode_access(out, opcode::WRITE, region, offset, size);
             out.extend(value.to_le_bytes());
         }
         Op::CfgRead {
