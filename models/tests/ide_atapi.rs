@@ -54,6 +54,16 @@ fn completed(m: &mut Machine) {
     assert_eq!(send(m, "inb 0x172"), "OK 0x0003");
 }
 
+/// Run packet command `cdb` by DMA through the one PRD entry `prd` (its 8 bytes as a qtest
+/// number) at 0x1000: table address, PACKET, bus master started, then the transfer.
+fn dma_command(m: &mut Machine, prd: &str, cdb: &[u8]) {
+    send(m, &format!("write 0x1000 0x8 {prd}"));
+    send(m, "outl 0xc00c 0x1000");
+    packet(m, cdb, 1, 0);
+    send(m, "outb 0xc008 0x9");
+    send(m, "clock_step");
+}
+
 /// A packet command with a PIO reply of one block.
 fn pio_command(m: &mut Machine, cdb: &[u8]) -> Vec<u8> {
     packet(m, cdb, 0, 0x800);
@@ -330,11 +340,11 @@ fn read_toc_mode_sense_and_get_configuration() {
 fn atapi_dma_with_a_short_prd_table_ends_without_an_interrupt() {
     let mut m = pc();
     enable_ide(&mut m);
-    send(&mut m, "write 0x1000 0x8 0x0000030000040080");
-    send(&mut m, "outl 0xc00c 0x1000");
-    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 1, 0);
-    send(&mut m, "outb 0xc008 0x9");
-    send(&mut m, "clock_step");
+    dma_command(
+        &mut m,
+        "0x0000030000040080",
+        &[0x28, 0, 0, 0, 0, 16, 0, 0, 1],
+    );
     assert!(!m.irq_level(IRQ_IDE_SECONDARY));
     // The table's bytes are filled, ACTIVE clears, the drive keeps BSY|DRQ (QEMU [V]).
     expect(
@@ -350,11 +360,11 @@ fn an_injected_medium_error_is_a_medium_error_sense() {
     enable_ide(&mut m);
     send(&mut m, "event piix3-ide 0x0002110000000000000001");
     // By DMA: CHECK CONDITION, an interrupt, ACTIVE clear (no BMISTA.ERROR, as in QEMU).
-    send(&mut m, "write 0x1000 0x8 0x0000030000000080");
-    send(&mut m, "outl 0xc00c 0x1000");
-    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 2], 1, 0);
-    send(&mut m, "outb 0xc008 0x9");
-    send(&mut m, "clock_step");
+    dma_command(
+        &mut m,
+        "0x0000030000000080",
+        &[0x28, 0, 0, 0, 0, 16, 0, 0, 2],
+    );
     assert_eq!(send(&mut m, "inb 0xc00a"), "OK 0x0004");
     send(&mut m, "outb 0xc008 0x0");
     assert_eq!(check_condition(&mut m), (0x03, 0x11));
