@@ -5,6 +5,8 @@
 # Needs the stable and nightly toolchains; installs cargo-fuzz if it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=ci/lib/libfuzzer.bash
+source ci/lib/libfuzzer.bash
 root="$PWD"
 seconds="${FUZZ_SMOKE_SECONDS:-20}"
 toolchain="${FUZZ_TOOLCHAIN:-nightly}"
@@ -64,15 +66,9 @@ for target in "${targets[@]}"; do
   mkdir -p "$new_corpus/$target"
   echo "== fuzz $target for ${seconds}s: ${flags[*]}"
   # New inputs go to a scratch folder; the seeds (and any corpus kept in fuzz/corpus) are read.
-  if cargo "+$toolchain" fuzz run --sanitizer "$sanitizer" "$target" "$new_corpus/$target" "fuzz/corpus/$target" -- "${flags[@]}" \
-    >"$logs/$target.log" 2>&1; then
-    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
-      "$logs/$target.log" || true
-  else
-    echo "fuzz-smoke: $target FAILED:"
-    grep -m1 -A1 'panicked at' "$logs/$target.log" || true
-    echo "fuzz-smoke: the end of its log:"
-    tail -n 40 "$logs/$target.log"
+  if ! libfuzzer_run fuzz-smoke "$target" "$logs/$target.log" \
+    '^#[0-9]+[[:space:]]+(INITED|DONE)|^Done [0-9]+ runs|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' \
+    cargo "+$toolchain" fuzz run --sanitizer "$sanitizer" "$target" "$new_corpus/$target" "fuzz/corpus/$target" -- "${flags[@]}"; then
     failed+=("$target")
   fi
 done

@@ -5,6 +5,8 @@
 # of each target (SUPERIO_SMOKE_SECONDS, default 10) from its seeds with its dictionary. Any
 # crash, timeout or out-of-memory fails the run.
 set -euo pipefail
+# shellcheck source=ci/lib/libfuzzer.bash
+source "$(dirname "$0")/lib/libfuzzer.bash"
 cd "$(dirname "$0")/../examples/superio"
 seconds="${SUPERIO_SMOKE_SECONDS:-10}"
 toolchain="${FUZZ_TOOLCHAIN:-nightly}"
@@ -42,13 +44,10 @@ for file in fuzz/fuzz_targets/*.rs; do
   "$bin" seeds "$target" "fuzz/seeds/$target" "$scratch/seeds-$target" >/dev/null
   mkdir -p "$scratch/new-$target"
   echo "== fuzz $target for ${seconds}s"
-  if (cd fuzz && cargo "+$toolchain" fuzz run --sanitizer none "$target" "$scratch/new-$target" "$scratch/seeds-$target" -- \
-    -max_total_time="$seconds" -dict="dicts/$target.dict" -max_len=4096 -timeout=10 -print_final_stats=1) \
-    >"$scratch/$target.log" 2>&1; then
-    grep -E '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec)' "$scratch/$target.log" || true
-  else
-    echo "superio: $target FAILED:"
-    tail -n 30 "$scratch/$target.log"
+  if ! (cd fuzz && libfuzzer_run superio "$target" "$scratch/$target.log" \
+    '^#[0-9]+[[:space:]]+DONE|^stat::(number_of_executed_units|average_exec_per_sec)' \
+    cargo "+$toolchain" fuzz run --sanitizer none "$target" "$scratch/new-$target" "$scratch/seeds-$target" -- \
+    -max_total_time="$seconds" -dict="dicts/$target.dict" -max_len=4096 -timeout=10 -print_final_stats=1); then
     failed+=("$target")
   fi
 done
