@@ -20,6 +20,11 @@ fn devfuzz() -> Command {
     c
 }
 
+/// Run `devfuzz ARGS FILE` to its end.
+fn run(args: &[&str], file: impl AsRef<std::ffi::OsStr>) -> std::process::Output {
+    devfuzz().args(args).arg(file).output().unwrap()
+}
+
 /// The command ended with `code`; otherwise fail showing what it printed.
 fn expect_exit(out: &std::process::Output, code: i32) {
     assert_eq!(
@@ -268,11 +273,10 @@ fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
         "memory_region_ops_read cpu 0 mr 0x1 addr 0x60 value 0x1 size 4 name 'i8042-data'\nmemory_region_ops_read cpu 0 mr 0x1 addr 0x60 value zz size 1 name 'i8042-data'\n",
     )
     .unwrap();
-    let out = devfuzz()
-        .args(["import", log.to_str().unwrap(), "--device", "i8042", "-o"])
-        .arg(tmp(&scratch, "bad.check"))
-        .output()
-        .unwrap();
+    let out = run(
+        &["import", log.to_str().unwrap(), "--device", "i8042", "-o"],
+        tmp(&scratch, "bad.check"),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -280,11 +284,10 @@ fn import_refuses_a_malformed_log_line_and_an_unknown_device() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "{err}");
-    let out = devfuzz()
-        .args(["import", log.to_str().unwrap(), "--device", "nosuch", "-o"])
-        .arg(tmp(&scratch, "bad2.check"))
-        .output()
-        .unwrap();
+    let out = run(
+        &["import", log.to_str().unwrap(), "--device", "nosuch", "-o"],
+        tmp(&scratch, "bad2.check"),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no device named 'nosuch'"));
 }
@@ -294,7 +297,7 @@ fn check_exit_codes_name_the_first_divergence() {
     let scratch = tempfile::tempdir().unwrap();
     let good = tmp(&scratch, "good.check");
     std::fs::write(&good, "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x55\n").unwrap();
-    let out = devfuzz().arg("check").arg(&good).output().unwrap();
+    let out = run(&["check"], &good);
     expect_exit(&out, 0);
     let bad = tmp(&scratch, "bad-answer.check");
     std::fs::write(
@@ -302,7 +305,7 @@ fn check_exit_codes_name_the_first_divergence() {
         "# machine: pc\noutb 0x64 0xaa\ninb 0x60 => 0x54\ninb 0x64 => 0x10/0x10\n",
     )
     .unwrap();
-    let out = devfuzz().arg("check").arg(&bad).output().unwrap();
+    let out = run(&["check"], &bad);
     let text = String::from_utf8_lossy(&out.stdout);
     expect_exit(&out, 1);
     assert!(
@@ -312,17 +315,9 @@ fn check_exit_codes_name_the_first_divergence() {
     assert!(text.contains("expected 0x54, got 0x55"), "{text}");
     let malformed = tmp(&scratch, "malformed.check");
     std::fs::write(&malformed, "outb 0x64 0xaa => 1\n").unwrap();
-    let out = devfuzz()
-        .args(["check", "--machine", "pc"])
-        .arg(&malformed)
-        .output()
-        .unwrap();
+    let out = run(&["check", "--machine", "pc"], &malformed);
     assert_eq!(out.status.code(), Some(2));
-    let out = devfuzz()
-        .args(["check", "--machine", "nosuch"])
-        .arg(&good)
-        .output()
-        .unwrap();
+    let out = run(&["check", "--machine", "nosuch"], &good);
     assert_eq!(out.status.code(), Some(2));
 }
 
@@ -346,7 +341,7 @@ fn two_records_diff_by_register_and_watch_shows_the_dma() {
     );
     assert!(text.contains("=> 0x"), "reads carry their answers");
     // The record checks itself, and is identical to itself.
-    let out = devfuzz().arg("check").arg(&a).output().unwrap();
+    let out = run(&["check"], &a);
     expect_exit(&out, 0);
     let out = devfuzz().arg("diff").arg(&a).arg(&a).output().unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -439,14 +434,10 @@ fn lockstep_diff_against_qemu_itself() {
     // The reference's answers became a check program that this machine passes.
     let text = std::fs::read_to_string(&written).unwrap();
     assert!(text.contains("inl 0xcfc => 0x10d38086"), "{text}");
-    let out = devfuzz().arg("check").arg(&written).output().unwrap();
+    let out = run(&["check"], &written);
     assert_eq!(out.status.code(), Some(0));
     // A server that exits is a clear error, exit 2.
-    let out = devfuzz()
-        .args(["diff", "--machine", "pc", "--against", "false"])
-        .arg(&program)
-        .output()
-        .unwrap();
+    let out = run(&["diff", "--machine", "pc", "--against", "false"], &program);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("exited"));
 }
@@ -472,13 +463,9 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
     assert!(text.contains("# machine: pc"), "{text}");
     // That program is a check program: this machine (with the disk) fails it, the
     // reference's machine passes it.
-    let out = devfuzz().arg("check").arg(&written).output().unwrap();
+    let out = run(&["check"], &written);
     assert_eq!(out.status.code(), Some(1));
-    let out = devfuzz()
-        .args(["check", "--machine", "pc,hda=none"])
-        .arg(&written)
-        .output()
-        .unwrap();
+    let out = run(&["check", "--machine", "pc,hda=none"], &written);
     expect_exit(&out, 0);
     // `-O` options reach this side's machine (once) and the files' headers.
     let (out, shown) = diff_corpus(
