@@ -242,34 +242,13 @@ impl Channel {
         );
         match reg {
             REG_DATA => {}
-            REG_ERROR => {
+            REG_ERROR | REG_NSECTOR | REG_SECTOR | REG_LCYL | REG_HCYL => {
+                // LBA48: the byte written before stays as the register's HOB byte.
                 self.write_taskfile(value, |tf, v| {
-                    tf.hob_feature = tf.feature;
-                    tf.feature = v;
-                });
-            }
-            REG_NSECTOR => {
-                self.write_taskfile(value, |tf, v| {
-                    tf.hob_nsector = tf.nsector;
-                    tf.nsector = v;
-                });
-            }
-            REG_SECTOR => {
-                self.write_taskfile(value, |tf, v| {
-                    tf.hob_sector = tf.sector;
-                    tf.sector = v;
-                });
-            }
-            REG_LCYL => {
-                self.write_taskfile(value, |tf, v| {
-                    tf.hob_lcyl = tf.lcyl;
-                    tf.lcyl = v;
-                });
-            }
-            REG_HCYL => {
-                self.write_taskfile(value, |tf, v| {
-                    tf.hob_hcyl = tf.hcyl;
-                    tf.hcyl = v;
+                    if let Some((current, hob)) = tf.doubled(reg) {
+                        *hob = *current;
+                        *current = v;
+                    }
                 });
             }
             REG_DEVICE => self.write_device(value),

@@ -78,6 +78,19 @@ impl Chs {
 }
 
 impl Taskfile {
+    /// The current byte and the HOB byte of `reg` when it is one of the registers LBA48
+    /// doubles (Features, Sector Count, LBA Low, Mid and High); `None` for the others.
+    pub fn doubled(&mut self, reg: u64) -> Option<(&mut u8, &mut u8)> {
+        Some(match reg {
+            REG_ERROR => (&mut self.feature, &mut self.hob_feature),
+            REG_NSECTOR => (&mut self.nsector, &mut self.hob_nsector),
+            REG_SECTOR => (&mut self.sector, &mut self.hob_sector),
+            REG_LCYL => (&mut self.lcyl, &mut self.hob_lcyl),
+            REG_HCYL => (&mut self.hcyl, &mut self.hob_hcyl),
+            _ => return None,
+        })
+    }
+
     /// The reset signature (ATA-8 §9.12): what kind of device answers, if any.
     /// QEMU 10 leaves the device register at 0xA0 (no head, LBA or DEV bit).
     pub fn set_signature(&mut self, cd: Option<bool>) {
