@@ -3,7 +3,7 @@
 //!
 //! ```ignore
 //! fn main() -> std::process::ExitCode {
-//!     harness::cli::main("superio-devfuzz", my_devices::TARGETS)
+//!     harness::cli::main("my-devices-devfuzz", my_devices::TARGETS)
 //! }
 //! ```
 //!

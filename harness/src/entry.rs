@@ -2,13 +2,13 @@
 //! bytes on a target of a target table, turn a finding into a crash, aim the libFuzzer
 //! mutator at device registers, replay files without an engine, and check that a run repeats
 //! itself. It is generic over the table: devfuzz's own entries pass `models::TARGETS`, a crate
-//! that depends only on `devfuzz-harness` (a Rust VMM's devices, rust-vmm's `vm-superio`,
-//! `examples/superio`) passes its own. Each cargo-fuzz target is one
+//! that depends only on `devfuzz-harness` (a Rust VMM's own device models, say) passes its
+//! own. Each cargo-fuzz target is one
 //! [`fuzz_target!`](crate::fuzz_target) line:
 //!
 //! ```ignore
 //! #![cfg_attr(fuzzing, no_main)]
-//! harness::fuzz_target!(my_devices::TARGETS, "my_uart");
+//! harness::fuzz_target!(my_devices::TARGETS, "my_widget");
 //! ```
 //!
 //! and an AFL++ or honggfuzz entry calls [`fuzz_one`] in the engine's loop and
@@ -344,8 +344,8 @@ pub fn fuzz_one(targets: &'static [Target], name: &str, data: &[u8]) {
 /// use harness::outcome::{Finding, FindingKind};
 /// let f = Finding {
 ///     kind: FindingKind::Panic,
-///     device: "uart".into(),
-///     location: "uart/src/lib.rs:7".into(),
+///     device: "widget".into(),
+///     location: "widget/src/lib.rs:7".into(),
 ///     message: "index out of bounds:\nthe len is 16".into(),
 ///     backtrace: vec![],
 ///     op_index: 3,
@@ -353,7 +353,7 @@ pub fn fuzz_one(targets: &'static [Target], name: &str, data: &[u8]) {
 ///     canaries: Default::default(),
 /// };
 /// let line = harness::entry::finding_line(&f);
-/// assert!(line.starts_with("devfuzz finding panic:uart:uart/src/lib.rs:7: "));
+/// assert!(line.starts_with("devfuzz finding panic:widget:widget/src/lib.rs:7: "));
 /// assert!(!line.contains('\n'));
 /// ```
 pub fn finding_line(finding: &Finding) -> String {

@@ -1,4 +1,4 @@
-//! Files named by users (inputs, traces, disk and flash images, capture files): regular files
+//! Files named by users (inputs, traces, device images, capture files): regular files
 //! only, opened without blocking, read with a cap.
 //!
 //! A path may name anything: `/dev/zero` reads forever, opening a FIFO blocks until someone
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 /// Why a user-named file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum FileError {
-    /// An empty path (`disk-ro:` with nothing after the colon).
+    /// An empty path (an option value such as `image:` with nothing after the colon).
     #[error("empty file name")]
     EmptyPath,
     /// The file could not be opened or read.

@@ -262,6 +262,10 @@ pub(crate) struct PanicRecord {
     backtrace: backtrace::Backtrace,
 }
 
+// A panic hook is process-wide by Rust's design and gets no argument but the panic itself, so
+// what it records reaches `catch_unwind`'s caller through this thread's slots (set around one
+// run, read right after it); the hook is installed once per process. Nothing here changes what
+// a run does, only what a finding reports.
 thread_local! {
     static CAPTURING: Cell<bool> = const { Cell::new(false) };
     /// Whether findings carry a resolved backtrace (symbolising takes ~0.5 s, so only reports

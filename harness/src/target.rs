@@ -238,9 +238,9 @@ impl Target {
     /// use harness::target::{MachineProfile, Target};
     /// # fn board() -> harness::machine::MachineSpec { Default::default() }
     /// static BOARD: MachineProfile = MachineProfile::new("board", "", board);
-    /// static UART: Target = Target::new("uart", "the UART", &BOARD, &["uart"]).with_events(&["uart"]);
-    /// assert!(UART.addresses_device("uart") && !UART.pci);
-    /// assert_eq!(UART.event_devices, ["uart"]);
+    /// static WIDGET: Target = Target::new("widget", "the widget", &BOARD, &["widget"]).with_events(&["widget"]);
+    /// assert!(WIDGET.addresses_device("widget") && !WIDGET.pci);
+    /// assert_eq!(WIDGET.event_devices, ["widget"]);
     /// ```
     pub const fn new(
         name: &'static str,

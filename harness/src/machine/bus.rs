@@ -262,7 +262,7 @@ impl Machine {
                 Some(s) if s.backing == Backing::Ram => left.min(room),
                 _ => {
                     // Each piece is one guest access with a work budget of its own: a bulk
-                    // access of a legal size (a 16 MiB flash window is 4 Mi device calls) is
+                    // access of a legal size (a 16 MiB window is 4 Mi device calls) is
                     // many accesses, not one endless loop.
                     self.refill_work();
                     crate::access::piece_size(a, left, room, seg.as_ref().map(|s| &s.rules)).bytes()

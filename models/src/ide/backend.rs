@@ -10,7 +10,7 @@ use std::fmt;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 /// ATA logical sector size.
 pub const SECTOR_SIZE: usize = 512;
@@ -354,12 +354,9 @@ pub struct Medium {
 impl Medium {
     /// The default medium: a blank ISO 9660 volume of [`DEFAULT_CD_SECTORS`] sectors (a primary
     /// volume descriptor at sector 16 and the set terminator at 17, zeros elsewhere), generated
-    /// once per process and shared.
+    /// when a machine is built (2 MiB, shared by that machine's checkpoints and resets).
     pub fn blank() -> Self {
-        static BLANK: OnceLock<Arc<[u8]>> = OnceLock::new();
-        let data = BLANK
-            .get_or_init(|| generate_blank_iso(DEFAULT_CD_SECTORS))
-            .clone();
+        let data = generate_blank_iso(DEFAULT_CD_SECTORS);
         Self {
             sectors: data.len() as u64 / CD_SECTOR_SIZE as u64,
             data: MediumData::Memory(data),
