@@ -10,6 +10,7 @@ pub mod ide;
 pub mod igb;
 pub mod pc;
 pub mod planted;
+pub mod planted_bug;
 
 use harness::target::{MachineProfile, Target};
 

@@ -2,8 +2,9 @@
 //! fast (and whether) the fuzzer finds them, Magma-style.
 //!
 //! Each device declares its own bugs beside its code (a `PLANTED` table of [`PlantedBug`]s and
-//! a [`Bug`] handle per entry); this module only collects them into [`BUGS`], parses a
-//! selection ([`Selection`]) and gives devices the one test they make ([`Planted::on`]).
+//! a [`Bug`] handle per entry, from [`crate::planted_bug`], which knows no device); this module
+//! only collects the tables into [`BUGS`], parses a selection ([`Selection`]) and gives each
+//! device its part of it ([`Selection::planted`]).
 //!
 //! The registry and the selection are compiled in every build, so the command line can list
 //! the bugs and say when a build cannot run them. The buggy code paths are live only with the
@@ -15,39 +16,21 @@
 //! A selection is part of the options a machine is built with: the profile option `bugs`
 //! (`bugs=ps2-queue-overflow+pci-bar-overlap`, or `bugs=all`; see
 //! [`harness::target::BUGS_OPTION`]), which the command line (`--bugs`, `DEVFUZZ_BUGS`,
-//! `# planted:` headers) and the fuzz entries (`DEVFUZZ_BUGS`) fill in. A device takes its
-//! part of it when it is built ([`Selection::planted`]) and keeps it across its resets; the
-//! machine is rebuilt with the same options after a finding. With the feature on and a bug not
-//! selected, its device behaves exactly as the fixed model.
+//! `# planted:` headers) and the fuzz entries (`DEVFUZZ_BUGS`) fill in. Whoever builds a device
+//! (a machine profile's builder) hands it its part, `selection.planted(<device>::PLANTED)`, a
+//! [`Planted`] the device keeps across its resets; the machine is rebuilt with the same options
+//! after a finding. With the feature on and a bug not selected, its device behaves exactly as
+//! the fixed model.
 //!
 //! # Canaries
-//! Each bug counts, separately from whether the harness *detected* anything:
-//! - *reached* ([`Bug::reached`]): the buggy code path ran with the bug active;
-//! - *triggered* ([`Bug::triggered`]): the condition the fixed model guards against actually
-//!   happened there (the state is now corrupt, whether or not anything has failed yet).
-//!
-//! They go through the device's [`Context`] to the machine, which reports them in the run's
-//! [`Outcome`](harness::outcome::Outcome) ([`Outcome::canaries`](harness::outcome::Outcome::canaries)).
-//! They only observe; they never change behaviour.
+//! Each bug counts *reached* and *triggered* ([`Bug::reached`], [`Bug::triggered`]) through the
+//! device's `Context`, separately from whether the harness *detected* anything; the run's
+//! [`Outcome`](harness::outcome::Outcome) reports them
+//! ([`Outcome::canaries`](harness::outcome::Outcome::canaries)).
 
-use harness::device::{Canary, Context};
+pub use crate::planted_bug::{Bug, ENABLED_IN_BUILD, Planted, PlantedBug};
 use harness::target::ProfileOption;
 use std::fmt;
-
-/// One planted bug.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PlantedBug {
-    /// Stable id, as `DEVFUZZ_BUGS` and regression headers name it.
-    pub id: &'static str,
-    /// The device model it lives in (the name a finding reports).
-    pub device: &'static str,
-    /// The fuzz target that reaches it.
-    pub target: &'static str,
-    /// The CVE, upstream commit or issue whose root cause it re-creates (one line).
-    pub cites: &'static str,
-    /// Root cause, and the sequence of operations that triggers it.
-    pub description: &'static str,
-}
 
 /// Every device's table, in registry order (append new devices at the end).
 const TABLES: &[&[PlantedBug]] = &[
@@ -56,7 +39,7 @@ const TABLES: &[&[PlantedBug]] = &[
     crate::aspeed::fmc::PLANTED,
     crate::aspeed::spi_nor::PLANTED,
     crate::e1000e::PLANTED,
-    crate::ide::PLANTED,
+    crate::ide::planted::PLANTED,
 ];
 
 const COUNT: usize = {
@@ -94,9 +77,6 @@ const _: () = assert!(COUNT <= 32, "a selection is a u32 bit mask");
 
 /// Every planted bug: the devices' tables, collected.
 pub static BUGS: &[PlantedBug] = &ALL;
-
-/// Whether this build contains the planted code paths (cargo feature `planted-bugs`).
-pub const ENABLED_IN_BUILD: bool = cfg!(feature = "planted-bugs");
 
 /// Environment variable the command line and the fuzz entries read a selection from.
 pub const ENV_VAR: &str = harness::entry::BUGS_VAR;
@@ -207,7 +187,7 @@ impl Selection {
                 mask |= 1 << i;
             }
         }
-        Planted(mask)
+        Planted::from_bits(mask)
     }
 }
 
@@ -215,64 +195,6 @@ impl Selection {
 impl fmt::Display for Selection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.ids().join(","))
-    }
-}
-
-/// The planted bugs one device was built with (bit `i` for entry `i` of its table).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Planted(u32);
-
-impl Planted {
-    /// No bug: the fixed model.
-    pub const NONE: Self = Self(0);
-
-    /// Whether `bug` is active: the one test a planted path makes. The constant `false` in a
-    /// build without `planted-bugs`, so the buggy path compiles away.
-    #[inline(always)]
-    pub const fn on(self, bug: Bug) -> bool {
-        ENABLED_IN_BUILD && self.0 & (1 << bug.index) != 0
-    }
-
-    /// `Some(bug)` when `bug` is on ([`Planted::on`]), for `let Some(bug) = ... else` paths.
-    #[inline(always)]
-    pub const fn active(self, bug: Bug) -> Option<Bug> {
-        if self.on(bug) { Some(bug) } else { None }
-    }
-}
-
-/// A device's handle on one entry of its table: where [`Planted::on`] looks and what the
-/// canaries are counted under.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Bug {
-    index: u32,
-    id: &'static str,
-}
-
-impl Bug {
-    /// Entry `index` of the device table `table`.
-    pub const fn of(table: &'static [PlantedBug], index: usize) -> Self {
-        assert!(index < 32);
-        Self {
-            index: index as u32,
-            id: table[index].id,
-        }
-    }
-
-    /// The bug's id.
-    pub const fn id(self) -> &'static str {
-        self.id
-    }
-
-    /// Count that the buggy path ran with the bug active.
-    #[inline]
-    pub fn reached(self, ctx: &mut dyn Context) {
-        ctx.canary(self.id, Canary::Reached);
-    }
-
-    /// Count that the buggy path corrupted state.
-    #[inline]
-    pub fn triggered(self, ctx: &mut dyn Context) {
-        ctx.canary(self.id, Canary::Triggered);
     }
 }
 

@@ -49,7 +49,7 @@
 use super::Soc;
 use super::debug_log::DebugLog;
 use super::spi_nor::{FlashPart, SpiNor};
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
+use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
 use std::sync::Arc;
@@ -155,8 +155,10 @@ pub struct FmcConfig {
     pub dram_base: u64,
     /// The debug escape hatch, off when `None`.
     pub debug_log: Option<DebugLog>,
-    /// The planted bugs the FMC and its flashes are built with.
-    pub planted: Selection,
+    /// The FMC's part of the planted-bug selection (entries of [`PLANTED`]).
+    pub planted: Planted,
+    /// Its flashes' part (entries of [`super::spi_nor::PLANTED`]).
+    pub flash_planted: Planted,
 }
 
 impl FmcConfig {
@@ -169,7 +171,8 @@ impl FmcConfig {
             window_base: super::FLASH_WINDOW_BASE,
             dram_base: soc.dram_base(),
             debug_log: None,
-            planted: Selection::NONE,
+            planted: Planted::NONE,
+            flash_planted: Planted::NONE,
         }
     }
 }
@@ -238,8 +241,8 @@ pub struct Fmc {
 }
 
 impl Fmc {
-    /// A powered-on FMC. It (and its flashes) take the planted bugs of `config.planted`
-    /// that are their own and keep them across resets.
+    /// A powered-on FMC. It takes the planted bugs `config.planted`, its flashes
+    /// `config.flash_planted`, and they keep them across resets.
     pub fn new(config: FmcConfig) -> Self {
         let FmcConfig {
             soc,
@@ -249,13 +252,18 @@ impl Fmc {
             dram_base,
             debug_log,
             planted,
+            flash_planted,
         } = config;
         let flashes = flashes
             .into_iter()
             .take(soc.cs_count())
             .enumerate()
             .map(|(cs, part)| {
-                SpiNor::with_planted(part, if cs == 0 { image.clone() } else { None }, planted)
+                SpiNor::with_planted(
+                    part,
+                    if cs == 0 { image.clone() } else { None },
+                    flash_planted,
+                )
             })
             .collect();
         let mut fmc = Self {
@@ -268,7 +276,7 @@ impl Fmc {
             window_base,
             dram_base,
             debug_log,
-            planted: planted.planted(PLANTED),
+            planted,
         };
         fmc.power_on_registers();
         fmc

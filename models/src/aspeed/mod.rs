@@ -29,7 +29,8 @@
 //! # Planted bugs
 //! Builds with the cargo feature `planted-bugs` can select `fmc-cs-index`, `fmc-register-window`,
 //! `m25p80-command-buffer` and `m25p80-address-wrap` (see [`crate::planted`]); the FMC and its
-//! flashes read the selection when they are built and keep it across resets.
+//! flashes are handed their parts of the selection when they are built and keep them across
+//! resets.
 
 pub mod debug_log;
 pub mod fmc;
@@ -337,7 +338,8 @@ pub fn build(soc: Soc, opts: &BoardOptions) -> MachineSpec {
     }
     config.image = opts.flash_image.clone();
     config.debug_log = opts.debug_log.clone();
-    config.planted = opts.planted;
+    config.planted = opts.planted.planted(fmc::PLANTED);
+    config.flash_planted = opts.planted.planted(spi_nor::PLANTED);
     let mut spec = MachineSpec {
         ram_base: soc.dram_base(),
         ram_size: soc.dram_size(),

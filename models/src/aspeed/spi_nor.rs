@@ -27,7 +27,7 @@
 //!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
 //!   between inputs, so contents are not kept across a reset).
 
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
+use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::device::Context;
 use std::fmt;
 use std::sync::Arc;
@@ -630,11 +630,11 @@ impl SpiNor {
         Self::with_storage(part, Storage::new(part.size(), image))
     }
 
-    /// [`SpiNor::new`] with the planted bugs of `selection` that are its own ([`PLANTED`]),
+    /// [`SpiNor::new`] with `planted`, its part of the selection (entries of [`PLANTED`]),
     /// kept across resets.
-    pub fn with_planted(part: FlashPart, image: Option<Arc<[u8]>>, selection: Selection) -> Self {
+    pub fn with_planted(part: FlashPart, image: Option<Arc<[u8]>>, planted: Planted) -> Self {
         let mut flash = Self::new(part, image);
-        flash.planted = selection.planted(PLANTED);
+        flash.planted = planted;
         flash
     }
 

@@ -59,7 +59,7 @@
 //!
 //! # Planted bugs
 //! With `planted-bugs`: `e1000e-head-outside-ring`, `e1000e-tso-zero-mss`, `e1000e-rx-oversize`,
-//! `e1000e-loopback-bypass` (see [`crate::planted`]), read once at construction.
+//! `e1000e-loopback-bypass` (see [`crate::planted`]), handed to the device when it is built.
 
 mod regs;
 mod rx;
@@ -80,7 +80,7 @@ use crate::e1000_core::phy::Phy;
 use crate::e1000_core::regfile::RegFile;
 use crate::e1000_core::timesync::{self, TimeSync};
 use crate::e1000_core::{eeprom, function};
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
+use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::PciConfig;
@@ -165,10 +165,10 @@ impl E1000e {
         dev
     }
 
-    /// Re-introduce the planted bugs of `selection` that are the device's own ([`PLANTED`]);
+    /// Re-introduce `planted`, the device's part of the selection (entries of [`PLANTED`]);
     /// they are kept across resets.
-    pub fn set_planted(&mut self, selection: Selection) {
-        self.planted = selection.planted(PLANTED);
+    pub fn set_planted(&mut self, planted: Planted) {
+        self.planted = planted;
     }
 
     fn fresh() -> Self {

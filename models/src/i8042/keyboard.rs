@@ -328,7 +328,7 @@ pub(super) struct Keyboard {
     /// MOD_* bits of the modifier keys held.
     modifiers: u8,
     /// Planted bugs this keyboard was built with.
-    pub(super) planted: crate::planted::Planted,
+    pub(super) planted: crate::planted_bug::Planted,
 }
 
 impl Keyboard {
@@ -343,7 +343,7 @@ impl Keyboard {
             scancode_set: DEFAULT_SCANCODE_SET,
             leds: 0,
             modifiers: 0,
-            planted: crate::planted::Planted::NONE,
+            planted: crate::planted_bug::Planted::NONE,
         }
     }
 

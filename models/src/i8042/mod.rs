@@ -53,8 +53,8 @@
 //! # Planted bugs
 //! Builds with the cargo feature `planted-bugs` can select `ps2-queue-overflow` (scancodes queued
 //! without the 16-byte bound) and `ps2-mouse-param-index` (0xE8's parameter used unchecked as an
-//! index into the mouse's counts/mm table); see [`crate::planted`]. The controller reads the
-//! selection when it is built and keeps it across resets.
+//! index into the mouse's counts/mm table); see [`crate::planted`]. The controller is handed
+//! its part of the selection when it is built and keeps it across resets.
 
 mod keyboard;
 mod mouse;
@@ -62,7 +62,7 @@ mod queue;
 #[cfg(test)]
 mod tests;
 
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
+use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use keyboard::Keyboard;
@@ -185,11 +185,11 @@ impl I8042 {
         Self::power_on()
     }
 
-    /// The controller with the planted bugs of `selection` that are its own ([`PLANTED`]),
-    /// kept across resets.
-    pub fn with_planted(selection: Selection) -> Self {
+    /// The controller with `planted`, its part of the selection (entries of [`PLANTED`]), kept
+    /// across resets.
+    pub fn with_planted(planted: Planted) -> Self {
         let mut dev = Self::power_on();
-        dev.set_planted(selection.planted(PLANTED));
+        dev.set_planted(planted);
         dev
     }
 

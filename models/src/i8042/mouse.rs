@@ -99,7 +99,7 @@ pub(super) struct Mouse {
     dz: i32,
     buttons: u8,
     /// Planted bugs this mouse was built with.
-    pub(super) planted: crate::planted::Planted,
+    pub(super) planted: crate::planted_bug::Planted,
 }
 
 impl Mouse {
@@ -118,7 +118,7 @@ impl Mouse {
             dy: 0,
             dz: 0,
             buttons: 0,
-            planted: crate::planted::Planted::NONE,
+            planted: crate::planted_bug::Planted::NONE,
         }
     }
 

@@ -16,7 +16,7 @@ use super::taskfile::{
     STATUS_DRQ, STATUS_READY, Taskfile,
 };
 use super::unit::{Drive, Unit};
-use crate::planted::Planted;
+use crate::planted_bug::Planted;
 use harness::access::AccessSize;
 use harness::device::{Context, TimerId};
 

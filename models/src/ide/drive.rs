@@ -11,7 +11,7 @@
 
 use super::backend::{IoError, SECTOR_SIZE};
 use super::taskfile::{ERROR_ABRT, ERROR_UNC, STATUS_DRQ, STATUS_READY, Taskfile};
-use crate::planted::Planted;
+use crate::planted_bug::Planted;
 use std::fmt;
 
 // ATA commands (ATA/ATAPI-7 names) both drive kinds know.

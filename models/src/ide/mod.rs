@@ -102,7 +102,7 @@
 //! Builds with the cargo feature `planted-bugs` can select `ide-prd-zero-sectors`,
 //! `ide-atapi-data-overrun`, `ide-atapi-lba-overread`, `ide-dma-partial-sector` and
 //! `ide-chs-zero-geometry` (see [`crate::planted`] for their root causes and sequences). The
-//! device reads the selection when it is built and keeps it across resets.
+//! device is handed its part of the selection when it is built and keeps it across resets.
 
 mod ata;
 mod atapi;
@@ -111,13 +111,13 @@ mod bmdma;
 mod channel;
 pub mod config;
 mod drive;
-mod planted;
+pub mod planted;
 mod taskfile;
 #[cfg(test)]
 mod tests;
 mod unit;
 
-use crate::planted::{Planted, Selection};
+use crate::planted_bug::Planted;
 use backend::{Fault, IoError};
 use channel::Channel;
 pub use channel::IO_LATENCY_NS;
@@ -125,7 +125,6 @@ pub use config::{ConfigError, DiskBacking, DriveConfig, IdeConfig, MediumConfig}
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
 use harness::pci::{BarDef, BarKind, PciConfig};
-pub use planted::PLANTED;
 
 /// Intel's PCI vendor ID.
 pub const VENDOR_INTEL: u16 = 0x8086;
@@ -231,11 +230,11 @@ impl Ide {
         }
     }
 
-    /// Re-introduce the planted bugs of `selection` that are the function's own
-    /// ([`PLANTED`]); they are kept across resets.
-    pub fn set_planted(&mut self, selection: Selection) {
+    /// Re-introduce `planted`, the function's part of the selection (entries of
+    /// [`planted::PLANTED`]), in both channels and their drives; they are kept across resets.
+    pub fn set_planted(&mut self, planted: Planted) {
         for channel in &mut self.channels {
-            channel.set_planted(selection.planted(PLANTED));
+            channel.set_planted(planted);
         }
     }
 

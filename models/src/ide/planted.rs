@@ -1,7 +1,7 @@
 //! The IDE function's planted bugs: its table for [`crate::planted`]'s registry, and the handles
 //! the planted sites (in `channel.rs`, `ata.rs` and `atapi.rs`) test.
 
-use crate::planted::{Bug, PlantedBug};
+use crate::planted_bug::{Bug, PlantedBug};
 
 /// The IDE function's planted bugs (see [`crate::planted`]).
 pub const PLANTED: &[PlantedBug] = &[

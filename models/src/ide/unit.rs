@@ -7,7 +7,7 @@ use super::backend::{Fault, IoError};
 use super::bmdma::Segments;
 use super::drive::{Action, Deferred, DmaKind, DriveCore, error_bits};
 use super::taskfile::{STATUS_READY, Taskfile};
-use crate::planted::Planted;
+use crate::planted_bug::Planted;
 use harness::device::Context;
 
 /// A drive: an ATA hard disk or an ATAPI CD-ROM.

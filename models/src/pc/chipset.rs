@@ -12,7 +12,7 @@
 //! map them, and holds that record to one invariant: the windows never overlap. A window whose
 //! new range would overlap the other is not decoded until the guest moves one of them away.
 
-use crate::planted::{Bug, Planted, PlantedBug, Selection};
+use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use harness::pci::PciConfig;
@@ -215,18 +215,18 @@ pub struct ChipsetFunction {
 impl ChipsetFunction {
     /// The function in its power-on state.
     pub fn new(kind: ChipsetKind) -> Self {
-        Self::with_planted(kind, Selection::NONE)
+        Self::with_planted(kind, Planted::NONE)
     }
 
-    /// The function with the planted bugs of `selection` that are its own ([`PLANTED`]),
-    /// kept across resets.
-    pub fn with_planted(kind: ChipsetKind, selection: Selection) -> Self {
+    /// The function with `planted`, its part of the selection (entries of [`PLANTED`]), kept
+    /// across resets.
+    pub fn with_planted(kind: ChipsetKind, planted: Planted) -> Self {
         let mut f = Self {
             kind,
             cfg: Self::power_on_config(kind),
             windows: IoWindows::default(),
             reset_control: 0,
-            planted: selection.planted(PLANTED),
+            planted,
         };
         f.power_on_windows();
         f

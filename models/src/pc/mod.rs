@@ -153,7 +153,7 @@ fn configure_from(
         .with_items(&ide_items.join(","))
         .map_err(|e| e.to_string())?;
     let mut ide = Ide::with_config(&config).map_err(|e| e.to_string())?;
-    ide.set_planted(planted);
+    ide.set_planted(planted.planted(ide::planted::PLANTED));
     Ok(Arc::new(move || {
         build_full(ide.clone(), nic, pcap.clone(), planted)
     }))
@@ -216,10 +216,12 @@ pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>, planted: Selection) ->
     );
     let pm = spec.add(Box::new(ChipsetFunction::with_planted(
         ChipsetKind::Piix4Pm,
-        planted,
+        planted.planted(chipset::PLANTED),
     )));
     spec.add_pci(Bdf::new(0, 1, 3), pm);
-    let kbd = spec.add(Box::new(I8042::with_planted(planted)));
+    let kbd = spec.add(Box::new(I8042::with_planted(
+        planted.planted(i8042::PLANTED),
+    )));
     spec.map_fixed(kbd, i8042::DATA_REGION, I8042_DATA_PORT, 0);
     spec.map_fixed(kbd, i8042::CMD_REGION, I8042_CMD_PORT, 0);
     spec.wire_irq(kbd, i8042::IRQ_KBD_PIN, IRQ_KEYBOARD);
@@ -228,7 +230,7 @@ pub fn build_full(ide: Ide, nic: Nic, pcap: Option<Pcap>, planted: Selection) ->
         Nic::E1000e => {
             let mut nic = E1000e::new();
             nic.set_pcap(pcap);
-            nic.set_planted(planted);
+            nic.set_planted(planted.planted(e1000e::PLANTED));
             (spec.add(Box::new(nic)), e1000e::IRQ_PIN)
         }
         Nic::Igb => {
