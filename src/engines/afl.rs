@@ -4,7 +4,8 @@
 //! not add to it.
 
 use super::{
-    Engine, Run, TOOLCHAIN, newer_than, output_of, rel, render, run_shown, stable_cargo, tail,
+    Engine, Layout, Run, TOOLCHAIN, newer_than, output_of, rel, render, run_shown, stable_cargo,
+    tail,
 };
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,16 +19,13 @@ pub struct Afl;
 pub const CARGO_AFL_VERSION: &str = "0.18.2";
 
 impl Engine for Afl {
-    fn name(&self) -> &'static str {
-        "afl"
-    }
-
-    fn crate_dir(&self) -> &'static str {
-        "fuzz/afl"
-    }
-
-    fn entries_dir(&self) -> &'static str {
-        "targets"
+    fn layout(&self) -> &'static Layout {
+        &Layout {
+            name: "afl",
+            crate_dir: "fuzz/afl",
+            entries_dir: "targets",
+            output_dir: "fuzz/afl/out",
+        }
     }
 
     fn ensure_tool(&self) -> Result<(), String> {
@@ -35,10 +33,7 @@ impl Engine for Afl {
     }
 
     fn run(&self, run: &Run) -> Result<Vec<PathBuf>, String> {
-        let crate_dir = run.root.join(self.crate_dir());
-        let out = run.root.join("fuzz/afl/out").join(run.target);
-        std::fs::create_dir_all(&out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        let (crate_dir, out) = self.campaign_dirs(run)?;
         Campaign {
             run,
             crate_dir,

@@ -2,7 +2,7 @@
 //! workspace `fuzz/hfuzz/workspace/<target>/`; it adds its new inputs to the corpus, as
 //! libFuzzer does.
 
-use super::{Engine, Run, newer_than, output_of, rel, render, run_shown, stable_cargo};
+use super::{Engine, Layout, Run, newer_than, output_of, rel, render, run_shown, stable_cargo};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,16 +20,13 @@ pub const HONGGFUZZ_DEBIAN_PACKAGES: [&str; 3] =
     ["binutils-dev", "libunwind-dev", "libblocksruntime-dev"];
 
 impl Engine for Honggfuzz {
-    fn name(&self) -> &'static str {
-        "honggfuzz"
-    }
-
-    fn crate_dir(&self) -> &'static str {
-        "fuzz/hfuzz"
-    }
-
-    fn entries_dir(&self) -> &'static str {
-        "targets"
+    fn layout(&self) -> &'static Layout {
+        &Layout {
+            name: "honggfuzz",
+            crate_dir: "fuzz/hfuzz",
+            entries_dir: "targets",
+            output_dir: "fuzz/hfuzz/workspace",
+        }
     }
 
     fn ensure_tool(&self) -> Result<(), String> {
@@ -37,10 +34,7 @@ impl Engine for Honggfuzz {
     }
 
     fn run(&self, run: &Run) -> Result<Vec<PathBuf>, String> {
-        let crate_dir = run.root.join(self.crate_dir());
-        let out = run.root.join("fuzz/hfuzz/workspace").join(run.target);
-        std::fs::create_dir_all(&out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        let (crate_dir, out) = self.campaign_dirs(run)?;
         fuzz(run, &crate_dir, &out)
     }
 }

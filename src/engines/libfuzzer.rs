@@ -4,7 +4,7 @@
 //! `fuzz/artifacts/<target>/`; and the cargo-fuzz flags of the coverage build
 //! ([`fuzz_build_args`]).
 
-use super::{Engine, Run, render};
+use super::{Engine, Layout, Run, render};
 use crate::fuzz_build::FuzzBuild;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,16 +102,13 @@ fn artifacts(dir: &Path) -> Vec<PathBuf> {
 }
 
 impl Engine for LibFuzzer {
-    fn name(&self) -> &'static str {
-        "libfuzzer"
-    }
-
-    fn crate_dir(&self) -> &'static str {
-        "fuzz"
-    }
-
-    fn entries_dir(&self) -> &'static str {
-        "fuzz_targets"
+    fn layout(&self) -> &'static Layout {
+        &Layout {
+            name: "libfuzzer",
+            crate_dir: "fuzz",
+            entries_dir: "fuzz_targets",
+            output_dir: "fuzz/artifacts",
+        }
     }
 
     /// Campaigns build with `cargo +nightly build` ([`FuzzBuild`]): no cargo-fuzz needed.
@@ -121,9 +118,7 @@ impl Engine for LibFuzzer {
 
     fn run(&self, run: &Run) -> Result<Vec<PathBuf>, String> {
         let root = run.root;
-        let artifact_dir = root.join("fuzz/artifacts").join(run.target);
-        std::fs::create_dir_all(&artifact_dir)
-            .map_err(|e| format!("cannot create {}: {e}", artifact_dir.display()))?;
+        let (_, artifact_dir) = self.campaign_dirs(run)?;
         let before = artifacts(&artifact_dir);
 
         let build = FuzzBuild::new(

@@ -100,22 +100,44 @@ impl Run<'_> {
     }
 }
 
+/// Where an engine's entries live, and the name `--engine` takes.
+pub struct Layout {
+    /// The name `--engine` takes.
+    pub name: &'static str,
+    /// The engine's crate, relative to the workspace root.
+    pub crate_dir: &'static str,
+    /// The folder of the entries in the engine's crate, one `<target>.rs` each.
+    pub entries_dir: &'static str,
+    /// Where a campaign on a target keeps its files, relative to the workspace root (the
+    /// target's name is appended).
+    pub output_dir: &'static str,
+}
+
 /// A fuzz engine: its tool, its crate of entries and how it runs a campaign.
 pub trait Engine {
+    /// Its name and where its files live.
+    fn layout(&self) -> &'static Layout;
+
     /// The name `--engine` takes.
-    fn name(&self) -> &'static str;
-
-    /// The engine's crate, relative to the workspace root.
-    fn crate_dir(&self) -> &'static str;
-
-    /// The folder of the entries in the engine's crate, one `<target>.rs` each.
-    fn entries_dir(&self) -> &'static str;
+    fn name(&self) -> &'static str {
+        self.layout().name
+    }
 
     /// The source of the engine's entry for `target`.
     fn entry_file(&self, root: &Path, target: &str) -> PathBuf {
-        root.join(self.crate_dir())
-            .join(self.entries_dir())
+        let layout = self.layout();
+        root.join(layout.crate_dir)
+            .join(layout.entries_dir)
             .join(format!("{target}.rs"))
+    }
+
+    /// The engine's crate and the campaign's output folder for `run` (created if missing).
+    fn campaign_dirs(&self, run: &Run) -> Result<(PathBuf, PathBuf), String> {
+        let layout = self.layout();
+        let out = run.root.join(layout.output_dir).join(run.target);
+        std::fs::create_dir_all(&out)
+            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        Ok((run.root.join(layout.crate_dir), out))
     }
 
     /// Make sure the engine's tool runs, installing it (and what it needs) when it is
