@@ -492,6 +492,55 @@ fn diff_corpus_groups_divergences_by_register_with_any_qtest_server_as_reference
 }
 
 #[test]
+fn diff_corpus_sets_accesses_past_a_regions_end_apart() {
+    let scratch = tempfile::tempdir().unwrap();
+    let work = tmp(&scratch, "pastend");
+    std::fs::create_dir_all(work.join("regressions")).unwrap();
+    std::fs::create_dir_all(work.join("harness")).unwrap();
+    // A stand-in for QEMU, which hands a wide access to the region it starts in: every read
+    // answers 0x1818 (the i8042 status twice), every other command OK.
+    let script = tmp(&scratch, "wide.py");
+    std::fs::write(
+        &script,
+        "import sys\nfor line in sys.stdin:\n    w = line.split()\n    print('OK 0x1818' if w[0] in ('inb', 'inw', 'inl') else 'OK', flush=True)\n",
+    )
+    .unwrap();
+    let corpus = tmp(&scratch, "corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // `inw 0x64` runs past the one-byte command port: this bus reads 0xff from 0x65.
+    std::fs::write(corpus.join("a.qtest"), "inw 0x64\n").unwrap();
+    // `outw 0xcfb` puts its second byte into CONFIG_DATA here (a split write); the read
+    // after it is only its consequence.
+    std::fs::write(
+        corpus.join("b.qtest"),
+        "outl 0xcf8 0x80000000\noutw 0xcfb 0x1\ninl 0xcfc\n",
+    )
+    .unwrap();
+    // A read inside one register that differs is a new divergence.
+    std::fs::write(corpus.join("c.qtest"), "inb 0x64\n").unwrap();
+    let out = devfuzz()
+        .current_dir(&work)
+        .args(["diff-corpus", "ps2", "--corpus"])
+        .arg(&corpus)
+        .args(["--against", &format!("python3 {}", script.display())])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    expect_exit(&out, 0);
+    let (new, kept) = shown.split_once("intended differences").unwrap();
+    assert!(
+        new.contains("new divergences: 1") && new.contains("i8042-cmd+0x0/1"),
+        "{shown}"
+    );
+    assert!(kept.contains("i8042-cmd+0x0/2 past-end"), "{shown}");
+    assert!(
+        kept.contains("pci-conf-idx+0x3/2 write past-end"),
+        "{shown}"
+    );
+    assert!(kept.contains("docs/ARCHITECTURE.md"), "{shown}");
+}
+
+#[test]
 fn minimize_with_a_watch_shrinks_to_the_dma_that_touches_the_buffer() {
     let scratch = tempfile::tempdir().unwrap();
     let out_file = tmp(&scratch, "dma.qtest");

@@ -391,6 +391,12 @@ pub trait QtestServer {
     fn register(&mut self, _cmd: &Cmd) -> Option<String> {
         None
     }
+
+    /// Whether `cmd` is a guest access that runs past the end of the region it starts in
+    /// (see [`crate::machine::Machine::crosses_segment`]); `false` when not known.
+    fn crosses_segment(&mut self, _cmd: &Cmd) -> bool {
+        false
+    }
 }
 
 /// This machine as a qtest server.
@@ -422,12 +428,27 @@ impl QtestServer for LocalServer<'_> {
 
     fn register(&mut self, cmd: &Cmd) -> Option<String> {
         let (space, addr, size) = match *cmd {
-            Cmd::In { size, port } => (Space::Io, u64::from(port), size),
-            Cmd::Read { size, addr } => (Space::Memory, addr, size),
+            Cmd::In { size, port } | Cmd::Out { size, port, .. } => {
+                (Space::Io, u64::from(port), size)
+            }
+            Cmd::Read { size, addr } | Cmd::Write { size, addr, .. } => (Space::Memory, addr, size),
             _ => return None,
         };
         let place = self.runner.machine().describe(space, addr);
         place.register().map(|r| format!("{r}/{}", size.bytes()))
+    }
+
+    fn crosses_segment(&mut self, cmd: &Cmd) -> bool {
+        let (space, addr, size) = match *cmd {
+            Cmd::In { size, port } | Cmd::Out { size, port, .. } => {
+                (Space::Io, u64::from(port), size)
+            }
+            Cmd::Read { size, addr } | Cmd::Write { size, addr, .. } => (Space::Memory, addr, size),
+            _ => return false,
+        };
+        self.runner
+            .machine()
+            .crosses_segment(space, addr, size.bytes())
     }
 }
 
@@ -515,6 +536,10 @@ pub struct Report {
     pub stopped: Option<(usize, String)>,
     /// Commands the server answered `ERR`/`FAIL` (line, reply); the run goes on.
     pub refused: Vec<(usize, String)>,
+    /// [`lockstep`] only: the first write that ran past the end of the region it starts in on
+    /// our side (line, register key). This bus splits it where QEMU does not, so later
+    /// differences may be its consequence.
+    pub crossing_write: Option<(usize, String)>,
 }
 
 impl Report {
@@ -679,6 +704,10 @@ impl Report {
     }
 }
 
+/// What [`lockstep`] appends to the register key of a read that runs past the end of the
+/// region it starts in (`i8042-cmd+0x0/2 past-end`).
+pub const PAST_END: &str = "past-end";
+
 /// How many commands before a divergence a report shows.
 pub const CONTEXT_LINES: usize = 4;
 
@@ -747,11 +776,23 @@ pub fn lockstep(
             line.cmd,
             Cmd::In { .. } | Cmd::Read { .. } | Cmd::ReadBulk { .. }
         );
+        let crosses = ours.crosses_segment(&line.cmd);
         let key = if is_read {
-            register_key(ours, line)
+            let key = register_key(ours, line);
+            if crosses {
+                format!("{key} {PAST_END}")
+            } else {
+                key
+            }
         } else {
             "(answer)".to_string()
         };
+        if crosses && !is_read && report.crossing_write.is_none() {
+            let at = ours
+                .register(&line.cmd)
+                .unwrap_or_else(|| line.cmd.to_string());
+            report.crossing_write = Some((line.number, at));
+        }
         let theirs = match reference.send(&line.cmd) {
             Ok(r) => r,
             Err(e) => {

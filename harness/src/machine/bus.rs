@@ -279,6 +279,24 @@ impl Machine {
         }
     }
 
+    /// Whether a `size`-byte guest access at `addr` in `space` would run past the end of the
+    /// segment it starts in, so that [`Machine::access`] splits it into bytes: a PC's chipset
+    /// splits such an access at the boundary, where QEMU hands every byte to the region at the
+    /// first address (`docs/ARCHITECTURE.md`, "Accesses crossing a segment boundary").
+    /// Accesses that start in RAM or where nothing is mapped are not counted: neither side
+    /// splits those differently.
+    pub fn crosses_segment(&mut self, space: Space, addr: u64, size: u64) -> bool {
+        let Some(seg) = self.space_mut(space).lookup(addr) else {
+            return false;
+        };
+        let fits = addr
+            .checked_add(size.saturating_sub(1))
+            .is_some_and(|end| end <= seg.last);
+        !fits
+            && !matches!(seg.backing, Backing::Ram)
+            && self.within_config_address(space, addr, size).is_none()
+    }
+
     pub(super) fn access(
         &mut self,
         space: Space,
