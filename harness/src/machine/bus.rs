@@ -280,7 +280,7 @@ impl Machine {
     }
 
     /// Whether a `size`-byte guest access at `addr` in `space` would run past the end of the
-    /// segment it starts in, so that [`Machine::access`] splits it into bytes: a PC's chipset
+    /// segment it starts in, so that the bus splits it into bytes: a PC's chipset
     /// splits such an access at the boundary, where QEMU hands every byte to the region at the
     /// first address (`docs/ARCHITECTURE.md`, "Accesses crossing a segment boundary").
     /// Accesses that start in RAM or where nothing is mapped are not counted: neither side
