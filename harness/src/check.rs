@@ -397,6 +397,11 @@ pub trait QtestServer {
     fn crosses_segment(&mut self, _cmd: &Cmd) -> bool {
         false
     }
+
+    /// How many system resets the guest has requested so far (0 when not known).
+    fn guest_resets(&mut self) -> u64 {
+        0
+    }
 }
 
 /// This machine as a qtest server.
@@ -436,6 +441,10 @@ impl QtestServer for LocalServer<'_> {
         };
         let place = self.runner.machine().describe(space, addr);
         place.register().map(|r| format!("{r}/{}", size.bytes()))
+    }
+
+    fn guest_resets(&mut self) -> u64 {
+        self.runner.machine().guest_resets()
     }
 
     fn crosses_segment(&mut self, cmd: &Cmd) -> bool {
@@ -540,6 +549,10 @@ pub struct Report {
     /// our side (line, register key). This bus splits it where QEMU does not, so later
     /// differences may be its consequence.
     pub crossing_write: Option<(usize, String)>,
+    /// [`lockstep`] only: the first command after which our machine had gone through a
+    /// system reset the guest requested (line). What a reset keeps differs from QEMU's in
+    /// written-down ways, so later differences are keyed `after-reset:REGISTER`.
+    pub reset_at: Option<usize>,
 }
 
 impl Report {
@@ -708,6 +721,10 @@ impl Report {
 /// region it starts in (`i8042-cmd+0x0/2 past-end`).
 pub const PAST_END: &str = "past-end";
 
+/// What `diff-corpus` puts before the register of a difference that follows a system reset
+/// the guest requested (`after-reset:i8042-data+0x0/1`).
+pub const AFTER_RESET: &str = "after-reset:";
+
 /// How many commands before a divergence a report shows.
 pub const CONTEXT_LINES: usize = 4;
 
@@ -810,6 +827,7 @@ pub fn lockstep(
             values.push(None);
             continue;
         }
+        let resets = ours.guest_resets();
         let mine = match ours.send(&line.cmd) {
             Ok(r) => r,
             Err(e) => {
@@ -817,6 +835,9 @@ pub fn lockstep(
                 break;
             }
         };
+        if report.reset_at.is_none() && ours.guest_resets() != resets {
+            report.reset_at = Some(line.number);
+        }
         report.commands += 1;
         let reference_value = reply_value(&line.cmd, &theirs).ok().flatten();
         let (ok, expected, got) = if is_read {

@@ -443,15 +443,18 @@ impl Machine {
 
     fn config_address_access(&mut self, offset: u64, size: AccessSize, write: Option<u64>) -> u64 {
         match (offset, size, write) {
-            // CONFIG_ADDRESS takes only whole dword writes (facts §5.1).
+            // CONFIG_ADDRESS is only ever accessed as a whole dword (facts §5.1).
             (0, AccessSize::B4, Some(v)) => {
                 self.state.bus.config_address = v as u32;
                 0
             }
+            (0, AccessSize::B4, None) => u64::from(self.state.bus.config_address),
+            // Any other access "has no effect on CONFIG_ADDRESS and is executed as a normal
+            // I/O transaction" (PCI Local Bus 3.0, 3.2.2.3.2), which nothing on a PC claims:
+            // reads float to all-ones, writes are lost. QEMU answers 0 (written down in
+            // models/src/pc/qemu-differences.txt).
             (_, _, Some(_)) => 0,
-            (_, _, None) => {
-                (u64::from(self.state.bus.config_address) >> (offset * 8)) & size.mask()
-            }
+            (_, _, None) => size.mask(),
         }
     }
 
