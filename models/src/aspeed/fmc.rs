@@ -7,16 +7,18 @@
 //! the AST2600 watchdog's alternate boot (FMC_WDT2 is stored only), NAND/NOR chip-select types.
 //!
 //! # Choices (and where they differ from QEMU)
-//! - The register block takes 1-, 2- and 4-byte accesses on their byte lanes (a narrow write
-//!   merges into the register); QEMU hands a narrow access the whole register.
+//! - Accesses are handed over as QEMU's bus does ([`RULES`]): 8-byte accesses as two 4-byte
+//!   ones, unaligned ones in aligned pieces. A narrow register access reads the low bytes of its
+//!   register and writes the whole register (value zero-extended), whatever its offset, as
+//!   QEMU's FMC: the datasheet only describes 32-bit accesses and the drivers make only those.
 //! - In user mode the chip select is asserted while CE_STOP_ACTIVE is 0, as the datasheet says;
 //!   QEMU also asserts it on a write of user mode with CE_STOP_ACTIVE already 1.
 //! - Segment registers: the CS0 start field is read-only and keeps the window base (the end
 //!   stays as written; QEMU keeps the size instead); a segment whose end is not above its start
 //!   or that leaves the window is refused (the register keeps its value). Overlapping segments
 //!   are accepted, the higher chip select wins (QEMU's memory-region order).
-//! - A window offset in no segment reads all-ones; a populated segment of a chip select with no
-//!   flash reads all-ones, as does a user-mode read with the chip select deasserted (QEMU: 0).
+//! - A window offset in no segment reads 0; a populated segment of a chip select with no flash
+//!   reads 0, as does a user-mode read with the chip select deasserted (as QEMU).
 //! - Fast-read mode sends the CEx_CTRL dummy field as that many dummy *bytes* whatever the line
 //!   width (QEMU sends 8 clocks per byte, halved in dual I/O, and its flash counts clocks): the
 //!   same answers whenever the field holds the part's dummy count (dual I/O 0xBB: one byte).
@@ -70,11 +72,15 @@ pub const DMA_BURST: u32 = 4096;
 pub const DMA_BURST_NS: u64 = 80_000;
 const DMA_TIMER: TimerId = TimerId(0);
 
-/// The QEMU ops of both regions: 1 to 4 bytes, aligned.
+/// Both regions as QEMU's bus hands them accesses (its `memory_access_size`): the handler sees
+/// aligned accesses of 1 to 4 bytes at their own offset; an 8-byte access is two 4-byte ones and
+/// an unaligned one is cut into the aligned pieces it covers (a `readl` at +1: a byte, a word, a
+/// byte). An ARM core faults on unaligned device accesses before they reach the bus, so only
+/// qtest and DMA make them; the datasheet says nothing of them.
 const RULES: AccessRules = AccessRules {
     valid_min: AccessSize::B1,
-    valid_max: AccessSize::B4,
-    unaligned: false,
+    valid_max: AccessSize::B8,
+    unaligned: true,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
     impl_unaligned: false,
@@ -138,8 +144,10 @@ const TIMED_DIVISORS: u32 = 5;
 
 /// SPI opcode of normal read mode.
 const SPI_READ: u8 = 0x03;
-/// What a read returns where no flash answers.
-const NO_FLASH: u8 = 0xFF;
+/// What a read returns where no flash drives the data lines: outside every segment, on a chip
+/// select with no flash, in user mode with the chip select deasserted (QEMU: 0; the datasheet
+/// does not say).
+const NO_FLASH: u8 = 0x00;
 
 /// How an FMC is built.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -878,16 +886,6 @@ fn seg_reg(cs: usize) -> u64 {
     SEG0_ADDR + 4 * cs as u64
 }
 
-/// `value` (of `size` bytes at byte `lane` of a register) merged into `old`.
-fn merge_lanes(old: u32, lane: u64, size: AccessSize, value: u64) -> u32 {
-    if size == AccessSize::B4 {
-        return value as u32;
-    }
-    let shift = 8 * lane;
-    let mask = (size.mask() << shift) as u32;
-    (old & !mask) | ((value << shift) as u32 & mask)
-}
-
 impl Device for Fmc {
     fn name(&self) -> &'static str {
         self.soc.fmc_name()
@@ -911,9 +909,10 @@ impl Device for Fmc {
     ) -> u64 {
         match region {
             REGS_REGION => {
+                // A narrow read answers the low bytes of its register, whatever its offset (as
+                // QEMU's FMC; see `write`).
                 let reg = offset & !3;
-                let value =
-                    (u64::from(self.read_reg(ctx, reg)) >> (8 * (offset & 3))) & size.mask();
+                let value = u64::from(self.read_reg(ctx, reg)) & size.mask();
                 tracing::trace!(target: "aspeed_smc_read", "@{offset:#x} size {size}: {value:#x}");
                 value
             }
@@ -941,8 +940,11 @@ impl Device for Fmc {
                     log.append(&bytes[..size.bytes() as usize]);
                     return;
                 }
-                let merged = merge_lanes(self.reg(reg), offset & 3, size, value);
-                self.write_reg(ctx, reg, merged);
+                // A narrow write is a write of the whole register with the value zero-extended,
+                // whatever its offset, as QEMU's FMC takes it (its handler is handed the access
+                // at its offset and stores the value in the register holding it). The datasheet
+                // describes 32-bit registers only; Linux and u-boot use 32-bit accesses.
+                self.write_reg(ctx, reg, (value & size.mask()) as u32);
             }
             WINDOW_REGION => self.window_write(ctx, offset, size, value),
             _ => {}
@@ -977,7 +979,7 @@ pub const PLANTED: &[PlantedBug] = &[
                 flash id >= num_cs (bug-classes.md ASPEED FMC/SMC)",
         description: "A flash-window access goes to the chip select whose segment holds it. \
                       The fixed FMC treats a chip select with no flash as unpopulated (reads \
-                      0xFF, writes dropped); the planted bug indexes the table of populated \
+                      0, writes dropped); the planted bug indexes the table of populated \
                       flashes (one, on CS0, as on ast2500-evb) with the decoded chip select \
                       unchecked (reached on every window access, triggered when the chip \
                       select is not populated): index out of bounds. Sequence: any access to \
@@ -1095,12 +1097,21 @@ mod tests {
     }
 
     #[test]
-    fn narrow_accesses_use_their_byte_lanes() {
+    fn narrow_accesses_take_the_low_bytes_of_the_whole_register() {
         let mut b = Bench::new(Soc::Ast2500);
         b.wr(TIMINGS, 0x1122_3344);
-        assert_eq!(b.fmc.read(&mut b.ctx, REGS_REGION, TIMINGS + 2, B1), 0x22);
+        assert_eq!(b.fmc.read(&mut b.ctx, REGS_REGION, TIMINGS + 2, B1), 0x44);
+        assert_eq!(
+            b.fmc
+                .read(&mut b.ctx, REGS_REGION, TIMINGS + 2, AccessSize::B2),
+            0x3344
+        );
         b.fmc.write(&mut b.ctx, REGS_REGION, TIMINGS + 1, B1, 0xAB);
-        assert_eq!(b.rd(TIMINGS), 0x1122_AB44);
+        assert_eq!(b.rd(TIMINGS), 0xAB);
+        // CE0_CTRL written by a byte: user mode with the chip select asserted, the rest 0.
+        b.wr(CE0_CTRL, 0x000C_0041);
+        b.fmc.write(&mut b.ctx, REGS_REGION, CE0_CTRL, B1, 0x3);
+        assert_eq!(b.rd(CE0_CTRL), 0x3);
     }
 
     #[test]
@@ -1176,10 +1187,10 @@ mod tests {
     }
 
     #[test]
-    fn unpopulated_and_unmapped_windows_read_all_ones() {
+    fn unpopulated_and_unmapped_windows_read_zero() {
         let mut b = Bench::new(Soc::Ast2500);
-        assert_eq!(b.win_rd(0x0800_0000, B4), 0xFFFF_FFFF, "CS1: no flash");
-        assert_eq!(b.win_rd(0x0C00_0000, B4), 0xFFFF_FFFF, "past CS2");
+        assert_eq!(b.win_rd(0x0800_0000, B4), 0, "CS1: no flash");
+        assert_eq!(b.win_rd(0x0C00_0000, B4), 0, "past CS2");
     }
 
     #[test]
@@ -1192,7 +1203,7 @@ mod tests {
         assert_eq!(b.rd(SEG0_ADDR), 0x5440_0000);
         // CS1 over CS0's start: the higher chip select wins.
         b.wr(SEG0_ADDR + 4, 0x4240_0000);
-        assert_eq!(b.win_rd(0, B1), 0xFF);
+        assert_eq!(b.win_rd(0, B1), 0);
         // An end below the start is refused.
         b.wr(SEG0_ADDR + 4, 0x3050_0000);
         assert_eq!(b.rd(SEG0_ADDR + 4), 0x4240_0000);
@@ -1202,7 +1213,7 @@ mod tests {
         let mut b = Bench::new(Soc::Ast2600);
         b.wr(SEG0_ADDR, 0x01F0_0100);
         assert_eq!(b.rd(SEG0_ADDR), 0x01F0_0000, "start field cleared");
-        assert_eq!(b.win_rd(0x0200_0000, B4), 0xFFFF_FFFF, "past CS0's 32 MiB");
+        assert_eq!(b.win_rd(0x0200_0000, B4), 0, "past CS0's 32 MiB");
         b.wr(SEG0_ADDR + 8, 0x0FF0_0F00); // CS2 at 240 MiB
         assert_eq!(b.fmc.chip_select_at(0x0F00_0000), Some((2, 0)));
     }
