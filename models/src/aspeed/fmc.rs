@@ -14,9 +14,10 @@
 //! - In user mode the chip select is asserted while CE_STOP_ACTIVE is 0, as the datasheet says;
 //!   QEMU also asserts it on a write of user mode with CE_STOP_ACTIVE already 1.
 //! - Segment registers: the CS0 start field is read-only and keeps the window base (the end
-//!   stays as written; QEMU keeps the size instead); a segment whose end is not above its start
-//!   or that leaves the window is refused (the register keeps its value). Overlapping segments
-//!   are accepted, the higher chip select wins (QEMU's memory-region order).
+//!   stays as written; QEMU keeps the size instead); a CS0 segment whose end is not above its
+//!   start is refused (the register keeps its value). The other chip selects take a segment as
+//!   QEMU does (`Fmc::write_other_segment`). Reserved bits read 0. Overlapping segments are
+//!   accepted, the higher chip select wins (QEMU's memory-region order).
 //! - A window offset in no segment reads 0; a populated segment of a chip select with no flash
 //!   reads 0, as does a user-mode read with the chip select deasserted (as QEMU).
 //! - Fast-read mode sends the CEx_CTRL dummy field as that many dummy *bytes* whatever the line
@@ -441,16 +442,64 @@ impl Fmc {
         (end > start).then_some(Segment { start, end })
     }
 
-    fn write_segment(&mut self, cs: usize, value: u32) {
-        let mut value = value;
-        if cs == 0 {
-            // The CS0 start is read-only: it stays at the window's base.
-            value = if self.soc.segments_in_window_offsets() {
-                value & !0x0000_0FF0
-            } else {
-                (value & !0x00FF_0000) | (((super::FLASH_WINDOW_BASE >> 23) as u32) << 16)
-            };
+    /// A chip select's segment as QEMU decodes a register value (facts §2.2): `(start, size)`
+    /// with `start` an absolute address, `size` wrapping at 32 bits when the end is below the
+    /// start; size 0 is a disabled segment.
+    fn qemu_segment(&self, value: u32) -> (u64, u32) {
+        let base = super::FLASH_WINDOW_BASE;
+        if self.soc.segments_in_window_offsets() {
+            if value == 0 {
+                return (base, 0);
+            }
+            let start = (value << 16) & 0x0FF0_0000;
+            let end = value & 0x0FF0_0000;
+            (
+                base + u64::from(start),
+                (end + (1 << 20)).wrapping_sub(start),
+            )
+        } else {
+            let start = ((value >> 16) & 0xFF) << 23;
+            let end = (value >> 24) << 23;
+            (u64::from(start), end.wrapping_sub(start))
         }
+    }
+
+    /// CS1 and up take a segment as QEMU does: one wholly outside the window is refused, any
+    /// other is taken, its end wrapping (an end below the start makes a segment up to the
+    /// window's end); the part below the window's base, if any, hides it. The datasheet gives
+    /// the fields only, not what the controller does with a misprogrammed pair.
+    fn write_other_segment(&mut self, cs: usize, value: u32) {
+        let (start, size) = self.qemu_segment(value);
+        let base = super::FLASH_WINDOW_BASE;
+        if size != 0 && (start + u64::from(size) <= base || start > base + WINDOW_SIZE) {
+            tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segreg={value:#x} invalid, ignored");
+            return;
+        }
+        self.segments[cs] = match start.checked_sub(base) {
+            Some(offset) if size != 0 => Segment {
+                start: offset,
+                end: offset + u64::from(size),
+            },
+            _ => Segment::default(),
+        };
+        self.set(seg_reg(cs), value & self.soc.segment_mask());
+    }
+
+    fn write_segment(&mut self, cs: usize, value: u32) {
+        if value == self.reg(seg_reg(cs)) {
+            return;
+        }
+        if cs != 0 {
+            self.write_other_segment(cs, value);
+            return;
+        }
+        // The CS0 start is read-only: it stays at the window's base.
+        let value = value & self.soc.segment_mask();
+        let value = if self.soc.segments_in_window_offsets() {
+            value & !0x0000_0FF0
+        } else {
+            (value & !0x00FF_0000) | (((super::FLASH_WINDOW_BASE >> 23) as u32) << 16)
+        };
         let Some(seg) = self.decode_segment(value) else {
             tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segreg={value:#x} invalid, ignored");
             return;
@@ -1204,9 +1253,13 @@ mod tests {
         // CS1 over CS0's start: the higher chip select wins.
         b.wr(SEG0_ADDR + 4, 0x4240_0000);
         assert_eq!(b.win_rd(0, B1), 0);
-        // An end below the start is refused.
+        // An end below the start wraps (as QEMU): CS1 then covers the window from its start.
         b.wr(SEG0_ADDR + 4, 0x3050_0000);
-        assert_eq!(b.rd(SEG0_ADDR + 4), 0x4240_0000);
+        assert_eq!(b.rd(SEG0_ADDR + 4), 0x3050_0000);
+        assert_eq!(b.fmc.chip_select_at(0x0FFF_FFFF), Some((1, 0x07FF_FFFF)));
+        // Reserved bits read 0.
+        b.wr(SEG0_ADDR + 4, 0x0000_4000);
+        assert_eq!(b.rd(SEG0_ADDR + 4), 0);
         b.wr(SEG0_ADDR + 4, 0x5450_0000);
         assert_eq!(b.win_rd(0, B1), 0xAA);
 

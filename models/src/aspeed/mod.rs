@@ -147,6 +147,15 @@ impl Soc {
         matches!(self, Self::Ast2600)
     }
 
+    /// Segment register bits that exist (the others read 0): AST2400/2500 the end and start
+    /// bytes, AST2600 the two 1 MiB fields (as QEMU).
+    const fn segment_mask(self) -> u32 {
+        match self {
+            Self::Ast2400 | Self::Ast2500 => 0xFFFF_0000,
+            Self::Ast2600 => 0x0FF0_0FF0,
+        }
+    }
+
     /// DMA_DRAM_ADDR bits the controller keeps (an offset in DRAM).
     const fn dma_dram_mask(self) -> u32 {
         match self {
