@@ -52,6 +52,7 @@ const PROGRAMS: &[(&str, f64)] = &[
     ("program-erase-ast2600", 73.8),
     ("dma-ast2500", 95.4),
     ("dma-ast2600", 95.4),
+    ("access-ast2500", 100.0),
 ];
 
 #[test]
@@ -123,11 +124,13 @@ fn fmc_answers_drivers_as_qemu_does_but_for_the_written_down_differences() {
             report.render(20)
         );
     }
-    // A written-down difference that no longer shows is stale: take it out of the file.
+    // A written-down difference that no longer shows is stale: take it out of the file. (Lines
+    // naming an access width, `REGION+OFFSET/SIZE`, are `devfuzz diff-corpus` groups, not
+    // differences of these programs.)
     let stale: Vec<&String> = patterns
         .iter()
         .zip(&used)
-        .filter(|(_, u)| !**u)
+        .filter(|(p, u)| !**u && !p.contains('/'))
         .map(|(p, _)| p)
         .collect();
     assert!(

@@ -14,9 +14,9 @@
 //! - In user mode the chip select is asserted while CE_STOP_ACTIVE is 0, as the datasheet says;
 //!   QEMU also asserts it on a write of user mode with CE_STOP_ACTIVE already 1.
 //! - Segment registers: the CS0 start field is read-only and keeps the window base (the end
-//!   stays as written; QEMU keeps the size instead); a CS0 segment whose end is not above its
-//!   start is refused (the register keeps its value). The other chip selects take a segment as
-//!   QEMU does (`Fmc::write_other_segment`). Reserved bits read 0. Overlapping segments are
+//!   stays as written; QEMU keeps the size instead); otherwise a segment is taken as QEMU takes
+//!   it (`Fmc::write_other_segment`: an end below the start wraps, refused only when wholly
+//!   outside the window). Reserved bits read 0. Overlapping segments are
 //!   accepted, the higher chip select wins (QEMU's memory-region order).
 //! - A window offset in no segment reads 0; a populated segment of a chip select with no flash
 //!   reads 0, as does a user-mode read with the chip select deasserted (as QEMU).
@@ -464,7 +464,7 @@ impl Fmc {
         }
     }
 
-    /// CS1 and up take a segment as QEMU does: one wholly outside the window is refused, any
+    /// A segment is taken as QEMU takes it: one wholly outside the window is refused, any
     /// other is taken, its end wrapping (an end below the start makes a segment up to the
     /// window's end); the part below the window's base, if any, hides it. The datasheet gives
     /// the fields only, not what the controller does with a misprogrammed pair.
@@ -493,24 +493,14 @@ impl Fmc {
             self.write_other_segment(cs, value);
             return;
         }
-        // The CS0 start is read-only: it stays at the window's base.
-        let value = value & self.soc.segment_mask();
+        // The CS0 start field is read-only: it stays at the window's base and the end stays as
+        // written (QEMU keeps the written size instead, moving the end).
         let value = if self.soc.segments_in_window_offsets() {
             value & !0x0000_0FF0
         } else {
             (value & !0x00FF_0000) | (((super::FLASH_WINDOW_BASE >> 23) as u32) << 16)
         };
-        let Some(seg) = self.decode_segment(value) else {
-            tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segreg={value:#x} invalid, ignored");
-            return;
-        };
-        let size = seg.end - seg.start;
-        if size != 0 && seg.start % size != 0 {
-            tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segment not aligned to its size");
-        }
-        tracing::trace!(target: "aspeed_smc_flash_set_segment", "CS{cs} segreg={value:#x} [{:#x} - {:#x}]", seg.start, seg.end);
-        self.set(seg_reg(cs), value);
-        self.segments[cs] = seg;
+        self.write_other_segment(0, value);
     }
 
     /// The chip select whose segment holds window `offset`, and the offset in that segment.
