@@ -749,7 +749,11 @@ impl Fmc {
     fn write_dma_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
         let mut value = value;
         if self.soc == Soc::Ast2600 {
-            // The FMC grants a request at once and needs none to start (facts §2.2 [V]).
+            // The FMC grants a request at once and needs none to start (facts §2.2 [V]). As in
+            // QEMU, the request and grant bits held are part of the value compared with the
+            // magic words (a second request while granted is a DMA_CTRL write), and any other
+            // write clears them (also when it is refused); the datasheet does not say.
+            value |= self.reg(DMA_CTRL) & (DMA_CTRL_REQUEST | DMA_CTRL_GRANT);
             match value {
                 DMA_REQUEST_MAGIC => {
                     self.set(
@@ -766,9 +770,20 @@ impl Fmc {
                     );
                     return;
                 }
-                _ => value &= !(DMA_CTRL_REQUEST | DMA_CTRL_GRANT),
+                _ => {
+                    self.write_dma_ctrl_value(ctx, value);
+                    let ctrl = self.reg(DMA_CTRL) & !(DMA_CTRL_REQUEST | DMA_CTRL_GRANT);
+                    self.set(DMA_CTRL, ctrl);
+                    return;
+                }
             }
         }
+        self.write_dma_ctrl_value(ctx, value);
+    }
+
+    /// DMA_CTRL written with `value` (past the AST2600 request handshake): stop, or start unless
+    /// a DMA is in progress.
+    fn write_dma_ctrl_value(&mut self, ctx: &mut dyn Context, value: u32) {
         if value & DMA_CTRL_ENABLE == 0 {
             self.set(DMA_CTRL, value);
             self.dma_stop(ctx);
@@ -1306,6 +1321,23 @@ mod tests {
         assert_eq!(b.rd(DMA_CTRL), 0xC000_0000);
         b.wr(DMA_CTRL, DMA_RELEASE_MAGIC);
         assert_eq!(b.rd(DMA_CTRL), 0);
+        // A second request while granted is a DMA_CTRL write (as QEMU): EN clear, so a stop,
+        // and the request and grant bits go.
+        b.wr(DMA_CTRL, DMA_REQUEST_MAGIC);
+        b.wr(DMA_CTRL, DMA_REQUEST_MAGIC);
+        assert_eq!(b.rd(DMA_CTRL), 0x2EED_0000);
+        // So does any other write, also one refused while a DMA runs.
+        b.wr(DMA_CTRL, DMA_REQUEST_MAGIC);
+        b.wr(DMA_LEN, 3 * DMA_BURST);
+        b.wr(DMA_CTRL, DMA_CTRL_CKSUM | DMA_CTRL_ENABLE);
+        assert_eq!(b.rd(DMA_CTRL), DMA_CTRL_CKSUM | DMA_CTRL_ENABLE);
+        b.wr(DMA_CTRL, DMA_REQUEST_MAGIC);
+        b.wr(DMA_CTRL, DMA_CTRL_ENABLE);
+        assert_eq!(
+            b.rd(DMA_CTRL),
+            DMA_CTRL_CKSUM | DMA_CTRL_ENABLE,
+            "refused, bits cleared"
+        );
     }
 
     #[test]
