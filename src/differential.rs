@@ -659,6 +659,9 @@ pub fn diff_corpus(
                     format!("{reg} write {}", check::PAST_END)
                 }
                 _ if reset.is_some() => format!("{}{}", check::AFTER_RESET, m.register),
+                _ if report.first_mismatch_timer_pending => {
+                    format!("{}{}", check::TIMER_PENDING, m.register)
+                }
                 _ => m.register.clone(),
             };
             let g = groups
