@@ -402,6 +402,12 @@ pub trait QtestServer {
     fn guest_resets(&mut self) -> u64 {
         0
     }
+
+    /// Whether a device timer is pending: work the machine finishes only when virtual time
+    /// moves on (`false` when not known).
+    fn timers_pending(&mut self) -> bool {
+        false
+    }
 }
 
 /// This machine as a qtest server.
@@ -445,6 +451,10 @@ impl QtestServer for LocalServer<'_> {
 
     fn guest_resets(&mut self) -> u64 {
         self.runner.machine().guest_resets()
+    }
+
+    fn timers_pending(&mut self) -> bool {
+        self.runner.machine().clock().next_deadline().is_some()
     }
 
     fn crosses_segment(&mut self, cmd: &Cmd) -> bool {
@@ -545,14 +555,20 @@ pub struct Report {
     pub stopped: Option<(usize, String)>,
     /// Commands the server answered `ERR`/`FAIL` (line, reply); the run goes on.
     pub refused: Vec<(usize, String)>,
-    /// [`lockstep`] only: the first write that ran past the end of the region it starts in on
-    /// our side (line, register key). This bus splits it where QEMU does not, so later
-    /// differences may be its consequence.
-    pub crossing_write: Option<(usize, String)>,
+    /// [`lockstep`] only: the first access that ran past the end of the region it starts in
+    /// on our side (line, register key, whether it wrote). This bus splits it where QEMU does
+    /// not (and a read may have side effects: QEMU's i8042 pops two bytes for `inw 0x60`), so
+    /// later differences may be its consequence.
+    pub crossing_access: Option<(usize, String, bool)>,
     /// [`lockstep`] only: the first command after which our machine had gone through a
     /// system reset the guest requested (line). What a reset keeps differs from QEMU's in
     /// written-down ways, so later differences are keyed `after-reset:REGISTER`.
     pub reset_at: Option<usize>,
+    /// [`lockstep`] only: the lines of mismatches read while a device timer of ours was
+    /// pending. QEMU's clock stands still under `-S` while its I/O completes in wall-clock
+    /// time, so such a difference may be timing (keyed `timer-pending:REGISTER` by
+    /// `diff-corpus`).
+    pub timer_pending_mismatches: Vec<usize>,
 }
 
 impl Report {
@@ -725,6 +741,10 @@ pub const PAST_END: &str = "past-end";
 /// the guest requested (`after-reset:i8042-data+0x0/1`).
 pub const AFTER_RESET: &str = "after-reset:";
 
+/// What `diff-corpus` puts before the register of a first difference read while a device
+/// timer of ours was pending (`timer-pending:ide0-ctl+0x0/1`).
+pub const TIMER_PENDING: &str = "timer-pending:";
+
 /// How many commands before a divergence a report shows.
 pub const CONTEXT_LINES: usize = 4;
 
@@ -804,11 +824,11 @@ pub fn lockstep(
         } else {
             "(answer)".to_string()
         };
-        if crosses && !is_read && report.crossing_write.is_none() {
+        if crosses && report.crossing_access.is_none() {
             let at = ours
                 .register(&line.cmd)
                 .unwrap_or_else(|| line.cmd.to_string());
-            report.crossing_write = Some((line.number, at));
+            report.crossing_access = Some((line.number, at, !is_read));
         }
         let theirs = match reference.send(&line.cmd) {
             Ok(r) => r,
@@ -828,6 +848,7 @@ pub fn lockstep(
             continue;
         }
         let resets = ours.guest_resets();
+        let pending = ours.timers_pending();
         let mine = match ours.send(&line.cmd) {
             Ok(r) => r,
             Err(e) => {
@@ -861,6 +882,9 @@ pub fn lockstep(
         }
         if scored && (is_read || !ok) {
             report.tally(line, key, ok, expected, got, &recent);
+            if !ok && pending {
+                report.timer_pending_mismatches.push(line.number);
+            }
         }
         if recent.len() == CONTEXT_LINES {
             recent.pop_front();
