@@ -218,15 +218,21 @@ impl Command {
     }
 
     /// Opcode, the address of `seg_offset` (most significant byte first), dummy bytes.
-    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
-        flash.transfer(ctx, self.opcode);
+    fn bytes(&self, seg_offset: u64) -> Vec<u8> {
+        let mut out = vec![self.opcode];
         for i in (0..self.width).rev() {
             if self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0 {
-                flash.transfer(ctx, (seg_offset >> (8 * i)) as u8);
+                out.push((seg_offset >> (8 * i)) as u8);
             }
         }
-        for _ in 0..self.dummies {
-            flash.transfer(ctx, self.dummy_data);
+        out.extend(std::iter::repeat_n(self.dummy_data, self.dummies as usize));
+        out
+    }
+
+    /// Send [`Command::bytes`] to `flash`.
+    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+        for b in self.bytes(seg_offset) {
+            flash.transfer(ctx, b);
         }
     }
 }
@@ -610,6 +616,9 @@ impl Fmc {
             let run = &mut buf[done..done + n as usize];
             match hit {
                 None => run.fill(NO_FLASH),
+                Some((cs, seg_offset)) if !self.held_elsewhere(cs).is_empty() => {
+                    self.shared_bus_read(ctx, cs, seg_offset, run, unit);
+                }
                 Some((cs, seg_offset)) => match self.mode(cs) {
                     MODE_USER => {
                         let asserted = self.cs_asserted(cs);
@@ -643,6 +652,10 @@ impl Fmc {
                 tracing::trace!(target: "aspeed_smc_flash_write", "CS{cs} flash is not writable");
                 continue;
             }
+            if !self.held_elsewhere(cs).is_empty() {
+                self.shared_bus_write(ctx, cs, seg_offset, run, unit);
+                continue;
+            }
             match self.mode(cs) {
                 MODE_USER => {
                     let asserted = self.cs_asserted(cs);
@@ -656,6 +669,102 @@ impl Fmc {
                 mode => {
                     tracing::trace!(target: "aspeed_smc_flash_write", "CS{cs} invalid flash mode {mode}");
                 }
+            }
+        }
+    }
+
+    /// The populated chip selects other than `cs` that the guest holds asserted (user mode,
+    /// CE_STOP_ACTIVE clear). The SPI lines are shared: those flashes see every byte clocked
+    /// for `cs` too, and drive MISO with it.
+    fn held_elsewhere(&self, cs: usize) -> Vec<usize> {
+        (0..self.flashes.len().min(self.soc.cs_count()))
+            .filter(|&other| other != cs && self.cs_asserted(other))
+            .collect()
+    }
+
+    /// One byte on the shared bus to the flashes of `targets`: what they drive, ORed (an
+    /// undriven line reads 0).
+    fn bus_transfer(&mut self, ctx: &mut dyn Context, targets: &[usize], tx: u8) -> u8 {
+        let mut rx = NO_FLASH;
+        for &t in targets {
+            if let Some(flash) = self.flashes.get_mut(t) {
+                rx |= flash.transfer(ctx, tx);
+            }
+        }
+        rx
+    }
+
+    /// The chip selects a `cs` access reaches while others are held: `cs` when it is in a command
+    /// mode (asserted for the access) or held itself, then the held ones.
+    fn shared_targets(&mut self, ctx: &mut dyn Context, cs: usize) -> (Vec<usize>, bool) {
+        let own = self.flash_mut(ctx, cs).is_some()
+            && (self.mode(cs) != MODE_USER || self.cs_asserted(cs));
+        let mut targets = self.held_elsewhere(cs);
+        if own {
+            targets.insert(0, cs);
+        }
+        (targets, own && self.mode(cs) != MODE_USER)
+    }
+
+    /// A window read of `cs` while another chip select is held (see [`Fmc::held_elsewhere`]),
+    /// byte by byte as QEMU's SSI bus moves them: in user mode the bytes alone, in a read mode
+    /// each unit is its command and data with `cs` asserted around it.
+    fn shared_bus_read(
+        &mut self,
+        ctx: &mut dyn Context,
+        cs: usize,
+        seg_offset: u64,
+        run: &mut [u8],
+        unit: usize,
+    ) {
+        let (targets, transient) = self.shared_targets(ctx, cs);
+        let mode = self.mode(cs);
+        if !matches!(mode, MODE_USER | MODE_READ | MODE_FREAD) {
+            run.fill(0);
+            return;
+        }
+        let command = self.command(cs);
+        for (i, chunk) in run.chunks_mut(unit).enumerate() {
+            if mode != MODE_USER {
+                for b in command.bytes(seg_offset + (i * unit) as u64) {
+                    self.bus_transfer(ctx, &targets, b);
+                }
+            }
+            for out in chunk.iter_mut() {
+                *out = self.bus_transfer(ctx, &targets, 0);
+            }
+            if transient && let Some(flash) = self.flashes.get_mut(cs) {
+                flash.deselect(ctx);
+            }
+        }
+    }
+
+    /// A window write of `cs` while another chip select is held (see [`Fmc::shared_bus_read`]).
+    fn shared_bus_write(
+        &mut self,
+        ctx: &mut dyn Context,
+        cs: usize,
+        seg_offset: u64,
+        run: &[u8],
+        unit: usize,
+    ) {
+        let (targets, transient) = self.shared_targets(ctx, cs);
+        let mode = self.mode(cs);
+        if !matches!(mode, MODE_USER | MODE_WRITE) {
+            return;
+        }
+        let command = self.command(cs);
+        for (i, chunk) in run.chunks(unit).enumerate() {
+            if mode != MODE_USER {
+                for b in command.bytes(seg_offset + (i * unit) as u64) {
+                    self.bus_transfer(ctx, &targets, b);
+                }
+            }
+            for &b in chunk {
+                self.bus_transfer(ctx, &targets, b);
+            }
+            if transient && let Some(flash) = self.flashes.get_mut(cs) {
+                flash.deselect(ctx);
             }
         }
     }
