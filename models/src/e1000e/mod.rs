@@ -679,9 +679,9 @@ impl Device for E1000e {
         ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
-        _size: AccessSize,
+        size: AccessSize,
     ) -> u64 {
-        self.bar_read(ctx, region, offset)
+        self.bar_read(ctx, region, offset, size)
     }
 
     fn write(
@@ -689,10 +689,10 @@ impl Device for E1000e {
         ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
-        _size: AccessSize,
+        size: AccessSize,
         value: u64,
     ) {
-        self.bar_write(ctx, region, offset, value);
+        self.bar_write(ctx, region, offset, size, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {
