@@ -107,13 +107,7 @@ impl E1000e {
         let base = u64::from(self.reg(RDBAH)) << 32 | u64::from(self.reg(RDBAL));
         let mut head = u64::from(self.reg(RDH));
         let tail = u64::from(self.reg(RDT));
-        let free = if count == 0 || head >= count || tail >= count {
-            0
-        } else if head <= tail {
-            tail - head
-        } else {
-            count - head + tail
-        };
+        let free = crate::e1000_core::ring::rx_free_descriptors(count, head, tail);
         let buf_size = self.rx_buffer_size();
         let needed = data.len().div_ceil(buf_size) as u64;
         if needed > free {

@@ -196,13 +196,7 @@ impl Igb {
         let base = u64::from(self.reg(rxq(q, Q_BAH))) << 32 | u64::from(self.reg(rxq(q, Q_BAL)));
         let mut head = u64::from(self.reg(rxq(q, Q_HEAD)));
         let tail = u64::from(self.reg(rxq(q, Q_TAIL)));
-        let free = if count == 0 || head >= count || tail >= count {
-            0
-        } else if head <= tail {
-            tail - head
-        } else {
-            count - head + tail
-        };
+        let free = crate::e1000_core::ring::rx_free_descriptors(count, head, tail);
         let buf_size = self.rx_buffer_size(q);
         let needed = data.len().div_ceil(buf_size) as u64;
         if needed > free {
