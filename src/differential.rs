@@ -659,6 +659,9 @@ pub fn diff_corpus(
                     format!("{reg} write {}", check::PAST_END)
                 }
                 _ if reset.is_some() => format!("{}{}", check::AFTER_RESET, m.register),
+                _ if report.first_mismatch_timer_pending => {
+                    format!("{}{}", check::TIMER_PENDING, m.register)
+                }
                 _ => m.register.clone(),
             };
             let g = groups
@@ -704,10 +707,15 @@ pub fn diff_corpus(
         );
         std::fs::write(&file, text)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", file.display())))?;
+        // A prefixed key (after a reset, while a timer is pending) is intended when written
+        // down with its prefix, or when the register alone is.
+        let bare = [check::AFTER_RESET, check::TIMER_PENDING]
+            .iter()
+            .find_map(|p| reg.strip_prefix(p));
         let intended_here = if reg.ends_with(check::PAST_END) {
             Some(&past_end)
         } else {
-            intended_for(&intended, reg)
+            intended_for(&intended, reg).or_else(|| bare.and_then(|b| intended_for(&intended, b)))
         };
         match intended_here {
             Some(d) => kept.push((reg, *count, file, d)),

@@ -402,6 +402,12 @@ pub trait QtestServer {
     fn guest_resets(&mut self) -> u64 {
         0
     }
+
+    /// Whether a device timer is pending: work the machine finishes only when virtual time
+    /// moves on (`false` when not known).
+    fn timers_pending(&mut self) -> bool {
+        false
+    }
 }
 
 /// This machine as a qtest server.
@@ -445,6 +451,10 @@ impl QtestServer for LocalServer<'_> {
 
     fn guest_resets(&mut self) -> u64 {
         self.runner.machine().guest_resets()
+    }
+
+    fn timers_pending(&mut self) -> bool {
+        self.runner.machine().clock().next_deadline().is_some()
     }
 
     fn crosses_segment(&mut self, cmd: &Cmd) -> bool {
@@ -553,6 +563,11 @@ pub struct Report {
     /// system reset the guest requested (line). What a reset keeps differs from QEMU's in
     /// written-down ways, so later differences are keyed `after-reset:REGISTER`.
     pub reset_at: Option<usize>,
+    /// [`lockstep`] only: whether a device timer of ours was pending when the first mismatch
+    /// was read. QEMU's clock stands still under `-S` while its I/O completes in wall-clock
+    /// time, so such a difference may be timing (keyed `timer-pending:REGISTER` by
+    /// `diff-corpus`).
+    pub first_mismatch_timer_pending: bool,
 }
 
 impl Report {
@@ -725,6 +740,10 @@ pub const PAST_END: &str = "past-end";
 /// the guest requested (`after-reset:i8042-data+0x0/1`).
 pub const AFTER_RESET: &str = "after-reset:";
 
+/// What `diff-corpus` puts before the register of a first difference read while a device
+/// timer of ours was pending (`timer-pending:ide0-ctl+0x0/1`).
+pub const TIMER_PENDING: &str = "timer-pending:";
+
 /// How many commands before a divergence a report shows.
 pub const CONTEXT_LINES: usize = 4;
 
@@ -828,6 +847,7 @@ pub fn lockstep(
             continue;
         }
         let resets = ours.guest_resets();
+        let pending = ours.timers_pending();
         let mine = match ours.send(&line.cmd) {
             Ok(r) => r,
             Err(e) => {
@@ -860,7 +880,11 @@ pub fn lockstep(
             ps.matched += usize::from(ok);
         }
         if scored && (is_read || !ok) {
+            let first = report.mismatches.is_empty();
             report.tally(line, key, ok, expected, got, &recent);
+            if first && !report.mismatches.is_empty() {
+                report.first_mismatch_timer_pending = pending;
+            }
         }
         if recent.len() == CONTEXT_LINES {
             recent.pop_front();

@@ -37,6 +37,7 @@ const DMA_RULES: AccessRules = AccessRules {
     unaligned: false,
     impl_min: AccessSize::B4,
     impl_max: AccessSize::B4,
+    impl_unaligned: false,
 };
 
 impl Dma {

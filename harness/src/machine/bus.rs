@@ -20,6 +20,7 @@ const PCI_HOST_RULES: AccessRules = AccessRules {
     unaligned: true,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
+    impl_unaligned: false,
 };
 
 /// A PCI function on bus 0 and where its BARs (and ROM) are mapped now.
@@ -371,7 +372,10 @@ impl Machine {
         // The common case: an aligned access the handler implements as it is. (It lies inside
         // the region: the caller checked that it fits the segment, and segments lie inside
         // their mapping.)
-        if size >= rules.impl_min && size <= rules.impl_max && offset % total == 0 {
+        if size >= rules.impl_min
+            && size <= rules.impl_max
+            && (offset % total == 0 || rules.impl_unaligned)
+        {
             return match write {
                 Some(v) => {
                     self.call_device(dev, |d, ctx| d.write(ctx, region, offset, size, v));

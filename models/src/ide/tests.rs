@@ -230,6 +230,57 @@ fn taskfile_writes_are_ignored_while_drq_and_commands_too() {
 }
 
 #[test]
+fn command_block_widths_are_decoded_as_qemus_port_io() {
+    let mut b = Bench::new();
+    b.outb(PRIMARY_CMD_REGION, 6, 0xa0);
+    b.outb(PRIMARY_CMD_REGION, 7, 0xec);
+    let id = {
+        let mut c = Bench::new();
+        c.identify()
+    };
+    // A byte read of the data register moves a whole word and answers its low byte [V].
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 0), id[0] as u8);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 0), id[1] as u8);
+    assert_eq!(b.inw(PRIMARY_CMD_REGION), id[2]);
+    // A byte write of it is no transfer.
+    let status = b.inb(PRIMARY_CMD_REGION, 7);
+    for _ in 0..252 {
+        b.inw(PRIMARY_CMD_REGION);
+    }
+    b.dev.write(&mut b.ctx, PRIMARY_CMD_REGION, 0, B1, 0x11);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 7), status, "DRQ still set");
+    b.inw(PRIMARY_CMD_REGION);
+    assert_eq!(
+        b.inb(PRIMARY_CMD_REGION, 7) & 0x08,
+        0,
+        "the last word ends it"
+    );
+    // The 8-bit registers: a word is two of them, a dword (aligned or not) is not decoded:
+    // reads all-ones, writes are lost [V].
+    b.outb(PRIMARY_CMD_REGION, 2, 0x12);
+    b.outb(PRIMARY_CMD_REGION, 3, 0x34);
+    assert_eq!(b.dev.read(&mut b.ctx, PRIMARY_CMD_REGION, 2, B2), 0x3412);
+    assert_eq!(
+        b.dev.read(&mut b.ctx, PRIMARY_CMD_REGION, 3, B4),
+        0xffff_ffff
+    );
+    assert_eq!(
+        b.dev.read(&mut b.ctx, PRIMARY_CMD_REGION, 4, B4),
+        0xffff_ffff
+    );
+    b.dev
+        .write(&mut b.ctx, PRIMARY_CMD_REGION, 4, B4, 0x0000_0000);
+    assert_eq!(
+        b.inb(PRIMARY_CMD_REGION, 7) & 0x01,
+        0,
+        "no NOP reached Command"
+    );
+    b.dev.write(&mut b.ctx, PRIMARY_CMD_REGION, 2, B2, 0x5678);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 2), 0x78);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 3), 0x56);
+}
+
+#[test]
 fn hob_bytes_read_back_the_previous_writes() {
     let mut b = Bench::new();
     b.outb(PRIMARY_CMD_REGION, 3, 0x12);
@@ -329,4 +380,21 @@ fn events_ignore_absent_drives_and_accept_any_bytes() {
     b.dev.event(&mut b.ctx, &[EVENT_CLEAR_FAULT, 0]);
     b.dev.reset();
     assert_eq!(b.dev, fresh);
+}
+
+#[test]
+fn flush_cache_on_a_cd_drive_without_a_medium_aborts() {
+    use super::{atapi::AtapiCd, backend::Medium, unit::Drive};
+    // With a disc the flush completes; an empty drive aborts it [V] (QEMU: ENOMEDIUM).
+    for (medium, status, error) in [(Some(Medium::blank()), 0x50, 0), (None, 0x41, 0x04)] {
+        let cd = Drive::Cd(AtapiCd::new(medium, None, 3));
+        let mut b = Bench {
+            dev: Ide::from_drives([[None, None], [Some(cd), None]]),
+            ctx: TestContext::new(1 << 20),
+        };
+        b.outb(SECONDARY_CMD_REGION, 6, 0xa0);
+        b.outb(SECONDARY_CMD_REGION, 7, 0xe7);
+        assert_eq!(b.inb(SECONDARY_CMD_REGION, 7), status);
+        assert_eq!(b.inb(SECONDARY_CMD_REGION, 1), error);
+    }
 }
