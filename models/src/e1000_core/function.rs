@@ -40,6 +40,7 @@ pub const BAR_ACCESS: AccessRules = AccessRules {
     unaligned: true,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
+    impl_unaligned: false,
 };
 
 /// The four regions, named `names` (registers, flash, I/O, MSI-X), accessed as [`BAR_ACCESS`].
