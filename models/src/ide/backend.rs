@@ -129,6 +129,9 @@ const CHUNK_SECTORS: usize = 128;
 /// nothing is.
 type Slots = [u16; CHUNK_SECTORS];
 
+/// A chunk with no sector stored.
+const EMPTY_CHUNK: Slots = [0; CHUNK_SECTORS];
+
 /// Sectors the guest wrote, by LBA; an all-zero sector of a disk without an image is not stored.
 ///
 /// The data lives in one arena of sector slots (no allocation per sector, and a reset keeps the
@@ -183,31 +186,6 @@ impl Overlay {
         self.range(0, u64::MAX)
     }
 
-    /// Drop the sectors in `lba..lba + count`.
-    fn remove(&mut self, lba: u64, count: u64) {
-        let end = lba.saturating_add(count);
-        if self.range(lba, end).next().is_none() {
-            return;
-        }
-        let chunk_size = CHUNK_SECTORS as u64;
-        let Self { chunks, free, .. } = self;
-        chunks.retain(|&chunk, slots| {
-            let base = chunk * chunk_size;
-            if base + chunk_size <= lba || base >= end {
-                return true;
-            }
-            let from = lba.saturating_sub(base) as usize;
-            let to = (end - base).min(chunk_size) as usize;
-            for slot in &mut slots[from..to] {
-                if *slot != 0 {
-                    free.push(*slot - 1);
-                    *slot = 0;
-                }
-            }
-            slots.iter().any(|s| *s != 0)
-        });
-    }
-
     /// Store the whole sectors of `data` from sector `lba` on, in order; an all-zero sector is
     /// dropped instead unless `keep_zeros`. A new sector past [`OVERLAY_MAX_SECTORS`] fails
     /// with the ones before it stored.
@@ -218,10 +196,10 @@ impl Overlay {
             let chunk = at / CHUNK_SECTORS as u64;
             let first = (at % CHUNK_SECTORS as u64) as usize;
             let take = (CHUNK_SECTORS - first).min(sectors.len());
-            let mut slots = self.chunks.remove(&chunk).unwrap_or([0; CHUNK_SECTORS]);
+            let mut slots = self.chunks.remove(&chunk).unwrap_or(EMPTY_CHUNK);
             let stored =
                 self.store_in_chunk(&mut slots[first..first + take], &mut sectors, keep_zeros);
-            if slots.iter().any(|s| *s != 0) {
+            if slots.iter().fold(0, |any, slot| any | slot) != 0 {
                 self.chunks.insert(chunk, slots);
             }
             stored?;
@@ -424,13 +402,9 @@ impl Disk {
     pub fn write_run(&mut self, lba: u64, data: &[u8]) -> Result<(), IoError> {
         let count = (data.len() / SECTOR_SIZE) as u64;
         self.check(lba, count, true)?;
+        // Zeros on a disk without an image (what a DMA from untouched memory writes) are not
+        // stored: the sectors written there before go.
         let whole = &data[..count as usize * SECTOR_SIZE];
-        if self.base.is_none() && is_zero(whole) {
-            // Zeros on a disk without an image (what a DMA from untouched memory writes): the
-            // sectors written there before go, nothing is stored.
-            self.overlay.remove(lba, count);
-            return Ok(());
-        }
         self.overlay.store_run(lba, whole, self.base.is_some())
     }
 }
