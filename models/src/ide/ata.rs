@@ -548,10 +548,13 @@ impl AtaDisk {
                     let first = lba + done / SECTOR_SIZE as u64;
                     if write {
                         chunk.resize(len, 0);
-                        cursor.get(ctx, &mut chunk[..len]);
                         // A partial last sector (only the planted partial-table path) is not
                         // written.
-                        self.disk.write_run(first, &chunk[..len])?;
+                        if cursor.get_unless_unwritten(ctx, &mut chunk[..len]) {
+                            self.disk.write_zeros(first, (len / SECTOR_SIZE) as u64)?;
+                        } else {
+                            self.disk.write_run(first, &chunk[..len])?;
+                        }
                     } else if self
                         .disk
                         .reads_zeros(first, len.div_ceil(SECTOR_SIZE) as u64)

@@ -186,6 +186,31 @@ impl Overlay {
         self.range(0, u64::MAX)
     }
 
+    /// Drop the sectors in `lba..lba + count`.
+    fn remove(&mut self, lba: u64, count: u64) {
+        let end = lba.saturating_add(count);
+        if self.range(lba, end).next().is_none() {
+            return;
+        }
+        let chunk_size = CHUNK_SECTORS as u64;
+        let Self { chunks, free, .. } = self;
+        chunks.retain(|&chunk, slots| {
+            let base = chunk * chunk_size;
+            if base + chunk_size <= lba || base >= end {
+                return true;
+            }
+            let from = lba.saturating_sub(base) as usize;
+            let to = (end - base).min(chunk_size) as usize;
+            for slot in &mut slots[from..to] {
+                if *slot != 0 {
+                    free.push(*slot - 1);
+                    *slot = 0;
+                }
+            }
+            slots.iter().fold(0, |any, slot| any | slot) != 0
+        });
+    }
+
     /// Store the whole sectors of `data` from sector `lba` on, in order; an all-zero sector is
     /// dropped instead unless `keep_zeros`. A new sector past [`OVERLAY_MAX_SECTORS`] fails
     /// with the ones before it stored.
@@ -406,6 +431,20 @@ impl Disk {
         // stored: the sectors written there before go.
         let whole = &data[..count as usize * SECTOR_SIZE];
         self.overlay.store_run(lba, whole, self.base.is_some())
+    }
+
+    /// [`write_run`](Self::write_run) of `count` sectors of zeros.
+    pub fn write_zeros(&mut self, lba: u64, count: u64) -> Result<(), IoError> {
+        self.check(lba, count, true)?;
+        if self.base.is_none() {
+            self.overlay.remove(lba, count);
+            return Ok(());
+        }
+        // Over an image, zeros are stored: they hide what the image holds there.
+        for at in lba..lba + count {
+            self.overlay.store_run(at, &[0; SECTOR_SIZE], true)?;
+        }
+        Ok(())
     }
 }
 
@@ -700,7 +739,10 @@ mod tests {
             if rng.u8(0..8) == 0 {
                 data.fill(0);
             }
-            if len >= SECTOR_SIZE && rng.bool() {
+            if rng.u8(0..8) == 0 {
+                disk.write_zeros(lba, count).unwrap();
+                model.write_run(lba, &vec![0; count as usize * SECTOR_SIZE], false);
+            } else if len >= SECTOR_SIZE && rng.bool() {
                 disk.write(lba, &data[..SECTOR_SIZE]).unwrap();
                 model.write_run(lba, &data[..SECTOR_SIZE], false);
             } else {
@@ -777,6 +819,9 @@ mod tests {
         cow.write(1, &[0x22; SECTOR_SIZE]).unwrap();
         cow.read(1, &mut buf).unwrap();
         assert_eq!(buf, [0x22; SECTOR_SIZE]);
+        cow.write_zeros(1, 1).unwrap();
+        cow.read(1, &mut buf).unwrap();
+        assert_eq!(buf, [0; SECTOR_SIZE], "zeros are stored over an image");
         cow.forget_writes();
         cow.read(1, &mut buf).unwrap();
         assert_eq!(buf, [0x11; SECTOR_SIZE], "the file is never written");
