@@ -652,8 +652,16 @@ pub fn diff_corpus(
         // its consequence (state the two sides no longer share).
         if let Some(m) = report.mismatches.first() {
             // A write this bus split at a region's end (QEMU does not) changes what follows.
+            // So does a system reset: what it keeps differs in written-down ways.
+            let reset = report.reset_at.filter(|&at| at < m.line);
             let key = match &report.crossing_write {
-                Some((at, reg)) if *at < m.line => format!("{reg} write {}", check::PAST_END),
+                Some((at, reg)) if *at < m.line && reset.is_none_or(|r| *at < r) => {
+                    format!("{reg} write {}", check::PAST_END)
+                }
+                _ if reset.is_some() => format!("{}{}", check::AFTER_RESET, m.register),
+                _ if report.first_mismatch_timer_pending => {
+                    format!("{}{}", check::TIMER_PENDING, m.register)
+                }
                 _ => m.register.clone(),
             };
             let g = groups

@@ -182,7 +182,7 @@ enum Command {
     Coverage {
         /// Fuzz target (see `devfuzz list`).
         target: String,
-        /// Corpus directory (default: the target's seeds, converted into fuzz/corpus/<target>).
+        /// Corpus directory (default: the target's seeds, converted into fuzz/corpus/`<target>`).
         #[arg(long)]
         corpus: Option<PathBuf>,
     },
@@ -207,7 +207,7 @@ enum Command {
         #[arg(long = "watch", value_name = "ADDR[+LEN][:r|w|rw]")]
         watch: Vec<harness::observe::Watch>,
     },
-    /// Minimise a crashing input and store it as regressions/<target>/<name>.qtest.
+    /// Minimise a crashing input and store it as `regressions/<target>/<name>.qtest`.
     Regress {
         /// Fuzz target the input belongs to.
         target: String,
@@ -277,14 +277,14 @@ enum Command {
         write_check: Option<PathBuf>,
     },
     /// Run every corpus entry of a target here and on another qtest server; group the reads
-    /// that differ by register and write each group's smallest input to fuzz/diffs/<target>/.
+    /// that differ by register and write each group's smallest input to `fuzz/diffs/<target>/`.
     DiffCorpus {
         /// Fuzz target (see `devfuzz list`).
         target: String,
         /// The other qtest server's command line.
         #[arg(long, value_name = "CMD")]
         against: String,
-        /// Corpus directory (default: fuzz/corpus/<target>).
+        /// Corpus directory (default: fuzz/corpus/`<target>`).
         #[arg(long)]
         corpus: Option<PathBuf>,
         /// Seconds to wait for each answer.

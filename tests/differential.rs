@@ -518,6 +518,19 @@ fn diff_corpus_sets_accesses_past_a_regions_end_apart() {
     .unwrap();
     // A read inside one register that differs is a new divergence.
     std::fs::write(corpus.join("c.qtest"), "inb 0x64\n").unwrap();
+    // After a system reset the guest asked for, the key says so.
+    std::fs::write(
+        corpus.join("d.qtest"),
+        "outl 0xcf8 0x80000000\noutb 0xcf9 0x6\ninl 0xcf8\n",
+    )
+    .unwrap();
+    // A difference read while a device timer of ours is pending (the disk's request latency)
+    // says so.
+    std::fs::write(
+        corpus.join("e.qtest"),
+        "outb 0x1f6 0xe0\noutb 0x1f2 0x1\noutb 0x1f7 0x20\ninb 0x3f6\n",
+    )
+    .unwrap();
     let out = devfuzz()
         .current_dir(&work)
         .args(["diff-corpus", "ps2", "--corpus"])
@@ -529,9 +542,12 @@ fn diff_corpus_sets_accesses_past_a_regions_end_apart() {
     expect_exit(&out, 0);
     let (new, kept) = shown.split_once("intended differences").unwrap();
     assert!(
-        new.contains("new divergences: 1") && new.contains("i8042-cmd+0x0/1"),
+        new.contains("new divergences: 3")
+            && new.contains("  i8042-cmd+0x0/1 ")
+            && new.contains("after-reset:pci-conf-idx+0x0/4"),
         "{shown}"
     );
+    assert!(new.contains("timer-pending:ide0-ctl+0x0/1"), "{shown}");
     assert!(kept.contains("i8042-cmd+0x0/2 past-end"), "{shown}");
     assert!(
         kept.contains("pci-conf-idx+0x3/2 write past-end"),

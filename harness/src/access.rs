@@ -106,16 +106,21 @@ pub struct AccessRules {
     pub impl_min: AccessSize,
     /// Largest access the handler sees; wider accesses are split.
     pub impl_max: AccessSize,
+    /// Whether the handler takes an unaligned access as it is (QEMU's `.impl.unaligned`, as
+    /// its port I/O lists have); otherwise it is split into aligned pieces.
+    pub impl_unaligned: bool,
 }
 
 impl AccessRules {
-    /// Any size 1..=8, unaligned allowed, handler sees the guest's access unchanged.
+    /// Any size 1..=8, unaligned allowed; the handler sees an aligned access unchanged, an
+    /// unaligned one in aligned pieces.
     pub const ANY: Self = Self {
         valid_min: AccessSize::B1,
         valid_max: AccessSize::B8,
         unaligned: true,
         impl_min: AccessSize::B1,
         impl_max: AccessSize::B8,
+        impl_unaligned: false,
     };
 
     /// Byte-wide registers (ISA ports): any guest size, split into byte accesses.
@@ -125,6 +130,7 @@ impl AccessRules {
         unaligned: true,
         impl_min: AccessSize::B1,
         impl_max: AccessSize::B1,
+        impl_unaligned: false,
     };
 
     /// A 32-bit register file: guest 1..=4 bytes, handler always sees aligned dwords.
@@ -134,6 +140,7 @@ impl AccessRules {
         unaligned: false,
         impl_min: AccessSize::B4,
         impl_max: AccessSize::B4,
+        impl_unaligned: false,
     };
 
     /// Whether the guest access `(offset, size)` is valid under these rules.

@@ -397,6 +397,17 @@ pub trait QtestServer {
     fn crosses_segment(&mut self, _cmd: &Cmd) -> bool {
         false
     }
+
+    /// How many system resets the guest has requested so far (0 when not known).
+    fn guest_resets(&mut self) -> u64 {
+        0
+    }
+
+    /// Whether a device timer is pending: work the machine finishes only when virtual time
+    /// moves on (`false` when not known).
+    fn timers_pending(&mut self) -> bool {
+        false
+    }
 }
 
 /// This machine as a qtest server.
@@ -436,6 +447,14 @@ impl QtestServer for LocalServer<'_> {
         };
         let place = self.runner.machine().describe(space, addr);
         place.register().map(|r| format!("{r}/{}", size.bytes()))
+    }
+
+    fn guest_resets(&mut self) -> u64 {
+        self.runner.machine().guest_resets()
+    }
+
+    fn timers_pending(&mut self) -> bool {
+        self.runner.machine().clock().next_deadline().is_some()
     }
 
     fn crosses_segment(&mut self, cmd: &Cmd) -> bool {
@@ -540,6 +559,15 @@ pub struct Report {
     /// our side (line, register key). This bus splits it where QEMU does not, so later
     /// differences may be its consequence.
     pub crossing_write: Option<(usize, String)>,
+    /// [`lockstep`] only: the first command after which our machine had gone through a
+    /// system reset the guest requested (line). What a reset keeps differs from QEMU's in
+    /// written-down ways, so later differences are keyed `after-reset:REGISTER`.
+    pub reset_at: Option<usize>,
+    /// [`lockstep`] only: whether a device timer of ours was pending when the first mismatch
+    /// was read. QEMU's clock stands still under `-S` while its I/O completes in wall-clock
+    /// time, so such a difference may be timing (keyed `timer-pending:REGISTER` by
+    /// `diff-corpus`).
+    pub first_mismatch_timer_pending: bool,
 }
 
 impl Report {
@@ -708,6 +736,14 @@ impl Report {
 /// region it starts in (`i8042-cmd+0x0/2 past-end`).
 pub const PAST_END: &str = "past-end";
 
+/// What `diff-corpus` puts before the register of a difference that follows a system reset
+/// the guest requested (`after-reset:i8042-data+0x0/1`).
+pub const AFTER_RESET: &str = "after-reset:";
+
+/// What `diff-corpus` puts before the register of a first difference read while a device
+/// timer of ours was pending (`timer-pending:ide0-ctl+0x0/1`).
+pub const TIMER_PENDING: &str = "timer-pending:";
+
 /// How many commands before a divergence a report shows.
 pub const CONTEXT_LINES: usize = 4;
 
@@ -810,6 +846,8 @@ pub fn lockstep(
             values.push(None);
             continue;
         }
+        let resets = ours.guest_resets();
+        let pending = ours.timers_pending();
         let mine = match ours.send(&line.cmd) {
             Ok(r) => r,
             Err(e) => {
@@ -817,6 +855,9 @@ pub fn lockstep(
                 break;
             }
         };
+        if report.reset_at.is_none() && ours.guest_resets() != resets {
+            report.reset_at = Some(line.number);
+        }
         report.commands += 1;
         let reference_value = reply_value(&line.cmd, &theirs).ok().flatten();
         let (ok, expected, got) = if is_read {
@@ -839,7 +880,11 @@ pub fn lockstep(
             ps.matched += usize::from(ok);
         }
         if scored && (is_read || !ok) {
+            let first = report.mismatches.is_empty();
             report.tally(line, key, ok, expected, got, &recent);
+            if first && !report.mismatches.is_empty() {
+                report.first_mismatch_timer_pending = pending;
+            }
         }
         if recent.len() == CONTEXT_LINES {
             recent.pop_front();

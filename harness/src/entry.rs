@@ -307,8 +307,8 @@ pub fn run_one(targets: &'static [Target], name: &str, data: &[u8]) -> Option<Ou
 }
 
 /// Run `data` as one binary input on the target named `name`, and panic if it finds a bug:
-/// the body of a fuzz target. The panic message is one line, `devfuzz finding <signature>:
-/// <details>`, so the engine records a crash and its log names the bug. With
+/// the body of a fuzz target. The panic message is one line,
+/// `devfuzz finding <signature>: <details>`, so the engine records a crash and its log names the bug. With
 /// [`DETERMINISM_VAR`] set, the input runs twice and a difference between the runs panics as
 /// `devfuzz finding nondeterminism:<target>: <first difference>`.
 ///

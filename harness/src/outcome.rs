@@ -2,7 +2,7 @@
 //! panics (location and a backtrace trimmed to model frames).
 //!
 //! Findings that the harness itself raises mid-device (a hang, a re-entrancy in detect mode)
-//! travel as a typed panic payload ([`Signal`]) so they leave the device call at once, exactly
+//! travel as a typed panic payload (`Signal`) so they leave the device call at once, exactly
 //! like a model panic; the runner catches all three in one place.
 
 use std::cell::{Cell, RefCell};

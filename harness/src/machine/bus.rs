@@ -20,6 +20,7 @@ const PCI_HOST_RULES: AccessRules = AccessRules {
     unaligned: true,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
+    impl_unaligned: false,
 };
 
 /// A PCI function on bus 0 and where its BARs (and ROM) are mapped now.
@@ -280,7 +281,7 @@ impl Machine {
     }
 
     /// Whether a `size`-byte guest access at `addr` in `space` would run past the end of the
-    /// segment it starts in, so that [`Machine::access`] splits it into bytes: a PC's chipset
+    /// segment it starts in, so that the bus splits it into bytes: a PC's chipset
     /// splits such an access at the boundary, where QEMU hands every byte to the region at the
     /// first address (`docs/ARCHITECTURE.md`, "Accesses crossing a segment boundary").
     /// Accesses that start in RAM or where nothing is mapped are not counted: neither side
@@ -371,7 +372,10 @@ impl Machine {
         // The common case: an aligned access the handler implements as it is. (It lies inside
         // the region: the caller checked that it fits the segment, and segments lie inside
         // their mapping.)
-        if size >= rules.impl_min && size <= rules.impl_max && offset % total == 0 {
+        if size >= rules.impl_min
+            && size <= rules.impl_max
+            && (offset % total == 0 || rules.impl_unaligned)
+        {
             return match write {
                 Some(v) => {
                     self.call_device(dev, |d, ctx| d.write(ctx, region, offset, size, v));
@@ -443,15 +447,18 @@ impl Machine {
 
     fn config_address_access(&mut self, offset: u64, size: AccessSize, write: Option<u64>) -> u64 {
         match (offset, size, write) {
-            // CONFIG_ADDRESS takes only whole dword writes (facts §5.1).
+            // CONFIG_ADDRESS is only ever accessed as a whole dword (facts §5.1).
             (0, AccessSize::B4, Some(v)) => {
                 self.state.bus.config_address = v as u32;
                 0
             }
+            (0, AccessSize::B4, None) => u64::from(self.state.bus.config_address),
+            // Any other access "has no effect on CONFIG_ADDRESS and is executed as a normal
+            // I/O transaction" (PCI Local Bus 3.0, 3.2.2.3.2), which nothing on a PC claims:
+            // reads float to all-ones, writes are lost. QEMU answers 0 (written down in
+            // models/src/pc/qemu-differences.txt).
             (_, _, Some(_)) => 0,
-            (_, _, None) => {
-                (u64::from(self.state.bus.config_address) >> (offset * 8)) & size.mask()
-            }
+            (_, _, None) => size.mask(),
         }
     }
 

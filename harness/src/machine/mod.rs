@@ -80,6 +80,8 @@ pub struct Machine {
     /// Planted-bug canaries counted since [`Machine::take_canaries`] (observation only: not
     /// machine state, never checkpointed).
     canaries: crate::outcome::Canaries,
+    /// System resets the guest requested ([`Machine::guest_resets`]; observation only).
+    guest_resets: u64,
 }
 
 impl std::fmt::Debug for Machine {
@@ -138,6 +140,7 @@ impl Machine {
             recorded_fills: None,
             fill_ranges: Vec::new(),
             canaries: crate::outcome::Canaries::default(),
+            guest_resets: 0,
         };
         m.map_static();
         m.refresh_all_pci();
@@ -215,6 +218,7 @@ impl Machine {
         if self.state.reset_requested {
             self.state.reset_requested = false;
             tracing::trace!(target: "qemu_system_reset_request", "reset requested by guest");
+            self.guest_resets = self.guest_resets.wrapping_add(1);
             self.system_reset();
         }
     }
@@ -302,6 +306,13 @@ impl Machine {
         self.state.irq.lower_all();
         self.state.reset_requested = false;
         self.refresh_all_pci();
+    }
+
+    /// How many system resets the guest has requested (through a device) since this machine
+    /// was built: observation for tools that compare runs, not machine state (neither reset
+    /// nor restore touches it).
+    pub fn guest_resets(&self) -> u64 {
+        self.guest_resets
     }
 
     /// The planted-bug canaries devices counted since the last call

@@ -77,6 +77,7 @@ const RULES: AccessRules = AccessRules {
     unaligned: false,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
+    impl_unaligned: false,
 };
 
 // Registers (AST2500 datasheet names, FMCxx offsets).

@@ -1,5 +1,5 @@
 //! Intel 82574L gigabit Ethernet controller (QEMU `e1000e`, PCI 8086:10D3), written from the
-//! datasheet facts in `shared/facts/devices.md` §1 (QEMU-observed values where marked [V]).
+//! datasheet facts in `shared/facts/devices.md` §1 (QEMU-observed values where marked \[V\]).
 //!
 //! Emulated: the PCI function (BAR0 128 KiB registers, BAR1 flash window, BAR2 IOADDR/IODATA,
 //! BAR3 MSI-X table and PBA; PM → MSI → PCIe → MSI-X), the register file a Linux

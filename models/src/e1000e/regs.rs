@@ -92,9 +92,9 @@ pub static PHY_PAGES: [PhyPage; 3] = [
     },
 ];
 
-/// PHY ID 1 [V].
+/// PHY ID 1 \[V\].
 pub const PHY_ID1_VALUE: u16 = 0x0141;
-/// PHY ID 2 [V].
+/// PHY ID 2 \[V\].
 pub const PHY_ID2_VALUE: u16 = 0x0CB1;
 /// Small receive packet detected.
 pub const ICR_SRPD: u32 = 0x0001_0000;
@@ -110,7 +110,7 @@ pub const ICR_TXQ0: u32 = 0x0040_0000;
 pub const ICR_OTHER: u32 = 0x0100_0000;
 /// Causes that OTHER stands for.
 pub const ICR_OTHER_CAUSES: u32 = ICR_LSC | ICR_RXO | ICR_MDAC | ICR_SRPD | ICR_ACK | ICR_MNG;
-/// IMS writable bits [V].
+/// IMS writable bits \[V\].
 pub const IMS_VALID: u32 = 0x01F7_82D7;
 
 /// IVAR: valid bit of a 4-bit field.

@@ -156,11 +156,17 @@ impl Channel {
 
     // ---- command block ------------------------------------------------------------------
 
-    /// Command block read. The data register takes 16- and 32-bit reads; anything else is
-    /// read a byte at a time.
+    /// Command block read. The data register takes 16- and 32-bit reads, and a byte read
+    /// there moves a whole word and answers its low byte (QEMU: "the pre-GRUB Solaris x86
+    /// bootloader relies upon inb consuming a word"). The other registers are eight bits
+    /// wide: a 16-bit read takes two of them in turn, a 32-bit one is not decoded and reads
+    /// all-ones (ATA leaves both undefined; this is QEMU's port I/O).
     pub(super) fn read_cmd(&mut self, ctx: &mut dyn Context, offset: u64, size: AccessSize) -> u64 {
-        if offset == REG_DATA && size != AccessSize::B1 {
-            return self.read_data(ctx, size);
+        match (offset, size) {
+            (REG_DATA, AccessSize::B1) => return self.read_data(ctx, AccessSize::B2) & 0xff,
+            (REG_DATA, _) => return self.read_data(ctx, size),
+            (_, AccessSize::B4 | AccessSize::B8) => return size.mask(),
+            _ => {}
         }
         (0..size.bytes()).rev().fold(0u64, |v, i| {
             v << 8 | u64::from(self.read_register(ctx, offset + i))
@@ -175,8 +181,12 @@ impl Channel {
         size: AccessSize,
         value: u64,
     ) {
-        if offset == REG_DATA && size != AccessSize::B1 {
-            return self.write_data(ctx, size, value);
+        match (offset, size) {
+            // A byte write of the data register is not a data transfer (QEMU ignores it too).
+            (REG_DATA, AccessSize::B1) => return,
+            (REG_DATA, _) => return self.write_data(ctx, size, value),
+            (_, AccessSize::B4 | AccessSize::B8) => return,
+            _ => {}
         }
         for i in 0..size.bytes() {
             self.write_register(ctx, offset + i, (value >> (8 * i)) as u8);
@@ -207,7 +217,7 @@ impl Channel {
             (false, true) => high,
         };
         let value = match reg {
-            // A byte read of the data register is not a data transfer.
+            // Byte reads of the data register are data transfers (`read_cmd`).
             REG_DATA => 0xff,
             REG_ERROR if absent => 0,
             REG_ERROR => pick(tf.error, tf.hob_feature),

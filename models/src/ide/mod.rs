@@ -182,17 +182,24 @@ pub const EVENT_CLEAR_FAULT: u8 = 1;
 /// Event selector: eject or close the CD-ROM tray.
 pub const EVENT_MEDIUM: u8 = 2;
 
-/// Command blocks: the data register takes 16- and 32-bit accesses, the others are bytes (the
-/// handler splits wider accesses into bytes, as QEMU's port I/O list does).
+/// Command blocks: the data register takes 16- and 32-bit accesses, the others are bytes.
+/// The handler sees every access as the guest made it, aligned or not, and decides as QEMU's
+/// port I/O list does: a word at an 8-bit register is two byte accesses, a dword there is not
+/// decoded ([`Channel::read_cmd`](channel::Channel::read_cmd)).
 const CMD_RULES: AccessRules = AccessRules {
     valid_min: AccessSize::B1,
     valid_max: AccessSize::B4,
     unaligned: true,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B4,
+    impl_unaligned: true,
 };
-/// The bus-master block: bytes for BMICOM/BMISTA, up to dwords for BMIDTP.
-const BMDMA_RULES: AccessRules = CMD_RULES;
+/// The bus-master block: bytes for BMICOM/BMISTA, up to dwords for BMIDTP; unaligned
+/// accesses reach the handler in aligned pieces.
+const BMDMA_RULES: AccessRules = AccessRules {
+    impl_unaligned: false,
+    ..CMD_RULES
+};
 
 /// The PIIX3 IDE function. See the [module documentation](self).
 #[derive(Clone, Debug, PartialEq, Eq)]

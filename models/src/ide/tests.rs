@@ -230,6 +230,57 @@ fn taskfile_writes_are_ignored_while_drq_and_commands_too() {
 }
 
 #[test]
+fn command_block_widths_are_decoded_as_qemus_port_io() {
+    let mut b = Bench::new();
+    b.outb(PRIMARY_CMD_REGION, 6, 0xa0);
+    b.outb(PRIMARY_CMD_REGION, 7, 0xec);
+    let id = {
+        let mut c = Bench::new();
+        c.identify()
+    };
+    // A byte read of the data register moves a whole word and answers its low byte [V].
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 0), id[0] as u8);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 0), id[1] as u8);
+    assert_eq!(b.inw(PRIMARY_CMD_REGION), id[2]);
+    // A byte write of it is no transfer.
+    let status = b.inb(PRIMARY_CMD_REGION, 7);
+    for _ in 0..252 {
+        b.inw(PRIMARY_CMD_REGION);
+    }
+    b.dev.write(&mut b.ctx, PRIMARY_CMD_REGION, 0, B1, 0x11);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 7), status, "DRQ still set");
+    b.inw(PRIMARY_CMD_REGION);
+    assert_eq!(
+        b.inb(PRIMARY_CMD_REGION, 7) & 0x08,
+        0,
+        "the last word ends it"
+    );
+    // The 8-bit registers: a word is two of them, a dword (aligned or not) is not decoded:
+    // reads all-ones, writes are lost [V].
+    b.outb(PRIMARY_CMD_REGION, 2, 0x12);
+    b.outb(PRIMARY_CMD_REGION, 3, 0x34);
+    assert_eq!(b.dev.read(&mut b.ctx, PRIMARY_CMD_REGION, 2, B2), 0x3412);
+    assert_eq!(
+        b.dev.read(&mut b.ctx, PRIMARY_CMD_REGION, 3, B4),
+        0xffff_ffff
+    );
+    assert_eq!(
+        b.dev.read(&mut b.ctx, PRIMARY_CMD_REGION, 4, B4),
+        0xffff_ffff
+    );
+    b.dev
+        .write(&mut b.ctx, PRIMARY_CMD_REGION, 4, B4, 0x0000_0000);
+    assert_eq!(
+        b.inb(PRIMARY_CMD_REGION, 7) & 0x01,
+        0,
+        "no NOP reached Command"
+    );
+    b.dev.write(&mut b.ctx, PRIMARY_CMD_REGION, 2, B2, 0x5678);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 2), 0x78);
+    assert_eq!(b.inb(PRIMARY_CMD_REGION, 3), 0x56);
+}
+
+#[test]
 fn hob_bytes_read_back_the_previous_writes() {
     let mut b = Bench::new();
     b.outb(PRIMARY_CMD_REGION, 3, 0x12);

@@ -13,7 +13,7 @@
 //! - 16 RX and 16 TX queues: per-queue registers at 0xC000/0xE000 + 0x40·n, queues 0-3 also at
 //!   0x2800/0x3800 + 0x100·n; RXDCTL/TXDCTL queue enables (reset: only queue 0), SRRCTL
 //!   (buffer size, descriptor type, RDMTS, DROP_EN), TDWBAL/TDWBAH head write-back.
-//! - Transmit ([`tx`]): a TDT write kicks that queue synchronously while TCTL.EN and
+//! - Transmit (`tx`): a TDT write kicks that queue synchronously while TCTL.EN and
 //!   TXDCTLn.EN (and, in VMDq mode, the pool's VFTE bit); a TCTL write kicks every queue.
 //!   Advanced context descriptors (2 slots per queue by IDX) and data descriptors, legacy
 //!   descriptors, IP/TCP/UDP checksum insertion, TSO with per-segment IP length, IP ID, TCP
@@ -21,7 +21,7 @@
 //!   the frame; a malformed context drops the frame and counts it ([`Igb::tx_malformed`];
 //!   TSCTFC counts it but reads 0, as QEMU's). A kick yields after
 //!   [`crate::e1000_core::kick`]'s quota and resumes on a timer.
-//! - Receive ([`rx`]): legacy and advanced one-buffer descriptors (SRRCTL.DESCTYPE; the
+//! - Receive (`rx`): legacy and advanced one-buffer descriptors (SRRCTL.DESCTYPE; the
 //!   header-split types are written as one buffer), buffer size from SRRCTL or RCTL, RLPML/LPE,
 //!   SECRC (or VMOLR.STRCRC), VLAN/RA (with RA2)/broadcast/MTA/promiscuous filters, VMDq pool
 //!   selection and replication, RXDMT0, RXO, RNBC, RQDPC, statistics.

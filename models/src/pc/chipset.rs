@@ -34,6 +34,7 @@ const RCR_RULES: AccessRules = AccessRules {
     unaligned: false,
     impl_min: AccessSize::B1,
     impl_max: AccessSize::B1,
+    impl_unaligned: false,
 };
 
 /// Intel's PCI vendor ID.
