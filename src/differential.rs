@@ -575,6 +575,45 @@ pub fn intended_for<'a>(list: &'a [Intended], register: &str) -> Option<&'a Inte
     })
 }
 
+/// The `diff-corpus` key of a mismatch: its register, marked when it follows an access this
+/// bus split at a region's end (`REG/SIZE write past-end`; a read that split is itself keyed
+/// `REG/SIZE past-end`), a guest-requested reset (`after-reset:REG`) or was read while one of
+/// our device timers was pending (`timer-pending:REG`).
+fn mismatch_key(report: &check::Report, m: &check::Mismatch) -> String {
+    let reset = report.reset_at.filter(|&at| at < m.line);
+    match &report.crossing_access {
+        Some((at, reg, write)) if *at < m.line && reset.is_none_or(|r| *at < r) => {
+            if *write {
+                format!("{reg} write {}", check::PAST_END)
+            } else {
+                format!("{reg} {}", check::PAST_END)
+            }
+        }
+        _ if reset.is_some() => format!("{}{}", check::AFTER_RESET, m.register),
+        _ if report.timer_pending_mismatches.contains(&m.line) => {
+            format!("{}{}", check::TIMER_PENDING, m.register)
+        }
+        _ => m.register.clone(),
+    }
+}
+
+/// The intended difference a `diff-corpus` key falls under: past a region's end (the bus's
+/// rule), or a line of a `qemu-differences.txt`. A prefixed key (after a reset, while a timer
+/// is pending) is intended when written down with its prefix, or when the register alone is.
+fn intended_key<'a>(
+    list: &'a [Intended],
+    past_end: &'a Intended,
+    key: &str,
+) -> Option<&'a Intended> {
+    if key.ends_with(check::PAST_END) {
+        return Some(past_end);
+    }
+    let bare = [check::AFTER_RESET, check::TIMER_PENDING]
+        .iter()
+        .find_map(|p| key.strip_prefix(p));
+    intended_for(list, key).or_else(|| bare.and_then(|b| intended_for(list, b)))
+}
+
 /// A divergence group of `diff-corpus`: inputs diverging in one register, and the smallest
 /// one's program with the reference's answers and its file.
 type Group = (usize, Program, Vec<Option<Got>>, PathBuf);
@@ -648,22 +687,21 @@ pub fn diff_corpus(
             continue;
         }
         ran += 1;
-        // An input is grouped by its first divergence: what differs after it may only be
-        // its consequence (state the two sides no longer share).
-        if let Some(m) = report.mismatches.first() {
-            // A write this bus split at a region's end (QEMU does not) changes what follows.
-            // So does a system reset: what it keeps differs in written-down ways.
-            let reset = report.reset_at.filter(|&at| at < m.line);
-            let key = match &report.crossing_write {
-                Some((at, reg)) if *at < m.line && reset.is_none_or(|r| *at < r) => {
-                    format!("{reg} write {}", check::PAST_END)
-                }
-                _ if reset.is_some() => format!("{}{}", check::AFTER_RESET, m.register),
-                _ if report.first_mismatch_timer_pending => {
-                    format!("{}{}", check::TIMER_PENDING, m.register)
-                }
-                _ => m.register.clone(),
-            };
+        // An input is grouped by its first divergence that is not written down as intended:
+        // what differs after it may only be its consequence (state the two sides no longer
+        // share). Differences that leave state apart (an access split at a region's end, a
+        // reset) mark everything after them, so they stay the group when nothing else came
+        // first.
+        let keys: Vec<String> = report
+            .mismatches
+            .iter()
+            .map(|m| mismatch_key(&report, m))
+            .collect();
+        let key = keys
+            .iter()
+            .find(|k| intended_key(&intended, &past_end, k).is_none())
+            .or(keys.first());
+        if let Some(key) = key.cloned() {
             let g = groups
                 .entry(key)
                 .or_insert_with(|| (0, program.clone(), values.clone(), f.clone()));
@@ -707,12 +745,7 @@ pub fn diff_corpus(
         );
         std::fs::write(&file, text)
             .map_err(|e| UsageError(format!("cannot write {}: {e}", file.display())))?;
-        let intended_here = if reg.ends_with(check::PAST_END) {
-            Some(&past_end)
-        } else {
-            intended_for(&intended, reg)
-        };
-        match intended_here {
+        match intended_key(&intended, &past_end, reg) {
             Some(d) => kept.push((reg, *count, file, d)),
             None => new.push((reg, *count, file)),
         }

@@ -30,7 +30,8 @@ out = subprocess.run([cov, 'show', binary, f'-instr-profile={profdata}', '-forma
                       '-show-instantiations=false'] + [os.path.join(root, f) for f in sorted(files)],
                      capture_output=True, text=True).stdout
 LINE = re.compile(r'^\s*(\d+)\|\s*([0-9.kKMG]*)\|(.*)$')
-blocks, cur, fname = [], None, None
+blocks, cur = [], None
+fname = os.path.relpath(files[0], root) if len(files) == 1 else None
 def close():
     global cur
     if cur and cur['lines'] > 0:

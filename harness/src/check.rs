@@ -555,19 +555,20 @@ pub struct Report {
     pub stopped: Option<(usize, String)>,
     /// Commands the server answered `ERR`/`FAIL` (line, reply); the run goes on.
     pub refused: Vec<(usize, String)>,
-    /// [`lockstep`] only: the first write that ran past the end of the region it starts in on
-    /// our side (line, register key). This bus splits it where QEMU does not, so later
-    /// differences may be its consequence.
-    pub crossing_write: Option<(usize, String)>,
+    /// [`lockstep`] only: the first access that ran past the end of the region it starts in
+    /// on our side (line, register key, whether it wrote). This bus splits it where QEMU does
+    /// not (and a read may have side effects: QEMU's i8042 pops two bytes for `inw 0x60`), so
+    /// later differences may be its consequence.
+    pub crossing_access: Option<(usize, String, bool)>,
     /// [`lockstep`] only: the first command after which our machine had gone through a
     /// system reset the guest requested (line). What a reset keeps differs from QEMU's in
     /// written-down ways, so later differences are keyed `after-reset:REGISTER`.
     pub reset_at: Option<usize>,
-    /// [`lockstep`] only: whether a device timer of ours was pending when the first mismatch
-    /// was read. QEMU's clock stands still under `-S` while its I/O completes in wall-clock
+    /// [`lockstep`] only: the lines of mismatches read while a device timer of ours was
+    /// pending. QEMU's clock stands still under `-S` while its I/O completes in wall-clock
     /// time, so such a difference may be timing (keyed `timer-pending:REGISTER` by
     /// `diff-corpus`).
-    pub first_mismatch_timer_pending: bool,
+    pub timer_pending_mismatches: Vec<usize>,
 }
 
 impl Report {
@@ -823,11 +824,11 @@ pub fn lockstep(
         } else {
             "(answer)".to_string()
         };
-        if crosses && !is_read && report.crossing_write.is_none() {
+        if crosses && report.crossing_access.is_none() {
             let at = ours
                 .register(&line.cmd)
                 .unwrap_or_else(|| line.cmd.to_string());
-            report.crossing_write = Some((line.number, at));
+            report.crossing_access = Some((line.number, at, !is_read));
         }
         let theirs = match reference.send(&line.cmd) {
             Ok(r) => r,
@@ -880,10 +881,9 @@ pub fn lockstep(
             ps.matched += usize::from(ok);
         }
         if scored && (is_read || !ok) {
-            let first = report.mismatches.is_empty();
             report.tally(line, key, ok, expected, got, &recent);
-            if first && !report.mismatches.is_empty() {
-                report.first_mismatch_timer_pending = pending;
+            if !ok && pending {
+                report.timer_pending_mismatches.push(line.number);
             }
         }
         if recent.len() == CONTEXT_LINES {

@@ -367,6 +367,9 @@ impl AtapiCd {
                 Action::Fail(ERROR_ABRT)
             }
             WIN_SETFEATURES => self.core.set_features(tf),
+            // A flush reaches the medium: without one (empty drive, open tray) it fails, and
+            // the drive aborts it (QEMU's flush gets ENOMEDIUM) [V].
+            WIN_FLUSH_CACHE if self.medium.is_none() || self.tray_open => Action::Fail(ERROR_ABRT),
             WIN_FLUSH_CACHE => complete(tf, STATUS_READY),
             _ => Action::Fail(ERROR_ABRT),
         }

@@ -381,3 +381,20 @@ fn events_ignore_absent_drives_and_accept_any_bytes() {
     b.dev.reset();
     assert_eq!(b.dev, fresh);
 }
+
+#[test]
+fn flush_cache_on_a_cd_drive_without_a_medium_aborts() {
+    use super::{atapi::AtapiCd, backend::Medium, unit::Drive};
+    // With a disc the flush completes; an empty drive aborts it [V] (QEMU: ENOMEDIUM).
+    for (medium, status, error) in [(Some(Medium::blank()), 0x50, 0), (None, 0x41, 0x04)] {
+        let cd = Drive::Cd(AtapiCd::new(medium, None, 3));
+        let mut b = Bench {
+            dev: Ide::from_drives([[None, None], [Some(cd), None]]),
+            ctx: TestContext::new(1 << 20),
+        };
+        b.outb(SECONDARY_CMD_REGION, 6, 0xa0);
+        b.outb(SECONDARY_CMD_REGION, 7, 0xe7);
+        assert_eq!(b.inb(SECONDARY_CMD_REGION, 7), status);
+        assert_eq!(b.inb(SECONDARY_CMD_REGION, 1), error);
+    }
+}
