@@ -582,7 +582,7 @@ pub fn intended_for<'a>(list: &'a [Intended], register: &str) -> Option<&'a Inte
 fn mismatch_key(report: &check::Report, m: &check::Mismatch) -> String {
     let reset = report.reset_at.filter(|&at| at < m.line);
     match &report.crossing_access {
-        Some((at, reg, write)) if *at < m.line && reset.is_none_or(|r| *at < r) => {
+        Some((at, reg, write)) if *at < m.line => {
             if *write {
                 format!("{reg} write {}", check::PAST_END)
             } else {

@@ -455,7 +455,8 @@ impl Machine {
             (0, AccessSize::B4, None) => u64::from(self.state.bus.config_address),
             // Any other access "has no effect on CONFIG_ADDRESS and is executed as a normal
             // I/O transaction" (PCI Local Bus 3.0, 3.2.2.3.2), which nothing on a PC claims:
-            // reads float to all-ones, writes are lost. QEMU answers 0 (written down in
+            // reads float to all-ones, writes are lost. QEMU answers CONFIG_ADDRESS's low bytes
+            // whatever the offset (written down in
             // models/src/pc/qemu-differences.txt).
             (_, _, Some(_)) => 0,
             (_, _, None) => size.mask(),
