@@ -71,6 +71,15 @@ pub trait Context {
     /// On error the parts that could not be read are zero.
     #[track_caller]
     fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError>;
+    /// [`dma_read`](Self::dma_read), except that when the bytes are guest RAM nothing has
+    /// written this input (no program write, device write or DMA fill: zeros), it may leave
+    /// `buf` as it was and answer `Ok(true)`. For a device that moves bulk data and treats
+    /// zeros specially (a disk that stores no zero sectors), so that it neither copies nor
+    /// scans them. Otherwise `buf` is read as by `dma_read` and the answer is `Ok(false)`.
+    #[track_caller]
+    fn dma_read_unwritten(&mut self, addr: u64, buf: &mut [u8]) -> Result<bool, DmaError> {
+        self.dma_read(addr, buf).map(|()| false)
+    }
     /// Write guest memory as the device's bus master (through normal dispatch and the guard).
     #[track_caller]
     fn dma_write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError>;

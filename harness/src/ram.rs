@@ -241,6 +241,23 @@ impl GuestRam {
         Ok(())
     }
 
+    /// Whether `addr..addr+len` (not empty) lies in RAM on pages nothing wrote since the last
+    /// reset: it reads as zeros, and has no defined byte.
+    pub fn is_unwritten(&self, addr: u64, len: usize) -> bool {
+        let Some(rel) = addr.checked_sub(self.base) else {
+            return false;
+        };
+        let Some(end) = rel.checked_add(len as u64) else {
+            return false;
+        };
+        if len == 0 || end > self.size {
+            return false;
+        }
+        let first = (rel / PAGE_SIZE as u64) as usize;
+        let last = ((end - 1) / PAGE_SIZE as u64) as usize;
+        self.pages[first..=last].iter().all(Option::is_none)
+    }
+
     /// Whether any byte of `addr..addr+len` is RAM but not yet defined (what
     /// [`undefined_ranges`](Self::undefined_ranges) would list, without listing it).
     pub fn has_undefined(&self, addr: u64, len: usize) -> bool {
@@ -404,8 +421,16 @@ fn bits_all_set(bits: &[u64], from: usize, n: usize) -> bool {
         return bits[first] & mask == mask;
     }
     bits[first] & first_mask == first_mask
-        && bits[first + 1..last].iter().all(|&w| w == u64::MAX)
+        && all_ones(&bits[first + 1..last])
         && bits[last] & last_mask == last_mask
+}
+
+/// Whether every word of `words` has every bit set, eight words per step: in the fuzz builds
+/// each loop iteration bumps a coverage counter, and a page's bitmap is 64 words.
+fn all_ones(words: &[u64]) -> bool {
+    let and = |words: &[u64]| words.iter().fold(u64::MAX, |acc, w| acc & w);
+    let mut blocks = words.chunks_exact(8);
+    blocks.all(|block| and(block) == u64::MAX) && and(blocks.remainder()) == u64::MAX
 }
 
 /// Set bits `from..from + n` of a bitmap, whole words at once.
@@ -445,6 +470,24 @@ mod tests {
         assert_eq!(buf, [1, 2, 3, 4]);
         assert_eq!(ram.dirty_pages(), 2);
         assert_eq!(ram.undefined_ranges(0xffc, 8), vec![0..2, 6..8]);
+    }
+
+    #[test]
+    fn unwritten_means_no_page_written_since_the_reset() {
+        let mut ram = GuestRam::at(0x1_0000, 0x4000, 8);
+        assert!(ram.is_unwritten(0x1_0000, 0x4000));
+        assert!(!ram.is_unwritten(0x1_0000, 0), "an empty range is not");
+        assert!(!ram.is_unwritten(0xffff, 2), "below RAM");
+        assert!(!ram.is_unwritten(0x1_3fff, 2), "past its end");
+        ram.write(0x1_2fff, &[0]).unwrap();
+        assert!(!ram.is_unwritten(0x1_2000, 0x1000), "a written zero counts");
+        assert!(
+            !ram.is_unwritten(0x1_1fff, 2),
+            "the range reaches the written page"
+        );
+        assert!(ram.is_unwritten(0x1_0000, 0x2000) && ram.is_unwritten(0x1_3000, 0x1000));
+        ram.reset();
+        assert!(ram.is_unwritten(0x1_0000, 0x4000));
     }
 
     #[test]

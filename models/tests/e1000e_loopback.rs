@@ -157,3 +157,8 @@ fn receive_into_own_bar_is_a_reentrancy_finding_in_detect_mode() {
 fn e1000e_seeds_replay_and_encode_with_no_finding() {
     seeds_replay_and_encode("e1000e");
 }
+
+#[test]
+fn bar_accesses_other_than_dwords_are_qemus() {
+    bar_accesses_are_qemus(models::pc::build, "OK 0x10d38086");
+}

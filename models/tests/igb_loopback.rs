@@ -150,3 +150,8 @@ fn the_regression_runs_clean_under_the_guard() {
 fn igb_seeds_replay_and_encode_with_no_finding() {
     seeds_replay_and_encode("igb");
 }
+
+#[test]
+fn bar_accesses_other_than_dwords_are_qemus() {
+    bar_accesses_are_qemus(models::pc::build_igb, "OK 0x10c98086");
+}

@@ -293,9 +293,12 @@ impl Machine {
         let fits = addr
             .checked_add(size.saturating_sub(1))
             .is_some_and(|end| end <= seg.last);
-        !fits
-            && !matches!(seg.backing, Backing::Ram)
-            && self.within_config_address(space, addr, size).is_none()
+        // An access inside CONFIG_ADDRESS's four bytes that starts in its own segment stays
+        // whole here and in QEMU; one that starts in a register mapped over a byte of it
+        // (0xCF9) is the host's here and that register's in QEMU.
+        let host_keeps = matches!(seg.backing, Backing::PciConfigAddress)
+            && self.within_config_address(space, addr, size).is_some();
+        !fits && !matches!(seg.backing, Backing::Ram) && !host_keeps
     }
 
     pub(super) fn access(

@@ -41,6 +41,12 @@ impl Context for DeviceCtx<'_> {
     }
 
     #[track_caller]
+    fn dma_read_unwritten(&mut self, addr: u64, buf: &mut [u8]) -> Result<bool, DmaError> {
+        let dev = self.dev;
+        self.with_caller(Location::caller(), |m| m.dma_read_unwritten(dev, addr, buf))
+    }
+
+    #[track_caller]
     fn dma_write(&mut self, addr: u64, data: &[u8]) -> Result<(), DmaError> {
         let dev = self.dev;
         self.with_caller(Location::caller(), |m| {

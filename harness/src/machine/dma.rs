@@ -125,20 +125,38 @@ impl Machine {
         write_data: Option<&[u8]>,
     ) -> Result<(), DmaError> {
         if self.observer.is_none() {
-            return self.dma_inner(dev, addr, len, read_buf, write_data);
+            return self.dma_inner(dev, addr, len, read_buf, write_data, None);
         }
         match read_buf {
             Some(buf) => {
-                let r = self.dma_inner(dev, addr, len, Some(&mut *buf), None);
+                let r = self.dma_inner(dev, addr, len, Some(&mut *buf), None, None);
                 self.log_dma(dev, addr, len, false, Some(buf), &r);
                 r
             }
             None => {
-                let r = self.dma_inner(dev, addr, len, None, write_data);
+                let r = self.dma_inner(dev, addr, len, None, write_data, None);
                 self.log_dma(dev, addr, len, write_data.is_some(), write_data, &r);
                 r
             }
         }
+    }
+
+    /// A DMA read that leaves `buf` as it was and answers `Ok(true)` when the bytes are RAM
+    /// nothing wrote this input, after the lazy fill had its chance (`Context::dma_read_unwritten`).
+    /// With an observer installed it reads, so the record shows the bytes.
+    pub(super) fn dma_read_unwritten(
+        &mut self,
+        dev: DeviceId,
+        addr: u64,
+        buf: &mut [u8],
+    ) -> Result<bool, DmaError> {
+        let len = buf.len();
+        if self.observer.is_some() {
+            return self.dma(dev, addr, len, Some(buf), None).map(|()| false);
+        }
+        let mut unwritten = false;
+        self.dma_inner(dev, addr, len, Some(buf), None, Some(&mut unwritten))
+            .map(|()| unwritten)
     }
 
     /// Log a finished DMA transfer, with the watchpoints it touched; with watch-break on, a
@@ -189,6 +207,7 @@ impl Machine {
         len: usize,
         mut read_buf: Option<&mut [u8]>,
         write_data: Option<&[u8]>,
+        unwritten: Option<&mut bool>,
     ) -> Result<(), DmaError> {
         if !self
             .state
@@ -230,7 +249,10 @@ impl Machine {
             match (read_buf, write_data) {
                 (Some(b), _) => {
                     self.lazy_fill(addr, len);
-                    self.ram.read(addr, b);
+                    match unwritten {
+                        Some(flag) if self.ram.is_unwritten(addr, len) => *flag = true,
+                        _ => self.ram.read(addr, b),
+                    }
                 }
                 (None, Some(d)) => self.ram_write(addr, d),
                 (None, None) => {}

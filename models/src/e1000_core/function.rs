@@ -4,7 +4,7 @@
 //! with each model.
 
 use super::{MSI_CTRL_ENABLE, MSIX_CTRL_ENABLE, MSIX_CTRL_MASKALL};
-use harness::access::{AccessRules, Space};
+use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{RegionId, RegionSpec};
 use harness::pci::{self, BarDef, BarKind, PciConfig};
 
@@ -28,14 +28,29 @@ pub const MSIX_SIZE: u64 = 16 << 10;
 /// Offset of the PBA in BAR3.
 pub const MSIX_PBA_OFFSET: u64 = 0x2000;
 
-/// The four regions, named `names` (registers, flash, I/O, MSI-X), dword access.
+/// How the guest's accesses reach the four BARs (QEMU 10, probed): any access of 1 to 8 bytes
+/// at any alignment, cut into naturally aligned pieces of at most a dword, each handed to the
+/// model with its own offset and size (the shared `Nic::bar_read` says what a piece does).
+/// An aligned 8-byte access is two dword accesses, low first: the datasheets let software
+/// access a register pair (RAL/RAH, the 64-bit ring bases) as one 64-bit access, and the PCI
+/// spec allows aligned QWORD accesses to the MSI-X table.
+pub const BAR_ACCESS: AccessRules = AccessRules {
+    valid_min: AccessSize::B1,
+    valid_max: AccessSize::B8,
+    unaligned: true,
+    impl_min: AccessSize::B1,
+    impl_max: AccessSize::B4,
+    impl_unaligned: false,
+};
+
+/// The four regions, named `names` (registers, flash, I/O, MSI-X), accessed as [`BAR_ACCESS`].
 pub fn regions(names: [&'static str; 4]) -> Vec<RegionSpec> {
     let [mmio, flash, io, msix] = names;
     vec![
-        RegionSpec::new(mmio, Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-        RegionSpec::new(flash, Space::Memory, MMIO_SIZE, AccessRules::DWORDS),
-        RegionSpec::new(io, Space::Io, IO_SIZE, AccessRules::DWORDS),
-        RegionSpec::new(msix, Space::Memory, MSIX_SIZE, AccessRules::DWORDS),
+        RegionSpec::new(mmio, Space::Memory, MMIO_SIZE, BAR_ACCESS),
+        RegionSpec::new(flash, Space::Memory, MMIO_SIZE, BAR_ACCESS),
+        RegionSpec::new(io, Space::Io, IO_SIZE, BAR_ACCESS),
+        RegionSpec::new(msix, Space::Memory, MSIX_SIZE, BAR_ACCESS),
     ]
 }
 

@@ -13,6 +13,7 @@
 //! | [`msix`] | MSI-X table and PBA as memory-mapped state |
 //! | [`irq`] | interrupt delivery: the INTx line, MSI (with per-vector masking where the chip has it) and MSI-X |
 //! | [`nic`] | the `Nic` trait: MDIC and autonegotiation, the I/O window, incoming frames and timers, written once over what each model provides |
+//! | [`ring`] | descriptor ring arithmetic: free receive descriptors |
 //! | [`kick`] | the transmit engine's per-kick quota (yield and resume on the virtual clock) |
 //! | [`pcap`] | the network backend's capture file (`pcap=<file>`, QEMU's filter-dump) |
 //! | [`timesync`] | the IEEE 1588 clock: SYSTIM from the virtual clock, TIMINCA, TIMADJ |
@@ -77,6 +78,7 @@ pub mod pcap;
 pub mod phy;
 pub mod regfile;
 pub mod regs;
+pub mod ring;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod timesync;

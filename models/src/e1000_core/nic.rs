@@ -11,6 +11,7 @@ use super::pcap::Pcap;
 use super::phy::Phy;
 use super::regs::{CTRL, CTRL_RFCE, CTRL_TFCE, ICR_LSC, ICR_MDAC, IOADDR, IODATA, MDIC};
 use super::{AUTONEG_NS, Chip, MAX_FRAME, TIMER_AUTONEG, TIMER_TX_RESUME};
+use harness::access::AccessSize;
 use harness::device::{Context, RegionId, TimerId};
 
 /// One NIC model as the shared code sees it.
@@ -45,24 +46,49 @@ pub(crate) trait Nic {
     /// A guest write to the MSI-X BAR.
     fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32);
 
-    /// A guest read of one of the BARs (the flash window reads 0).
-    fn bar_read(&mut self, ctx: &mut dyn Context, region: RegionId, offset: u64) -> u64 {
+    /// A guest read of one piece of a BAR access ([`BAR_ACCESS`]: naturally aligned, at most a
+    /// dword). The datasheets define only dword accesses to the registers; this answers the
+    /// others as QEMU does (its register handlers take any piece as a dword access at the
+    /// piece's own offset): a piece of the register file reads the register it lies in, from
+    /// its low byte (a byte read of CTRL+1 reads CTRL's bits 7:0); a piece of the I/O window
+    /// reads IOADDR or IODATA only at their own offsets; the MSI-X table and PBA answer dword
+    /// pieces only (the PCI spec leaves smaller ones undefined; QEMU refuses them: 0); the
+    /// flash window reads 0.
+    ///
+    /// [`BAR_ACCESS`]: super::function::BAR_ACCESS
+    fn bar_read(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+    ) -> u64 {
         let v = match region {
             MMIO_REGION => self.register_read(ctx, offset),
             IO_REGION => self.io_read(ctx, offset),
-            MSIX_REGION => self.msix_bar_read(offset),
+            MSIX_REGION if size == AccessSize::B4 => self.msix_bar_read(offset),
             _ => 0,
         };
-        u64::from(v)
+        u64::from(v) & size.mask()
     }
 
-    /// A guest write to one of the BARs (the flash window ignores it).
-    fn bar_write(&mut self, ctx: &mut dyn Context, region: RegionId, offset: u64, value: u64) {
-        let value = value as u32;
+    /// A guest write of one piece of a BAR access, as [`bar_read`](Self::bar_read): a piece of
+    /// the register file writes its value, zero-extended, to the whole register it lies in
+    /// (QEMU); the I/O window takes IOADDR and IODATA at their own offsets; the MSI-X table
+    /// takes dword pieces only; the flash window ignores it.
+    fn bar_write(
+        &mut self,
+        ctx: &mut dyn Context,
+        region: RegionId,
+        offset: u64,
+        size: AccessSize,
+        value: u64,
+    ) {
+        let value = (value & size.mask()) as u32;
         match region {
             MMIO_REGION => self.register_write(ctx, offset, value),
             IO_REGION => self.io_write(ctx, offset, value),
-            MSIX_REGION => self.msix_bar_write(ctx, offset, value),
+            MSIX_REGION if size == AccessSize::B4 => self.msix_bar_write(ctx, offset, value),
             _ => {}
         }
     }

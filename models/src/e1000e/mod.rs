@@ -52,7 +52,9 @@
 //!   (upstream QEMU; 7.2 used a separate descriptor) and it is the real CRC-32 (datasheet; QEMU
 //!   writes zeros).
 //! - A TX head outside the ring processes the descriptor there, then wraps to 0 (QEMU); a ring
-//!   walk never goes past one lap. An RX head or tail outside the ring means no free descriptor.
+//!   walk never goes past one lap. Receive takes the descriptors from the head up to the tail
+//!   even when the ring has length 0 or the tail lies outside it (QEMU; the datasheet leaves it
+//!   to programming error), the head wrapping to 0 at the ring's end.
 //! - No free RX descriptors: the frame is dropped, RXO raised and RNBC counted.
 //! - The capability chain is built at QEMU's offsets by hand (the harness helper allocates from
 //!   0x40 upwards).
@@ -679,9 +681,9 @@ impl Device for E1000e {
         ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
-        _size: AccessSize,
+        size: AccessSize,
     ) -> u64 {
-        self.bar_read(ctx, region, offset)
+        self.bar_read(ctx, region, offset, size)
     }
 
     fn write(
@@ -689,10 +691,10 @@ impl Device for E1000e {
         ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
-        _size: AccessSize,
+        size: AccessSize,
         value: u64,
     ) {
-        self.bar_write(ctx, region, offset, value);
+        self.bar_write(ctx, region, offset, size, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {

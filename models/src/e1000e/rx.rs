@@ -3,6 +3,7 @@
 use super::tx::{DESC_LEN, MIN_FRAME};
 use super::*;
 use crate::e1000_core::filter;
+use crate::e1000_core::ring::rx_free_descriptors;
 
 /// Largest frame accepted without LPE or SBP (1518 + a VLAN tag).
 pub const MAX_NORMAL_FRAME: usize = 1522;
@@ -107,13 +108,12 @@ impl E1000e {
         let base = u64::from(self.reg(RDBAH)) << 32 | u64::from(self.reg(RDBAL));
         let mut head = u64::from(self.reg(RDH));
         let tail = u64::from(self.reg(RDT));
-        let free = if count == 0 || head >= count || tail >= count {
-            0
-        } else if head <= tail {
-            tail - head
-        } else {
-            count - head + tail
-        };
+        // A zero-length ring, or a head or tail outside the ring, is a programming error the
+        // datasheet leaves undefined: QEMU takes the descriptors from the head up to the tail,
+        // the head wrapping to 0 at the ring's end, and so does this model (the walk below
+        // stops at the end of the frame; a ring of null descriptors, at the tail, at most
+        // 65535 descriptors away).
+        let free = rx_free_descriptors(count, head, tail);
         let buf_size = self.rx_buffer_size();
         let needed = data.len().div_ceil(buf_size) as u64;
         if needed > free {

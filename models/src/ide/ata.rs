@@ -228,7 +228,9 @@ impl AtaDisk {
     /// the sectors left.
     fn advance_sectors(&mut self, tf: &mut Taskfile, lba: u64, n: u32) {
         self.remaining = self.remaining.saturating_sub(n);
-        tf.set_sector_address(lba + u64::from(n), self.lba48, self.translation);
+        // A CHS address with sector 0 is sector -1 (QEMU's int64 `sector_num`), and a TRIM
+        // never checks the address in the registers: wrap as QEMU's `sector_num + n` does.
+        tf.set_sector_address(lba.wrapping_add(u64::from(n)), self.lba48, self.translation);
         tf.set_sector_count(self.remaining, self.lba48);
     }
 
@@ -548,10 +550,13 @@ impl AtaDisk {
                     let first = lba + done / SECTOR_SIZE as u64;
                     if write {
                         chunk.resize(len, 0);
-                        cursor.get(ctx, &mut chunk[..len]);
                         // A partial last sector (only the planted partial-table path) is not
                         // written.
-                        self.disk.write_run(first, &chunk[..len])?;
+                        if cursor.get_unless_unwritten(ctx, &mut chunk[..len]) {
+                            self.disk.write_zeros(first, (len / SECTOR_SIZE) as u64)?;
+                        } else {
+                            self.disk.write_run(first, &chunk[..len])?;
+                        }
                     } else if self
                         .disk
                         .reads_zeros(first, len.div_ceil(SECTOR_SIZE) as u64)

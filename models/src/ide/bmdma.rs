@@ -123,6 +123,29 @@ impl<'a> Cursor<'a> {
             let _ = ctx.dma_read(addr, &mut buf[start..end]);
         });
     }
+
+    /// Read `buf.len()` bytes of memory at the cursor, or answer `true` with `buf` as it was
+    /// when they are all RAM nothing wrote (zeros: `Context::dma_read_unwritten`).
+    pub fn get_unless_unwritten(&mut self, ctx: &mut dyn Context, buf: &mut [u8]) -> bool {
+        // Pieces before the first written one are left as they were until it is found.
+        let mut zeros_up_to = Some(0);
+        self.walk(buf.len(), |addr, start, end| {
+            let piece = &mut buf[start..end];
+            match zeros_up_to {
+                Some(_) if ctx.dma_read_unwritten(addr, piece) == Ok(true) => {
+                    zeros_up_to = Some(end);
+                }
+                Some(zeros) => {
+                    buf[..zeros].fill(0);
+                    zeros_up_to = None;
+                }
+                None => {
+                    let _ = ctx.dma_read(addr, piece);
+                }
+            }
+        });
+        zeros_up_to.is_some()
+    }
 }
 
 /// One channel's bus-master registers and its position in the PRD table.

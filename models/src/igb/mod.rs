@@ -564,9 +564,9 @@ impl Device for Igb {
         ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
-        _size: AccessSize,
+        size: AccessSize,
     ) -> u64 {
-        self.bar_read(ctx, region, offset)
+        self.bar_read(ctx, region, offset, size)
     }
 
     fn write(
@@ -574,10 +574,10 @@ impl Device for Igb {
         ctx: &mut dyn Context,
         region: RegionId,
         offset: u64,
-        _size: AccessSize,
+        size: AccessSize,
         value: u64,
     ) {
-        self.bar_write(ctx, region, offset, value);
+        self.bar_write(ctx, region, offset, size, value);
     }
 
     fn pci(&self) -> Option<&PciConfig> {

@@ -5,6 +5,7 @@ use super::tx::DESC_LEN;
 use super::*;
 use crate::e1000_core::filter::{self, RxKind};
 use crate::e1000_core::offload::{self, MIN_FRAME, ethernet_crc};
+use crate::e1000_core::ring::rx_free_descriptors;
 
 /// Largest frame accepted without LPE, FCS included (1518 + a VLAN tag).
 pub const MAX_NORMAL_FRAME: usize = 1522;
@@ -196,13 +197,12 @@ impl Igb {
         let base = u64::from(self.reg(rxq(q, Q_BAH))) << 32 | u64::from(self.reg(rxq(q, Q_BAL)));
         let mut head = u64::from(self.reg(rxq(q, Q_HEAD)));
         let tail = u64::from(self.reg(rxq(q, Q_TAIL)));
-        let free = if count == 0 || head >= count || tail >= count {
-            0
-        } else if head <= tail {
-            tail - head
-        } else {
-            count - head + tail
-        };
+        // A zero-length ring, or a head or tail outside the ring, is a programming error the
+        // datasheet leaves undefined: QEMU takes the descriptors from the head up to the tail,
+        // the head wrapping to 0 at the ring's end, and so does this model (the walk below
+        // stops at the end of the frame; a ring of null descriptors, at the tail, at most
+        // 65535 descriptors away).
+        let free = rx_free_descriptors(count, head, tail);
         let buf_size = self.rx_buffer_size(q);
         let needed = data.len().div_ceil(buf_size) as u64;
         if needed > free {
