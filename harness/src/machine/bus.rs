@@ -394,7 +394,12 @@ impl Machine {
         let region_size = self.region_spec(dev, region).map_or(0, |r| r.size);
         let mut result = 0u64;
         let mut done = 0u64;
+        // A DMA piece was paid for with the transfer's bytes: so are the handler-sized pieces
+        // it is split into here (otherwise each would cost a device call, and a bounded
+        // transfer into a register file that takes dwords could spend the budget).
+        let dma_piece = self.state.dma.piece;
         while done < total {
+            self.state.dma.piece = dma_piece;
             let off = offset + done;
             let left = total - done;
             let mut p = rules.impl_max.bytes().min(8);
@@ -436,6 +441,7 @@ impl Machine {
             }
             done += take;
         }
+        self.state.dma.piece = false;
         result & size.mask()
     }
 

@@ -109,10 +109,10 @@ impl E1000e {
         let mut head = u64::from(self.reg(RDH));
         let tail = u64::from(self.reg(RDT));
         // A zero-length ring, or a head or tail outside the ring, is a programming error the
-        // datasheet leaves undefined: QEMU takes the descriptors from the head up to the tail,
-        // the head wrapping to 0 at the ring's end, and so does this model (the walk below
-        // stops at the end of the frame; a ring of null descriptors, at the tail, at most
-        // 65535 descriptors away).
+        // datasheet leaves undefined: no descriptor is free there (QEMU takes the descriptors
+        // from the head up to the tail; following it let one burst walk millions of null
+        // descriptors in one operation). Inside the ring the walk below stops at the end of
+        // the frame, at most one lap.
         let free = rx_free_descriptors(count, head, tail);
         let buf_size = self.rx_buffer_size();
         let needed = data.len().div_ceil(buf_size) as u64;
