@@ -917,11 +917,26 @@ pub fn load(root: &Path) -> Result<Option<Results>, String> {
     }
 }
 
-/// Write `bench/results.md`, `bench/results.json` and `bench/time-to-bug.svg`.
+/// The line in `bench/results.md` after which sections are written by hand (figures no bench
+/// run measures, such as differential-fuzzing counts): every run keeps them as they are.
+pub const HAND_WRITTEN_MARK: &str =
+    "<!-- Written by hand below this line: devfuzz bench keeps it as it is. -->";
+
+/// Write `bench/results.md` (keeping what follows [`HAND_WRITTEN_MARK`]), `bench/results.json`
+/// and `bench/time-to-bug.svg`.
 pub fn write(root: &Path, r: &Results) -> Result<(), String> {
     let dir = root.join("bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("results.md"), markdown(r)).map_err(|e| e.to_string())?;
+    let md_path = dir.join("results.md");
+    let kept = std::fs::read_to_string(&md_path)
+        .ok()
+        .and_then(|old| old.find(HAND_WRITTEN_MARK).map(|i| old[i..].to_string()));
+    let mut md = markdown(r);
+    if let Some(tail) = kept {
+        md.push('\n');
+        md.push_str(&tail);
+    }
+    std::fs::write(&md_path, md).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("results.json"), json(r)).map_err(|e| e.to_string())?;
     if !r.time_to_bug.is_empty() {
         std::fs::write(dir.join("time-to-bug.svg"), svg(r)).map_err(|e| e.to_string())?;
@@ -1128,6 +1143,22 @@ fn svg(r: &Results) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_bench_run_keeps_the_hand_written_sections() {
+        let root = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(root.path().join("bench")).unwrap();
+        let hand = format!("{HAND_WRITTEN_MARK}\n\n## Differential fuzzing\n\ncounts\n");
+        std::fs::write(
+            root.path().join("bench/results.md"),
+            format!("# old figures\n\n{hand}"),
+        )
+        .unwrap();
+        write(root.path(), &Results::default()).unwrap();
+        let md = std::fs::read_to_string(root.path().join("bench/results.md")).unwrap();
+        assert!(md.starts_with("# devfuzz bench results"), "{md}");
+        assert!(!md.contains("# old figures") && md.ends_with(&hand), "{md}");
+    }
     use super::*;
 
     #[test]
