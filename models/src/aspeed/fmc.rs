@@ -7,7 +7,7 @@
 //! the AST2600 watchdog's alternate boot (FMC_WDT2 is stored only), NAND/NOR chip-select types.
 //!
 //! # Choices (and where they differ from QEMU)
-//! - Accesses are handed over as QEMU's bus does ([`RULES`]): 8-byte accesses as two 4-byte
+//! - Accesses are handed over as QEMU's bus does (`RULES`): 8-byte accesses as two 4-byte
 //!   ones, unaligned ones in aligned pieces. A narrow register access reads the low bytes of its
 //!   register and writes the whole register (value zero-extended), whatever its offset, as
 //!   QEMU's FMC: the datasheet only describes 32-bit accesses and the drivers make only those.
