@@ -617,7 +617,7 @@ impl Fmc {
             match hit {
                 None => run.fill(NO_FLASH),
                 Some((cs, seg_offset)) if !self.held_elsewhere(cs).is_empty() => {
-                    self.shared_bus_read(ctx, cs, seg_offset, run, unit);
+                    self.shared_bus(ctx, cs, seg_offset, run, unit, false);
                 }
                 Some((cs, seg_offset)) => match self.mode(cs) {
                     MODE_USER => {
@@ -653,7 +653,7 @@ impl Fmc {
                 continue;
             }
             if !self.held_elsewhere(cs).is_empty() {
-                self.shared_bus_write(ctx, cs, seg_offset, run, unit);
+                self.shared_bus(ctx, cs, seg_offset, &mut run.to_vec(), unit, true);
                 continue;
             }
             match self.mode(cs) {
@@ -706,21 +706,30 @@ impl Fmc {
         (targets, own && self.mode(cs) != MODE_USER)
     }
 
-    /// A window read of `cs` while another chip select is held (see [`Fmc::held_elsewhere`]),
-    /// byte by byte as QEMU's SSI bus moves them: in user mode the bytes alone, in a read mode
-    /// each unit is its command and data with `cs` asserted around it.
-    fn shared_bus_read(
+    /// A window access of `cs` while another chip select is held (see [`Fmc::held_elsewhere`]),
+    /// byte by byte as QEMU's SSI bus moves them: in user mode the bytes alone, in a read or
+    /// write mode each unit is its command and data with `cs` asserted around it. A write sends
+    /// `run`; a read fills it with what the flashes answer (0 in a mode that does not read).
+    fn shared_bus(
         &mut self,
         ctx: &mut dyn Context,
         cs: usize,
         seg_offset: u64,
         run: &mut [u8],
         unit: usize,
+        write: bool,
     ) {
         let (targets, transient) = self.shared_targets(ctx, cs);
         let mode = self.mode(cs);
-        if !matches!(mode, MODE_USER | MODE_READ | MODE_FREAD) {
-            run.fill(0);
+        let moves = if write {
+            matches!(mode, MODE_USER | MODE_WRITE)
+        } else {
+            matches!(mode, MODE_USER | MODE_READ | MODE_FREAD)
+        };
+        if !moves {
+            if !write {
+                run.fill(0);
+            }
             return;
         }
         let command = self.command(cs);
@@ -730,38 +739,11 @@ impl Fmc {
                     self.bus_transfer(ctx, &targets, b);
                 }
             }
-            for out in chunk.iter_mut() {
-                *out = self.bus_transfer(ctx, &targets, 0);
-            }
-            if transient && let Some(flash) = self.flashes.get_mut(cs) {
-                flash.deselect(ctx);
-            }
-        }
-    }
-
-    /// A window write of `cs` while another chip select is held (see [`Fmc::shared_bus_read`]).
-    fn shared_bus_write(
-        &mut self,
-        ctx: &mut dyn Context,
-        cs: usize,
-        seg_offset: u64,
-        run: &[u8],
-        unit: usize,
-    ) {
-        let (targets, transient) = self.shared_targets(ctx, cs);
-        let mode = self.mode(cs);
-        if !matches!(mode, MODE_USER | MODE_WRITE) {
-            return;
-        }
-        let command = self.command(cs);
-        for (i, chunk) in run.chunks(unit).enumerate() {
-            if mode != MODE_USER {
-                for b in command.bytes(seg_offset + (i * unit) as u64) {
-                    self.bus_transfer(ctx, &targets, b);
+            for byte in chunk.iter_mut() {
+                let answer = self.bus_transfer(ctx, &targets, if write { *byte } else { 0 });
+                if !write {
+                    *byte = answer;
                 }
-            }
-            for &b in chunk {
-                self.bus_transfer(ctx, &targets, b);
             }
             if transient && let Some(flash) = self.flashes.get_mut(cs) {
                 flash.deselect(ctx);
