@@ -2,33 +2,64 @@
 //! counter rules (saturating adds; clear on read; 64-bit pairs clear when the high half is read).
 
 use super::regs::{GORCH, GORCL, GOTCH, GOTCL, TORH, TORL, TOTH, TOTL};
-use std::sync::Arc;
+use std::rc::Rc;
 
 /// Dwords per page of the register file.
 const PAGE_WORDS: usize = 256;
+
+/// One page of dwords.
+type Page = [u32; PAGE_WORDS];
 
 /// Dword storage for a register file of `end` bytes. Offsets past the end read 0 and drop
 /// writes, so no guest offset can index outside it.
 ///
 /// The dwords live in 1 KiB pages shared copy-on-write, so a clone (the machine clones a device
 /// to restore its checkpoint before every fuzz input) copies page pointers, and an input pays
-/// for the pages it writes. The file also remembers which dwords were written since the last
-/// [`clear`](Self::clear), so a device reset zeroes those instead of the whole file.
-#[derive(Clone)]
+/// for the pages it writes; `clone_from` replaces only the pages that differ. The file also
+/// holds its reset contents ([`keep_as_reset`](Self::keep_as_reset)) as shared pages, so a
+/// device reset ([`reset`](Self::reset)) puts page pointers back instead of writing each
+/// register. The pages are `Rc`, not `Arc`: a device never leaves its thread, and an atomic
+/// reference count would cost a locked instruction on every register write (`make_mut`) and
+/// every page of every checkpoint restore.
 pub struct RegFile {
-    pages: Vec<Arc<[u32; PAGE_WORDS]>>,
+    pages: Vec<Rc<Page>>,
+    /// The pages a reset returns to, shared by every clone.
+    reset_pages: Rc<[Rc<Page>]>,
     /// Dwords in the file.
     len: usize,
-    /// Indices of the dwords written since the last clear, each once.
-    written: Vec<u32>,
-    /// One bit per dword: in `written`.
-    marked: Box<[u64]>,
+}
+
+impl Clone for RegFile {
+    fn clone(&self) -> Self {
+        Self {
+            pages: self.pages.clone(),
+            reset_pages: Rc::clone(&self.reset_pages),
+            len: self.len,
+        }
+    }
+
+    /// Reuses the page table and skips the pages both files already share.
+    fn clone_from(&mut self, source: &Self) {
+        if self.pages.len() == source.pages.len() {
+            for (page, from) in self.pages.iter_mut().zip(&source.pages) {
+                if !Rc::ptr_eq(page, from) {
+                    *page = Rc::clone(from);
+                }
+            }
+        } else {
+            self.pages.clone_from(&source.pages);
+        }
+        if !Rc::ptr_eq(&self.reset_pages, &source.reset_pages) {
+            self.reset_pages = Rc::clone(&source.reset_pages);
+        }
+        self.len = source.len;
+    }
 }
 
 impl PartialEq for RegFile {
-    /// Equal contents (what was written when does not matter).
+    /// Equal contents (what was written when, and the reset contents, do not matter).
     fn eq(&self, other: &Self) -> bool {
-        self.len == other.len && self.pages.iter().zip(&other.pages).all(|(a, b)| a == b)
+        self.len == other.len && self.pages == other.pages
     }
 }
 
@@ -51,28 +82,32 @@ impl std::fmt::Debug for RegFile {
 }
 
 impl RegFile {
-    /// A zeroed register file covering byte offsets `[0, end)`.
+    /// A zeroed register file covering byte offsets `[0, end)`; a reset zeroes it until
+    /// [`keep_as_reset`](Self::keep_as_reset) says otherwise.
     pub fn new(end: u64) -> Self {
         let len = (end / 4) as usize;
-        let zero = Arc::new([0; PAGE_WORDS]);
+        let zero = Rc::new([0; PAGE_WORDS]);
+        let pages = vec![zero; len.div_ceil(PAGE_WORDS)];
         Self {
-            pages: vec![zero; len.div_ceil(PAGE_WORDS)],
+            reset_pages: Rc::from(pages.as_slice()),
+            pages,
             len,
-            written: Vec::new(),
-            marked: vec![0; len.div_ceil(64)].into_boxed_slice(),
         }
     }
 
-    /// Zero every register (touches only what was written).
-    pub fn clear(&mut self) {
-        for &i in &self.written {
-            let i = i as usize;
-            if self.pages[i / PAGE_WORDS][i % PAGE_WORDS] != 0 {
-                Arc::make_mut(&mut self.pages[i / PAGE_WORDS])[i % PAGE_WORDS] = 0;
+    /// Make the present contents what [`reset`](Self::reset) returns to (a device builds its
+    /// reset values once, here).
+    pub fn keep_as_reset(&mut self) {
+        self.reset_pages = Rc::from(self.pages.as_slice());
+    }
+
+    /// Return every register to the reset contents (touches only the pages that differ).
+    pub fn reset(&mut self) {
+        for (page, reset) in self.pages.iter_mut().zip(self.reset_pages.iter()) {
+            if !Rc::ptr_eq(page, reset) {
+                *page = Rc::clone(reset);
             }
-            self.marked[i / 64] &= !(1 << (i % 64));
         }
-        self.written.clear();
     }
 
     /// The register at byte `offset` (0 outside the file).
@@ -92,12 +127,7 @@ impl RegFile {
         }
         let page = &mut self.pages[i / PAGE_WORDS];
         if page[i % PAGE_WORDS] != value {
-            Arc::make_mut(page)[i % PAGE_WORDS] = value;
-        }
-        let bit = 1u64 << (i % 64);
-        if self.marked[i / 64] & bit == 0 {
-            self.marked[i / 64] |= bit;
-            self.written.push(i as u32);
+            Rc::make_mut(page)[i % PAGE_WORDS] = value;
         }
     }
 
@@ -149,13 +179,19 @@ mod tests {
         b.set(0x1ffc, 9);
         assert_eq!((a.get(0x404), a.get(0x1ffc)), (7, 0));
         assert_eq!((b.get(0x404), b.get(0x1ffc)), (8, 9));
-        a.clear();
-        assert_eq!(b.get(0x404), 8, "clearing the original leaves the clone");
+        a.reset();
+        assert_eq!(b.get(0x404), 8, "resetting the original leaves the clone");
         assert_ne!(a, b);
+        let mut c = RegFile::new(0x2000);
+        c.set(0x10, 1);
+        c.clone_from(&b);
+        assert_eq!(c, b, "clone_from copies the contents");
+        c.set(0x404, 10);
+        assert_eq!(b.get(0x404), 8, "and stays independent");
     }
 
     #[test]
-    fn clear_zeroes_everything_written_and_equals_a_fresh_file() {
+    fn reset_returns_to_the_kept_contents_and_equals_a_fresh_file() {
         let mut regs = RegFile::new(0x100);
         for (offset, value) in [
             (0, 1),
@@ -170,10 +206,20 @@ mod tests {
         regs.count64(TORL, u64::MAX);
         assert_eq!(regs.get(0x40), 4);
         assert_eq!(regs.get(0x100), 0, "past the end");
-        regs.clear();
+        regs.reset();
         assert_eq!(regs, RegFile::new(0x100));
         regs.set(0x40, 9);
-        regs.clear();
-        assert_eq!(regs, RegFile::new(0x100), "marks were reset with the words");
+        regs.keep_as_reset();
+        let kept = regs.clone();
+        regs.set(0x40, 10);
+        regs.set(0x80, 11);
+        regs.reset();
+        assert_eq!(regs, kept, "back to the kept contents");
+        assert_eq!((regs.get(0x40), regs.get(0x80)), (9, 0));
+        let mut copy = RegFile::new(0x100);
+        copy.clone_from(&regs);
+        copy.set(0x40, 12);
+        copy.reset();
+        assert_eq!(copy.get(0x40), 9, "a copy resets to the same contents");
     }
 }

@@ -123,7 +123,7 @@ impl IrqChip for E1000eIrq {
 }
 
 /// The e1000e device model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct E1000e {
     pci: PciConfig,
     /// Register file, one dword per 4 bytes of [0, REG_FILE_END).
@@ -153,6 +153,25 @@ pub struct E1000e {
     planted: Planted,
 }
 
+crate::e1000_core::clone_by_field!(E1000e {
+    pci,
+    regs,
+    eeprom,
+    phy,
+    phy_reset_asserted,
+    link_up,
+    timesync,
+    ioaddr,
+    irq,
+    tx,
+    tx_kick,
+    sent,
+    tx_malformed,
+    loopback_depth,
+    pcap,
+    planted,
+});
+
 impl Default for E1000e {
     fn default() -> Self {
         Self::new()
@@ -174,10 +193,11 @@ impl E1000e {
     }
 
     fn fresh() -> Self {
-        Self::fresh_with(RegFile::new(REG_FILE_END))
+        Self::fresh_with(reset_regs())
     }
 
-    /// Power-on state around `regs` (cleared by [`reset_mac`](Self::reset_mac)).
+    /// Power-on state around `regs` (returned to its reset contents by
+    /// [`reset_mac`](Self::reset_mac)).
     fn fresh_with(regs: RegFile) -> Self {
         Self {
             pci: pci_config(),
@@ -223,18 +243,18 @@ impl E1000e {
     /// and the backend are kept.
     fn reset_mac(&mut self, software: bool) {
         // A software reset keeps the packet buffer sizes and the interrupt throttling (QEMU).
-        let kept: Vec<(u64, u32)> = if software {
-            [PBA, PBS, ITR]
-                .into_iter()
-                .chain((0..MSIX_VECTORS as u64).map(|i| EITR + 4 * i))
-                .map(|r| (r, self.reg(r)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.regs.clear();
-        for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
-            self.set_reg(offset, value);
+        let kept = software.then(|| {
+            let eitr: [u32; MSIX_VECTORS] = std::array::from_fn(|i| self.reg(EITR + 4 * i as u64));
+            (self.reg(PBA), self.reg(PBS), self.reg(ITR), eitr)
+        });
+        self.regs.reset();
+        if let Some((pba, pbs, itr, eitr)) = kept {
+            self.set_reg(PBA, pba);
+            self.set_reg(PBS, pbs);
+            self.set_reg(ITR, itr);
+            for (i, value) in eitr.into_iter().enumerate() {
+                self.set_reg(EITR + 4 * i as u64, value);
+            }
         }
         let mac = self.permanent_mac();
         self.set_reg(RA, u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
@@ -639,6 +659,17 @@ fn status(ctrl: u32, ctrl_ext: u32, link_up: bool, phy_reset_asserted: bool) -> 
         status |= STATUS_PHYRA;
     }
     status
+}
+
+/// The register file at reset (the MAC address aside), kept as what
+/// [`RegFile::reset`] returns to: built once per device, not on every reset.
+fn reset_regs() -> RegFile {
+    let mut regs = RegFile::new(REG_FILE_END);
+    for &(offset, value) in RESET_VALUES {
+        regs.set(offset, value);
+    }
+    regs.keep_as_reset();
+    regs
 }
 
 fn pci_config() -> PciConfig {

@@ -37,6 +37,45 @@ fn ctrl_rst_restores_register_reset_values_and_self_clears() {
     assert_eq!(rd(&mut dev, &mut c, TARC0), 0x403);
 }
 
+/// CTRL.RST gives the register file a fresh device has, but for the packet buffer sizes and
+/// interrupt throttling it keeps: the same file as writing every reset value again, the kept
+/// ones after `RESET_VALUES`, then the MAC address.
+#[test]
+fn software_reset_equals_writing_the_reset_values_again() {
+    let mut c = ctx();
+    let mut dev = E1000e::new();
+    for (offset, value) in [
+        (RCTL, 0x805a),
+        (PBA, 0x0018_0010),
+        (PBS, 0x11),
+        (ITR, 0x200),
+        (EITR + 4, 0x300),
+        (EITR + 16, 0x400),
+        (TDBAL, 0x1000),
+        (RA, 0x1122_3344),
+    ] {
+        wr(&mut dev, &mut c, offset, value);
+    }
+    let kept: Vec<(u64, u32)> = [PBA, PBS, ITR]
+        .into_iter()
+        .chain((0..MSIX_VECTORS as u64).map(|i| EITR + 4 * i))
+        .map(|r| (r, dev.regs.get(r)))
+        .collect();
+    wr(&mut dev, &mut c, CTRL, CTRL_RST);
+    let mut want = RegFile::new(REG_FILE_END);
+    for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
+        want.set(offset, value);
+    }
+    let mac = dev.permanent_mac();
+    want.set(RA, u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
+    want.set(
+        RA + 4,
+        u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
+    );
+    assert_eq!(dev.regs, want);
+    assert_eq!(dev.regs.get(EITR + 16), 0x400);
+}
+
 #[test]
 fn eeprom_words_sum_to_0xbaba() {
     let dev = E1000e::new();

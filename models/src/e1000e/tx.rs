@@ -45,7 +45,7 @@ pub(super) struct TxContext {
 }
 
 /// A packet being assembled from data descriptors.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct TxState {
     context: TxContext,
     packet: Vec<u8>,
@@ -60,6 +60,18 @@ pub(super) struct TxState {
     /// Legacy checksum insertion (CSO, CSS).
     legacy_csum: Option<(u8, u8)>,
 }
+
+crate::e1000_core::clone_by_field!(TxState {
+    context,
+    packet,
+    fragments,
+    skip,
+    tse,
+    ixsm,
+    txsm,
+    vlan,
+    legacy_csum,
+});
 
 impl E1000e {
     pub(super) fn write_tdt(&mut self, ctx: &mut dyn Context, value: u32) {

@@ -145,7 +145,7 @@ impl IrqChip for IgbIrq {
 }
 
 /// The igb (82576 PF) device model.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Igb {
     pci: PciConfig,
     regs: RegFile,
@@ -167,6 +167,22 @@ pub struct Igb {
     pcap: Option<Pcap>,
 }
 
+crate::e1000_core::clone_by_field!(Igb {
+    pci,
+    regs,
+    eeprom,
+    phy,
+    ioaddr,
+    irq,
+    timesync,
+    tx,
+    tx_kick,
+    tx_resume,
+    sent,
+    tx_malformed,
+    pcap,
+});
+
 impl Default for Igb {
     fn default() -> Self {
         Self::new()
@@ -177,11 +193,11 @@ impl Igb {
     /// A powered-on 82576 with QEMU's default MAC. The link is down until the driver restarts
     /// autonegotiation (QEMU's power-on state as the driver sees it).
     pub fn new() -> Self {
-        Self::with_regs(RegFile::new(REG_FILE_END))
+        Self::with_regs(reset_regs())
     }
 
-    /// A powered-on device around a register file (cleared here), so a reset keeps the
-    /// allocation.
+    /// A powered-on device around a register file (returned to its reset contents here), so a
+    /// reset keeps the allocation.
     fn with_regs(regs: RegFile) -> Self {
         let mut dev = Self {
             pci: pci_config(),
@@ -227,28 +243,18 @@ impl Igb {
     /// transmit state dropped, every VF told the PF reset (RSTI). PCI configuration, EEPROM,
     /// MSI-X table, the INTx level and the backend are kept.
     fn reset_mac(&mut self, software: bool) {
-        let kept: Vec<(u64, u32)> = if software {
-            [RXPBS, TXPBS]
-                .into_iter()
-                .chain((0..EITR_COUNT).map(|i| EITR + 4 * i))
-                .map(|r| (r, self.reg(r)))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.regs.clear();
-        for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
-            self.regs.set(offset, value);
-        }
-        for n in 0..QUEUES {
-            let enable = if n == 0 { DCTL_QUEUE_ENABLE } else { 0 };
-            self.regs.set(rxq(n, Q_DCTL), RXDCTL_RESET | enable);
-            self.regs.set(txq(n, Q_DCTL), enable);
-            self.regs.set(txq(n, Q_TXCTL), TXCTL_RESET);
-        }
-        for p in 0..POOLS as u64 {
-            self.regs.set(VMOLR + 4 * p, VMOLR_STRCRC | 0x2600);
-            self.regs.set(V2PMAILBOX + 4 * p, V2P_RSTI);
+        let kept = software.then(|| {
+            let eitr: [u32; EITR_COUNT as usize] =
+                std::array::from_fn(|i| self.reg(EITR + 4 * i as u64));
+            (self.reg(RXPBS), self.reg(TXPBS), eitr)
+        });
+        self.regs.reset();
+        if let Some((rxpbs, txpbs, eitr)) = kept {
+            self.regs.set(RXPBS, rxpbs);
+            self.regs.set(TXPBS, txpbs);
+            for (i, value) in eitr.into_iter().enumerate() {
+                self.regs.set(EITR + 4 * i as u64, value);
+            }
         }
         let mac = eeprom::mac(&self.eeprom);
         self.regs
@@ -523,6 +529,27 @@ impl Nic for Igb {
     fn msix_bar_write(&mut self, ctx: &mut dyn Context, offset: u64, value: u32) {
         self.irq.msix_write(&self.pci, ctx, offset, value);
     }
+}
+
+/// The register file at reset (the MAC address aside), kept as what
+/// [`RegFile::reset`] returns to: built once per device, not on every reset.
+fn reset_regs() -> RegFile {
+    let mut regs = RegFile::new(REG_FILE_END);
+    for &(offset, value) in RESET_VALUES {
+        regs.set(offset, value);
+    }
+    for n in 0..QUEUES {
+        let enable = if n == 0 { DCTL_QUEUE_ENABLE } else { 0 };
+        regs.set(rxq(n, Q_DCTL), RXDCTL_RESET | enable);
+        regs.set(txq(n, Q_DCTL), enable);
+        regs.set(txq(n, Q_TXCTL), TXCTL_RESET);
+    }
+    for p in 0..POOLS as u64 {
+        regs.set(VMOLR + 4 * p, VMOLR_STRCRC | 0x2600);
+        regs.set(V2PMAILBOX + 4 * p, V2P_RSTI);
+    }
+    regs.keep_as_reset();
+    regs
 }
 
 fn pci_config() -> PciConfig {

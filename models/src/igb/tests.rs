@@ -83,6 +83,51 @@ fn reset_equals_fresh() {
     assert_eq!(dev, Igb::new());
 }
 
+/// CTRL.RST gives the register file a fresh device has, but for the packet buffer sizes and
+/// EITR it keeps: the same file as writing every reset value again in order, the kept ones
+/// after `RESET_VALUES`, then the queues, pools and MAC address.
+#[test]
+fn software_reset_equals_writing_the_reset_values_again() {
+    let mut c = ctx();
+    let mut dev = Igb::new();
+    loopback_setup(&mut dev, &mut c, 1);
+    wr(&mut dev, &mut c, RXPBS, 0x33);
+    wr(&mut dev, &mut c, TXPBS, 0x21);
+    wr(&mut dev, &mut c, EITR + 4 * 3, 0x1230);
+    wr(&mut dev, &mut c, EITR + 4 * 24, 0x4560);
+    wr(&mut dev, &mut c, VMOLR + 4, 0);
+    wr(&mut dev, &mut c, txq(5, Q_DCTL), DCTL_QUEUE_ENABLE);
+    wr(&mut dev, &mut c, RA, 0x1122_3344);
+    let kept: Vec<(u64, u32)> = [RXPBS, TXPBS]
+        .into_iter()
+        .chain((0..EITR_COUNT).map(|i| EITR + 4 * i))
+        .map(|r| (r, dev.regs.get(r)))
+        .collect();
+    wr(&mut dev, &mut c, CTRL, CTRL_RST);
+    let mut want = RegFile::new(REG_FILE_END);
+    for &(offset, value) in RESET_VALUES.iter().chain(&kept) {
+        want.set(offset, value);
+    }
+    for n in 0..QUEUES {
+        let enable = if n == 0 { DCTL_QUEUE_ENABLE } else { 0 };
+        want.set(rxq(n, Q_DCTL), RXDCTL_RESET | enable);
+        want.set(txq(n, Q_DCTL), enable);
+        want.set(txq(n, Q_TXCTL), TXCTL_RESET);
+    }
+    for p in 0..POOLS as u64 {
+        want.set(VMOLR + 4 * p, VMOLR_STRCRC | 0x2600);
+        want.set(V2PMAILBOX + 4 * p, V2P_RSTI);
+    }
+    let mac = eeprom::mac(&dev.eeprom);
+    want.set(RA, u32::from_le_bytes([mac[0], mac[1], mac[2], mac[3]]));
+    want.set(
+        RA + 4,
+        u32::from(u16::from_le_bytes([mac[4], mac[5]])) | RAH_AV,
+    );
+    assert_eq!(dev.regs, want);
+    assert_eq!(dev.regs.get(EITR + 4 * 3), 0x1230);
+}
+
 #[test]
 fn pci_identity_bars_and_capability_chain() {
     let mut dev = Igb::new();

@@ -44,7 +44,7 @@ pub(super) struct TxContext {
 }
 
 /// One queue's packet being assembled.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(super) struct TxQueue {
     contexts: [TxContext; 2],
     packet: Vec<u8>,
@@ -60,6 +60,19 @@ pub(super) struct TxQueue {
     /// Legacy checksum insertion (CSO, CSS).
     legacy_csum: Option<(u8, u8)>,
 }
+
+crate::e1000_core::clone_by_field!(TxQueue {
+    contexts,
+    packet,
+    fragments,
+    skip,
+    slot,
+    tse,
+    ixsm,
+    txsm,
+    vlan,
+    legacy_csum,
+});
 
 impl Igb {
     /// TCTL was written: kick every queue.
