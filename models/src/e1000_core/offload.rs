@@ -109,34 +109,43 @@ pub fn ethernet_crc(data: &[u8]) -> u32 {
     crc32fast::hash(data)
 }
 
+/// The statistics counters a frame updates, as one [`RegFile::block_mut`] (they share a page).
+const FRAME_STATS: (u64, usize) = (PRC64, ((BPTC + 4 - PRC64) / 4) as usize);
+
 /// Count a transmitted frame (without FCS): TPT, GPTC, TOTL/GOTCL, BPTC/MPTC, PTCxx.
 pub fn count_tx(regs: &mut RegFile, frame: &[u8]) {
     let len = frame.len();
-    regs.count(TPT, 1);
-    regs.count(GPTC, 1);
-    regs.count64(TOTL, len as u64);
-    regs.count64(GOTCL, len as u64);
+    let Some(mut stats) = regs.block_mut(FRAME_STATS.0, FRAME_STATS.1) else {
+        return;
+    };
+    stats.count(TPT, 1);
+    stats.count(GPTC, 1);
+    stats.count64(TOTL, len as u64);
+    stats.count64(GOTCL, len as u64);
     if frame.len() >= 6 && frame[..6] == [0xFF; 6] {
-        regs.count(BPTC, 1);
+        stats.count(BPTC, 1);
     } else if frame.first().is_some_and(|b| b & 1 != 0) {
-        regs.count(MPTC, 1);
+        stats.count(MPTC, 1);
     }
-    regs.count(PTC64 + 4 * size_bucket(len + 4), 1);
+    stats.count(PTC64 + 4 * size_bucket(len + 4), 1);
 }
 
 /// Count a received frame of `wire_len` bytes (with FCS): TPR, GPRC, TORL/GORCL, BPRC/MPRC,
 /// PRCxx.
 pub fn count_rx(regs: &mut RegFile, kind: RxKind, wire_len: usize) {
-    regs.count(TPR, 1);
-    regs.count(GPRC, 1);
-    regs.count64(TORL, wire_len as u64);
-    regs.count64(GORCL, wire_len as u64);
+    let Some(mut stats) = regs.block_mut(FRAME_STATS.0, FRAME_STATS.1) else {
+        return;
+    };
+    stats.count(TPR, 1);
+    stats.count(GPRC, 1);
+    stats.count64(TORL, wire_len as u64);
+    stats.count64(GORCL, wire_len as u64);
     match kind {
-        RxKind::Broadcast => regs.count(BPRC, 1),
-        RxKind::Multicast => regs.count(MPRC, 1),
+        RxKind::Broadcast => stats.count(BPRC, 1),
+        RxKind::Multicast => stats.count(MPRC, 1),
         RxKind::Unicast => {}
     }
-    regs.count(PRC64 + 4 * size_bucket(wire_len), 1);
+    stats.count(PRC64 + 4 * size_bucket(wire_len), 1);
 }
 
 #[cfg(test)]
@@ -197,6 +206,56 @@ mod tests {
             );
         }
         assert_eq!(internet_checksum(&[0; 100]), 0xffff, "all zero sums to 0");
+    }
+
+    /// The per-frame statistics, as separate register updates (what the block must equal).
+    fn count_tx_by_register(regs: &mut RegFile, frame: &[u8]) {
+        let len = frame.len();
+        regs.count(TPT, 1);
+        regs.count(GPTC, 1);
+        regs.count64(TOTL, len as u64);
+        regs.count64(GOTCL, len as u64);
+        if frame.len() >= 6 && frame[..6] == [0xFF; 6] {
+            regs.count(BPTC, 1);
+        } else if frame.first().is_some_and(|b| b & 1 != 0) {
+            regs.count(MPTC, 1);
+        }
+        regs.count(PTC64 + 4 * size_bucket(len + 4), 1);
+    }
+
+    fn count_rx_by_register(regs: &mut RegFile, kind: RxKind, wire_len: usize) {
+        regs.count(TPR, 1);
+        regs.count(GPRC, 1);
+        regs.count64(TORL, wire_len as u64);
+        regs.count64(GORCL, wire_len as u64);
+        match kind {
+            RxKind::Broadcast => regs.count(BPRC, 1),
+            RxKind::Multicast => regs.count(MPRC, 1),
+            RxKind::Unicast => {}
+        }
+        regs.count(PRC64 + 4 * size_bucket(wire_len), 1);
+    }
+
+    #[test]
+    fn frame_statistics_equal_counting_each_register() {
+        let mut block = RegFile::new(0x8000);
+        // Near saturation, so the saturating and 64-bit carries are exercised.
+        block.set(TPT, u32::MAX - 1);
+        block.set(TOTL, u32::MAX - 10);
+        block.set(GORCL + 4, u32::MAX);
+        block.set(GORCL, u32::MAX - 100);
+        let mut by_register = block.clone();
+        let mut frames: Vec<Vec<u8>> = vec![vec![], vec![0xff; 6], vec![0xff; 60], vec![1; 61]];
+        frames.extend([64, 65, 127, 128, 600, 1024, 1500, 9000].map(|n| vec![0x02; n]));
+        for (i, f) in frames.iter().enumerate() {
+            count_tx(&mut block, f);
+            count_tx_by_register(&mut by_register, f);
+            let kind = [RxKind::Unicast, RxKind::Multicast, RxKind::Broadcast][i % 3];
+            count_rx(&mut block, kind, f.len() + 4);
+            count_rx_by_register(&mut by_register, kind, f.len() + 4);
+        }
+        assert_eq!(block, by_register);
+        assert_eq!(block.get(TPT), u32::MAX, "saturated");
     }
 
     #[test]
