@@ -59,11 +59,13 @@ pub fn vfta_pass(regs: &RegFile, tci: u16) -> bool {
 /// The index of the first valid receive address among `entries` pairs at `base` that equals
 /// `dst`, with its RAH value.
 pub fn ra_lookup(regs: &RegFile, base: u64, entries: u64, dst: &[u8; 6]) -> Option<(u64, u32)> {
+    // RAL holds the first four bytes of the address, RAH the last two, little-endian.
+    let low = u32::from_le_bytes([dst[0], dst[1], dst[2], dst[3]]);
+    let high = u16::from_le_bytes([dst[4], dst[5]]);
     (0..entries).find_map(|i| {
-        let ral = regs.get(base + 8 * i).to_le_bytes();
         let rah = regs.get(base + 8 * i + 4);
-        let high = (rah as u16).to_le_bytes();
-        (rah & RAH_AV != 0 && dst[..4] == ral && dst[4..] == high).then_some((i, rah))
+        (rah & RAH_AV != 0 && rah as u16 == high && regs.get(base + 8 * i) == low)
+            .then_some((i, rah))
     })
 }
 
@@ -122,6 +124,42 @@ pub fn loopback(rctl: u32, phy_loopback: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ra_lookup_finds_the_first_valid_entry_holding_the_address() {
+        let mut regs = RegFile::new(0x8000);
+        let dst = [0x52, 0x54, 0x00, 0x12, 0x34, 0x56];
+        let (ral, rah) = (0x1200_5452, 0x5634);
+        regs.set(RA + 8, ral);
+        regs.set(RA + 12, rah);
+        assert_eq!(ra_lookup(&regs, RA, 16, &dst), None, "not valid (AV clear)");
+        regs.set(RA + 12, rah | RAH_AV | 1 << 18);
+        assert_eq!(
+            ra_lookup(&regs, RA, 16, &dst),
+            Some((1, rah | RAH_AV | 1 << 18))
+        );
+        regs.set(RA + 8 * 5, ral);
+        regs.set(RA + 8 * 5 + 4, rah | RAH_AV);
+        assert_eq!(
+            ra_lookup(&regs, RA, 16, &dst).map(|(i, _)| i),
+            Some(1),
+            "the first"
+        );
+        assert_eq!(
+            ra_lookup(&regs, RA, 1, &dst),
+            None,
+            "past the entries looked at"
+        );
+        for byte in 0..6 {
+            let mut other = dst;
+            other[byte] ^= 0x80;
+            assert_eq!(
+                ra_lookup(&regs, RA, 16, &other),
+                None,
+                "byte {byte} differs"
+            );
+        }
+    }
 
     #[test]
     fn a_frame_too_short_for_a_tag_has_none_whatever_its_type() {
