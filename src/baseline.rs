@@ -66,6 +66,18 @@ pub fn resolve(root: &Path, rev: &str) -> Result<String, String> {
     .map_err(|_| format!("'{rev}' names no commit in {}", root.display()))
 }
 
+/// This tree's commit for the records of a run: its abbreviated id, `with uncommitted changes`
+/// when the work tree differs from it, or `an unknown commit` outside git.
+pub fn describe_head(root: &Path) -> String {
+    let Ok(commit) = git(root, &["rev-parse", "--short=10", "HEAD"]) else {
+        return "an unknown commit".into();
+    };
+    match git(root, &["status", "--porcelain", "--untracked-files=no"]) {
+        Ok(changes) if changes.is_empty() => commit,
+        _ => format!("{commit} with uncommitted changes"),
+    }
+}
+
 /// Check out `rev` as a detached worktree under `root/target/baseline/<commit>`, or reuse the
 /// one there.
 pub fn worktree(root: &Path, rev: &str) -> Result<Baseline, String> {
@@ -144,6 +156,20 @@ mod tests {
         std::fs::remove_dir_all(&b.dir).unwrap();
         let remade = worktree(&repo, "HEAD~1").unwrap();
         assert!(remade.dir.join("file.txt").is_file());
+        let _ = std::fs::remove_dir_all(&repo);
+    }
+
+    #[test]
+    fn the_head_is_described_with_its_changes() {
+        let repo = scratch_repo("head");
+        assert_eq!(describe_head(&repo), "an unknown commit");
+        let first = commit(&repo, "one");
+        assert_eq!(describe_head(&repo), first[..10]);
+        std::fs::write(repo.join("file.txt"), "changed").unwrap();
+        assert_eq!(
+            describe_head(&repo),
+            format!("{} with uncommitted changes", &first[..10])
+        );
         let _ = std::fs::remove_dir_all(&repo);
     }
 
