@@ -7,7 +7,6 @@
 //! The bench still succeeds (its job is measuring); [`summary`] is printed last and goes into
 //! the notes of `bench/results.md`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Where each run's crash files are written, one folder per run.
@@ -109,18 +108,21 @@ impl Replay {
 /// Triage the crash files of `runs`: per target and build, copy them under [`FINDINGS`],
 /// replay and group them there, and keep one (with its reproducer) per group.
 pub fn triage(root: &Path, runs: &[RunArtifacts], replay: &Replay) -> Vec<Finding> {
-    let mut by_build: BTreeMap<(&str, &str), (bool, Vec<PathBuf>)> = BTreeMap::new();
+    // Per target and build, in the order of the runs.
+    let mut by_build: Vec<((&str, &str), bool, Vec<PathBuf>)> = Vec::new();
     for r in runs {
         let files = r.files();
-        if !files.is_empty() {
-            let e = by_build
-                .entry((r.target.as_str(), r.build.as_str()))
-                .or_insert((r.baseline, Vec::new()));
-            e.1.extend(files);
+        if files.is_empty() {
+            continue;
+        }
+        let key = (r.target.as_str(), r.build.as_str());
+        match by_build.iter_mut().find(|(k, _, _)| *k == key) {
+            Some((_, _, all)) => all.extend(files),
+            None => by_build.push((key, r.baseline, files)),
         }
     }
     let mut out = Vec::new();
-    for ((target_name, build), (baseline, files)) in by_build {
+    for ((target_name, build), baseline, files) in by_build {
         let dest = root.join(FINDINGS).join(target_name).join(slug(build));
         let copied = match copy_into(&files, &dest) {
             Ok(c) => c,
@@ -307,7 +309,7 @@ mod tests {
             machine_opts: String::new(),
             reentrancy: ReentrancyMode::Detect,
         };
-        let findings = triage(root.path(), &[r1, r2, base], &replay);
+        let findings = triage(root.path(), &[base, r1, r2], &replay);
         assert_eq!(findings.len(), 2, "{findings:?}");
         let base_finding = &findings[0];
         assert!(base_finding.baseline && base_finding.reproducer.is_none());
