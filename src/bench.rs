@@ -109,6 +109,10 @@ pub struct ExecRate {
     /// Seconds of the run.
     #[serde(default)]
     pub seconds: Option<u64>,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). A `--targets` run replaces only its own rows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// Time-to-bug for one planted bug.
@@ -127,6 +131,10 @@ pub struct TimeToBug {
     /// The build of a side-by-side run (empty: the run's only build).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub build: String,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). A `--targets` run replaces only its own rows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// exec/s of one build of one target in a side-by-side run (`--baseline`, several
@@ -276,6 +284,10 @@ pub struct InProcess {
     pub target: String,
     /// Programs per second without an engine.
     pub programs_per_sec: f64,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). A `--targets` run replaces only its own rows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// The minimisation benchmark.
@@ -477,8 +489,26 @@ fn parse_peak_rss_mb(log: &str) -> Option<f64> {
         .reduce(f64::max)
 }
 
-/// Measure everything the configuration asks for.
+/// Measure everything the configuration asks for; every figure carries the run's stamp
+/// ([`run_stamp`]).
 pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
+    let stamp = run_stamp(&cfg.root);
+    let mut r = measure(cfg, &stamp)?;
+    let stamps = r
+        .exec
+        .iter_mut()
+        .map(|e| &mut e.measured)
+        .chain(r.in_process.iter_mut().map(|e| &mut e.measured))
+        .chain(r.time_to_bug.iter_mut().map(|e| &mut e.measured))
+        .chain(r.side_by_side.iter_mut().map(|e| &mut e.measured));
+    for m in stamps {
+        m.clone_from(&stamp);
+    }
+    Ok(r)
+}
+
+/// Measure everything the configuration asks for (the run's stamp is `stamp`).
+fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
     let mut r = Results {
         host: host_description(),
         ..Results::default()
@@ -494,6 +524,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         r.in_process.push(InProcess {
             target: t.name.to_string(),
             programs_per_sec: in_process_rate(t),
+            measured: String::new(),
         });
     }
     if figures && !cfg.side_by_side() && cfg.wants_target("ps2") {
@@ -529,7 +560,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             .iter()
             .filter(|b| cfg.wants_bug(b))
             .collect();
-        side_by_side(cfg, &corpora, &mut r, &measured, &bugs, &limits)?;
+        side_by_side(cfg, stamp, &corpora, &mut r, &measured, &bugs, &limits)?;
         return Ok(r);
     }
     let single = FuzzBuild::new(&cfg.root, cfg.instrument(), &cfg.sanitizer, false);
@@ -617,6 +648,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
                         empty_exec_per_sec: floor,
                         peak_rss_mb: parse_peak_rss_mb(&log),
                         seconds: Some(cfg.exec_seconds),
+                        measured: String::new(),
                     });
                 }
                 None => r.notes.push(format!("no exec/s from libFuzzer for {name}")),
@@ -665,6 +697,7 @@ fn dict_of(root: &Path, target: &str) -> Option<PathBuf> {
 /// in turn. Ratios are against the first build (the baseline when there is one).
 fn side_by_side(
     cfg: &BenchConfig,
+    stamp: &str,
     corpora: &Corpora,
     r: &mut Results,
     targets: &[&str],
@@ -674,8 +707,7 @@ fn side_by_side(
     let variants = variants(cfg)?;
     let rounds = cfg.rounds.max(1) as usize;
     let load_before = load_average();
-    let stamp = run_stamp(&cfg.root);
-    let note = side_by_side_note(&stamp);
+    let note = side_by_side_note(stamp);
     r.notes.push(format!("{note}{}", corpora.note()));
     if !targets.is_empty() {
         for v in &variants {
@@ -770,7 +802,7 @@ fn side_by_side(
                     ratios: pairs.iter().map(|(a, b)| a / b).collect(),
                     seconds: cfg.exec_seconds,
                     device_lines,
-                    measured: stamp.clone(),
+                    measured: stamp.to_string(),
                 });
             }
         }
@@ -952,6 +984,7 @@ fn time_to_bug(
             trials,
             trial_limit_seconds: cfg.trial_seconds,
             build: label.clone(),
+            measured: String::new(),
         })
         .collect())
 }
@@ -1091,7 +1124,14 @@ fn markdown(r: &Results) -> String {
     let mut s = String::from("# devfuzz bench results\n\n");
     let _ = writeln!(s, "Host: {}\n", r.host);
     if !r.exec.is_empty() {
-        s.push_str("## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.\n\n| target | exec/s | empty target | of empty target | seconds | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
+        let runs = Runs::of(r.exec.iter().map(|e| e.measured.as_str()));
+        let _ = write!(
+            s,
+            "## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.\n\n{}| target | exec/s | empty target | of empty target | seconds | peak RSS |{}\n|---|---:|---:|---:|---:|---:|{}\n",
+            runs.intro(),
+            runs.head().0,
+            runs.head().1
+        );
         for e in &r.exec {
             let (floor, ratio) = e.empty_exec_per_sec.map_or(("-".into(), "-".into()), |f| {
                 (
@@ -1101,31 +1141,54 @@ fn markdown(r: &Results) -> String {
             });
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {floor} | {ratio} | {} | {} |",
+                "| {} | {:.0} | {floor} | {ratio} | {} | {} |{}",
                 e.target,
                 e.exec_per_sec,
                 e.seconds.map_or("-".into(), |t| t.to_string()),
-                e.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0} MiB"))
+                e.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0} MiB")),
+                runs.cell(&e.measured)
             );
         }
         s.push('\n');
+        s.push_str(&runs.list(|_| String::new()));
     }
     if !r.side_by_side.is_empty() {
         s.push_str(&side_by_side_markdown(&r.side_by_side));
     }
-    s.push_str("## In-process programs/s (no engine)\n\n| target | programs/s |\n|---|---:|\n");
+    let runs = Runs::of(r.in_process.iter().map(|e| e.measured.as_str()));
+    let _ = write!(
+        s,
+        "## In-process programs/s (no engine)\n\n{}| target | programs/s |{}\n|---|---:|{}\n",
+        runs.intro(),
+        runs.head().0,
+        runs.head().1
+    );
     for e in &r.in_process {
-        let _ = writeln!(s, "| {} | {:.0} |", e.target, e.programs_per_sec);
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} |{}",
+            e.target,
+            e.programs_per_sec,
+            runs.cell(&e.measured)
+        );
     }
     s.push('\n');
+    s.push_str(&runs.list(|_| String::new()));
     if !r.time_to_bug.is_empty() {
-        s.push_str("## Time to bug (planted bugs)\n\n| bug | target | build | found | trial limit s | median s | min s | max s |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+        let runs = Runs::of(r.time_to_bug.iter().map(|e| e.measured.as_str()));
+        let _ = write!(
+            s,
+            "## Time to bug (planted bugs)\n\n{}| bug | target | build | found | trial limit s | median s | min s | max s |{}\n|---|---|---|---:|---:|---:|---:|---:|{}\n",
+            runs.intro(),
+            runs.head().0,
+            runs.head().1
+        );
         for t in &r.time_to_bug {
             let f = t.found();
             let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |{}",
                 t.bug,
                 t.target,
                 if t.build.is_empty() { "-" } else { &t.build },
@@ -1137,10 +1200,13 @@ fn markdown(r: &Results) -> String {
                 },
                 fmt(t.median()),
                 fmt(f.first().copied()),
-                fmt(f.last().copied())
+                fmt(f.last().copied()),
+                runs.cell(&t.measured)
             );
         }
-        s.push_str("\nSurvival plot: `time-to-bug.svg`.\n\n");
+        s.push('\n');
+        s.push_str(&runs.list(|_| String::new()));
+        s.push_str("Survival plot: `time-to-bug.svg`.\n\n");
     }
     if let Some(m) = r.minimize {
         let _ = writeln!(
@@ -1160,55 +1226,107 @@ fn markdown(r: &Results) -> String {
     s
 }
 
-/// When a side-by-side run was measured, for a reader.
-fn run_when(measured: &str) -> &str {
-    if measured.is_empty() {
-        "an earlier run (date and commit not recorded)"
-    } else {
-        measured
+/// The runs the rows of one table are from (their stamps, in order of appearance). A table
+/// mixing runs, because a narrow run (`--targets`, `--time-to-bug`) replaced only its own rows,
+/// numbers them in a *run* column and lists them under it; figures compare only within a run.
+struct Runs<'a>(Vec<&'a str>);
+
+impl<'a> Runs<'a> {
+    fn of(stamps: impl IntoIterator<Item = &'a str>) -> Runs<'a> {
+        let mut v: Vec<&str> = Vec::new();
+        for s in stamps {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+        }
+        Runs(v)
+    }
+
+    fn mixed(&self) -> bool {
+        self.0.len() > 1
+    }
+
+    /// When run `stamp` was measured, for a reader.
+    fn when(stamp: &str) -> &str {
+        if stamp.is_empty() {
+            "an earlier run (date and commit not recorded)"
+        } else {
+            stamp
+        }
+    }
+
+    /// What to say above the table: when its one run was measured, or that it mixes runs.
+    fn intro(&self) -> String {
+        match self.0.as_slice() {
+            [] | [""] => String::new(),
+            [one] => format!("Measured {one}.\n\n"),
+            many => format!(
+                "**The rows are from {} runs** (column *run*, listed under the table): a later narrow run (`--targets`, `--time-to-bug`) replaced only its own rows. Compare figures only within one run.\n\n",
+                many.len()
+            ),
+        }
+    }
+
+    /// The run column's header and separator cells (nothing for a single run).
+    fn head(&self) -> (&'static str, &'static str) {
+        if self.mixed() {
+            (" run |", "---:|")
+        } else {
+            ("", "")
+        }
+    }
+
+    /// The run column's cell of a row from run `stamp`.
+    fn cell(&self, stamp: &str) -> String {
+        match self.0.iter().position(|s| *s == stamp) {
+            Some(i) if self.mixed() => format!(" [{}] |", i + 1),
+            _ => String::new(),
+        }
+    }
+
+    /// The list of the runs under a table mixing them, each with `detail` of its stamp.
+    fn list(&self, detail: impl Fn(&str) -> String) -> String {
+        if !self.mixed() {
+            return String::new();
+        }
+        let mut s = String::new();
+        for (i, stamp) in self.0.iter().enumerate() {
+            let _ = writeln!(s, "- [{}] {}{}", i + 1, Runs::when(stamp), detail(stamp));
+        }
+        s.push('\n');
+        s
     }
 }
 
 /// The side-by-side table: per target and build, exec/s per round, the ratio to the reference
 /// (median of the per-round ratios, with their range) and the device files' line coverage.
 /// Rows kept from earlier runs (a `--targets` run replaces only its targets' rows) carry the
-/// number of their run, listed under the table.
+/// number of their run, listed under the table with its run length and reference build.
 fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     let mut s = String::from("## Side by side (exec/s ratio to the first build, same run)\n\n");
-    // The first row of each run, in order of appearance.
-    let mut runs: Vec<&SideBySide> = Vec::new();
-    for e in rows {
-        if !runs.iter().any(|r| r.measured == e.measured) {
-            runs.push(e);
-        }
-    }
-    let about = "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.";
-    let run_of = |e: &SideBySide| runs.iter().position(|r| r.measured == e.measured);
-    match runs.as_slice() {
-        [] => {}
-        [one] => {
-            let _ = writeln!(
-                s,
-                "{about}\n\nMeasured {}: {} s per run, ratios over `{}`.\n",
-                run_when(&one.measured),
-                one.seconds,
-                one.reference
-            );
-        }
-        many => {
-            let _ = writeln!(
-                s,
-                "{about}\n\n**The rows are from {} runs** (column *run*, listed under the table): a later `--targets` run replaced only the rows of its targets. Compare ratios only within one run.\n",
-                many.len()
-            );
-        }
-    }
-    let mixed = runs.len() > 1;
-    s.push_str(if mixed {
-        "| target | build | exec/s per round | ratio | device lines | run |\n|---|---|---|---:|---:|---:|\n"
+    let runs = Runs::of(rows.iter().map(|e| e.measured.as_str()));
+    let first_of = |stamp: &str| rows.iter().find(|e| e.measured == stamp);
+    let _ = writeln!(
+        s,
+        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
+    );
+    if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
+        let _ = writeln!(
+            s,
+            "Measured {}: {} s per run, ratios over `{}`.\n",
+            Runs::when(stamp),
+            first.seconds,
+            first.reference
+        );
     } else {
-        "| target | build | exec/s per round | ratio | device lines |\n|---|---|---|---:|---:|\n"
-    });
+        s.push_str(&runs.intro());
+    }
+    let _ = writeln!(
+        s,
+        "| target | build | exec/s per round | ratio | device lines |{}\n|---|---|---|---:|---:|{}",
+        runs.head().0,
+        runs.head().1
+    );
     for e in rows {
         let rates: Vec<String> = e.rates.iter().map(|r| format!("{r:.0}")).collect();
         let ratio = match median(&e.ratios) {
@@ -1226,32 +1344,21 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         let lines = e.device_lines.map_or("-".into(), |c| {
             format!("{:.1}% ({}/{})", c.percent(), c.covered, c.total)
         });
-        let run = match run_of(e) {
-            Some(i) if mixed => format!(" [{}] |", i + 1),
-            _ => String::new(),
-        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {ratio} | {lines} |{run}",
+            "| {} | {} | {} | {ratio} | {lines} |{}",
             e.target,
             e.build,
-            rates.join(" / ")
+            rates.join(" / "),
+            runs.cell(&e.measured)
         );
     }
     s.push('\n');
-    if mixed {
-        for (i, r) in runs.iter().enumerate() {
-            let _ = writeln!(
-                s,
-                "- [{}] {}: {} s per run, ratios over `{}`",
-                i + 1,
-                run_when(&r.measured),
-                r.seconds,
-                r.reference
-            );
-        }
-        s.push('\n');
-    }
+    s.push_str(&runs.list(|stamp| {
+        first_of(stamp).map_or(String::new(), |r| {
+            format!(": {} s per run, ratios over `{}`", r.seconds, r.reference)
+        })
+    }));
     s
 }
 
@@ -1373,6 +1480,7 @@ mod tests {
             trials: v,
             trial_limit_seconds: 60,
             build: String::new(),
+            measured: String::new(),
         };
         assert_eq!(t(vec![Some(3.0), Some(1.0), Some(2.0)]).median(), Some(2.0));
         assert_eq!(t(vec![Some(3.0), None, Some(1.0)]).median(), Some(3.0));
@@ -1381,12 +1489,14 @@ mod tests {
 
     #[test]
     fn a_narrow_run_replaces_what_it_measured_and_keeps_the_rest() {
+        let (then, now) = ("2026-12-01 at aaaaaaaaaa", "2026-12-06 at bbbbbbbbbb");
         let rate = |t: &str, v: f64| ExecRate {
             target: t.into(),
             exec_per_sec: v,
             empty_exec_per_sec: Some(1000.0),
             peak_rss_mb: None,
             seconds: None,
+            measured: if v < 10.0 { then } else { now }.into(),
         };
         let ttb = |b: &str, v: f64| TimeToBug {
             bug: b.into(),
@@ -1394,6 +1504,7 @@ mod tests {
             trials: vec![Some(v)],
             trial_limit_seconds: 60,
             build: String::new(),
+            measured: if v < 10.0 { then } else { now }.into(),
         };
         let old = Results {
             exec: vec![rate("empty", 1.0), rate("ps2", 2.0), rate("pci", 3.0)],
@@ -1430,9 +1541,40 @@ mod tests {
             ]
         );
         assert_eq!(m.minimize.map(|f| f.commands_after), Some(2));
+        // Each table says which run each row is from.
+        let md = markdown(&m);
+        assert!(
+            md.contains("| ps2 | 2 | 1000 | 0.2% | - | - | [2] |")
+                && md.contains("| pci | 30 | 1000 | 3.0% | - | - | [1] |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pci-bar-overlap | ps2 | - | 1/1 | 60 | 20.0 | 20.0 | 20.0 | [2] |"),
+            "{md}"
+        );
+        assert_eq!(
+            md.matches("**The rows are from 2 runs**").count(),
+            2,
+            "{md}"
+        );
+        assert!(md.contains("- [2] 2026-12-01 at aaaaaaaaaa\n"), "{md}");
         let back: Results = serde_json::from_str(&json(&m)).unwrap();
         assert_eq!(back.exec.len(), 3);
         assert_eq!(back.time_to_bug[1].trials, [Some(20.0)]);
+        assert_eq!(back.exec[0].measured, now);
+        // One run: no run column, its stamp above the table.
+        let one = markdown(&Results {
+            in_process: vec![InProcess {
+                target: "ps2".into(),
+                programs_per_sec: 5.0,
+                measured: now.into(),
+            }],
+            ..Results::default()
+        });
+        assert!(
+            one.contains("Measured 2026-12-06 at bbbbbbbbbb.\n\n| target | programs/s |\n|---|---:|\n| ps2 | 5 |\n"),
+            "{one}"
+        );
     }
 
     #[test]
