@@ -446,7 +446,8 @@ fn in_process_rate(target: &harness::target::Target) -> f64 {
 }
 
 /// Run one libFuzzer process (the built binary itself, so cargo's start-up is not timed);
-/// returns (wall seconds, stderr, exit success).
+/// returns (wall seconds, stderr, exit success), or the bench's end when Ctrl-C stopped it
+/// ([`stop_if_interrupted`]).
 fn libfuzzer(
     binary: &Path,
     planted: Option<&str>,
@@ -463,11 +464,23 @@ fn libfuzzer(
     let out = cmd
         .output()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
-    Ok((
-        start.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.success(),
-    ))
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The run may end before the Ctrl-C handler's thread has noted the interrupt.
+    if was_interrupted(out.status, &log) {
+        return Err(interrupted_error());
+    }
+    stop_if_interrupted()?;
+    Ok((start.elapsed().as_secs_f64(), log, out.status.success()))
+}
+
+/// Whether a libFuzzer run ended because of SIGINT: it says so and exits with its
+/// `-interrupt_exit_code` (or, killed by the signal, has no code).
+fn was_interrupted(status: std::process::ExitStatus, log: &str) -> bool {
+    use std::os::unix::process::ExitStatusExt as _;
+    const SIGINT: i32 = 2;
+    status.signal() == Some(SIGINT)
+        || status.code() == Some(128 + SIGINT)
+        || log.contains("libFuzzer: run interrupted")
 }
 
 fn parse_exec_per_sec(log: &str) -> Option<f64> {
@@ -582,7 +595,6 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
             let artifacts = runs.iter().find(|a| a.target == name);
             args.extend(artifacts.map(RunArtifacts::prefix_arg));
             let (secs, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
-            stop_if_interrupted()?;
             Ok((name.to_string(), log, secs))
         };
         // With one lane the empty target runs first, alone; with more it is one of the runs.
@@ -754,7 +766,6 @@ fn side_by_side(
                     }
                     let binary = v.build(&cfg.sanitizer, false).binary(name);
                     let (secs, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
-                    stop_if_interrupted()?;
                     if !artifacts.files().is_empty() {
                         let early =
                             stopped_early(name, &v.label, Some(round + 1), secs, cfg.exec_seconds);
@@ -864,12 +875,16 @@ fn load_average() -> String {
 /// stopped): its corpora are removed on the way out, nothing is written.
 fn stop_if_interrupted() -> Result<(), String> {
     if crate::interrupt::interrupted() {
-        return Err(format!(
-            "bench interrupted: nothing written; crash files of the runs so far are in {}/",
-            crate::bench_findings::ARTIFACTS
-        ));
+        return Err(interrupted_error());
     }
     Ok(())
+}
+
+fn interrupted_error() -> String {
+    format!(
+        "bench interrupted: nothing written; crash files of the runs so far are in {}/",
+        crate::bench_findings::ARTIFACTS
+    )
 }
 
 /// The note on a run that stopped at a crash before its time was up.
@@ -941,7 +956,6 @@ fn time_to_bug(
             args.push(format!("-dict={}", dict.display()));
         }
         let (secs, log, ok) = libfuzzer(binary, Some(bug.id), &corpus, &args)?;
-        stop_if_interrupted()?;
         let crashed = !ok
             && (log.contains("==ERROR")
                 || std::fs::read_dir(&artifacts).is_ok_and(|mut d| d.next().is_some()));
@@ -1470,6 +1484,23 @@ mod tests {
         assert_eq!(parse_exec_per_sec("nothing"), None);
         assert_eq!(parse_peak_rss_mb(log), Some(31.0));
         assert_eq!(parse_peak_rss_mb("nothing"), None);
+    }
+
+    #[test]
+    fn a_run_stopped_by_ctrl_c_is_seen_as_such() {
+        use std::os::unix::process::ExitStatusExt as _;
+        let exited = |code: i32| std::process::ExitStatus::from_raw(code << 8);
+        assert!(was_interrupted(
+            exited(72),
+            "==7== libFuzzer: run interrupted; exiting"
+        ));
+        assert!(was_interrupted(exited(130), ""));
+        assert!(was_interrupted(std::process::ExitStatus::from_raw(2), ""));
+        assert!(!was_interrupted(
+            exited(1),
+            "==7== ERROR: libFuzzer: deadly signal"
+        ));
+        assert!(!was_interrupted(exited(0), "Done 100 runs"));
     }
 
     #[test]

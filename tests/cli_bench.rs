@@ -3,8 +3,10 @@
 //! directory, are triaged after the runs and reported last; the working corpora are on tmpfs
 //! and removed.
 
+use std::os::unix::process::CommandExt as _;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 const FAKE_CARGO: &str = r##"#!/bin/sh
 # A stand-in for cargo: `cargo +nightly fuzz --version` works, `cargo +nightly build ...` of the
@@ -43,6 +45,14 @@ for a in "$@"; do
 done
 echo "$corpus" >> "$FAKE_DIR/corpora.txt"
 echo new > "$corpus/new-input"
+if [ -n "$FAKE_SLEEP" ]; then
+  # Like libFuzzer: stop on SIGINT. The trap is set before the test is told to send it.
+  trap 'exit 130' INT
+  echo started > "$FAKE_DIR/started"
+  i=0
+  while [ $i -lt "$FAKE_SLEEP" ]; do sleep 0.2; i=$((i+1)); done
+  exit 0
+fi
 cp "$FAKE_DIR/artifact" "${prefix}crash-fake1"
 echo "#100	DONE   cov: 10 ft: 20 corp: 3/9b lim: 4 exec/s: 1000 rss: 30Mb" >&2
 exit 1
@@ -82,40 +92,44 @@ fn workspace() -> tempfile::TempDir {
     scratch
 }
 
-#[test]
-fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
-    let scratch = workspace();
-    let ws = scratch.path();
+/// `devfuzz bench` side by side on `e1000e` (builds `full` and `edges`, one round of 1 s), in
+/// the scratch workspace `ws`, its stand-ins on PATH.
+fn bench_cmd(ws: &Path) -> Command {
     let path = format!(
         "{}:{}",
         ws.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let child = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
-        .args([
-            "bench",
-            "--targets",
-            "e1000e",
-            "--instrument",
-            "full,edges",
-            "--rounds",
-            "1",
-            "--exec-seconds",
-            "1",
-            "--time-to-bug",
-            "none",
-        ])
-        .current_dir(ws)
-        .env("PATH", path)
-        .env("FAKE_DIR", ws)
-        .env("DEVFUZZ_REENTRANCY", "detect")
-        .env_remove("DEVFUZZ_BUGS")
-        .env_remove("DEVFUZZ_MACHINE_OPTS")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut c = Command::new(env!("CARGO_BIN_EXE_devfuzz"));
+    c.args([
+        "bench",
+        "--targets",
+        "e1000e",
+        "--instrument",
+        "full,edges",
+        "--rounds",
+        "1",
+        "--exec-seconds",
+        "1",
+        "--time-to-bug",
+        "none",
+    ])
+    .current_dir(ws)
+    .env("PATH", path)
+    .env("FAKE_DIR", ws)
+    .env("DEVFUZZ_REENTRANCY", "detect")
+    .env_remove("DEVFUZZ_BUGS")
+    .env_remove("DEVFUZZ_MACHINE_OPTS")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
+    let scratch = workspace();
+    let ws = scratch.path();
+    let out = bench_cmd(ws).output().unwrap();
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -167,6 +181,53 @@ fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
         assert!(md.contains("on disk (fuzz/target/bench-corpus/"), "{md}");
     }
     // Removed afterwards.
+    for c in corpora.lines() {
+        assert!(!Path::new(c).exists(), "{c} left behind");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_bench_and_removes_its_corpora() {
+    let scratch = workspace();
+    let ws = scratch.path();
+    let child = bench_cmd(ws)
+        .env("FAKE_SLEEP", "300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let start = Instant::now();
+    while !ws.join("started").exists() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the engine never started:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group.
+    let pgid = format!("-{}", child.id());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", "--", &pgid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(start.elapsed() < Duration::from_secs(50), "stopped early");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bench interrupted: nothing written"),
+        "{stderr}"
+    );
+    assert!(!ws.join("bench/results.md").exists());
+    let corpora = std::fs::read_to_string(ws.join("corpora.txt")).unwrap();
+    assert_eq!(corpora.lines().count(), 1, "one run, then it stopped");
     for c in corpora.lines() {
         assert!(!Path::new(c).exists(), "{c} left behind");
     }
