@@ -1325,12 +1325,15 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
     );
     if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
+        let when = if stamp.is_empty() {
+            String::new()
+        } else {
+            format!("Measured {stamp}: ")
+        };
         let _ = writeln!(
             s,
-            "Measured {}: {} s per run, ratios over `{}`.\n",
-            Runs::when(stamp),
-            first.seconds,
-            first.reference
+            "{when}{} s per run, ratios over `{}`.\n",
+            first.seconds, first.reference
         );
     } else {
         s.push_str(&runs.intro());
