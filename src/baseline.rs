@@ -67,12 +67,21 @@ pub fn resolve(root: &Path, rev: &str) -> Result<String, String> {
 }
 
 /// This tree's commit for the records of a run: its abbreviated id, `with uncommitted changes`
-/// when the work tree differs from it, or `an unknown commit` outside git.
+/// when the work tree differs from it (but for `bench/`, which runs write), or
+/// `an unknown commit` outside git.
 pub fn describe_head(root: &Path) -> String {
     let Ok(commit) = git(root, &["rev-parse", "--short=10", "HEAD"]) else {
         return "an unknown commit".into();
     };
-    match git(root, &["status", "--porcelain", "--untracked-files=no"]) {
+    let status = [
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":(exclude)bench",
+    ];
+    match git(root, &status) {
         Ok(changes) if changes.is_empty() => commit,
         _ => format!("{commit} with uncommitted changes"),
     }
@@ -165,10 +174,18 @@ mod tests {
         assert_eq!(describe_head(&repo), "an unknown commit");
         let first = commit(&repo, "one");
         assert_eq!(describe_head(&repo), first[..10]);
+        // What bench runs write is no change of the code measured.
+        std::fs::create_dir_all(repo.join("bench")).unwrap();
+        std::fs::write(repo.join("bench/results.md"), "one").unwrap();
+        git(&repo, &["add", "bench/results.md"]).unwrap();
+        git(&repo, &["commit", "-q", "-m", "results"]).unwrap();
+        std::fs::write(repo.join("bench/results.md"), "two").unwrap();
+        let second = git(&repo, &["rev-parse", "HEAD"]).unwrap();
+        assert_eq!(describe_head(&repo), second[..10]);
         std::fs::write(repo.join("file.txt"), "changed").unwrap();
         assert_eq!(
             describe_head(&repo),
-            format!("{} with uncommitted changes", &first[..10])
+            format!("{} with uncommitted changes", &second[..10])
         );
         let _ = std::fs::remove_dir_all(&repo);
     }
