@@ -151,6 +151,8 @@ pub struct E1000e {
     pcap: Option<Pcap>,
     /// Planted bugs this device was built with (kept across resets).
     planted: Planted,
+    /// Where receive builds the frame it stores; empty between calls.
+    rx_scratch: Vec<u8>,
 }
 
 crate::e1000_core::clone_by_field!(E1000e {
@@ -170,6 +172,7 @@ crate::e1000_core::clone_by_field!(E1000e {
     loopback_depth,
     pcap,
     planted,
+    rx_scratch,
 });
 
 impl Default for E1000e {
@@ -216,6 +219,7 @@ impl E1000e {
             loopback_depth: 0,
             pcap: None,
             planted: Planted::NONE,
+            rx_scratch: Vec::new(),
         }
     }
 

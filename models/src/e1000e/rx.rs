@@ -61,7 +61,10 @@ impl E1000e {
             tracing::trace!(target: "e1000e_rx_flt_dropped", "");
             return false;
         };
-        let mut data = frame.to_vec();
+        // The frame as stored, built in the device's scratch buffer (taken, so a delivery
+        // nested in this one would get a fresh one) instead of a new Vec per frame.
+        let mut data = std::mem::take(&mut self.rx_scratch);
+        data.extend_from_slice(frame);
         if data.len() < MIN_FRAME {
             data.resize(MIN_FRAME, 0);
             self.count(RUC, 1);
@@ -80,12 +83,13 @@ impl E1000e {
             let fcs = ethernet_crc(&data);
             data.extend_from_slice(&fcs.to_le_bytes());
         }
-        if self.write_rx_ring(ctx, &data, status, special, oversize_unchecked) {
+        let stored = self.write_rx_ring(ctx, &data, status, special, oversize_unchecked);
+        if stored {
             self.rx_stats(kind, wire_len);
-            true
-        } else {
-            false
         }
+        data.clear();
+        self.rx_scratch = data;
+        stored
     }
 
     fn write_rx_ring(

@@ -165,6 +165,8 @@ pub struct Igb {
     tx_malformed: u64,
     /// The backend's capture file (kept across resets).
     pcap: Option<Pcap>,
+    /// Where receive builds the frame it stores; empty between calls.
+    rx_scratch: Vec<u8>,
 }
 
 crate::e1000_core::clone_by_field!(Igb {
@@ -181,6 +183,7 @@ crate::e1000_core::clone_by_field!(Igb {
     sent,
     tx_malformed,
     pcap,
+    rx_scratch,
 });
 
 impl Default for Igb {
@@ -213,6 +216,7 @@ impl Igb {
             sent: VecDeque::new(),
             tx_malformed: 0,
             pcap: None,
+            rx_scratch: Vec::new(),
         };
         dev.reset_mac(false);
         dev

@@ -145,7 +145,10 @@ impl Igb {
             self.regs.count(rxq(q, Q_RQDPC), 1);
             return false;
         }
-        let mut data = frame.to_vec();
+        // The frame as stored, built in the device's scratch buffer (taken, so a delivery
+        // nested in this one would get a fresh one) instead of a new Vec per frame.
+        let mut data = std::mem::take(&mut self.rx_scratch);
+        data.extend_from_slice(frame);
         if data.len() < MIN_FRAME {
             data.resize(MIN_FRAME, 0);
             self.regs.count(RUC, 1);
@@ -165,12 +168,13 @@ impl Igb {
             let fcs = ethernet_crc(&data);
             data.extend_from_slice(&fcs.to_le_bytes());
         }
-        if self.write_ring(ctx, q, &data, status, vlan, ptype) {
+        let stored = self.write_ring(ctx, q, &data, status, vlan, ptype);
+        if stored {
             offload::count_rx(&mut self.regs, d.kind, wire_len);
-            true
-        } else {
-            false
         }
+        data.clear();
+        self.rx_scratch = data;
+        stored
     }
 
     fn rx_buffer_size(&self, q: usize) -> usize {
