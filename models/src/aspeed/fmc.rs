@@ -51,11 +51,17 @@
 
 use super::Soc;
 use super::debug_log::DebugLog;
-use super::spi_nor::{FlashPart, SpiNor};
+use super::spi_nor::{self, FlashPart, SpiNor};
 use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
 use std::sync::Arc;
+
+/// Choice where QEMU's FMC differs (noted through [`Context::note_choice`], written down in
+/// qemu-differences.txt): user mode written while CE_STOP_ACTIVE is already 1 keeps the chip
+/// select deasserted here (the datasheet: 1 = inactive), QEMU asserts it. Noted when a window
+/// access reaches such a chip select, whose flash would see the bytes in QEMU.
+pub const CHOICE_STOP_ACTIVE_DESELECTS: &str = "user-mode-stop-active-deselects";
 
 /// Region of the register block (mapped at 0x1E620000).
 pub const REGS_REGION: RegionId = RegionId(0);
@@ -231,6 +237,12 @@ impl Command {
 
     /// Send [`Command::bytes`] to `flash`.
     fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+        // QEMU sends 8 dummy cycles per byte of the field (its flash counts cycles): the same
+        // only where the field holds the flash's own count (SFDP: never, its flash takes one).
+        let expected = u32::from(flash.dummy_bytes_of(self.opcode));
+        if self.dummies != expected || (self.dummies > 0 && self.opcode == spi_nor::RDSFDP) {
+            ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+        }
         for b in self.bytes(seg_offset) {
             flash.transfer(ctx, b);
         }
@@ -248,6 +260,10 @@ pub struct Fmc {
     flashes: Vec<SpiNor>,
     /// Bytes the running DMA has still to move.
     dma_left: u32,
+    /// Chip selects (bit x: CSx) in user mode with CE_STOP_ACTIVE set that QEMU would hold
+    /// asserted (written so while it was already set): only for noting
+    /// [`CHOICE_STOP_ACTIVE_DESELECTS`].
+    qemu_asserts: u8,
     irq_level: bool,
     window_base: u64,
     dram_base: u64,
@@ -288,6 +304,7 @@ impl Fmc {
             segments: [Segment::default(); Soc::CS_MAX],
             flashes,
             dma_left: 0,
+            qemu_asserts: 0,
             irq_level: false,
             window_base,
             dram_base,
@@ -405,6 +422,13 @@ impl Fmc {
         self.ctrl(cs) & CTRL_MODE_MASK
     }
 
+    /// A user-mode window access of `cs`, whose flash QEMU would have selected: note it.
+    fn note_qemu_asserts(&self, ctx: &mut dyn Context, cs: usize) {
+        if self.qemu_asserts & (1 << cs) != 0 && cs < self.flashes.len() {
+            ctx.note_choice(CHOICE_STOP_ACTIVE_DESELECTS);
+        }
+    }
+
     /// User mode with CE_STOP_ACTIVE clear: the guest holds the chip select.
     fn cs_asserted(&self, cs: usize) -> bool {
         self.mode(cs) == MODE_USER && self.ctrl(cs) & CTRL_CE_STOP_ACTIVE == 0
@@ -412,6 +436,12 @@ impl Fmc {
 
     fn write_ce_ctrl(&mut self, ctx: &mut dyn Context, cs: usize, value: u32) {
         let was = self.cs_asserted(cs);
+        let stop_stays = self.ctrl(cs) & value & CTRL_CE_STOP_ACTIVE != 0;
+        if value & CTRL_MODE_MASK == MODE_USER && stop_stays {
+            self.qemu_asserts |= 1 << cs;
+        } else {
+            self.qemu_asserts &= !(1 << cs);
+        }
         self.set(ctrl_reg(cs), value);
         let now = self.cs_asserted(cs);
         if was != now {
@@ -617,10 +647,12 @@ impl Fmc {
             match hit {
                 None => run.fill(NO_FLASH),
                 Some((cs, seg_offset)) if !self.held_elsewhere(cs).is_empty() => {
+                    self.note_qemu_asserts(ctx, cs);
                     self.shared_bus(ctx, cs, seg_offset, run, unit, false);
                 }
                 Some((cs, seg_offset)) => match self.mode(cs) {
                     MODE_USER => {
+                        self.note_qemu_asserts(ctx, cs);
                         let asserted = self.cs_asserted(cs);
                         match self.flash_mut(ctx, cs) {
                             Some(flash) if asserted => flash.read_stream(ctx, run),
@@ -653,11 +685,13 @@ impl Fmc {
                 continue;
             }
             if !self.held_elsewhere(cs).is_empty() {
+                self.note_qemu_asserts(ctx, cs);
                 self.shared_bus(ctx, cs, seg_offset, &mut run.to_vec(), unit, true);
                 continue;
             }
             match self.mode(cs) {
                 MODE_USER => {
+                    self.note_qemu_asserts(ctx, cs);
                     let asserted = self.cs_asserted(cs);
                     if let Some(flash) = self.flash_mut(ctx, cs)
                         && asserted
@@ -1109,6 +1143,7 @@ impl Device for Fmc {
             flash.reset();
         }
         self.dma_left = 0;
+        self.qemu_asserts = 0;
         self.irq_level = false;
     }
 }

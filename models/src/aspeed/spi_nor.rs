@@ -32,6 +32,20 @@ use harness::device::Context;
 use std::fmt;
 use std::sync::Arc;
 
+/// Choice where QEMU's m25p80 differs (noted through [`Context::note_choice`], written down in
+/// qemu-differences.txt): WEL is cleared when a program, erase or register write completes; it
+/// is noted when QEMU's WEL, still set, would show (RDSR) or let a command through that needs it.
+pub const CHOICE_WEL_CLEARED: &str = "wel-cleared-after-write";
+/// Choice: bytes after a finished or refused command are ignored until the deselect; noted
+/// when such a byte is not 0x00 (m25p80 would decode it as a new command; 0x00 does nothing
+/// there either).
+pub const CHOICE_IGNORED_UNTIL_DESELECT: &str = "bytes-ignored-until-deselect";
+/// Choice: dummy phases are counted in bytes; noted where QEMU would count a different number
+/// of them: a dummy byte clocked by a read in user mode (QEMU's controller expands only written
+/// dummy bytes into 8 clock cycles), a written one of a command whose dummy clocks are not one
+/// byte's eight, and a command mode whose dummy field is not the part's count for the opcode.
+pub const CHOICE_DUMMY_BYTES: &str = "dummy-counted-in-bytes";
+
 /// Page program buffer size (all supported parts).
 pub const PAGE_SIZE: u32 = 256;
 /// Smallest erase unit, and the granularity of the sparse contents.
@@ -69,7 +83,7 @@ const DOR4: u8 = 0x3C; // Dual Output Fast Read, 4-byte address
 const PP4_4: u8 = 0x3E; // Quad I/O Page Program, 4-byte address
 const CLFSR: u8 = 0x50; // Micron: Clear Flag Status Register
 const BE_32K: u8 = 0x52; // Block (32 KiB) Erase
-const RDSFDP: u8 = 0x5A; // Read Serial Flash Discoverable Parameters
+pub(super) const RDSFDP: u8 = 0x5A; // Read Serial Flash Discoverable Parameters
 const BE4_32K: u8 = 0x5C; // Block (32 KiB) Erase, 4-byte address
 const CE_ALT: u8 = 0x60; // Chip Erase (alternative opcode)
 const WREVCR: u8 = 0x61; // Micron: Write Enhanced Volatile Configuration Register
@@ -593,6 +607,9 @@ pub struct SpiNor {
     storage: Storage,
     /// Status register (WEL in bit 1; WIP always 0).
     status: u8,
+    /// WEL is clear here but QEMU's m25p80 would still hold it (it keeps WEL after programs,
+    /// erases and register writes): only for noting [`CHOICE_WEL_CLEARED`].
+    qemu_keeps_wel: bool,
     /// Macronix configuration register / Winbond status register 2 (bit 5 of the Macronix one
     /// is derived from the address mode).
     config: u8,
@@ -644,6 +661,7 @@ impl SpiNor {
             part,
             storage,
             status: 0,
+            qemu_keeps_wel: false,
             config: if part.info().vendor == Vendor::Macronix {
                 MX_CR_DEFAULT
             } else {
@@ -726,7 +744,7 @@ impl SpiNor {
     pub fn transfer(&mut self, ctx: &mut dyn Context, tx: u8) -> u8 {
         match self.phase {
             Phase::Idle => {
-                self.decode(tx);
+                self.decode(ctx, tx);
                 IDLE_OUT
             }
             Phase::Address => {
@@ -786,7 +804,12 @@ impl SpiNor {
                 }
                 IDLE_OUT
             }
-            Phase::Ignore => IDLE_OUT,
+            Phase::Ignore => {
+                if tx != 0 {
+                    ctx.note_choice(CHOICE_IGNORED_UNTIL_DESELECT);
+                }
+                IDLE_OUT
+            }
         }
     }
 
@@ -833,6 +856,12 @@ impl SpiNor {
                     self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
                     n
                 }
+                Phase::Dummy if self.cmd != RDSFDP => {
+                    ctx.note_choice(CHOICE_DUMMY_BYTES);
+                    self.dummy_byte(0);
+                    rest[0] = IDLE_OUT;
+                    1
+                }
                 _ => {
                     rest[0] = self.transfer(ctx, 0);
                     1
@@ -852,7 +881,12 @@ impl SpiNor {
                     self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
                     rest.len()
                 }
-                Phase::Ignore => rest.len(),
+                Phase::Ignore => {
+                    if rest.iter().any(|&b| b != 0) {
+                        ctx.note_choice(CHOICE_IGNORED_UNTIL_DESELECT);
+                    }
+                    rest.len()
+                }
                 Phase::Program => {
                     self.latch(rest);
                     rest.len()
@@ -864,6 +898,18 @@ impl SpiNor {
                 Phase::ReadRegister if self.reg_loop && self.len > 0 => {
                     self.pos = (self.pos + rest.len()) % self.len;
                     rest.len()
+                }
+                Phase::Dummy => {
+                    // QEMU's controller turns a written dummy byte into 8 clock cycles, which
+                    // is one byte's worth only for the commands with 8 dummy clocks.
+                    if !matches!(
+                        self.cmd,
+                        FAST_READ | FAST_READ4 | DOR | DOR4 | QOR | QOR4 | RDSFDP
+                    ) {
+                        ctx.note_choice(CHOICE_DUMMY_BYTES);
+                    }
+                    self.dummy_byte(rest[0]);
+                    1
                 }
                 _ => {
                     self.transfer(ctx, rest[0]);
@@ -940,9 +986,29 @@ impl SpiNor {
         self.planted.on(ADDRESS_WRAP)
     }
 
+    /// Whether `cmd` is refused without WEL (program, erase, register writes).
+    fn needs_wel(&self, cmd: u8) -> bool {
+        match cmd {
+            PP | QPP | DPP | PP_1_4_4 | PP4 | QPP4 | PP4_4 | BE_4K | BE4_4K | SE | SE4 | BE_32K
+            | BE4_32K | CE | CE_ALT | WRSR | WREAR => true,
+            WRSR2 | WRSR3 => self.vendor() == Vendor::Winbond,
+            WRNVCR => self.vendor() == Vendor::Micron,
+            _ => false,
+        }
+    }
+
+    /// WEL cleared by a completed write (QEMU keeps it: see [`CHOICE_WEL_CLEARED`]).
+    fn clear_wel_after_write(&mut self) {
+        self.qemu_keeps_wel |= self.wel();
+        self.status &= !SR_WEL;
+    }
+
     /// The first byte of a transaction.
-    fn decode(&mut self, cmd: u8) {
+    fn decode(&mut self, ctx: &mut dyn Context, cmd: u8) {
         tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        if self.qemu_keeps_wel && (cmd == RDSR || self.needs_wel(cmd)) {
+            ctx.note_choice(CHOICE_WEL_CLEARED);
+        }
         self.cmd = cmd;
         self.pos = 0;
         self.addressed = false;
@@ -950,8 +1016,14 @@ impl SpiNor {
         let vendor = self.vendor();
         self.phase = Phase::Ignore;
         match cmd {
-            WREN => self.status |= SR_WEL,
-            WRDI => self.status &= !SR_WEL,
+            WREN => {
+                self.status |= SR_WEL;
+                self.qemu_keeps_wel = false;
+            }
+            WRDI => {
+                self.status &= !SR_WEL;
+                self.qemu_keeps_wel = false;
+            }
             RDSR => self.respond(&[self.status], true),
             RDCR if vendor == Vendor::Macronix => self.respond(&[self.macronix_config()], true),
             RDCR if vendor == Vendor::Winbond => {
@@ -1037,9 +1109,18 @@ impl SpiNor {
         }
     }
 
-    /// Dummy bytes a read command clocks between its address and its data.
+    /// Dummy bytes the current read command clocks between its address and its data.
     fn dummy_bytes(&self) -> u8 {
-        match self.cmd {
+        self.dummy_bytes_of(self.cmd)
+    }
+
+    /// Dummy bytes read command `opcode` clocks between its address and its data now (1 for
+    /// RDSFDP; 0 for commands without a dummy phase).
+    pub fn dummy_bytes_of(&self, opcode: u8) -> u8 {
+        if self.read_address_len(opcode).is_none() {
+            return u8::from(opcode == RDSFDP);
+        }
+        match opcode {
             READ | READ4 => 0,
             QIOR | QIOR4 => match self.vendor() {
                 Vendor::Macronix => match self.config >> MX_CR_DC_SHIFT {
@@ -1180,7 +1261,7 @@ impl SpiNor {
             tracing::trace!(target: "m25p80_flash_erase", "offset {start:#x} len {len:#x}");
             self.storage.erase(start, len);
         }
-        self.status &= !SR_WEL;
+        self.clear_wel_after_write();
         self.phase = Phase::Ignore;
     }
 
@@ -1195,7 +1276,7 @@ impl SpiNor {
             tracing::trace!(target: "m25p80_chip_erase", "");
             self.storage.erase(0, size);
         }
-        self.status &= !SR_WEL;
+        self.clear_wel_after_write();
     }
 
     /// CS# high after page-program data: program the latched bytes.
@@ -1209,7 +1290,7 @@ impl SpiNor {
                 // PLANTED BUG `m25p80-address-wrap`: the page address was not wrapped.
                 self.storage
                     .program_unwrapped(self.page_addr, &self.page, &self.page_latched);
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
                 return;
             }
             if self.protected(self.page_addr, PAGE_SIZE) {
@@ -1219,7 +1300,7 @@ impl SpiNor {
                     .program(self.page_addr, &self.page, &self.page_latched);
             }
         }
-        self.status &= !SR_WEL;
+        self.clear_wel_after_write();
     }
 
     /// The register data of `cmd` is complete (or CS# went high during a WRSR).
@@ -1228,16 +1309,16 @@ impl SpiNor {
             WRSR => self.write_status_registers(),
             WRSR2 => {
                 self.config = self.buf[0];
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
             }
-            WRSR3 => self.status &= !SR_WEL,
+            WRSR3 => self.clear_wel_after_write(),
             WREAR => {
                 self.ear = self.buf[0];
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
             }
             WRNVCR => {
                 self.nvcr = u16::from_le_bytes([self.buf[0], self.buf[1]]);
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
             }
             WRVCR => self.vcr = self.buf[0],
             WREVCR => self.evcr = self.buf[0],
@@ -1260,6 +1341,7 @@ impl SpiNor {
             }
         }
         self.status &= !(SR_WEL | SR_WIP);
+        self.qemu_keeps_wel = false;
         self.phase = Phase::Ignore;
         self.pos = 0;
     }
@@ -1272,6 +1354,7 @@ impl SpiNor {
     fn software_reset(&mut self) {
         tracing::trace!(target: "m25p80_reset_done", "");
         self.status &= !SR_WEL;
+        self.qemu_keeps_wel = false;
         self.four_byte = self.vendor() == Vendor::Micron && self.nvcr & MT_NVCR_3BYTE == 0;
         self.ear = 0;
         self.vcr = MT_VCR_DEFAULT;

@@ -6,6 +6,11 @@ use super::*;
 pub(super) const DESC_LEN: u64 = 16;
 /// Fragments per packet (QEMU's cap).
 const MAX_FRAGMENTS: u16 = 64;
+/// Choice where QEMU's e1000e differs (noted through `Context::note_choice`, written down in
+/// qemu-differences.txt): a TSE data descriptor without a usable TSO context (MSS or header
+/// length 0, or a header longer than the frame) is dropped and counted in TSCTFC (82574
+/// datasheet); QEMU sends it.
+pub const CHOICE_TSO_WITHOUT_CONTEXT_DROPPED: &str = "tso-without-context-dropped";
 /// Largest packet assembled from fragments (a TSO super-frame).
 pub(super) const MAX_TX_PACKET: usize = 64 << 10;
 /// Frames one kick may send before it yields (shared with igb: [`crate::e1000_core::kick`]).
@@ -271,6 +276,7 @@ impl E1000e {
         }
         if mss == 0 || hdr_len == 0 || hdr_len > frame.len() {
             tracing::trace!(target: "e1000e_tx_tso_bad_context", "hdr_len {hdr_len} mss {mss}");
+            ctx.note_choice(CHOICE_TSO_WITHOUT_CONTEXT_DROPPED);
             self.tx_malformed += 1;
             self.count(TSCTFC, 1);
             return;
