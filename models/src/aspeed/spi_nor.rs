@@ -15,13 +15,17 @@
 //!   keeps it set). A page program latches its data in a 256-byte page buffer, wrapping inside
 //!   the page, and programs the page (by AND) when CS is deasserted, as real parts do (QEMU
 //!   programs each byte at once and wraps at the device size).
+//! - The Macronix configuration register read (RDCR, 0x15) answers once, as QEMU's; RDSR
+//!   repeats its register while CS# is held (measured on QEMU; the facts say nothing of RDCR).
 //! - Dummy phases are counted in bytes as the controller sends them: one byte for the fast reads
 //!   and SFDP; the quad I/O reads (0xEB/0xEC) take the part's mode + dummy clocks on four lines
 //!   (Macronix: configuration register bits 7:6 select 6/4/8/10 clocks, 3/2/4/5 bytes; Micron:
 //!   the volatile configuration register's dummy clocks, default 10; Winbond: 3 bytes).
 //! - Every part has an SFDP table (JESD216 header and basic parameter table built from its
 //!   geometry, plus the Macronix vendor table on the MX25L25635E, byte for byte what QEMU
-//!   answers there); m25p80 has tables for some parts only (none for the MX66U51235F). Flag status (0x70) answers on every part
+//!   answers there); m25p80 has tables for some parts only (none for the MX66U51235F). The
+//!   SFDP space repeats every 256 bytes, as m25p80's tables do (the datasheets define only the
+//!   tables). Flag status (0x70) answers on every part
 //!   (as m25p80), bit 7 ready and bit 0 the 4-byte mode.
 //! - Contents are sparse 4 KiB sectors over the part's erased state (0xFF) or a loaded image;
 //!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
@@ -45,6 +49,15 @@ pub const CHOICE_IGNORED_UNTIL_DESELECT: &str = "bytes-ignored-until-deselect";
 /// dummy bytes into 8 clock cycles), a written one of a command whose dummy clocks are not one
 /// byte's eight, and a command mode whose dummy field is not the part's count for the opcode.
 pub const CHOICE_DUMMY_BYTES: &str = "dummy-counted-in-bytes";
+
+/// Choice: every part answers RDSFDP with its table (the parts have one); QEMU's m25p80 has
+/// tables for some parts only and answers zeros on the others (the MX66U51235F). Noted when
+/// such a part streams SFDP data.
+pub const CHOICE_SFDP_TABLE: &str = "sfdp-table-on-every-part";
+/// Choice: a command of another vendor's parts is ignored (the part does not have it); QEMU's
+/// m25p80 answers several on every part (RDNVCR 0xB5 on the MX66U51235F reads 0x8FFF there).
+/// Noted when such a command is decoded.
+pub const CHOICE_VENDOR_COMMANDS: &str = "other-vendors-commands-ignored";
 
 /// Page program buffer size (all supported parts).
 pub const PAGE_SIZE: u32 = 256;
@@ -83,7 +96,7 @@ const DOR4: u8 = 0x3C; // Dual Output Fast Read, 4-byte address
 const PP4_4: u8 = 0x3E; // Quad I/O Page Program, 4-byte address
 const CLFSR: u8 = 0x50; // Micron: Clear Flag Status Register
 const BE_32K: u8 = 0x52; // Block (32 KiB) Erase
-pub(super) const RDSFDP: u8 = 0x5A; // Read Serial Flash Discoverable Parameters
+const RDSFDP: u8 = 0x5A; // Read Serial Flash Discoverable Parameters
 const BE4_32K: u8 = 0x5C; // Block (32 KiB) Erase, 4-byte address
 const CE_ALT: u8 = 0x60; // Chip Erase (alternative opcode)
 const WREVCR: u8 = 0x61; // Micron: Write Enhanced Volatile Configuration Register
@@ -230,6 +243,12 @@ impl FlashPart {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// Whether QEMU's m25p80 has an SFDP table for the part (only for noting
+    /// [`CHOICE_SFDP_TABLE`]).
+    fn qemu_has_sfdp(self) -> bool {
+        matches!(self, Self::Mx25l25635e | Self::W25q256)
+    }
+
     /// Capacity in bytes.
     pub fn size(self) -> u32 {
         self.info().size
@@ -244,6 +263,10 @@ impl FlashPart {
 
 // ---- SFDP (JESD216) ----------------------------------------------------------------------------
 
+/// The SFDP space repeats every this many bytes: QEMU's m25p80 indexes its 256-byte tables
+/// modulo their size (measured: RDSFDP at 0x072000 reads the header's "S"); the parts'
+/// datasheets define only the tables.
+const SFDP_SPACE: u32 = 0x100;
 /// Where the basic flash parameter table starts in the SFDP space.
 const SFDP_BFPT: u32 = 0x30;
 /// Its length in dwords (JESD216, first revision).
@@ -275,6 +298,7 @@ fn sfdp_end(part: FlashPart) -> u32 {
 /// an unsupported mode's opcode 0xFF, an unused erase type size 0 and opcode 0xFF), which is
 /// also what the MX25L25635E's table in QEMU holds (tests/conformance/aspeed/jedec-ast2500).
 fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
+    let addr = addr % SFDP_SPACE;
     let info = part.info();
     let vendor = sfdp_vendor_table(part);
     let dword = match addr & !3 {
@@ -768,6 +792,9 @@ impl SpiNor {
                 v
             }
             Phase::ReadSfdp => {
+                if !self.part.qemu_has_sfdp() {
+                    ctx.note_choice(CHOICE_SFDP_TABLE);
+                }
                 let v = sfdp_byte(self.part, self.cur_addr);
                 tracing::trace!(target: "m25p80_read_sfdp", "addr {:#x} value {v:#04x}", self.cur_addr);
                 self.cur_addr = self.cur_addr.wrapping_add(1) & 0x00FF_FFFF;
@@ -850,8 +877,13 @@ impl SpiNor {
                     self.pos = (self.pos + n) % len;
                     n
                 }
-                Phase::ReadSfdp if self.cur_addr >= sfdp_end(self.part) => {
-                    let n = rest.len().min((0x0100_0000 - self.cur_addr) as usize);
+                Phase::ReadSfdp if self.cur_addr % SFDP_SPACE >= sfdp_end(self.part) => {
+                    if !self.part.qemu_has_sfdp() {
+                        ctx.note_choice(CHOICE_SFDP_TABLE);
+                    }
+                    let n = rest
+                        .len()
+                        .min((SFDP_SPACE - self.cur_addr % SFDP_SPACE) as usize);
                     rest[..n].fill(0xFF);
                     self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
                     n
@@ -1025,7 +1057,9 @@ impl SpiNor {
                 self.qemu_keeps_wel = false;
             }
             RDSR => self.respond(&[self.status], true),
-            RDCR if vendor == Vendor::Macronix => self.respond(&[self.macronix_config()], true),
+            // Once, then the rest of the transaction is ignored: the facts say nothing of a
+            // repeat (RDSR's is measured), and QEMU's m25p80 answers it once.
+            RDCR if vendor == Vendor::Macronix => self.respond(&[self.macronix_config()], false),
             RDCR if vendor == Vendor::Winbond => {
                 let sr3 = if self.four_byte { WB_SR3_ADS } else { 0 };
                 self.respond(&[sr3], true);
@@ -1071,6 +1105,11 @@ impl SpiNor {
                 }
             }
             BE4_32K if self.wel() && self.part.info().erase_32k => self.collect_address(4),
+            RDCR | RDSR2 | WRSR2 | WRSR3 | CLFSR | RDNVCR | WRNVCR | RDVCR | WRVCR | RDEVCR
+            | WREVCR => {
+                ctx.note_choice(CHOICE_VENDOR_COMMANDS);
+                tracing::trace!(target: "m25p80_unknown_cmd", "cmd {cmd:#04x} of another vendor ignored");
+            }
             _ => {
                 tracing::trace!(target: "m25p80_unknown_cmd", "cmd {cmd:#04x} ignored");
             }
@@ -1112,6 +1151,20 @@ impl SpiNor {
     /// Dummy bytes the current read command clocks between its address and its data.
     fn dummy_bytes(&self) -> u8 {
         self.dummy_bytes_of(self.cmd)
+    }
+
+    /// The dummy transfers QEMU's m25p80 takes for `opcode` when its count is this part's
+    /// dummy bytes now: clock cycles on the opcode's dummy lines (8 per byte on one line, 4 on
+    /// two, 2 on four), but one for RDSFDP, which m25p80 counts in bytes. Only for noting
+    /// [`CHOICE_DUMMY_BYTES`].
+    pub fn qemu_dummy_cycles_of(&self, opcode: u8) -> u32 {
+        let clocks_per_byte = match opcode {
+            RDSFDP => 1,
+            DIOR | DIOR4 => 4,
+            QIOR | QIOR4 => 2,
+            _ => 8,
+        };
+        u32::from(self.dummy_bytes_of(opcode)) * clocks_per_byte
     }
 
     /// Dummy bytes read command `opcode` clocks between its address and its data now (1 for
@@ -1533,6 +1586,11 @@ mod tests {
         xfer(&mut f, &[WREN], 0);
         xfer(&mut f, &[WRSR, 0x00, 0xC0], 0);
         assert_eq!(xfer(&mut f, &[RDCR], 1), [0xC0]);
+        assert_eq!(
+            xfer(&mut f, &[RDCR], 3),
+            [0xC0, 0, 0],
+            "answered once, as QEMU"
+        );
         assert_eq!(xfer(&mut f, &[QIOR, 0, 0, 0, 1, 2, 3, 4, 5], 1), [0x77]);
         assert_eq!(xfer(&mut f, &[QIOR4, 0, 0, 0, 0, 1, 2, 3, 4, 5], 1), [0x77]);
     }
@@ -1548,7 +1606,25 @@ mod tests {
             (64u32 << 23) - 1
         );
         assert_eq!(t[0x31], BE_4K);
-        assert_eq!(xfer(&mut f, &[RDSFDP, 0, 0x10, 0, 0], 1), [0xFF]);
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0, 0, 0xF0, 0], 1), [0xFF]);
+    }
+
+    #[test]
+    fn sfdp_space_repeats_every_256_bytes_as_in_qemu() {
+        let mut f = mx();
+        // QEMU's m25p80 answers the header's "S" at 0x072000 (its tables are indexed modulo
+        // their 256 bytes).
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0x07, 0x20, 0, 0], 4), b"SFDP");
+        // Streamed across a 256-byte boundary, byte by byte and in bulk alike.
+        let want = [0xFF, 0xFF, 0xFF, 0xFF, b'S', b'F', b'D', b'P'];
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0x12, 0x34, 0xFC, 0], 8), want);
+        for &b in &[RDSFDP, 0x12, 0x34, 0xFC, 0] {
+            f.transfer(&mut TestContext::default(), b);
+        }
+        let mut buf = [0u8; 8];
+        f.read_stream(&mut TestContext::default(), &mut buf);
+        f.deselect(&mut TestContext::default());
+        assert_eq!(buf, want);
     }
 
     #[test]
