@@ -66,6 +66,27 @@ pub fn resolve(root: &Path, rev: &str) -> Result<String, String> {
     .map_err(|_| format!("'{rev}' names no commit in {}", root.display()))
 }
 
+/// This tree's commit for the records of a run: its abbreviated id, `with uncommitted changes`
+/// when the work tree differs from it (but for `bench/`, which runs write), or
+/// `an unknown commit` outside git.
+pub fn describe_head(root: &Path) -> String {
+    let Ok(commit) = git(root, &["rev-parse", "--short=10", "HEAD"]) else {
+        return "an unknown commit".into();
+    };
+    let status = [
+        "status",
+        "--porcelain",
+        "--untracked-files=no",
+        "--",
+        ".",
+        ":(exclude)bench",
+    ];
+    match git(root, &status) {
+        Ok(changes) if changes.is_empty() => commit,
+        _ => format!("{commit} with uncommitted changes"),
+    }
+}
+
 /// Check out `rev` as a detached worktree under `root/target/baseline/<commit>`, or reuse the
 /// one there.
 pub fn worktree(root: &Path, rev: &str) -> Result<Baseline, String> {
@@ -144,6 +165,28 @@ mod tests {
         std::fs::remove_dir_all(&b.dir).unwrap();
         let remade = worktree(&repo, "HEAD~1").unwrap();
         assert!(remade.dir.join("file.txt").is_file());
+        let _ = std::fs::remove_dir_all(&repo);
+    }
+
+    #[test]
+    fn the_head_is_described_with_its_changes() {
+        let repo = scratch_repo("head");
+        assert_eq!(describe_head(&repo), "an unknown commit");
+        let first = commit(&repo, "one");
+        assert_eq!(describe_head(&repo), first[..10]);
+        // What bench runs write is no change of the code measured.
+        std::fs::create_dir_all(repo.join("bench")).unwrap();
+        std::fs::write(repo.join("bench/results.md"), "one").unwrap();
+        git(&repo, &["add", "bench/results.md"]).unwrap();
+        git(&repo, &["commit", "-q", "-m", "results"]).unwrap();
+        std::fs::write(repo.join("bench/results.md"), "two").unwrap();
+        let second = git(&repo, &["rev-parse", "HEAD"]).unwrap();
+        assert_eq!(describe_head(&repo), second[..10]);
+        std::fs::write(repo.join("file.txt"), "changed").unwrap();
+        assert_eq!(
+            describe_head(&repo),
+            format!("{} with uncommitted changes", &second[..10])
+        );
         let _ = std::fs::remove_dir_all(&repo);
     }
 

@@ -17,6 +17,8 @@
 //! campaign can be measured piece by piece. Each exec/s figure keeps the empty target's rate
 //! from its own run, so ratios stay honest across merged runs.
 
+use crate::bench_corpora::Corpora;
+use crate::bench_findings::RunArtifacts;
 use crate::fuzz_build::{FuzzBuild, Instrument};
 use harness::runner::Runner;
 use serde::{Deserialize, Serialize};
@@ -107,6 +109,10 @@ pub struct ExecRate {
     /// Seconds of the run.
     #[serde(default)]
     pub seconds: Option<u64>,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). A `--targets` run replaces only its own rows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// Time-to-bug for one planted bug.
@@ -125,6 +131,10 @@ pub struct TimeToBug {
     /// The build of a side-by-side run (empty: the run's only build).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub build: String,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). A `--targets` run replaces only its own rows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// exec/s of one build of one target in a side-by-side run (`--baseline`, several
@@ -147,10 +157,58 @@ pub struct SideBySide {
     /// executed (`None`: not measured).
     #[serde(default)]
     pub device_lines: Option<crate::coverage::LineCoverage>,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). Ratios compare only within one run.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
-/// The start of the notes on a side-by-side exec/s run (kept with its figures).
+/// The start of the notes on a side-by-side run from before runs were stamped.
 const SIDE_BY_SIDE_NOTE: &str = "side by side: ";
+
+/// The start of the notes on the side-by-side run measured at `stamp` (kept with its rows).
+fn side_by_side_note(stamp: &str) -> String {
+    format!("side by side [{stamp}]: ")
+}
+
+/// The stamp of the side-by-side run a note is of (empty: a run from before stamps), or
+/// `None` for other notes.
+fn side_by_side_note_stamp(note: &str) -> Option<&str> {
+    if note.starts_with(SIDE_BY_SIDE_NOTE) {
+        return Some("");
+    }
+    note.strip_prefix("side by side [")?
+        .split_once("]: ")
+        .map(|(stamp, _)| stamp)
+}
+
+/// When and on what this run measures: `2026-12-06 at 0123456789` (UTC date, this tree's
+/// commit, marked when the tree has uncommitted changes).
+fn run_stamp(root: &Path) -> String {
+    let days = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400);
+    format!(
+        "{} at {}",
+        civil_date(days),
+        crate::baseline::describe_head(root)
+    )
+}
+
+/// The proleptic Gregorian date `days` after 1970-01-01, as `YYYY-MM-DD` (Howard Hinnant's
+/// days-to-civil algorithm).
+fn civil_date(days: u64) -> String {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
 
 /// The median of `v` (`None` when empty).
 fn median(v: &[f64]) -> Option<f64> {
@@ -171,6 +229,8 @@ struct Variant {
     label: String,
     root: PathBuf,
     instrument: Instrument,
+    /// Whether this is the baseline's build (another revision).
+    baseline: bool,
 }
 
 impl Variant {
@@ -180,10 +240,7 @@ impl Variant {
 
     /// A folder-name form of the label.
     fn slug(&self) -> String {
-        self.label
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-            .collect()
+        crate::bench_findings::slug(&self.label)
     }
 }
 
@@ -201,6 +258,7 @@ fn variants(cfg: &BenchConfig) -> Result<Vec<Variant>, String> {
             label: format!("{} {}", b.label(), cfg.baseline_instrument),
             root: b.dir,
             instrument: cfg.baseline_instrument,
+            baseline: true,
         });
     }
     let instruments = if cfg.instruments.is_empty() {
@@ -213,6 +271,7 @@ fn variants(cfg: &BenchConfig) -> Result<Vec<Variant>, String> {
             label: i.to_string(),
             root: cfg.root.clone(),
             instrument: i,
+            baseline: false,
         });
     }
     Ok(v)
@@ -225,6 +284,10 @@ pub struct InProcess {
     pub target: String,
     /// Programs per second without an engine.
     pub programs_per_sec: f64,
+    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
+    /// runs were stamped). A `--targets` run replaces only its own rows.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub measured: String,
 }
 
 /// The minimisation benchmark.
@@ -278,6 +341,10 @@ pub struct Results {
     pub side_by_side: Vec<SideBySide>,
     /// Notes on what was skipped and why.
     pub notes: Vec<String>,
+    /// This run's findings summary ([`crate::bench_findings::summary`]), printed last; also
+    /// in the notes.
+    #[serde(skip)]
+    pub findings: Vec<String>,
 }
 
 impl Results {
@@ -294,17 +361,23 @@ impl Results {
                 self.in_process.push(e);
             }
         }
-        if self.side_by_side.is_empty() && !old.side_by_side.is_empty() {
-            self.side_by_side = old.side_by_side;
-            // What those figures were measured under.
-            let kept: Vec<String> = old
-                .notes
-                .iter()
-                .filter(|n| n.starts_with(SIDE_BY_SIDE_NOTE) && !self.notes.contains(n))
-                .cloned()
-                .collect();
-            self.notes.extend(kept);
-        }
+        // Side by side: the targets measured now replace all their old rows; the other
+        // targets' rows stay, each with the run it is from, and so do that run's notes.
+        let kept: Vec<SideBySide> = old
+            .side_by_side
+            .into_iter()
+            .filter(|e| !self.side_by_side.iter().any(|n| n.target == e.target))
+            .collect();
+        let kept_notes: Vec<String> = old
+            .notes
+            .into_iter()
+            .filter(|n| {
+                side_by_side_note_stamp(n).is_some_and(|s| kept.iter().any(|e| e.measured == s))
+                    && !self.notes.contains(n)
+            })
+            .collect();
+        self.side_by_side.extend(kept);
+        self.notes.extend(kept_notes);
         for e in old.time_to_bug {
             if !self
                 .time_to_bug
@@ -325,6 +398,8 @@ impl Results {
         };
         self.exec.sort_by_key(|e| target_rank(&e.target));
         self.in_process.sort_by_key(|e| target_rank(&e.target));
+        // Stable: the builds of a target keep their order.
+        self.side_by_side.sort_by_key(|e| target_rank(&e.target));
         let bug_rank = |b: &str| models::planted::BUGS.iter().position(|x| x.id == b);
         self.time_to_bug.sort_by_key(|t| bug_rank(&t.bug));
         self
@@ -371,7 +446,8 @@ fn in_process_rate(target: &harness::target::Target) -> f64 {
 }
 
 /// Run one libFuzzer process (the built binary itself, so cargo's start-up is not timed);
-/// returns (wall seconds, stderr, exit success).
+/// returns (wall seconds, stderr, exit success), or the bench's end when Ctrl-C stopped it
+/// ([`stop_if_interrupted`]).
 fn libfuzzer(
     binary: &Path,
     planted: Option<&str>,
@@ -388,11 +464,23 @@ fn libfuzzer(
     let out = cmd
         .output()
         .map_err(|e| format!("{}: {e}", binary.display()))?;
-    Ok((
-        start.elapsed().as_secs_f64(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.success(),
-    ))
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    // The run may end before the Ctrl-C handler's thread has noted the interrupt.
+    if was_interrupted(out.status, &log) {
+        return Err(interrupted_error());
+    }
+    stop_if_interrupted()?;
+    Ok((start.elapsed().as_secs_f64(), log, out.status.success()))
+}
+
+/// Whether a libFuzzer run ended because of SIGINT: it says so and exits with its
+/// `-interrupt_exit_code` (or, killed by the signal, has no code).
+fn was_interrupted(status: std::process::ExitStatus, log: &str) -> bool {
+    use std::os::unix::process::ExitStatusExt as _;
+    const SIGINT: i32 = 2;
+    status.signal() == Some(SIGINT)
+        || status.code() == Some(128 + SIGINT)
+        || log.contains("libFuzzer: run interrupted")
 }
 
 fn parse_exec_per_sec(log: &str) -> Option<f64> {
@@ -402,8 +490,9 @@ fn parse_exec_per_sec(log: &str) -> Option<f64> {
         .next_back()
 }
 
-/// One exec/s run: the target's name and libFuzzer's log, or why it could not run.
-type Measured = Result<(String, String), String>;
+/// One exec/s run: the target's name, libFuzzer's log and the run's wall seconds, or why it
+/// could not run.
+type Measured = Result<(String, String, f64), String>;
 
 /// The largest `rss: NNMb` libFuzzer printed: the process's peak resident memory.
 fn parse_peak_rss_mb(log: &str) -> Option<f64> {
@@ -413,25 +502,26 @@ fn parse_peak_rss_mb(log: &str) -> Option<f64> {
         .reduce(f64::max)
 }
 
-/// A fresh corpus holding only the target's seeds (converted from `fuzz/seeds/<target>`), so
-/// every trial starts from the same place: never from what earlier campaigns accumulated in
-/// `fuzz/corpus/`.
-fn seed_only_corpus(
-    root: &Path,
-    name: &str,
-    target: Option<&harness::target::Target>,
-) -> Result<PathBuf, String> {
-    let dir = root.join("fuzz/target/bench-corpus").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    if let Some(t) = target {
-        crate::campaign::seed_corpus_into(root, t, &dir)?;
+/// Measure everything the configuration asks for; every figure carries the run's stamp
+/// ([`run_stamp`]).
+pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
+    let stamp = run_stamp(&cfg.root);
+    let mut r = measure(cfg, &stamp)?;
+    let stamps = r
+        .exec
+        .iter_mut()
+        .map(|e| &mut e.measured)
+        .chain(r.in_process.iter_mut().map(|e| &mut e.measured))
+        .chain(r.time_to_bug.iter_mut().map(|e| &mut e.measured))
+        .chain(r.side_by_side.iter_mut().map(|e| &mut e.measured));
+    for m in stamps {
+        m.clone_from(&stamp);
     }
-    Ok(dir)
+    Ok(r)
 }
 
-/// Measure everything the configuration asks for.
-pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
+/// Measure everything the configuration asks for (the run's stamp is `stamp`).
+fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
     let mut r = Results {
         host: host_description(),
         ..Results::default()
@@ -447,6 +537,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         r.in_process.push(InProcess {
             target: t.name.to_string(),
             programs_per_sec: in_process_rate(t),
+            measured: String::new(),
         });
     }
     if figures && !cfg.side_by_side() && cfg.wants_target("ps2") {
@@ -458,6 +549,12 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         return Ok(r);
     }
     crate::campaign::ensure_cargo_fuzz()?;
+    stop_if_interrupted()?;
+    // Removed when this function returns, also on an error or an interrupt.
+    let corpora = Corpora::new(&cfg.root)?;
+    if !cfg.side_by_side() {
+        r.notes.push(corpora.note());
+    }
     let limits = |secs: u64| {
         vec![
             format!("-max_total_time={secs}"),
@@ -476,7 +573,7 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             .iter()
             .filter(|b| cfg.wants_bug(b))
             .collect();
-        side_by_side(cfg, &mut r, &measured, &bugs, &limits)?;
+        side_by_side(cfg, stamp, &corpora, &mut r, &measured, &bugs, &limits)?;
         return Ok(r);
     }
     let single = FuzzBuild::new(&cfg.root, cfg.instrument(), &cfg.sanitizer, false);
@@ -484,13 +581,21 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         let mut bins = measured.clone();
         bins.push("empty");
         single.build(&bins)?;
+        let build = cfg.instrument().to_string();
+        let runs = bins
+            .iter()
+            .map(|name| RunArtifacts::new(&cfg.root, &format!("exec-{name}"), name, &build, false))
+            .collect::<Result<Vec<_>, String>>()?;
         // The empty target first, alone: the engine's floor.
         let measure = |name: &str| -> Measured {
             eprintln!("bench: libFuzzer exec/s of {name} ({} s)", cfg.exec_seconds);
-            let corpus = seed_only_corpus(&cfg.root, name, models::target(name))?;
+            let corpus = corpora.seeds_only(&cfg.root, name, models::target(name))?;
             let binary = single.binary(name);
-            let (_, log, _) = libfuzzer(&binary, None, &corpus, &limits(cfg.exec_seconds))?;
-            Ok((name.to_string(), log))
+            let mut args = limits(cfg.exec_seconds);
+            let artifacts = runs.iter().find(|a| a.target == name);
+            args.extend(artifacts.map(RunArtifacts::prefix_arg));
+            let (secs, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
+            Ok((name.to_string(), log, secs))
         };
         // With one lane the empty target runs first, alone; with more it is one of the runs.
         let mut logs = Vec::new();
@@ -536,7 +641,14 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
             logs.push(result?);
         }
         let mut floor = None;
-        for (name, log) in logs {
+        for (name, log, secs) in logs {
+            if let Some(a) = runs
+                .iter()
+                .find(|a| a.target == name && !a.files().is_empty())
+            {
+                r.notes
+                    .push(stopped_early(&name, &a.build, None, secs, cfg.exec_seconds));
+            }
             match parse_exec_per_sec(&log) {
                 Some(rate) => {
                     if name == "empty" {
@@ -548,11 +660,13 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
                         empty_exec_per_sec: floor,
                         peak_rss_mb: parse_peak_rss_mb(&log),
                         seconds: Some(cfg.exec_seconds),
+                        measured: String::new(),
                     });
                 }
                 None => r.notes.push(format!("no exec/s from libFuzzer for {name}")),
             }
         }
+        report_findings(cfg, &mut r, "exec/s runs", "", &runs);
     }
     let bugs: Vec<&models::planted::PlantedBug> = models::planted::BUGS
         .iter()
@@ -572,8 +686,13 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
     planted.build(&bins)?;
     for bug in bugs {
         let binary = planted.binary(bug.target);
-        r.time_to_bug
-            .extend(time_to_bug(cfg, bug, &[(String::new(), binary)], &limits)?);
+        r.time_to_bug.extend(time_to_bug(
+            cfg,
+            &corpora,
+            bug,
+            &[(String::new(), binary)],
+            &limits,
+        )?);
     }
     Ok(r)
 }
@@ -590,6 +709,8 @@ fn dict_of(root: &Path, target: &str) -> Option<PathBuf> {
 /// in turn. Ratios are against the first build (the baseline when there is one).
 fn side_by_side(
     cfg: &BenchConfig,
+    stamp: &str,
+    corpora: &Corpora,
     r: &mut Results,
     targets: &[&str],
     bugs: &[&models::planted::PlantedBug],
@@ -598,19 +719,22 @@ fn side_by_side(
     let variants = variants(cfg)?;
     let rounds = cfg.rounds.max(1) as usize;
     let load_before = load_average();
+    let note = side_by_side_note(stamp);
+    r.notes.push(format!("{note}{}", corpora.note()));
     if !targets.is_empty() {
         for v in &variants {
             v.build(&cfg.sanitizer, false).build(targets)?;
         }
         r.notes.push(format!(
-            "{SIDE_BY_SIDE_NOTE}{} build(s) x {} target(s) x {rounds} round(s) of {} s each, one libFuzzer process at a time, builds in turn (order rotating per round); same seeds, dictionary and -seed per round",
+            "{note}{} build(s) x {} target(s) x {rounds} round(s) of {} s each, one libFuzzer process at a time, builds in turn (order rotating per round); same seeds, dictionary and -seed per round",
             variants.len(),
             targets.len(),
             cfg.exec_seconds
         ));
         // rates[target][variant][round]
         let mut rates = vec![vec![Vec::new(); variants.len()]; targets.len()];
-        let mut corpora = vec![vec![PathBuf::new(); variants.len()]; targets.len()];
+        let mut corpus_of = vec![vec![PathBuf::new(); variants.len()]; targets.len()];
+        let mut runs = Vec::new();
         for round in 0..rounds {
             for (ti, name) in targets.iter().enumerate() {
                 for k in 0..variants.len() {
@@ -622,18 +746,32 @@ fn side_by_side(
                         v.label,
                         cfg.exec_seconds
                     );
-                    let corpus = seed_only_corpus(
+                    let corpus = corpora.seeds_only(
                         &cfg.root,
                         &format!("{}-{name}", v.slug()),
                         models::target(name),
                     )?;
+                    let artifacts = RunArtifacts::new(
+                        &cfg.root,
+                        &format!("{}-{name}-r{}", v.slug(), round + 1),
+                        name,
+                        &v.label,
+                        v.baseline,
+                    )?;
                     let mut args = limits(cfg.exec_seconds);
                     args.push(format!("-seed={}", round + 1));
+                    args.push(artifacts.prefix_arg());
                     if let Some(dict) = dict_of(&cfg.root, name) {
                         args.push(format!("-dict={}", dict.display()));
                     }
                     let binary = v.build(&cfg.sanitizer, false).binary(name);
-                    let (_, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
+                    let (secs, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
+                    if !artifacts.files().is_empty() {
+                        let early =
+                            stopped_early(name, &v.label, Some(round + 1), secs, cfg.exec_seconds);
+                        r.notes.push(format!("{note}{early}"));
+                    }
+                    runs.push(artifacts);
                     match parse_exec_per_sec(&log) {
                         Some(rate) => rates[ti][vi].push(Some(rate)),
                         None => {
@@ -645,14 +783,14 @@ fn side_by_side(
                             ));
                         }
                     }
-                    corpora[ti][vi] = corpus;
+                    corpus_of[ti][vi] = corpus;
                 }
             }
         }
         for (ti, name) in targets.iter().enumerate() {
             for (vi, v) in variants.iter().enumerate() {
                 let device_lines =
-                    match crate::coverage::device_lines(&cfg.root, name, &corpora[ti][vi]) {
+                    match crate::coverage::device_lines(&cfg.root, name, &corpus_of[ti][vi]) {
                         Ok(c) => Some(c),
                         Err(e) => {
                             r.notes.push(format!(
@@ -675,13 +813,16 @@ fn side_by_side(
                     ratios: pairs.iter().map(|(a, b)| a / b).collect(),
                     seconds: cfg.exec_seconds,
                     device_lines,
+                    measured: stamp.to_string(),
                 });
             }
         }
+        stop_if_interrupted()?;
+        report_findings(cfg, r, "side-by-side runs", &note, &runs);
     }
     if !targets.is_empty() {
         r.notes.push(format!(
-            "{SIDE_BY_SIDE_NOTE}load average (1 min) {load_before} before the exec/s runs, {} after: other processes shared the host",
+            "{note}load average (1 min) {load_before} before the exec/s runs, {} after: other processes shared the host",
             load_average()
         ));
     }
@@ -711,7 +852,7 @@ fn side_by_side(
             })
             .collect();
         r.time_to_bug
-            .extend(time_to_bug(cfg, bug, &binaries, limits)?);
+            .extend(time_to_bug(cfg, corpora, bug, &binaries, limits)?);
     }
     r.notes.push(format!(
         "time-to-bug side by side: trials of the {} build(s) in turn, {} at a time; load average (1 min) {load_before} before, {} after",
@@ -730,10 +871,58 @@ fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
+/// An error that ends the bench when Ctrl-C was pressed (the libFuzzer run it interrupted has
+/// stopped): its corpora are removed on the way out, nothing is written.
+fn stop_if_interrupted() -> Result<(), String> {
+    if crate::interrupt::interrupted() {
+        return Err(interrupted_error());
+    }
+    Ok(())
+}
+
+fn interrupted_error() -> String {
+    format!(
+        "bench interrupted: nothing written; crash files of the runs so far are in {}/",
+        crate::bench_findings::ARTIFACTS
+    )
+}
+
+/// The note on a run that stopped at a crash before its time was up.
+fn stopped_early(target: &str, build: &str, round: Option<usize>, secs: f64, limit: u64) -> String {
+    format!(
+        "{target} with {build}{} stopped at a crash after {secs:.1} s of {limit}: its exec/s is of the shorter run (findings below)",
+        round.map_or(String::new(), |n| format!(" in round {n}"))
+    )
+}
+
+/// Triage the crash files of `runs` ([`crate::bench_findings`]) and report what they hold:
+/// as notes (each starting with `prefix`, the summary's first line in bold) and as lines the
+/// bench prints last.
+fn report_findings(
+    cfg: &BenchConfig,
+    r: &mut Results,
+    what: &str,
+    prefix: &str,
+    runs: &[RunArtifacts],
+) {
+    let replay = crate::bench_findings::Replay::from_env();
+    let findings = crate::bench_findings::triage(&cfg.root, runs, &replay);
+    let lines = crate::bench_findings::summary(what, &findings, &cfg.root);
+    for (i, line) in lines.iter().enumerate() {
+        r.notes.push(if i == 0 {
+            format!("{prefix}**{line}**")
+        } else {
+            format!("{prefix}{line}")
+        });
+    }
+    r.findings.extend(lines);
+}
+
 /// `cfg.trials` fresh campaigns against one planted bug with each of `builds` (label, binary),
 /// `cfg.jobs` at a time; trial `n` of every build before trial `n + 1` of any.
 fn time_to_bug(
     cfg: &BenchConfig,
+    corpora: &Corpora,
     bug: &models::planted::PlantedBug,
     builds: &[(String, PathBuf)],
     limits: &(dyn Fn(u64) -> Vec<String> + Sync),
@@ -756,7 +945,7 @@ fn time_to_bug(
             cfg.trials
         );
         let name = format!("ttb-{}-{n}-{b}", bug.id);
-        let corpus = seed_only_corpus(&cfg.root, &name, Some(target))?;
+        let corpus = corpora.seeds_only(&cfg.root, &name, Some(target))?;
         let artifacts = cfg.root.join("fuzz/target/bench-artifacts").join(&name);
         let _ = std::fs::remove_dir_all(&artifacts);
         std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
@@ -809,6 +998,7 @@ fn time_to_bug(
             trials,
             trial_limit_seconds: cfg.trial_seconds,
             build: label.clone(),
+            measured: String::new(),
         })
         .collect())
 }
@@ -948,7 +1138,14 @@ fn markdown(r: &Results) -> String {
     let mut s = String::from("# devfuzz bench results\n\n");
     let _ = writeln!(s, "Host: {}\n", r.host);
     if !r.exec.is_empty() {
-        s.push_str("## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.\n\n| target | exec/s | empty target | of empty target | seconds | peak RSS |\n|---|---:|---:|---:|---:|---:|\n");
+        let runs = Runs::of(r.exec.iter().map(|e| e.measured.as_str()));
+        let _ = write!(
+            s,
+            "## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.\n\n{}| target | exec/s | empty target | of empty target | seconds | peak RSS |{}\n|---|---:|---:|---:|---:|---:|{}\n",
+            runs.intro(),
+            runs.head().0,
+            runs.head().1
+        );
         for e in &r.exec {
             let (floor, ratio) = e.empty_exec_per_sec.map_or(("-".into(), "-".into()), |f| {
                 (
@@ -958,31 +1155,54 @@ fn markdown(r: &Results) -> String {
             });
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {floor} | {ratio} | {} | {} |",
+                "| {} | {:.0} | {floor} | {ratio} | {} | {} |{}",
                 e.target,
                 e.exec_per_sec,
                 e.seconds.map_or("-".into(), |t| t.to_string()),
-                e.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0} MiB"))
+                e.peak_rss_mb.map_or("-".into(), |m| format!("{m:.0} MiB")),
+                runs.cell(&e.measured)
             );
         }
         s.push('\n');
+        s.push_str(&runs.list(|_| String::new()));
     }
     if !r.side_by_side.is_empty() {
         s.push_str(&side_by_side_markdown(&r.side_by_side));
     }
-    s.push_str("## In-process programs/s (no engine)\n\n| target | programs/s |\n|---|---:|\n");
+    let runs = Runs::of(r.in_process.iter().map(|e| e.measured.as_str()));
+    let _ = write!(
+        s,
+        "## In-process programs/s (no engine)\n\n{}| target | programs/s |{}\n|---|---:|{}\n",
+        runs.intro(),
+        runs.head().0,
+        runs.head().1
+    );
     for e in &r.in_process {
-        let _ = writeln!(s, "| {} | {:.0} |", e.target, e.programs_per_sec);
+        let _ = writeln!(
+            s,
+            "| {} | {:.0} |{}",
+            e.target,
+            e.programs_per_sec,
+            runs.cell(&e.measured)
+        );
     }
     s.push('\n');
+    s.push_str(&runs.list(|_| String::new()));
     if !r.time_to_bug.is_empty() {
-        s.push_str("## Time to bug (planted bugs)\n\n| bug | target | build | found | trial limit s | median s | min s | max s |\n|---|---|---|---:|---:|---:|---:|---:|\n");
+        let runs = Runs::of(r.time_to_bug.iter().map(|e| e.measured.as_str()));
+        let _ = write!(
+            s,
+            "## Time to bug (planted bugs)\n\n{}| bug | target | build | found | trial limit s | median s | min s | max s |{}\n|---|---|---|---:|---:|---:|---:|---:|{}\n",
+            runs.intro(),
+            runs.head().0,
+            runs.head().1
+        );
         for t in &r.time_to_bug {
             let f = t.found();
             let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |",
+                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |{}",
                 t.bug,
                 t.target,
                 if t.build.is_empty() { "-" } else { &t.build },
@@ -994,10 +1214,13 @@ fn markdown(r: &Results) -> String {
                 },
                 fmt(t.median()),
                 fmt(f.first().copied()),
-                fmt(f.last().copied())
+                fmt(f.last().copied()),
+                runs.cell(&t.measured)
             );
         }
-        s.push_str("\nSurvival plot: `time-to-bug.svg`.\n\n");
+        s.push('\n');
+        s.push_str(&runs.list(|_| String::new()));
+        s.push_str("Survival plot: `time-to-bug.svg`.\n\n");
     }
     if let Some(m) = r.minimize {
         let _ = writeln!(
@@ -1017,19 +1240,109 @@ fn markdown(r: &Results) -> String {
     s
 }
 
+/// The runs the rows of one table are from (their stamps, in order of appearance). A table
+/// mixing runs, because a narrow run (`--targets`, `--time-to-bug`) replaced only its own rows,
+/// numbers them in a *run* column and lists them under it; figures compare only within a run.
+struct Runs<'a>(Vec<&'a str>);
+
+impl<'a> Runs<'a> {
+    fn of(stamps: impl IntoIterator<Item = &'a str>) -> Runs<'a> {
+        let mut v: Vec<&str> = Vec::new();
+        for s in stamps {
+            if !v.contains(&s) {
+                v.push(s);
+            }
+        }
+        Runs(v)
+    }
+
+    fn mixed(&self) -> bool {
+        self.0.len() > 1
+    }
+
+    /// When run `stamp` was measured, for a reader.
+    fn when(stamp: &str) -> &str {
+        if stamp.is_empty() {
+            "an earlier run (date and commit not recorded)"
+        } else {
+            stamp
+        }
+    }
+
+    /// What to say above the table: when its one run was measured, or that it mixes runs.
+    fn intro(&self) -> String {
+        match self.0.as_slice() {
+            [] | [""] => String::new(),
+            [one] => format!("Measured {one}.\n\n"),
+            many => format!(
+                "**The rows are from {} runs** (column *run*, listed under the table): a later narrow run (`--targets`, `--time-to-bug`) replaced only its own rows. Compare figures only within one run.\n\n",
+                many.len()
+            ),
+        }
+    }
+
+    /// The run column's header and separator cells (nothing for a single run).
+    fn head(&self) -> (&'static str, &'static str) {
+        if self.mixed() {
+            (" run |", "---:|")
+        } else {
+            ("", "")
+        }
+    }
+
+    /// The run column's cell of a row from run `stamp`.
+    fn cell(&self, stamp: &str) -> String {
+        match self.0.iter().position(|s| *s == stamp) {
+            Some(i) if self.mixed() => format!(" [{}] |", i + 1),
+            _ => String::new(),
+        }
+    }
+
+    /// The list of the runs under a table mixing them, each with `detail` of its stamp.
+    fn list(&self, detail: impl Fn(&str) -> String) -> String {
+        if !self.mixed() {
+            return String::new();
+        }
+        let mut s = String::new();
+        for (i, stamp) in self.0.iter().enumerate() {
+            let _ = writeln!(s, "- [{}] {}{}", i + 1, Runs::when(stamp), detail(stamp));
+        }
+        s.push('\n');
+        s
+    }
+}
+
 /// The side-by-side table: per target and build, exec/s per round, the ratio to the reference
 /// (median of the per-round ratios, with their range) and the device files' line coverage.
+/// Rows kept from earlier runs (a `--targets` run replaces only its targets' rows) carry the
+/// number of their run, listed under the table with its run length and reference build.
 fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     let mut s = String::from("## Side by side (exec/s ratio to the first build, same run)\n\n");
-    if let Some(first) = rows.first() {
+    let runs = Runs::of(rows.iter().map(|e| e.measured.as_str()));
+    let first_of = |stamp: &str| rows.iter().find(|e| e.measured == stamp);
+    let _ = writeln!(
+        s,
+        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
+    );
+    if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
+        let when = if stamp.is_empty() {
+            String::new()
+        } else {
+            format!("Measured {stamp}: ")
+        };
         let _ = writeln!(
             s,
-            "Builds measured in turn on the same seeds and dictionary, {} s per run; the ratio is this build's exec/s over `{}`'s in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n",
+            "{when}{} s per run, ratios over `{}`.\n",
             first.seconds, first.reference
         );
+    } else {
+        s.push_str(&runs.intro());
     }
-    s.push_str(
-        "| target | build | exec/s per round | ratio | device lines |\n|---|---|---|---:|---:|\n",
+    let _ = writeln!(
+        s,
+        "| target | build | exec/s per round | ratio | device lines |{}\n|---|---|---|---:|---:|{}",
+        runs.head().0,
+        runs.head().1
     );
     for e in rows {
         let rates: Vec<String> = e.rates.iter().map(|r| format!("{r:.0}")).collect();
@@ -1050,13 +1363,19 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         });
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {ratio} | {lines} |",
+            "| {} | {} | {} | {ratio} | {lines} |{}",
             e.target,
             e.build,
-            rates.join(" / ")
+            rates.join(" / "),
+            runs.cell(&e.measured)
         );
     }
     s.push('\n');
+    s.push_str(&runs.list(|stamp| {
+        first_of(stamp).map_or(String::new(), |r| {
+            format!(": {} s per run, ratios over `{}`", r.seconds, r.reference)
+        })
+    }));
     s
 }
 
@@ -1171,6 +1490,23 @@ mod tests {
     }
 
     #[test]
+    fn a_run_stopped_by_ctrl_c_is_seen_as_such() {
+        use std::os::unix::process::ExitStatusExt as _;
+        let exited = |code: i32| std::process::ExitStatus::from_raw(code << 8);
+        assert!(was_interrupted(
+            exited(72),
+            "==7== libFuzzer: run interrupted; exiting"
+        ));
+        assert!(was_interrupted(exited(130), ""));
+        assert!(was_interrupted(std::process::ExitStatus::from_raw(2), ""));
+        assert!(!was_interrupted(
+            exited(1),
+            "==7== ERROR: libFuzzer: deadly signal"
+        ));
+        assert!(!was_interrupted(exited(0), "Done 100 runs"));
+    }
+
+    #[test]
     fn medians_treat_misses_as_infinite() {
         let t = |v: Vec<Option<f64>>| TimeToBug {
             bug: "b".into(),
@@ -1178,6 +1514,7 @@ mod tests {
             trials: v,
             trial_limit_seconds: 60,
             build: String::new(),
+            measured: String::new(),
         };
         assert_eq!(t(vec![Some(3.0), Some(1.0), Some(2.0)]).median(), Some(2.0));
         assert_eq!(t(vec![Some(3.0), None, Some(1.0)]).median(), Some(3.0));
@@ -1186,12 +1523,14 @@ mod tests {
 
     #[test]
     fn a_narrow_run_replaces_what_it_measured_and_keeps_the_rest() {
+        let (then, now) = ("2026-12-01 at aaaaaaaaaa", "2026-12-06 at bbbbbbbbbb");
         let rate = |t: &str, v: f64| ExecRate {
             target: t.into(),
             exec_per_sec: v,
             empty_exec_per_sec: Some(1000.0),
             peak_rss_mb: None,
             seconds: None,
+            measured: if v < 10.0 { then } else { now }.into(),
         };
         let ttb = |b: &str, v: f64| TimeToBug {
             bug: b.into(),
@@ -1199,6 +1538,7 @@ mod tests {
             trials: vec![Some(v)],
             trial_limit_seconds: 60,
             build: String::new(),
+            measured: if v < 10.0 { then } else { now }.into(),
         };
         let old = Results {
             exec: vec![rate("empty", 1.0), rate("ps2", 2.0), rate("pci", 3.0)],
@@ -1235,9 +1575,40 @@ mod tests {
             ]
         );
         assert_eq!(m.minimize.map(|f| f.commands_after), Some(2));
+        // Each table says which run each row is from.
+        let md = markdown(&m);
+        assert!(
+            md.contains("| ps2 | 2 | 1000 | 0.2% | - | - | [2] |")
+                && md.contains("| pci | 30 | 1000 | 3.0% | - | - | [1] |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pci-bar-overlap | ps2 | - | 1/1 | 60 | 20.0 | 20.0 | 20.0 | [2] |"),
+            "{md}"
+        );
+        assert_eq!(
+            md.matches("**The rows are from 2 runs**").count(),
+            2,
+            "{md}"
+        );
+        assert!(md.contains("- [2] 2026-12-01 at aaaaaaaaaa\n"), "{md}");
         let back: Results = serde_json::from_str(&json(&m)).unwrap();
         assert_eq!(back.exec.len(), 3);
         assert_eq!(back.time_to_bug[1].trials, [Some(20.0)]);
+        assert_eq!(back.exec[0].measured, now);
+        // One run: no run column, its stamp above the table.
+        let one = markdown(&Results {
+            in_process: vec![InProcess {
+                target: "ps2".into(),
+                programs_per_sec: 5.0,
+                measured: now.into(),
+            }],
+            ..Results::default()
+        });
+        assert!(
+            one.contains("Measured 2026-12-06 at bbbbbbbbbb.\n\n| target | programs/s |\n|---|---:|\n| ps2 | 5 |\n"),
+            "{one}"
+        );
     }
 
     #[test]
@@ -1253,6 +1624,7 @@ mod tests {
                 covered: 90,
                 total: 100,
             }),
+            measured: "2026-12-06 at 0123456789".into(),
         };
         let md = side_by_side_markdown(&[
             row(
@@ -1266,7 +1638,11 @@ mod tests {
             md.contains("| ps2 | scoped | 200 / 300 / 150 | 2.00 [1.67-2.50] | 90.0% (90/100) |"),
             "{md}"
         );
-        assert!(md.contains("over `base@0123456789 full`'s"), "{md}");
+        assert!(
+            md.contains("Measured 2026-12-06 at 0123456789: 60 s per run, ratios over `base@0123456789 full`."),
+            "{md}"
+        );
+        assert!(!md.contains("| run |"), "one run needs no run column: {md}");
         assert_eq!(median(&[3.0, 1.0, 2.0, 10.0]), Some(2.5));
         assert_eq!(median(&[]), None);
         // Side-by-side rows survive a later narrow run that measured none.
@@ -1281,6 +1657,143 @@ mod tests {
             back.side_by_side[0].device_lines.map(|c| c.total),
             Some(100)
         );
+    }
+
+    fn side_row(target: &str, build: &str, ratio: f64, measured: &str) -> SideBySide {
+        SideBySide {
+            target: target.into(),
+            build: build.into(),
+            reference: "base@0123456789 full".into(),
+            rates: vec![100.0 * ratio],
+            ratios: vec![ratio],
+            seconds: 15,
+            device_lines: None,
+            measured: measured.into(),
+        }
+    }
+
+    #[test]
+    fn a_targets_run_replaces_only_its_targets_side_by_side_rows() {
+        let (then, now) = ("2026-12-01 at aaaaaaaaaa", "2026-12-06 at bbbbbbbbbb");
+        let old = Results {
+            side_by_side: vec![
+                side_row("ps2", "base@0123456789 full", 1.0, then),
+                side_row("ps2", "edges", 2.0, then),
+                side_row("e1000e", "base@0123456789 full", 1.0, then),
+                side_row("e1000e", "edges", 1.5, then),
+            ],
+            notes: vec![
+                format!("{}1 build(s) x 2 target(s)", side_by_side_note(then)),
+                "engine measurements skipped".into(),
+            ],
+            ..Results::default()
+        };
+        let new = Results {
+            side_by_side: vec![
+                side_row("ps2", "base@0123456789 full", 1.0, now),
+                side_row("ps2", "edges", 3.0, now),
+            ],
+            notes: vec![format!(
+                "{}1 build(s) x 1 target(s)",
+                side_by_side_note(now)
+            )],
+            ..Results::default()
+        };
+        let m = new.merged_over(old);
+        let rows: Vec<(&str, &str, f64, &str)> = m
+            .side_by_side
+            .iter()
+            .map(|e| {
+                (
+                    e.target.as_str(),
+                    e.build.as_str(),
+                    e.ratios[0],
+                    e.measured.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("ps2", "base@0123456789 full", 1.0, now),
+                ("ps2", "edges", 3.0, now),
+                ("e1000e", "base@0123456789 full", 1.0, then),
+                ("e1000e", "edges", 1.5, then),
+            ]
+        );
+        // The kept rows' run keeps its notes; other old notes go.
+        assert_eq!(m.notes.len(), 2, "{:?}", m.notes);
+        assert!(m.notes[1].starts_with("side by side [2026-12-01 at aaaaaaaaaa]: "));
+        // The table says which run each row is from.
+        let md = side_by_side_markdown(&m.side_by_side);
+        assert!(md.contains("**The rows are from 2 runs**"), "{md}");
+        assert!(
+            md.contains("| ps2 | edges | 300 | 3.00 | - | [1] |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| e1000e | edges | 150 | 1.50 | - | [2] |"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- [2] 2026-12-01 at aaaaaaaaaa: 15 s per run, ratios over `base@0123456789 full`"
+            ),
+            "{md}"
+        );
+        // A run measuring every target again replaces every row.
+        let all = Results {
+            side_by_side: vec![
+                side_row("ps2", "edges", 4.0, now),
+                side_row("e1000e", "edges", 4.0, now),
+            ],
+            ..Results::default()
+        };
+        let m = all.merged_over(m);
+        assert_eq!(m.side_by_side.len(), 2);
+        assert!(m.notes.is_empty(), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn rows_from_before_stamps_are_marked_as_an_earlier_run() {
+        let old = Results {
+            side_by_side: vec![side_row("igb", "edges", 1.2, "")],
+            notes: vec![format!("{SIDE_BY_SIDE_NOTE}2 build(s) x 9 target(s)")],
+            ..Results::default()
+        };
+        // A legacy results.json reads without the field.
+        let legacy: SideBySide = serde_json::from_str(
+            r#"{"target":"igb","build":"edges","reference":"b","rates":[1.0],"ratios":[1.0],"seconds":15}"#,
+        )
+        .unwrap();
+        assert_eq!(legacy.measured, "");
+        let new = Results {
+            side_by_side: vec![side_row("ps2", "edges", 2.0, "2026-12-06 at bbbbbbbbbb")],
+            ..Results::default()
+        };
+        let m = new.merged_over(old);
+        assert_eq!(
+            m.notes,
+            [format!("{SIDE_BY_SIDE_NOTE}2 build(s) x 9 target(s)")]
+        );
+        let md = side_by_side_markdown(&m.side_by_side);
+        assert!(
+            md.contains("- [2] an earlier run (date and commit not recorded): 15 s per run"),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn stamps_name_the_utc_date() {
+        assert_eq!(civil_date(0), "1970-01-01");
+        assert_eq!(civil_date(20_428), "2025-12-06");
+        assert_eq!(civil_date(11_016), "2000-02-29");
+        assert_eq!(
+            side_by_side_note_stamp("side by side [x at y]: z"),
+            Some("x at y")
+        );
+        assert_eq!(side_by_side_note_stamp("side by side: z"), Some(""));
+        assert_eq!(side_by_side_note_stamp("time-to-bug side by side: z"), None);
     }
 
     #[test]

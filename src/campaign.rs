@@ -134,12 +134,41 @@ impl Campaign<'_> {
             sanitizer: self.sanitizer,
             instrument: self.instrument,
         })?;
-        Ok(self.triage(&crashes))
+        Ok(self.triage().run(&crashes))
     }
 
+    /// How this campaign's crash files are triaged: on its machine, with its planted bugs and
+    /// re-entrancy mode.
+    pub fn triage(&self) -> Triage<'_> {
+        Triage {
+            target: self.target,
+            bugs: self.bugs.clone(),
+            machine_opts: self.machine_opts.clone(),
+            reentrancy: self.reentrancy,
+            record: self.record,
+        }
+    }
+}
+
+/// How crash files are triaged: the machine they replay on and what a reproducer records.
+/// `devfuzz fuzz` triages a campaign's new crash files; `devfuzz bench` those of its exec/s runs.
+pub struct Triage<'a> {
+    /// The target the crash files are inputs of.
+    pub target: &'a Target,
+    /// Planted bugs to select (`DEVFUZZ_BUGS`), empty for none.
+    pub bugs: String,
+    /// Options of the target's machine profile, empty for defaults; already validated.
+    pub machine_opts: String,
+    /// Re-entrancy mode to replay in.
+    pub reentrancy: harness::machine::ReentrancyMode,
+    /// Write each reproducer's access record next to it (`<artifact>.record.qtest`).
+    pub record: bool,
+}
+
+impl Triage<'_> {
     /// Replay each artifact in-process, group by signature, minimise one per group and write
     /// its `.qtest` reproducer next to it.
-    pub fn triage(&self, new: &[PathBuf]) -> Vec<Group> {
+    pub fn run(&self, new: &[PathBuf]) -> Vec<Group> {
         // Keyed by the finding's path: its signature, and for a re-entrancy the register.
         let mut groups: BTreeMap<(String, Option<String>), Vec<PathBuf>> = BTreeMap::new();
         let mut runner = self.runner();
@@ -176,7 +205,7 @@ impl Campaign<'_> {
         out
     }
 
-    /// A runner on the campaign's machine (its profile with `machine_opts` and the planted
+    /// A runner on the triage's machine (its profile with `machine_opts` and the planted
     /// `bugs`, as the fuzz binaries build it).
     fn runner(&self) -> Runner {
         let opts = harness::machine::MachineOptions {

@@ -49,6 +49,9 @@ pub enum Instrument {
     /// Every crate gets edge coverage, none compare tracing (`cargo fuzz build
     /// --no-trace-compares`).
     Edges,
+    /// Only the models get edge coverage, none compare tracing; harness and third-party
+    /// crates nothing: libFuzzer's per-run scan of the counters sees only device code.
+    ModelEdges,
 }
 
 impl Instrument {
@@ -65,6 +68,7 @@ impl Instrument {
             Instrument::Scoped => "scoped",
             Instrument::Models => "models",
             Instrument::Edges => "edges",
+            Instrument::ModelEdges => "model-edges",
         }
     }
 
@@ -73,7 +77,7 @@ impl Instrument {
         match self {
             Instrument::Full => [EDGE_FLAGS, &[COMPARE_FLAG]].concat(),
             Instrument::Edges => EDGE_FLAGS.to_vec(),
-            Instrument::Scoped | Instrument::Models => Vec::new(),
+            Instrument::Scoped | Instrument::Models | Instrument::ModelEdges => Vec::new(),
         }
     }
 
@@ -84,6 +88,7 @@ impl Instrument {
             Instrument::Full | Instrument::Edges => Vec::new(),
             Instrument::Scoped => vec![models(), (HARNESS_PACKAGE, EDGE_FLAGS.to_vec())],
             Instrument::Models => vec![models()],
+            Instrument::ModelEdges => vec![(MODELS_PACKAGE, EDGE_FLAGS.to_vec())],
         }
     }
 }
@@ -313,7 +318,12 @@ mod tests {
         let args = build(Instrument::Models).cargo_args(&[]).join(" ");
         assert!(!args.contains("devfuzz-harness"), "{args}");
         assert!(args.contains("devfuzz-models"), "{args}");
-        for i in ["full", "scoped", "models", "edges"] {
+        let args = build(Instrument::ModelEdges).cargo_args(&[]).join(" ");
+        assert!(!args.contains("devfuzz-harness"), "{args}");
+        assert!(!args.contains("trace-compares"), "{args}");
+        assert!(args.contains("devfuzz-models"), "{args}");
+        assert!(!build(Instrument::ModelEdges).rustflags().contains("sancov"));
+        for i in ["full", "scoped", "models", "edges", "model-edges"] {
             let parsed = <Instrument as clap::ValueEnum>::from_str(i, false).unwrap();
             assert_eq!(parsed.to_string(), i);
         }

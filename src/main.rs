@@ -13,6 +13,8 @@ macro_rules! say {
 
 mod baseline;
 mod bench;
+mod bench_corpora;
+mod bench_findings;
 mod campaign;
 mod convert;
 mod coverage;
@@ -569,7 +571,7 @@ fn fuzz(session: &Session, args: FuzzArgs) -> CliResult {
         record,
         reentrancy: reentrancy.into(),
     };
-    interrupt::catch();
+    interrupt::catch("triage");
     let groups = campaign.run().map_err(UsageError)?;
     campaign::print_summary(target, &groups, &root);
     Ok(if groups.is_empty() {
@@ -606,6 +608,7 @@ fn bench_cmd(report_only: bool, mut cfg: bench::BenchConfig) -> CliResult {
     if let Some(done) = dry_run(format_args!("run the benchmark")) {
         return done;
     }
+    interrupt::catch("the bench removes its working corpora and stops");
     let results = bench::run(&cfg).map_err(UsageError)?;
     // Read as the run ends, so a run that ended meanwhile keeps its figures.
     let old = bench::load(&root).map_err(UsageError)?;
@@ -618,6 +621,14 @@ fn bench_cmd(report_only: bool, mut cfg: bench::BenchConfig) -> CliResult {
         "{}",
         std::fs::read_to_string(root.join("bench/results.md")).unwrap_or_default()
     );
+    // Last, where it is seen: the bench succeeded, but its runs crashed or hung.
+    for (i, line) in results.findings.iter().enumerate() {
+        if i == 0 {
+            say!("bench: {line}");
+        } else {
+            say!("  {line}");
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 

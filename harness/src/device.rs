@@ -58,8 +58,10 @@ pub enum DmaError {
         /// Offset of the transfer's start in that region.
         offset: u64,
     },
-    /// The input's guest-RAM budget is spent; the run stops after the current operation.
-    #[error("guest memory budget exhausted")]
+    /// The input's guest-RAM budget, or (for a transfer into device registers) its work
+    /// budget, is spent; the transfer stopped there and the run stops after the current
+    /// operation.
+    #[error("guest memory or work budget exhausted")]
     Budget,
 }
 

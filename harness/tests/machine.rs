@@ -945,3 +945,87 @@ fn a_noted_choice_reaches_only_an_installed_observer_and_the_record() {
     run(&mut m, "outb 0x80 0xcc\n");
     assert!(m.observer_mut().unwrap().take_choices().is_empty());
 }
+
+/// Two test devices: the second's BAR0 at 0xE0001000 (00:03.0).
+fn build_two() -> MachineSpec {
+    let mut spec = build();
+    let d = spec.add(Box::new(Dma::new()));
+    spec.add_pci(Bdf::new(0, 3, 0), d);
+    spec
+}
+
+const OTHER: u64 = 0xe000_1000;
+
+/// SETUP, the second device's BAR0 mapped, and a 16-byte DMA read by the first device from
+/// the second's registers (four dword register calls, answering 0x11111111 each).
+fn dma_from_other_registers() -> String {
+    format!(
+        "{SETUP}outl 0xcf8 0x80001810\noutl 0xcfc {OTHER:#x}\noutl 0xcf8 0x80001804\noutw 0xcfc 0x2\n\
+         writel {BAR:#x} {:#x}\nwritel {:#x} 16\nwritel {:#x} 1\n",
+        OTHER + 0x40,
+        BAR + 4,
+        BAR + 8
+    )
+}
+
+#[test]
+fn dma_into_device_registers_counts_as_input_work_and_stops_when_it_is_spent() {
+    let scratch = |m: &mut Machine| {
+        (0..4)
+            .map(|i| m.read(Space::Memory, BAR + 0x20 + 4 * i, AccessSize::B4))
+            .collect::<Vec<_>>()
+    };
+    let trace = dma_from_other_registers();
+    let mut free = Machine::new(
+        build_two,
+        MachineOptions {
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    let (setup, kick) = trace.rsplit_once("writel").unwrap();
+    run(&mut free, setup);
+    let before_kick = free.work_spent();
+    run(&mut free, &format!("writel{kick}"));
+    assert_eq!(
+        free.work_spent(),
+        before_kick + 1 + 4,
+        "the kick, and one unit per register piece"
+    );
+    assert_eq!(free.read(Space::Memory, BAR + 0x0c, AccessSize::B4), 1);
+    assert_eq!(scratch(&mut free), vec![0x1111_1111; 4]);
+    assert_eq!(free.stop_reason(), None);
+
+    // With room for the kick and two pieces, the transfer stops after two: the rest reads as
+    // nothing answering, the device hears Budget, and the input ends quietly.
+    let mut tight = Machine::new(
+        build_two,
+        MachineOptions {
+            work_per_input: before_kick + 1 + 2,
+            ..MachineOptions::default()
+        },
+    );
+    run(&mut tight, &trace);
+    assert_eq!(tight.stop_reason(), Some(StopReason::WorkBudget));
+    assert_eq!(tight.read(Space::Memory, BAR + 0x0c, AccessSize::B4), 5);
+    assert_eq!(
+        scratch(&mut tight),
+        vec![0x1111_1111, 0x1111_1111, 0xffff_ffff, 0xffff_ffff]
+    );
+}
+
+#[test]
+fn register_pieces_of_a_dma_are_not_a_hang_however_many() {
+    // A per-operation budget of 3 units and a 16-byte transfer of four register calls: the
+    // pieces are bounded by the transfer, so they do not spend the operation's budget.
+    let mut m = Machine::new(
+        build_two,
+        MachineOptions {
+            work_per_op: 3,
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    run(&mut m, &dma_from_other_registers());
+    assert_eq!(m.read(Space::Memory, BAR + 0x0c, AccessSize::B4), 1);
+}

@@ -82,7 +82,7 @@ pub fn ensure_cargo_fuzz() -> Result<(), String> {
 
 /// The crash files libFuzzer wrote into `dir` (not the `.qtest` reproducers triage writes
 /// beside them).
-fn artifacts(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn artifacts(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };

@@ -52,6 +52,14 @@ impl Budget {
         self.work_left != 0
     }
 
+    /// Spend `units` of the input's work only: work bounded by something else (a DMA piece
+    /// into device registers, bounded by its transfer's length) that must not end the input's
+    /// run as a hang.
+    #[inline]
+    pub(super) fn spend_input_only(&mut self, units: u64) {
+        self.work_spent = self.work_spent.saturating_add(units);
+    }
+
     /// Add `len` DMA bytes; the whole work units they complete, to be charged.
     #[inline]
     pub(super) fn dma_units(&mut self, len: usize) -> u64 {

@@ -340,6 +340,18 @@ impl Machine {
                     }
                     span
                 }
+                Some(_) if self.input_budget_spent() => {
+                    // Each piece into device registers is a device call the input pays for
+                    // (`Machine::call_device`): once the input's work is spent, the transfer
+                    // stops here and the input ends after this operation. Without this, one
+                    // READ DMA EXT aimed at a register file is millions of register calls.
+                    if let Some(b) = read_buf.as_deref_mut() {
+                        b[off..].fill(0xff);
+                    }
+                    self.state.stop.get_or_insert(StopReason::WorkBudget);
+                    self.state.dma.blocked = false;
+                    return Err(DmaError::Budget);
+                }
                 Some(s) => {
                     let room = (s.last - a).saturating_add(1);
                     let size = crate::access::piece_size(a, left as u64, room, Some(&s.rules));

@@ -75,10 +75,13 @@ impl Machine {
         let slot = usize::from(id.0);
         let mut dev = self.devices.get_mut(slot)?.take()?;
         self.touched[slot] = true;
-        // A piece of a DMA transfer was paid for with the transfer's bytes
-        // ([`super::DMA_BYTES_PER_WORK_UNIT`]); calls the device makes itself are charged as
-        // usual.
-        if !std::mem::take(&mut self.state.dma.piece) {
+        // A piece of a DMA transfer into device registers is bounded by the transfer's length:
+        // it costs the input a unit of work (so a transfer of megabytes into a register file
+        // ends the input, `Machine::dma_inner`) but not the operation's hang budget. Calls the
+        // device makes itself are charged as usual.
+        if std::mem::take(&mut self.state.dma.piece) {
+            self.state.budget.spend_input_only(1);
+        } else {
             self.charge(1, Location::caller());
         }
         self.state.guard.engaged.push(id);

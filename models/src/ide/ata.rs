@@ -11,6 +11,7 @@ use super::drive::{
     serial,
 };
 use super::planted::CHS_ZERO_GEOMETRY;
+use super::scratch::Scratch;
 use super::taskfile::{
     Chs, DEV_HEAD, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY, Taskfile,
 };
@@ -94,6 +95,8 @@ pub(crate) struct AtaDisk {
     remaining: u32,
     /// The running command addresses with LBA48.
     lba48: bool,
+    /// DMA data between guest memory and the disk.
+    scratch: Scratch,
 }
 
 impl AtaDisk {
@@ -114,6 +117,7 @@ impl AtaDisk {
             req_sectors: 0,
             remaining: 0,
             lba48: false,
+            scratch: Scratch::default(),
         };
         d.power_on();
         d
@@ -542,20 +546,21 @@ impl AtaDisk {
                 // Runs of up to 64 KiB: each is one backend call and one DMA call per PRD
                 // entry it spans; a run the disk holds nothing for moves from a static block
                 // of zeros, without a buffer.
-                let mut chunk = Vec::new();
                 let mut done = 0u64;
                 while done < bytes {
                     ctx.work(1);
                     let len = ((bytes - done) as usize).min(DMA_CHUNK_BYTES);
                     let first = lba + done / SECTOR_SIZE as u64;
                     if write {
-                        chunk.resize(len, 0);
+                        // The segments cover `bytes`: the cursor writes every byte of the
+                        // chunk (or answers that the memory is unwritten and the chunk unused).
+                        let chunk = self.scratch.take(len);
                         // A partial last sector (only the planted partial-table path) is not
                         // written.
-                        if cursor.get_unless_unwritten(ctx, &mut chunk[..len]) {
+                        if cursor.get_unless_unwritten(ctx, chunk) {
                             self.disk.write_zeros(first, (len / SECTOR_SIZE) as u64)?;
                         } else {
-                            self.disk.write_run(first, &chunk[..len])?;
+                            self.disk.write_run(first, chunk)?;
                         }
                     } else if self
                         .disk
@@ -563,9 +568,10 @@ impl AtaDisk {
                     {
                         cursor.put(ctx, &ZEROS[..len]);
                     } else {
-                        chunk.resize(len, 0);
-                        self.disk.read_run(first, &mut chunk[..len])?;
-                        cursor.put(ctx, &chunk[..len]);
+                        // `read_run` fills the whole chunk or fails.
+                        let chunk = self.scratch.take(len);
+                        self.disk.read_run(first, chunk)?;
+                        cursor.put(ctx, chunk);
                     }
                     done += len as u64;
                 }

@@ -112,6 +112,7 @@ mod channel;
 pub mod config;
 mod drive;
 pub mod planted;
+mod scratch;
 mod taskfile;
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,234 @@
+//! `devfuzz bench` side by side end to end with a stand-in `cargo` and libFuzzer (no nightly,
+//! no cargo-fuzz): every run's crash files go to a folder of its own, never the current
+//! directory, are triaged after the runs and reported last; the working corpora are on tmpfs
+//! and removed.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const FAKE_CARGO: &str = r##"#!/bin/sh
+# A stand-in for cargo: `cargo +nightly fuzz --version` works, `cargo +nightly build ...` of the
+# fuzz targets puts a stand-in libFuzzer binary where the build would, the rest fails.
+case "$*" in
+  *"fuzz --version"*) echo "cargo-fuzz 0.0.0"; exit 0 ;;
+  *" build "*)
+    target_dir=; triple=; bin=
+    while [ $# -gt 0 ]; do
+      case "$1" in
+        --target-dir) target_dir=$2; shift ;;
+        --target) triple=$2; shift ;;
+        --bin) bin=$2; shift ;;
+      esac
+      shift
+    done
+    mkdir -p "$target_dir/$triple/release"
+    cp "$FAKE_DIR/bin/fuzzer" "$target_dir/$triple/release/$bin"
+    exit 0 ;;
+esac
+exit 1
+"##;
+
+/// A stand-in libFuzzer binary: notes its corpus folder, writes the crash file where
+/// `-artifact_prefix=` says (the current directory without it, as libFuzzer does), prints the
+/// final status line and exits as libFuzzer does on a crash.
+const FAKE_FUZZER: &str = r##"#!/bin/sh
+prefix=
+corpus=
+for a in "$@"; do
+  case "$a" in
+    -artifact_prefix=*) prefix=${a#-artifact_prefix=} ;;
+    -*) ;;
+    *) corpus=$a ;;
+  esac
+done
+echo "$corpus" >> "$FAKE_DIR/corpora.txt"
+echo new > "$corpus/new-input"
+if [ -n "$FAKE_SLEEP" ]; then
+  # Like libFuzzer: stop on SIGINT. The trap is set before the test is told to send it.
+  trap 'exit 130' INT
+  echo started > "$FAKE_DIR/started"
+  i=0
+  while [ $i -lt "$FAKE_SLEEP" ]; do sleep 0.2; i=$((i+1)); done
+  exit 0
+fi
+cp "$FAKE_DIR/artifact" "${prefix}crash-fake1"
+echo "#100	DONE   cov: 10 ft: 20 corp: 3/9b lim: 4 exec/s: 1000 rss: 30Mb" >&2
+exit 1
+"##;
+
+/// A scratch workspace with the fuzz target `e1000e`, a stand-in cargo on PATH, and as the
+/// engine's crash the e1000e loopback regression (a re-entrancy in detect mode).
+fn workspace() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scratch = tempfile::tempdir().unwrap();
+    let ws = scratch.path();
+    for d in ["regressions", "harness", "fuzz/fuzz_targets", "bin"] {
+        std::fs::create_dir_all(ws.join(d)).unwrap();
+    }
+    std::fs::write(ws.join("fuzz/fuzz_targets/e1000e.rs"), "").unwrap();
+    for (name, text) in [("cargo", FAKE_CARGO), ("fuzzer", FAKE_FUZZER)] {
+        std::fs::write(ws.join("bin").join(name), text).unwrap();
+    }
+    Command::new("chmod")
+        .arg("+x")
+        .arg(ws.join("bin/cargo"))
+        .arg(ws.join("bin/fuzzer"))
+        .status()
+        .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
+        .args(["convert", "e1000e"])
+        .arg(root.join("regressions/e1000e/loopback-rx-into-own-bar.qtest"))
+        .arg("-o")
+        .arg(ws.join("artifact"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    scratch
+}
+
+/// `devfuzz bench` side by side on `e1000e` (builds `full` and `edges`, one round of 1 s), in
+/// the scratch workspace `ws`, its stand-ins on PATH.
+fn bench_cmd(ws: &Path) -> Command {
+    let path = format!(
+        "{}:{}",
+        ws.join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut c = Command::new(env!("CARGO_BIN_EXE_devfuzz"));
+    c.args([
+        "bench",
+        "--targets",
+        "e1000e",
+        "--instrument",
+        "full,edges",
+        "--rounds",
+        "1",
+        "--exec-seconds",
+        "1",
+        "--time-to-bug",
+        "none",
+    ])
+    .current_dir(ws)
+    .env("PATH", path)
+    .env("FAKE_DIR", ws)
+    .env("DEVFUZZ_REENTRANCY", "detect")
+    .env_remove("DEVFUZZ_BUGS")
+    .env_remove("DEVFUZZ_MACHINE_OPTS")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    c
+}
+
+#[test]
+fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
+    let scratch = workspace();
+    let ws = scratch.path();
+    let out = bench_cmd(ws).output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    // Measuring succeeded; the findings are the last thing printed.
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let tail: Vec<&str> = stdout.trim_end().lines().rev().take(3).collect();
+    assert!(
+        tail[2].starts_with("bench: 2 finding(s) in side-by-side runs"),
+        "{stdout}"
+    );
+    for build in ["full", "edges"] {
+        let (what, kept_at) = (
+            format!("on e1000e with {build} (1 input(s), minimised to "),
+            format!("-> fuzz/findings/bench/e1000e/{build}/crash-fake1.qtest"),
+        );
+        assert!(
+            tail.iter()
+                .any(|l| l.starts_with("  reentrancy:e1000e->e1000e:")
+                    && l.contains(&what)
+                    && l.ends_with(&kept_at)),
+            "{what} {kept_at}\n{stdout}"
+        );
+        let kept = ws.join("fuzz/findings/bench/e1000e").join(build);
+        assert!(kept.join("crash-fake1").is_file());
+        assert!(kept.join("crash-fake1.qtest").is_file());
+        // Each run wrote into its own folder.
+        assert!(
+            ws.join(format!(
+                "fuzz/target/bench-artifacts/{build}-e1000e-r1/crash-fake1"
+            ))
+            .is_file()
+        );
+    }
+    // Nothing in the current directory.
+    assert!(!ws.join("crash-fake1").exists());
+    // The notes say it too, and where the corpora were.
+    let md = std::fs::read_to_string(ws.join("bench/results.md")).unwrap();
+    assert!(md.contains("**2 finding(s) in side-by-side runs"), "{md}");
+    assert!(
+        md.contains("e1000e with full in round 1 stopped at a crash"),
+        "{md}"
+    );
+    let corpora = std::fs::read_to_string(ws.join("corpora.txt")).unwrap();
+    let on_tmpfs = corpora.lines().all(|c| c.starts_with("/dev/shm/"));
+    if on_tmpfs {
+        assert!(md.contains("on tmpfs (/dev/shm/devfuzz-bench-"), "{md}");
+    } else {
+        assert!(md.contains("on disk (fuzz/target/bench-corpus/"), "{md}");
+    }
+    // Removed afterwards.
+    for c in corpora.lines() {
+        assert!(!Path::new(c).exists(), "{c} left behind");
+    }
+}
+
+#[test]
+fn ctrl_c_stops_the_bench_and_removes_its_corpora() {
+    let scratch = workspace();
+    let ws = scratch.path();
+    let child = bench_cmd(ws)
+        .env("FAKE_SLEEP", "300")
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut child = child;
+    let start = Instant::now();
+    while !ws.join("started").exists() {
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "the engine never started:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // What a terminal does on Ctrl-C: SIGINT to the whole foreground process group.
+    let pgid = format!("-{}", child.id());
+    assert!(
+        Command::new("kill")
+            .args(["-INT", "--", &pgid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(start.elapsed() < Duration::from_secs(50), "stopped early");
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bench interrupted: nothing written"),
+        "{stderr}"
+    );
+    assert!(!ws.join("bench/results.md").exists());
+    let corpora = std::fs::read_to_string(ws.join("corpora.txt")).unwrap();
+    assert_eq!(corpora.lines().count(), 1, "one run, then it stopped");
+    for c in corpora.lines() {
+        assert!(!Path::new(c).exists(), "{c} left behind");
+    }
+}
