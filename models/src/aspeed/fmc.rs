@@ -79,6 +79,12 @@ pub const CHOICE_DESELECT_AFTER_SHARED_COMMAND: &str = "deselect-after-shared-co
 /// RAM the guest changed before the DMA read it), the FMC's answers may differ.
 pub const CHOICE_DMA_IN_BURSTS: &str = "dma-in-bursts";
 
+/// Choice where QEMU's FMC differs: the CS0 segment's start field is read-only (it keeps the
+/// window's base and the end stays as written); QEMU keeps the size the written start and end
+/// give and moves the end, so the chip selects decode the window differently from then on.
+/// Noted when CS0's segment is written with another start.
+pub const CHOICE_CS0_START_READ_ONLY: &str = "cs0-segment-start-read-only";
+
 /// Region of the register block (mapped at 0x1E620000).
 pub const REGS_REGION: RegionId = RegionId(0);
 /// Region of the flash window (mapped at 0x20000000); allow-listed for the DMA's own reads.
@@ -388,7 +394,7 @@ impl Fmc {
                 self.write_ce_ctrl(ctx, ((reg - CE0_CTRL) / 4) as usize, value);
             }
             SEG0_ADDR..=SEG4_ADDR if (reg - SEG0_ADDR) / 4 < cs_count => {
-                self.write_segment(((reg - SEG0_ADDR) / 4) as usize, value);
+                self.write_segment(ctx, ((reg - SEG0_ADDR) / 4) as usize, value);
             }
             DMA_CTRL => self.write_dma_ctrl(ctx, value),
             DMA_FLASH_ADDR => self.set(reg, value & DMA_FLASH_MASK),
@@ -542,7 +548,7 @@ impl Fmc {
         self.set(seg_reg(cs), value & self.soc.segment_mask());
     }
 
-    fn write_segment(&mut self, cs: usize, value: u32) {
+    fn write_segment(&mut self, ctx: &mut dyn Context, cs: usize, value: u32) {
         if value == self.reg(seg_reg(cs)) {
             return;
         }
@@ -552,10 +558,17 @@ impl Fmc {
         }
         // The CS0 start field is read-only: it stays at the window's base and the end stays as
         // written (QEMU keeps the written size instead, moving the end).
+        let base_start = ((super::FLASH_WINDOW_BASE >> 23) as u32) << 16;
         let value = if self.soc.segments_in_window_offsets() {
+            if value & 0x0000_0FF0 != 0 {
+                ctx.note_choice(CHOICE_CS0_START_READ_ONLY);
+            }
             value & !0x0000_0FF0
         } else {
-            (value & !0x00FF_0000) | (((super::FLASH_WINDOW_BASE >> 23) as u32) << 16)
+            if value & 0x00FF_0000 != base_start {
+                ctx.note_choice(CHOICE_CS0_START_READ_ONLY);
+            }
+            (value & !0x00FF_0000) | base_start
         };
         self.write_other_segment(0, value);
     }
@@ -717,10 +730,23 @@ impl Fmc {
             match self.mode(cs) {
                 MODE_USER => {
                     let asserted = self.cs_asserted(cs);
+                    let ast2600 = self.soc == Soc::Ast2600;
                     if let Some(flash) = self.flash_mut(ctx, cs)
                         && asserted
                     {
-                        flash.write_stream(ctx, run);
+                        // QEMU's AST2600 controller takes a written byte after a 3-byte
+                        // address for a fourth address byte, not a dummy (measured: 0x0B, three
+                        // address bytes and one dummy byte, then reads of zeros).
+                        if ast2600 && flash.before_data() {
+                            for &b in run {
+                                if flash.dummy_after_3_byte_address() {
+                                    ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+                                }
+                                flash.write_stream(ctx, &[b]);
+                            }
+                        } else {
+                            flash.write_stream(ctx, run);
+                        }
                     }
                 }
                 MODE_WRITE => self.write_units(ctx, cs, seg_offset, run, unit),
@@ -1458,6 +1484,24 @@ mod tests {
         b.wr(CE0_CTRL, dual | (0x3B << CTRL_CMD_SHIFT));
         b.win_rd(0, B4);
         assert_eq!(noted(&mut b)[0], spi_nor::CHOICE_DUMMY_BYTES);
+    }
+
+    #[test]
+    fn ast2600_user_mode_dummy_after_a_3_byte_address_is_noted() {
+        let mut b = Bench::new(Soc::Ast2600);
+        b.user();
+        b.win_wr(0, B1, 0x0B);
+        b.win_wr(0, B4, 0);
+        assert_eq!(
+            b.win_rd(0, B4),
+            0xFFFF_FFFF,
+            "the erased array after one dummy byte"
+        );
+        assert_eq!(noted(&mut b), [spi_nor::CHOICE_DUMMY_BYTES]);
+        // With a 4-byte address QEMU's controller agrees.
+        b.xfer(&[0xB7], 0);
+        b.xfer(&[0x0B, 0, 0, 0, 0, 0], 1);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
     }
 
     #[test]

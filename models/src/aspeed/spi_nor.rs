@@ -986,6 +986,18 @@ impl SpiNor {
         }
     }
 
+    /// Whether the flash waits for the dummy bytes of a read command that took a 3-byte
+    /// address (only for noting [`CHOICE_DUMMY_BYTES`]: QEMU's AST2600 controller takes the
+    /// first of them for a fourth address byte).
+    pub fn dummy_after_3_byte_address(&self) -> bool {
+        self.phase == Phase::Dummy && self.cmd != RDSFDP && self.len == 3
+    }
+
+    /// Whether the flash collects a command's address or dummy bytes.
+    pub fn before_data(&self) -> bool {
+        matches!(self.phase, Phase::Address | Phase::Dummy)
+    }
+
     /// Whether the flash is streaming the array (a read command's data phase).
     pub fn reading_array(&self) -> bool {
         self.phase == Phase::ReadArray
