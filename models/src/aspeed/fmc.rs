@@ -32,6 +32,10 @@
 //!   rounded up to words, as QEMU 10 (`Soc::dma_start_length` in mod.rs says why). A calibration
 //!   writes DMA_CTRL's clock code into CE0_CTRL bits 11:8 as it is (QEMU: the divisor).
 //!   MISC_CTRL1 (0x50) is a plain register (QEMU: unimplemented).
+//! - Where a choice above makes this model answer differently from QEMU, the model says so at
+//!   that moment (`Context::note_choice` with a `CHOICE_*` name), so `devfuzz diff-corpus` keys
+//!   what follows `choice:NAME:REG` (docs/differential.md); each is written down in
+//!   `qemu-differences.txt`.
 //! - The differences a driver-style run shows against QEMU 10 are listed, with their reasons, in
 //!   `qemu-differences.txt` beside this file; tests/conformance/aspeed/ holds the programs and
 //!   QEMU's answers, and models/tests/aspeed_qemu_conformance.rs checks them.

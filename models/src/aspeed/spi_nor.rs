@@ -27,6 +27,10 @@
 //!   SFDP space repeats every 256 bytes, as m25p80's tables do (the datasheets define only the
 //!   tables). Flag status (0x70) answers on every part
 //!   (as m25p80), bit 7 ready and bit 0 the 4-byte mode.
+//! - Where a choice above makes this model answer differently from QEMU, the model says so at
+//!   that moment (`Context::note_choice` with a `CHOICE_*` name), so `devfuzz diff-corpus` keys
+//!   what follows `choice:NAME:REG` (docs/differential.md); each is written down in
+//!   `qemu-differences.txt`.
 //! - Contents are sparse 4 KiB sectors over the part's erased state (0xFF) or a loaded image;
 //!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
 //!   between inputs, so contents are not kept across a reset).
