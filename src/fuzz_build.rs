@@ -338,8 +338,19 @@ mod tests {
         assert!(args.contains("devfuzz-harness"), "{args}");
         assert!(args.contains("devfuzz-models"), "{args}");
         assert!(!args.contains("trace-compares"), "{args}");
-        assert!(!build(Instrument::ProjectEdges).rustflags().contains("sancov"));
-        for i in ["full", "scoped", "models", "edges", "model-edges", "project-edges"] {
+        assert!(
+            !build(Instrument::ProjectEdges)
+                .rustflags()
+                .contains("sancov")
+        );
+        for i in [
+            "full",
+            "scoped",
+            "models",
+            "edges",
+            "model-edges",
+            "project-edges",
+        ] {
             let parsed = <Instrument as clap::ValueEnum>::from_str(i, false).unwrap();
             assert_eq!(parsed.to_string(), i);
         }
