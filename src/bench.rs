@@ -690,7 +690,7 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
             cfg,
             &corpora,
             bug,
-            &[(String::new(), binary)],
+            &[(cfg.instrument().to_string(), binary)],
             &limits,
         )?);
     }

@@ -292,7 +292,7 @@ fn record_steps(path: &Path) -> Result<Vec<RecordStep>, UsageError> {
         let t = raw.trim();
         if let Some(c) = t.strip_prefix('#') {
             let c = c.trim();
-            let activity = ["dma ", "fill ", "irq ", "timer "]
+            let activity = ["dma ", "fill ", "irq ", "timer ", "choice "]
                 .iter()
                 .any(|p| c.starts_with(p));
             if activity && let Some(last) = steps.last_mut() {
@@ -476,6 +476,9 @@ pub fn diff_against(
     let program = load_program(path)?;
     let spec = machine_spec(machine, &program, path)?;
     let mut runner = session_runner(session, &spec, opts)?;
+    runner
+        .machine()
+        .observe(Some(harness::observe::Observer::default()));
     let mut reference = spawn(against, timeout)?;
     let (report, values) = {
         let mut ours = LocalServer::new(&mut runner);
@@ -490,6 +493,12 @@ pub fn diff_against(
         say!(
             "({} asynchronous IRQ lines from the reference set aside)",
             reference.irq_lines
+        );
+    }
+    if let Some((line, device, choice)) = report.choices.first() {
+        say!(
+            "choices where QEMU differs by design, noted by our devices: {}, first at line {line}: {device} {choice}",
+            report.choices.len()
         );
     }
     if let Some(out) = write_check {
@@ -577,8 +586,10 @@ pub fn intended_for<'a>(list: &'a [Intended], register: &str) -> Option<&'a Inte
 
 /// The `diff-corpus` key of a mismatch: its register, marked when it follows an access this
 /// bus split at a region's end (`REG/SIZE write past-end`; a read that split is itself keyed
-/// `REG/SIZE past-end`), a guest-requested reset (`after-reset:REG`) or was read while one of
-/// our device timers was pending (`timer-pending:REG`).
+/// `REG/SIZE past-end`), a guest-requested reset (`after-reset:REG`), a choice where QEMU
+/// differs that the register's device noted during this read or before it
+/// (`choice:NAME:REG`, the first one it noted) or was read while one of our device timers was
+/// pending (`timer-pending:REG`); the first of these that applies.
 fn mismatch_key(report: &check::Report, m: &check::Mismatch) -> String {
     let reset = report.reset_at.filter(|&at| at < m.line);
     match &report.crossing_access {
@@ -590,6 +601,9 @@ fn mismatch_key(report: &check::Report, m: &check::Mismatch) -> String {
             }
         }
         _ if reset.is_some() => format!("{}{}", check::AFTER_RESET, m.register),
+        _ if let Some(choice) = report.choice_before(m) => {
+            format!("{}{choice}:{}", check::CHOICE, m.register)
+        }
         _ if report.timer_pending_mismatches.contains(&m.line) => {
             format!("{}{}", check::TIMER_PENDING, m.register)
         }
@@ -599,7 +613,9 @@ fn mismatch_key(report: &check::Report, m: &check::Mismatch) -> String {
 
 /// The intended difference a `diff-corpus` key falls under: past a region's end (the bus's
 /// rule), or a line of a `qemu-differences.txt`. A prefixed key (after a reset, while a timer
-/// is pending) is intended when written down with its prefix, or when the register alone is.
+/// is pending, after a choice) is intended when written down with its prefix, or when the
+/// register alone is; a `choice:NAME:REG` key also when `choice:NAME` is written down (the
+/// choice, whatever register it shows in).
 fn intended_key<'a>(
     list: &'a [Intended],
     past_end: &'a Intended,
@@ -607,6 +623,16 @@ fn intended_key<'a>(
 ) -> Option<&'a Intended> {
     if key.ends_with(check::PAST_END) {
         return Some(past_end);
+    }
+    if let Some(rest) = key.strip_prefix(check::CHOICE)
+        && let Some((name, register)) = rest.split_once(':')
+    {
+        let choice = format!("{}{name}", check::CHOICE);
+        return list
+            .iter()
+            .find(|d| d.pattern == choice)
+            .or_else(|| intended_for(list, key))
+            .or_else(|| intended_for(list, register));
     }
     let bare = [check::AFTER_RESET, check::TIMER_PENDING]
         .iter()
@@ -673,6 +699,10 @@ pub fn diff_corpus(
         let text: String = cmds.iter().map(|c| format!("{c}\n")).collect();
         let program = check::parse_program(&text).map_err(|e| UsageError(e.to_string()))?;
         let mut runner = session_runner(session, target.machine.name, MachineOptions::default())?;
+        // An observer collects the choices where QEMU differs that our devices note.
+        runner
+            .machine()
+            .observe(Some(harness::observe::Observer::default()));
         let mut reference = spawn(against, timeout)?;
         let (report, values) = {
             let mut ours = LocalServer::new(&mut runner);

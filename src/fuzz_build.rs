@@ -52,6 +52,9 @@ pub enum Instrument {
     /// Only the models get edge coverage, none compare tracing; harness and third-party
     /// crates nothing: libFuzzer's per-run scan of the counters sees only device code.
     ModelEdges,
+    /// The project's crates (models and harness) get edge coverage, none compare tracing;
+    /// third-party crates nothing.
+    ProjectEdges,
 }
 
 impl Instrument {
@@ -69,6 +72,7 @@ impl Instrument {
             Instrument::Models => "models",
             Instrument::Edges => "edges",
             Instrument::ModelEdges => "model-edges",
+            Instrument::ProjectEdges => "project-edges",
         }
     }
 
@@ -77,7 +81,10 @@ impl Instrument {
         match self {
             Instrument::Full => [EDGE_FLAGS, &[COMPARE_FLAG]].concat(),
             Instrument::Edges => EDGE_FLAGS.to_vec(),
-            Instrument::Scoped | Instrument::Models | Instrument::ModelEdges => Vec::new(),
+            Instrument::Scoped
+            | Instrument::Models
+            | Instrument::ModelEdges
+            | Instrument::ProjectEdges => Vec::new(),
         }
     }
 
@@ -89,6 +96,10 @@ impl Instrument {
             Instrument::Scoped => vec![models(), (HARNESS_PACKAGE, EDGE_FLAGS.to_vec())],
             Instrument::Models => vec![models()],
             Instrument::ModelEdges => vec![(MODELS_PACKAGE, EDGE_FLAGS.to_vec())],
+            Instrument::ProjectEdges => vec![
+                (MODELS_PACKAGE, EDGE_FLAGS.to_vec()),
+                (HARNESS_PACKAGE, EDGE_FLAGS.to_vec()),
+            ],
         }
     }
 }
@@ -323,7 +334,23 @@ mod tests {
         assert!(!args.contains("trace-compares"), "{args}");
         assert!(args.contains("devfuzz-models"), "{args}");
         assert!(!build(Instrument::ModelEdges).rustflags().contains("sancov"));
-        for i in ["full", "scoped", "models", "edges", "model-edges"] {
+        let args = build(Instrument::ProjectEdges).cargo_args(&[]).join(" ");
+        assert!(args.contains("devfuzz-harness"), "{args}");
+        assert!(args.contains("devfuzz-models"), "{args}");
+        assert!(!args.contains("trace-compares"), "{args}");
+        assert!(
+            !build(Instrument::ProjectEdges)
+                .rustflags()
+                .contains("sancov")
+        );
+        for i in [
+            "full",
+            "scoped",
+            "models",
+            "edges",
+            "model-edges",
+            "project-edges",
+        ] {
             let parsed = <Instrument as clap::ValueEnum>::from_str(i, false).unwrap();
             assert_eq!(parsed.to_string(), i);
         }

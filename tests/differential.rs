@@ -571,6 +571,98 @@ fn diff_corpus_sets_accesses_past_a_regions_end_apart() {
 }
 
 #[test]
+fn diff_corpus_marks_differences_after_a_choice_the_model_noted() {
+    let scratch = tempfile::tempdir().unwrap();
+    let work = tmp(&scratch, "choice");
+    std::fs::create_dir_all(work.join("regressions")).unwrap();
+    std::fs::create_dir_all(work.join("harness")).unwrap();
+    // A stand-in for QEMU: every read answers 0x2 (an m25p80 that kept WEL), the rest OK.
+    let script = tmp(&scratch, "wel.py");
+    std::fs::write(
+        &script,
+        "import sys\nfor line in sys.stdin:\n    w = line.split()\n    print('OK 0x2' if w[0].startswith('read') else 'OK', flush=True)\n",
+    )
+    .unwrap();
+    let corpus = tmp(&scratch, "corpus");
+    std::fs::create_dir_all(&corpus).unwrap();
+    // CS0 in user mode: WREN, a page program, then RDSR. The flash cleared WEL after the
+    // program (its datasheet choice) and notes it when RDSR would show QEMU's WEL.
+    let cs = |b: &str| format!("writel 0x1e620010 0x7\nwritel 0x1e620010 0x3\n{b}");
+    std::fs::write(
+        corpus.join("a.qtest"),
+        format!(
+            "writel 0x1e620000 0x1000a\n{}{}{}writel 0x1e620010 0x7\nreadl 0x1e620000\n",
+            cs("writeb 0x20000000 0x6\n"),
+            cs("writel 0x20000000 0x2\nwriteb 0x20000000 0xaa\n"),
+            cs("writeb 0x20000000 0x5\nreadb 0x20000000\n"),
+        ),
+    )
+    .unwrap();
+    // A difference before any choice keeps its plain key.
+    std::fs::write(corpus.join("b.qtest"), "readl 0x1e620000\n").unwrap();
+    let run_corpus = || {
+        let out = devfuzz()
+            .current_dir(&work)
+            .args(["diff-corpus", "aspeed_fmc", "--corpus"])
+            .arg(&corpus)
+            .args(["--against", &format!("python3 {}", script.display())])
+            .output()
+            .unwrap();
+        expect_exit(&out, 0);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let key = "choice:wel-cleared-after-write:aspeed.smc.flash+0x0/1";
+    let shown = run_corpus();
+    let (new, _) = shown.split_once("intended differences").unwrap();
+    // The RDSR read is the first difference of a.qtest, marked with the choice (its later
+    // read of CONF too, so it is not what a.qtest is grouped by); b.qtest's read is plain.
+    assert!(
+        new.contains("new divergences: 2") && new.contains(key) && new.contains("aspeed.smc+0x0/4"),
+        "{shown}"
+    );
+    // Written down as `choice:NAME`, every difference after the choice is intended.
+    let model = work.join("models/src/aspeed");
+    std::fs::create_dir_all(&model).unwrap();
+    std::fs::write(
+        model.join("qemu-differences.txt"),
+        "choice:wel-cleared-after-write  the test's WEL\n",
+    )
+    .unwrap();
+    let shown = run_corpus();
+    let (new, kept) = shown.split_once("intended differences").unwrap();
+    assert!(
+        new.contains("new divergences: 1") && new.contains("aspeed.smc+0x0/4"),
+        "{shown}"
+    );
+    assert!(
+        kept.contains(key) && kept.contains("the test's WEL"),
+        "{shown}"
+    );
+    // With the register alone written down (as for the other marks) only that read is
+    // intended: a.qtest moves on to its marked read of CONF. Another choice's name is not
+    // enough.
+    std::fs::write(
+        model.join("qemu-differences.txt"),
+        "choice:dummy-counted-in-bytes  another\naspeed.smc.flash+0x0  the register\n",
+    )
+    .unwrap();
+    let shown = run_corpus();
+    let (new, _) = shown.split_once("intended differences").unwrap();
+    assert!(
+        !new.contains(key) && new.contains("choice:wel-cleared-after-write:aspeed.smc+0x0/4"),
+        "{shown}"
+    );
+    std::fs::write(
+        model.join("qemu-differences.txt"),
+        "choice:dummy-counted-in-bytes  another\n",
+    )
+    .unwrap();
+    let shown = run_corpus();
+    let (new, _) = shown.split_once("intended differences").unwrap();
+    assert!(new.contains(key), "{shown}");
+}
+
+#[test]
 fn minimize_with_a_watch_shrinks_to_the_dma_that_touches_the_buffer() {
     let scratch = tempfile::tempdir().unwrap();
     let out_file = tmp(&scratch, "dma.qtest");

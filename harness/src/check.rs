@@ -408,6 +408,19 @@ pub trait QtestServer {
     fn timers_pending(&mut self) -> bool {
         false
     }
+
+    /// The device `cmd` would reach now, for [`Report::choices`] (`None`: not known, or no
+    /// device).
+    fn device(&mut self, _cmd: &Cmd) -> Option<&'static str> {
+        None
+    }
+
+    /// The choices where QEMU differs that devices noted since the last call (device, choice;
+    /// see [`crate::device::Context::note_choice`]), leaving none. Empty when not known (no
+    /// observer installed).
+    fn take_choices(&mut self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
 }
 
 /// This machine as a qtest server.
@@ -455,6 +468,27 @@ impl QtestServer for LocalServer<'_> {
 
     fn timers_pending(&mut self) -> bool {
         self.runner.machine().clock().next_deadline().is_some()
+    }
+
+    fn device(&mut self, cmd: &Cmd) -> Option<&'static str> {
+        let (space, addr) = match *cmd {
+            Cmd::In { port, .. } | Cmd::Out { port, .. } => (Space::Io, u64::from(port)),
+            Cmd::Read { addr, .. } | Cmd::Write { addr, .. } => (Space::Memory, addr),
+            _ => return None,
+        };
+        match self.runner.machine().describe(space, addr) {
+            crate::observe::Place::Device { device, .. } => Some(device),
+            crate::observe::Place::Config { device, .. } => device,
+            _ => None,
+        }
+    }
+
+    fn take_choices(&mut self) -> Vec<(&'static str, &'static str)> {
+        self.runner
+            .machine()
+            .observer_mut()
+            .map(crate::observe::Observer::take_choices)
+            .unwrap_or_default()
     }
 
     fn crosses_segment(&mut self, cmd: &Cmd) -> bool {
@@ -513,6 +547,8 @@ pub struct Mismatch {
     pub got: String,
     /// The register.
     pub register: String,
+    /// The device of ours it reached, where known ([`QtestServer::device`]).
+    pub device: Option<&'static str>,
     /// The commands before it (line number, text), oldest first.
     pub context: Vec<(usize, String)>,
 }
@@ -569,6 +605,11 @@ pub struct Report {
     /// time, so such a difference may be timing (keyed `timer-pending:REGISTER` by
     /// `diff-corpus`).
     pub timer_pending_mismatches: Vec<usize>,
+    /// [`lockstep`] only: the choices where QEMU differs that our devices noted
+    /// ([`crate::device::Context::note_choice`]), with the line of the command during which
+    /// each was noted: (line, device, choice). A mismatch of that device on that line or later
+    /// may be the choice's doing (`diff-corpus` keys it `choice:NAME:REGISTER`).
+    pub choices: Vec<(usize, &'static str, &'static str)>,
 }
 
 impl Report {
@@ -590,10 +631,12 @@ impl Report {
 
     /// Count one compared read (or answer) of a scored phase under `register`, keeping the
     /// mismatch with the commands before it.
+    #[allow(clippy::too_many_arguments)]
     fn tally(
         &mut self,
         line: &Line,
         register: String,
+        device: Option<&'static str>,
         ok: bool,
         expected: String,
         got: String,
@@ -610,9 +653,20 @@ impl Report {
                 expected,
                 got,
                 register,
+                device,
                 context: recent.iter().cloned().collect(),
             });
         }
+    }
+
+    /// The first choice where QEMU differs that `m`'s device noted during `m`'s command or
+    /// before it ([`Report::choices`]): what `diff-corpus` marks its key with.
+    pub fn choice_before(&self, m: &Mismatch) -> Option<&'static str> {
+        let device = m.device?;
+        self.choices
+            .iter()
+            .find(|&&(line, d, _)| line <= m.line && d == device)
+            .map(|&(_, _, choice)| choice)
     }
 
     /// Checked reads in scored phases.
@@ -745,6 +799,10 @@ pub const AFTER_RESET: &str = "after-reset:";
 /// timer of ours was pending (`timer-pending:ide0-ctl+0x0/1`).
 pub const TIMER_PENDING: &str = "timer-pending:";
 
+/// What `diff-corpus` puts before the register of a difference read from a device after it
+/// noted a choice where QEMU differs (`choice:wel-cleared-after-write:aspeed.smc.flash+0x0/1`).
+pub const CHOICE: &str = "choice:";
+
 /// How many commands before a divergence a report shows.
 pub const CONTEXT_LINES: usize = 4;
 
@@ -782,7 +840,7 @@ pub fn check(program: &Program, server: &mut dyn QtestServer) -> Report {
                     Ok(None) => "no value".to_string(),
                     Err(e) => e,
                 };
-                report.tally(line, key, ok, expect.to_string(), got, &recent);
+                report.tally(line, key, None, ok, expect.to_string(), got, &recent);
             }
         }
         if recent.len() == CONTEXT_LINES {
@@ -814,6 +872,11 @@ pub fn lockstep(
             Cmd::In { .. } | Cmd::Read { .. } | Cmd::ReadBulk { .. }
         );
         let crosses = ours.crosses_segment(&line.cmd);
+        let device = if is_read {
+            ours.device(&line.cmd)
+        } else {
+            None
+        };
         let key = if is_read {
             let key = register_key(ours, line);
             if crosses {
@@ -859,6 +922,9 @@ pub fn lockstep(
         if report.reset_at.is_none() && ours.guest_resets() != resets {
             report.reset_at = Some(line.number);
         }
+        for (dev, choice) in ours.take_choices() {
+            report.choices.push((line.number, dev, choice));
+        }
         report.commands += 1;
         let reference_value = reply_value(&line.cmd, &theirs).ok().flatten();
         let (ok, expected, got) = if is_read {
@@ -881,7 +947,7 @@ pub fn lockstep(
             ps.matched += usize::from(ok);
         }
         if scored && (is_read || !ok) {
-            report.tally(line, key, ok, expected, got, &recent);
+            report.tally(line, key, device, ok, expected, got, &recent);
             if !ok && pending {
                 report.timer_pending_mismatches.push(line.number);
             }
@@ -973,6 +1039,102 @@ mod tests {
             assert_eq!(e.line, 1, "{text}");
             assert!(e.to_string().contains(needle), "{text}: {e}");
         }
+    }
+
+    /// A qtest server answering reads from a script, with the devices behind ports and the
+    /// choices it notes after given commands.
+    struct Scripted {
+        answers: Vec<u64>,
+        next: usize,
+        sent: usize,
+        /// (command index, device, choice)
+        notes: Vec<(usize, &'static str, &'static str)>,
+    }
+
+    impl Scripted {
+        fn new(answers: &[u64], notes: &[(usize, &'static str, &'static str)]) -> Self {
+            Self {
+                answers: answers.to_vec(),
+                next: 0,
+                sent: 0,
+                notes: notes.to_vec(),
+            }
+        }
+    }
+
+    impl QtestServer for Scripted {
+        fn send(&mut self, cmd: &Cmd) -> Result<String, ServerError> {
+            self.sent += 1;
+            Ok(match cmd {
+                Cmd::In { .. } => {
+                    let v = self.answers.get(self.next).copied().unwrap_or(0);
+                    self.next += 1;
+                    format!("OK {v:#x}")
+                }
+                _ => "OK".to_string(),
+            })
+        }
+
+        fn device(&mut self, cmd: &Cmd) -> Option<&'static str> {
+            match cmd {
+                Cmd::In { port: 0x60, .. } => Some("widget"),
+                Cmd::In { .. } => Some("gadget"),
+                _ => None,
+            }
+        }
+
+        fn take_choices(&mut self) -> Vec<(&'static str, &'static str)> {
+            let sent = self.sent;
+            self.notes
+                .iter()
+                .filter(|n| n.0 == sent)
+                .map(|n| (n.1, n.2))
+                .collect()
+        }
+    }
+
+    #[test]
+    fn a_noted_choice_marks_later_mismatches_of_its_device_only() {
+        let p = parse_program("inb 0x60\ninb 0x60\noutb 0x61 0x1\ninb 0x60\ninb 0x61\n").unwrap();
+        // Ours notes a choice of `widget` during the second command (a read that differs)
+        // and one of `gadget` during the third.
+        let mut ours = Scripted::new(
+            &[1, 2, 3, 4],
+            &[(2, "widget", "first-choice"), (3, "gadget", "other-choice")],
+        );
+        let mut reference = Scripted::new(&[9, 9, 9, 9], &[]);
+        let (report, _) = lockstep(&p, &mut ours, &mut reference);
+        assert_eq!(
+            report.choices,
+            vec![(2, "widget", "first-choice"), (3, "gadget", "other-choice")]
+        );
+        let marks: Vec<Option<&str>> = report
+            .mismatches
+            .iter()
+            .map(|m| report.choice_before(m))
+            .collect();
+        // Line 1 came before any choice; line 2 is the read during which it was noted; line 4
+        // is widget's later read; line 5 is gadget's, after gadget's own choice.
+        assert_eq!(
+            marks,
+            vec![
+                None,
+                Some("first-choice"),
+                Some("first-choice"),
+                Some("other-choice")
+            ]
+        );
+        // A reference's choices are never asked for: only ours note them.
+        let mut plain = Scripted::new(&[1, 2, 3, 4], &[]);
+        let mut reference = Scripted::new(&[9, 9, 9, 9], &[(1, "widget", "x")]);
+        let (report, _) = lockstep(&p, &mut plain, &mut reference);
+        assert!(report.choices.is_empty());
+        assert!(
+            report
+                .mismatches
+                .iter()
+                .all(|m| report.choice_before(m).is_none())
+        );
     }
 
     #[test]

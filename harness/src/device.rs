@@ -106,6 +106,16 @@ pub trait Context {
     fn canary(&mut self, id: &'static str, canary: Canary) {
         let _ = (id, canary);
     }
+    /// Say that the device just took a documented choice where QEMU behaves differently
+    /// (`"wel-cleared-after-write"`): from this access on, what the device answers may differ
+    /// from QEMU's by design. Call it where the choice makes a difference QEMU would not, and
+    /// only then, so a comparison keeps its power elsewhere. Only observes: a machine without
+    /// an observer ignores it (one branch); `devfuzz diff-corpus` marks the device's later
+    /// differences `choice:NAME:REGISTER`, and a record writes `# choice DEVICE NAME`
+    /// (docs/differential.md). Ignored by default.
+    fn note_choice(&mut self, choice: &'static str) {
+        let _ = choice;
+    }
 }
 
 /// What a planted bug's canary saw ([`Context::canary`]).

@@ -236,6 +236,14 @@ pub enum Entry {
         /// New level.
         level: bool,
     },
+    /// A device took a documented choice where QEMU differs
+    /// ([`crate::device::Context::note_choice`]).
+    Choice {
+        /// The device.
+        device: &'static str,
+        /// The choice's name.
+        choice: &'static str,
+    },
     /// A device timer expired.
     Timer {
         /// The device.
@@ -277,6 +285,9 @@ pub struct Observer {
     pub(crate) in_access: bool,
     /// Index of the open guest access's entry (lazy fills are replayed before it).
     pub(crate) open: Option<usize>,
+    /// Choices devices noted since [`Observer::take_choices`] (device, choice), also in the
+    /// log as [`Entry::Choice`].
+    pub choices: Vec<(&'static str, &'static str)>,
 }
 
 impl Observer {
@@ -293,6 +304,11 @@ impl Observer {
     pub fn take(&mut self) -> Vec<Entry> {
         self.open = None;
         std::mem::take(&mut self.entries)
+    }
+
+    /// Take the choices noted so far (device, choice), leaving none.
+    pub fn take_choices(&mut self) -> Vec<(&'static str, &'static str)> {
+        std::mem::take(&mut self.choices)
     }
 
     /// Which watches `addr..addr+len` touches in this direction, with the bytes there.
@@ -447,6 +463,9 @@ pub fn render_entry(out: &mut String, entry: &Entry) {
         }
         Entry::Timer { device, timer, at } => {
             let _ = writeln!(out, "# timer {device} {} at {at} ns", timer.0);
+        }
+        Entry::Choice { device, choice } => {
+            let _ = writeln!(out, "# choice {device} {choice}");
         }
     }
 }

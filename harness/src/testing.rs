@@ -25,6 +25,8 @@ pub struct TestContext {
     pub work: u64,
     /// Planted-bug canaries counted ([`Context::canary`]).
     pub canaries: crate::outcome::Canaries,
+    /// Choices where QEMU differs, as noted ([`Context::note_choice`]), in order.
+    pub choices: Vec<&'static str>,
 }
 
 impl TestContext {
@@ -103,5 +105,9 @@ impl Context for TestContext {
 
     fn canary(&mut self, id: &'static str, canary: Canary) {
         self.canaries.count(id, canary);
+    }
+
+    fn note_choice(&mut self, choice: &'static str) {
+        self.choices.push(choice);
     }
 }

@@ -203,8 +203,12 @@ impl Device for Port80 {
     fn read(&mut self, _ctx: &mut dyn Context, _r: RegionId, offset: u64, _s: AccessSize) -> u64 {
         u64::from(self.last) + offset
     }
-    fn write(&mut self, _ctx: &mut dyn Context, _r: RegionId, _o: u64, _s: AccessSize, value: u64) {
+    fn write(&mut self, ctx: &mut dyn Context, _r: RegionId, _o: u64, _s: AccessSize, value: u64) {
         self.last = value as u8;
+        if value == 0xcc {
+            // A documented choice where the reference differs (observation only).
+            ctx.note_choice("port80-cc");
+        }
     }
     fn reset(&mut self) {
         *self = Self::default();
@@ -915,6 +919,31 @@ fn a_register_over_one_byte_of_config_address_takes_only_the_accesses_within_it(
             .is_none(),
         "BARs unmapped"
     );
+}
+
+#[test]
+fn a_noted_choice_reaches_only_an_installed_observer_and_the_record() {
+    // Without an observer a note costs nothing and leaves nothing.
+    let mut m = machine(ReentrancyMode::Guard);
+    run(&mut m, "outb 0x80 0xcc\n");
+    assert!(m.observer_mut().is_none());
+    // With one, the choice is kept (device, name) until taken, and logged after its access.
+    m.observe(Some(harness::observe::Observer::default()));
+    run(&mut m, "outb 0x80 0x1\noutb 0x80 0xcc\n");
+    let o = m.observer_mut().unwrap();
+    assert_eq!(o.take_choices(), vec![("port80", "port80-cc")]);
+    assert!(o.take_choices().is_empty());
+    let text = harness::observe::render(&o.take());
+    assert!(
+        text.contains("outb 0x80 0xcc  # port80+0x0\n# choice port80 port80-cc\n"),
+        "{text}"
+    );
+    // A watch-only observer keeps nothing past the access.
+    let mut watch = harness::observe::Observer::default();
+    watch.watch_only = true;
+    m.observe(Some(watch));
+    run(&mut m, "outb 0x80 0xcc\n");
+    assert!(m.observer_mut().unwrap().take_choices().is_empty());
 }
 
 /// Two test devices: the second's BAR0 at 0xE0001000 (00:03.0).

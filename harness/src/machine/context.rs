@@ -78,4 +78,10 @@ impl Context for DeviceCtx<'_> {
     fn canary(&mut self, id: &'static str, canary: crate::device::Canary) {
         self.m.canaries.count(id, canary);
     }
+
+    fn note_choice(&mut self, choice: &'static str) {
+        if self.m.observer.is_some() {
+            self.m.observed_choice(self.dev, choice);
+        }
+    }
 }

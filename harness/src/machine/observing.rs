@@ -31,6 +31,7 @@ impl Machine {
             o.open = None;
             if o.watch_only {
                 o.entries.clear();
+                o.choices.clear();
             }
         }
     }
@@ -66,6 +67,17 @@ impl Machine {
         }
         self.close_entry();
         v
+    }
+
+    /// A device noted a choice where QEMU differs ([`crate::device::Context::note_choice`]).
+    #[cold]
+    #[inline(never)]
+    pub(super) fn observed_choice(&mut self, dev: crate::ids::DeviceId, choice: &'static str) {
+        let device = self.device_name(dev);
+        if let Some(o) = &mut self.observer {
+            o.choices.push((device, choice));
+            o.entries.push(Entry::Choice { device, choice });
+        }
     }
 
     /// Where a guest access at `addr` in `space` would land now.

@@ -12,7 +12,8 @@
 //!   register and writes the whole register (value zero-extended), whatever its offset, as
 //!   QEMU's FMC: the datasheet only describes 32-bit accesses and the drivers make only those.
 //! - In user mode the chip select is asserted while CE_STOP_ACTIVE is 0, as the datasheet says;
-//!   QEMU also asserts it on a write of user mode with CE_STOP_ACTIVE already 1.
+//!   QEMU also asserts it on a write of user mode with CE_STOP_ACTIVE 1 unless the chip select
+//!   was asserted (a user-mode write with CE_STOP_ACTIVE 0) before.
 //! - Segment registers: the CS0 start field is read-only and keeps the window base (the end
 //!   stays as written; QEMU keeps the size instead); otherwise a segment is taken as QEMU takes
 //!   it (`Fmc::write_other_segment`: an end below the start wraps, refused only when wholly
@@ -31,6 +32,10 @@
 //!   rounded up to words, as QEMU 10 (`Soc::dma_start_length` in mod.rs says why). A calibration
 //!   writes DMA_CTRL's clock code into CE0_CTRL bits 11:8 as it is (QEMU: the divisor).
 //!   MISC_CTRL1 (0x50) is a plain register (QEMU: unimplemented).
+//! - Where a choice above makes this model answer differently from QEMU, the model says so at
+//!   that moment (`Context::note_choice` with a `CHOICE_*` name), so `devfuzz diff-corpus` keys
+//!   what follows `choice:NAME:REG` (docs/differential.md); each is written down in
+//!   `qemu-differences.txt`.
 //! - The differences a driver-style run shows against QEMU 10 are listed, with their reasons, in
 //!   `qemu-differences.txt` beside this file; tests/conformance/aspeed/ holds the programs and
 //!   QEMU's answers, and models/tests/aspeed_qemu_conformance.rs checks them.
@@ -51,11 +56,38 @@
 
 use super::Soc;
 use super::debug_log::DebugLog;
-use super::spi_nor::{FlashPart, SpiNor};
+use super::spi_nor::{self, FlashPart, SpiNor};
 use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
 use std::sync::Arc;
+
+/// Choice where QEMU's FMC differs (noted through [`Context::note_choice`], written down in
+/// qemu-differences.txt): user mode written with CE_STOP_ACTIVE 1 keeps the chip select
+/// deasserted here (the datasheet: 1 = inactive); QEMU asserts it unless it was asserted
+/// before. Noted when a window access reaches such a chip select, whose flash would see the
+/// bytes in QEMU.
+pub const CHOICE_STOP_ACTIVE_DESELECTS: &str = "user-mode-stop-active-deselects";
+
+/// Choice where QEMU's FMC differs: after a read- or write-mode access of one chip select
+/// while the guest holds another in user mode (both flashes see the command on the shared SPI
+/// lines), a deselect of the held chip select still ends its flash's transaction here, as
+/// CS# high does; in QEMU that flash no longer sees the deselect (measured: after a read-mode
+/// access of CS2 with CS0 held, CE0_CTRL written to read mode and back to user mode leaves
+/// CS0's flash streaming the array). Noted at such an access.
+pub const CHOICE_DESELECT_AFTER_SHARED_COMMAND: &str = "deselect-after-shared-command";
+
+/// Choice where QEMU's FMC differs: a DMA longer than [`DMA_BURST`] bytes goes on one burst
+/// per [`DMA_BURST_NS`] of virtual time (QEMU moves it all inside the DMA_CTRL write). Noted
+/// when a burst leaves the DMA running: until it ends, and after (DMA_CTRL written meanwhile,
+/// RAM the guest changed before the DMA read it), the FMC's answers may differ.
+pub const CHOICE_DMA_IN_BURSTS: &str = "dma-in-bursts";
+
+/// Choice where QEMU's FMC differs: the CS0 segment's start field is read-only (it keeps the
+/// window's base and the end stays as written); QEMU keeps the size the written start and end
+/// give and moves the end, so the chip selects decode the window differently from then on.
+/// Noted when CS0's segment is written with another start.
+pub const CHOICE_CS0_START_READ_ONLY: &str = "cs0-segment-start-read-only";
 
 /// Region of the register block (mapped at 0x1E620000).
 pub const REGS_REGION: RegionId = RegionId(0);
@@ -108,6 +140,7 @@ const CTRL_DUMMY_LOW_SHIFT: u32 = 6; // bits 7:6 dummy bytes, low
 const CTRL_CLOCK_FREQ_SHIFT: u32 = 8; // bits 11:8 SPI clock (HCLK divisor code)
 const CTRL_DUMMY_HIGH: u32 = 1 << 14; // dummy bytes, bit 2
 const CTRL_CMD_SHIFT: u32 = 16; // bits 23:16 SPI opcode
+const CTRL_IO_DUAL_ADDR_DATA: u32 = 1 << 28; // bits 29:28 I/O mode: dual address and data
 const SEG0_ADDR: u64 = 0x30; // CE0 Segment Address Register; CEx at 0x30 + 4x
 const SEG4_ADDR: u64 = 0x40; // the last one (AST2400)
 const MISC_CTRL1: u64 = 0x50; // Misc. Control Register #1
@@ -209,6 +242,10 @@ struct Command {
     disabled: u32,
     dummies: u32,
     dummy_data: u8,
+    /// The dummy cycles QEMU's controller sends for the same register values: 8 per byte of
+    /// the field, halved in dual address and data mode (only for noting
+    /// [`spi_nor::CHOICE_DUMMY_BYTES`]).
+    qemu_dummy_cycles: u32,
 }
 
 impl Command {
@@ -231,6 +268,9 @@ impl Command {
 
     /// Send [`Command::bytes`] to `flash`.
     fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+        if self.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(self.opcode) {
+            ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+        }
         for b in self.bytes(seg_offset) {
             flash.transfer(ctx, b);
         }
@@ -248,6 +288,10 @@ pub struct Fmc {
     flashes: Vec<SpiNor>,
     /// Bytes the running DMA has still to move.
     dma_left: u32,
+    /// Chip selects (bit x: CSx) in user mode with CE_STOP_ACTIVE set that QEMU would hold
+    /// asserted (written so while it was already set): only for noting
+    /// [`CHOICE_STOP_ACTIVE_DESELECTS`].
+    qemu_asserts: u8,
     irq_level: bool,
     window_base: u64,
     dram_base: u64,
@@ -288,6 +332,7 @@ impl Fmc {
             segments: [Segment::default(); Soc::CS_MAX],
             flashes,
             dma_left: 0,
+            qemu_asserts: 0,
             irq_level: false,
             window_base,
             dram_base,
@@ -353,7 +398,7 @@ impl Fmc {
                 self.write_ce_ctrl(ctx, ((reg - CE0_CTRL) / 4) as usize, value);
             }
             SEG0_ADDR..=SEG4_ADDR if (reg - SEG0_ADDR) / 4 < cs_count => {
-                self.write_segment(((reg - SEG0_ADDR) / 4) as usize, value);
+                self.write_segment(ctx, ((reg - SEG0_ADDR) / 4) as usize, value);
             }
             DMA_CTRL => self.write_dma_ctrl(ctx, value),
             DMA_FLASH_ADDR => self.set(reg, value & DMA_FLASH_MASK),
@@ -405,6 +450,16 @@ impl Fmc {
         self.ctrl(cs) & CTRL_MODE_MASK
     }
 
+    /// A window access while QEMU would hold a chip select asserted that this model does not:
+    /// its SPI lines are shared, so that flash would see the access's bytes there, and with an
+    /// unpopulated one held the other flashes read 0 there (measured: CE1_CTRL written 0x7, then
+    /// RDID on CS0 reads zeros). Note it.
+    fn note_qemu_asserts(&self, ctx: &mut dyn Context) {
+        if self.qemu_asserts != 0 {
+            ctx.note_choice(CHOICE_STOP_ACTIVE_DESELECTS);
+        }
+    }
+
     /// User mode with CE_STOP_ACTIVE clear: the guest holds the chip select.
     fn cs_asserted(&self, cs: usize) -> bool {
         self.mode(cs) == MODE_USER && self.ctrl(cs) & CTRL_CE_STOP_ACTIVE == 0
@@ -412,6 +467,13 @@ impl Fmc {
 
     fn write_ce_ctrl(&mut self, ctx: &mut dyn Context, cs: usize, value: u32) {
         let was = self.cs_asserted(cs);
+        // QEMU asserts the chip select on every write of user mode but one that sets
+        // CE_STOP_ACTIVE while it is asserted (measured).
+        if value & CTRL_MODE_MASK == MODE_USER && value & CTRL_CE_STOP_ACTIVE != 0 && !was {
+            self.qemu_asserts |= 1 << cs;
+        } else {
+            self.qemu_asserts &= !(1 << cs);
+        }
         self.set(ctrl_reg(cs), value);
         let now = self.cs_asserted(cs);
         if was != now {
@@ -491,7 +553,7 @@ impl Fmc {
         self.set(seg_reg(cs), value & self.soc.segment_mask());
     }
 
-    fn write_segment(&mut self, cs: usize, value: u32) {
+    fn write_segment(&mut self, ctx: &mut dyn Context, cs: usize, value: u32) {
         if value == self.reg(seg_reg(cs)) {
             return;
         }
@@ -501,10 +563,17 @@ impl Fmc {
         }
         // The CS0 start field is read-only: it stays at the window's base and the end stays as
         // written (QEMU keeps the written size instead, moving the end).
+        let base_start = ((super::FLASH_WINDOW_BASE >> 23) as u32) << 16;
         let value = if self.soc.segments_in_window_offsets() {
+            if value & 0x0000_0FF0 != 0 {
+                ctx.note_choice(CHOICE_CS0_START_READ_ONLY);
+            }
             value & !0x0000_0FF0
         } else {
-            (value & !0x00FF_0000) | (((super::FLASH_WINDOW_BASE >> 23) as u32) << 16)
+            if value & 0x00FF_0000 != base_start {
+                ctx.note_choice(CHOICE_CS0_START_READ_ONLY);
+            }
+            (value & !0x00FF_0000) | base_start
         };
         self.write_other_segment(0, value);
     }
@@ -561,6 +630,7 @@ impl Fmc {
             disabled: self.reg(CMD_CTRL),
             dummies,
             dummy_data: self.reg(DUMMY_DATA) as u8,
+            qemu_dummy_cycles: (dummies * 8) >> u32::from(ctrl & CTRL_IO_DUAL_ADDR_DATA != 0),
         }
     }
 
@@ -617,17 +687,22 @@ impl Fmc {
             match hit {
                 None => run.fill(NO_FLASH),
                 Some((cs, seg_offset)) if !self.held_elsewhere(cs).is_empty() => {
+                    self.note_qemu_asserts(ctx);
                     self.shared_bus(ctx, cs, seg_offset, run, unit, false);
                 }
                 Some((cs, seg_offset)) => match self.mode(cs) {
                     MODE_USER => {
+                        self.note_qemu_asserts(ctx);
                         let asserted = self.cs_asserted(cs);
                         match self.flash_mut(ctx, cs) {
                             Some(flash) if asserted => flash.read_stream(ctx, run),
                             _ => run.fill(NO_FLASH),
                         }
                     }
-                    MODE_READ | MODE_FREAD => self.read_units(ctx, cs, seg_offset, run, unit),
+                    MODE_READ | MODE_FREAD => {
+                        self.note_qemu_asserts(ctx);
+                        self.read_units(ctx, cs, seg_offset, run, unit);
+                    }
                     mode => {
                         tracing::trace!(target: "aspeed_smc_flash_read", "CS{cs} invalid flash mode {mode}");
                         run.fill(0);
@@ -652,6 +727,7 @@ impl Fmc {
                 tracing::trace!(target: "aspeed_smc_flash_write", "CS{cs} flash is not writable");
                 continue;
             }
+            self.note_qemu_asserts(ctx);
             if !self.held_elsewhere(cs).is_empty() {
                 self.shared_bus(ctx, cs, seg_offset, &mut run.to_vec(), unit, true);
                 continue;
@@ -659,10 +735,23 @@ impl Fmc {
             match self.mode(cs) {
                 MODE_USER => {
                     let asserted = self.cs_asserted(cs);
+                    let ast2600 = self.soc == Soc::Ast2600;
                     if let Some(flash) = self.flash_mut(ctx, cs)
                         && asserted
                     {
-                        flash.write_stream(ctx, run);
+                        // QEMU's AST2600 controller takes a written byte after a 3-byte
+                        // address for a fourth address byte, not a dummy (measured: 0x0B, three
+                        // address bytes and one dummy byte, then reads of zeros).
+                        if ast2600 && flash.before_data() {
+                            for &b in run {
+                                if flash.dummy_after_3_byte_address() {
+                                    ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+                                }
+                                flash.write_stream(ctx, &[b]);
+                            }
+                        } else {
+                            flash.write_stream(ctx, run);
+                        }
                     }
                 }
                 MODE_WRITE => self.write_units(ctx, cs, seg_offset, run, unit),
@@ -731,6 +820,9 @@ impl Fmc {
                 run.fill(0);
             }
             return;
+        }
+        if mode != MODE_USER {
+            ctx.note_choice(CHOICE_DESELECT_AFTER_SHARED_COMMAND);
         }
         let command = self.command(cs);
         for (i, chunk) in run.chunks_mut(unit).enumerate() {
@@ -980,6 +1072,7 @@ impl Fmc {
         if self.dma_left == 0 || past_window || budget_spent {
             self.dma_done(ctx);
         } else {
+            ctx.note_choice(CHOICE_DMA_IN_BURSTS);
             ctx.timer_set(DMA_TIMER, ctx.now().saturating_add(DMA_BURST_NS));
         }
     }
@@ -1109,6 +1202,7 @@ impl Device for Fmc {
             flash.reset();
         }
         self.dma_left = 0;
+        self.qemu_asserts = 0;
         self.irq_level = false;
     }
 }
@@ -1313,6 +1407,126 @@ mod tests {
             (3 << 28) | (0xBB << CTRL_CMD_SHIFT) | (1 << CTRL_DUMMY_LOW_SHIFT) | MODE_FREAD,
         );
         assert_eq!(b.win_rd(0x20, B4), 0x4433_2211);
+    }
+
+    /// The choices noted so far, leaving none.
+    fn noted(b: &mut Bench) -> Vec<&'static str> {
+        std::mem::take(&mut b.ctx.choices)
+    }
+
+    #[test]
+    fn linux_style_transactions_note_no_choice_until_qemus_wel_would_show() {
+        let mut b = Bench::new(Soc::Ast2500);
+        b.xfer(&[0x9F], 6);
+        b.xfer(&[0x06], 0);
+        b.xfer(&[0x02, 0, 0, 0, 0xAA], 0);
+        b.xfer(&[0x0B, 0, 0, 0, 0], 4);
+        b.wr(CE0_CTRL, MODE_READ);
+        b.win_rd(0, B4);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        // RDSR after the program: WEL reads 0 here, 1 in QEMU.
+        assert_eq!(b.xfer(&[0x05], 1), [0]);
+        assert_eq!(noted(&mut b), [spi_nor::CHOICE_WEL_CLEARED]);
+        // After WREN both agree again.
+        b.xfer(&[0x06], 0);
+        assert_eq!(b.xfer(&[0x05], 1), [2]);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn user_mode_written_with_stop_active_set_is_noted_when_the_window_is_used() {
+        let mut b = Bench::new(Soc::Ast2500);
+        // From reset CE_STOP_ACTIVE is set: QEMU asserts CS0 on this write, this model does not.
+        b.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        assert_eq!(b.win_rd(0, B1), 0);
+        assert_eq!(noted(&mut b), [CHOICE_STOP_ACTIVE_DESELECTS]);
+        // Once CE_STOP_ACTIVE is cleared both assert it.
+        b.wr(CE0_CTRL, MODE_USER);
+        b.win_rd(0, B1);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        // Setting CE_STOP_ACTIVE while asserted deasserts it on both.
+        b.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
+        b.win_rd(0, B1);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        // From a read mode with CE_STOP_ACTIVE 0, QEMU asserts it again (measured).
+        b.wr(CE0_CTRL, MODE_READ);
+        b.wr(CE0_CTRL, MODE_USER | CTRL_CE_STOP_ACTIVE);
+        b.win_rd(0, B1);
+        assert_eq!(noted(&mut b), [CHOICE_STOP_ACTIVE_DESELECTS]);
+        // Also when the chip select QEMU holds is another, even an unpopulated one.
+        let mut b = Bench::new(Soc::Ast2500);
+        b.wr(CE0_CTRL + 4, MODE_USER | CTRL_CE_STOP_ACTIVE);
+        b.xfer(&[0x9F], 3);
+        assert_eq!(
+            noted(&mut b),
+            [CHOICE_STOP_ACTIVE_DESELECTS; 4],
+            "the opcode and three reads"
+        );
+    }
+
+    #[test]
+    fn dummy_bytes_are_noted_where_qemu_counts_other_cycles() {
+        let mut b = Bench::new(Soc::Ast2500);
+        // User mode: FAST_READ's dummy byte clocked by a read (QEMU: one cycle of eight).
+        b.xfer(&[0x0B, 0, 0, 0], 2);
+        assert_eq!(noted(&mut b), [spi_nor::CHOICE_DUMMY_BYTES]);
+        // Written, it is QEMU's eight cycles too; DIOR's written dummy byte is not.
+        b.xfer(&[0x0B, 0, 0, 0, 0], 1);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        b.xfer(&[0xBB, 0, 0, 0, 0], 1);
+        assert_eq!(noted(&mut b), [spi_nor::CHOICE_DUMMY_BYTES]);
+        // Fast-read mode: the part's count in the field agrees, another count does not.
+        b.wr(
+            CE0_CTRL,
+            (0x0B << CTRL_CMD_SHIFT) | (1 << CTRL_DUMMY_LOW_SHIFT) | MODE_FREAD,
+        );
+        b.win_rd(0, B4);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        b.wr(
+            CE0_CTRL,
+            (0x0B << CTRL_CMD_SHIFT) | (2 << CTRL_DUMMY_LOW_SHIFT) | MODE_FREAD,
+        );
+        b.win_rd(0, B4);
+        assert_eq!(noted(&mut b)[0], spi_nor::CHOICE_DUMMY_BYTES);
+        // QEMU halves its cycles in dual address and data mode: right for DIOR's 4 clocks,
+        // short of DOR's 8.
+        let dual = CTRL_IO_DUAL_ADDR_DATA | (1 << CTRL_DUMMY_LOW_SHIFT) | MODE_FREAD;
+        b.wr(CE0_CTRL, dual | (0xBB << CTRL_CMD_SHIFT));
+        b.win_rd(0, B4);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        b.wr(CE0_CTRL, dual | (0x3B << CTRL_CMD_SHIFT));
+        b.win_rd(0, B4);
+        assert_eq!(noted(&mut b)[0], spi_nor::CHOICE_DUMMY_BYTES);
+    }
+
+    #[test]
+    fn ast2600_user_mode_dummy_after_a_3_byte_address_is_noted() {
+        let mut b = Bench::new(Soc::Ast2600);
+        b.user();
+        b.win_wr(0, B1, 0x0B);
+        b.win_wr(0, B4, 0);
+        assert_eq!(
+            b.win_rd(0, B4),
+            0xFFFF_FFFF,
+            "the erased array after one dummy byte"
+        );
+        assert_eq!(noted(&mut b), [spi_nor::CHOICE_DUMMY_BYTES]);
+        // With a 4-byte address QEMU's controller agrees.
+        b.xfer(&[0xB7], 0);
+        b.xfer(&[0x0B, 0, 0, 0, 0, 0], 1);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+    }
+
+    #[test]
+    fn bytes_after_a_finished_command_are_noted_unless_zero() {
+        let mut b = Bench::new(Soc::Ast2500);
+        // RDID's six bytes, then zeros clocked by reads: m25p80 decodes 0x00 as nothing too.
+        b.xfer(&[0x9F], 9);
+        assert_eq!(noted(&mut b), Vec::<&str>::new());
+        // WREN, then RDSR in the same transaction: ignored here, a command in QEMU.
+        b.xfer(&[0x06, 0x05], 1);
+        assert_eq!(noted(&mut b), [spi_nor::CHOICE_IGNORED_UNTIL_DESELECT]);
     }
 
     #[test]

@@ -15,14 +15,22 @@
 //!   keeps it set). A page program latches its data in a 256-byte page buffer, wrapping inside
 //!   the page, and programs the page (by AND) when CS is deasserted, as real parts do (QEMU
 //!   programs each byte at once and wraps at the device size).
+//! - The Macronix configuration register read (RDCR, 0x15) answers once, as QEMU's; RDSR
+//!   repeats its register while CS# is held (measured on QEMU; the facts say nothing of RDCR).
 //! - Dummy phases are counted in bytes as the controller sends them: one byte for the fast reads
 //!   and SFDP; the quad I/O reads (0xEB/0xEC) take the part's mode + dummy clocks on four lines
 //!   (Macronix: configuration register bits 7:6 select 6/4/8/10 clocks, 3/2/4/5 bytes; Micron:
 //!   the volatile configuration register's dummy clocks, default 10; Winbond: 3 bytes).
 //! - Every part has an SFDP table (JESD216 header and basic parameter table built from its
 //!   geometry, plus the Macronix vendor table on the MX25L25635E, byte for byte what QEMU
-//!   answers there); m25p80 has tables for some parts only (none for the MX66U51235F). Flag status (0x70) answers on every part
+//!   answers there); m25p80 has tables for some parts only (none for the MX66U51235F). The
+//!   SFDP space repeats every 256 bytes, as m25p80's tables do (the datasheets define only the
+//!   tables). Flag status (0x70) answers on every part
 //!   (as m25p80), bit 7 ready and bit 0 the 4-byte mode.
+//! - Where a choice above makes this model answer differently from QEMU, the model says so at
+//!   that moment (`Context::note_choice` with a `CHOICE_*` name), so `devfuzz diff-corpus` keys
+//!   what follows `choice:NAME:REG` (docs/differential.md); each is written down in
+//!   `qemu-differences.txt`.
 //! - Contents are sparse 4 KiB sectors over the part's erased state (0xFF) or a loaded image;
 //!   [`SpiNor::reset`] returns to them (the device's power-on state is what the harness needs
 //!   between inputs, so contents are not kept across a reset).
@@ -31,6 +39,29 @@ use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::device::Context;
 use std::fmt;
 use std::sync::Arc;
+
+/// Choice where QEMU's m25p80 differs (noted through [`Context::note_choice`], written down in
+/// qemu-differences.txt): WEL is cleared when a program, erase or register write completes; it
+/// is noted when QEMU's WEL, still set, would show (RDSR) or let a command through that needs it.
+pub const CHOICE_WEL_CLEARED: &str = "wel-cleared-after-write";
+/// Choice: bytes after a finished or refused command are ignored until the deselect; noted
+/// when such a byte is not 0x00 (m25p80 would decode it as a new command; 0x00 does nothing
+/// there either).
+pub const CHOICE_IGNORED_UNTIL_DESELECT: &str = "bytes-ignored-until-deselect";
+/// Choice: dummy phases are counted in bytes; noted where QEMU would count a different number
+/// of them: a dummy byte clocked by a read in user mode (QEMU's controller expands only written
+/// dummy bytes into 8 clock cycles), a written one of a command whose dummy clocks are not one
+/// byte's eight, and a command mode whose dummy field is not the part's count for the opcode.
+pub const CHOICE_DUMMY_BYTES: &str = "dummy-counted-in-bytes";
+
+/// Choice: every part answers RDSFDP with its table (the parts have one); QEMU's m25p80 has
+/// tables for some parts only and answers zeros on the others (the MX66U51235F). Noted when
+/// such a part streams SFDP data.
+pub const CHOICE_SFDP_TABLE: &str = "sfdp-table-on-every-part";
+/// Choice: a command of another vendor's parts is ignored (the part does not have it); QEMU's
+/// m25p80 answers several on every part (RDNVCR 0xB5 on the MX66U51235F reads 0x8FFF there).
+/// Noted when such a command is decoded.
+pub const CHOICE_VENDOR_COMMANDS: &str = "other-vendors-commands-ignored";
 
 /// Page program buffer size (all supported parts).
 pub const PAGE_SIZE: u32 = 256;
@@ -216,6 +247,12 @@ impl FlashPart {
         Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
+    /// Whether QEMU's m25p80 has an SFDP table for the part (only for noting
+    /// [`CHOICE_SFDP_TABLE`]).
+    fn qemu_has_sfdp(self) -> bool {
+        matches!(self, Self::Mx25l25635e | Self::W25q256)
+    }
+
     /// Capacity in bytes.
     pub fn size(self) -> u32 {
         self.info().size
@@ -230,6 +267,10 @@ impl FlashPart {
 
 // ---- SFDP (JESD216) ----------------------------------------------------------------------------
 
+/// The SFDP space repeats every this many bytes: QEMU's m25p80 indexes its 256-byte tables
+/// modulo their size (measured: RDSFDP at 0x072000 reads the header's "S"); the parts'
+/// datasheets define only the tables.
+const SFDP_SPACE: u32 = 0x100;
 /// Where the basic flash parameter table starts in the SFDP space.
 const SFDP_BFPT: u32 = 0x30;
 /// Its length in dwords (JESD216, first revision).
@@ -261,6 +302,7 @@ fn sfdp_end(part: FlashPart) -> u32 {
 /// an unsupported mode's opcode 0xFF, an unused erase type size 0 and opcode 0xFF), which is
 /// also what the MX25L25635E's table in QEMU holds (tests/conformance/aspeed/jedec-ast2500).
 fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
+    let addr = addr % SFDP_SPACE;
     let info = part.info();
     let vendor = sfdp_vendor_table(part);
     let dword = match addr & !3 {
@@ -593,6 +635,9 @@ pub struct SpiNor {
     storage: Storage,
     /// Status register (WEL in bit 1; WIP always 0).
     status: u8,
+    /// WEL is clear here but QEMU's m25p80 would still hold it (it keeps WEL after programs,
+    /// erases and register writes): only for noting [`CHOICE_WEL_CLEARED`].
+    qemu_keeps_wel: bool,
     /// Macronix configuration register / Winbond status register 2 (bit 5 of the Macronix one
     /// is derived from the address mode).
     config: u8,
@@ -644,6 +689,7 @@ impl SpiNor {
             part,
             storage,
             status: 0,
+            qemu_keeps_wel: false,
             config: if part.info().vendor == Vendor::Macronix {
                 MX_CR_DEFAULT
             } else {
@@ -726,7 +772,7 @@ impl SpiNor {
     pub fn transfer(&mut self, ctx: &mut dyn Context, tx: u8) -> u8 {
         match self.phase {
             Phase::Idle => {
-                self.decode(tx);
+                self.decode(ctx, tx);
                 IDLE_OUT
             }
             Phase::Address => {
@@ -750,6 +796,9 @@ impl SpiNor {
                 v
             }
             Phase::ReadSfdp => {
+                if !self.part.qemu_has_sfdp() {
+                    ctx.note_choice(CHOICE_SFDP_TABLE);
+                }
                 let v = sfdp_byte(self.part, self.cur_addr);
                 tracing::trace!(target: "m25p80_read_sfdp", "addr {:#x} value {v:#04x}", self.cur_addr);
                 self.cur_addr = self.cur_addr.wrapping_add(1) & 0x00FF_FFFF;
@@ -786,7 +835,12 @@ impl SpiNor {
                 }
                 IDLE_OUT
             }
-            Phase::Ignore => IDLE_OUT,
+            Phase::Ignore => {
+                if tx != 0 {
+                    ctx.note_choice(CHOICE_IGNORED_UNTIL_DESELECT);
+                }
+                IDLE_OUT
+            }
         }
     }
 
@@ -827,11 +881,22 @@ impl SpiNor {
                     self.pos = (self.pos + n) % len;
                     n
                 }
-                Phase::ReadSfdp if self.cur_addr >= sfdp_end(self.part) => {
-                    let n = rest.len().min((0x0100_0000 - self.cur_addr) as usize);
+                Phase::ReadSfdp if self.cur_addr % SFDP_SPACE >= sfdp_end(self.part) => {
+                    if !self.part.qemu_has_sfdp() {
+                        ctx.note_choice(CHOICE_SFDP_TABLE);
+                    }
+                    let n = rest
+                        .len()
+                        .min((SFDP_SPACE - self.cur_addr % SFDP_SPACE) as usize);
                     rest[..n].fill(0xFF);
                     self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
                     n
+                }
+                Phase::Dummy if self.cmd != RDSFDP => {
+                    ctx.note_choice(CHOICE_DUMMY_BYTES);
+                    self.dummy_byte(0);
+                    rest[0] = IDLE_OUT;
+                    1
                 }
                 _ => {
                     rest[0] = self.transfer(ctx, 0);
@@ -852,7 +917,12 @@ impl SpiNor {
                     self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
                     rest.len()
                 }
-                Phase::Ignore => rest.len(),
+                Phase::Ignore => {
+                    if rest.iter().any(|&b| b != 0) {
+                        ctx.note_choice(CHOICE_IGNORED_UNTIL_DESELECT);
+                    }
+                    rest.len()
+                }
                 Phase::Program => {
                     self.latch(rest);
                     rest.len()
@@ -864,6 +934,18 @@ impl SpiNor {
                 Phase::ReadRegister if self.reg_loop && self.len > 0 => {
                     self.pos = (self.pos + rest.len()) % self.len;
                     rest.len()
+                }
+                Phase::Dummy => {
+                    // QEMU's controller turns a written dummy byte into 8 clock cycles, which
+                    // is one byte's worth only for the commands with 8 dummy clocks.
+                    if !matches!(
+                        self.cmd,
+                        FAST_READ | FAST_READ4 | DOR | DOR4 | QOR | QOR4 | RDSFDP
+                    ) {
+                        ctx.note_choice(CHOICE_DUMMY_BYTES);
+                    }
+                    self.dummy_byte(rest[0]);
+                    1
                 }
                 _ => {
                     self.transfer(ctx, rest[0]);
@@ -908,6 +990,18 @@ impl SpiNor {
         }
     }
 
+    /// Whether the flash waits for the dummy bytes of a read command that took a 3-byte
+    /// address (only for noting [`CHOICE_DUMMY_BYTES`]: QEMU's AST2600 controller takes the
+    /// first of them for a fourth address byte).
+    pub fn dummy_after_3_byte_address(&self) -> bool {
+        self.phase == Phase::Dummy && self.cmd != RDSFDP && self.len == 3
+    }
+
+    /// Whether the flash collects a command's address or dummy bytes.
+    pub fn before_data(&self) -> bool {
+        matches!(self.phase, Phase::Address | Phase::Dummy)
+    }
+
     /// Whether the flash is streaming the array (a read command's data phase).
     pub fn reading_array(&self) -> bool {
         self.phase == Phase::ReadArray
@@ -940,9 +1034,29 @@ impl SpiNor {
         self.planted.on(ADDRESS_WRAP)
     }
 
+    /// Whether `cmd` is refused without WEL (program, erase, register writes).
+    fn needs_wel(&self, cmd: u8) -> bool {
+        match cmd {
+            PP | QPP | DPP | PP_1_4_4 | PP4 | QPP4 | PP4_4 | BE_4K | BE4_4K | SE | SE4 | BE_32K
+            | BE4_32K | CE | CE_ALT | WRSR | WREAR => true,
+            WRSR2 | WRSR3 => self.vendor() == Vendor::Winbond,
+            WRNVCR => self.vendor() == Vendor::Micron,
+            _ => false,
+        }
+    }
+
+    /// WEL cleared by a completed write (QEMU keeps it: see [`CHOICE_WEL_CLEARED`]).
+    fn clear_wel_after_write(&mut self) {
+        self.qemu_keeps_wel |= self.wel();
+        self.status &= !SR_WEL;
+    }
+
     /// The first byte of a transaction.
-    fn decode(&mut self, cmd: u8) {
+    fn decode(&mut self, ctx: &mut dyn Context, cmd: u8) {
         tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        if self.qemu_keeps_wel && (cmd == RDSR || self.needs_wel(cmd)) {
+            ctx.note_choice(CHOICE_WEL_CLEARED);
+        }
         self.cmd = cmd;
         self.pos = 0;
         self.addressed = false;
@@ -950,10 +1064,18 @@ impl SpiNor {
         let vendor = self.vendor();
         self.phase = Phase::Ignore;
         match cmd {
-            WREN => self.status |= SR_WEL,
-            WRDI => self.status &= !SR_WEL,
+            WREN => {
+                self.status |= SR_WEL;
+                self.qemu_keeps_wel = false;
+            }
+            WRDI => {
+                self.status &= !SR_WEL;
+                self.qemu_keeps_wel = false;
+            }
             RDSR => self.respond(&[self.status], true),
-            RDCR if vendor == Vendor::Macronix => self.respond(&[self.macronix_config()], true),
+            // Once, then the rest of the transaction is ignored: the facts say nothing of a
+            // repeat (RDSR's is measured), and QEMU's m25p80 answers it once.
+            RDCR if vendor == Vendor::Macronix => self.respond(&[self.macronix_config()], false),
             RDCR if vendor == Vendor::Winbond => {
                 let sr3 = if self.four_byte { WB_SR3_ADS } else { 0 };
                 self.respond(&[sr3], true);
@@ -999,6 +1121,11 @@ impl SpiNor {
                 }
             }
             BE4_32K if self.wel() && self.part.info().erase_32k => self.collect_address(4),
+            RDCR | RDSR2 | WRSR2 | WRSR3 | CLFSR | RDNVCR | WRNVCR | RDVCR | WRVCR | RDEVCR
+            | WREVCR => {
+                ctx.note_choice(CHOICE_VENDOR_COMMANDS);
+                tracing::trace!(target: "m25p80_unknown_cmd", "cmd {cmd:#04x} of another vendor ignored");
+            }
             _ => {
                 tracing::trace!(target: "m25p80_unknown_cmd", "cmd {cmd:#04x} ignored");
             }
@@ -1037,9 +1164,32 @@ impl SpiNor {
         }
     }
 
-    /// Dummy bytes a read command clocks between its address and its data.
+    /// Dummy bytes the current read command clocks between its address and its data.
     fn dummy_bytes(&self) -> u8 {
-        match self.cmd {
+        self.dummy_bytes_of(self.cmd)
+    }
+
+    /// The dummy transfers QEMU's m25p80 takes for `opcode` when its count is this part's
+    /// dummy bytes now: clock cycles on the opcode's dummy lines (8 per byte on one line, 4 on
+    /// two, 2 on four), but one for RDSFDP, which m25p80 counts in bytes. Only for noting
+    /// [`CHOICE_DUMMY_BYTES`].
+    pub fn qemu_dummy_cycles_of(&self, opcode: u8) -> u32 {
+        let clocks_per_byte = match opcode {
+            RDSFDP => 1,
+            DIOR | DIOR4 => 4,
+            QIOR | QIOR4 => 2,
+            _ => 8,
+        };
+        u32::from(self.dummy_bytes_of(opcode)) * clocks_per_byte
+    }
+
+    /// Dummy bytes read command `opcode` clocks between its address and its data now (1 for
+    /// RDSFDP; 0 for commands without a dummy phase).
+    pub fn dummy_bytes_of(&self, opcode: u8) -> u8 {
+        if self.read_address_len(opcode).is_none() {
+            return u8::from(opcode == RDSFDP);
+        }
+        match opcode {
             READ | READ4 => 0,
             QIOR | QIOR4 => match self.vendor() {
                 Vendor::Macronix => match self.config >> MX_CR_DC_SHIFT {
@@ -1180,7 +1330,7 @@ impl SpiNor {
             tracing::trace!(target: "m25p80_flash_erase", "offset {start:#x} len {len:#x}");
             self.storage.erase(start, len);
         }
-        self.status &= !SR_WEL;
+        self.clear_wel_after_write();
         self.phase = Phase::Ignore;
     }
 
@@ -1195,7 +1345,7 @@ impl SpiNor {
             tracing::trace!(target: "m25p80_chip_erase", "");
             self.storage.erase(0, size);
         }
-        self.status &= !SR_WEL;
+        self.clear_wel_after_write();
     }
 
     /// CS# high after page-program data: program the latched bytes.
@@ -1209,7 +1359,7 @@ impl SpiNor {
                 // PLANTED BUG `m25p80-address-wrap`: the page address was not wrapped.
                 self.storage
                     .program_unwrapped(self.page_addr, &self.page, &self.page_latched);
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
                 return;
             }
             if self.protected(self.page_addr, PAGE_SIZE) {
@@ -1219,7 +1369,7 @@ impl SpiNor {
                     .program(self.page_addr, &self.page, &self.page_latched);
             }
         }
-        self.status &= !SR_WEL;
+        self.clear_wel_after_write();
     }
 
     /// The register data of `cmd` is complete (or CS# went high during a WRSR).
@@ -1228,16 +1378,16 @@ impl SpiNor {
             WRSR => self.write_status_registers(),
             WRSR2 => {
                 self.config = self.buf[0];
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
             }
-            WRSR3 => self.status &= !SR_WEL,
+            WRSR3 => self.clear_wel_after_write(),
             WREAR => {
                 self.ear = self.buf[0];
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
             }
             WRNVCR => {
                 self.nvcr = u16::from_le_bytes([self.buf[0], self.buf[1]]);
-                self.status &= !SR_WEL;
+                self.clear_wel_after_write();
             }
             WRVCR => self.vcr = self.buf[0],
             WREVCR => self.evcr = self.buf[0],
@@ -1260,6 +1410,7 @@ impl SpiNor {
             }
         }
         self.status &= !(SR_WEL | SR_WIP);
+        self.qemu_keeps_wel = false;
         self.phase = Phase::Ignore;
         self.pos = 0;
     }
@@ -1272,6 +1423,7 @@ impl SpiNor {
     fn software_reset(&mut self) {
         tracing::trace!(target: "m25p80_reset_done", "");
         self.status &= !SR_WEL;
+        self.qemu_keeps_wel = false;
         self.four_byte = self.vendor() == Vendor::Micron && self.nvcr & MT_NVCR_3BYTE == 0;
         self.ear = 0;
         self.vcr = MT_VCR_DEFAULT;
@@ -1450,6 +1602,11 @@ mod tests {
         xfer(&mut f, &[WREN], 0);
         xfer(&mut f, &[WRSR, 0x00, 0xC0], 0);
         assert_eq!(xfer(&mut f, &[RDCR], 1), [0xC0]);
+        assert_eq!(
+            xfer(&mut f, &[RDCR], 3),
+            [0xC0, 0, 0],
+            "answered once, as QEMU"
+        );
         assert_eq!(xfer(&mut f, &[QIOR, 0, 0, 0, 1, 2, 3, 4, 5], 1), [0x77]);
         assert_eq!(xfer(&mut f, &[QIOR4, 0, 0, 0, 0, 1, 2, 3, 4, 5], 1), [0x77]);
     }
@@ -1465,7 +1622,25 @@ mod tests {
             (64u32 << 23) - 1
         );
         assert_eq!(t[0x31], BE_4K);
-        assert_eq!(xfer(&mut f, &[RDSFDP, 0, 0x10, 0, 0], 1), [0xFF]);
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0, 0, 0xF0, 0], 1), [0xFF]);
+    }
+
+    #[test]
+    fn sfdp_space_repeats_every_256_bytes_as_in_qemu() {
+        let mut f = mx();
+        // QEMU's m25p80 answers the header's "S" at 0x072000 (its tables are indexed modulo
+        // their 256 bytes).
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0x07, 0x20, 0, 0], 4), b"SFDP");
+        // Streamed across a 256-byte boundary, byte by byte and in bulk alike.
+        let want = [0xFF, 0xFF, 0xFF, 0xFF, b'S', b'F', b'D', b'P'];
+        assert_eq!(xfer(&mut f, &[RDSFDP, 0x12, 0x34, 0xFC, 0], 8), want);
+        for &b in &[RDSFDP, 0x12, 0x34, 0xFC, 0] {
+            f.transfer(&mut TestContext::default(), b);
+        }
+        let mut buf = [0u8; 8];
+        f.read_stream(&mut TestContext::default(), &mut buf);
+        f.deselect(&mut TestContext::default());
+        assert_eq!(buf, want);
     }
 
     #[test]

@@ -456,18 +456,21 @@ const ZERO_CHECK_BLOCK: usize = 256;
 
 /// Whether `data` is all zeros.
 fn is_zero(data: &[u8]) -> bool {
-    let (blocks, rest) = data.as_chunks::<ZERO_CHECK_BLOCK>();
-    blocks.iter().all(|block| or_words(block) == 0) && rest.iter().all(|b| *b == 0)
+    let mut blocks = data.chunks_exact(ZERO_CHECK_BLOCK);
+    blocks
+        .by_ref()
+        .all(|block| <&[u8; ZERO_CHECK_BLOCK]>::try_from(block).is_ok_and(|b| or_words(b) == 0))
+        && blocks.remainder().iter().all(|b| *b == 0)
 }
 
-/// The OR of a block's bytes, 8 at a time: a loop of a fixed count over whole words, with no
-/// length check or fallible conversion inside, which the compiler unrolls and vectorises.
+/// The OR of a block's bytes, 8 at a time: a loop of a fixed count over whole words with
+/// indices the compiler can check once, which it unrolls and vectorises.
 #[inline(always)]
 fn or_words(block: &[u8; ZERO_CHECK_BLOCK]) -> u64 {
-    let (words, _) = block.as_chunks::<8>();
-    words
-        .iter()
-        .fold(0, |acc, word| acc | u64::from_ne_bytes(*word))
+    (0..ZERO_CHECK_BLOCK / 8).fold(0, |acc, i| {
+        let word: [u8; 8] = std::array::from_fn(|k| block[i * 8 + k]);
+        acc | u64::from_ne_bytes(word)
+    })
 }
 
 /// Where a CD medium's data comes from.

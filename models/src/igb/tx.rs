@@ -9,6 +9,15 @@ use crate::e1000_core::offload::{self, MIN_FRAME};
 pub(super) const DESC_LEN: u64 = 16;
 /// Fragments per packet (QEMU's cap).
 const MAX_FRAGMENTS: u16 = 64;
+/// Choice where QEMU's igb differs (noted through `Context::note_choice`, written down in
+/// qemu-differences.txt): a write-back with RS raises ICR.TXDW whatever the queue's IVAR entry
+/// (82576 datasheet); QEMU raises it only when the entry is valid. Noted when the entry is not
+/// valid and TXDW was not already set.
+pub const CHOICE_TXDW_WITHOUT_IVAR: &str = "txdw-without-valid-ivar";
+/// Choice: a frame looped back (MAC or PHY loopback) is received without link (82576
+/// datasheet); QEMU's igb drops every frame until autonegotiation sets STATUS.LU. Noted at such
+/// a frame.
+pub const CHOICE_LOOPBACK_WITHOUT_LINK: &str = "loopback-receive-without-link";
 /// Largest packet assembled from fragments (a TSO super-frame).
 const MAX_TX_PACKET: usize = 64 << 10;
 
@@ -137,6 +146,9 @@ impl Igb {
         }
         if written_back {
             let eicr = self.tx_eicr(n);
+            if eicr == 0 && self.reg(ICR) & ICR_TXDW == 0 {
+                ctx.note_choice(CHOICE_TXDW_WITHOUT_IVAR);
+            }
             self.raise_causes(ctx, ICR_TXDW, eicr);
         }
     }
@@ -345,6 +357,9 @@ impl Igb {
         self.tx_kick.sent(frame.len());
         if filter::loopback(self.reg(RCTL), self.phy.loopback()) {
             tracing::trace!(target: "igb_tx_loopback", "len {}", frame.len());
+            if self.reg(STATUS) & STATUS_LU == 0 {
+                ctx.note_choice(CHOICE_LOOPBACK_WITHOUT_LINK);
+            }
             self.receive(ctx, &frame);
         } else {
             tracing::trace!(target: "igb_tx_send", "len {}", frame.len());
