@@ -19,9 +19,24 @@ const MODELS_PACKAGE: &str = "devfuzz-models";
 /// The harness crate: machine plumbing, op decoding, the mutator.
 const HARNESS_PACKAGE: &str = "devfuzz-harness";
 
-/// Edge coverage as libFuzzer reads it (cargo-fuzz's flags): inline 8-bit counters, a PC
-/// table, per-function stack depth, and no branch folding (so each branch keeps its edge).
+/// Edge coverage as libFuzzer reads it (cargo-fuzz's flags but for the level): inline 8-bit
+/// counters, a PC table, per-function stack depth, and no branch folding (so each branch keeps
+/// its edge). Level 3 is edges; cargo-fuzz's level 4 adds a hook on every indirect call
+/// (`HandleCallerCallee`, 4-7% of a NIC target's time: every `dyn Device` and `dyn Context`
+/// call), which only feeds libFuzzer's value profile, and devfuzz runs without
+/// `-use_value_profile`.
 const EDGE_FLAGS: &[&str] = &[
+    "-Cpasses=sancov-module",
+    "-Cllvm-args=-sanitizer-coverage-level=3",
+    "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
+    "-Cllvm-args=-sanitizer-coverage-pc-table",
+    "-Cllvm-args=-simplifycfg-branch-fold-threshold=0",
+    "-Cllvm-args=-sanitizer-coverage-stack-depth",
+];
+
+/// cargo-fuzz's own edge flags (level 4: edges and indirect calls), which `full` keeps so that
+/// it stays `cargo fuzz build`'s build.
+const CARGO_FUZZ_EDGE_FLAGS: &[&str] = &[
     "-Cpasses=sancov-module",
     "-Cllvm-args=-sanitizer-coverage-level=4",
     "-Cllvm-args=-sanitizer-coverage-inline-8bit-counters",
@@ -47,7 +62,7 @@ pub enum Instrument {
     /// crates nothing.
     Models,
     /// Every crate gets edge coverage, none compare tracing (`cargo fuzz build
-    /// --no-trace-compares`).
+    /// --no-trace-compares`, without its indirect-call hooks).
     Edges,
     /// Only the models get edge coverage, none compare tracing; harness and third-party
     /// crates nothing: libFuzzer's per-run scan of the counters sees only device code.
@@ -80,7 +95,7 @@ impl Instrument {
     /// Sanitizer-coverage flags for every crate (`RUSTFLAGS`).
     fn global_flags(self) -> Vec<&'static str> {
         match self {
-            Instrument::Full => [EDGE_FLAGS, &[COMPARE_FLAG]].concat(),
+            Instrument::Full => [CARGO_FUZZ_EDGE_FLAGS, &[COMPARE_FLAG]].concat(),
             Instrument::Edges => EDGE_FLAGS.to_vec(),
             Instrument::Scoped
             | Instrument::Models
@@ -294,6 +309,10 @@ mod tests {
         let flags = b.rustflags();
         assert!(flags.contains("-Cpasses=sancov-module"), "{flags}");
         assert!(flags.contains(COMPARE_FLAG), "{flags}");
+        assert!(
+            flags.contains("coverage-level=4"),
+            "cargo-fuzz's level: {flags}"
+        );
         assert!(flags.contains("--cfg fuzzing"), "{flags}");
         let args = b.cargo_args(&[]);
         assert!(!args.iter().any(|a| a.contains("profile-rustflags")));
@@ -335,6 +354,10 @@ mod tests {
         assert!(!args.contains("trace-compares"), "{args}");
         assert!(args.contains("devfuzz-models"), "{args}");
         assert!(!build(Instrument::ModelEdges).rustflags().contains("sancov"));
+        assert!(
+            args.contains("coverage-level=3") && !args.contains("coverage-level=4"),
+            "no indirect-call hooks: {args}"
+        );
         let args = build(Instrument::ProjectEdges).cargo_args(&[]).join(" ");
         assert!(args.contains("devfuzz-harness"), "{args}");
         assert!(args.contains("devfuzz-models"), "{args}");
