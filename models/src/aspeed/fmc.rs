@@ -254,26 +254,28 @@ impl Command {
         (0..self.width).all(|i| self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0)
     }
 
-    /// Opcode, the address of `seg_offset` (most significant byte first), dummy bytes.
-    fn bytes(&self, seg_offset: u64) -> Vec<u8> {
-        let mut out = vec![self.opcode];
+    /// Call `f` with each byte sent: the opcode, the address of `seg_offset` (most significant
+    /// byte first), the dummy bytes. (No buffer: a DMA sends the command once per unit.)
+    fn for_each_byte(&self, seg_offset: u64, mut f: impl FnMut(u8)) {
+        f(self.opcode);
         for i in (0..self.width).rev() {
             if self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0 {
-                out.push((seg_offset >> (8 * i)) as u8);
+                f((seg_offset >> (8 * i)) as u8);
             }
         }
-        out.extend(std::iter::repeat_n(self.dummy_data, self.dummies as usize));
-        out
+        for _ in 0..self.dummies {
+            f(self.dummy_data);
+        }
     }
 
-    /// Send [`Command::bytes`] to `flash`.
+    /// Send the command's bytes ([`Command::for_each_byte`]) to `flash`.
     fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
         if self.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(self.opcode) {
             ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
         }
-        for b in self.bytes(seg_offset) {
+        self.for_each_byte(seg_offset, |b| {
             flash.transfer(ctx, b);
-        }
+        });
     }
 }
 
@@ -827,9 +829,9 @@ impl Fmc {
         let command = self.command(cs);
         for (i, chunk) in run.chunks_mut(unit).enumerate() {
             if mode != MODE_USER {
-                for b in command.bytes(seg_offset + (i * unit) as u64) {
+                command.for_each_byte(seg_offset + (i * unit) as u64, |b| {
                     self.bus_transfer(ctx, &targets, b);
-                }
+                });
             }
             for byte in chunk.iter_mut() {
                 let answer = self.bus_transfer(ctx, &targets, if write { *byte } else { 0 });
