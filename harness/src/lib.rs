@@ -6,6 +6,12 @@
 /// `Clone` for a state struct whose `clone_from` reuses each field's buffers (a derived one
 /// allocates a whole new value), naming every field: a field added to the struct and not to the
 /// list does not compile, so a copy can never leave one behind.
+///
+/// The machine restores its checkpoint before every fuzz input with `clone_from`
+/// ([`device::Snapshot`]), so a device whose state holds buffers (a register file's pages,
+/// packet queues) restores without allocating when its `Clone` comes from here:
+/// `harness::clone_by_field!(MyDevice { regs, queue, irq });`.
+#[macro_export]
 macro_rules! clone_by_field {
     ($t:ident { $($f:ident),* $(,)? }) => {
         impl Clone for $t {

@@ -52,27 +52,6 @@ macro_rules! trace_chip {
     };
 }
 
-/// `Clone` for a device state struct whose `clone_from` reuses each field's buffers, naming
-/// every field (a field missing from the list does not compile). The machine restores its
-/// checkpoint before every fuzz input with `clone_from`, which a derived `Clone` turns into a
-/// whole new value (every buffer allocated anew, the old ones freed); by field, the register
-/// file keeps its page table and the queues their packet buffers.
-macro_rules! clone_by_field {
-    ($t:ident { $($f:ident),* $(,)? }) => {
-        impl Clone for $t {
-            fn clone(&self) -> Self {
-                Self { $($f: self.$f.clone()),* }
-            }
-
-            fn clone_from(&mut self, source: &Self) {
-                let Self { $($f),* } = self;
-                $($f.clone_from(&source.$f);)*
-            }
-        }
-    };
-}
-pub(crate) use clone_by_field;
-
 /// The timer that ends autonegotiation ([`AUTONEG_NS`] after it starts).
 pub const TIMER_AUTONEG: harness::device::TimerId = harness::device::TimerId(0);
 /// The timer the transmit engine resumes on after a kick's quota ([`kick`]).

@@ -155,7 +155,7 @@ pub struct E1000e {
     rx_scratch: Vec<u8>,
 }
 
-crate::e1000_core::clone_by_field!(E1000e {
+harness::clone_by_field!(E1000e {
     pci,
     regs,
     eeprom,

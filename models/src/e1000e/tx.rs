@@ -72,7 +72,7 @@ pub(super) struct TxState {
     legacy_csum: Option<(u8, u8)>,
 }
 
-crate::e1000_core::clone_by_field!(TxState {
+harness::clone_by_field!(TxState {
     context,
     packet,
     fragments,

@@ -169,7 +169,7 @@ pub struct Igb {
     rx_scratch: Vec<u8>,
 }
 
-crate::e1000_core::clone_by_field!(Igb {
+harness::clone_by_field!(Igb {
     pci,
     regs,
     eeprom,

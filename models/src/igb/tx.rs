@@ -70,7 +70,7 @@ pub(super) struct TxQueue {
     legacy_csum: Option<(u8, u8)>,
 }
 
-crate::e1000_core::clone_by_field!(TxQueue {
+harness::clone_by_field!(TxQueue {
     contexts,
     packet,
     fragments,
