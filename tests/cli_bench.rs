@@ -3,32 +3,12 @@
 //! directory, are triaged after the runs and reported last; the working corpora are on tmpfs
 //! and removed.
 
+mod common;
+
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const FAKE_CARGO: &str = r##"#!/bin/sh
-# A stand-in for cargo: `cargo +nightly fuzz --version` works, `cargo +nightly build ...` of the
-# fuzz targets puts a stand-in libFuzzer binary where the build would, the rest fails.
-case "$*" in
-  *"fuzz --version"*) echo "cargo-fuzz 0.0.0"; exit 0 ;;
-  *" build "*)
-    target_dir=; triple=; bin=
-    while [ $# -gt 0 ]; do
-      case "$1" in
-        --target-dir) target_dir=$2; shift ;;
-        --target) triple=$2; shift ;;
-        --bin) bin=$2; shift ;;
-      esac
-      shift
-    done
-    mkdir -p "$target_dir/$triple/release"
-    cp "$FAKE_DIR/bin/fuzzer" "$target_dir/$triple/release/$bin"
-    exit 0 ;;
-esac
-exit 1
-"##;
 
 /// A stand-in libFuzzer binary: notes its corpus folder, writes the crash file where
 /// `-artifact_prefix=` says (the current directory without it, as libFuzzer does), prints the
@@ -58,76 +38,34 @@ echo "#100	DONE   cov: 10 ft: 20 corp: 3/9b lim: 4 exec/s: 1000 rss: 30Mb" >&2
 exit 1
 "##;
 
-/// A scratch workspace with the fuzz target `e1000e`, a stand-in cargo on PATH, and as the
-/// engine's crash the e1000e loopback regression (a re-entrancy in detect mode).
-fn workspace() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let scratch = tempfile::tempdir().unwrap();
-    let ws = scratch.path();
-    for d in ["regressions", "harness", "fuzz/fuzz_targets", "bin"] {
-        std::fs::create_dir_all(ws.join(d)).unwrap();
-    }
-    std::fs::write(ws.join("fuzz/fuzz_targets/e1000e.rs"), "").unwrap();
-    for (name, text) in [("cargo", FAKE_CARGO), ("fuzzer", FAKE_FUZZER)] {
-        std::fs::write(ws.join("bin").join(name), text).unwrap();
-    }
-    Command::new("chmod")
-        .arg("+x")
-        .arg(ws.join("bin/cargo"))
-        .arg(ws.join("bin/fuzzer"))
-        .status()
-        .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
-        .args(["convert", "e1000e"])
-        .arg(root.join("regressions/e1000e/loopback-rx-into-own-bar.qtest"))
-        .arg("-o")
-        .arg(ws.join("artifact"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    scratch
-}
-
 /// `devfuzz bench` side by side on `e1000e` (builds `full` and `edges`, one round of 1 s), in
 /// the scratch workspace `ws`, its stand-ins on PATH.
 fn bench_cmd(ws: &Path) -> Command {
-    let path = format!(
-        "{}:{}",
-        ws.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
+    let mut c = common::devfuzz(
+        ws,
+        &[
+            "bench",
+            "--targets",
+            "e1000e",
+            "--instrument",
+            "full,edges",
+            "--rounds",
+            "1",
+            "--exec-seconds",
+            "1",
+            "--time-to-bug",
+            "none",
+        ],
     );
-    let mut c = Command::new(env!("CARGO_BIN_EXE_devfuzz"));
-    c.args([
-        "bench",
-        "--targets",
-        "e1000e",
-        "--instrument",
-        "full,edges",
-        "--rounds",
-        "1",
-        "--exec-seconds",
-        "1",
-        "--time-to-bug",
-        "none",
-    ])
-    .current_dir(ws)
-    .env("PATH", path)
-    .env("FAKE_DIR", ws)
-    .env("DEVFUZZ_REENTRANCY", "detect")
-    .env_remove("DEVFUZZ_BUGS")
-    .env_remove("DEVFUZZ_MACHINE_OPTS")
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    c.env("DEVFUZZ_REENTRANCY", "detect")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     c
 }
 
 #[test]
 fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
-    let scratch = workspace();
+    let scratch = common::workspace(FAKE_FUZZER);
     let ws = scratch.path();
     let out = bench_cmd(ws).output().unwrap();
     let (stdout, stderr) = (
@@ -188,7 +126,7 @@ fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
 
 #[test]
 fn ctrl_c_stops_the_bench_and_removes_its_corpora() {
-    let scratch = workspace();
+    let scratch = common::workspace(FAKE_FUZZER);
     let ws = scratch.path();
     let child = bench_cmd(ws)
         .env("FAKE_SLEEP", "300")

@@ -2,31 +2,12 @@
 //! passes the engine, where the engine's output goes, triage in detect mode, the reproducer's
 //! header, and Ctrl-C.
 
+mod common;
+
 use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-const FAKE_CARGO: &str = r##"#!/bin/sh
-# A stand-in for cargo in devfuzz's tests: `cargo +nightly build ...` of the fuzz targets makes
-# a stand-in libFuzzer binary (below) where the build would put it.
-case "$*" in
-  *" build "*)
-    target_dir=; triple=; bin=
-    while [ $# -gt 0 ]; do
-      case "$1" in
-        --target-dir) target_dir=$2; shift ;;
-        --target) triple=$2; shift ;;
-        --bin) bin=$2; shift ;;
-      esac
-      shift
-    done
-    mkdir -p "$target_dir/$triple/release"
-    cp "$FAKE_DIR/bin/fuzzer" "$target_dir/$triple/release/$bin"
-    exit 0 ;;
-esac
-exit 1
-"##;
 
 /// A stand-in for a libFuzzer binary: records its environment and arguments, prints what
 /// libFuzzer prints, writes the artifact, and stops on SIGINT.
@@ -53,56 +34,12 @@ echo started > "$FAKE_DIR/started"
 exit 0
 "##;
 
-/// A scratch workspace with a fuzz target `e1000e`, a stand-in cargo on PATH, and as the
-/// engine's crash the e1000e loopback regression (a re-entrancy in detect mode).
 fn workspace() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let scratch = tempfile::tempdir().unwrap();
-    let ws = scratch.path();
-    for d in ["regressions", "harness", "fuzz/fuzz_targets", "bin"] {
-        std::fs::create_dir_all(ws.join(d)).unwrap();
-    }
-    std::fs::write(ws.join("fuzz/fuzz_targets/e1000e.rs"), "").unwrap();
-    let cargo = ws.join("bin/cargo");
-    std::fs::write(&cargo, FAKE_CARGO).unwrap();
-    let fuzzer = ws.join("bin/fuzzer");
-    std::fs::write(&fuzzer, FAKE_FUZZER).unwrap();
-    Command::new("chmod")
-        .arg("+x")
-        .arg(&cargo)
-        .arg(&fuzzer)
-        .status()
-        .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_devfuzz"))
-        .args(["convert", "e1000e"])
-        .arg(root.join("regressions/e1000e/loopback-rx-into-own-bar.qtest"))
-        .arg("-o")
-        .arg(ws.join("artifact"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    scratch
+    common::workspace(FAKE_FUZZER)
 }
 
 fn fuzz_cmd(ws: &Path, args: &[&str]) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_devfuzz"));
-    let path = format!(
-        "{}:{}",
-        ws.join("bin").display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    c.args(args)
-        .current_dir(ws)
-        .env("PATH", path)
-        .env("FAKE_DIR", ws)
-        .env_remove("DEVFUZZ_BUGS")
-        .env_remove("DEVFUZZ_MACHINE_OPTS")
-        .env_remove("DEVFUZZ_REENTRANCY");
-    c
+    common::devfuzz(ws, args)
 }
 
 #[test]
