@@ -403,6 +403,44 @@ mod tests {
         assert!(!is_planted_crash(tso, &dir.path().join("missing"), &guard));
     }
 
+    /// A trial starts from the target's seeds: none of them may find the bug by itself, or
+    /// the trial would time the start-up, not the fuzzer. (Some drive the buggy path and
+    /// trigger its canary without failing: `ps2`'s typing seed overfills the keyboard queue
+    /// by a few bytes.)
+    #[cfg(feature = "planted-bugs")]
+    #[test]
+    fn no_seed_triggers_a_planted_bug_of_its_target() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = Vec::new();
+        for bug in models::planted::BUGS {
+            let target = models::target(bug.target).unwrap();
+            let dir = tempfile::tempdir().unwrap();
+            crate::campaign::seed_corpus_into(root, target, dir.path()).unwrap();
+            let mut runner = crate::campaign::Triage {
+                target,
+                bugs: bug.id.into(),
+                machine_opts: String::new(),
+                reentrancy: harness::machine::ReentrancyMode::Guard,
+                record: false,
+            }
+            .runner();
+            let seeds: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().collect();
+            assert!(!seeds.is_empty(), "{}: no seeds", bug.target);
+            for seed in seeds {
+                let outcome = runner.run_input(&std::fs::read(seed.path()).unwrap());
+                if let Some(f) = outcome.finding() {
+                    found.push(format!(
+                        "{}/{} finds {}: {f}",
+                        bug.target,
+                        seed.file_name().to_string_lossy(),
+                        bug.id
+                    ));
+                }
+            }
+        }
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
     #[test]
     fn a_trials_first_run_has_the_seed_every_build_gets() {
         assert_eq!(seed(0, 0), 1);
