@@ -1146,7 +1146,7 @@ fn markdown(r: &Results) -> String {
         let runs = Runs::of(r.time_to_bug.iter().map(|e| e.measured.as_str()));
         let _ = write!(
             s,
-            "## Time to bug (planted bugs)\n\nA trial finds the bug at the bug's own finding; *other crashes* are the trials' crashes that were something else (each reported as a finding; the trial went on).\n\n{}| bug | target | build | found | trial limit s | median s | min s | max s | other crashes |{}\n|---|---|---|---:|---:|---:|---:|---:|---:|{}\n",
+            "## Time to bug (planted bugs)\n\nA trial finds the bug at the bug's own finding; *other crashes* are the trials' crashes that were something else (each reported as a finding; the trial went on); `-`: a run from before the bench told them apart, which counted any crash as the bug.\n\n{}| bug | target | build | found | trial limit s | median s | min s | max s | other crashes |{}\n|---|---|---|---:|---:|---:|---:|---:|---:|{}\n",
             runs.intro(),
             runs.head().0,
             runs.head().1
