@@ -332,6 +332,9 @@ impl AtapiCd {
         self.new_media = false;
         self.eject_request = false;
         self.fault = self.power_on_fault;
+        // A soft reset keeps the next read's sector (QEMU's `ide_reset` leaves `lba`); it is
+        // not seen until a read sets it again, but a powered-on drive must equal a new one.
+        self.read_lba = 0;
     }
 
     /// Make `fault` the failing sector.
