@@ -176,6 +176,9 @@ const HCLK_DIVISORS: [u32; 16] = [15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1
 /// Only HCLK/1 to HCLK/5 have a delay field in the timing register.
 const TIMED_DIVISORS: u32 = 5;
 
+/// The longest command a read, fast-read or write mode sends: opcode, four address bytes and
+/// up to seven dummy bytes.
+const COMMAND_MAX: usize = 12;
 /// SPI opcode of normal read mode.
 const SPI_READ: u8 = 0x03;
 /// What a read returns where no flash drives the data lines: outside every segment, on a chip
@@ -268,11 +271,27 @@ impl Command {
         }
     }
 
-    /// Send the command's bytes ([`Command::for_each_byte`]) to `flash`.
-    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+    /// Write the command's bytes ([`Command::for_each_byte`]) to `bytes`; returns how many.
+    fn write_bytes(&self, seg_offset: u64, bytes: &mut [u8; COMMAND_MAX]) -> usize {
+        let mut len = 0;
+        self.for_each_byte(seg_offset, |b| {
+            bytes[len] = b;
+            len += 1;
+        });
+        len
+    }
+
+    /// Note where QEMU's controller clocks other dummy cycles for this command than `flash`
+    /// takes.
+    fn note_dummy_cycles(&self, ctx: &mut dyn Context, flash: &SpiNor) {
         if self.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(self.opcode) {
             ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
         }
+    }
+
+    /// Send the command's bytes ([`Command::for_each_byte`]) to `flash`.
+    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+        self.note_dummy_cycles(ctx, flash);
         self.for_each_byte(seg_offset, |b| {
             flash.transfer(ctx, b);
         });
@@ -862,31 +881,43 @@ impl Fmc {
             run.fill(NO_FLASH);
             return;
         };
+        // The flash is idle (its chip select is not held: see `write_ce_ctrl`). An array read
+        // changes nothing that decides how the flash takes the next command.
+        let reads_array = flash.read_address_len(command.opcode).is_some();
+        let streams = reads_array
+            && command.sends_whole_address()
+            && flash.read_address_len(command.opcode) == Some(command.width)
+            && command.dummies >= u32::from(flash.dummy_bytes_of(command.opcode));
+        let qemu_dummies_differ =
+            command.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(command.opcode);
+        let mut bytes = [0; COMMAND_MAX];
         let mut done = 0;
         while done < run.len() {
             let at = seg_offset + done as u64;
-            let before = flash.fingerprint();
-            command.send(ctx, flash, at);
-            if command.sends_whole_address()
-                && flash.read_address_len(command.opcode) == Some(command.width)
-                && flash.reading_array()
-            {
+            // Only another command can leave the flash unchanged (an array read is addressed).
+            let before = (!reads_array).then(|| flash.fingerprint());
+            if !reads_array {
+                command.note_dummy_cycles(ctx, flash);
+            } else if qemu_dummies_differ {
+                ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+            }
+            let len = command.write_bytes(at, &mut bytes);
+            let n = if streams {
                 let span = if command.width == 3 {
                     (0x0100_0000 - at % 0x0100_0000) as usize
                 } else {
                     usize::MAX
                 };
-                let n = (run.len() - done).min(span);
-                flash.read_stream(ctx, &mut run[done..done + n]);
-                flash.deselect(ctx);
-                done += n;
-                continue;
-            }
-            let n = unit.min(run.len() - done);
-            flash.read_stream(ctx, &mut run[done..done + n]);
-            flash.deselect(ctx);
+                (run.len() - done).min(span)
+            } else {
+                unit.min(run.len() - done)
+            };
+            flash.read_transaction(ctx, &bytes[..len], &mut run[done..done + n]);
             done += n;
-            if !flash.addressed() && flash.fingerprint() == before {
+            if let Some(before) = before
+                && !flash.addressed()
+                && flash.fingerprint() == before
+            {
                 // The unit just read, again and again: doubling copies.
                 let tail = &mut run[done - n..];
                 let mut filled = n;

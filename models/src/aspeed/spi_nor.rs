@@ -906,6 +906,85 @@ impl SpiNor {
         }
     }
 
+    /// One whole transaction from `header` on: `header` clocked out, then `rx.len()` bytes
+    /// clocked in while zeros go out, then the chip select deasserted. Exactly what `transfer`
+    /// on each byte of `header`, [`SpiNor::read_stream`] of `rx` and [`SpiNor::deselect`] do
+    /// (the same answers, state, choices noted and canaries); an array read command from idle,
+    /// which the FMC's read modes and its DMA send once per word, is taken in one step.
+    pub fn read_transaction(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) {
+        if !self.read_array_at_once(ctx, header, rx) {
+            for &b in header {
+                self.transfer(ctx, b);
+            }
+            self.read_stream(ctx, rx);
+        }
+        self.deselect(ctx);
+    }
+
+    /// The one-step path of [`SpiNor::read_transaction`], up to its deselect: `false`, with
+    /// nothing done, unless the flash is idle, `header` starts with an array read command and
+    /// the transaction reaches that command's data phase (and, with a planted bug on, the bug
+    /// needs nothing the byte path alone does: a wrapped address, a dummy phase that fits the
+    /// command buffer).
+    fn read_array_at_once(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) -> bool {
+        let Some((&cmd, sent)) = header.split_first() else {
+            return false;
+        };
+        let Some(addr_len) = self.read_address_len(cmd) else {
+            return false;
+        };
+        // Where the data phase starts in the bytes after the opcode (`sent`, then `rx`'s).
+        let data_at = addr_len + usize::from(self.dummy_bytes_of(cmd));
+        if self.phase != Phase::Idle
+            || sent.len() + rx.len() < data_at
+            || self.planted_wrap()
+            || (self.planted.on(COMMAND_BUFFER) && data_at > CMD_BUF_LEN)
+        {
+            return false;
+        }
+        // What `decode` does for a read command (none needs WEL).
+        tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        self.cmd = cmd;
+        self.reset_enabled = false;
+        self.addressed = true;
+        // The bytes clocked after the opcode: `sent`, then zeros while `rx` is read.
+        let tx = |k: usize| sent.get(k).copied().unwrap_or(0);
+        let mut addr = 0u32;
+        for k in 0..addr_len {
+            self.buf[k] = tx(k);
+            addr = (addr << 8) | u32::from(tx(k));
+        }
+        if addr_len == 3 {
+            addr |= u32::from(self.ear) << 24;
+        }
+        self.cur_addr = addr & self.mask();
+        tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {addr_len} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
+        if self.planted.on(COMMAND_BUFFER) {
+            COMMAND_BUFFER.reached(ctx);
+            // PLANTED BUG `m25p80-command-buffer` (see `dummy_byte`): here the dummy bytes fit.
+            for k in addr_len..data_at {
+                self.buf[k] = tx(k);
+            }
+        }
+        // Dummy bytes clocked by the read, as `read_stream` notes them.
+        for _ in sent.len().max(addr_len)..data_at {
+            ctx.note_choice(CHOICE_DUMMY_BYTES);
+        }
+        // Data bytes: those clocked out with `sent` are read and go unanswered, then `rx`'s.
+        let unanswered = sent.len().saturating_sub(data_at);
+        for _ in 0..unanswered {
+            tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {:#04x}", self.cur_addr, self.storage.byte(self.cur_addr));
+            self.cur_addr = self.next_addr(self.cur_addr);
+        }
+        let (before_data, data) = rx.split_at_mut(data_at.saturating_sub(sent.len()));
+        before_data.fill(IDLE_OUT);
+        self.storage
+            .read_into(self.cur_addr, self.part.size(), data);
+        self.cur_addr = self.cur_addr.wrapping_add(data.len() as u32) & self.mask();
+        self.phase = Phase::ReadArray;
+        true
+    }
+
     /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do,
     /// with the long phases done in bulk.
     pub fn write_stream(&mut self, ctx: &mut dyn Context, data: &[u8]) {
@@ -1763,6 +1842,100 @@ mod tests {
                 b.deselect(&mut TestContext::default());
             }
             prop_assert_eq!(a, b);
+        }
+    }
+
+    /// One step of the transaction property: a set-up command sent byte by byte to both flashes
+    /// (`Err`), or a transaction (`Ok`): its header (a command, then address, dummy or data
+    /// bytes, zeros and low addresses often) and how many bytes it reads.
+    fn transaction_step() -> impl Strategy<Value = Result<(Vec<u8>, usize), Vec<u8>>> {
+        let opcodes = vec![
+            READ, READ4, FAST_READ, FAST_READ4, DOR, DOR4, QOR, QOR4, DIOR, DIOR4, QIOR, QIOR4,
+            RDSFDP, RDSR, RDID, WREN, PP, BE_4K, 0x00,
+        ];
+        let byte = prop_oneof![Just(0u8), Just(1), any::<u8>()];
+        let transaction = (
+            (
+                prop::sample::select(opcodes),
+                prop::collection::vec(byte.clone(), 0..12),
+            )
+                .prop_map(|(op, rest)| [vec![op], rest].concat()),
+            prop::sample::select(vec![0usize, 1, 2, 3, 4, 5, 6, 8, 9, 16, 300, 5000]),
+        );
+        let setup = prop_oneof![
+            Just(vec![WREN]),
+            Just(vec![EN4B]),
+            Just(vec![EX4B]),
+            Just(vec![RSTEN]),
+            byte.clone().prop_map(|c| vec![WRSR, 0, c]),
+            byte.clone().prop_map(|e| vec![WREAR, e]),
+            byte.clone().prop_map(|v| vec![WRVCR, v]),
+            prop::collection::vec(byte, 5..12).prop_map(|b| [vec![PP4], b].concat()),
+        ];
+        prop_oneof![3 => transaction.prop_map(Ok), 1 => setup.prop_map(Err)]
+    }
+
+    /// The byte path of [`SpiNor::read_transaction`]: what it must do.
+    fn transaction_byte_by_byte(
+        f: &mut SpiNor,
+        ctx: &mut TestContext,
+        header: &[u8],
+        rx: &mut [u8],
+    ) {
+        for &b in header {
+            f.transfer(ctx, b);
+        }
+        f.read_stream(ctx, rx);
+        f.deselect(ctx);
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea0), ..Config::default() })]
+        /// With either flash planted bug on too (a build with `planted-bugs`): the
+        /// command-buffer bug panics in the same transactions, the canaries count the same.
+        #[test]
+        fn read_transactions_do_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            planted in prop::sample::select(vec![0u32, 1, 2]),
+            steps in prop::collection::vec(transaction_step(), 1..60),
+        ) {
+            let image: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect();
+            let mut a = SpiNor::with_planted(part, Some(Arc::from(image)), Planted::from_bits(planted));
+            let mut b = a.clone();
+            let (mut ca, mut cb) = (TestContext::default(), TestContext::default());
+            for (i, step) in steps.iter().enumerate() {
+                match step {
+                    Err(setup) => {
+                        // (With the address-wrap bug on, a program past the part panics.)
+                        let panicked = [&mut a, &mut b].map(|f| {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                xfer(f, setup, 0);
+                            }))
+                            .is_err()
+                        });
+                        if panicked[0] {
+                            break;
+                        }
+                    }
+                    Ok((header, n)) => {
+                        let (mut ra, mut rb) = (vec![0xA5; *n], vec![0x5A; *n]);
+                        let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            a.read_transaction(&mut ca, header, &mut ra)
+                        }));
+                        let slow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            transaction_byte_by_byte(&mut b, &mut cb, header, &mut rb)
+                        }));
+                        prop_assert_eq!(fast.is_err(), slow.is_err(), "step {}: {:02x?}", i, header);
+                        prop_assert_eq!(&ca.canaries, &cb.canaries, "step {}: {:02x?}", i, header);
+                        prop_assert_eq!(&ca.choices, &cb.choices, "step {}: {:02x?}", i, header);
+                        if fast.is_err() {
+                            break;
+                        }
+                        prop_assert_eq!(ra, rb, "step {}: {:02x?} read {}", i, header, n);
+                        prop_assert_eq!(&a, &b, "step {}: {:02x?} read {}", i, header, n);
+                    }
+                }
+            }
         }
     }
 
