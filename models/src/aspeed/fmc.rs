@@ -299,7 +299,7 @@ impl Command {
 }
 
 /// The FMC with its flashes. See the [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Fmc {
     soc: Soc,
     regs: [u32; REG_COUNT],
@@ -320,6 +320,20 @@ pub struct Fmc {
     /// Planted bugs this FMC was built with (kept across resets).
     planted: Planted,
 }
+
+harness::clone_by_field!(Fmc {
+    soc,
+    regs,
+    segments,
+    flashes,
+    dma_left,
+    qemu_asserts,
+    irq_level,
+    window_base,
+    dram_base,
+    debug_log,
+    planted,
+});
 
 impl Fmc {
     /// A powered-on FMC. It takes the planted bugs `config.planted`, its flashes

@@ -346,19 +346,29 @@ fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
 
 // ---- contents --------------------------------------------------------------------------------
 
+/// Sectors per chunk of the sector table (see [`Storage`]): the square root of the largest
+/// part's 16384 sectors, so that a first write copies as few entries as possible.
+const CHUNK_SECTORS: usize = 128;
+
+/// One sector's bytes, shared copy-on-write.
+type Sector = Arc<[u8; SECTOR]>;
+/// [`CHUNK_SECTORS`] sectors of the table; `None` where a sector is pristine.
+type Chunk = [Option<Sector>; CHUNK_SECTORS];
+
 /// Sparse contents: 4 KiB sectors materialised on first program; an absent sector reads as its
 /// pristine bytes (the image's, else erased 0xFF).
 ///
-/// The sector table and the sectors are shared copy-on-write (`Arc`): the machine clones every
-/// device a fuzz input entered to restore its checkpoint, and a 64 MiB part's table is 16384
-/// entries. A clone now costs two reference counts; an input that programs or erases copies
-/// the table once and each sector it changes.
+/// The sector table is two-level and shared copy-on-write (`Arc`) at each level: the machine
+/// clones every device a fuzz input entered to restore its checkpoint, and a 64 MiB part has
+/// 16384 sectors. A clone costs a reference count; the first program or erase of an input
+/// copies the table of chunks and the chunk it touches (not the 16384 sectors' entries), and
+/// each sector it changes.
 #[derive(Clone)]
 struct Storage {
-    sectors: Arc<Vec<Option<Arc<[u8; SECTOR]>>>>,
-    /// Sectors that may differ from pristine (each listed once), for a fast reset.
-    touched: Vec<u32>,
-    touched_bits: Vec<u64>,
+    /// Chunk `i` holds sectors `i * CHUNK_SECTORS..`; `None` where all of them are pristine.
+    chunks: Arc<Vec<Option<Arc<Chunk>>>>,
+    /// The part's sectors (a multiple of [`CHUNK_SECTORS`] on every part).
+    sector_count: usize,
     image: Option<Arc<[u8]>>,
     /// Counts programs and erases (bookkeeping: tells a caller the contents may have changed).
     generation: u64,
@@ -368,25 +378,26 @@ impl fmt::Debug for Storage {
     /// Lists the materialised sectors with a content digest.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
-        for (i, s) in self.sectors.iter().enumerate() {
-            if let Some(s) = s {
-                let digest = s.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                });
-                map.entry(
-                    &format_args!("{:#x}", i * SECTOR),
-                    &format_args!("{digest:016x}"),
-                );
-            }
+        for (i, s) in self.sectors() {
+            let digest = s.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            map.entry(
+                &format_args!("{:#x}", i * SECTOR),
+                &format_args!("{digest:016x}"),
+            );
         }
         map.finish()
     }
 }
 
-/// Equal contents (the list of touched sectors is bookkeeping for [`Storage::reset`]).
+/// Equal contents: the same sectors materialised with the same bytes (a chunk of pristine
+/// sectors equals an absent one; the generation is bookkeeping).
 impl PartialEq for Storage {
     fn eq(&self, other: &Self) -> bool {
-        self.sectors == other.sectors && self.image == other.image
+        self.sector_count == other.sector_count
+            && self.image == other.image
+            && self.sectors().eq(other.sectors())
     }
 }
 
@@ -395,24 +406,37 @@ impl Eq for Storage {}
 impl Storage {
     /// No contents at all (a placeholder while the real ones are moved).
     fn empty() -> Self {
+        Self::new(0, None)
+    }
+
+    fn new(size: u32, image: Option<Arc<[u8]>>) -> Self {
+        let sector_count = (size / SECTOR_SIZE) as usize;
         Self {
-            sectors: Arc::new(Vec::new()),
-            touched: Vec::new(),
-            touched_bits: Vec::new(),
-            image: None,
+            chunks: Arc::new(vec![None; sector_count.div_ceil(CHUNK_SECTORS)]),
+            sector_count,
+            image,
             generation: 0,
         }
     }
 
-    fn new(size: u32, image: Option<Arc<[u8]>>) -> Self {
-        let n = (size / SECTOR_SIZE) as usize;
-        Self {
-            sectors: Arc::new(vec![None; n]),
-            touched: Vec::new(),
-            touched_bits: vec![0; n.div_ceil(64)],
-            image,
-            generation: 0,
-        }
+    /// The materialised sectors, in order, with their indices.
+    fn sectors(&self) -> impl Iterator<Item = (usize, &[u8; SECTOR])> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(c, chunk)| Some((c, chunk.as_ref()?)))
+            .flat_map(|(c, chunk)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, s)| Some((c * CHUNK_SECTORS + i, &**s.as_ref()?)))
+            })
+    }
+
+    /// Sector `index`, if materialised (`None` also past the part).
+    fn sector(&self, index: usize) -> Option<&[u8; SECTOR]> {
+        let chunk = self.chunks.get(index / CHUNK_SECTORS)?.as_ref()?;
+        chunk[index % CHUNK_SECTORS].as_deref()
     }
 
     fn pristine(&self, addr: u32) -> u8 {
@@ -425,10 +449,9 @@ impl Storage {
 
     /// The byte at `addr` (inside the part).
     fn byte(&self, addr: u32) -> u8 {
-        let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
-        match self.sectors.get(index) {
-            Some(Some(sector)) => sector[offset],
-            _ => self.pristine(addr),
+        match self.sector((addr / SECTOR_SIZE) as usize) {
+            Some(sector) => sector[addr as usize % SECTOR],
+            None => self.pristine(addr),
         }
     }
 
@@ -442,9 +465,9 @@ impl Storage {
                 .min(buf.len() - done)
                 .min((size - addr) as usize);
             let out = &mut buf[done..done + n];
-            match self.sectors.get((addr / SECTOR_SIZE) as usize) {
-                Some(Some(sector)) => out.copy_from_slice(&sector[offset..offset + n]),
-                _ => {
+            match self.sector((addr / SECTOR_SIZE) as usize) {
+                Some(sector) => out.copy_from_slice(&sector[offset..offset + n]),
+                None => {
                     let image = self.image.as_deref().unwrap_or(&[]);
                     let start = (addr as usize).min(image.len());
                     let from_image = image.len().saturating_sub(start).min(n);
@@ -461,26 +484,29 @@ impl Storage {
     /// trusting that `addr` lies inside the part.
     fn byte_unwrapped(&self, addr: u32) -> u8 {
         let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
-        match &self.sectors[index] {
-            Some(sector) => sector[offset],
+        match &self.chunks[index / CHUNK_SECTORS] {
+            Some(chunk) => match &chunk[index % CHUNK_SECTORS] {
+                Some(sector) => sector[offset],
+                None => self.pristine(addr),
+            },
             None => self.pristine(addr),
         }
     }
 
-    fn touch(&mut self, index: usize) {
-        let (word, bit) = (index / 64, 1u64 << (index % 64));
-        if let Some(w) = self.touched_bits.get_mut(word)
-            && *w & bit == 0
-        {
-            *w |= bit;
-            self.touched.push(index as u32);
-        }
+    /// The table entry of sector `index` (inside the part), its chunk copied if shared.
+    fn entry_mut(&mut self, index: usize) -> &mut Option<Sector> {
+        let chunk = Arc::make_mut(&mut self.chunks)[index / CHUNK_SECTORS]
+            .get_or_insert_with(|| Arc::new([const { None }; CHUNK_SECTORS]));
+        &mut Arc::make_mut(chunk)[index % CHUNK_SECTORS]
     }
 
     /// The sector holding `addr`, materialised from its pristine bytes.
     fn sector_mut(&mut self, addr: u32) -> Option<&mut [u8; SECTOR]> {
         let index = (addr / SECTOR_SIZE) as usize;
-        if self.sectors.get(index)?.is_none() {
+        if index >= self.sector_count {
+            return None;
+        }
+        if self.sector(index).is_none() {
             let base = index as u32 * SECTOR_SIZE;
             let mut sector = [0xFF; SECTOR];
             if self.image.is_some() {
@@ -488,12 +514,9 @@ impl Storage {
                     *b = self.pristine(base + i as u32);
                 }
             }
-            Arc::make_mut(&mut self.sectors)[index] = Some(Arc::new(sector));
-            self.touch(index);
+            *self.entry_mut(index) = Some(Arc::new(sector));
         }
-        Arc::make_mut(&mut self.sectors)[index]
-            .as_mut()
-            .map(Arc::make_mut)
+        self.entry_mut(index).as_mut().map(Arc::make_mut)
     }
 
     /// Program `data` at `addr` (inside the part, not crossing a page): bits only go 1 -> 0.
@@ -520,7 +543,7 @@ impl Storage {
         latched: &[u64; 4],
     ) {
         let index = (addr / SECTOR_SIZE) as usize;
-        if self.sectors[index].is_none() {
+        if self.chunks[index / CHUNK_SECTORS].is_none() {
             let _ = self.sector_mut(addr);
         }
         self.program(addr, data, latched);
@@ -531,27 +554,20 @@ impl Storage {
         self.generation += 1;
         let first = (start / SECTOR_SIZE) as usize;
         let count = (len / SECTOR_SIZE) as usize;
-        for index in first..first.saturating_add(count).min(self.sectors.len()) {
+        for index in first..first.saturating_add(count).min(self.sector_count) {
             if self.image.is_some() {
-                Arc::make_mut(&mut self.sectors)[index] = Some(Arc::new([0xFF; SECTOR]));
-                self.touch(index);
-            } else if self.sectors[index].is_some() {
-                Arc::make_mut(&mut self.sectors)[index] = None;
+                *self.entry_mut(index) = Some(Arc::new([0xFF; SECTOR]));
+            } else if self.sector(index).is_some() {
+                *self.entry_mut(index) = None;
             }
         }
     }
 
     /// Back to the pristine contents.
     fn reset(&mut self) {
-        if !self.touched.is_empty() {
-            let sectors = Arc::make_mut(&mut self.sectors);
-            for index in self.touched.drain(..) {
-                if let Some(s) = sectors.get_mut(index as usize) {
-                    *s = None;
-                }
-            }
+        if self.chunks.iter().any(Option::is_some) {
+            *self = Self::new(self.sector_count as u32 * SECTOR_SIZE, self.image.take());
         }
-        self.touched_bits.fill(0);
         self.generation = 0;
     }
 }
@@ -629,7 +645,7 @@ const ADDRESS_WRAP: Bug = Bug::of(PLANTED, 1);
 
 /// A SPI-NOR flash: a byte-wide full-duplex state machine behind a chip select. See the
 /// [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct SpiNor {
     part: FlashPart,
     storage: Storage,
@@ -667,6 +683,33 @@ pub struct SpiNor {
     /// Planted bugs this flash was built with (kept across resets).
     planted: Planted,
 }
+
+harness::clone_by_field!(SpiNor {
+    part,
+    storage,
+    status,
+    qemu_keeps_wel,
+    config,
+    nvcr,
+    vcr,
+    evcr,
+    four_byte,
+    ear,
+    reset_enabled,
+    phase,
+    cmd,
+    buf,
+    pos,
+    len,
+    dummy_left,
+    reg_loop,
+    cur_addr,
+    addressed,
+    page,
+    page_latched,
+    page_addr,
+    planted,
+});
 
 impl SpiNor {
     /// A fresh part, erased or holding `image` (bytes past the part's size are ignored, a
@@ -1783,6 +1826,42 @@ mod tests {
             f.reset();
             assert_eq!(f, fresh, "{}", part.name());
         }
+    }
+
+    #[test]
+    fn writes_in_other_chunks_leave_the_checkpoint_and_are_undone_by_restore_and_reset() {
+        // Sectors 0, 130 (the second chunk of the table) and the part's last one.
+        let addrs = [0x0000_0010u32, 130 * SECTOR_SIZE + 0x20, (64 << 20) - 0x100];
+        let fresh = SpiNor::new(FlashPart::Mx66u51235f, Some(Arc::from(vec![0x11u8; 5000])));
+        let checkpoint = fresh.clone();
+        let mut f = checkpoint.clone();
+        for (i, addr) in addrs.into_iter().enumerate() {
+            xfer(&mut f, &[WREN], 0);
+            let a = addr.to_be_bytes();
+            xfer(&mut f, &[PP4, a[0], a[1], a[2], a[3], 0x40 + i as u8], 0);
+        }
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[BE_4K, 0, 0x10, 0], 0); // sector 1: an image sector erased
+        assert_eq!(
+            addrs.map(|a| f.peek(a)),
+            [0x00, 0x41, 0x42],
+            "AND with 0x11 / 0xFF"
+        );
+        assert_eq!(f.peek(0x1000), 0xFF);
+        assert_ne!(f, fresh);
+        assert_eq!(
+            checkpoint, fresh,
+            "copy-on-write: the checkpoint is untouched"
+        );
+        assert_eq!(addrs.map(|a| checkpoint.peek(a)), [0x11, 0xFF, 0xFF]);
+        let mut restored = f.clone();
+        restored.clone_from(&checkpoint);
+        assert_eq!(restored, fresh);
+        assert_eq!(format!("{restored:?}"), format!("{fresh:?}"));
+        f.reset();
+        assert_eq!(f, fresh);
+        assert_eq!(format!("{f:?}"), format!("{fresh:?}"));
+        assert_eq!(addrs.map(|a| f.peek(a)), [0x11, 0xFF, 0xFF]);
     }
 
     /// One round of the stream property: a command with its header bytes, then a stream of
