@@ -1865,7 +1865,9 @@ mod tests {
 
     #[test]
     fn word_sum_adds_every_word_wrapping() {
-        let data: Vec<u8> = (0..4096u32 + 12).map(|i| ((i * 37) ^ (i >> 3)) as u8).collect();
+        let data: Vec<u8> = (0..4096u32 + 12)
+            .map(|i| ((i * 37) ^ (i >> 3)) as u8)
+            .collect();
         for len in (0..=data.len()).step_by(4) {
             let words = data[..len]
                 .chunks_exact(4)

@@ -72,6 +72,8 @@ const SECTOR: usize = SECTOR_SIZE as usize;
 const CMD_BUF_LEN: usize = 8;
 /// Bytes RDID returns before the flash goes quiet (m25p80's SPI_NOR_MAX_ID_LEN).
 const ID_LEN: usize = 6;
+/// Reads of at most this many bytes in one transaction are answered byte by byte.
+const SHORT_READ: usize = 16;
 /// MISO while the flash does not drive data (command, address and dummy phases).
 const IDLE_OUT: u8 = 0x00;
 
@@ -1026,11 +1028,24 @@ impl SpiNor {
             tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {:#04x}", self.cur_addr, self.storage.byte(self.cur_addr));
             self.cur_addr = self.next_addr(self.cur_addr);
         }
-        let (before_data, data) = rx.split_at_mut(data_at.saturating_sub(sent.len()));
-        before_data.fill(IDLE_OUT);
-        self.storage
-            .read_into(self.cur_addr, self.part.size(), data);
-        self.cur_addr = self.cur_addr.wrapping_add(data.len() as u32) & self.mask();
+        let idle = data_at.saturating_sub(sent.len());
+        let mask = self.mask();
+        if rx.len() <= SHORT_READ {
+            // A DMA word: byte by byte (filling a few bytes would call memset twice).
+            for (i, out) in rx.iter_mut().enumerate() {
+                *out = match i.checked_sub(idle) {
+                    None => IDLE_OUT,
+                    Some(d) => self
+                        .storage
+                        .byte(self.cur_addr.wrapping_add(d as u32) & mask),
+                };
+            }
+        } else {
+            rx[..idle].fill(IDLE_OUT);
+            self.storage
+                .read_into(self.cur_addr, self.part.size(), &mut rx[idle..]);
+        }
+        self.cur_addr = self.cur_addr.wrapping_add((rx.len() - idle) as u32) & mask;
         self.phase = Phase::ReadArray;
         true
     }
