@@ -176,9 +176,6 @@ const HCLK_DIVISORS: [u32; 16] = [15, 7, 14, 6, 13, 5, 12, 4, 11, 3, 10, 2, 9, 1
 /// Only HCLK/1 to HCLK/5 have a delay field in the timing register.
 const TIMED_DIVISORS: u32 = 5;
 
-/// The longest command a read, fast-read or write mode sends: opcode, four address bytes and
-/// up to seven dummy bytes.
-const COMMAND_MAX: usize = 12;
 /// SPI opcode of normal read mode.
 const SPI_READ: u8 = 0x03;
 /// What a read returns where no flash drives the data lines: outside every segment, on a chip
@@ -272,7 +269,7 @@ impl Command {
     }
 
     /// Write the command's bytes ([`Command::for_each_byte`]) to `bytes`; returns how many.
-    fn write_bytes(&self, seg_offset: u64, bytes: &mut [u8; COMMAND_MAX]) -> usize {
+    fn write_bytes(&self, seg_offset: u64, bytes: &mut [u8; spi_nor::HEADER_MAX]) -> usize {
         let mut len = 0;
         self.for_each_byte(seg_offset, |b| {
             bytes[len] = b;
@@ -904,7 +901,16 @@ impl Fmc {
             && command.dummies >= u32::from(flash.dummy_bytes_of(command.opcode));
         let qemu_dummies_differ =
             command.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(command.opcode);
-        let mut bytes = [0; COMMAND_MAX];
+        if reads_array && !streams {
+            flash.read_transactions(ctx, run, unit, |i, ctx, bytes| {
+                if qemu_dummies_differ {
+                    ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+                }
+                command.write_bytes(seg_offset + (i * unit) as u64, bytes)
+            });
+            return;
+        }
+        let mut bytes = [0; spi_nor::HEADER_MAX];
         let mut done = 0;
         while done < run.len() {
             let at = seg_offset + done as u64;

@@ -581,6 +581,32 @@ impl Storage {
     }
 }
 
+/// The longest header [`SpiNor::read_transactions`] takes: an opcode, four address bytes and
+/// up to seven dummy bytes (the FMC's command modes).
+pub const HEADER_MAX: usize = 12;
+
+/// An array read transaction [`SpiNor::read_array_at_once`] takes in one step (see
+/// [`SpiNor::array_read`]).
+struct ArrayRead {
+    cmd: u8,
+    /// Header bytes after the opcode, and bytes read.
+    sent: usize,
+    rx_len: usize,
+    /// Address bytes, and where the data starts in the bytes after the opcode.
+    addr_len: usize,
+    data_at: usize,
+    /// The part's size.
+    size: u32,
+}
+
+impl ArrayRead {
+    /// Whether a transaction of `header` then `rx_len` bytes has this one's shape (then, on
+    /// a flash in the same state, this one's plan holds for it).
+    fn fits(&self, header: &[u8], rx_len: usize) -> bool {
+        header.first() == Some(&self.cmd) && header.len() == self.sent + 1 && rx_len == self.rx_len
+    }
+}
+
 // ---- the flash -------------------------------------------------------------------------------
 
 /// Where the flash is in a transaction.
@@ -964,36 +990,85 @@ impl SpiNor {
     /// (the same answers, state, choices noted and canaries); an array read command from idle,
     /// which the FMC's read modes and its DMA send once per word, is taken in one step.
     pub fn read_transaction(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) {
-        if !self.read_array_at_once(ctx, header, rx) {
-            for &b in header {
-                self.transfer(ctx, b);
+        match self.array_read(header, rx.len()) {
+            Some(read) => self.read_array_at_once(ctx, &read, header, rx),
+            None => {
+                for &b in header {
+                    self.transfer(ctx, b);
+                }
+                self.read_stream(ctx, rx);
+                self.deselect(ctx);
             }
-            self.read_stream(ctx, rx);
         }
-        self.deselect(ctx);
     }
 
-    /// The one-step path of [`SpiNor::read_transaction`], up to its deselect: `false`, with
-    /// nothing done, unless the flash is idle, `header` starts with an array read command and
-    /// the transaction reaches that command's data phase (and, with a planted bug on, the bug
-    /// needs nothing the byte path alone does: a wrapped address, a dummy phase that fits the
-    /// command buffer).
-    fn read_array_at_once(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) -> bool {
-        let Some((&cmd, sent)) = header.split_first() else {
-            return false;
-        };
-        let Some(addr_len) = self.read_address_len(cmd) else {
-            return false;
-        };
-        // Where the data phase starts in the bytes after the opcode (`sent`, then `rx`'s).
-        let data_at = addr_len + usize::from(self.dummy_bytes_of(cmd));
-        if self.phase != Phase::Idle
-            || sent.len() + rx.len() < data_at
-            || self.planted_wrap()
-            || (self.planted.on(COMMAND_BUFFER) && data_at > CMD_BUF_LEN)
-        {
-            return false;
+    /// [`SpiNor::read_transaction`] on each `unit` bytes of `rx` in turn, with the header
+    /// `header(i, ctx, bytes)` writes into `bytes` (returning its length) for the `i`th. The
+    /// FMC's command modes send one command per word; from one word to the next only the
+    /// address changes, and an array read changes nothing that decides how the flash takes
+    /// the next one, so what the command decides is worked out once.
+    pub fn read_transactions(
+        &mut self,
+        ctx: &mut dyn Context,
+        rx: &mut [u8],
+        unit: usize,
+        mut header: impl FnMut(usize, &mut dyn Context, &mut [u8; HEADER_MAX]) -> usize,
+    ) {
+        let mut bytes = [0; HEADER_MAX];
+        let mut read: Option<ArrayRead> = None;
+        for (i, rx) in rx.chunks_mut(unit.max(1)).enumerate() {
+            let len = header(i, ctx, &mut bytes);
+            let header = &bytes[..len];
+            if !read.as_ref().is_some_and(|r| r.fits(header, rx.len())) {
+                read = self.array_read(header, rx.len());
+            }
+            match &read {
+                Some(r) => self.read_array_at_once(ctx, r, header, rx),
+                None => self.read_transaction(ctx, header, rx),
+            }
         }
+    }
+
+    /// What an array read transaction of `header` then `rx_len` bytes does, when
+    /// [`SpiNor::read_array_at_once`] can take it: the flash is idle, `header` starts with an
+    /// array read command and the transaction reaches that command's data phase (and, with a
+    /// planted bug on, the bug needs nothing the byte path alone does: a wrapped address, a
+    /// dummy phase that fits the command buffer).
+    fn array_read(&self, header: &[u8], rx_len: usize) -> Option<ArrayRead> {
+        let (&cmd, sent) = header.split_first()?;
+        let addr_len = self.read_address_len(cmd)?;
+        let data_at = addr_len + usize::from(self.dummy_bytes_of(cmd));
+        let takes = self.phase == Phase::Idle
+            && sent.len() + rx_len >= data_at
+            && !self.planted_wrap()
+            && !(self.planted.on(COMMAND_BUFFER) && data_at > CMD_BUF_LEN);
+        takes.then_some(ArrayRead {
+            cmd,
+            sent: sent.len(),
+            rx_len,
+            addr_len,
+            data_at,
+            size: self.part.size(),
+        })
+    }
+
+    /// The transaction `read` describes, in one step: exactly what the byte path of
+    /// [`SpiNor::read_transaction`] does, up to and with its deselect.
+    fn read_array_at_once(
+        &mut self,
+        ctx: &mut dyn Context,
+        read: &ArrayRead,
+        header: &[u8],
+        rx: &mut [u8],
+    ) {
+        let &ArrayRead {
+            cmd,
+            addr_len,
+            data_at,
+            size,
+            ..
+        } = read;
+        let sent = &header[1..];
         // What `decode` does for a read command (none needs WEL).
         tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
         self.cmd = cmd;
@@ -1009,7 +1084,8 @@ impl SpiNor {
         if addr_len == 3 {
             addr |= u32::from(self.ear) << 24;
         }
-        self.cur_addr = addr & self.mask();
+        let mask = size - 1;
+        self.cur_addr = addr & mask;
         tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {addr_len} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
         if self.planted.on(COMMAND_BUFFER) {
             COMMAND_BUFFER.reached(ctx);
@@ -1023,13 +1099,11 @@ impl SpiNor {
             ctx.note_choice(CHOICE_DUMMY_BYTES);
         }
         // Data bytes: those clocked out with `sent` are read and go unanswered, then `rx`'s.
-        let unanswered = sent.len().saturating_sub(data_at);
-        for _ in 0..unanswered {
+        for _ in data_at..sent.len() {
             tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {:#04x}", self.cur_addr, self.storage.byte(self.cur_addr));
-            self.cur_addr = self.next_addr(self.cur_addr);
+            self.cur_addr = self.cur_addr.wrapping_add(1) & mask;
         }
         let idle = data_at.saturating_sub(sent.len());
-        let mask = self.mask();
         if rx.len() <= SHORT_READ {
             // A DMA word: byte by byte (filling a few bytes would call memset twice).
             for (i, out) in rx.iter_mut().enumerate() {
@@ -1042,12 +1116,11 @@ impl SpiNor {
             }
         } else {
             rx[..idle].fill(IDLE_OUT);
-            self.storage
-                .read_into(self.cur_addr, self.part.size(), &mut rx[idle..]);
+            self.storage.read_into(self.cur_addr, size, &mut rx[idle..]);
         }
         self.cur_addr = self.cur_addr.wrapping_add((rx.len() - idle) as u32) & mask;
-        self.phase = Phase::ReadArray;
-        true
+        // The deselect: the flash stays idle (`pos`, `len`, `dummy_left` were not used).
+        tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
     }
 
     /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do,
@@ -2047,6 +2120,62 @@ mod tests {
                         prop_assert_eq!(&a, &b, "step {}: {:02x?} read {}", i, header, n);
                     }
                 }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea1), ..Config::default() })]
+        /// Runs of transactions as the FMC's command modes send them (one per unit, the
+        /// address bytes counting up), on flashes set up as in the property above.
+        #[test]
+        fn read_transaction_runs_do_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            planted in prop::sample::select(vec![0u32, 1, 2]),
+            setup in prop::collection::vec(transaction_step(), 0..20),
+            runs in prop::collection::vec(
+                (transaction_step(), prop::sample::select(vec![1usize, 2, 3, 4, 8]), 0usize..70),
+                1..8,
+            ),
+        ) {
+            let image: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect();
+            let mut a = SpiNor::with_planted(part, Some(Arc::from(image)), Planted::from_bits(planted));
+            for step in setup.iter().chain(runs.iter().map(|r| &r.0)).filter_map(|s| s.as_ref().err()) {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| xfer(&mut a, step, 0))).is_err() {
+                    return Ok(());
+                }
+            }
+            let mut b = a.clone();
+            let (mut ca, mut cb) = (TestContext::default(), TestContext::default());
+            for (run, (step, unit, len)) in runs.iter().enumerate() {
+                let Ok((template, _)) = step else { continue };
+                let template = &template[..template.len().min(HEADER_MAX)];
+                let header = |i: usize, bytes: &mut [u8; HEADER_MAX]| {
+                    bytes[..template.len()].copy_from_slice(template);
+                    for (k, b) in bytes[1..template.len().min(4)].iter_mut().enumerate() {
+                        *b = b.wrapping_add(((i * unit) >> (8 * (2 - k))) as u8);
+                    }
+                    template.len()
+                };
+                let (mut ra, mut rb) = (vec![0xA5; *len], vec![0x5A; *len]);
+                let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    a.read_transactions(&mut ca, &mut ra, *unit, |i, _, bytes| header(i, bytes));
+                }));
+                let slow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut bytes = [0; HEADER_MAX];
+                    for (i, rx) in rb.chunks_mut(*unit).enumerate() {
+                        let n = header(i, &mut bytes);
+                        transaction_byte_by_byte(&mut b, &mut cb, &bytes[..n], rx);
+                    }
+                }));
+                prop_assert_eq!(fast.is_err(), slow.is_err(), "run {}: {:02x?}", run, template);
+                prop_assert_eq!(&ca.canaries, &cb.canaries, "run {}: {:02x?}", run, template);
+                prop_assert_eq!(&ca.choices, &cb.choices, "run {}: {:02x?}", run, template);
+                if fast.is_err() {
+                    break;
+                }
+                prop_assert_eq!(ra, rb, "run {}: {:02x?} unit {}", run, template, unit);
+                prop_assert_eq!(&a, &b, "run {}: {:02x?} unit {}", run, template, unit);
             }
         }
     }
