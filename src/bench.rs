@@ -19,6 +19,7 @@
 
 use crate::bench_corpora::Corpora;
 use crate::bench_findings::RunArtifacts;
+use crate::bench_time_to_bug::{Leftovers, TrialBuild, time_to_bug};
 use crate::fuzz_build::{FuzzBuild, Instrument};
 use harness::runner::Runner;
 use serde::{Deserialize, Serialize};
@@ -128,6 +129,10 @@ pub struct TimeToBug {
     /// Time limit of each trial.
     #[serde(default)]
     pub trial_limit_seconds: u64,
+    /// Crashes of the trials that were not the planted bug's finding (each triaged as a finding
+    /// of its own; the trial went on); `None`: a run from before they were told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub other_crashes: Option<u32>,
     /// The build of a side-by-side run (empty: the run's only build).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub build: String,
@@ -448,7 +453,7 @@ fn in_process_rate(target: &harness::target::Target) -> f64 {
 /// Run one libFuzzer process (the built binary itself, so cargo's start-up is not timed);
 /// returns (wall seconds, stderr, exit success), or the bench's end when Ctrl-C stopped it
 /// ([`stop_if_interrupted`]).
-fn libfuzzer(
+pub(crate) fn libfuzzer(
     binary: &Path,
     planted: Option<&str>,
     corpus: &Path,
@@ -558,6 +563,8 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
     let limits = |secs: u64| {
         vec![
             format!("-max_total_time={secs}"),
+            // libFuzzer's own default is 1200 s: a slow input would hold a run up to its end.
+            format!("-timeout={}", crate::campaign::DEFAULT_TIMEOUT_SECS),
             "-max_len=4096".into(),
             crate::campaign::LEN_CONTROL.into(),
             "-print_final_stats=1".into(),
@@ -684,21 +691,46 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
     let mut bins: Vec<&str> = bugs.iter().map(|b| b.target).collect();
     bins.dedup();
     planted.build(&bins)?;
+    let mut leftovers = Leftovers::default();
     for bug in bugs {
-        let binary = planted.binary(bug.target);
+        let build = TrialBuild {
+            label: cfg.instrument().to_string(),
+            binary: planted.binary(bug.target),
+            baseline: false,
+        };
         r.time_to_bug.extend(time_to_bug(
             cfg,
             &corpora,
             bug,
-            &[(cfg.instrument().to_string(), binary)],
+            &[build],
             &limits,
+            &mut leftovers,
         )?);
     }
+    report_trials(cfg, &mut r, "", leftovers);
     Ok(r)
 }
 
+/// The notes of time-to-bug trials, and the crashes that were not the planted bug, triaged
+/// and reported as findings (notes starting with `prefix`).
+fn report_trials(cfg: &BenchConfig, r: &mut Results, prefix: &str, leftovers: Leftovers) {
+    r.notes.push(format!(
+        "{prefix}time-to-bug: a trial counts the planted bug found at its own finding (replayed on this tree with the bug selected: a finding in its device with its triggered canary; a baseline build's by its finding line), every libFuzzer run with -timeout={}; another crash is a finding of its own and the trial goes on from its corpus (`other crashes`)",
+        crate::campaign::DEFAULT_TIMEOUT_SECS
+    ));
+    r.notes
+        .extend(leftovers.notes.into_iter().map(|n| format!("{prefix}{n}")));
+    report_findings(
+        cfg,
+        r,
+        "time-to-bug trials (crashes other than the planted bug)",
+        prefix,
+        &leftovers.other_crashes,
+    );
+}
+
 /// The dictionary of `target` in this tree, if it has one.
-fn dict_of(root: &Path, target: &str) -> Option<PathBuf> {
+pub(crate) fn dict_of(root: &Path, target: &str) -> Option<PathBuf> {
     let dict = root.join("fuzz/dicts").join(format!("{target}.dict"));
     dict.is_file().then_some(dict)
 }
@@ -841,19 +873,26 @@ fn side_by_side(
     for v in &variants {
         v.build(&cfg.sanitizer, true).build(&bins)?;
     }
+    let mut leftovers = Leftovers::default();
     for bug in bugs {
-        let binaries: Vec<(String, PathBuf)> = variants
+        let builds: Vec<TrialBuild> = variants
             .iter()
-            .map(|v| {
-                (
-                    v.label.clone(),
-                    v.build(&cfg.sanitizer, true).binary(bug.target),
-                )
+            .map(|v| TrialBuild {
+                label: v.label.clone(),
+                binary: v.build(&cfg.sanitizer, true).binary(bug.target),
+                baseline: v.baseline,
             })
             .collect();
-        r.time_to_bug
-            .extend(time_to_bug(cfg, corpora, bug, &binaries, limits)?);
+        r.time_to_bug.extend(time_to_bug(
+            cfg,
+            corpora,
+            bug,
+            &builds,
+            limits,
+            &mut leftovers,
+        )?);
     }
+    report_trials(cfg, r, &note, leftovers);
     r.notes.push(format!(
         "time-to-bug side by side: trials of the {} build(s) in turn, {} at a time; load average (1 min) {load_before} before, {} after",
         variants.len(),
@@ -916,91 +955,6 @@ fn report_findings(
         });
     }
     r.findings.extend(lines);
-}
-
-/// `cfg.trials` fresh campaigns against one planted bug with each of `builds` (label, binary),
-/// `cfg.jobs` at a time; trial `n` of every build before trial `n + 1` of any.
-fn time_to_bug(
-    cfg: &BenchConfig,
-    corpora: &Corpora,
-    bug: &models::planted::PlantedBug,
-    builds: &[(String, PathBuf)],
-    limits: &(dyn Fn(u64) -> Vec<String> + Sync),
-) -> Result<Vec<TimeToBug>, String> {
-    let target = models::target(bug.target)
-        .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
-    let dict = dict_of(&cfg.root, bug.target);
-    let work = cfg.trials as usize * builds.len();
-    let next = std::sync::Mutex::new(0usize);
-    let results = std::sync::Mutex::new(Vec::new());
-    let trial = |i: usize| -> Result<Option<f64>, String> {
-        let (n, b) = (i / builds.len(), i % builds.len());
-        let (label, binary) = &builds[b];
-        eprintln!(
-            "bench: time-to-bug {}{}{} trial {}/{}",
-            bug.id,
-            if label.is_empty() { "" } else { " with " },
-            label,
-            n + 1,
-            cfg.trials
-        );
-        let name = format!("ttb-{}-{n}-{b}", bug.id);
-        let corpus = corpora.seeds_only(&cfg.root, &name, Some(target))?;
-        let artifacts = cfg.root.join("fuzz/target/bench-artifacts").join(&name);
-        let _ = std::fs::remove_dir_all(&artifacts);
-        std::fs::create_dir_all(&artifacts).map_err(|e| e.to_string())?;
-        let mut args = limits(cfg.trial_seconds);
-        args.push(format!("-seed={}", n + 1));
-        args.push(format!("-artifact_prefix={}/", artifacts.display()));
-        if let Some(dict) = &dict {
-            args.push(format!("-dict={}", dict.display()));
-        }
-        let (secs, log, ok) = libfuzzer(binary, Some(bug.id), &corpus, &args)?;
-        let crashed = !ok
-            && (log.contains("==ERROR")
-                || std::fs::read_dir(&artifacts).is_ok_and(|mut d| d.next().is_some()));
-        Ok(crashed.then_some(secs))
-    };
-    std::thread::scope(|scope| {
-        for _ in 0..cfg.jobs.clamp(1, work.max(1)) {
-            scope.spawn(|| {
-                loop {
-                    let i = {
-                        let Ok(mut g) = next.lock() else { return };
-                        if *g >= work {
-                            return;
-                        }
-                        *g += 1;
-                        *g - 1
-                    };
-                    let outcome = trial(i);
-                    if let Ok(mut g) = results.lock() {
-                        g.push((i, outcome));
-                    }
-                }
-            });
-        }
-    });
-    let mut done = results
-        .into_inner()
-        .map_err(|_| "a trial thread panicked")?;
-    done.sort_by_key(|(i, _)| *i);
-    let mut per_build: Vec<Vec<Option<f64>>> = vec![Vec::new(); builds.len()];
-    for (i, outcome) in done {
-        per_build[i % builds.len()].push(outcome?);
-    }
-    Ok(builds
-        .iter()
-        .zip(per_build)
-        .map(|((label, _), trials)| TimeToBug {
-            bug: bug.id.to_string(),
-            target: bug.target.to_string(),
-            trials,
-            trial_limit_seconds: cfg.trial_seconds,
-            build: label.clone(),
-            measured: String::new(),
-        })
-        .collect())
 }
 
 fn minimize_bench(notes: &mut Vec<String>) -> Option<MinimizeFigure> {
@@ -1192,7 +1146,7 @@ fn markdown(r: &Results) -> String {
         let runs = Runs::of(r.time_to_bug.iter().map(|e| e.measured.as_str()));
         let _ = write!(
             s,
-            "## Time to bug (planted bugs)\n\n{}| bug | target | build | found | trial limit s | median s | min s | max s |{}\n|---|---|---|---:|---:|---:|---:|---:|{}\n",
+            "## Time to bug (planted bugs)\n\nA trial finds the bug at the bug's own finding; *other crashes* are the trials' crashes that were something else (each reported as a finding; the trial went on); `-`: a run from before the bench told them apart, which counted any crash as the bug.\n\n{}| bug | target | build | found | trial limit s | median s | min s | max s | other crashes |{}\n|---|---|---|---:|---:|---:|---:|---:|---:|{}\n",
             runs.intro(),
             runs.head().0,
             runs.head().1
@@ -1202,7 +1156,7 @@ fn markdown(r: &Results) -> String {
             let fmt = |v: Option<f64>| v.map_or("-".to_string(), |x| format!("{x:.1}"));
             let _ = writeln!(
                 s,
-                "| {} | {} | {} | {}/{} | {} | {} | {} | {} |{}",
+                "| {} | {} | {} | {}/{} | {} | {} | {} | {} | {} |{}",
                 t.bug,
                 t.target,
                 if t.build.is_empty() { "-" } else { &t.build },
@@ -1215,6 +1169,7 @@ fn markdown(r: &Results) -> String {
                 fmt(t.median()),
                 fmt(f.first().copied()),
                 fmt(f.last().copied()),
+                t.other_crashes.map_or("-".to_string(), |n| n.to_string()),
                 runs.cell(&t.measured)
             );
         }
@@ -1513,6 +1468,7 @@ mod tests {
             target: "t".into(),
             trials: v,
             trial_limit_seconds: 60,
+            other_crashes: None,
             build: String::new(),
             measured: String::new(),
         };
@@ -1537,6 +1493,7 @@ mod tests {
             target: "ps2".into(),
             trials: vec![Some(v)],
             trial_limit_seconds: 60,
+            other_crashes: Some(0),
             build: String::new(),
             measured: if v < 10.0 { then } else { now }.into(),
         };
@@ -1583,7 +1540,7 @@ mod tests {
             "{md}"
         );
         assert!(
-            md.contains("| pci-bar-overlap | ps2 | - | 1/1 | 60 | 20.0 | 20.0 | 20.0 | [2] |"),
+            md.contains("| pci-bar-overlap | ps2 | - | 1/1 | 60 | 20.0 | 20.0 | 20.0 | 0 | [2] |"),
             "{md}"
         );
         assert_eq!(

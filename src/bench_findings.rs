@@ -1,8 +1,10 @@
-//! Crash files of `devfuzz bench`'s exec/s runs. Each libFuzzer run writes them into a folder
-//! of its own under `fuzz/target/bench-artifacts/` (`-artifact_prefix=`, never the current
-//! directory); after the runs they are triaged as `devfuzz fuzz` triages a campaign's
-//! ([`crate::campaign::Triage`]): replayed in-process on this tree, grouped by signature, and
-//! one minimised reproducer per group kept under `fuzz/findings/bench/<target>/<build>/`.
+//! Crash files of `devfuzz bench`'s exec/s runs, and those of its time-to-bug trials that were
+//! not the planted bug ([`crate::bench_time_to_bug`]). Each libFuzzer run writes them into a
+//! folder of its own under `fuzz/target/bench-artifacts/` (`-artifact_prefix=`, never the
+//! current directory); after the runs they are triaged as `devfuzz fuzz` triages a campaign's
+//! ([`crate::campaign::Triage`]): replayed in-process on this tree (with the run's planted bug
+//! selected), grouped by signature, and one minimised reproducer per group kept under
+//! `fuzz/findings/bench/<target>/<build>/` (`.../planted-<bug>/` for a trial's).
 //! A crash file of a baseline build that does not reproduce here points at a bug fixed since.
 //! The bench still succeeds (its job is measuring); [`summary`] is printed last and goes into
 //! the notes of `bench/results.md`.
@@ -24,6 +26,9 @@ pub struct RunArtifacts {
     pub build: String,
     /// Whether the build is the baseline's (another revision).
     pub baseline: bool,
+    /// The planted bugs the run selected (`DEVFUZZ_BUGS`; empty: none): its crash files
+    /// replay with them.
+    pub bugs: String,
     /// The folder libFuzzer writes into.
     pub dir: PathBuf,
 }
@@ -46,8 +51,15 @@ impl RunArtifacts {
             target: target.to_string(),
             build: build.to_string(),
             baseline,
+            bugs: String::new(),
             dir,
         })
+    }
+
+    /// The same run with the planted bugs `bugs` selected (a time-to-bug trial's).
+    pub fn with_planted(mut self, bugs: &str) -> RunArtifacts {
+        self.bugs = bugs.to_string();
+        self
     }
 
     /// libFuzzer's argument that puts the run's crash files into its folder.
@@ -70,6 +82,8 @@ pub struct Finding {
     pub build: String,
     /// Whether that build is the baseline's.
     pub baseline: bool,
+    /// The planted bugs its runs selected (empty: none).
+    pub bugs: String,
     /// The signature on replay in this tree (or why it did not reproduce).
     pub signature: String,
     /// For re-entrancies: the register the access landed in.
@@ -108,22 +122,33 @@ impl Replay {
 /// Triage the crash files of `runs`: per target and build, copy them under [`FINDINGS`],
 /// replay and group them there, and keep one (with its reproducer) per group.
 pub fn triage(root: &Path, runs: &[RunArtifacts], replay: &Replay) -> Vec<Finding> {
-    // Per target and build, in the order of the runs.
-    let mut by_build: Vec<((&str, &str), bool, Vec<PathBuf>)> = Vec::new();
+    // Per target, build and planted bugs (those of the group's first run), in the order of
+    // the runs.
+    let mut by_build: Vec<(&RunArtifacts, Vec<PathBuf>)> = Vec::new();
     for r in runs {
         let files = r.files();
         if files.is_empty() {
             continue;
         }
-        let key = (r.target.as_str(), r.build.as_str());
-        match by_build.iter_mut().find(|(k, _, _)| *k == key) {
-            Some((_, _, all)) => all.extend(files),
-            None => by_build.push((key, r.baseline, files)),
+        let same =
+            |k: &RunArtifacts| k.target == r.target && k.build == r.build && k.bugs == r.bugs;
+        match by_build.iter_mut().find(|(k, _)| same(k)) {
+            Some((_, all)) => all.extend(files),
+            None => by_build.push((r, files)),
         }
     }
     let mut out = Vec::new();
-    for ((target_name, build), baseline, files) in by_build {
-        let dest = root.join(FINDINGS).join(target_name).join(slug(build));
+    for (run, files) in by_build {
+        let (target_name, build, bugs, baseline) = (
+            run.target.as_str(),
+            run.build.as_str(),
+            run.bugs.as_str(),
+            run.baseline,
+        );
+        let mut dest = root.join(FINDINGS).join(target_name).join(slug(build));
+        if !bugs.is_empty() {
+            dest = dest.join(format!("planted-{}", slug(bugs)));
+        }
         let copied = match copy_into(&files, &dest) {
             Ok(c) => c,
             Err(e) => {
@@ -135,6 +160,7 @@ pub fn triage(root: &Path, runs: &[RunArtifacts], replay: &Replay) -> Vec<Findin
             target: target_name.to_string(),
             build: build.to_string(),
             baseline,
+            bugs: bugs.to_string(),
             signature,
             register: None,
             inputs,
@@ -157,7 +183,7 @@ pub fn triage(root: &Path, runs: &[RunArtifacts], replay: &Replay) -> Vec<Findin
         );
         let groups = crate::campaign::Triage {
             target,
-            bugs: String::new(),
+            bugs: bugs.to_string(),
             machine_opts: replay.machine_opts.clone(),
             reentrancy: replay.reentrancy,
             record: false,
@@ -220,13 +246,18 @@ pub fn summary(what: &str, findings: &[Finding], root: &Path) -> Vec<String> {
     for f in findings {
         let kept = f.reproducer.as_deref().unwrap_or(&f.artifact);
         let mut line = format!(
-            "{}{} on {} with {} ({} input(s){}) -> {}",
+            "{}{} on {} with {}{} ({} input(s){}) -> {}",
             f.signature,
             f.register
                 .as_deref()
                 .map_or(String::new(), |r| format!(" @{r}")),
             f.target,
             f.build,
+            if f.bugs.is_empty() {
+                String::new()
+            } else {
+                format!(" and planted {}", f.bugs)
+            },
             f.inputs,
             f.minimized_len
                 .map_or(String::new(), |n| format!(", minimised to {n} commands")),

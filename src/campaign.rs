@@ -46,6 +46,10 @@ pub struct Campaign<'a> {
     pub reentrancy: harness::machine::ReentrancyMode,
 }
 
+/// `devfuzz fuzz`'s per-input timeout in seconds (`--timeout`), which `devfuzz bench` passes
+/// to its runs too: an input slower than this is a `timeout-*` crash, not a run held up.
+pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
+
 /// Replays triage may spend minimising one crash: a slow crash must not stall the report.
 const TRIAGE_MAX_RUNS: usize = 3000;
 
@@ -207,7 +211,7 @@ impl Triage<'_> {
 
     /// A runner on the triage's machine (its profile with `machine_opts` and the planted
     /// `bugs`, as the fuzz binaries build it).
-    fn runner(&self) -> Runner {
+    pub fn runner(&self) -> Runner {
         let opts = harness::machine::MachineOptions {
             reentrancy: self.reentrancy,
             ..Default::default()

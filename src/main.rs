@@ -15,6 +15,7 @@ mod baseline;
 mod bench;
 mod bench_corpora;
 mod bench_findings;
+mod bench_time_to_bug;
 mod campaign;
 mod convert;
 mod coverage;
@@ -81,7 +82,7 @@ struct FuzzArgs {
     #[arg(long, default_value_t = 4096)]
     max_len: usize,
     /// Per-input timeout in seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = campaign::DEFAULT_TIMEOUT_SECS)]
     timeout: u64,
     /// Memory limit per fuzzing process in MiB.
     #[arg(long, default_value_t = 2048)]

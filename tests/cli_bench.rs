@@ -170,3 +170,113 @@ fn ctrl_c_stops_the_bench_and_removes_its_corpora() {
         assert!(!Path::new(c).exists(), "{c} left behind");
     }
 }
+
+/// A stand-in libFuzzer binary for time-to-bug trials: notes its arguments, and crashes on the
+/// e1000e loopback re-entrancy (`artifact`) in its first run, on the planted bug (`planted`)
+/// in every later one.
+#[cfg(feature = "planted-bugs")]
+const FAKE_TRIAL_FUZZER: &str = r##"#!/bin/sh
+prefix=
+corpus=
+for a in "$@"; do
+  case "$a" in
+    -artifact_prefix=*) prefix=${a#-artifact_prefix=} ;;
+    -*) ;;
+    *) corpus=$a ;;
+  esac
+done
+echo "$*" >> "$FAKE_DIR/args.txt"
+echo "$corpus" >> "$FAKE_DIR/corpora.txt"
+if [ "$(wc -l < "$FAKE_DIR/args.txt")" -eq 1 ]; then
+  cp "$FAKE_DIR/artifact" "${prefix}crash-other"
+else
+  cp "$FAKE_DIR/planted" "${prefix}crash-planted"
+fi
+echo "==1== ERROR: libFuzzer: deadly signal" >&2
+exit 1
+"##;
+
+/// e1000e-head-outside-ring: BAR0 at 0xfebc0000, transmit ring of 8 descriptors, head 9,
+/// tail 1, then TCTL.EN.
+#[cfg(feature = "planted-bugs")]
+const HEAD_OUTSIDE_RING: &str = "\
+outl 0xcf8 0x80001010
+outl 0xcfc 0xfebc0000
+outl 0xcf8 0x80001004
+outw 0xcfc 0x0006
+writel 0xfebc3800 0x10000
+writel 0xfebc3808 0x80
+writel 0xfebc3810 9
+writel 0xfebc3818 1
+writel 0xfebc0400 0x000400fa
+";
+
+#[cfg(feature = "planted-bugs")]
+#[test]
+fn a_trial_counts_only_the_planted_bugs_crash_and_goes_on_after_another() {
+    let scratch = common::workspace(FAKE_TRIAL_FUZZER);
+    let ws = scratch.path();
+    std::fs::write(ws.join("planted.qtest"), HEAD_OUTSIDE_RING).unwrap();
+    let out = common::devfuzz(ws, &["convert", "e1000e", "planted.qtest", "-o", "planted"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = common::devfuzz(
+        ws,
+        &[
+            "bench",
+            "--time-to-bug",
+            "e1000e-head-outside-ring",
+            "--trials",
+            "2",
+            "--trial-seconds",
+            "60",
+        ],
+    )
+    .env("DEVFUZZ_REENTRANCY", "detect")
+    .output()
+    .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    // Trial 1: the re-entrancy, then the planted bug from the same corpus with another seed;
+    // trial 2: the planted bug. Every run with a per-input timeout.
+    let args = std::fs::read_to_string(ws.join("args.txt")).unwrap();
+    let runs: Vec<&str> = args.lines().collect();
+    assert_eq!(runs.len(), 3, "{args}");
+    assert!(runs.iter().all(|r| r.contains("-timeout=10")), "{args}");
+    for (run, seed) in runs.iter().zip(["-seed=1 ", "-seed=1001 ", "-seed=2 "]) {
+        assert!(run.contains(seed), "{seed}: {args}");
+    }
+    let corpora = std::fs::read_to_string(ws.join("corpora.txt")).unwrap();
+    let corpora: Vec<&str> = corpora.lines().collect();
+    assert_eq!(corpora[0], corpora[1], "trial 1 goes on from its corpus");
+    assert_ne!(corpora[1], corpora[2]);
+    let json = std::fs::read_to_string(ws.join("bench/results.json")).unwrap();
+    let results: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let row = &results["time_to_bug"][0];
+    assert_eq!(row["bug"], "e1000e-head-outside-ring");
+    let trials = row["trials_seconds"].as_array().unwrap();
+    assert!(trials.iter().all(|t| t.is_number()), "{row}");
+    assert_eq!(row["other_crashes"], 1, "{row}");
+    // The other crash is a finding of its own, triaged with the bug selected.
+    let tail: Vec<&str> = stdout.trim_end().lines().rev().take(2).collect();
+    assert!(
+        tail[1].starts_with("bench: 1 finding(s) in time-to-bug trials"),
+        "{stdout}"
+    );
+    assert!(
+        tail[0].starts_with("  reentrancy:e1000e->e1000e:")
+            && tail[0].contains("and planted e1000e-head-outside-ring")
+            && tail[0].ends_with(
+                "-> fuzz/findings/bench/e1000e/model-edges/planted-e1000e-head-outside-ring/crash-other.qtest"
+            ),
+        "{stdout}"
+    );
+}

@@ -73,14 +73,22 @@ pub trait Context {
     /// On error the parts that could not be read are zero.
     #[track_caller]
     fn dma_read(&mut self, addr: u64, buf: &mut [u8]) -> Result<(), DmaError>;
-    /// [`dma_read`](Self::dma_read), except that when the bytes are guest RAM nothing has
-    /// written this input (no program write, device write or DMA fill: zeros), it may leave
-    /// `buf` as it was and answer `Ok(true)`. For a device that moves bulk data and treats
-    /// zeros specially (a disk that stores no zero sectors), so that it neither copies nor
-    /// scans them. Otherwise `buf` is read as by `dma_read` and the answer is `Ok(false)`.
+    /// [`dma_read`](Self::dma_read) for a device that moves bulk data and treats zeros
+    /// specially (a disk that stores no zero sectors), so that it neither copies nor scans
+    /// bytes known to be zeros: where the read yields zeros without reading memory — guest RAM
+    /// nothing has written this input (no program write, device write or DMA fill), or every
+    /// byte while the device's bus mastering is off — it may leave `buf` as it was and pass
+    /// that range of `buf` (in order, not empty) to `zeros` instead. Every other byte is read
+    /// as by `dma_read`, and the result is `dma_read`'s. The default reads everything.
     #[track_caller]
-    fn dma_read_unwritten(&mut self, addr: u64, buf: &mut [u8]) -> Result<bool, DmaError> {
-        self.dma_read(addr, buf).map(|()| false)
+    fn dma_read_sparse(
+        &mut self,
+        addr: u64,
+        buf: &mut [u8],
+        zeros: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> Result<(), DmaError> {
+        let _ = zeros;
+        self.dma_read(addr, buf)
     }
     /// Write guest memory as the device's bus master (through normal dispatch and the guard).
     #[track_caller]

@@ -9,6 +9,7 @@
 //! device wrote it, or when a lazy DMA fill supplied it — so fills happen once per byte.
 
 use std::fmt;
+use std::ops::Range;
 
 /// Page size of the sparse RAM.
 pub const PAGE_SIZE: usize = 4096;
@@ -195,6 +196,33 @@ impl GuestRam {
         });
     }
 
+    /// [`read`](Self::read), except that the parts of `buf` on pages nothing wrote since the
+    /// last reset (zeros) are left as they were and their ranges in `buf` are passed to
+    /// `zeros` instead: adjacent ones as one range, in order. Bytes outside RAM are not
+    /// touched or passed.
+    pub fn read_sparse(&self, addr: u64, buf: &mut [u8], zeros: &mut dyn FnMut(Range<usize>)) {
+        let mut pending: Option<Range<usize>> = None;
+        self.for_each_chunk(addr, buf.len(), |page, off, range| {
+            match &self.pages[page] {
+                Some(p) => {
+                    let dst = &mut buf[range];
+                    dst.copy_from_slice(&p.data[off..off + dst.len()]);
+                }
+                None => match &mut pending {
+                    Some(z) if z.end == range.start => z.end = range.end,
+                    _ => {
+                        if let Some(z) = pending.replace(range) {
+                            zeros(z);
+                        }
+                    }
+                },
+            }
+        });
+        if let Some(z) = pending {
+            zeros(z);
+        }
+    }
+
     /// Write bytes at `addr` and mark them defined. Bytes outside RAM are dropped. Stops at the
     /// first page the budget does not allow.
     pub fn write(&mut self, addr: u64, data: &[u8]) -> Result<(), RamBudgetExhausted> {
@@ -239,23 +267,6 @@ impl GuestRam {
             set_bits(&mut p.defined, off, n);
         }
         Ok(())
-    }
-
-    /// Whether `addr..addr+len` (not empty) lies in RAM on pages nothing wrote since the last
-    /// reset: it reads as zeros, and has no defined byte.
-    pub fn is_unwritten(&self, addr: u64, len: usize) -> bool {
-        let Some(rel) = addr.checked_sub(self.base) else {
-            return false;
-        };
-        let Some(end) = rel.checked_add(len as u64) else {
-            return false;
-        };
-        if len == 0 || end > self.size {
-            return false;
-        }
-        let first = (rel / PAGE_SIZE as u64) as usize;
-        let last = ((end - 1) / PAGE_SIZE as u64) as usize;
-        self.pages[first..=last].iter().all(Option::is_none)
     }
 
     /// Whether any byte of `addr..addr+len` is RAM but not yet defined (what
@@ -472,22 +483,58 @@ mod tests {
         assert_eq!(ram.undefined_ranges(0xffc, 8), vec![0..2, 6..8]);
     }
 
+    /// `read_sparse` of `len` bytes at `addr` into a buffer of 0xee: the buffer and the zero
+    /// ranges it passed.
+    fn sparse(ram: &GuestRam, addr: u64, len: usize) -> (Vec<u8>, Vec<Range<usize>>) {
+        let mut buf = vec![0xee; len];
+        let mut zeros = Vec::new();
+        ram.read_sparse(addr, &mut buf, &mut |r| zeros.push(r));
+        (buf, zeros)
+    }
+
     #[test]
-    fn unwritten_means_no_page_written_since_the_reset() {
+    #[allow(clippy::single_range_in_vec_init, reason = "lists of ranges, not of indices")]
+    fn sparse_reads_skip_exactly_the_pages_nothing_wrote_since_the_reset() {
         let mut ram = GuestRam::at(0x1_0000, 0x4000, 8);
-        assert!(ram.is_unwritten(0x1_0000, 0x4000));
-        assert!(!ram.is_unwritten(0x1_0000, 0), "an empty range is not");
-        assert!(!ram.is_unwritten(0xffff, 2), "below RAM");
-        assert!(!ram.is_unwritten(0x1_3fff, 2), "past its end");
-        ram.write(0x1_2fff, &[0]).unwrap();
-        assert!(!ram.is_unwritten(0x1_2000, 0x1000), "a written zero counts");
-        assert!(
-            !ram.is_unwritten(0x1_1fff, 2),
-            "the range reaches the written page"
+        assert_eq!(
+            sparse(&ram, 0x1_0000, 0x4000).1,
+            vec![0..0x4000],
+            "one merged range"
         );
-        assert!(ram.is_unwritten(0x1_0000, 0x2000) && ram.is_unwritten(0x1_3000, 0x1000));
+        assert_eq!(
+            sparse(&ram, 0x1_0000, 0).1,
+            vec![],
+            "an empty read passes nothing"
+        );
+        assert_eq!(
+            sparse(&ram, 0xfffe, 4),
+            (vec![0xee, 0xee, 0xee, 0xee], vec![2..4]),
+            "below RAM: untouched and not passed"
+        );
+        ram.write(0x1_2fff, &[7]).unwrap();
+        ram.write(0x1_1000, &[0]).unwrap();
+        let (buf, zeros) = sparse(&ram, 0x1_0ffe, 0x2004);
+        assert_eq!(
+            zeros,
+            vec![0..2, 0x2002..0x2004],
+            "written pages are read, zeros too"
+        );
+        assert_eq!(buf[..2], [0xee, 0xee]);
+        assert!(buf[2..0x2001].iter().all(|&b| b == 0));
+        assert_eq!(buf[0x2001..], [7, 0xee, 0xee]);
+        let mut plain = vec![0xee; 0x2004];
+        ram.read(0x1_0ffe, &mut plain);
+        assert_eq!(
+            plain[2..0x2002],
+            buf[2..0x2002],
+            "what it reads, read reads"
+        );
         ram.reset();
-        assert!(ram.is_unwritten(0x1_0000, 0x4000));
+        assert_eq!(
+            sparse(&ram, 0x1_0000, 0x4000).1,
+            vec![0..0x4000],
+            "a reset forgets"
+        );
     }
 
     #[test]

@@ -13,9 +13,9 @@ use harness::target::{MachineProfile, Target};
 
 /// A DMA-capable PCI device: BAR0 is 256 bytes of dword registers.
 /// 0x00 DMA address, 0x04 DMA length, 0x08 go (1 = copy RAM[addr..] into the
-/// scratch buffer, 2 = write the scratch buffer to addr, 3 = as 1 through `dma_read_unwritten`
-/// into a buffer of 0xEE bytes: result 0x200 when it answered "unwritten"), 0x0c last DMA
-/// result code,
+/// scratch buffer, 2 = write the scratch buffer to addr, 3 = as 1 through `dma_read_sparse`
+/// into a buffer of 0xEE bytes: the result code plus 0x1000 per byte it passed as zeros), 0x0c
+/// last DMA result code,
 /// 0x10 timer deadline (arms timer 0), 0x14 timer fire count, 0x18 spin (loop forever),
 /// 0x1c IRQ level, 0x20.. scratch (readable), 0x24 re-arm delay (the timer re-arms itself
 /// that long after each expiry).
@@ -146,10 +146,11 @@ impl Device for Dma {
             }
             0x08 if value == 3 => {
                 let mut buf = vec![0xeeu8; self.len as usize];
-                self.result = match ctx.dma_read_unwritten(u64::from(self.addr), &mut buf) {
-                    Ok(true) => 0x200,
-                    r => code(r.map(|_| ())),
-                };
+                let mut zeros = 0;
+                let r = ctx.dma_read_sparse(u64::from(self.addr), &mut buf, &mut |r| {
+                    zeros += r.len() as u32;
+                });
+                self.result = code(r) + 0x1000 * zeros;
                 self.scratch[..buf.len()].copy_from_slice(&buf);
             }
             0x08 if value == 2 => {
@@ -463,9 +464,9 @@ fn dma_reads_of_unwritten_ram_are_filled_once_from_patterns() {
 }
 
 #[test]
-fn dma_reads_of_ram_nothing_wrote_can_answer_unwritten_without_copying() {
+fn sparse_dma_reads_pass_ram_nothing_wrote_as_zeros_without_copying() {
     let mut m = setup(ReentrancyMode::Guard);
-    let read_unwritten = |m: &mut Machine, addr: u64| {
+    let read_sparse = |m: &mut Machine, addr: u64| {
         m.write(Space::Memory, BAR, AccessSize::B4, addr);
         m.write(Space::Memory, BAR + 4, AccessSize::B4, 4);
         m.write(Space::Memory, BAR + 8, AccessSize::B4, 3);
@@ -475,21 +476,32 @@ fn dma_reads_of_ram_nothing_wrote_can_answer_unwritten_without_copying() {
         )
     };
     assert_eq!(
-        read_unwritten(&mut m, 0x3000),
-        (0x200, 0xeeee_eeee),
-        "unwritten: the buffer is left as it was"
+        read_sparse(&mut m, 0x3000),
+        (0x4001, 0xeeee_eeee),
+        "unwritten: the buffer is left as it was, all four bytes passed"
     );
-    m.write_bulk(0x3ff0, &[0]);
+    m.write_bulk(0x3ff0, &[0x11]);
     assert_eq!(
-        read_unwritten(&mut m, 0x3000),
+        read_sparse(&mut m, 0x3000),
         (1, 0),
         "a write anywhere on the page: read"
     );
+    assert_eq!(
+        read_sparse(&mut m, 0x3ffe),
+        (0x2001, 0xeeee_0000),
+        "across pages: the written one read, the other passed"
+    );
     m.add_dma_pattern(&[0x5a]);
     assert_eq!(
-        read_unwritten(&mut m, 0x5000),
+        read_sparse(&mut m, 0x5000),
         (1, 0x5a5a_5a5a),
         "a lazy fill comes first"
+    );
+    run(&mut m, "outl 0xcf8 0x80001004\noutw 0xcfc 0x2\n");
+    assert_eq!(
+        read_sparse(&mut m, 0x6000),
+        (0x4003, 0xeeee_eeee),
+        "without bus mastering: every byte passed as zero, and the error"
     );
 }
 

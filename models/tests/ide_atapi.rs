@@ -420,6 +420,11 @@ fn reset_after_cdrom_traffic_equals_a_fresh_machine() {
     packet(&mut m, &[0x1e, 0, 0, 0, 1], 0, 0);
     completed(&mut m);
     pio_command(&mut m, &[0x03, 0, 0, 0, 18]);
+    // A completed read leaves where the next one would start.
+    packet(&mut m, &[0x28, 0, 0, 0, 0, 16, 0, 0, 1], 0, 0x800);
+    send(&mut m, "clock_step");
+    assert_eq!(&data_block(&mut m)[..6], b"\x01CD001");
+    completed(&mut m);
     send(&mut m, "event piix3-ide 0x0002050000000000000001");
     send(&mut m, "outb 0x176 0xa0");
     send(&mut m, "outb 0x171 0x3");

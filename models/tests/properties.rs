@@ -4,6 +4,7 @@ mod common;
 use common::random_bytes;
 use fastrand::Rng;
 use harness::machine::{Machine, MachineOptions};
+use harness::observe::Observer;
 use harness::ops::{Op, encode};
 use harness::runner::Runner;
 
@@ -54,6 +55,54 @@ fn the_same_input_gives_the_same_outcome_and_state() {
                 "{}",
                 target.name
             );
+        }
+    }
+}
+
+/// A run watched by an observer takes the plain paths where an unwatched one takes shortcuts
+/// that skip what a record would show (a sparse DMA read leaves RAM nothing wrote uncopied):
+/// every input, a seed or random, must end the same both ways.
+#[test]
+fn watching_a_run_changes_nothing_in_it() {
+    let seeds_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/seeds");
+    for target in models::TARGETS {
+        let mut plain = Runner::new(target);
+        let mut watched = Runner::new(target);
+        watched.machine().observe(Some(Observer::default()));
+        let same = |case: &str, plain: &mut Runner, watched: &mut Runner| {
+            assert_eq!(
+                plain.machine().state_text(),
+                watched.machine().state_text(),
+                "{} {case}",
+                target.name
+            );
+        };
+        let mut seeds: Vec<_> = std::fs::read_dir(seeds_dir.join(target.name))
+            .expect("the target's seeds")
+            .map(|e| e.expect("a seed").path())
+            .collect();
+        seeds.sort();
+        for seed in seeds {
+            let text = std::fs::read_to_string(&seed).expect("a seed");
+            let cmds = harness::qtest::parse_trace(&text).expect("a valid seed");
+            assert_eq!(
+                plain.run_trace(&cmds).ok(),
+                watched.run_trace(&cmds).ok(),
+                "{}",
+                seed.display()
+            );
+            same(&seed.display().to_string(), &mut plain, &mut watched);
+        }
+        let mut rng = Rng::with_seed(99 ^ target.name.len() as u64);
+        for case in 0..200 {
+            let input = random_input(&mut rng);
+            assert_eq!(
+                plain.run_input(&input),
+                watched.run_input(&input),
+                "{} case {case}",
+                target.name
+            );
+            same(&format!("case {case}"), &mut plain, &mut watched);
         }
     }
 }

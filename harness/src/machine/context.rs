@@ -41,9 +41,16 @@ impl Context for DeviceCtx<'_> {
     }
 
     #[track_caller]
-    fn dma_read_unwritten(&mut self, addr: u64, buf: &mut [u8]) -> Result<bool, DmaError> {
+    fn dma_read_sparse(
+        &mut self,
+        addr: u64,
+        buf: &mut [u8],
+        zeros: &mut dyn FnMut(std::ops::Range<usize>),
+    ) -> Result<(), DmaError> {
         let dev = self.dev;
-        self.with_caller(Location::caller(), |m| m.dma_read_unwritten(dev, addr, buf))
+        self.with_caller(Location::caller(), |m| {
+            m.dma_read_sparse(dev, addr, buf, zeros)
+        })
     }
 
     #[track_caller]

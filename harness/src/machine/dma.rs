@@ -10,6 +10,7 @@ use crate::ids::DeviceId;
 use crate::observe::Entry;
 use crate::outcome::Signal;
 use crate::space::Backing;
+use std::ops::Range;
 use std::panic::Location;
 
 /// A DMA fill recorded for text conversion.
@@ -141,22 +142,22 @@ impl Machine {
         }
     }
 
-    /// A DMA read that leaves `buf` as it was and answers `Ok(true)` when the bytes are RAM
-    /// nothing wrote this input, after the lazy fill had its chance (`Context::dma_read_unwritten`).
-    /// With an observer installed it reads, so the record shows the bytes.
-    pub(super) fn dma_read_unwritten(
+    /// A DMA read that leaves the parts of `buf` that read as zeros without a copy (RAM pages
+    /// nothing wrote this input, after the lazy fill had its chance; everything without bus
+    /// mastering) as they were and passes their ranges to `zeros` (`Context::dma_read_sparse`).
+    /// With an observer installed it reads everything, so the record shows the bytes.
+    pub(super) fn dma_read_sparse(
         &mut self,
         dev: DeviceId,
         addr: u64,
         buf: &mut [u8],
-    ) -> Result<bool, DmaError> {
+        zeros: &mut dyn FnMut(Range<usize>),
+    ) -> Result<(), DmaError> {
         let len = buf.len();
         if self.observer.is_some() {
-            return self.dma(dev, addr, len, Some(buf), None).map(|()| false);
+            return self.dma(dev, addr, len, Some(buf), None);
         }
-        let mut unwritten = false;
-        self.dma_inner(dev, addr, len, Some(buf), None, Some(&mut unwritten))
-            .map(|()| unwritten)
+        self.dma_inner(dev, addr, len, Some(buf), None, Some(zeros))
     }
 
     /// Log a finished DMA transfer, with the watchpoints it touched; with watch-break on, a
@@ -207,7 +208,7 @@ impl Machine {
         len: usize,
         mut read_buf: Option<&mut [u8]>,
         write_data: Option<&[u8]>,
-        unwritten: Option<&mut bool>,
+        mut zeros: Option<&mut dyn FnMut(Range<usize>)>,
     ) -> Result<(), DmaError> {
         if !self
             .state
@@ -217,8 +218,10 @@ impl Machine {
             .copied()
             .unwrap_or(false)
         {
-            if let Some(b) = read_buf {
-                b.fill(0);
+            match (read_buf, zeros) {
+                (Some(b), Some(zeros)) if !b.is_empty() => zeros(0..b.len()),
+                (Some(b), _) => b.fill(0),
+                (None, _) => {}
             }
             return Err(DmaError::BusMasterDisabled);
         }
@@ -249,9 +252,9 @@ impl Machine {
             match (read_buf, write_data) {
                 (Some(b), _) => {
                     self.lazy_fill(addr, len);
-                    match unwritten {
-                        Some(flag) if self.ram.is_unwritten(addr, len) => *flag = true,
-                        _ => self.ram.read(addr, b),
+                    match zeros {
+                        Some(zeros) => self.ram.read_sparse(addr, b, zeros),
+                        None => self.ram.read(addr, b),
                     }
                 }
                 (None, Some(d)) => self.ram_write(addr, d),
@@ -299,7 +302,13 @@ impl Machine {
                     match (read_buf.as_deref_mut(), write_data) {
                         (Some(b), _) => {
                             self.lazy_fill(a, n);
-                            self.ram.read(a, &mut b[off..off + n]);
+                            let piece = &mut b[off..off + n];
+                            match zeros.as_deref_mut() {
+                                Some(zeros) => self.ram.read_sparse(a, piece, &mut |r| {
+                                    zeros(r.start + off..r.end + off);
+                                }),
+                                None => self.ram.read(a, piece),
+                            }
                         }
                         (None, Some(d)) => self.ram_write(a, &d[off..off + n]),
                         (None, None) => {}

@@ -73,7 +73,7 @@ const DMA_CHUNK_BYTES: usize = 64 * 1024;
 static ZEROS: [u8; DMA_CHUNK_BYTES] = [0; DMA_CHUNK_BYTES];
 
 /// An ATA hard disk on a [`Disk`].
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct AtaDisk {
     pub(super) core: DriveCore,
     disk: Disk,
@@ -98,6 +98,23 @@ pub(crate) struct AtaDisk {
     /// DMA data between guest memory and the disk.
     scratch: Scratch,
 }
+
+harness::clone_by_field!(AtaDisk {
+    core,
+    disk,
+    power_on_fault,
+    geometry,
+    translation,
+    smart_enabled,
+    smart_autosave,
+    selftests,
+    selftest_kinds,
+    mult_sectors,
+    req_sectors,
+    remaining,
+    lba48,
+    scratch,
+});
 
 impl AtaDisk {
     /// A hard disk on `disk`, failing `fault` from power-on, as drive `number`.
@@ -553,14 +570,21 @@ impl AtaDisk {
                     let first = lba + done / SECTOR_SIZE as u64;
                     if write {
                         // The segments cover `bytes`: the cursor writes every byte of the
-                        // chunk (or answers that the memory is unwritten and the chunk unused).
-                        let chunk = self.scratch.take(len);
+                        // chunk, except memory nothing wrote, which the mask names by
+                        // sector (a 64 KiB chunk has 128) and nothing copies or scans.
+                        let (chunk, known_zero) = self
+                            .scratch
+                            .gather_sparse(len, |buf, zeros| cursor.get_sparse(ctx, buf, zeros));
                         // A partial last sector (only the planted partial-table path) is not
                         // written.
-                        if cursor.get_unless_unwritten(ctx, chunk) {
-                            self.disk.write_zeros(first, (len / SECTOR_SIZE) as u64)?;
+                        let whole = len / SECTOR_SIZE;
+                        let every = u128::MAX
+                            .checked_shr(u128::BITS - whole as u32)
+                            .unwrap_or(0);
+                        if known_zero == every {
+                            self.disk.write_zeros(first, whole as u64)?;
                         } else {
-                            self.disk.write_run(first, chunk)?;
+                            self.disk.write_run_sparse(first, chunk, known_zero)?;
                         }
                     } else if self
                         .disk

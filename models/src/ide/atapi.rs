@@ -248,7 +248,7 @@ struct Sense {
 }
 
 /// An ATAPI CD-ROM drive (QEMU's names in brackets).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct AtapiCd {
     pub(super) core: DriveCore,
     power_on_medium: Option<Medium>,
@@ -282,6 +282,27 @@ pub(crate) struct AtapiCd {
     /// Position in the reply data, or in the current sector [`io_buffer_index`].
     buf_index: usize,
 }
+
+harness::clone_by_field!(AtapiCd {
+    core,
+    power_on_medium,
+    medium,
+    tray_open,
+    locked,
+    changed,
+    new_media,
+    eject_request,
+    sense,
+    fault,
+    power_on_fault,
+    dma,
+    xfer_left,
+    elementary,
+    reading,
+    read_lba,
+    sector_size,
+    buf_index,
+});
 
 impl AtapiCd {
     /// A CD-ROM drive holding `medium`, failing `fault` from power-on, as drive `number`.
@@ -332,6 +353,9 @@ impl AtapiCd {
         self.new_media = false;
         self.eject_request = false;
         self.fault = self.power_on_fault;
+        // A soft reset keeps the next read's sector (QEMU's `ide_reset` leaves `lba`); it is
+        // not seen until a read sets it again, but a powered-on drive must equal a new one.
+        self.read_lba = 0;
     }
 
     /// Make `fault` the failing sector.

@@ -137,13 +137,16 @@ const EMPTY_CHUNK: Slots = [0; CHUNK_SECTORS];
 /// The data lives in one arena of sector slots (no allocation per sector, and a reset keeps the
 /// arena's memory for the next input); a map of 128-sector chunks says which slot holds which
 /// sector. A chunk with no sector stored is not kept.
-#[derive(Clone, Default)]
+#[derive(Default)]
 struct Overlay {
     chunks: BTreeMap<u64, Slots>,
     data: Vec<[u8; SECTOR_SIZE]>,
     /// Slots of `data` no sector uses (sectors that were zeroed again).
     free: Vec<u16>,
 }
+
+// `clone_from` keeps the arena's memory (a checkpoint's overlay is usually empty).
+harness::clone_by_field!(Overlay { chunks, data, free });
 
 impl Overlay {
     /// Sectors stored.
@@ -214,7 +217,14 @@ impl Overlay {
     /// Store the whole sectors of `data` from sector `lba` on, in order; an all-zero sector is
     /// dropped instead unless `keep_zeros`. A new sector past [`OVERLAY_MAX_SECTORS`] fails
     /// with the ones before it stored.
-    fn store_run(&mut self, lba: u64, data: &[u8], keep_zeros: bool) -> Result<(), IoError> {
+    /// `known_zero(i)` says sector `i` of `data` is zeros without looking at it.
+    fn store_run(
+        &mut self,
+        lba: u64,
+        data: &[u8],
+        keep_zeros: bool,
+        known_zero: impl Fn(usize) -> bool,
+    ) -> Result<(), IoError> {
         let mut sectors = data.chunks_exact(SECTOR_SIZE);
         let mut at = lba;
         while sectors.len() != 0 {
@@ -222,8 +232,13 @@ impl Overlay {
             let first = (at % CHUNK_SECTORS as u64) as usize;
             let take = (CHUNK_SECTORS - first).min(sectors.len());
             let mut slots = self.chunks.remove(&chunk).unwrap_or(EMPTY_CHUNK);
-            let stored =
-                self.store_in_chunk(&mut slots[first..first + take], &mut sectors, keep_zeros);
+            let done = (at - lba) as usize;
+            let stored = self.store_in_chunk(
+                &mut slots[first..first + take],
+                &mut sectors,
+                keep_zeros,
+                |i| known_zero(done + i),
+            );
             if slots.iter().fold(0, |any, slot| any | slot) != 0 {
                 self.chunks.insert(chunk, slots);
             }
@@ -239,9 +254,10 @@ impl Overlay {
         slots: &mut [u16],
         sectors: &mut std::slice::ChunksExact<'_, u8>,
         keep_zeros: bool,
+        known_zero: impl Fn(usize) -> bool,
     ) -> Result<(), IoError> {
-        for (slot, sector) in slots.iter_mut().zip(sectors) {
-            let drop = !keep_zeros && is_zero(sector);
+        for (i, (slot, sector)) in slots.iter_mut().zip(sectors).enumerate() {
+            let drop = !keep_zeros && (known_zero(i) || is_zero(sector));
             match (*slot, drop) {
                 (0, true) => {}
                 (used, true) => {
@@ -250,14 +266,19 @@ impl Overlay {
                 }
                 (0, false) => {
                     let index = match self.free.pop() {
-                        Some(index) => index,
+                        Some(index) => {
+                            self.data[usize::from(index)].copy_from_slice(sector);
+                            index
+                        }
                         None if self.data.len() < OVERLAY_MAX_SECTORS => {
-                            self.data.push([0; SECTOR_SIZE]);
+                            let Ok(sector) = <&[u8; SECTOR_SIZE]>::try_from(sector) else {
+                                return Err(IoError::Io);
+                            };
+                            self.data.push(*sector);
                             (self.data.len() - 1) as u16
                         }
                         None => return Err(IoError::NoSpace),
                     };
-                    self.data[usize::from(index)].copy_from_slice(sector);
                     *slot = index + 1;
                 }
                 (used, false) => self.data[usize::from(used - 1)].copy_from_slice(sector),
@@ -301,7 +322,7 @@ pub enum ImageMode {
 }
 
 /// A disk's contents: a base (zeros, or an image file) under an overlay of written sectors.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Disk {
     sectors: u64,
     base: Option<Arc<ImageFile>>,
@@ -309,6 +330,14 @@ pub struct Disk {
     overlay: Overlay,
     fault: Option<Fault>,
 }
+
+harness::clone_by_field!(Disk {
+    sectors,
+    base,
+    writable,
+    overlay,
+    fault,
+});
 
 impl Disk {
     /// A sparse in-memory disk of `sectors` sectors reading zeros until written.
@@ -418,7 +447,8 @@ impl Disk {
         if data.len() != SECTOR_SIZE {
             return Err(IoError::Io);
         }
-        self.overlay.store_run(lba, data, self.base.is_some())
+        self.overlay
+            .store_run(lba, data, self.base.is_some(), |_| false)
     }
 
     /// Write the whole sectors of `data` from sector `lba` on (a partial last sector is not
@@ -430,7 +460,33 @@ impl Disk {
         // Zeros on a disk without an image (what a DMA from untouched memory writes) are not
         // stored: the sectors written there before go.
         let whole = &data[..count as usize * SECTOR_SIZE];
-        self.overlay.store_run(lba, whole, self.base.is_some())
+        self.overlay
+            .store_run(lba, whole, self.base.is_some(), |_| false)
+    }
+
+    /// [`write_run`](Self::write_run), where bit `i` of `known_zero` says sector `i` of
+    /// `data` is zeros whatever `data` holds there (as [`Scratch`](super::scratch) gathers
+    /// it): on a disk without an image it is dropped unread; over an image it is zeroed in
+    /// `data` and stored.
+    pub fn write_run_sparse(
+        &mut self,
+        lba: u64,
+        data: &mut [u8],
+        known_zero: u128,
+    ) -> Result<(), IoError> {
+        let count = (data.len() / SECTOR_SIZE) as u64;
+        self.check(lba, count, true)?;
+        let whole = &mut data[..count as usize * SECTOR_SIZE];
+        let named = |i: usize| i < u128::BITS as usize && known_zero >> i & 1 != 0;
+        if self.base.is_some() {
+            for (i, sector) in whole.chunks_exact_mut(SECTOR_SIZE).enumerate() {
+                if named(i) {
+                    sector.fill(0);
+                }
+            }
+            return self.overlay.store_run(lba, whole, true, |_| false);
+        }
+        self.overlay.store_run(lba, whole, false, named)
     }
 
     /// [`write_run`](Self::write_run) of `count` sectors of zeros.
@@ -442,7 +498,8 @@ impl Disk {
         }
         // Over an image, zeros are stored: they hide what the image holds there.
         for at in lba..lba + count {
-            self.overlay.store_run(at, &[0; SECTOR_SIZE], true)?;
+            self.overlay
+                .store_run(at, &[0; SECTOR_SIZE], true, |_| false)?;
         }
         Ok(())
     }

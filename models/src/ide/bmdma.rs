@@ -124,27 +124,24 @@ impl<'a> Cursor<'a> {
         });
     }
 
-    /// Read `buf.len()` bytes of memory at the cursor, or answer `true` with `buf` as it was
-    /// when they are all RAM nothing wrote (zeros: `Context::dma_read_unwritten`).
-    pub fn get_unless_unwritten(&mut self, ctx: &mut dyn Context, buf: &mut [u8]) -> bool {
-        // Pieces before the first written one are left as they were until it is found.
-        let mut zeros_up_to = Some(0);
+    /// Read `buf.len()` bytes of memory at the cursor, except the parts that are zeros without
+    /// a copy (`Context::dma_read_sparse`): those are left as they were and their ranges in
+    /// `buf` pushed onto `zeros`, in order, adjacent ones merged.
+    pub fn get_sparse(
+        &mut self,
+        ctx: &mut dyn Context,
+        buf: &mut [u8],
+        zeros: &mut Vec<std::ops::Range<usize>>,
+    ) {
         self.walk(buf.len(), |addr, start, end| {
-            let piece = &mut buf[start..end];
-            match zeros_up_to {
-                Some(_) if ctx.dma_read_unwritten(addr, piece) == Ok(true) => {
-                    zeros_up_to = Some(end);
+            let _ = ctx.dma_read_sparse(addr, &mut buf[start..end], &mut |r| {
+                let r = start + r.start..start + r.end;
+                match zeros.last_mut() {
+                    Some(last) if last.end == r.start => last.end = r.end,
+                    _ => zeros.push(r),
                 }
-                Some(zeros) => {
-                    buf[..zeros].fill(0);
-                    zeros_up_to = None;
-                }
-                None => {
-                    let _ = ctx.dma_read(addr, piece);
-                }
-            }
+            });
         });
-        zeros_up_to.is_some()
     }
 }
 

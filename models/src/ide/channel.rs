@@ -56,7 +56,7 @@ enum ShortTable {
 }
 
 /// One channel. See the [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Channel {
     /// 0 primary, 1 secondary: also the IRQ pin and the timer number.
     index: u8,
@@ -73,6 +73,18 @@ pub(crate) struct Channel {
     pending: Option<(usize, Pending)>,
     planted: Planted,
 }
+
+harness::clone_by_field!(Channel {
+    index,
+    units,
+    selected,
+    devctl,
+    intrq,
+    bm,
+    dma,
+    pending,
+    planted,
+});
 
 impl Channel {
     /// Channel `index` with `drives` (master, slave), in its power-on state.

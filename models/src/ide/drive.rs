@@ -102,8 +102,19 @@ pub(super) enum DmaKind {
 }
 
 /// A drive's PIO buffer.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(PartialEq, Eq)]
 pub(super) struct IoBuffer(Box<[u8; IO_BUFFER_SIZE]>);
+
+/// `clone_from` copies into the buffer it has.
+impl Clone for IoBuffer {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        self.0.copy_from_slice(&source.0[..]);
+    }
+}
 
 impl IoBuffer {
     fn new() -> Self {
@@ -181,7 +192,7 @@ impl Default for Pio {
 
 /// The state every drive has: its buffer and PIO window, its IDENTIFY block and the settings of
 /// SET FEATURES.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct DriveCore {
     pub io: IoBuffer,
     pub pio: Pio,
@@ -195,6 +206,15 @@ pub(super) struct DriveCore {
     /// The planted bugs the device was built with.
     pub planted: Planted,
 }
+
+harness::clone_by_field!(DriveCore {
+    io,
+    pio,
+    number,
+    identify,
+    write_cache,
+    planted,
+});
 
 impl DriveCore {
     /// Drive `number`, in its power-on state.

@@ -11,12 +11,30 @@ use crate::planted_bug::Planted;
 use harness::device::Context;
 
 /// A drive: an ATA hard disk or an ATAPI CD-ROM.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Drive {
     /// An ATA hard disk.
     Disk(AtaDisk),
     /// An ATAPI CD-ROM drive.
     Cd(AtapiCd),
+}
+
+/// `clone_from` of the same kind of drive reuses its buffers (see `clone_by_field!`).
+impl Clone for Drive {
+    fn clone(&self) -> Self {
+        match self {
+            Drive::Disk(d) => Drive::Disk(d.clone()),
+            Drive::Cd(d) => Drive::Cd(d.clone()),
+        }
+    }
+
+    fn clone_from(&mut self, source: &Self) {
+        match (self, source) {
+            (Drive::Disk(to), Drive::Disk(from)) => to.clone_from(from),
+            (Drive::Cd(to), Drive::Cd(from)) => to.clone_from(from),
+            (to, from) => *to = from.clone(),
+        }
+    }
 }
 
 impl Drive {
@@ -175,11 +193,13 @@ impl Drive {
 }
 
 /// A unit slot: its registers, and the drive if one is attached.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct Unit {
     pub tf: Taskfile,
     pub drive: Option<Drive>,
 }
+
+harness::clone_by_field!(Unit { tf, drive });
 
 impl Unit {
     /// The signature kind of the slot: `None` without a drive, else whether it is a CD-ROM.
