@@ -17,82 +17,17 @@
 //! campaign can be measured piece by piece. Each exec/s figure keeps the empty target's rate
 //! from its own run, so ratios stay honest across merged runs.
 
+pub use crate::bench_config::{BenchConfig, TimeToBug};
 use crate::bench_corpora::Corpora;
 use crate::bench_findings::RunArtifacts;
+use crate::bench_libfuzzer::{dict_of, libfuzzer, stop_if_interrupted};
 use crate::bench_time_to_bug::{Leftovers, TrialBuild, time_to_bug};
 use crate::fuzz_build::{FuzzBuild, Instrument};
 use harness::runner::Runner;
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// What to measure.
-pub struct BenchConfig {
-    /// Workspace root.
-    pub root: PathBuf,
-    /// Seconds per libFuzzer exec/s measurement.
-    pub exec_seconds: u64,
-    /// Trials per planted bug.
-    pub trials: u32,
-    /// Time limit per trial in seconds.
-    pub trial_seconds: u64,
-    /// Skip the engine measurements (in-process figures only).
-    pub in_process_only: bool,
-    /// cargo-fuzz sanitizer.
-    pub sanitizer: String,
-    /// Targets to measure (`None`: all).
-    pub targets: Option<Vec<String>>,
-    /// Planted bugs to time (`None`: every bug of the measured targets; empty: none).
-    pub bugs: Option<Vec<String>>,
-    /// Trials run at once (each is one libFuzzer process).
-    pub jobs: usize,
-    /// The instrumentation configurations of this tree to build and measure (the first is the
-    /// one the single-build figures use).
-    pub instruments: Vec<Instrument>,
-    /// Another revision to build and measure side by side with this tree.
-    pub baseline: Option<String>,
-    /// How to build the baseline (every revision before `--instrument` existed built `full`).
-    pub baseline_instrument: Instrument,
-    /// Rounds of a side-by-side run: every build measured once per round, in turn.
-    pub rounds: u32,
-}
-
-impl BenchConfig {
-    /// Whether this run measures the per-target figures (exec/s, programs/s, minimisation):
-    /// not when it only names bugs to time (`--time-to-bug` without `--targets`).
-    fn measures_targets(&self) -> bool {
-        self.targets.is_some() || self.bugs.as_ref().is_none_or(Vec::is_empty)
-    }
-
-    fn wants_target(&self, name: &str) -> bool {
-        self.targets
-            .as_ref()
-            .is_none_or(|t| t.iter().any(|x| x == name))
-    }
-
-    /// Whether this run measures builds side by side (`--baseline`, or several
-    /// `--instrument`s).
-    fn side_by_side(&self) -> bool {
-        self.baseline.is_some() || self.instruments.len() > 1
-    }
-
-    /// The instrumentation of the single-build figures.
-    fn instrument(&self) -> Instrument {
-        self.instruments
-            .first()
-            .copied()
-            .unwrap_or(Instrument::DEFAULT)
-    }
-
-    fn wants_bug(&self, bug: &models::planted::PlantedBug) -> bool {
-        match &self.bugs {
-            Some(ids) => ids.iter().any(|x| x == bug.id),
-            None => self.wants_target(bug.target),
-        }
-    }
-}
 
 /// One exec/s figure.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -110,32 +45,6 @@ pub struct ExecRate {
     /// Seconds of the run.
     #[serde(default)]
     pub seconds: Option<u64>,
-    /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
-    /// runs were stamped). A `--targets` run replaces only its own rows.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub measured: String,
-}
-
-/// Time-to-bug for one planted bug.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TimeToBug {
-    /// Bug id.
-    pub bug: String,
-    /// Target fuzzed.
-    pub target: String,
-    /// Seconds to the crash for each trial that found it; `None` for a trial that did not.
-    #[serde(rename = "trials_seconds")]
-    pub trials: Vec<Option<f64>>,
-    /// Time limit of each trial.
-    #[serde(default)]
-    pub trial_limit_seconds: u64,
-    /// Crashes of the trials that were not the planted bug's finding (each triaged as a finding
-    /// of its own; the trial went on); `None`: a run from before they were told apart.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub other_crashes: Option<u32>,
-    /// The build of a side-by-side run (empty: the run's only build).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub build: String,
     /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
     /// runs were stamped). A `--targets` run replaces only its own rows.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -306,27 +215,6 @@ pub struct MinimizeFigure {
     pub seconds: f64,
 }
 
-impl TimeToBug {
-    fn found(&self) -> Vec<f64> {
-        let mut v: Vec<f64> = self.trials.iter().flatten().copied().collect();
-        v.sort_by(f64::total_cmp);
-        v
-    }
-    fn median(&self) -> Option<f64> {
-        let v = self.found();
-        if v.len() * 2 <= self.trials.len() {
-            return None; // fewer than half found: the median is a miss
-        }
-        let n = self.trials.len();
-        // Misses count as +inf, so with more than half found the median is a found value.
-        Some(if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v.get(n / 2).copied().unwrap_or(f64::INFINITY)) / 2.0
-        })
-    }
-}
-
 /// All results.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Results {
@@ -448,44 +336,6 @@ fn in_process_rate(target: &harness::target::Target) -> f64 {
         runs += inputs.len() as u64;
     }
     runs as f64 / start.elapsed().as_secs_f64()
-}
-
-/// Run one libFuzzer process (the built binary itself, so cargo's start-up is not timed);
-/// returns (wall seconds, stderr, exit success), or the bench's end when Ctrl-C stopped it
-/// ([`stop_if_interrupted`]).
-pub(crate) fn libfuzzer(
-    binary: &Path,
-    planted: Option<&str>,
-    corpus: &Path,
-    args: &[String],
-) -> Result<(f64, String, bool), String> {
-    let mut cmd = Command::new(binary);
-    cmd.env("DEVFUZZ_BUGS", planted.unwrap_or(""))
-        .arg(corpus)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let start = Instant::now();
-    let out = cmd
-        .output()
-        .map_err(|e| format!("{}: {e}", binary.display()))?;
-    let log = String::from_utf8_lossy(&out.stderr).into_owned();
-    // The run may end before the Ctrl-C handler's thread has noted the interrupt.
-    if was_interrupted(out.status, &log) {
-        return Err(interrupted_error());
-    }
-    stop_if_interrupted()?;
-    Ok((start.elapsed().as_secs_f64(), log, out.status.success()))
-}
-
-/// Whether a libFuzzer run ended because of SIGINT: it says so and exits with its
-/// `-interrupt_exit_code` (or, killed by the signal, has no code).
-fn was_interrupted(status: std::process::ExitStatus, log: &str) -> bool {
-    use std::os::unix::process::ExitStatusExt as _;
-    const SIGINT: i32 = 2;
-    status.signal() == Some(SIGINT)
-        || status.code() == Some(128 + SIGINT)
-        || log.contains("libFuzzer: run interrupted")
 }
 
 fn parse_exec_per_sec(log: &str) -> Option<f64> {
@@ -729,12 +579,6 @@ fn report_trials(cfg: &BenchConfig, r: &mut Results, prefix: &str, leftovers: Le
     );
 }
 
-/// The dictionary of `target` in this tree, if it has one.
-pub(crate) fn dict_of(root: &Path, target: &str) -> Option<PathBuf> {
-    let dict = root.join("fuzz/dicts").join(format!("{target}.dict"));
-    dict.is_file().then_some(dict)
-}
-
 /// Measure several builds in turn (`--baseline`, several `--instrument`s): per round, per
 /// target, each build runs once from the same seeds with the same dictionary and libFuzzer
 /// seed, the order of the builds rotating from round to round; then time-to-bug, trial by trial
@@ -908,22 +752,6 @@ fn load_average() -> String {
         .ok()
         .and_then(|s| s.split_whitespace().next().map(String::from))
         .unwrap_or_else(|| "?".into())
-}
-
-/// An error that ends the bench when Ctrl-C was pressed (the libFuzzer run it interrupted has
-/// stopped): its corpora are removed on the way out, nothing is written.
-fn stop_if_interrupted() -> Result<(), String> {
-    if crate::interrupt::interrupted() {
-        return Err(interrupted_error());
-    }
-    Ok(())
-}
-
-fn interrupted_error() -> String {
-    format!(
-        "bench interrupted: nothing written; crash files of the runs so far are in {}/",
-        crate::bench_findings::ARTIFACTS
-    )
 }
 
 /// The note on a run that stopped at a crash before its time was up.
@@ -1442,23 +1270,6 @@ mod tests {
         assert_eq!(parse_exec_per_sec("nothing"), None);
         assert_eq!(parse_peak_rss_mb(log), Some(31.0));
         assert_eq!(parse_peak_rss_mb("nothing"), None);
-    }
-
-    #[test]
-    fn a_run_stopped_by_ctrl_c_is_seen_as_such() {
-        use std::os::unix::process::ExitStatusExt as _;
-        let exited = |code: i32| std::process::ExitStatus::from_raw(code << 8);
-        assert!(was_interrupted(
-            exited(72),
-            "==7== libFuzzer: run interrupted; exiting"
-        ));
-        assert!(was_interrupted(exited(130), ""));
-        assert!(was_interrupted(std::process::ExitStatus::from_raw(2), ""));
-        assert!(!was_interrupted(
-            exited(1),
-            "==7== ERROR: libFuzzer: deadly signal"
-        ));
-        assert!(!was_interrupted(exited(0), "Done 100 runs"));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! planted bug's crash, start-ups included. It misses when its time is spent, after
 //! [`MAX_RUNS`] runs, or when a run fails without a crash file.
 
-use crate::bench::{BenchConfig, TimeToBug};
+use crate::bench_config::{BenchConfig, TimeToBug};
 use crate::bench_corpora::Corpora;
 use crate::bench_findings::{Replay, RunArtifacts};
 use harness::outcome::Outcome;
@@ -110,7 +110,7 @@ pub fn time_to_bug(
 ) -> Result<Vec<TimeToBug>, String> {
     let target = models::target(bug.target)
         .ok_or_else(|| format!("planted bug {} names unknown target {}", bug.id, bug.target))?;
-    let dict = crate::bench::dict_of(&cfg.root, bug.target);
+    let dict = crate::bench_libfuzzer::dict_of(&cfg.root, bug.target);
     let replay = Replay::from_env();
     let work = cfg.trials as usize * builds.len();
     let next = Mutex::new(0usize);
@@ -152,7 +152,7 @@ pub fn time_to_bug(
                 args.push(format!("-dict={}", dict.display()));
             }
             let (secs, log, ok) =
-                crate::bench::libfuzzer(&build.binary, Some(bug.id), &corpus, &args)?;
+                crate::bench_libfuzzer::libfuzzer(&build.binary, Some(bug.id), &corpus, &args)?;
             spent += secs;
             if ok {
                 return Ok(None); // the time is up

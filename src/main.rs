@@ -13,8 +13,10 @@ macro_rules! say {
 
 mod baseline;
 mod bench;
+mod bench_config;
 mod bench_corpora;
 mod bench_findings;
+mod bench_libfuzzer;
 mod bench_time_to_bug;
 mod campaign;
 mod convert;

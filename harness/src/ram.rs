@@ -493,7 +493,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::single_range_in_vec_init, reason = "lists of ranges, not of indices")]
+    #[allow(
+        clippy::single_range_in_vec_init,
+        reason = "lists of ranges, not of indices"
+    )]
     fn sparse_reads_skip_exactly_the_pages_nothing_wrote_since_the_reset() {
         let mut ram = GuestRam::at(0x1_0000, 0x4000, 8);
         assert_eq!(

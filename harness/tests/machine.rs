@@ -1041,3 +1041,46 @@ fn register_pieces_of_a_dma_are_not_a_hang_however_many() {
     run(&mut m, &dma_from_other_registers());
     assert_eq!(m.read(Space::Memory, BAR + 0x0c, AccessSize::B4), 1);
 }
+
+#[test]
+fn no_dma_into_ram_starts_once_the_input_work_is_spent() {
+    // SETUP, then the three register writes of a 16-byte RAM read (address, length, go): the
+    // go write's own call is the unit that spends a budget of `after_setup + 3`.
+    let mut free = Machine::new(
+        build,
+        MachineOptions {
+            work_per_input: u64::MAX,
+            ..MachineOptions::default()
+        },
+    );
+    run(&mut free, SETUP);
+    let after_setup = free.work_spent();
+    let read_ram = |work_per_input: u64| {
+        let mut m = Machine::new(
+            build,
+            MachineOptions {
+                work_per_input,
+                ..MachineOptions::default()
+            },
+        );
+        run(&mut m, SETUP);
+        m.write_bulk(0x100, &[0x11; 16]);
+        m.write(Space::Memory, BAR, AccessSize::B4, 0x100);
+        m.write(Space::Memory, BAR + 4, AccessSize::B4, 16);
+        m.write(Space::Memory, BAR + 8, AccessSize::B4, 1);
+        let stop = m.stop_reason();
+        let result = m.read(Space::Memory, BAR + 0x0c, AccessSize::B4);
+        let first = m.read(Space::Memory, BAR + 0x20, AccessSize::B4);
+        (result, first, stop)
+    };
+    assert_eq!(
+        read_ram(after_setup + 4),
+        (1, 0x1111_1111, None),
+        "a unit left: it moves"
+    );
+    assert_eq!(
+        read_ram(after_setup + 3),
+        (5, 0xffff_ffff, Some(StopReason::WorkBudget)),
+        "spent: Budget, all-ones, and the input ends"
+    );
+}

@@ -606,3 +606,35 @@ fn reset_after_disk_traffic_equals_a_fresh_machine() {
     send(&mut m, "clock_step");
     assert_eq!(send(&mut m, "inw 0x1f0"), "OK 0x0000");
 }
+
+#[test]
+fn a_dma_write_cut_by_the_input_work_budget_fails_its_request() {
+    // WRITE DMA of 256 sectors through two 64 KiB PRD entries; each 64 KiB moved costs 64 work
+    // units. With room for the first half only, the machine cuts the second and the drive
+    // aborts the request instead of walking on (the input would end after this operation).
+    let write_256 = |work_per_input: Option<u64>| {
+        let opts = MachineOptions {
+            work_per_input: work_per_input.unwrap_or(u64::MAX),
+            ..MachineOptions::default()
+        };
+        let mut m = Machine::new(models::pc::build, opts);
+        enable_ide(&mut m);
+        prd_table(&mut m, 0x1000, &[(0x20000, 0, false), (0x30000, 0, true)]);
+        send(&mut m, "write 0x20000 0x4 0x11223344");
+        taskfile(&mut m, 0, 0);
+        let before = m.work_spent();
+        run_dma(&mut m, 0xca);
+        let status = send(&mut m, "inb 0x1f7");
+        let error = send(&mut m, "inb 0x1f1");
+        (before, status, error, m.stop_reason())
+    };
+    let (before, status, error, stop) = write_256(None);
+    assert_eq!((status.as_str(), stop), ("OK 0x0050", None), "{error}");
+    let (_, status, error, stop) = write_256(Some(before + 40));
+    assert_eq!(
+        (status.as_str(), error.as_str()),
+        ("OK 0x0041", "OK 0x0004"),
+        "ERR and ABRT, as for any failed DMA request"
+    );
+    assert_eq!(stop, Some(harness::machine::StopReason::WorkBudget));
+}

@@ -232,6 +232,16 @@ impl Machine {
             let at = self.state.dma.caller.unwrap_or_else(Location::caller);
             self.charge(units, at);
         }
+        // Once the input's work is spent no more data moves: the transfer stops here (the rest
+        // of a read is all-ones) and the input ends after this operation, as a transfer into
+        // device registers does piece by piece below. One READ DMA EXT is 32 MiB otherwise.
+        if len != 0 && self.input_budget_spent() {
+            if let Some(b) = read_buf {
+                b.fill(0xff);
+            }
+            self.state.stop.get_or_insert(StopReason::WorkBudget);
+            return Err(DmaError::Budget);
+        }
         let first = self.state.bus.mem.lookup(addr);
         if let Some(seg) = first
             && let Backing::Device(owner, region) = seg.backing

@@ -268,11 +268,27 @@ impl Command {
         }
     }
 
-    /// Send the command's bytes ([`Command::for_each_byte`]) to `flash`.
-    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+    /// Write the command's bytes ([`Command::for_each_byte`]) to `bytes`; returns how many.
+    fn write_bytes(&self, seg_offset: u64, bytes: &mut [u8; spi_nor::HEADER_MAX]) -> usize {
+        let mut len = 0;
+        self.for_each_byte(seg_offset, |b| {
+            bytes[len] = b;
+            len += 1;
+        });
+        len
+    }
+
+    /// Note where QEMU's controller clocks other dummy cycles for this command than `flash`
+    /// takes.
+    fn note_dummy_cycles(&self, ctx: &mut dyn Context, flash: &SpiNor) {
         if self.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(self.opcode) {
             ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
         }
+    }
+
+    /// Send the command's bytes ([`Command::for_each_byte`]) to `flash`.
+    fn send(&self, ctx: &mut dyn Context, flash: &mut SpiNor, seg_offset: u64) {
+        self.note_dummy_cycles(ctx, flash);
         self.for_each_byte(seg_offset, |b| {
             flash.transfer(ctx, b);
         });
@@ -280,7 +296,7 @@ impl Command {
 }
 
 /// The FMC with its flashes. See the [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Fmc {
     soc: Soc,
     regs: [u32; REG_COUNT],
@@ -301,6 +317,20 @@ pub struct Fmc {
     /// Planted bugs this FMC was built with (kept across resets).
     planted: Planted,
 }
+
+harness::clone_by_field!(Fmc {
+    soc,
+    regs,
+    segments,
+    flashes,
+    dma_left,
+    qemu_asserts,
+    irq_level,
+    window_base,
+    dram_base,
+    debug_log,
+    planted,
+});
 
 impl Fmc {
     /// A powered-on FMC. It takes the planted bugs `config.planted`, its flashes
@@ -862,31 +892,52 @@ impl Fmc {
             run.fill(NO_FLASH);
             return;
         };
+        // The flash is idle (its chip select is not held: see `write_ce_ctrl`). An array read
+        // changes nothing that decides how the flash takes the next command.
+        let reads_array = flash.read_address_len(command.opcode).is_some();
+        let streams = reads_array
+            && command.sends_whole_address()
+            && flash.read_address_len(command.opcode) == Some(command.width)
+            && command.dummies >= u32::from(flash.dummy_bytes_of(command.opcode));
+        let qemu_dummies_differ =
+            command.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(command.opcode);
+        if reads_array && !streams {
+            flash.read_transactions(ctx, run, unit, |i, ctx, bytes| {
+                if qemu_dummies_differ {
+                    ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+                }
+                command.write_bytes(seg_offset + (i * unit) as u64, bytes)
+            });
+            return;
+        }
+        let mut bytes = [0; spi_nor::HEADER_MAX];
         let mut done = 0;
         while done < run.len() {
             let at = seg_offset + done as u64;
-            let before = flash.fingerprint();
-            command.send(ctx, flash, at);
-            if command.sends_whole_address()
-                && flash.read_address_len(command.opcode) == Some(command.width)
-                && flash.reading_array()
-            {
+            // Only another command can leave the flash unchanged (an array read is addressed).
+            let before = (!reads_array).then(|| flash.fingerprint());
+            if !reads_array {
+                command.note_dummy_cycles(ctx, flash);
+            } else if qemu_dummies_differ {
+                ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
+            }
+            let len = command.write_bytes(at, &mut bytes);
+            let n = if streams {
                 let span = if command.width == 3 {
                     (0x0100_0000 - at % 0x0100_0000) as usize
                 } else {
                     usize::MAX
                 };
-                let n = (run.len() - done).min(span);
-                flash.read_stream(ctx, &mut run[done..done + n]);
-                flash.deselect(ctx);
-                done += n;
-                continue;
-            }
-            let n = unit.min(run.len() - done);
-            flash.read_stream(ctx, &mut run[done..done + n]);
-            flash.deselect(ctx);
+                (run.len() - done).min(span)
+            } else {
+                unit.min(run.len() - done)
+            };
+            flash.read_transaction(ctx, &bytes[..len], &mut run[done..done + n]);
             done += n;
-            if !flash.addressed() && flash.fingerprint() == before {
+            if let Some(before) = before
+                && !flash.addressed()
+                && flash.fingerprint() == before
+            {
                 // The unit just read, again and again: doubling copies.
                 let tail = &mut run[done - n..];
                 let mut filled = n;
@@ -1052,10 +1103,7 @@ impl Fmc {
                 self.dma_flash_read(ctx, flash, data);
                 budget_spent |= ctx.dma_write(dram, data) == Err(DmaError::Budget);
             }
-            let sum = data
-                .chunks_exact(4)
-                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
-                .fold(self.reg(DMA_CHECKSUM), u32::wrapping_add);
+            let sum = self.reg(DMA_CHECKSUM).wrapping_add(word_sum(data));
             self.set(DMA_CHECKSUM, sum);
             self.set(
                 DMA_FLASH_ADDR,
@@ -1116,6 +1164,25 @@ impl Fmc {
             ctx.set_irq(IRQ_PIN, level);
         }
     }
+}
+
+/// The wrapping sum of the little-endian words of `data` (a multiple of 4 bytes long), as the
+/// DMA checksum adds them. In blocks of 64 words: an instrumented loop runs once per block.
+fn word_sum(data: &[u8]) -> u32 {
+    const BLOCK_WORDS: usize = 64;
+    let mut lanes = [0u32; BLOCK_WORDS];
+    let mut blocks = data.chunks_exact(4 * BLOCK_WORDS);
+    for block in &mut blocks {
+        for (lane, w) in lanes.iter_mut().zip(block.chunks_exact(4)) {
+            *lane = lane.wrapping_add(u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+        }
+    }
+    blocks
+        .remainder()
+        .chunks_exact(4)
+        .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]))
+        .chain(lanes)
+        .fold(0, u32::wrapping_add)
 }
 
 fn ctrl_reg(cs: usize) -> u64 {
@@ -1800,6 +1867,24 @@ mod tests {
             }
             prop_assert_eq!(durable(&a), durable(&b.fmc));
         }
+    }
+
+    #[test]
+    fn word_sum_adds_every_word_wrapping() {
+        let data: Vec<u8> = (0..4096u32 + 12)
+            .map(|i| ((i * 37) ^ (i >> 3)) as u8)
+            .collect();
+        for len in (0..=data.len()).step_by(4) {
+            let words = data[..len]
+                .chunks_exact(4)
+                .map(|w| u32::from_le_bytes([w[0], w[1], w[2], w[3]]));
+            assert_eq!(
+                word_sum(&data[..len]),
+                words.fold(0, u32::wrapping_add),
+                "{len}"
+            );
+        }
+        assert_eq!(word_sum(&[0xFF; 4096]), 0xFFFF_FC00, "wraps");
     }
 
     #[test]

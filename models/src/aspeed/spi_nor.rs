@@ -72,6 +72,8 @@ const SECTOR: usize = SECTOR_SIZE as usize;
 const CMD_BUF_LEN: usize = 8;
 /// Bytes RDID returns before the flash goes quiet (m25p80's SPI_NOR_MAX_ID_LEN).
 const ID_LEN: usize = 6;
+/// Reads of at most this many bytes in one transaction are answered byte by byte.
+const SHORT_READ: usize = 16;
 /// MISO while the flash does not drive data (command, address and dummy phases).
 const IDLE_OUT: u8 = 0x00;
 
@@ -265,6 +267,13 @@ impl FlashPart {
     }
 }
 
+/// Whether every byte of `data` is zero: compared with a block of zeros (a byte loop here
+/// would be instrumented in fuzz builds; the comparison is a library call).
+fn all_zero(data: &[u8]) -> bool {
+    const ZEROS: [u8; 1024] = [0; 1024];
+    data.chunks(ZEROS.len()).all(|c| c == &ZEROS[..c.len()])
+}
+
 // ---- SFDP (JESD216) ----------------------------------------------------------------------------
 
 /// The SFDP space repeats every this many bytes: QEMU's m25p80 indexes its 256-byte tables
@@ -346,19 +355,29 @@ fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
 
 // ---- contents --------------------------------------------------------------------------------
 
+/// Sectors per chunk of the sector table (see [`Storage`]): the square root of the largest
+/// part's 16384 sectors, so that a first write copies as few entries as possible.
+const CHUNK_SECTORS: usize = 128;
+
+/// One sector's bytes, shared copy-on-write.
+type Sector = Arc<[u8; SECTOR]>;
+/// [`CHUNK_SECTORS`] sectors of the table; `None` where a sector is pristine.
+type Chunk = [Option<Sector>; CHUNK_SECTORS];
+
 /// Sparse contents: 4 KiB sectors materialised on first program; an absent sector reads as its
 /// pristine bytes (the image's, else erased 0xFF).
 ///
-/// The sector table and the sectors are shared copy-on-write (`Arc`): the machine clones every
-/// device a fuzz input entered to restore its checkpoint, and a 64 MiB part's table is 16384
-/// entries. A clone now costs two reference counts; an input that programs or erases copies
-/// the table once and each sector it changes.
+/// The sector table is two-level and shared copy-on-write (`Arc`) at each level: the machine
+/// clones every device a fuzz input entered to restore its checkpoint, and a 64 MiB part has
+/// 16384 sectors. A clone costs a reference count; the first program or erase of an input
+/// copies the table of chunks and the chunk it touches (not the 16384 sectors' entries), and
+/// each sector it changes.
 #[derive(Clone)]
 struct Storage {
-    sectors: Arc<Vec<Option<Arc<[u8; SECTOR]>>>>,
-    /// Sectors that may differ from pristine (each listed once), for a fast reset.
-    touched: Vec<u32>,
-    touched_bits: Vec<u64>,
+    /// Chunk `i` holds sectors `i * CHUNK_SECTORS..`; `None` where all of them are pristine.
+    chunks: Arc<Vec<Option<Arc<Chunk>>>>,
+    /// The part's sectors (a multiple of [`CHUNK_SECTORS`] on every part).
+    sector_count: usize,
     image: Option<Arc<[u8]>>,
     /// Counts programs and erases (bookkeeping: tells a caller the contents may have changed).
     generation: u64,
@@ -368,25 +387,26 @@ impl fmt::Debug for Storage {
     /// Lists the materialised sectors with a content digest.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut map = f.debug_map();
-        for (i, s) in self.sectors.iter().enumerate() {
-            if let Some(s) = s {
-                let digest = s.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-                    (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-                });
-                map.entry(
-                    &format_args!("{:#x}", i * SECTOR),
-                    &format_args!("{digest:016x}"),
-                );
-            }
+        for (i, s) in self.sectors() {
+            let digest = s.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+                (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+            });
+            map.entry(
+                &format_args!("{:#x}", i * SECTOR),
+                &format_args!("{digest:016x}"),
+            );
         }
         map.finish()
     }
 }
 
-/// Equal contents (the list of touched sectors is bookkeeping for [`Storage::reset`]).
+/// Equal contents: the same sectors materialised with the same bytes (a chunk of pristine
+/// sectors equals an absent one; the generation is bookkeeping).
 impl PartialEq for Storage {
     fn eq(&self, other: &Self) -> bool {
-        self.sectors == other.sectors && self.image == other.image
+        self.sector_count == other.sector_count
+            && self.image == other.image
+            && self.sectors().eq(other.sectors())
     }
 }
 
@@ -395,24 +415,37 @@ impl Eq for Storage {}
 impl Storage {
     /// No contents at all (a placeholder while the real ones are moved).
     fn empty() -> Self {
+        Self::new(0, None)
+    }
+
+    fn new(size: u32, image: Option<Arc<[u8]>>) -> Self {
+        let sector_count = (size / SECTOR_SIZE) as usize;
         Self {
-            sectors: Arc::new(Vec::new()),
-            touched: Vec::new(),
-            touched_bits: Vec::new(),
-            image: None,
+            chunks: Arc::new(vec![None; sector_count.div_ceil(CHUNK_SECTORS)]),
+            sector_count,
+            image,
             generation: 0,
         }
     }
 
-    fn new(size: u32, image: Option<Arc<[u8]>>) -> Self {
-        let n = (size / SECTOR_SIZE) as usize;
-        Self {
-            sectors: Arc::new(vec![None; n]),
-            touched: Vec::new(),
-            touched_bits: vec![0; n.div_ceil(64)],
-            image,
-            generation: 0,
-        }
+    /// The materialised sectors, in order, with their indices.
+    fn sectors(&self) -> impl Iterator<Item = (usize, &[u8; SECTOR])> {
+        self.chunks
+            .iter()
+            .enumerate()
+            .filter_map(|(c, chunk)| Some((c, chunk.as_ref()?)))
+            .flat_map(|(c, chunk)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .filter_map(move |(i, s)| Some((c * CHUNK_SECTORS + i, &**s.as_ref()?)))
+            })
+    }
+
+    /// Sector `index`, if materialised (`None` also past the part).
+    fn sector(&self, index: usize) -> Option<&[u8; SECTOR]> {
+        let chunk = self.chunks.get(index / CHUNK_SECTORS)?.as_ref()?;
+        chunk[index % CHUNK_SECTORS].as_deref()
     }
 
     fn pristine(&self, addr: u32) -> u8 {
@@ -425,10 +458,9 @@ impl Storage {
 
     /// The byte at `addr` (inside the part).
     fn byte(&self, addr: u32) -> u8 {
-        let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
-        match self.sectors.get(index) {
-            Some(Some(sector)) => sector[offset],
-            _ => self.pristine(addr),
+        match self.sector((addr / SECTOR_SIZE) as usize) {
+            Some(sector) => sector[addr as usize % SECTOR],
+            None => self.pristine(addr),
         }
     }
 
@@ -442,9 +474,9 @@ impl Storage {
                 .min(buf.len() - done)
                 .min((size - addr) as usize);
             let out = &mut buf[done..done + n];
-            match self.sectors.get((addr / SECTOR_SIZE) as usize) {
-                Some(Some(sector)) => out.copy_from_slice(&sector[offset..offset + n]),
-                _ => {
+            match self.sector((addr / SECTOR_SIZE) as usize) {
+                Some(sector) => out.copy_from_slice(&sector[offset..offset + n]),
+                None => {
                     let image = self.image.as_deref().unwrap_or(&[]);
                     let start = (addr as usize).min(image.len());
                     let from_image = image.len().saturating_sub(start).min(n);
@@ -461,26 +493,29 @@ impl Storage {
     /// trusting that `addr` lies inside the part.
     fn byte_unwrapped(&self, addr: u32) -> u8 {
         let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
-        match &self.sectors[index] {
-            Some(sector) => sector[offset],
+        match &self.chunks[index / CHUNK_SECTORS] {
+            Some(chunk) => match &chunk[index % CHUNK_SECTORS] {
+                Some(sector) => sector[offset],
+                None => self.pristine(addr),
+            },
             None => self.pristine(addr),
         }
     }
 
-    fn touch(&mut self, index: usize) {
-        let (word, bit) = (index / 64, 1u64 << (index % 64));
-        if let Some(w) = self.touched_bits.get_mut(word)
-            && *w & bit == 0
-        {
-            *w |= bit;
-            self.touched.push(index as u32);
-        }
+    /// The table entry of sector `index` (inside the part), its chunk copied if shared.
+    fn entry_mut(&mut self, index: usize) -> &mut Option<Sector> {
+        let chunk = Arc::make_mut(&mut self.chunks)[index / CHUNK_SECTORS]
+            .get_or_insert_with(|| Arc::new([const { None }; CHUNK_SECTORS]));
+        &mut Arc::make_mut(chunk)[index % CHUNK_SECTORS]
     }
 
     /// The sector holding `addr`, materialised from its pristine bytes.
     fn sector_mut(&mut self, addr: u32) -> Option<&mut [u8; SECTOR]> {
         let index = (addr / SECTOR_SIZE) as usize;
-        if self.sectors.get(index)?.is_none() {
+        if index >= self.sector_count {
+            return None;
+        }
+        if self.sector(index).is_none() {
             let base = index as u32 * SECTOR_SIZE;
             let mut sector = [0xFF; SECTOR];
             if self.image.is_some() {
@@ -488,12 +523,9 @@ impl Storage {
                     *b = self.pristine(base + i as u32);
                 }
             }
-            Arc::make_mut(&mut self.sectors)[index] = Some(Arc::new(sector));
-            self.touch(index);
+            *self.entry_mut(index) = Some(Arc::new(sector));
         }
-        Arc::make_mut(&mut self.sectors)[index]
-            .as_mut()
-            .map(Arc::make_mut)
+        self.entry_mut(index).as_mut().map(Arc::make_mut)
     }
 
     /// Program `data` at `addr` (inside the part, not crossing a page): bits only go 1 -> 0.
@@ -520,7 +552,7 @@ impl Storage {
         latched: &[u64; 4],
     ) {
         let index = (addr / SECTOR_SIZE) as usize;
-        if self.sectors[index].is_none() {
+        if self.chunks[index / CHUNK_SECTORS].is_none() {
             let _ = self.sector_mut(addr);
         }
         self.program(addr, data, latched);
@@ -531,28 +563,47 @@ impl Storage {
         self.generation += 1;
         let first = (start / SECTOR_SIZE) as usize;
         let count = (len / SECTOR_SIZE) as usize;
-        for index in first..first.saturating_add(count).min(self.sectors.len()) {
+        for index in first..first.saturating_add(count).min(self.sector_count) {
             if self.image.is_some() {
-                Arc::make_mut(&mut self.sectors)[index] = Some(Arc::new([0xFF; SECTOR]));
-                self.touch(index);
-            } else if self.sectors[index].is_some() {
-                Arc::make_mut(&mut self.sectors)[index] = None;
+                *self.entry_mut(index) = Some(Arc::new([0xFF; SECTOR]));
+            } else if self.sector(index).is_some() {
+                *self.entry_mut(index) = None;
             }
         }
     }
 
     /// Back to the pristine contents.
     fn reset(&mut self) {
-        if !self.touched.is_empty() {
-            let sectors = Arc::make_mut(&mut self.sectors);
-            for index in self.touched.drain(..) {
-                if let Some(s) = sectors.get_mut(index as usize) {
-                    *s = None;
-                }
-            }
+        if self.chunks.iter().any(Option::is_some) {
+            *self = Self::new(self.sector_count as u32 * SECTOR_SIZE, self.image.take());
         }
-        self.touched_bits.fill(0);
         self.generation = 0;
+    }
+}
+
+/// The longest header [`SpiNor::read_transactions`] takes: an opcode, four address bytes and
+/// up to seven dummy bytes (the FMC's command modes).
+pub const HEADER_MAX: usize = 12;
+
+/// An array read transaction [`SpiNor::read_array_at_once`] takes in one step (see
+/// [`SpiNor::array_read`]).
+struct ArrayRead {
+    cmd: u8,
+    /// Header bytes after the opcode, and bytes read.
+    sent: usize,
+    rx_len: usize,
+    /// Address bytes, and where the data starts in the bytes after the opcode.
+    addr_len: usize,
+    data_at: usize,
+    /// The part's size.
+    size: u32,
+}
+
+impl ArrayRead {
+    /// Whether a transaction of `header` then `rx_len` bytes has this one's shape (then, on
+    /// a flash in the same state, this one's plan holds for it).
+    fn fits(&self, header: &[u8], rx_len: usize) -> bool {
+        header.first() == Some(&self.cmd) && header.len() == self.sent + 1 && rx_len == self.rx_len
     }
 }
 
@@ -629,7 +680,7 @@ const ADDRESS_WRAP: Bug = Bug::of(PLANTED, 1);
 
 /// A SPI-NOR flash: a byte-wide full-duplex state machine behind a chip select. See the
 /// [module documentation](self).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct SpiNor {
     part: FlashPart,
     storage: Storage,
@@ -667,6 +718,33 @@ pub struct SpiNor {
     /// Planted bugs this flash was built with (kept across resets).
     planted: Planted,
 }
+
+harness::clone_by_field!(SpiNor {
+    part,
+    storage,
+    status,
+    qemu_keeps_wel,
+    config,
+    nvcr,
+    vcr,
+    evcr,
+    four_byte,
+    ear,
+    reset_enabled,
+    phase,
+    cmd,
+    buf,
+    pos,
+    len,
+    dummy_left,
+    reg_loop,
+    cur_addr,
+    addressed,
+    page,
+    page_latched,
+    page_addr,
+    planted,
+});
 
 impl SpiNor {
     /// A fresh part, erased or holding `image` (bytes past the part's size are ignored, a
@@ -906,6 +984,145 @@ impl SpiNor {
         }
     }
 
+    /// One whole transaction from `header` on: `header` clocked out, then `rx.len()` bytes
+    /// clocked in while zeros go out, then the chip select deasserted. Exactly what `transfer`
+    /// on each byte of `header`, [`SpiNor::read_stream`] of `rx` and [`SpiNor::deselect`] do
+    /// (the same answers, state, choices noted and canaries); an array read command from idle,
+    /// which the FMC's read modes and its DMA send once per word, is taken in one step.
+    pub fn read_transaction(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) {
+        match self.array_read(header, rx.len()) {
+            Some(read) => self.read_array_at_once(ctx, &read, header, rx),
+            None => {
+                for &b in header {
+                    self.transfer(ctx, b);
+                }
+                self.read_stream(ctx, rx);
+                self.deselect(ctx);
+            }
+        }
+    }
+
+    /// [`SpiNor::read_transaction`] on each `unit` bytes of `rx` in turn, with the header
+    /// `header(i, ctx, bytes)` writes into `bytes` (returning its length) for the `i`th. The
+    /// FMC's command modes send one command per word; from one word to the next only the
+    /// address changes, and an array read changes nothing that decides how the flash takes
+    /// the next one, so what the command decides is worked out once.
+    pub fn read_transactions(
+        &mut self,
+        ctx: &mut dyn Context,
+        rx: &mut [u8],
+        unit: usize,
+        mut header: impl FnMut(usize, &mut dyn Context, &mut [u8; HEADER_MAX]) -> usize,
+    ) {
+        let mut bytes = [0; HEADER_MAX];
+        let mut read: Option<ArrayRead> = None;
+        for (i, rx) in rx.chunks_mut(unit.max(1)).enumerate() {
+            let len = header(i, ctx, &mut bytes);
+            let header = &bytes[..len];
+            if !read.as_ref().is_some_and(|r| r.fits(header, rx.len())) {
+                read = self.array_read(header, rx.len());
+            }
+            match &read {
+                Some(r) => self.read_array_at_once(ctx, r, header, rx),
+                None => self.read_transaction(ctx, header, rx),
+            }
+        }
+    }
+
+    /// What an array read transaction of `header` then `rx_len` bytes does, when
+    /// [`SpiNor::read_array_at_once`] can take it: the flash is idle, `header` starts with an
+    /// array read command and the transaction reaches that command's data phase (and, with a
+    /// planted bug on, the bug needs nothing the byte path alone does: a wrapped address, a
+    /// dummy phase that fits the command buffer).
+    fn array_read(&self, header: &[u8], rx_len: usize) -> Option<ArrayRead> {
+        let (&cmd, sent) = header.split_first()?;
+        let addr_len = self.read_address_len(cmd)?;
+        let data_at = addr_len + usize::from(self.dummy_bytes_of(cmd));
+        let takes = self.phase == Phase::Idle
+            && sent.len() + rx_len >= data_at
+            && !self.planted_wrap()
+            && !(self.planted.on(COMMAND_BUFFER) && data_at > CMD_BUF_LEN);
+        takes.then_some(ArrayRead {
+            cmd,
+            sent: sent.len(),
+            rx_len,
+            addr_len,
+            data_at,
+            size: self.part.size(),
+        })
+    }
+
+    /// The transaction `read` describes, in one step: exactly what the byte path of
+    /// [`SpiNor::read_transaction`] does, up to and with its deselect.
+    fn read_array_at_once(
+        &mut self,
+        ctx: &mut dyn Context,
+        read: &ArrayRead,
+        header: &[u8],
+        rx: &mut [u8],
+    ) {
+        let &ArrayRead {
+            cmd,
+            addr_len,
+            data_at,
+            size,
+            ..
+        } = read;
+        let sent = &header[1..];
+        // What `decode` does for a read command (none needs WEL).
+        tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        self.cmd = cmd;
+        self.reset_enabled = false;
+        self.addressed = true;
+        // The bytes clocked after the opcode: `sent`, then zeros while `rx` is read.
+        let tx = |k: usize| sent.get(k).copied().unwrap_or(0);
+        let mut addr = 0u32;
+        for k in 0..addr_len {
+            self.buf[k] = tx(k);
+            addr = (addr << 8) | u32::from(tx(k));
+        }
+        if addr_len == 3 {
+            addr |= u32::from(self.ear) << 24;
+        }
+        let mask = size - 1;
+        self.cur_addr = addr & mask;
+        tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {addr_len} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
+        if self.planted.on(COMMAND_BUFFER) {
+            COMMAND_BUFFER.reached(ctx);
+            // PLANTED BUG `m25p80-command-buffer` (see `dummy_byte`): here the dummy bytes fit.
+            for k in addr_len..data_at {
+                self.buf[k] = tx(k);
+            }
+        }
+        // Dummy bytes clocked by the read, as `read_stream` notes them.
+        for _ in sent.len().max(addr_len)..data_at {
+            ctx.note_choice(CHOICE_DUMMY_BYTES);
+        }
+        // Data bytes: those clocked out with `sent` are read and go unanswered, then `rx`'s.
+        for _ in data_at..sent.len() {
+            tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {:#04x}", self.cur_addr, self.storage.byte(self.cur_addr));
+            self.cur_addr = self.cur_addr.wrapping_add(1) & mask;
+        }
+        let idle = data_at.saturating_sub(sent.len());
+        if rx.len() <= SHORT_READ {
+            // A DMA word: byte by byte (filling a few bytes would call memset twice).
+            for (i, out) in rx.iter_mut().enumerate() {
+                *out = match i.checked_sub(idle) {
+                    None => IDLE_OUT,
+                    Some(d) => self
+                        .storage
+                        .byte(self.cur_addr.wrapping_add(d as u32) & mask),
+                };
+            }
+        } else {
+            rx[..idle].fill(IDLE_OUT);
+            self.storage.read_into(self.cur_addr, size, &mut rx[idle..]);
+        }
+        self.cur_addr = self.cur_addr.wrapping_add((rx.len() - idle) as u32) & mask;
+        // The deselect: the flash stays idle (`pos`, `len`, `dummy_left` were not used).
+        tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
+    }
+
     /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do,
     /// with the long phases done in bulk.
     pub fn write_stream(&mut self, ctx: &mut dyn Context, data: &[u8]) {
@@ -918,7 +1135,7 @@ impl SpiNor {
                     rest.len()
                 }
                 Phase::Ignore => {
-                    if rest.iter().any(|&b| b != 0) {
+                    if !all_zero(rest) {
                         ctx.note_choice(CHOICE_IGNORED_UNTIL_DESELECT);
                     }
                     rest.len()
@@ -1690,6 +1907,17 @@ mod tests {
     }
 
     #[test]
+    fn all_zero_looks_at_every_byte() {
+        let mut data = vec![0u8; 3000];
+        assert!(all_zero(&data) && all_zero(&[]));
+        for i in [0, 1023, 1024, 2999] {
+            data[i] = 1;
+            assert!(!all_zero(&data), "{i}");
+            data[i] = 0;
+        }
+    }
+
+    #[test]
     fn reset_equals_fresh() {
         for part in FlashPart::ALL {
             let fresh = SpiNor::new(part, None);
@@ -1704,6 +1932,42 @@ mod tests {
             f.reset();
             assert_eq!(f, fresh, "{}", part.name());
         }
+    }
+
+    #[test]
+    fn writes_in_other_chunks_leave_the_checkpoint_and_are_undone_by_restore_and_reset() {
+        // Sectors 0, 130 (the second chunk of the table) and the part's last one.
+        let addrs = [0x0000_0010u32, 130 * SECTOR_SIZE + 0x20, (64 << 20) - 0x100];
+        let fresh = SpiNor::new(FlashPart::Mx66u51235f, Some(Arc::from(vec![0x11u8; 5000])));
+        let checkpoint = fresh.clone();
+        let mut f = checkpoint.clone();
+        for (i, addr) in addrs.into_iter().enumerate() {
+            xfer(&mut f, &[WREN], 0);
+            let a = addr.to_be_bytes();
+            xfer(&mut f, &[PP4, a[0], a[1], a[2], a[3], 0x40 + i as u8], 0);
+        }
+        xfer(&mut f, &[WREN], 0);
+        xfer(&mut f, &[BE_4K, 0, 0x10, 0], 0); // sector 1: an image sector erased
+        assert_eq!(
+            addrs.map(|a| f.peek(a)),
+            [0x00, 0x41, 0x42],
+            "AND with 0x11 / 0xFF"
+        );
+        assert_eq!(f.peek(0x1000), 0xFF);
+        assert_ne!(f, fresh);
+        assert_eq!(
+            checkpoint, fresh,
+            "copy-on-write: the checkpoint is untouched"
+        );
+        assert_eq!(addrs.map(|a| checkpoint.peek(a)), [0x11, 0xFF, 0xFF]);
+        let mut restored = f.clone();
+        restored.clone_from(&checkpoint);
+        assert_eq!(restored, fresh);
+        assert_eq!(format!("{restored:?}"), format!("{fresh:?}"));
+        f.reset();
+        assert_eq!(f, fresh);
+        assert_eq!(format!("{f:?}"), format!("{fresh:?}"));
+        assert_eq!(addrs.map(|a| f.peek(a)), [0x11, 0xFF, 0xFF]);
     }
 
     /// One round of the stream property: a command with its header bytes, then a stream of
@@ -1763,6 +2027,156 @@ mod tests {
                 b.deselect(&mut TestContext::default());
             }
             prop_assert_eq!(a, b);
+        }
+    }
+
+    /// One step of the transaction property: a set-up command sent byte by byte to both flashes
+    /// (`Err`), or a transaction (`Ok`): its header (a command, then address, dummy or data
+    /// bytes, zeros and low addresses often) and how many bytes it reads.
+    fn transaction_step() -> impl Strategy<Value = Result<(Vec<u8>, usize), Vec<u8>>> {
+        let opcodes = vec![
+            READ, READ4, FAST_READ, FAST_READ4, DOR, DOR4, QOR, QOR4, DIOR, DIOR4, QIOR, QIOR4,
+            RDSFDP, RDSR, RDID, WREN, PP, BE_4K, 0x00,
+        ];
+        let byte = prop_oneof![Just(0u8), Just(1), any::<u8>()];
+        let transaction = (
+            (
+                prop::sample::select(opcodes),
+                prop::collection::vec(byte.clone(), 0..12),
+            )
+                .prop_map(|(op, rest)| [vec![op], rest].concat()),
+            prop::sample::select(vec![0usize, 1, 2, 3, 4, 5, 6, 8, 9, 16, 300, 5000]),
+        );
+        let setup = prop_oneof![
+            Just(vec![WREN]),
+            Just(vec![EN4B]),
+            Just(vec![EX4B]),
+            Just(vec![RSTEN]),
+            byte.clone().prop_map(|c| vec![WRSR, 0, c]),
+            byte.clone().prop_map(|e| vec![WREAR, e]),
+            byte.clone().prop_map(|v| vec![WRVCR, v]),
+            prop::collection::vec(byte, 5..12).prop_map(|b| [vec![PP4], b].concat()),
+        ];
+        prop_oneof![3 => transaction.prop_map(Ok), 1 => setup.prop_map(Err)]
+    }
+
+    /// The byte path of [`SpiNor::read_transaction`]: what it must do.
+    fn transaction_byte_by_byte(
+        f: &mut SpiNor,
+        ctx: &mut TestContext,
+        header: &[u8],
+        rx: &mut [u8],
+    ) {
+        for &b in header {
+            f.transfer(ctx, b);
+        }
+        f.read_stream(ctx, rx);
+        f.deselect(ctx);
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea0), ..Config::default() })]
+        /// With either flash planted bug on too (a build with `planted-bugs`): the
+        /// command-buffer bug panics in the same transactions, the canaries count the same.
+        #[test]
+        fn read_transactions_do_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            planted in prop::sample::select(vec![0u32, 1, 2]),
+            steps in prop::collection::vec(transaction_step(), 1..60),
+        ) {
+            let image: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect();
+            let mut a = SpiNor::with_planted(part, Some(Arc::from(image)), Planted::from_bits(planted));
+            let mut b = a.clone();
+            let (mut ca, mut cb) = (TestContext::default(), TestContext::default());
+            for (i, step) in steps.iter().enumerate() {
+                match step {
+                    Err(setup) => {
+                        // (With the address-wrap bug on, a program past the part panics.)
+                        let panicked = [&mut a, &mut b].map(|f| {
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                xfer(f, setup, 0);
+                            }))
+                            .is_err()
+                        });
+                        if panicked[0] {
+                            break;
+                        }
+                    }
+                    Ok((header, n)) => {
+                        let (mut ra, mut rb) = (vec![0xA5; *n], vec![0x5A; *n]);
+                        let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            a.read_transaction(&mut ca, header, &mut ra)
+                        }));
+                        let slow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            transaction_byte_by_byte(&mut b, &mut cb, header, &mut rb)
+                        }));
+                        prop_assert_eq!(fast.is_err(), slow.is_err(), "step {}: {:02x?}", i, header);
+                        prop_assert_eq!(&ca.canaries, &cb.canaries, "step {}: {:02x?}", i, header);
+                        prop_assert_eq!(&ca.choices, &cb.choices, "step {}: {:02x?}", i, header);
+                        if fast.is_err() {
+                            break;
+                        }
+                        prop_assert_eq!(ra, rb, "step {}: {:02x?} read {}", i, header, n);
+                        prop_assert_eq!(&a, &b, "step {}: {:02x?} read {}", i, header, n);
+                    }
+                }
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea1), ..Config::default() })]
+        /// Runs of transactions as the FMC's command modes send them (one per unit, the
+        /// address bytes counting up), on flashes set up as in the property above.
+        #[test]
+        fn read_transaction_runs_do_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            planted in prop::sample::select(vec![0u32, 1, 2]),
+            setup in prop::collection::vec(transaction_step(), 0..20),
+            runs in prop::collection::vec(
+                (transaction_step(), prop::sample::select(vec![1usize, 2, 3, 4, 8]), 0usize..70),
+                1..8,
+            ),
+        ) {
+            let image: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect();
+            let mut a = SpiNor::with_planted(part, Some(Arc::from(image)), Planted::from_bits(planted));
+            for step in setup.iter().chain(runs.iter().map(|r| &r.0)).filter_map(|s| s.as_ref().err()) {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| xfer(&mut a, step, 0))).is_err() {
+                    return Ok(());
+                }
+            }
+            let mut b = a.clone();
+            let (mut ca, mut cb) = (TestContext::default(), TestContext::default());
+            for (run, (step, unit, len)) in runs.iter().enumerate() {
+                let Ok((template, _)) = step else { continue };
+                let template = &template[..template.len().min(HEADER_MAX)];
+                let header = |i: usize, bytes: &mut [u8; HEADER_MAX]| {
+                    bytes[..template.len()].copy_from_slice(template);
+                    for (k, b) in bytes[1..template.len().min(4)].iter_mut().enumerate() {
+                        *b = b.wrapping_add(((i * unit) >> (8 * (2 - k))) as u8);
+                    }
+                    template.len()
+                };
+                let (mut ra, mut rb) = (vec![0xA5; *len], vec![0x5A; *len]);
+                let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    a.read_transactions(&mut ca, &mut ra, *unit, |i, _, bytes| header(i, bytes));
+                }));
+                let slow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut bytes = [0; HEADER_MAX];
+                    for (i, rx) in rb.chunks_mut(*unit).enumerate() {
+                        let n = header(i, &mut bytes);
+                        transaction_byte_by_byte(&mut b, &mut cb, &bytes[..n], rx);
+                    }
+                }));
+                prop_assert_eq!(fast.is_err(), slow.is_err(), "run {}: {:02x?}", run, template);
+                prop_assert_eq!(&ca.canaries, &cb.canaries, "run {}: {:02x?}", run, template);
+                prop_assert_eq!(&ca.choices, &cb.choices, "run {}: {:02x?}", run, template);
+                if fast.is_err() {
+                    break;
+                }
+                prop_assert_eq!(ra, rb, "run {}: {:02x?} unit {}", run, template, unit);
+                prop_assert_eq!(&a, &b, "run {}: {:02x?} unit {}", run, template, unit);
+            }
         }
     }
 

@@ -598,6 +598,7 @@ impl AtaDisk {
                         cursor.put(ctx, chunk);
                     }
                     done += len as u64;
+                    cursor.budget_check()?;
                 }
             }
             DmaKind::Trim => {

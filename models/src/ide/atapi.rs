@@ -1207,7 +1207,7 @@ impl AtapiCd {
                         medium.read_run(lba, &mut chunk)?;
                         cursor.put(ctx, &chunk[..bytes as usize]);
                     }
-                    return Ok(());
+                    return cursor.budget_check();
                 }
                 let mut chunk = vec![0u8; count as usize * sector_size];
                 for (i, sector) in chunk.chunks_mut(sector_size).enumerate() {
@@ -1221,6 +1221,7 @@ impl AtapiCd {
                     }
                 }
                 cursor.put(ctx, &chunk[..bytes as usize]);
+                return cursor.budget_check();
             }
             DmaKind::Reply { .. } => {
                 let len = (bytes as usize).min(IO_BUFFER_SIZE);

@@ -465,7 +465,7 @@ impl Disk {
     }
 
     /// [`write_run`](Self::write_run), where bit `i` of `known_zero` says sector `i` of
-    /// `data` is zeros whatever `data` holds there (as [`Scratch`](super::scratch) gathers
+    /// `data` is zeros whatever `data` holds there (as the IDE's DMA scratch buffer gathers
     /// it): on a disk without an image it is dropped unread; over an image it is zeroed in
     /// `data` and stored.
     pub fn write_run_sparse(

@@ -1,7 +1,8 @@
 //! The PIIX bus-master IDE function of one channel (facts §3.4): BMICOM, BMISTA, BMIDTP, and the
 //! walk of the Physical Region Descriptor table it performs for a DMA command.
 
-use harness::device::Context;
+use super::backend::IoError;
+use harness::device::{Context, DmaError};
 
 /// BMICOM: Start/Stop Bus Master (SSBM).
 pub const BM_CMD_START: u8 = 0x01;
@@ -77,6 +78,8 @@ pub struct Cursor<'a> {
     segs: &'a [Segment],
     index: usize,
     offset: u32,
+    /// A transfer stopped because the input's work is spent (`DmaError::Budget`).
+    out_of_budget: bool,
 }
 
 impl<'a> Cursor<'a> {
@@ -86,7 +89,24 @@ impl<'a> Cursor<'a> {
             segs: segs.as_slice(),
             index: 0,
             offset: 0,
+            out_of_budget: false,
         }
+    }
+
+    /// `Err(IoError::Io)` once a transfer stopped because the input's work is spent: the
+    /// machine ends the input after this operation, so the request fails there rather than
+    /// walk the rest of a long data phase (up to 32 MiB) that moves nothing.
+    pub fn budget_check(&self) -> Result<(), IoError> {
+        if self.out_of_budget {
+            Err(IoError::Io)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether a DMA result says the input's work is spent.
+    fn spent(r: Result<(), DmaError>) -> bool {
+        r == Err(DmaError::Budget)
     }
 
     /// Call `f(address, start, end)` for each memory piece covering the next `len` bytes.
@@ -112,16 +132,20 @@ impl<'a> Cursor<'a> {
     /// Write `data` to memory at the cursor. DMA errors (bus mastering disabled, a blocked
     /// re-entrant access) lose the bytes, as on a bus that master-aborts.
     pub fn put(&mut self, ctx: &mut dyn Context, data: &[u8]) {
+        let mut spent = false;
         self.walk(data.len(), |addr, start, end| {
-            let _ = ctx.dma_write(addr, &data[start..end]);
+            spent |= Self::spent(ctx.dma_write(addr, &data[start..end]));
         });
+        self.out_of_budget |= spent;
     }
 
     /// Read `buf.len()` bytes of memory at the cursor.
     pub fn get(&mut self, ctx: &mut dyn Context, buf: &mut [u8]) {
+        let mut spent = false;
         self.walk(buf.len(), |addr, start, end| {
-            let _ = ctx.dma_read(addr, &mut buf[start..end]);
+            spent |= Self::spent(ctx.dma_read(addr, &mut buf[start..end]));
         });
+        self.out_of_budget |= spent;
     }
 
     /// Read `buf.len()` bytes of memory at the cursor, except the parts that are zeros without
@@ -133,15 +157,18 @@ impl<'a> Cursor<'a> {
         buf: &mut [u8],
         zeros: &mut Vec<std::ops::Range<usize>>,
     ) {
+        let mut spent = false;
         self.walk(buf.len(), |addr, start, end| {
-            let _ = ctx.dma_read_sparse(addr, &mut buf[start..end], &mut |r| {
+            let r = ctx.dma_read_sparse(addr, &mut buf[start..end], &mut |r| {
                 let r = start + r.start..start + r.end;
                 match zeros.last_mut() {
                     Some(last) if last.end == r.start => last.end = r.end,
                     _ => zeros.push(r),
                 }
             });
+            spent |= Self::spent(r);
         });
+        self.out_of_budget |= spent;
     }
 }
 

@@ -112,7 +112,10 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::single_range_in_vec_init, reason = "lists of ranges, not of indices")]
+    #[allow(
+        clippy::single_range_in_vec_init,
+        reason = "lists of ranges, not of indices"
+    )]
     fn a_sparse_gather_names_whole_zero_sectors_and_zeroes_the_rest_of_its_ranges() {
         let len = 130 * SECTOR_SIZE + 100;
         for ranges in [
