@@ -20,6 +20,7 @@
 pub use crate::bench_config::{BenchConfig, TimeToBug};
 use crate::bench_corpora::Corpora;
 use crate::bench_findings::RunArtifacts;
+pub use crate::bench_in_process::InProcessSideBySide;
 use crate::bench_libfuzzer::{dict_of, libfuzzer, stop_if_interrupted};
 use crate::bench_time_to_bug::{Leftovers, TrialBuild, time_to_bug};
 use crate::fuzz_build::{FuzzBuild, Instrument};
@@ -232,6 +233,9 @@ pub struct Results {
     /// The last side-by-side run's exec/s (and coverage) per build and target.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub side_by_side: Vec<SideBySide>,
+    /// The last `--baseline` run's in-process programs/s per target, baseline and this tree.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub in_process_side_by_side: Vec<InProcessSideBySide>,
     /// Notes on what was skipped and why.
     pub notes: Vec<String>,
     /// This run's findings summary ([`crate::bench_findings::summary`]), printed last; also
@@ -261,15 +265,28 @@ impl Results {
             .into_iter()
             .filter(|e| !self.side_by_side.iter().any(|n| n.target == e.target))
             .collect();
+        let kept_in_process: Vec<InProcessSideBySide> = old
+            .in_process_side_by_side
+            .into_iter()
+            .filter(|e| {
+                !self
+                    .in_process_side_by_side
+                    .iter()
+                    .any(|n| n.target == e.target)
+            })
+            .collect();
         let kept_notes: Vec<String> = old
             .notes
             .into_iter()
             .filter(|n| {
-                side_by_side_note_stamp(n).is_some_and(|s| kept.iter().any(|e| e.measured == s))
-                    && !self.notes.contains(n)
+                side_by_side_note_stamp(n).is_some_and(|s| {
+                    kept.iter().any(|e| e.measured == s)
+                        || kept_in_process.iter().any(|e| e.measured == s)
+                }) && !self.notes.contains(n)
             })
             .collect();
         self.side_by_side.extend(kept);
+        self.in_process_side_by_side.extend(kept_in_process);
         self.notes.extend(kept_notes);
         for e in old.time_to_bug {
             if !self
@@ -293,6 +310,8 @@ impl Results {
         self.in_process.sort_by_key(|e| target_rank(&e.target));
         // Stable: the builds of a target keep their order.
         self.side_by_side.sort_by_key(|e| target_rank(&e.target));
+        self.in_process_side_by_side
+            .sort_by_key(|e| target_rank(&e.target));
         let bug_rank = |b: &str| models::planted::BUGS.iter().position(|x| x.id == b);
         self.time_to_bug.sort_by_key(|t| bug_rank(&t.bug));
         self
@@ -368,7 +387,12 @@ pub fn run(cfg: &BenchConfig) -> Result<Results, String> {
         .map(|e| &mut e.measured)
         .chain(r.in_process.iter_mut().map(|e| &mut e.measured))
         .chain(r.time_to_bug.iter_mut().map(|e| &mut e.measured))
-        .chain(r.side_by_side.iter_mut().map(|e| &mut e.measured));
+        .chain(r.side_by_side.iter_mut().map(|e| &mut e.measured))
+        .chain(
+            r.in_process_side_by_side
+                .iter_mut()
+                .map(|e| &mut e.measured),
+        );
     for m in stamps {
         m.clone_from(&stamp);
     }
@@ -382,8 +406,9 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
         ..Results::default()
     };
     let figures = cfg.measures_targets();
-    // A side-by-side run measures its builds only: programs/s and minimisation are of this
-    // tree alone, and are kept from the last single-build run.
+    // A side-by-side run measures its builds only: this tree's own programs/s table and
+    // minimisation are kept from the last single-build run (`--baseline` measures programs/s
+    // of both builds, below).
     for t in models::TARGETS
         .iter()
         .filter(|t| figures && !cfg.side_by_side() && cfg.wants_target(t.name))
@@ -397,6 +422,22 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
     }
     if figures && !cfg.side_by_side() && cfg.wants_target("ps2") {
         r.minimize = minimize_bench(&mut r.notes);
+    }
+    if let Some(rev) = cfg.baseline.as_deref().filter(|_| figures) {
+        let baseline = crate::baseline::worktree(&cfg.root, rev)?;
+        let targets: Vec<&str> = models::TARGETS
+            .iter()
+            .map(|t| t.name)
+            .filter(|n| cfg.wants_target(n))
+            .collect();
+        let (rows, notes) = crate::bench_in_process::side_by_side(
+            cfg,
+            &baseline,
+            &side_by_side_note(stamp),
+            &targets,
+        )?;
+        r.in_process_side_by_side = rows;
+        r.notes.extend(notes);
     }
     if cfg.in_process_only {
         r.notes
@@ -970,6 +1011,11 @@ fn markdown(r: &Results) -> String {
     }
     s.push('\n');
     s.push_str(&runs.list(|_| String::new()));
+    if !r.in_process_side_by_side.is_empty() {
+        s.push_str(&in_process_side_by_side_markdown(
+            &r.in_process_side_by_side,
+        ));
+    }
     if !r.time_to_bug.is_empty() {
         let runs = Runs::of(r.time_to_bug.iter().map(|e| e.measured.as_str()));
         let _ = write!(
@@ -1128,19 +1174,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         runs.head().1
     );
     for e in rows {
-        let rates: Vec<String> = e.rates.iter().map(|r| format!("{r:.0}")).collect();
-        let ratio = match median(&e.ratios) {
-            Some(m) => {
-                let lo = e.ratios.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = e.ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                if e.ratios.len() > 1 {
-                    format!("{m:.2} [{lo:.2}-{hi:.2}]")
-                } else {
-                    format!("{m:.2}")
-                }
-            }
-            None => "-".into(),
-        };
+        let ratio = ratio_cell(&e.ratios);
         let lines = e.device_lines.map_or("-".into(), |c| {
             format!("{:.1}% ({}/{})", c.percent(), c.covered, c.total)
         });
@@ -1149,7 +1183,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
             "| {} | {} | {} | {ratio} | {lines} |{}",
             e.target,
             e.build,
-            rates.join(" / "),
+            rates_cell(&e.rates),
             runs.cell(&e.measured)
         );
     }
@@ -1158,6 +1192,69 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         first_of(stamp).map_or(String::new(), |r| {
             format!(": {} s per run, ratios over `{}`", r.seconds, r.reference)
         })
+    }));
+    s
+}
+
+/// Figures per round, as a table cell: `100 / 120 / 90`.
+fn rates_cell(rates: &[f64]) -> String {
+    let rates: Vec<String> = rates.iter().map(|r| format!("{r:.0}")).collect();
+    rates.join(" / ")
+}
+
+/// Per-round ratios as a table cell: their median, with their range when there are several.
+fn ratio_cell(ratios: &[f64]) -> String {
+    match median(ratios) {
+        Some(m) if ratios.len() > 1 => {
+            let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            format!("{m:.2} [{lo:.2}-{hi:.2}]")
+        }
+        Some(m) => format!("{m:.2}"),
+        None => "-".into(),
+    }
+}
+
+/// The in-process side-by-side table (`--baseline`): per target, the baseline's and this tree's
+/// programs/s per round and the ratio this tree / baseline (median over rounds, with its range).
+fn in_process_side_by_side_markdown(rows: &[InProcessSideBySide]) -> String {
+    let mut s = String::from("## In-process programs/s side by side (no engine, same run)\n\n");
+    let runs = Runs::of(rows.iter().map(|e| e.measured.as_str()));
+    let baseline_of = |stamp: &str| rows.iter().find(|e| e.measured == stamp);
+    let _ = writeln!(
+        s,
+        "Each build's own `devfuzz bench --in-process-only --targets T` (2 s of the same 512 sample programs), one process per target and build, the builds in turn (order rotating per round). The ratio is this tree's programs/s over the baseline's in the same round (median over rounds, range in brackets).\n"
+    );
+    if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
+        let when = if stamp.is_empty() {
+            String::new()
+        } else {
+            format!("Measured {stamp}: ")
+        };
+        let _ = writeln!(s, "{when}this tree against `{}`.\n", first.baseline);
+    } else {
+        s.push_str(&runs.intro());
+    }
+    let _ = writeln!(
+        s,
+        "| target | baseline programs/s per round | this tree per round | ratio |{}\n|---|---|---|---:|{}",
+        runs.head().0,
+        runs.head().1
+    );
+    for e in rows {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |{}",
+            e.target,
+            rates_cell(&e.baseline_rates),
+            rates_cell(&e.rates),
+            ratio_cell(&e.ratios),
+            runs.cell(&e.measured)
+        );
+    }
+    s.push('\n');
+    s.push_str(&runs.list(|stamp| {
+        baseline_of(stamp).map_or(String::new(), |e| format!(": against `{}`", e.baseline))
     }));
     s
 }
@@ -1425,6 +1522,80 @@ mod tests {
             back.side_by_side[0].device_lines.map(|c| c.total),
             Some(100)
         );
+    }
+
+    fn in_process_row(target: &str, ratio: f64, measured: &str) -> InProcessSideBySide {
+        InProcessSideBySide {
+            target: target.into(),
+            baseline: "base@0123456789".into(),
+            baseline_rates: vec![100.0, 110.0, 90.0],
+            rates: vec![100.0 * ratio, 110.0 * ratio * 1.1, 90.0 * ratio],
+            ratios: vec![ratio, ratio * 1.1, ratio],
+            measured: measured.into(),
+        }
+    }
+
+    #[test]
+    fn in_process_side_by_side_sits_under_the_in_process_table() {
+        let (then, now) = ("2026-12-01 at aaaaaaaaaa", "2026-12-06 at bbbbbbbbbb");
+        let r = Results {
+            in_process: vec![InProcess {
+                target: "ps2".into(),
+                programs_per_sec: 5.0,
+                measured: then.into(),
+            }],
+            in_process_side_by_side: vec![
+                in_process_row("ps2", 2.0, now),
+                in_process_row("ide", 3.0, now),
+            ],
+            ..Results::default()
+        };
+        let md = markdown(&r);
+        let table = md
+            .find("## In-process programs/s side by side")
+            .expect("the side-by-side table");
+        assert!(md.find("## In-process programs/s (no engine)").unwrap() < table);
+        assert!(
+            md.contains("Measured 2026-12-06 at bbbbbbbbbb: this tree against `base@0123456789`.\n\n| target | baseline programs/s per round | this tree per round | ratio |\n|---|---|---|---:|\n| ps2 | 100 / 110 / 90 | 200 / 242 / 180 | 2.00 [2.00-2.20] |\n| ide | 100 / 110 / 90 | 300 / 363 / 270 | 3.00 [3.00-3.30] |\n"),
+            "{md}"
+        );
+        // A later `--targets ps2 --baseline` run replaces ps2's row and keeps ide's with its
+        // run's notes; the table then numbers the runs.
+        let r = Results {
+            notes: vec![format!("{}in-process: 3 round(s)", side_by_side_note(now))],
+            ..r
+        };
+        let later = "2026-12-07 at cccccccccc";
+        let m = Results {
+            in_process_side_by_side: vec![in_process_row("ps2", 4.0, later)],
+            ..Results::default()
+        }
+        .merged_over(r);
+        let rows: Vec<(&str, f64)> = m
+            .in_process_side_by_side
+            .iter()
+            .map(|e| (e.target.as_str(), e.ratios[0]))
+            .collect();
+        assert_eq!(rows, [("ps2", 4.0), ("ide", 3.0)]);
+        assert_eq!(m.notes.len(), 1, "{:?}", m.notes);
+        let md = in_process_side_by_side_markdown(&m.in_process_side_by_side);
+        assert!(md.contains("**The rows are from 2 runs**"), "{md}");
+        assert!(
+            md.contains("| ide | 100 / 110 / 90 | 300 / 363 / 270 | 3.00 [3.00-3.30] | [2] |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- [1] 2026-12-07 at cccccccccc: against `base@0123456789`\n"),
+            "{md}"
+        );
+        let back: Results = serde_json::from_str(&json(&m)).unwrap();
+        assert_eq!(back.in_process_side_by_side[1].rates.len(), 3);
+        // Results without the table read as before, and write none.
+        let plain: Results = serde_json::from_str(&json(&Results::default())).unwrap();
+        assert!(plain.in_process_side_by_side.is_empty());
+        assert!(!json(&Results::default()).contains("in_process_side_by_side"));
+        assert_eq!(ratio_cell(&[]), "-");
+        assert_eq!(ratio_cell(&[1.5]), "1.50");
     }
 
     fn side_row(target: &str, build: &str, ratio: f64, measured: &str) -> SideBySide {

@@ -16,6 +16,7 @@ mod bench;
 mod bench_config;
 mod bench_corpora;
 mod bench_findings;
+mod bench_in_process;
 mod bench_libfuzzer;
 mod bench_time_to_bug;
 mod campaign;
@@ -168,7 +169,8 @@ enum Command {
         #[arg(long, value_enum, value_delimiter = ',', default_values_t = [fuzz_build::Instrument::DEFAULT])]
         instrument: Vec<fuzz_build::Instrument>,
         /// Also build this git revision (in a worktree under target/baseline/) and measure it
-        /// side by side with this tree: exec/s ratios new/old per target, same seeds.
+        /// side by side with this tree: exec/s ratios new/old per target, same seeds, and
+        /// in-process programs/s of both builds (only those with --in-process-only).
         #[arg(long)]
         baseline: Option<String>,
         /// Instrumentation of the baseline build (`full`: how every revision before
