@@ -430,14 +430,17 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
             .map(|t| t.name)
             .filter(|n| cfg.wants_target(n))
             .collect();
-        let (rows, notes) = crate::bench_in_process::side_by_side(
-            cfg,
-            &baseline,
-            &side_by_side_note(stamp),
-            &targets,
-        )?;
-        r.in_process_side_by_side = rows;
+        let note = side_by_side_note(stamp);
+        let load_before = load_average();
+        let (rows, notes) = crate::bench_in_process::side_by_side(cfg, &baseline, &note, &targets)?;
         r.notes.extend(notes);
+        if !rows.is_empty() {
+            r.notes.push(format!(
+                "{note}load average (1 min) {load_before} before the in-process runs, {} after",
+                load_average()
+            ));
+        }
+        r.in_process_side_by_side = rows;
     }
     if cfg.in_process_only {
         r.notes
