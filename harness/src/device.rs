@@ -124,6 +124,13 @@ pub trait Context {
     fn note_choice(&mut self, choice: &'static str) {
         let _ = choice;
     }
+    /// [`Context::note_choice`] `count` times, as that many byte-by-byte steps would: for a
+    /// device that does them in bulk (a machine without an observer checks once).
+    fn note_choices(&mut self, choice: &'static str, count: usize) {
+        for _ in 0..count {
+            self.note_choice(choice);
+        }
+    }
 }
 
 /// What a planted bug's canary saw ([`Context::canary`]).

@@ -91,4 +91,12 @@ impl Context for DeviceCtx<'_> {
             self.m.observed_choice(self.dev, choice);
         }
     }
+
+    fn note_choices(&mut self, choice: &'static str, count: usize) {
+        if self.m.observer.is_some() {
+            for _ in 0..count {
+                self.m.observed_choice(self.dev, choice);
+            }
+        }
+    }
 }

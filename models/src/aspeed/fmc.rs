@@ -857,6 +857,13 @@ impl Fmc {
             ctx.note_choice(CHOICE_DESELECT_AFTER_SHARED_COMMAND);
         }
         let command = self.command(cs);
+        if let [only] = targets[..]
+            && !transient
+        {
+            let command = (mode != MODE_USER).then_some((&command, seg_offset));
+            self.one_on_bus(ctx, only, command, run, unit, write);
+            return;
+        }
         for (i, chunk) in run.chunks_mut(unit).enumerate() {
             if mode != MODE_USER {
                 command.for_each_byte(seg_offset + (i * unit) as u64, |b| {
@@ -871,6 +878,39 @@ impl Fmc {
             }
             if transient && let Some(flash) = self.flashes.get_mut(cs) {
                 flash.deselect(ctx);
+            }
+        }
+    }
+
+    /// [`Fmc::shared_bus`] when its bytes reach one flash, `target`, and no chip select is
+    /// asserted for the access alone: the same transfers, in bulk. `command` is sent before
+    /// each unit with its address from the segment offset given (none in user mode). With one flash on the bus what it drives is the answer
+    /// (an undriven line reads [`NO_FLASH`], 0).
+    fn one_on_bus(
+        &mut self,
+        ctx: &mut dyn Context,
+        target: usize,
+        command: Option<(&Command, u64)>,
+        run: &mut [u8],
+        unit: usize,
+        write: bool,
+    ) {
+        const { assert!(NO_FLASH == 0) };
+        let Some(flash) = self.flashes.get_mut(target) else {
+            return;
+        };
+        let mut header = [0; spi_nor::HEADER_MAX];
+        // Without a command the units are one stream.
+        let unit = if command.is_some() { unit } else { run.len() };
+        for (i, chunk) in run.chunks_mut(unit.max(1)).enumerate() {
+            if let Some((command, seg_offset)) = command {
+                let len = command.write_bytes(seg_offset + (i * unit) as u64, &mut header);
+                flash.clock_out(ctx, &header[..len]);
+            }
+            if write {
+                flash.clock_out(ctx, chunk);
+            } else {
+                flash.clock_in(ctx, chunk);
             }
         }
     }

@@ -72,8 +72,6 @@ const SECTOR: usize = SECTOR_SIZE as usize;
 const CMD_BUF_LEN: usize = 8;
 /// Bytes RDID returns before the flash goes quiet (m25p80's SPI_NOR_MAX_ID_LEN).
 const ID_LEN: usize = 6;
-/// Reads of at most this many bytes in one transaction are answered byte by byte.
-const SHORT_READ: usize = 16;
 /// MISO while the flash does not drive data (command, address and dummy phases).
 const IDLE_OUT: u8 = 0x00;
 
@@ -280,6 +278,8 @@ fn all_zero(data: &[u8]) -> bool {
 /// modulo their size (measured: RDSFDP at 0x072000 reads the header's "S"); the parts'
 /// datasheets define only the tables.
 const SFDP_SPACE: u32 = 0x100;
+/// Where RDSFDP's data starts in the bytes after its opcode: after 3 address bytes and a dummy.
+const SFDP_DATA_AT: usize = 4;
 /// Where the basic flash parameter table starts in the SFDP space.
 const SFDP_BFPT: u32 = 0x30;
 /// Its length in dwords (JESD216, first revision).
@@ -461,6 +461,29 @@ impl Storage {
         match self.sector((addr / SECTOR_SIZE) as usize) {
             Some(sector) => sector[addr as usize % SECTOR],
             None => self.pristine(addr),
+        }
+    }
+
+    /// [`Storage::read_into`] for the few bytes of a word: with one sector lookup and no
+    /// library calls when they lie in one sector (a DMA word always does).
+    fn read_few(&self, addr: u32, size: u32, buf: &mut [u8]) {
+        let addr = addr & (size - 1);
+        let offset = addr as usize % SECTOR;
+        let end = offset + buf.len();
+        if buf.len() > 16 || end > SECTOR || u64::from(addr) + buf.len() as u64 > u64::from(size) {
+            return self.read_into(addr, size, buf);
+        }
+        match self.sector((addr / SECTOR_SIZE) as usize) {
+            Some(sector) => {
+                for (out, b) in buf.iter_mut().zip(&sector[offset..end]) {
+                    *out = *b;
+                }
+            }
+            None => {
+                for (i, out) in buf.iter_mut().enumerate() {
+                    *out = self.pristine(addr + i as u32);
+                }
+            }
         }
     }
 
@@ -922,65 +945,84 @@ impl SpiNor {
         }
     }
 
-    /// Clock in `buf.len()` bytes while clocking out zeros: exactly what as many
-    /// `transfer(0)` calls return and do, with the long phases done in bulk.
+    /// Clock in `buf.len()` bytes while clocking out zeros, as the FMC's user mode reads them:
+    /// what [`SpiNor::clock_in`] does, except that a byte read in a dummy phase is noted as
+    /// [`CHOICE_DUMMY_BYTES`] (QEMU's controller turns it into 8 dummy clock cycles, one byte's
+    /// worth only for RDSFDP's count).
     pub fn read_stream(&mut self, ctx: &mut dyn Context, buf: &mut [u8]) {
         let mut done = 0;
         while done < buf.len() {
             let rest = &mut buf[done..];
-            done += match self.phase {
-                Phase::ReadArray if !self.planted_wrap() => {
-                    self.storage
-                        .read_into(self.cur_addr, self.part.size(), rest);
-                    self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
-                    rest.len()
-                }
-                Phase::Ignore => {
-                    rest.fill(IDLE_OUT);
-                    rest.len()
-                }
-                Phase::Program => {
-                    self.latch_zeros(rest.len());
-                    rest.fill(IDLE_OUT);
-                    rest.len()
-                }
-                Phase::ReadRegister if self.reg_loop && self.len > 0 => {
-                    // The register's bytes again and again: one turn, then doubling copies.
-                    let (len, n) = (self.len, rest.len());
-                    for (i, b) in rest.iter_mut().take(len).enumerate() {
-                        *b = self.buf[(self.pos + i) % len];
-                    }
-                    let mut filled = len.min(n);
-                    while filled < n {
-                        let more = filled.min(n - filled);
-                        rest.copy_within(..more, filled);
-                        filled += more;
-                    }
-                    self.pos = (self.pos + n) % len;
-                    n
-                }
-                Phase::ReadSfdp if self.cur_addr % SFDP_SPACE >= sfdp_end(self.part) => {
-                    if !self.part.qemu_has_sfdp() {
-                        ctx.note_choice(CHOICE_SFDP_TABLE);
-                    }
-                    let n = rest
-                        .len()
-                        .min((SFDP_SPACE - self.cur_addr % SFDP_SPACE) as usize);
-                    rest[..n].fill(0xFF);
-                    self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
-                    n
-                }
-                Phase::Dummy if self.cmd != RDSFDP => {
-                    ctx.note_choice(CHOICE_DUMMY_BYTES);
-                    self.dummy_byte(0);
-                    rest[0] = IDLE_OUT;
-                    1
-                }
-                _ => {
-                    rest[0] = self.transfer(ctx, 0);
-                    1
-                }
+            done += if self.phase == Phase::Dummy && self.cmd != RDSFDP {
+                ctx.note_choice(CHOICE_DUMMY_BYTES);
+                self.dummy_byte(0);
+                rest[0] = IDLE_OUT;
+                1
+            } else {
+                self.clock_in_some(ctx, rest)
             };
+        }
+    }
+
+    /// Clock in `buf.len()` bytes while clocking out zeros: exactly what as many
+    /// `transfer(0)` calls return and do (the same answers, state, choices noted and canaries),
+    /// with the long phases done in bulk.
+    pub fn clock_in(&mut self, ctx: &mut dyn Context, buf: &mut [u8]) {
+        let mut done = 0;
+        while done < buf.len() {
+            done += self.clock_in_some(ctx, &mut buf[done..]);
+        }
+    }
+
+    /// The first bytes of [`SpiNor::clock_in`] of `rest` (at least one): the rest of a long
+    /// phase at once, else one byte. Returns how many.
+    fn clock_in_some(&mut self, ctx: &mut dyn Context, rest: &mut [u8]) -> usize {
+        match self.phase {
+            Phase::ReadArray if !self.planted_wrap() => {
+                self.storage
+                    .read_into(self.cur_addr, self.part.size(), rest);
+                self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
+                rest.len()
+            }
+            Phase::Ignore => {
+                rest.fill(IDLE_OUT);
+                rest.len()
+            }
+            Phase::Program => {
+                self.latch_zeros(rest.len());
+                rest.fill(IDLE_OUT);
+                rest.len()
+            }
+            Phase::ReadRegister if self.reg_loop && self.len > 0 => {
+                // The register's bytes again and again: one turn, then doubling copies.
+                let (len, n) = (self.len, rest.len());
+                for (i, b) in rest.iter_mut().take(len).enumerate() {
+                    *b = self.buf[(self.pos + i) % len];
+                }
+                let mut filled = len.min(n);
+                while filled < n {
+                    let more = filled.min(n - filled);
+                    rest.copy_within(..more, filled);
+                    filled += more;
+                }
+                self.pos = (self.pos + n) % len;
+                n
+            }
+            Phase::ReadSfdp if self.cur_addr % SFDP_SPACE >= sfdp_end(self.part) => {
+                let n = rest
+                    .len()
+                    .min((SFDP_SPACE - self.cur_addr % SFDP_SPACE) as usize);
+                if !self.part.qemu_has_sfdp() {
+                    ctx.note_choices(CHOICE_SFDP_TABLE, n);
+                }
+                rest[..n].fill(0xFF);
+                self.cur_addr = (self.cur_addr + n as u32) & 0x00FF_FFFF;
+                n
+            }
+            _ => {
+                rest[0] = self.transfer(ctx, 0);
+                1
+            }
         }
     }
 
@@ -992,6 +1034,12 @@ impl SpiNor {
     pub fn read_transaction(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) {
         match self.array_read(header, rx.len()) {
             Some(read) => self.read_array_at_once(ctx, &read, header, rx),
+            None if self.phase == Phase::Idle
+                && header.first() == Some(&RDSFDP)
+                && header.len() - 1 + rx.len() >= SFDP_DATA_AT =>
+            {
+                self.read_sfdp_at_once(ctx, header, rx);
+            }
             None => {
                 for &b in header {
                     self.transfer(ctx, b);
@@ -1053,7 +1101,9 @@ impl SpiNor {
     }
 
     /// The transaction `read` describes, in one step: exactly what the byte path of
-    /// [`SpiNor::read_transaction`] does, up to and with its deselect.
+    /// [`SpiNor::read_transaction`] does, up to and with its deselect. (The FMC's command
+    /// modes and DMA send one per word: the trace events are only built when some subscriber
+    /// listens, and the bytes move with library copies.)
     fn read_array_at_once(
         &mut self,
         ctx: &mut dyn Context,
@@ -1068,107 +1118,174 @@ impl SpiNor {
             size,
             ..
         } = read;
+        let traced = tracing::level_enabled!(tracing::Level::TRACE);
         let sent = &header[1..];
         // What `decode` does for a read command (none needs WEL).
-        tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        if traced {
+            tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
+        }
         self.cmd = cmd;
         self.reset_enabled = false;
         self.addressed = true;
         // The bytes clocked after the opcode: `sent`, then zeros while `rx` is read.
-        let tx = |k: usize| sent.get(k).copied().unwrap_or(0);
         let mut addr = 0u32;
         for k in 0..addr_len {
-            self.buf[k] = tx(k);
-            addr = (addr << 8) | u32::from(tx(k));
+            let b = sent.get(k).copied().unwrap_or(0);
+            self.buf[k] = b;
+            addr = (addr << 8) | u32::from(b);
         }
         if addr_len == 3 {
             addr |= u32::from(self.ear) << 24;
         }
         let mask = size - 1;
         self.cur_addr = addr & mask;
-        tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {addr_len} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
+        if traced {
+            tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {addr_len} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
+        }
         if self.planted.on(COMMAND_BUFFER) {
             COMMAND_BUFFER.reached(ctx);
             // PLANTED BUG `m25p80-command-buffer` (see `dummy_byte`): here the dummy bytes fit.
             for k in addr_len..data_at {
-                self.buf[k] = tx(k);
+                self.buf[k] = sent.get(k).copied().unwrap_or(0);
             }
         }
         // Dummy bytes clocked by the read, as `read_stream` notes them.
-        for _ in sent.len().max(addr_len)..data_at {
-            ctx.note_choice(CHOICE_DUMMY_BYTES);
+        let dummies = data_at.saturating_sub(sent.len().max(addr_len));
+        if dummies > 0 {
+            ctx.note_choices(CHOICE_DUMMY_BYTES, dummies);
         }
         // Data bytes: those clocked out with `sent` are read and go unanswered, then `rx`'s.
-        for _ in data_at..sent.len() {
-            tracing::trace!(target: "m25p80_read_byte", "addr {:#x} value {:#04x}", self.cur_addr, self.storage.byte(self.cur_addr));
-            self.cur_addr = self.cur_addr.wrapping_add(1) & mask;
-        }
-        let idle = data_at.saturating_sub(sent.len());
-        if rx.len() <= SHORT_READ {
-            // A DMA word: byte by byte (filling a few bytes would call memset twice).
-            for (i, out) in rx.iter_mut().enumerate() {
-                *out = match i.checked_sub(idle) {
-                    None => IDLE_OUT,
-                    Some(d) => self
-                        .storage
-                        .byte(self.cur_addr.wrapping_add(d as u32) & mask),
-                };
+        let unanswered = sent.len().saturating_sub(data_at);
+        if traced {
+            for k in 0..unanswered {
+                let at = self.cur_addr.wrapping_add(k as u32) & mask;
+                tracing::trace!(target: "m25p80_read_byte", "addr {at:#x} value {:#04x}", self.storage.byte(at));
             }
-        } else {
-            rx[..idle].fill(IDLE_OUT);
-            self.storage.read_into(self.cur_addr, size, &mut rx[idle..]);
         }
+        self.cur_addr = self.cur_addr.wrapping_add(unanswered as u32) & mask;
+        let idle = data_at.saturating_sub(sent.len()).min(rx.len());
+        if idle > 0 {
+            rx[..idle].fill(IDLE_OUT);
+        }
+        self.storage.read_few(self.cur_addr, size, &mut rx[idle..]);
         self.cur_addr = self.cur_addr.wrapping_add((rx.len() - idle) as u32) & mask;
         // The deselect: the flash stays idle (`pos`, `len`, `dummy_left` were not used).
-        tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
+        if traced {
+            tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
+        }
     }
 
-    /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do,
-    /// with the long phases done in bulk.
+    /// An RDSFDP transaction from idle that reaches its data, in one step: exactly what the byte
+    /// path of [`SpiNor::read_transaction`] does, up to and with its deselect. (The FMC's read
+    /// modes send it once per word when the guest sets RDSFDP as their command.)
+    fn read_sfdp_at_once(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) {
+        let traced = tracing::level_enabled!(tracing::Level::TRACE);
+        if traced {
+            tracing::trace!(target: "m25p80_command_decoded", "cmd {RDSFDP:#04x}");
+        }
+        let sent = &header[1..];
+        self.cmd = RDSFDP;
+        self.reset_enabled = false;
+        self.addressed = true;
+        let mut addr = 0u32;
+        for k in 0..SFDP_DATA_AT - 1 {
+            let b = sent.get(k).copied().unwrap_or(0);
+            self.buf[k] = b;
+            addr = (addr << 8) | u32::from(b);
+        }
+        self.cur_addr = addr;
+        // The bytes clocked out while the address and dummy byte go in answer nothing.
+        let idle = SFDP_DATA_AT.saturating_sub(sent.len()).min(rx.len());
+        rx[..idle].fill(IDLE_OUT);
+        let unanswered = sent.len().saturating_sub(SFDP_DATA_AT);
+        if !self.part.qemu_has_sfdp() {
+            ctx.note_choices(CHOICE_SFDP_TABLE, unanswered + rx.len() - idle);
+        }
+        for k in 0..unanswered + rx.len() - idle {
+            let v = sfdp_byte(self.part, self.cur_addr);
+            if let Some(out) = k.checked_sub(unanswered).map(|i| &mut rx[idle + i]) {
+                *out = v;
+            }
+            if traced {
+                tracing::trace!(target: "m25p80_read_sfdp", "addr {:#x} value {v:#04x}", self.cur_addr);
+            }
+            self.cur_addr = self.cur_addr.wrapping_add(1) & 0x00FF_FFFF;
+        }
+        // The deselect.
+        if traced {
+            tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
+        }
+        self.phase = Phase::Idle;
+        self.pos = 0;
+        self.len = 0;
+        self.dummy_left = 0;
+        self.reg_loop = false;
+    }
+
+    /// Clock out `data`, ignoring what comes back, as the FMC's user mode writes it: what
+    /// [`SpiNor::clock_out`] does, except that a byte written in a dummy phase is noted as
+    /// [`CHOICE_DUMMY_BYTES`] for the commands without 8 dummy clocks.
     pub fn write_stream(&mut self, ctx: &mut dyn Context, data: &[u8]) {
         let mut done = 0;
         while done < data.len() {
             let rest = &data[done..];
-            done += match self.phase {
-                Phase::ReadArray if !self.planted_wrap() => {
-                    self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
-                    rest.len()
+            done += if self.phase == Phase::Dummy {
+                // QEMU's controller turns a written dummy byte into 8 clock cycles, which
+                // is one byte's worth only for the commands with 8 dummy clocks.
+                if !matches!(
+                    self.cmd,
+                    FAST_READ | FAST_READ4 | DOR | DOR4 | QOR | QOR4 | RDSFDP
+                ) {
+                    ctx.note_choice(CHOICE_DUMMY_BYTES);
                 }
-                Phase::Ignore => {
-                    if !all_zero(rest) {
-                        ctx.note_choice(CHOICE_IGNORED_UNTIL_DESELECT);
-                    }
-                    rest.len()
-                }
-                Phase::Program => {
-                    self.latch(rest);
-                    rest.len()
-                }
-                Phase::ReadSfdp => {
-                    self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & 0x00FF_FFFF;
-                    rest.len()
-                }
-                Phase::ReadRegister if self.reg_loop && self.len > 0 => {
-                    self.pos = (self.pos + rest.len()) % self.len;
-                    rest.len()
-                }
-                Phase::Dummy => {
-                    // QEMU's controller turns a written dummy byte into 8 clock cycles, which
-                    // is one byte's worth only for the commands with 8 dummy clocks.
-                    if !matches!(
-                        self.cmd,
-                        FAST_READ | FAST_READ4 | DOR | DOR4 | QOR | QOR4 | RDSFDP
-                    ) {
-                        ctx.note_choice(CHOICE_DUMMY_BYTES);
-                    }
-                    self.dummy_byte(rest[0]);
-                    1
-                }
-                _ => {
-                    self.transfer(ctx, rest[0]);
-                    1
-                }
+                self.dummy_byte(rest[0]);
+                1
+            } else {
+                self.clock_out_some(ctx, rest)
             };
+        }
+    }
+
+    /// Clock out `data`, ignoring what comes back: exactly what as many `transfer` calls do
+    /// (the same state, choices noted and canaries), with the long phases done in bulk.
+    pub fn clock_out(&mut self, ctx: &mut dyn Context, data: &[u8]) {
+        let mut done = 0;
+        while done < data.len() {
+            done += self.clock_out_some(ctx, &data[done..]);
+        }
+    }
+
+    /// The first bytes of [`SpiNor::clock_out`] of `rest` (at least one): the rest of a long
+    /// phase at once, else one byte. Returns how many.
+    fn clock_out_some(&mut self, ctx: &mut dyn Context, rest: &[u8]) -> usize {
+        match self.phase {
+            Phase::ReadArray if !self.planted_wrap() => {
+                self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & self.mask();
+                rest.len()
+            }
+            Phase::Ignore => {
+                if !all_zero(rest) {
+                    let sent = rest.iter().filter(|&&b| b != 0).count();
+                    ctx.note_choices(CHOICE_IGNORED_UNTIL_DESELECT, sent);
+                }
+                rest.len()
+            }
+            Phase::Program => {
+                self.latch(rest);
+                rest.len()
+            }
+            Phase::ReadSfdp if self.part.qemu_has_sfdp() => {
+                self.cur_addr = self.cur_addr.wrapping_add(rest.len() as u32) & 0x00FF_FFFF;
+                rest.len()
+            }
+            Phase::ReadRegister if self.reg_loop && self.len > 0 => {
+                self.pos = (self.pos + rest.len()) % self.len;
+                rest.len()
+            }
+            _ => {
+                self.transfer(ctx, rest[0]);
+                1
+            }
         }
     }
 
@@ -2176,6 +2293,78 @@ mod tests {
                 }
                 prop_assert_eq!(ra, rb, "run {}: {:02x?} unit {}", run, template, unit);
                 prop_assert_eq!(&a, &b, "run {}: {:02x?} unit {}", run, template, unit);
+            }
+        }
+    }
+
+    /// One step of the clocking property: clock in this many bytes (`Ok`), clock out these
+    /// bytes (`Err`, zeros often), or deselect (an empty `Err`).
+    fn clocking_step() -> impl Strategy<Value = Result<usize, Vec<u8>>> {
+        let byte = prop_oneof![Just(0u8), Just(1), any::<u8>()];
+        prop_oneof![
+            prop::sample::select(vec![1usize, 2, 3, 4, 7, 64, 300, 5000]).prop_map(Ok),
+            prop::collection::vec(byte.clone(), 1..8).prop_map(Err),
+            prop::collection::vec(byte, 200..600).prop_map(Err),
+            Just(Err(Vec::new())),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea2), ..Config::default() })]
+        /// `clock_in` and `clock_out` in any phase of any command (a transaction's header
+        /// left open): the same answers, state, choices and canaries as a `transfer` per byte.
+        #[test]
+        fn clocking_in_bulk_does_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            planted in prop::sample::select(vec![0u32, 1, 2]),
+            setup in prop::collection::vec(transaction_step(), 0..8),
+            steps in prop::collection::vec(clocking_step(), 1..24),
+        ) {
+            let image: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect();
+            let mut a = SpiNor::with_planted(part, Some(Arc::from(image)), Planted::from_bits(planted));
+            for step in &setup {
+                let tx = match step {
+                    Ok((header, _)) | Err(header) => header,
+                };
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| xfer(&mut a, tx, 0))).is_err() {
+                    return Ok(());
+                }
+            }
+            // The last set-up header is left open: its command's phases are what the steps meet.
+            if let Some(Ok((header, _))) = setup.last() {
+                for &b in header {
+                    a.transfer(&mut TestContext::default(), b);
+                }
+            }
+            let mut b = a.clone();
+            let (mut ca, mut cb) = (TestContext::default(), TestContext::default());
+            for (i, step) in steps.iter().enumerate() {
+                let (mut ra, mut rb) = (Vec::new(), Vec::new());
+                let bulk = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match step {
+                    Ok(n) => {
+                        ra = vec![0xA5; *n];
+                        a.clock_in(&mut ca, &mut ra);
+                    }
+                    Err(tx) if tx.is_empty() => a.deselect(&mut ca),
+                    Err(tx) => a.clock_out(&mut ca, tx),
+                }));
+                let single = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match step {
+                    Ok(n) => rb = (0..*n).map(|_| b.transfer(&mut cb, 0)).collect(),
+                    Err(tx) if tx.is_empty() => b.deselect(&mut cb),
+                    Err(tx) => {
+                        for &t in tx {
+                            b.transfer(&mut cb, t);
+                        }
+                    }
+                }));
+                prop_assert_eq!(bulk.is_err(), single.is_err(), "step {}", i);
+                prop_assert_eq!(&ca.canaries, &cb.canaries, "step {}", i);
+                prop_assert_eq!(&ca.choices, &cb.choices, "step {}", i);
+                if bulk.is_err() {
+                    break;
+                }
+                prop_assert_eq!(ra, rb, "step {}", i);
+                prop_assert_eq!(&a, &b, "step {}", i);
             }
         }
     }
