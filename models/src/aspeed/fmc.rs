@@ -268,14 +268,25 @@ impl Command {
         }
     }
 
-    /// Write the command's bytes ([`Command::for_each_byte`]) to `bytes`; returns how many.
-    fn write_bytes(&self, seg_offset: u64, bytes: &mut [u8; spi_nor::HEADER_MAX]) -> usize {
-        let mut len = 0;
-        self.for_each_byte(seg_offset, |b| {
-            bytes[len] = b;
-            len += 1;
+    /// The command's bytes ([`Command::for_each_byte`]) for every unit of an access.
+    fn header(&self) -> Header {
+        let mut header = Header {
+            bytes: [0; spi_nor::HEADER_MAX],
+            len: 0,
+            shifts: [0; 4],
+            address_bytes: 0,
+        };
+        self.for_each_byte(0, |b| {
+            header.bytes[header.len] = b;
+            header.len += 1;
         });
-        len
+        for i in (0..self.width).rev() {
+            if self.disabled & (CMD_CTRL_ADDR_BYTE0_DISABLE << i) == 0 {
+                header.shifts[header.address_bytes] = 8 * i as u8;
+                header.address_bytes += 1;
+            }
+        }
+        header
     }
 
     /// Note where QEMU's controller clocks other dummy cycles for this command than `flash`
@@ -292,6 +303,30 @@ impl Command {
         self.for_each_byte(seg_offset, |b| {
             flash.transfer(ctx, b);
         });
+    }
+}
+
+/// A command's bytes, worked out once for an access whose units differ only in their address
+/// (the bytes right after the opcode).
+struct Header {
+    bytes: [u8; spi_nor::HEADER_MAX],
+    len: usize,
+    /// How far the segment offset is shifted for each address byte sent, in order.
+    shifts: [u8; 4],
+    address_bytes: usize,
+}
+
+impl Header {
+    /// Write the bytes for the unit at `seg_offset` to `bytes`; returns how many.
+    fn write(&self, seg_offset: u64, bytes: &mut [u8; spi_nor::HEADER_MAX]) -> usize {
+        *bytes = self.bytes;
+        for (b, &shift) in bytes[1..]
+            .iter_mut()
+            .zip(&self.shifts[..self.address_bytes])
+        {
+            *b = (seg_offset >> shift) as u8;
+        }
+        self.len
     }
 }
 
@@ -899,13 +934,14 @@ impl Fmc {
         let Some(flash) = self.flashes.get_mut(target) else {
             return;
         };
-        let mut header = [0; spi_nor::HEADER_MAX];
+        let header = command.map(|(c, seg_offset)| (c.header(), seg_offset));
+        let mut bytes = [0; spi_nor::HEADER_MAX];
         // Without a command the units are one stream.
         let unit = if command.is_some() { unit } else { run.len() };
         for (i, chunk) in run.chunks_mut(unit.max(1)).enumerate() {
-            if let Some((command, seg_offset)) = command {
-                let len = command.write_bytes(seg_offset + (i * unit) as u64, &mut header);
-                flash.clock_out(ctx, &header[..len]);
+            if let Some((header, seg_offset)) = &header {
+                let len = header.write(seg_offset + (i * unit) as u64, &mut bytes);
+                flash.clock_out(ctx, &bytes[..len]);
             }
             if write {
                 flash.clock_out(ctx, chunk);
@@ -941,12 +977,13 @@ impl Fmc {
             && command.dummies >= u32::from(flash.dummy_bytes_of(command.opcode));
         let qemu_dummies_differ =
             command.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(command.opcode);
+        let header = command.header();
         if reads_array && !streams {
             flash.read_transactions(ctx, run, unit, |i, ctx, bytes| {
                 if qemu_dummies_differ {
                     ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
                 }
-                command.write_bytes(seg_offset + (i * unit) as u64, bytes)
+                header.write(seg_offset + (i * unit) as u64, bytes)
             });
             return;
         }
@@ -961,7 +998,7 @@ impl Fmc {
             } else if qemu_dummies_differ {
                 ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
             }
-            let len = command.write_bytes(at, &mut bytes);
+            let len = header.write(at, &mut bytes);
             let n = if streams {
                 let span = if command.width == 3 {
                     (0x0100_0000 - at % 0x0100_0000) as usize

@@ -479,6 +479,7 @@ impl Storage {
                     *out = *b;
                 }
             }
+            None if self.image.is_none() => buf.fill(0xFF),
             None => {
                 for (i, out) in buf.iter_mut().enumerate() {
                     *out = self.pristine(addr + i as u32);
@@ -1033,7 +1034,10 @@ impl SpiNor {
     /// which the FMC's read modes and its DMA send once per word, is taken in one step.
     pub fn read_transaction(&mut self, ctx: &mut dyn Context, header: &[u8], rx: &mut [u8]) {
         match self.array_read(header, rx.len()) {
-            Some(read) => self.read_array_at_once(ctx, &read, header, rx),
+            Some(read) => {
+                let traced = tracing::level_enabled!(tracing::Level::TRACE);
+                self.read_array_at_once(ctx, &read, header, rx, traced);
+            }
             None if self.phase == Phase::Idle
                 && header.first() == Some(&RDSFDP)
                 && header.len() - 1 + rx.len() >= SFDP_DATA_AT =>
@@ -1064,6 +1068,7 @@ impl SpiNor {
     ) {
         let mut bytes = [0; HEADER_MAX];
         let mut read: Option<ArrayRead> = None;
+        let traced = tracing::level_enabled!(tracing::Level::TRACE);
         for (i, rx) in rx.chunks_mut(unit.max(1)).enumerate() {
             let len = header(i, ctx, &mut bytes);
             let header = &bytes[..len];
@@ -1071,7 +1076,7 @@ impl SpiNor {
                 read = self.array_read(header, rx.len());
             }
             match &read {
-                Some(r) => self.read_array_at_once(ctx, r, header, rx),
+                Some(r) => self.read_array_at_once(ctx, r, header, rx, traced),
                 None => self.read_transaction(ctx, header, rx),
             }
         }
@@ -1102,14 +1107,15 @@ impl SpiNor {
 
     /// The transaction `read` describes, in one step: exactly what the byte path of
     /// [`SpiNor::read_transaction`] does, up to and with its deselect. (The FMC's command
-    /// modes and DMA send one per word: the trace events are only built when some subscriber
-    /// listens, and the bytes move with library copies.)
+    /// modes and DMA send one per word: its trace events are only built when `traced`, which
+    /// says whether a subscriber may listen, and a word takes one sector lookup.)
     fn read_array_at_once(
         &mut self,
         ctx: &mut dyn Context,
         read: &ArrayRead,
         header: &[u8],
         rx: &mut [u8],
+        traced: bool,
     ) {
         let &ArrayRead {
             cmd,
@@ -1118,7 +1124,6 @@ impl SpiNor {
             size,
             ..
         } = read;
-        let traced = tracing::level_enabled!(tracing::Level::TRACE);
         let sent = &header[1..];
         // What `decode` does for a read command (none needs WEL).
         if traced {
