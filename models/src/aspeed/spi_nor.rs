@@ -312,9 +312,14 @@ fn sfdp_end(part: FlashPart) -> u32 {
 /// also what the MX25L25635E's table in QEMU holds (tests/conformance/aspeed/jedec-ast2500).
 fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
     let addr = addr % SFDP_SPACE;
+    sfdp_dword(part, addr & !3).to_le_bytes()[(addr & 3) as usize]
+}
+
+/// The SFDP dword at `addr` (4-aligned, inside [`SFDP_SPACE`]); all ones past the tables.
+fn sfdp_dword(part: FlashPart, addr: u32) -> u32 {
     let info = part.info();
     let vendor = sfdp_vendor_table(part);
-    let dword = match addr & !3 {
+    match addr {
         0x00 => u32::from_le_bytes(*b"SFDP"),
         // Minor 0, major 1, parameter headers minus one (NPH), access protocol 0xFF.
         0x04 => 0xFF00_0100 | (u32::from(vendor.is_some()) << 16),
@@ -348,9 +353,8 @@ fn sfdp_byte(part: FlashPart, addr: u32) -> u8 {
         a if vendor.is_some() && (SFDP_VENDOR..sfdp_end(part)).contains(&a) => {
             vendor.map_or(u32::MAX, |t| t[((a - SFDP_VENDOR) / 4) as usize])
         }
-        _ => return 0xFF,
-    };
-    dword.to_le_bytes()[(addr & 3) as usize]
+        _ => u32::MAX,
+    }
 }
 
 // ---- contents --------------------------------------------------------------------------------
@@ -1069,6 +1073,8 @@ impl SpiNor {
         let mut bytes = [0; HEADER_MAX];
         let mut read: Option<ArrayRead> = None;
         let traced = tracing::level_enabled!(tracing::Level::TRACE);
+        // No trace event to build and no planted bug to reach: each word in a few steps.
+        let quiet = !traced && !self.planted.on(COMMAND_BUFFER);
         for (i, rx) in rx.chunks_mut(unit.max(1)).enumerate() {
             let len = header(i, ctx, &mut bytes);
             let header = &bytes[..len];
@@ -1076,6 +1082,9 @@ impl SpiNor {
                 read = self.array_read(header, rx.len());
             }
             match &read {
+                Some(r) if quiet => {
+                    self.read_array_word(ctx, r, header, rx);
+                }
                 Some(r) => self.read_array_at_once(ctx, r, header, rx, traced),
                 None => self.read_transaction(ctx, header, rx),
             }
@@ -1106,9 +1115,8 @@ impl SpiNor {
     }
 
     /// The transaction `read` describes, in one step: exactly what the byte path of
-    /// [`SpiNor::read_transaction`] does, up to and with its deselect. (The FMC's command
-    /// modes and DMA send one per word: its trace events are only built when `traced`, which
-    /// says whether a subscriber may listen, and a word takes one sector lookup.)
+    /// [`SpiNor::read_transaction`] does, up to and with its deselect. Its trace events are
+    /// only built when `traced`, which says whether a subscriber may listen.
     fn read_array_at_once(
         &mut self,
         ctx: &mut dyn Context,
@@ -1125,27 +1133,18 @@ impl SpiNor {
             ..
         } = read;
         let sent = &header[1..];
-        // What `decode` does for a read command (none needs WEL).
         if traced {
             tracing::trace!(target: "m25p80_command_decoded", "cmd {cmd:#04x}");
         }
-        self.cmd = cmd;
-        self.reset_enabled = false;
-        self.addressed = true;
-        // The bytes clocked after the opcode: `sent`, then zeros while `rx` is read.
-        let mut addr = 0u32;
-        for k in 0..addr_len {
-            let b = sent.get(k).copied().unwrap_or(0);
-            self.buf[k] = b;
-            addr = (addr << 8) | u32::from(b);
-        }
-        if addr_len == 3 {
-            addr |= u32::from(self.ear) << 24;
-        }
-        let mask = size - 1;
-        self.cur_addr = addr & mask;
+        let addr = self.read_array_word(ctx, read, header, rx);
         if traced {
-            tracing::trace!(target: "m25p80_complete_collecting", "cmd {:#04x} bytes {addr_len} ear {:#x} cur_addr {:#x}", self.cmd, self.ear, self.cur_addr);
+            let mask = size - 1;
+            tracing::trace!(target: "m25p80_complete_collecting", "cmd {cmd:#04x} bytes {addr_len} ear {:#x} cur_addr {addr:#x}", self.ear);
+            for k in 0..sent.len().saturating_sub(data_at) {
+                let at = addr.wrapping_add(k as u32) & mask;
+                tracing::trace!(target: "m25p80_read_byte", "addr {at:#x} value {:#04x}", self.storage.byte(at));
+            }
+            tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
         }
         if self.planted.on(COMMAND_BUFFER) {
             COMMAND_BUFFER.reached(ctx);
@@ -1154,30 +1153,52 @@ impl SpiNor {
                 self.buf[k] = sent.get(k).copied().unwrap_or(0);
             }
         }
+    }
+
+    /// What [`SpiNor::read_array_at_once`] does but its trace events and planted bug: the
+    /// state, choices and answers of the transaction. Inlined into the FMC's word loops, whose
+    /// words are each a transaction. Returns the address the command sent (inside the part).
+    #[inline(always)]
+    fn read_array_word(
+        &mut self,
+        ctx: &mut dyn Context,
+        read: &ArrayRead,
+        header: &[u8],
+        rx: &mut [u8],
+    ) -> u32 {
+        let sent = &header[1..];
+        // What `decode` does for a read command (none needs WEL).
+        self.cmd = read.cmd;
+        self.reset_enabled = false;
+        self.addressed = true;
+        // The bytes clocked after the opcode: `sent`, then zeros while `rx` is read.
+        let mut addr = 0u32;
+        for k in 0..read.addr_len {
+            let b = sent.get(k).copied().unwrap_or(0);
+            self.buf[k] = b;
+            addr = (addr << 8) | u32::from(b);
+        }
+        if read.addr_len == 3 {
+            addr |= u32::from(self.ear) << 24;
+        }
+        let mask = read.size - 1;
+        let addr = addr & mask;
         // Dummy bytes clocked by the read, as `read_stream` notes them.
-        let dummies = data_at.saturating_sub(sent.len().max(addr_len));
+        let dummies = read.data_at.saturating_sub(sent.len().max(read.addr_len));
         if dummies > 0 {
             ctx.note_choices(CHOICE_DUMMY_BYTES, dummies);
         }
         // Data bytes: those clocked out with `sent` are read and go unanswered, then `rx`'s.
-        let unanswered = sent.len().saturating_sub(data_at);
-        if traced {
-            for k in 0..unanswered {
-                let at = self.cur_addr.wrapping_add(k as u32) & mask;
-                tracing::trace!(target: "m25p80_read_byte", "addr {at:#x} value {:#04x}", self.storage.byte(at));
-            }
-        }
-        self.cur_addr = self.cur_addr.wrapping_add(unanswered as u32) & mask;
-        let idle = data_at.saturating_sub(sent.len()).min(rx.len());
+        let unanswered = sent.len().saturating_sub(read.data_at);
+        let start = addr.wrapping_add(unanswered as u32) & mask;
+        let idle = read.data_at.saturating_sub(sent.len()).min(rx.len());
         if idle > 0 {
             rx[..idle].fill(IDLE_OUT);
         }
-        self.storage.read_few(self.cur_addr, size, &mut rx[idle..]);
-        self.cur_addr = self.cur_addr.wrapping_add((rx.len() - idle) as u32) & mask;
+        self.storage.read_few(start, read.size, &mut rx[idle..]);
         // The deselect: the flash stays idle (`pos`, `len`, `dummy_left` were not used).
-        if traced {
-            tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
-        }
+        self.cur_addr = start.wrapping_add((rx.len() - idle) as u32) & mask;
+        addr
     }
 
     /// An RDSFDP transaction from idle that reaches its data, in one step: exactly what the byte
@@ -1206,8 +1227,16 @@ impl SpiNor {
         if !self.part.qemu_has_sfdp() {
             ctx.note_choices(CHOICE_SFDP_TABLE, unanswered + rx.len() - idle);
         }
+        // One table lookup per dword.
+        let mut dword: Option<(u32, [u8; 4])> = None;
         for k in 0..unanswered + rx.len() - idle {
-            let v = sfdp_byte(self.part, self.cur_addr);
+            let at = self.cur_addr % SFDP_SPACE;
+            let bytes = match dword {
+                Some((from, bytes)) if from == at & !3 => bytes,
+                _ => sfdp_dword(self.part, at & !3).to_le_bytes(),
+            };
+            dword = Some((at & !3, bytes));
+            let v = bytes[(at & 3) as usize];
             if let Some(out) = k.checked_sub(unanswered).map(|i| &mut rx[idle + i]) {
                 *out = v;
             }
