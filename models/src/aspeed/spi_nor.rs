@@ -477,13 +477,16 @@ impl Storage {
         if buf.len() > 16 || end > SECTOR || u64::from(addr) + buf.len() as u64 > u64::from(size) {
             return self.read_into(addr, size, buf);
         }
+        // A word is copied as one (an instrumented byte loop, or a library call, costs more).
         match self.sector((addr / SECTOR_SIZE) as usize) {
-            Some(sector) => {
-                for (out, b) in buf.iter_mut().zip(&sector[offset..end]) {
-                    *out = *b;
-                }
-            }
-            None if self.image.is_none() => buf.fill(0xFF),
+            Some(sector) => match <&mut [u8; 4]>::try_from(&mut *buf) {
+                Ok(word) => word.copy_from_slice(&sector[offset..end]),
+                Err(_) => buf.copy_from_slice(&sector[offset..end]),
+            },
+            None if self.image.is_none() => match <&mut [u8; 4]>::try_from(&mut *buf) {
+                Ok(word) => *word = [0xFF; 4],
+                Err(_) => buf.fill(0xFF),
+            },
             None => {
                 for (i, out) in buf.iter_mut().enumerate() {
                     *out = self.pristine(addr + i as u32);
@@ -1172,15 +1175,29 @@ impl SpiNor {
         self.reset_enabled = false;
         self.addressed = true;
         // The bytes clocked after the opcode: `sent`, then zeros while `rx` is read.
-        let mut addr = 0u32;
-        for k in 0..read.addr_len {
-            let b = sent.get(k).copied().unwrap_or(0);
-            self.buf[k] = b;
-            addr = (addr << 8) | u32::from(b);
-        }
-        if read.addr_len == 3 {
-            addr |= u32::from(self.ear) << 24;
-        }
+        let addr = match sent.get(..read.addr_len) {
+            // The address whole in the header (the usual case): no byte loop.
+            Some(&[a, b, c]) => {
+                self.buf[..3].copy_from_slice(&[a, b, c]);
+                u32::from_be_bytes([self.ear, a, b, c])
+            }
+            Some(&[a, b, c, d]) => {
+                self.buf[..4].copy_from_slice(&[a, b, c, d]);
+                u32::from_be_bytes([a, b, c, d])
+            }
+            _ => {
+                let mut addr = 0u32;
+                for k in 0..read.addr_len {
+                    let b = sent.get(k).copied().unwrap_or(0);
+                    self.buf[k] = b;
+                    addr = (addr << 8) | u32::from(b);
+                }
+                if read.addr_len == 3 {
+                    addr |= u32::from(self.ear) << 24;
+                }
+                addr
+            }
+        };
         let mask = read.size - 1;
         let addr = addr & mask;
         // Dummy bytes clocked by the read, as `read_stream` notes them.
