@@ -72,6 +72,17 @@ pub struct SideBySide {
     /// executed (`None`: not measured).
     #[serde(default)]
     pub device_lines: Option<crate::coverage::LineCoverage>,
+    /// Seconds this build took, in each round, to replay the same inputs: the union of the
+    /// builds' last-round corpora (empty: not measured).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_input_secs: Vec<f64>,
+    /// The reference's replay seconds over this build's, per round: above 1, this build is
+    /// faster on the same inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub same_input_ratios: Vec<f64>,
+    /// How many inputs the replay ran.
+    #[serde(default)]
+    pub same_inputs: usize,
     /// The run it was measured in: `2026-12-06 at 0123456789` (empty: a run from before
     /// runs were stamped). Ratios compare only within one run.
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -707,6 +718,7 @@ fn side_by_side(
                 }
             }
         }
+        let same = same_inputs(cfg, corpora, r, &note, &variants, targets, &corpus_of)?;
         for (ti, name) in targets.iter().enumerate() {
             for (vi, v) in variants.iter().enumerate() {
                 let device_lines =
@@ -733,6 +745,12 @@ fn side_by_side(
                     ratios: pairs.iter().map(|(a, b)| a / b).collect(),
                     seconds: cfg.exec_seconds,
                     device_lines,
+                    same_input_secs: same.secs[ti][vi].iter().flatten().copied().collect(),
+                    same_input_ratios: crate::bench_same_inputs::ratios(
+                        &same.secs[ti][vi],
+                        &same.secs[ti][0],
+                    ),
+                    same_inputs: same.inputs[ti],
                     measured: stamp.to_string(),
                 });
             }
@@ -788,6 +806,73 @@ fn side_by_side(
         load_average()
     ));
     Ok(())
+}
+
+/// What every build took to replay the same inputs: `secs[target][build][round]`, and the
+/// number of inputs per target.
+struct SameInputs {
+    secs: Vec<Vec<Vec<Option<f64>>>>,
+    inputs: Vec<usize>,
+}
+
+/// After the exec/s rounds: each build replays the union of the builds' last corpora of each
+/// target, the builds in turn (order rotating per round), for as many rounds
+/// (see [`crate::bench_same_inputs`]).
+fn same_inputs(
+    cfg: &BenchConfig,
+    corpora: &Corpora,
+    r: &mut Results,
+    note: &str,
+    variants: &[Variant],
+    targets: &[&str],
+    corpus_of: &[Vec<PathBuf>],
+) -> Result<SameInputs, String> {
+    let rounds = cfg.rounds.max(1) as usize;
+    let mut same = SameInputs {
+        secs: vec![vec![Vec::new(); variants.len()]; targets.len()],
+        inputs: vec![0; targets.len()],
+    };
+    for (ti, name) in targets.iter().enumerate() {
+        let union = crate::bench_same_inputs::union_corpus(
+            corpora,
+            &format!("same-inputs-{name}"),
+            &corpus_of[ti],
+        );
+        let (union, count) = match union {
+            Ok(u) => u,
+            Err(e) => {
+                r.notes
+                    .push(format!("{note}no same-input replay of {name}: {e}"));
+                continue;
+            }
+        };
+        same.inputs[ti] = count;
+        let scratch = corpora.fresh(&format!("same-inputs-{name}-scratch"))?;
+        for round in 0..rounds {
+            for k in 0..variants.len() {
+                stop_if_interrupted()?;
+                let vi = (round + k) % variants.len();
+                let v = &variants[vi];
+                eprintln!(
+                    "bench: same inputs, round {}/{rounds}: {name} with {} ({count} inputs)",
+                    round + 1,
+                    v.label
+                );
+                let binary = v.build(&cfg.sanitizer, false).binary(name);
+                let secs = crate::bench_same_inputs::replay_seconds(&binary, &union, &scratch);
+                if let Err(e) = &secs {
+                    r.notes.push(format!("{note}{e}"));
+                }
+                same.secs[ti][vi].push(secs.ok());
+            }
+        }
+    }
+    if !targets.is_empty() {
+        r.notes.push(format!(
+            "{note}same inputs: each build replayed (libFuzzer -runs=0) the union of the builds' last-round corpora of each target, {rounds} round(s), builds in turn"
+        ));
+    }
+    Ok(same)
 }
 
 /// The 1-minute load average (`/proc/loadavg`), or `?`.
@@ -1154,7 +1239,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     let first_of = |stamp: &str| rows.iter().find(|e| e.measured == stamp);
     let _ = writeln!(
         s,
-        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
+        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Each run goes its own way from the seeds, so exec/s also measures which inputs a build met (a build that reaches slow inputs sooner runs fewer per second). *Same inputs* times the same work instead: after the rounds every build replays the union of the builds' last-round corpora, in turn, as many rounds; the figure is the first build's time over this build's (median [range]; above 1: faster per input), with the number of inputs. Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
     );
     if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
         let when = if stamp.is_empty() {
@@ -1172,7 +1257,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     }
     let _ = writeln!(
         s,
-        "| target | build | exec/s per round | ratio | device lines |{}\n|---|---|---|---:|---:|{}",
+        "| target | build | exec/s per round | ratio | same inputs | device lines |{}\n|---|---|---|---:|---:|---:|{}",
         runs.head().0,
         runs.head().1
     );
@@ -1181,9 +1266,13 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         let lines = e.device_lines.map_or("-".into(), |c| {
             format!("{:.1}% ({}/{})", c.percent(), c.covered, c.total)
         });
+        let same = match e.same_input_ratios.as_slice() {
+            [] => "-".to_string(),
+            ratios => format!("{} ({} inputs)", ratio_cell(ratios), e.same_inputs),
+        };
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {ratio} | {lines} |{}",
+            "| {} | {} | {} | {ratio} | {same} | {lines} |{}",
             e.target,
             e.build,
             rates_cell(&e.rates),
@@ -1485,6 +1574,9 @@ mod tests {
             target: "ps2".into(),
             build: build.into(),
             reference: "base@0123456789 full".into(),
+            same_input_secs: ratios.iter().map(|r| 2.0 / r).collect(),
+            same_input_ratios: ratios.iter().map(|r| r * 1.5).collect(),
+            same_inputs: 812,
             rates,
             ratios,
             seconds: 60,
@@ -1503,7 +1595,7 @@ mod tests {
             row("scoped", vec![200.0, 300.0, 150.0], vec![2.0, 2.5, 1.67]),
         ]);
         assert!(
-            md.contains("| ps2 | scoped | 200 / 300 / 150 | 2.00 [1.67-2.50] | 90.0% (90/100) |"),
+            md.contains("| ps2 | scoped | 200 / 300 / 150 | 2.00 [1.67-2.50] | 3.00 [2.50-3.75] (812 inputs) | 90.0% (90/100) |"),
             "{md}"
         );
         assert!(
@@ -1525,6 +1617,11 @@ mod tests {
             back.side_by_side[0].device_lines.map(|c| c.total),
             Some(100)
         );
+        assert_eq!(back.side_by_side[0].same_input_ratios, vec![1.5]);
+        // A row from before the same-input replay has none.
+        let mut before = row("scoped", vec![1.0], vec![1.0]);
+        before.same_input_ratios.clear();
+        assert!(side_by_side_markdown(&[before]).contains("| 1.00 | - | 90.0%"));
     }
 
     fn in_process_row(target: &str, ratio: f64, measured: &str) -> InProcessSideBySide {
@@ -1610,6 +1707,9 @@ mod tests {
             ratios: vec![ratio],
             seconds: 15,
             device_lines: None,
+            same_input_secs: Vec::new(),
+            same_input_ratios: Vec::new(),
+            same_inputs: 0,
             measured: measured.into(),
         }
     }
@@ -1670,11 +1770,11 @@ mod tests {
         let md = side_by_side_markdown(&m.side_by_side);
         assert!(md.contains("**The rows are from 2 runs**"), "{md}");
         assert!(
-            md.contains("| ps2 | edges | 300 | 3.00 | - | [1] |"),
+            md.contains("| ps2 | edges | 300 | 3.00 | - | - | [1] |"),
             "{md}"
         );
         assert!(
-            md.contains("| e1000e | edges | 150 | 1.50 | - | [2] |"),
+            md.contains("| e1000e | edges | 150 | 1.50 | - | - | [2] |"),
             "{md}"
         );
         assert!(

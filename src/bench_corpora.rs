@@ -31,7 +31,7 @@ impl Corpora {
     }
 
     /// A folder for the corpora under `tmpfs` when given and writable, else on disk.
-    fn under(root: &Path, tmpfs: Option<&Path>) -> Result<Corpora, String> {
+    pub(crate) fn under(root: &Path, tmpfs: Option<&Path>) -> Result<Corpora, String> {
         if let Some(base) = tmpfs {
             let dir = base.join(format!("devfuzz-bench-{}", std::process::id()));
             let _ = std::fs::remove_dir_all(&dir);
@@ -68,6 +68,11 @@ impl Corpora {
             crate::campaign::seed_corpus_into(root, t, &dir)?;
         }
         Ok(dir)
+    }
+
+    /// A fresh, empty folder `name` for this bench.
+    pub fn fresh(&self, name: &str) -> Result<PathBuf, String> {
+        self.seeds_only(Path::new(""), name, None)
     }
 
     /// Where the corpora were, for the notes of the results.

@@ -18,6 +18,7 @@ mod bench_corpora;
 mod bench_findings;
 mod bench_in_process;
 mod bench_libfuzzer;
+mod bench_same_inputs;
 mod bench_time_to_bug;
 mod campaign;
 mod convert;

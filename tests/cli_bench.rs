@@ -111,6 +111,10 @@ fn side_by_side_crashes_are_triaged_and_reported_and_corpora_removed() {
         md.contains("e1000e with full in round 1 stopped at a crash"),
         "{md}"
     );
+    // Both builds replayed the union of their corpora (which the stand-in cannot: it "crashes"),
+    // and no replay left a crash file in the current directory either.
+    assert!(md.contains("same inputs: each build replayed"), "{md}");
+    assert!(md.contains("could not replay"), "{md}");
     let corpora = std::fs::read_to_string(ws.join("corpora.txt")).unwrap();
     let on_tmpfs = corpora.lines().all(|c| c.starts_with("/dev/shm/"));
     if on_tmpfs {
