@@ -1239,7 +1239,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     let first_of = |stamp: &str| rows.iter().find(|e| e.measured == stamp);
     let _ = writeln!(
         s,
-        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Each run goes its own way from the seeds, so exec/s also measures which inputs a build met (a build that reaches slow inputs sooner runs fewer per second). *Same inputs* times the same work instead: after the rounds every build replays the union of the builds' last-round corpora, in turn, as many rounds; the figure is the first build's time over this build's (median [range]; above 1: faster per input), with the number of inputs. Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
+        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Each run goes its own way from the seeds, so exec/s also measures which inputs a build met (a build that reaches slow inputs sooner runs fewer per second). *Same inputs* times the same work instead: after the rounds every build replays the union of the builds' last-round corpora, in turn, as many rounds; the figure is the first build's time over this build's (median [range]; above 1: faster per input), with the number of inputs and this build's median time. A replay also pays libFuzzer's start-up and the reading of every input file: where it takes well under a second these weigh most and pull the ratio towards 1. Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
     );
     if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
         let when = if stamp.is_empty() {
@@ -1268,7 +1268,12 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
         });
         let same = match e.same_input_ratios.as_slice() {
             [] => "-".to_string(),
-            ratios => format!("{} ({} inputs)", ratio_cell(ratios), e.same_inputs),
+            ratios => format!(
+                "{} ({} inputs, {:.2} s)",
+                ratio_cell(ratios),
+                e.same_inputs,
+                median(&e.same_input_secs).unwrap_or(0.0)
+            ),
         };
         let _ = writeln!(
             s,
@@ -1595,7 +1600,7 @@ mod tests {
             row("scoped", vec![200.0, 300.0, 150.0], vec![2.0, 2.5, 1.67]),
         ]);
         assert!(
-            md.contains("| ps2 | scoped | 200 / 300 / 150 | 2.00 [1.67-2.50] | 3.00 [2.50-3.75] (812 inputs) | 90.0% (90/100) |"),
+            md.contains("| ps2 | scoped | 200 / 300 / 150 | 2.00 [1.67-2.50] | 3.00 [2.50-3.75] (812 inputs, 1.00 s) | 90.0% (90/100) |"),
             "{md}"
         );
         assert!(
