@@ -47,9 +47,7 @@ impl Scratch {
             let first = start.div_ceil(SECTOR_SIZE);
             let last = (end / SECTOR_SIZE).max(first);
             let named = last.min(u128::BITS as usize).max(first);
-            for s in first..named {
-                known |= 1 << s;
-            }
+            known |= sector_bits(first, named);
             let zero_from = (named * SECTOR_SIZE).clamp(start, end);
             let zero_to = (first * SECTOR_SIZE).clamp(start, end);
             buf[start..zero_to].fill(0);
@@ -57,6 +55,15 @@ impl Scratch {
         }
         (buf, known)
     }
+}
+
+/// The mask with bits `first..named` set (`first <= named <= 128`), without a loop per bit.
+fn sector_bits(first: usize, named: usize) -> u128 {
+    let count = named.saturating_sub(first);
+    if count == 0 {
+        return 0;
+    }
+    (u128::MAX >> (u128::BITS as usize - count)) << first
 }
 
 impl Clone for Scratch {
@@ -141,6 +148,16 @@ mod tests {
                     .iter()
                     .any(|r| r.start <= s * SECTOR_SIZE && (s + 1) * SECTOR_SIZE <= r.end);
                 assert_eq!(known >> s & 1 != 0, whole, "{ranges:?}: sector {s}");
+            }
+        }
+    }
+
+    #[test]
+    fn sector_bits_sets_exactly_the_named_bits() {
+        for first in 0..=128usize {
+            for named in first..=128 {
+                let want = (first..named).fold(0u128, |m, b| m | 1 << b);
+                assert_eq!(super::sector_bits(first, named), want, "{first}..{named}");
             }
         }
     }
