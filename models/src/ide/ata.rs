@@ -317,7 +317,7 @@ impl AtaDisk {
         let fail = |e| Action::Fail(error_bits(e));
         self.disk.check(lba, u64::from(n), write).map_err(fail)?;
         tracing::trace!(target: "dma_blk_io", "offset {:#x} sectors {n} to_dev {write}", lba * SECTOR_SIZE as u64);
-        let buf = &mut self.core.io[..n as usize * SECTOR_SIZE];
+        let buf = self.core.io.upto(n as usize * SECTOR_SIZE);
         if write {
             self.disk.write_run(lba, buf)
         } else {
@@ -463,7 +463,7 @@ impl AtaDisk {
             self.core.identify = Some(Box::new(self.identify_words()));
         }
         if let Some(words) = &self.core.identify {
-            put_words(&mut self.core.io[..], words);
+            put_words(self.core.io.upto(2 * words.len()), words);
         }
         self.core.send_block(tf, SECTOR_SIZE)
     }
@@ -477,7 +477,7 @@ impl AtaDisk {
         {
             return Action::Fail(ERROR_ABRT);
         }
-        let buf = &mut self.core.io[..SECTOR_SIZE];
+        let buf = self.core.io.upto(SECTOR_SIZE);
         match tf.feature {
             SMART_ENABLE => self.smart_enabled = true,
             SMART_DISABLE => self.smart_enabled = false,

@@ -448,7 +448,7 @@ impl AtapiCd {
             w[80] = 0x1e; // ATA/ATAPI-1 to 4
             w
         });
-        put_words(&mut self.core.io[..], words);
+        put_words(self.core.io.upto(2 * words.len()), words);
         self.core.send_block(tf, 512)
     }
 
@@ -593,7 +593,7 @@ impl AtapiCd {
     /// (QEMU's `ide_atapi_cmd_reply`).
     fn reply(&mut self, tf: &mut Taskfile, reply: &Reply, alloc: usize) -> Action {
         let size = reply.len.min(alloc).min(IO_BUFFER_SIZE);
-        self.core.io[..size].copy_from_slice(&reply.buf[..size]);
+        self.core.io.upto(size).copy_from_slice(&reply.buf[..size]);
         self.reading = false;
         self.xfer_left = size as u64;
         self.elementary = 0;
@@ -656,10 +656,8 @@ impl AtapiCd {
         self.buf_index += size as usize;
         let end = start + size as usize;
         // An odd block is padded to a whole word (QEMU leaves its last byte unreadable).
-        if end % 2 == 1 {
-            if let Some(pad) = self.core.io.get_mut(end) {
-                *pad = 0;
-            }
+        if end % 2 == 1 && end < IO_BUFFER_SIZE {
+            self.core.io.upto(end + 1)[end] = 0;
         }
         if size == 0 {
             // A byte count limit of 1 cannot move data: the block stays empty, as in QEMU.
@@ -683,7 +681,7 @@ impl AtapiCd {
             .filter(|_| !self.tray_open)
             .ok_or(IoError::NoMedium)?;
         Fault::check(self.fault, lba, 1)?;
-        let io = &mut self.core.io[..];
+        let io = self.core.io.upto(CD_RAW_SECTOR_SIZE);
         if self.sector_size == CD_RAW_SECTOR_SIZE {
             medium.read(lba, &mut io[16..16 + CD_SECTOR_SIZE])?;
             cd_data_to_raw(&mut io[..CD_RAW_SECTOR_SIZE], lba);

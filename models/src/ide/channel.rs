@@ -451,7 +451,7 @@ impl Channel {
             bug.triggered(ctx);
         }
         // The transfer window: a write past `end` lands outside it.
-        d.io[ptr..end][..n].copy_from_slice(&value.to_le_bytes()[..n]);
+        d.io.upto(end)[ptr..end][..n].copy_from_slice(&value.to_le_bytes()[..n]);
         d.pio.ptr = ptr + n;
         if d.pio.ptr >= end {
             // PLANTED `ide-atapi-data-overrun`: before the fix, DRQ was left for the
