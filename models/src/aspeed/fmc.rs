@@ -328,6 +328,26 @@ impl Header {
         }
         self.len
     }
+
+    /// The first four bytes [`Header::write`] writes after the opcode for the unit at
+    /// `seg_offset` (zeros past the header), without writing them.
+    fn first_sent(&self, seg_offset: u64) -> [u8; 4] {
+        let mut sent = [0u8; 4];
+        let tail = &self.bytes[1..self.len];
+        let n = tail.len().min(4);
+        sent[..n].copy_from_slice(&tail[..n]);
+        let mut v = u32::from_be_bytes(sent);
+        for (k, &shift) in self.shifts[..self.address_bytes.min(4)].iter().enumerate() {
+            let at = 24 - 8 * k as u32;
+            v = v & !(0xff << at) | u32::from((seg_offset >> shift) as u8) << at;
+        }
+        v.to_be_bytes()
+    }
+
+    /// The opcode and how many bytes follow it.
+    fn shape(&self) -> (u8, usize) {
+        (self.bytes[0], self.len - 1)
+    }
 }
 
 /// The FMC with its flashes. See the [module documentation](self).
@@ -979,11 +999,20 @@ impl Fmc {
             command.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(command.opcode);
         let header = command.header();
         if reads_array && !streams {
-            flash.read_transactions(ctx, run, unit, |i, ctx, bytes| {
+            let done = flash.read_array_words(
+                ctx,
+                header.shape(),
+                run,
+                unit,
+                usize::from(qemu_dummies_differ),
+                |i| header.first_sent(seg_offset + (i * unit) as u64),
+            );
+            let rest = seg_offset + done as u64;
+            flash.read_transactions(ctx, &mut run[done..], unit, |i, ctx, bytes| {
                 if qemu_dummies_differ {
                     ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
                 }
-                header.write(seg_offset + (i * unit) as u64, bytes)
+                header.write(rest + (i * unit) as u64, bytes)
             });
             return;
         }

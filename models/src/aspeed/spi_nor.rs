@@ -1094,6 +1094,69 @@ impl SpiNor {
         }
     }
 
+    /// The whole words of a run of array-read transactions that differ only in the bytes sent
+    /// after the opcode, in one step when no trace event is built and no planted bug is on:
+    /// exactly what [`SpiNor::read_transactions`] does for them, with each word's transaction
+    /// worked out from numbers rather than from its header's bytes. Word `i` is `unit` bytes of
+    /// `rx` read after `cmd` and `sent` more bytes, of which `first_sent(i)` gives the first four
+    /// (zeros past `sent`); `choices_each` more [`CHOICE_DUMMY_BYTES`] are noted per word (the
+    /// caller's, as its header closure would). Returns how many bytes of `rx` it read: none
+    /// when it cannot take the run, else every whole word; the rest is the caller's.
+    pub fn read_array_words(
+        &mut self,
+        ctx: &mut dyn Context,
+        (cmd, sent): (u8, usize),
+        rx: &mut [u8],
+        unit: usize,
+        choices_each: usize,
+        first_sent: impl Fn(usize) -> [u8; 4],
+    ) -> usize {
+        let words = rx.len() / unit.max(1);
+        if words == 0
+            || sent >= HEADER_MAX
+            || tracing::level_enabled!(tracing::Level::TRACE)
+            || self.planted.on(COMMAND_BUFFER)
+        {
+            return 0;
+        }
+        let mut header = [0u8; HEADER_MAX];
+        header[0] = cmd;
+        let Some(read) = self.array_read(&header[..=sent], unit) else {
+            return 0;
+        };
+        if !(1..=4).contains(&read.addr_len) {
+            return 0;
+        }
+        let mask = read.size - 1;
+        // What every word shares (see `read_array_word`).
+        let dummies = read.data_at.saturating_sub(sent.max(read.addr_len));
+        let unanswered = sent.saturating_sub(read.data_at);
+        let idle = read.data_at.saturating_sub(sent).min(unit);
+        let ear = if read.addr_len == 3 {
+            u32::from(self.ear) << 24
+        } else {
+            0
+        };
+        let shift = 8 * (4 - read.addr_len as u32);
+        let mut last = ([0u8; 4], 0u32);
+        for (i, word) in rx[..words * unit].chunks_exact_mut(unit).enumerate() {
+            let bytes = first_sent(i);
+            let addr = ((u32::from_be_bytes(bytes) >> shift) | ear) & mask;
+            let start = addr.wrapping_add(unanswered as u32) & mask;
+            word[..idle].fill(IDLE_OUT);
+            self.storage.read_few(start, read.size, &mut word[idle..]);
+            last = (bytes, start);
+        }
+        ctx.note_choices(CHOICE_DUMMY_BYTES, words * (choices_each + dummies));
+        // The state the last word's transaction leaves (each one overwrites the one before).
+        self.cmd = read.cmd;
+        self.reset_enabled = false;
+        self.addressed = true;
+        self.buf[..read.addr_len].copy_from_slice(&last.0[..read.addr_len]);
+        self.cur_addr = last.1.wrapping_add((unit - idle) as u32) & mask;
+        words * unit
+    }
+
     /// What an array read transaction of `header` then `rx_len` bytes does, when
     /// [`SpiNor::read_array_at_once`] can take it: the flash is idle, `header` starts with an
     /// array read command and the transaction reaches that command's data phase (and, with a
@@ -2340,6 +2403,90 @@ mod tests {
                 prop_assert_eq!(&ca.canaries, &cb.canaries, "run {}: {:02x?}", run, template);
                 prop_assert_eq!(&ca.choices, &cb.choices, "run {}: {:02x?}", run, template);
                 if fast.is_err() {
+                    break;
+                }
+                prop_assert_eq!(ra, rb, "run {}: {:02x?} unit {}", run, template, unit);
+                prop_assert_eq!(&a, &b, "run {}: {:02x?} unit {}", run, template, unit);
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea2), ..Config::default() })]
+        /// Runs of array reads worked out from numbers (`read_array_words`, then the byte path
+        /// for what it leaves) against the same words sent byte by byte, each with its own
+        /// choices as the FMC's header closure notes them: the same bytes, state and choices.
+        #[test]
+        fn array_words_do_exactly_what_single_transfers_do(
+            part in prop::sample::select(FlashPart::ALL.to_vec()),
+            planted in prop::sample::select(vec![0u32, 1, 2]),
+            setup in prop::collection::vec(transaction_step(), 0..20),
+            runs in prop::collection::vec(
+                (
+                    transaction_step(),
+                    prop::sample::select(vec![1usize, 2, 3, 4, 8]),
+                    0usize..70,
+                    (3usize..=4, any::<u32>(), 0usize..3),
+                ),
+                1..8,
+            ),
+        ) {
+            let image: Vec<u8> = (0..70_000u32).map(|i| (i.wrapping_mul(7) ^ (i >> 8)) as u8).collect();
+            let mut a = SpiNor::with_planted(part, Some(Arc::from(image)), Planted::from_bits(planted));
+            for step in setup.iter().chain(runs.iter().map(|r| &r.0)).filter_map(|s| s.as_ref().err()) {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| xfer(&mut a, step, 0))).is_err() {
+                    return Ok(());
+                }
+            }
+            let mut b = a.clone();
+            let (mut ca, mut cb) = (TestContext::default(), TestContext::default());
+            for (run, (step, unit, len, (width, base, choices_each))) in runs.iter().enumerate() {
+                let Ok((template, _)) = step else { continue };
+                let template = &template[..template.len().min(HEADER_MAX)];
+                // The address of word `i`, `width` bytes big-endian, over the template's first bytes.
+                let header = |i: usize, bytes: &mut [u8; HEADER_MAX]| {
+                    bytes[..template.len()].copy_from_slice(template);
+                    let addr = u64::from(*base) + (i * unit) as u64;
+                    for (k, b) in bytes[1..template.len()].iter_mut().take(*width).enumerate() {
+                        *b = (addr >> (8 * (width - 1 - k))) as u8;
+                    }
+                    template.len()
+                };
+                let first_sent = |i: usize| {
+                    let mut bytes = [0; HEADER_MAX];
+                    let n = header(i, &mut bytes);
+                    let mut sent = [0u8; 4];
+                    let m = (n - 1).min(4);
+                    sent[..m].copy_from_slice(&bytes[1..=m]);
+                    sent
+                };
+                let (mut ra, mut rb) = (vec![0xA5; *len], vec![0x5A; *len]);
+                let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let shape = (template[0], template.len() - 1);
+                    let done = a.read_array_words(&mut ca, shape, &mut ra, *unit, *choices_each, first_sent);
+                    prop_assert_eq!(done % unit, 0);
+                    let words = done / unit;
+                    a.read_transactions(&mut ca, &mut ra[done..], *unit, |i, ctx, bytes| {
+                        ctx.note_choices(CHOICE_DUMMY_BYTES, *choices_each);
+                        header(words + i, bytes)
+                    });
+                    Ok(())
+                }));
+                let slow = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    let mut bytes = [0; HEADER_MAX];
+                    for (i, rx) in rb.chunks_mut(*unit).enumerate() {
+                        cb.note_choices(CHOICE_DUMMY_BYTES, *choices_each);
+                        let n = header(i, &mut bytes);
+                        transaction_byte_by_byte(&mut b, &mut cb, &bytes[..n], rx);
+                    }
+                }));
+                prop_assert_eq!(fast.is_err(), slow.is_err(), "run {}: {:02x?}", run, template);
+                if let Ok(inner) = fast {
+                    inner?;
+                }
+                prop_assert_eq!(&ca.canaries, &cb.canaries, "run {}: {:02x?}", run, template);
+                prop_assert_eq!(&ca.choices, &cb.choices, "run {}: {:02x?}", run, template);
+                if slow.is_err() {
                     break;
                 }
                 prop_assert_eq!(ra, rb, "run {}: {:02x?} unit {}", run, template, unit);
