@@ -1016,8 +1016,15 @@ impl Fmc {
             });
             return;
         }
-        let mut bytes = [0; spi_nor::HEADER_MAX];
         let mut done = 0;
+        if !reads_array {
+            let dummy_each =
+                command.qemu_dummy_cycles != flash.qemu_dummy_cycles_of(command.opcode);
+            done = flash.read_sfdp_words(ctx, header.shape(), run, unit, dummy_each, |i| {
+                header.first_sent(seg_offset + (i * unit) as u64)
+            });
+        }
+        let mut bytes = [0; spi_nor::HEADER_MAX];
         while done < run.len() {
             let at = seg_offset + done as u64;
             // Only another command can leave the flash unchanged (an array read is addressed).
@@ -2010,6 +2017,38 @@ mod tests {
             b.wr(DMA_CTRL, DMA_CTRL_ENABLE);
             b.fmc.reset();
             assert_eq!(b.fmc, fresh, "{soc:?}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(Config { cases: 512, rng_seed: RngSeed::Fixed(0x5e47), ..Config::default() })]
+        /// The four bytes after the opcode that `first_sent` works out are those `write` writes
+        /// (zeros past the header), whatever address bytes are disabled and however many
+        /// dummy bytes follow.
+        #[test]
+        fn a_header_s_first_sent_bytes_are_the_ones_it_writes(
+            width in 3usize..=4,
+            disabled in 0u32..16,
+            dummies in 0u32..4,
+            dummy_data in any::<u8>(),
+            seg_offset in any::<u64>(),
+        ) {
+            let command = Command {
+                opcode: 0x0B,
+                width,
+                disabled: disabled * CMD_CTRL_ADDR_BYTE0_DISABLE,
+                dummies,
+                dummy_data,
+                qemu_dummy_cycles: 0,
+            };
+            let header = command.header();
+            let mut bytes = [0; spi_nor::HEADER_MAX];
+            let len = header.write(seg_offset, &mut bytes);
+            let mut want = [0u8; 4];
+            let n = (len - 1).min(4);
+            want[..n].copy_from_slice(&bytes[1..=n]);
+            prop_assert_eq!(header.first_sent(seg_offset), want);
+            prop_assert_eq!(header.shape(), (0x0B, len - 1));
         }
     }
 }

@@ -1113,6 +1113,7 @@ impl SpiNor {
     ) -> usize {
         let words = rx.len() / unit.max(1);
         if words == 0
+            || unit == 0
             || sent >= HEADER_MAX
             || tracing::level_enabled!(tracing::Level::TRACE)
             || self.planted.on(COMMAND_BUFFER)
@@ -1279,6 +1280,80 @@ impl SpiNor {
         // The deselect: the flash stays idle (`pos`, `len`, `dummy_left` were not used).
         self.cur_addr = start.wrapping_add((rx.len() - idle) as u32) & mask;
         addr
+    }
+
+    /// The whole words of a run of RDSFDP transactions from idle (as the FMC's read modes send
+    /// them when the guest sets RDSFDP as their command), in one step when no trace event is
+    /// built: exactly what [`SpiNor::read_transaction`] does for each. Word `i` is `unit` bytes
+    /// of `rx` read after the opcode `cmd` and `sent` more bytes, of which `first_sent(i)` gives the
+    /// first four (zeros past `sent`); before each word's own choices, `dummy_each` notes one
+    /// [`CHOICE_DUMMY_BYTES`] (the caller's, as its loop would). Returns how many bytes of `rx`
+    /// it read: none when it cannot take the run (or it is too short to pay for the table it
+    /// builds), else every whole word; the rest is the caller's.
+    pub fn read_sfdp_words(
+        &mut self,
+        ctx: &mut dyn Context,
+        (cmd, sent): (u8, usize),
+        rx: &mut [u8],
+        unit: usize,
+        dummy_each: bool,
+        first_sent: impl Fn(usize) -> [u8; 4],
+    ) -> usize {
+        const FEWEST_WORDS: usize = 8;
+        let words = rx.len() / unit.max(1);
+        if cmd != RDSFDP
+            || unit == 0
+            || words < FEWEST_WORDS
+            || self.phase != Phase::Idle
+            || self.read_address_len(RDSFDP).is_some()
+            || sent + unit < SFDP_DATA_AT
+            || tracing::level_enabled!(tracing::Level::TRACE)
+        {
+            return 0;
+        }
+        let mut table = [0u8; SFDP_SPACE as usize];
+        for (at, dword) in table.chunks_exact_mut(4).enumerate() {
+            dword.copy_from_slice(&sfdp_dword(self.part, 4 * at as u32).to_le_bytes());
+        }
+        // What every word shares (see `read_sfdp_at_once`).
+        let idle = SFDP_DATA_AT.saturating_sub(sent).min(unit);
+        let unanswered = sent.saturating_sub(SFDP_DATA_AT);
+        let clocked = unanswered + unit - idle;
+        let sfdp_choices = if self.part.qemu_has_sfdp() {
+            0
+        } else {
+            clocked
+        };
+        let mut last = [0u8; 4];
+        for (i, word) in rx[..words * unit].chunks_exact_mut(unit).enumerate() {
+            if dummy_each {
+                ctx.note_choice(CHOICE_DUMMY_BYTES);
+            }
+            if sfdp_choices > 0 {
+                ctx.note_choices(CHOICE_SFDP_TABLE, sfdp_choices);
+            }
+            last = first_sent(i);
+            let addr = u32::from_be_bytes(last) >> 8;
+            word[..idle].fill(IDLE_OUT);
+            // The space repeats every 256 bytes, and the 24-bit address wraps at a multiple.
+            let from = addr.wrapping_add(unanswered as u32) as usize;
+            for (at, out) in (from..).zip(&mut word[idle..]) {
+                *out = table[at % table.len()];
+            }
+        }
+        // The state the last word's transaction leaves (each one overwrites the one before).
+        self.cmd = RDSFDP;
+        self.reset_enabled = false;
+        self.addressed = true;
+        self.buf[..SFDP_DATA_AT - 1].copy_from_slice(&last[..SFDP_DATA_AT - 1]);
+        let addr = u32::from_be_bytes(last) >> 8;
+        self.cur_addr = addr.wrapping_add(clocked as u32) & 0x00FF_FFFF;
+        self.phase = Phase::Idle;
+        self.pos = 0;
+        self.len = 0;
+        self.dummy_left = 0;
+        self.reg_loop = false;
+        words * unit
     }
 
     /// An RDSFDP transaction from idle that reaches its data, in one step: exactly what the byte
@@ -2413,11 +2488,11 @@ mod tests {
 
     proptest! {
         #![proptest_config(Config { cases: 256, rng_seed: RngSeed::Fixed(0x7ea2), ..Config::default() })]
-        /// Runs of array reads worked out from numbers (`read_array_words`, then the byte path
-        /// for what it leaves) against the same words sent byte by byte, each with its own
+        /// Runs of array reads and RDSFDP reads worked out from numbers (`read_sfdp_words`,
+        /// `read_array_words`, then the byte path for what they leave) against the same words sent byte by byte, each with its own
         /// choices as the FMC's header closure notes them: the same bytes, state and choices.
         #[test]
-        fn array_words_do_exactly_what_single_transfers_do(
+        fn array_and_sfdp_words_do_exactly_what_single_transfers_do(
             part in prop::sample::select(FlashPart::ALL.to_vec()),
             planted in prop::sample::select(vec![0u32, 1, 2]),
             setup in prop::collection::vec(transaction_step(), 0..20),
@@ -2426,7 +2501,7 @@ mod tests {
                     transaction_step(),
                     prop::sample::select(vec![1usize, 2, 3, 4, 8]),
                     0usize..70,
-                    (3usize..=4, any::<u32>(), 0usize..3),
+                    (3usize..=4, any::<u32>(), 0usize..2),
                 ),
                 1..8,
             ),
@@ -2463,7 +2538,10 @@ mod tests {
                 let (mut ra, mut rb) = (vec![0xA5; *len], vec![0x5A; *len]);
                 let fast = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                     let shape = (template[0], template.len() - 1);
-                    let done = a.read_array_words(&mut ca, shape, &mut ra, *unit, *choices_each, first_sent);
+                    let sfdp = a.read_sfdp_words(&mut ca, shape, &mut ra, *unit, *choices_each == 1, first_sent);
+                    let (_, rest) = ra.split_at_mut(sfdp);
+                    let array = a.read_array_words(&mut ca, shape, rest, *unit, *choices_each, |i| first_sent(sfdp / unit + i));
+                    let done = sfdp + array;
                     prop_assert_eq!(done % unit, 0);
                     let words = done / unit;
                     a.read_transactions(&mut ca, &mut ra[done..], *unit, |i, ctx, bytes| {
