@@ -275,6 +275,8 @@ impl Command {
             len: 0,
             shifts: [0; 4],
             address_bytes: 0,
+            first_template: 0,
+            first_run: None,
         };
         self.for_each_byte(0, |b| {
             header.bytes[header.len] = b;
@@ -285,6 +287,13 @@ impl Command {
                 header.shifts[header.address_bytes] = 8 * i as u8;
                 header.address_bytes += 1;
             }
+        }
+        header.first_template = u32::from_be_bytes(header.first_sent(0));
+        let m = header.address_bytes.min(4);
+        let shifts = &header.shifts[..m];
+        if m > 0 && shifts.windows(2).all(|w| w[0] == w[1] + 8) {
+            let mask = (u64::from(u32::MAX) >> (32 - 8 * m)) as u32;
+            header.first_run = Some((u32::from(shifts[m - 1]), mask, 8 * (4 - m) as u32));
         }
         header
     }
@@ -314,6 +323,11 @@ struct Header {
     /// How far the segment offset is shifted for each address byte sent, in order.
     shifts: [u8; 4],
     address_bytes: usize,
+    /// [`Header::first_sent`] for segment offset 0, big-endian.
+    first_template: u32,
+    /// Where the address bytes among the first four sent are one run of the segment offset's
+    /// bytes (no byte between them disabled): the shift, mask and position of that run.
+    first_run: Option<(u32, u32, u32)>,
 }
 
 impl Header {
@@ -331,7 +345,12 @@ impl Header {
 
     /// The first four bytes [`Header::write`] writes after the opcode for the unit at
     /// `seg_offset` (zeros past the header), without writing them.
+    #[inline(always)]
     fn first_sent(&self, seg_offset: u64) -> [u8; 4] {
+        if let Some((shift, mask, at)) = self.first_run {
+            let run = (seg_offset >> shift) as u32 & mask;
+            return (self.first_template | run << at).to_be_bytes();
+        }
         let mut sent = [0u8; 4];
         let tail = &self.bytes[1..self.len];
         let n = tail.len().min(4);
@@ -371,6 +390,35 @@ pub struct Fmc {
     debug_log: Option<DebugLog>,
     /// Planted bugs this FMC was built with (kept across resets).
     planted: Planted,
+    burst: BurstBuffer,
+}
+
+/// The bytes of a DMA burst on their way: no part of the controller's state (a clone starts
+/// empty, any two compare equal), kept so that a burst of a few bytes does not zero a whole
+/// burst's buffer.
+#[derive(Default)]
+struct BurstBuffer(Vec<u8>);
+
+impl Clone for BurstBuffer {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+
+    fn clone_from(&mut self, _source: &Self) {}
+}
+
+impl PartialEq for BurstBuffer {
+    fn eq(&self, _other: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for BurstBuffer {}
+
+impl std::fmt::Debug for BurstBuffer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BurstBuffer")
+    }
 }
 
 harness::clone_by_field!(Fmc {
@@ -385,6 +433,7 @@ harness::clone_by_field!(Fmc {
     dram_base,
     debug_log,
     planted,
+    burst,
 });
 
 impl Fmc {
@@ -425,6 +474,7 @@ impl Fmc {
             dram_base,
             debug_log,
             planted,
+            burst: BurstBuffer::default(),
         };
         fmc.power_on_registers();
         fmc
@@ -1201,8 +1251,10 @@ impl Fmc {
         let flash = u64::from(self.reg(DMA_FLASH_ADDR));
         let room = WINDOW_SIZE.saturating_sub(flash);
         let n = u64::from(self.dma_left.min(DMA_BURST)).min(room) as usize & !3;
-        let mut buf = [0u8; DMA_BURST as usize];
-        let data = &mut buf[..n];
+        let mut buf = std::mem::take(&mut self.burst.0);
+        buf.clear();
+        buf.resize(n, 0);
+        let data = &mut buf[..];
         let dram = self.dram_base + u64::from(self.reg(DMA_DRAM_ADDR));
         let mut budget_spent = false;
         if n > 0 {
@@ -1231,6 +1283,7 @@ impl Fmc {
             self.dma_left -= n as u32;
             self.set(DMA_LEN, self.dma_left);
         }
+        self.burst.0 = buf;
         let past_window = flash + n as u64 >= WINDOW_SIZE;
         if self.dma_left == 0 || past_window || budget_spent {
             self.dma_done(ctx);
