@@ -50,3 +50,4 @@ pub mod runner;
 pub mod space;
 pub mod target;
 pub mod testing;
+pub mod transient;

@@ -60,6 +60,7 @@ use super::spi_nor::{self, FlashPart, SpiNor};
 use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
+use harness::transient::Transient;
 use std::sync::Arc;
 
 /// Choice where QEMU's FMC differs (noted through [`Context::note_choice`], written down in
@@ -390,35 +391,9 @@ pub struct Fmc {
     debug_log: Option<DebugLog>,
     /// Planted bugs this FMC was built with (kept across resets).
     planted: Planted,
-    burst: BurstBuffer,
-}
-
-/// The bytes of a DMA burst on their way: no part of the controller's state (a clone starts
-/// empty, any two compare equal), kept so that a burst of a few bytes does not zero a whole
-/// burst's buffer.
-#[derive(Default)]
-struct BurstBuffer(Vec<u8>);
-
-impl Clone for BurstBuffer {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-
-    fn clone_from(&mut self, _source: &Self) {}
-}
-
-impl PartialEq for BurstBuffer {
-    fn eq(&self, _other: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for BurstBuffer {}
-
-impl std::fmt::Debug for BurstBuffer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("BurstBuffer")
-    }
+    /// The bytes of a DMA burst on their way, kept so that a burst of a few bytes does not
+    /// zero a whole burst's buffer.
+    burst: Transient<Vec<u8>>,
 }
 
 harness::clone_by_field!(Fmc {
@@ -474,7 +449,7 @@ impl Fmc {
             dram_base,
             debug_log,
             planted,
-            burst: BurstBuffer::default(),
+            burst: Transient::default(),
         };
         fmc.power_on_registers();
         fmc
@@ -1251,7 +1226,7 @@ impl Fmc {
         let flash = u64::from(self.reg(DMA_FLASH_ADDR));
         let room = WINDOW_SIZE.saturating_sub(flash);
         let n = u64::from(self.dma_left.min(DMA_BURST)).min(room) as usize & !3;
-        let mut buf = std::mem::take(&mut self.burst.0);
+        let mut buf = std::mem::take(&mut *self.burst);
         buf.clear();
         buf.resize(n, 0);
         let data = &mut buf[..];
@@ -1283,7 +1258,7 @@ impl Fmc {
             self.dma_left -= n as u32;
             self.set(DMA_LEN, self.dma_left);
         }
-        self.burst.0 = buf;
+        *self.burst = buf;
         let past_window = flash + n as u64 >= WINDOW_SIZE;
         if self.dma_left == 0 || past_window || budget_spent {
             self.dma_done(ctx);

@@ -16,6 +16,7 @@ use super::taskfile::{
     Chs, DEV_HEAD, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY, Taskfile,
 };
 use harness::device::Context;
+use harness::transient::Transient;
 
 // Commands (ATA/ATAPI-7 names).
 const WIN_DSM: u8 = 0x06; // DATA SET MANAGEMENT
@@ -96,7 +97,7 @@ pub(crate) struct AtaDisk {
     /// The running command addresses with LBA48.
     lba48: bool,
     /// DMA data between guest memory and the disk.
-    scratch: Scratch,
+    scratch: Transient<Scratch>,
 }
 
 harness::clone_by_field!(AtaDisk {
@@ -134,7 +135,7 @@ impl AtaDisk {
             req_sectors: 0,
             remaining: 0,
             lba48: false,
-            scratch: Scratch::default(),
+            scratch: Transient::default(),
         };
         d.power_on();
         d

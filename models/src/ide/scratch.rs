@@ -3,11 +3,10 @@
 //! (at 64 KiB per step that was a tenth of the `ide` target's time).
 
 use super::backend::SECTOR_SIZE;
-use std::fmt;
 use std::ops::Range;
 
-/// Bytes in transit. Cloning gives an empty buffer, loading a snapshot leaves it as it is, and
-/// any two compare equal: whoever takes a slice writes every byte of it before reading one.
+/// Bytes in transit, held as a [`harness::transient::Transient`] (no part of the drive's
+/// state): whoever takes a slice writes every byte of it before reading one.
 #[derive(Default)]
 pub(super) struct Scratch {
     bytes: Vec<u8>,
@@ -66,43 +65,9 @@ fn sector_bits(first: usize, named: usize) -> u128 {
     (u128::MAX >> (u128::BITS as usize - count)) << first
 }
 
-impl Clone for Scratch {
-    fn clone(&self) -> Self {
-        Self::default()
-    }
-
-    fn clone_from(&mut self, _source: &Self) {}
-}
-
-impl PartialEq for Scratch {
-    fn eq(&self, _other: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for Scratch {}
-
-impl fmt::Debug for Scratch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Scratch")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::{Range, SECTOR_SIZE, Scratch};
-
-    #[test]
-    fn a_scratch_buffer_is_no_state() {
-        let mut a = Scratch::default();
-        a.take(4).copy_from_slice(&[1, 2, 3, 4]);
-        let mut b = a.clone();
-        assert_eq!(b.take(4), &[0; 4], "a clone starts empty");
-        assert_eq!(a, Scratch::default(), "contents do not compare");
-        b.clone_from(&a);
-        assert_eq!(a.take(2), &[1, 2], "kept for reuse, not zeroed");
-        assert_eq!(a.take(6).len(), 6, "grows on demand");
-    }
 
     /// Gather `len` bytes of 0xee except `ranges`, into a scratch buffer full of 0x77.
     fn gather(len: usize, ranges: &[Range<usize>]) -> (Vec<u8>, u128) {
