@@ -506,6 +506,42 @@ mod tests {
     }
 
     #[test]
+    fn lookups_that_jump_between_segments_answer_as_a_fresh_search_does() {
+        let mut s = AddressSpace::new(Space::Io);
+        s.map(dev(1), 0x170, 8, 0, AccessRules::ANY);
+        s.map(dev(2), 0x1f0, 8, 0, AccessRules::ANY);
+        s.map(dev(3), 0xc000, 16, 0, AccessRules::ANY);
+        s.map(dev(4), 0xc010, 16, 0, AccessRules::ANY);
+        let addrs = [
+            0x1f0,
+            0xc000,
+            0x1f7,
+            0xc00f,
+            0xc010,
+            0x1f0,
+            0x170,
+            0x1f8,
+            0xc01f,
+            0xc020,
+            0x16f,
+            0x177,
+            0x1f3,
+            0xc008,
+            0x1f3,
+            0xc018,
+            0,
+            u64::MAX,
+        ];
+        for (n, &a) in addrs.iter().cycle().take(5 * addrs.len()).enumerate() {
+            let mut fresh = AddressSpace::new(Space::Io);
+            for m in s.mappings.clone() {
+                fresh.map(m.backing, m.base, m.size, m.priority, m.rules);
+            }
+            assert_eq!(s.lookup(a), fresh.lookup(a), "lookup {n} of {a:#x}");
+        }
+    }
+
+    #[test]
     fn equal_priority_later_mapping_wins() {
         let mut s = AddressSpace::new(Space::Memory);
         s.map(dev(1), 0x1000, 0x1000, 0, AccessRules::ANY);
