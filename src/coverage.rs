@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Which model sources implement which device (by its `Device::name`), one device a line:
-/// the name, then folders (ending in `/`) or files under `models/src/`.
+/// Which sources are each target's own device files: a device's (by its `Device::name`), a PCI
+/// function's configuration space (`config:<device>`), what a target leaves out
+/// (`target:<name>`); one a line, the name then paths from the root (folders end in `/`).
 const DEVICE_FILES: &str = "fuzz/device-files.txt";
 
 /// The LLVM major version to use when the nightly rustc does not say: the one of nightly rustc
@@ -57,53 +58,75 @@ impl LineCoverage {
     }
 }
 
-/// The sources of the devices `target` fuzzes (paths under the root, folders ending in `/`):
-/// its READ/WRITE and EVENT devices (every device of its machine for `*`; every PCI function for
-/// a target of PCI configuration space alone), each looked up by name in
-/// `fuzz/device-files.txt`.
+/// A target's own device files: paths under the root (folders end in `/`) it counts, less the
+/// ones it leaves out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeviceSources {
+    /// Files and folders counted.
+    pub include: Vec<String>,
+    /// Files and folders inside `include` that are not (parts of a device the target's regions
+    /// do not reach).
+    pub exclude: Vec<String>,
+}
+
+impl DeviceSources {
+    /// Whether `file` (relative to the root) is one of the target's device files.
+    pub fn contains(&self, file: &str) -> bool {
+        let under = |s: &String| file == s || (s.ends_with('/') && file.starts_with(s.as_str()));
+        self.include.iter().any(under) && !self.exclude.iter().any(under)
+    }
+}
+
+/// The sources of the devices `target` fuzzes, from `fuzz/device-files.txt` (its comments say
+/// the rules): its READ/WRITE and EVENT devices' sources (every device of its machine for `*`);
+/// for a target of PCI configuration space alone, every PCI function's configuration-space
+/// sources and the shared header's; less what the file says the target leaves out.
 pub fn device_sources(
     root: &Path,
     target: &harness::target::Target,
-) -> Result<Vec<String>, String> {
+) -> Result<DeviceSources, String> {
     let path = root.join(DEVICE_FILES);
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let table = parse_device_files(&text);
     let spec = (target.machine.build)();
-    let mut names: Vec<&str> = Vec::new();
-    let mut add = |n: &'static str| {
-        if !names.contains(&n) {
-            names.push(n);
+    let mut keys: Vec<String> = Vec::new();
+    let mut add = |k: String| {
+        if !keys.contains(&k) {
+            keys.push(k);
         }
     };
     for d in target.devices.iter().chain(target.event_devices) {
         if *d == "*" {
-            spec.devices.iter().for_each(|dev| add(dev.name()));
+            spec.devices
+                .iter()
+                .for_each(|dev| add(dev.name().to_string()));
         } else {
-            add(d);
+            add(d.to_string());
         }
     }
-    // A target of PCI configuration space alone (no device regions of its own): every PCI
-    // function. Other targets reach configuration space too, but it is not what they fuzz.
+    // A target of PCI configuration space alone (no device regions of its own): the
+    // configuration space of every PCI function. Other targets reach configuration space too,
+    // but it is not what they fuzz.
     if target.pci && target.devices.is_empty() && target.event_devices.is_empty() {
+        add("config:*".into());
         for (_, id) in &spec.pci {
             if let Some(dev) = spec.devices.get(usize::from(id.0)) {
-                add(dev.name());
+                add(format!("config:{}", dev.name()));
             }
         }
     }
-    let mut sources: Vec<String> = Vec::new();
+    let mut sources = DeviceSources::default();
     let mut unknown = Vec::new();
-    for n in &names {
-        match table.iter().find(|(name, _)| name == n) {
+    for k in &keys {
+        match table.iter().find(|(name, _)| name == k) {
             Some((_, files)) => {
                 for f in files {
-                    let p = format!("models/src/{f}");
-                    if !sources.contains(&p) {
-                        sources.push(p);
+                    if !sources.include.contains(f) {
+                        sources.include.push(f.clone());
                     }
                 }
             }
-            None => unknown.push(*n),
+            None => unknown.push(k.as_str()),
         }
     }
     if !unknown.is_empty() {
@@ -114,10 +137,23 @@ pub fn device_sources(
             target.name
         ));
     }
+    let own = format!("target:{}", target.name);
+    for (_, files) in table.iter().filter(|(name, _)| *name == own) {
+        for f in files {
+            match f.strip_prefix('-') {
+                Some(left_out) => sources.exclude.push(left_out.to_string()),
+                None => {
+                    return Err(format!(
+                        "{DEVICE_FILES}: '{f}' under {own}: a target's line lists files it leaves out, each as -path"
+                    ));
+                }
+            }
+        }
+    }
     Ok(sources)
 }
 
-/// `fuzz/device-files.txt`: (device name, sources) per line; `#` starts a comment.
+/// `fuzz/device-files.txt`: (name, sources) per line; `#` starts a comment.
 fn parse_device_files(text: &str) -> Vec<(String, Vec<String>)> {
     text.lines()
         .map(|l| l.split('#').next().unwrap_or(""))
@@ -127,13 +163,6 @@ fn parse_device_files(text: &str) -> Vec<(String, Vec<String>)> {
             Some((name.to_string(), words.map(String::from).collect()))
         })
         .collect()
-}
-
-/// Whether `file` (relative to the root) is one of `sources` (files, or folders ending in `/`).
-fn is_device_file(file: &str, sources: &[String]) -> bool {
-    sources
-        .iter()
-        .any(|s| file == s || (s.ends_with('/') && file.starts_with(s.as_str())))
 }
 
 /// One file's row of the coverage summary (counts only; percentages are derived).
@@ -304,7 +333,7 @@ pub fn device_lines(root: &Path, target: &str, corpus: &Path) -> Result<LineCove
     let sources = device_sources(root, t)?;
     let m = measure(root, target, Some(corpus))?;
     Ok(sum_lines(
-        m.rows.iter().filter(|r| is_device_file(&r.file, &sources)),
+        m.rows.iter().filter(|r| sources.contains(&r.file)),
     ))
 }
 
@@ -334,7 +363,7 @@ pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageR
         out_dir,
     } = measure(root, target, corpus)?;
     let (table, line_percent_models) = render_table(&rows, &sources);
-    let device_lines = sum_lines(rows.iter().filter(|r| is_device_file(&r.file, &sources)));
+    let device_lines = sum_lines(rows.iter().filter(|r| sources.contains(&r.file)));
     let tools = LlvmTools {
         cov,
         bin_dir: PathBuf::new(),
@@ -630,7 +659,7 @@ fn percent(total: u64, missed: u64) -> f64 {
 
 /// The summary table, the target's device files (`sources`) first, and the line percentage of
 /// all `models/` files.
-fn render_table(rows: &[FileRow], sources: &[String]) -> (String, f64) {
+fn render_table(rows: &[FileRow], sources: &DeviceSources) -> (String, f64) {
     const DEVICE_TOTAL: &str = "TOTAL device files";
     let width = rows
         .iter()
@@ -665,7 +694,7 @@ fn render_table(rows: &[FileRow], sources: &[String]) -> (String, f64) {
         ..FileRow::default()
     };
     let (device, other): (Vec<&FileRow>, Vec<&FileRow>) =
-        rows.iter().partition(|r| is_device_file(&r.file, sources));
+        rows.iter().partition(|r| sources.contains(&r.file));
     header(&mut out, "the target's device files");
     let mut device_total = total(DEVICE_TOTAL);
     for r in &device {
@@ -743,7 +772,10 @@ mod tests {
             ]
         );
         assert_eq!((rows[1].lines, rows[1].missed_lines), (100, 10));
-        let sources = vec!["models/src/i8042/".to_string()];
+        let sources = DeviceSources {
+            include: vec!["models/src/i8042/".to_string()],
+            exclude: Vec::new(),
+        };
         let (table, models) = render_table(&rows, &sources);
         assert!((models - 100.0 * 90.0 / 120.0).abs() < 1e-9, "{models}");
         let device = table.find("models/src/i8042/mod.rs").unwrap();
@@ -753,7 +785,7 @@ mod tests {
         );
         assert!(table.contains("TOTAL device files"), "{table}");
         assert!(!table.contains("fuzz_targets"), "{table}");
-        let lines = sum_lines(rows.iter().filter(|r| is_device_file(&r.file, &sources)));
+        let lines = sum_lines(rows.iter().filter(|r| sources.contains(&r.file)));
         assert_eq!(
             lines,
             LineCoverage {
@@ -769,27 +801,89 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for t in models::TARGETS {
             let sources = device_sources(root, t).unwrap();
-            assert!(!sources.is_empty(), "{}", t.name);
-            for s in &sources {
+            assert!(!sources.include.is_empty(), "{}", t.name);
+            for s in sources.include.iter().chain(&sources.exclude) {
                 assert!(root.join(s).exists(), "{}: {s}", t.name);
+            }
+            for s in &sources.exclude {
+                assert!(
+                    sources.include.iter().any(|i| s.starts_with(i.as_str())),
+                    "{}: {s} leaves out nothing it counts",
+                    t.name
+                );
             }
         }
         let of = |t: &str| device_sources(root, models::target(t).unwrap()).unwrap();
-        assert_eq!(of("ps2"), ["models/src/i8042/"]);
-        assert_eq!(of("ide"), ["models/src/ide/"]);
+        assert_eq!(of("ps2").include, ["models/src/i8042/"]);
         assert_eq!(
-            of("e1000e"),
+            of("e1000e").include,
             ["models/src/e1000e/", "models/src/e1000_core/"]
         );
-        assert!(of("pci").contains(&"models/src/pc/chipset.rs".to_string()));
-        assert!(is_device_file(
-            "models/src/i8042/queue.rs",
-            &["models/src/i8042/".into()]
-        ));
-        assert!(!is_device_file(
-            "models/src/i8042x.rs",
-            &["models/src/i8042/".into()]
-        ));
+        assert!(of("e1000e").exclude.is_empty());
+        let i8042 = of("ps2");
+        assert!(i8042.contains("models/src/i8042/queue.rs"));
+        assert!(!i8042.contains("models/src/i8042x.rs"));
+        assert!(!i8042.contains("harness/src/pci.rs"));
+    }
+
+    #[test]
+    fn a_target_of_configuration_space_alone_counts_the_functions_configuration_space() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let pci = device_sources(root, models::target("pci").unwrap()).unwrap();
+        assert_eq!(
+            pci.include,
+            [
+                "harness/src/pci.rs",
+                "models/src/pc/chipset.rs",
+                "models/src/e1000_core/function.rs"
+            ]
+        );
+        // Not the folders of the functions' devices, whose regions it does not reach.
+        assert!(!pci.contains("models/src/ide/ata.rs"));
+        assert!(!pci.contains("models/src/e1000e/rx.rs"));
+        // Targets with devices of their own count those, not the configuration-space lines.
+        let e1000e = device_sources(root, models::target("e1000e").unwrap()).unwrap();
+        assert!(!e1000e.contains("harness/src/pci.rs"));
+    }
+
+    #[test]
+    fn each_ide_target_counts_the_command_set_of_the_drive_on_its_channel() {
+        use models::ide::config::{DriveConfig, IdeConfig};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let of = |t: &str| device_sources(root, models::target(t).unwrap()).unwrap();
+        let (ide, atapi) = (of("ide"), of("ide_atapi"));
+        assert!(ide.contains("models/src/ide/ata.rs") && !ide.contains("models/src/ide/atapi.rs"));
+        assert!(
+            atapi.contains("models/src/ide/atapi.rs") && !atapi.contains("models/src/ide/ata.rs")
+        );
+        for f in [
+            "models/src/ide/channel.rs",
+            "models/src/ide/bmdma.rs",
+            "models/src/ide/drive.rs",
+        ] {
+            assert!(ide.contains(f) && atapi.contains(f), "{f}");
+        }
+        // What device-files.txt says of the drives holds: the pc machine's primary channel has
+        // disks only, its secondary CD-ROMs only, and each target addresses its channel alone.
+        let drives = IdeConfig::default().drives;
+        let is_disk = |d: &Option<DriveConfig>| matches!(d, None | Some(DriveConfig::Disk { .. }));
+        let is_cdrom =
+            |d: &Option<DriveConfig>| matches!(d, None | Some(DriveConfig::Cdrom { .. }));
+        assert!(drives[0].iter().all(is_disk) && drives[1].iter().all(is_cdrom));
+        for (t, channel) in [("ide", "ide0-"), ("ide_atapi", "ide1-")] {
+            let target = models::target(t).unwrap();
+            assert!(std::ptr::eq(target.machine, &models::pc::PC), "{t}");
+            let drive_regions: Vec<&&str> = target
+                .regions
+                .iter()
+                .filter(|r| r.starts_with("ide") && *r != &"ide-bmdma")
+                .collect();
+            assert!(!drive_regions.is_empty(), "{t}");
+            assert!(
+                drive_regions.iter().all(|r| r.starts_with(channel)),
+                "{t}: {drive_regions:?}"
+            );
+        }
     }
 
     #[test]
