@@ -68,7 +68,7 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "pc",
-        description: "the whole pc machine: every device region, configuration space and event",
+        description: "the whole pc machine: every device region and configuration space, PS/2 key and mouse events",
         machine: &pc::PC,
         devices: &["*"],
         regions: &[],
