@@ -115,6 +115,31 @@ fn every_targets_seed_records_then_checks_itself_at_100_percent() {
     assert!(checked > 100, "only {checked} reads checked over all seeds");
 }
 
+/// The whole-machine seeds that copy a device target's seed (first line `# A copy of PATH (...`)
+/// are that seed as it is now, events included: the pc target sends events to every device that
+/// takes them, so a copy has no reason to differ.
+#[test]
+fn the_pc_seeds_that_copy_a_device_seed_are_that_seed() {
+    let mut copies = 0;
+    for seed in seeds("pc") {
+        let text = std::fs::read_to_string(&seed).unwrap();
+        let (first, rest) = text.split_once('\n').unwrap_or((&text, ""));
+        let Some(path) = first.strip_prefix("# A copy of ") else {
+            continue;
+        };
+        let path = path.split_whitespace().next().unwrap_or_default();
+        let source = std::fs::read_to_string(root().join(path))
+            .unwrap_or_else(|e| panic!("{}: copies {path}: {e}", seed.display()));
+        assert_eq!(rest, source, "{} is not a copy of {path}", seed.display());
+        copies += 1;
+    }
+    assert!(copies >= 20, "only {copies} copies");
+    let pc = models::target("pc").unwrap();
+    for device in ["i8042", "piix3-ide", "e1000e"] {
+        assert!(pc.event_devices.contains(&device), "{device}");
+    }
+}
+
 #[test]
 fn a_binary_input_with_lazy_dma_fills_records_as_a_program_that_checks() {
     // A binary input's record holds the prologue and every lazy fill as an explicit write

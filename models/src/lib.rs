@@ -68,12 +68,12 @@ pub static TARGETS: &[Target] = &[
     },
     Target {
         name: "pc",
-        description: "the whole pc machine: every device region and configuration space, PS/2 key and mouse events",
+        description: "the whole pc machine: every device region, configuration space and event (keys and mouse, drive faults and media, incoming frames)",
         machine: &pc::PC,
         devices: &["*"],
         regions: &[],
         pci: true,
-        event_devices: &["i8042"],
+        event_devices: &["i8042", "piix3-ide", "e1000e"],
         pci_enum: true,
     },
     Target {
