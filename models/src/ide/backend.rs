@@ -533,8 +533,12 @@ fn or_words(block: &[u8; ZERO_CHECK_BLOCK]) -> u64 {
 /// Where a CD medium's data comes from.
 #[derive(Clone, PartialEq, Eq)]
 enum MediumData {
-    /// Held in memory (the generated blank volume).
-    Memory(Arc<[u8]>),
+    /// Held in memory (the generated blank volume). An `Arc<Vec<u8>>`, not an `Arc<[u8]>`:
+    /// turning the zeroed `Vec` into an `Arc<[u8]>` would copy it, touching all 2 MiB on every
+    /// machine build, where the `Vec`'s zeroed pages are only mapped as a guest reads them
+    /// (a machine build paid twice that copy in each `devfuzz replay`, checking its devices and
+    /// building its runner: two thirds of a one-input replay's time).
+    Memory(Arc<Vec<u8>>),
     /// An image file.
     Image(Arc<ImageFile>),
 }
@@ -628,7 +632,7 @@ impl Medium {
 }
 
 /// Bytes of a blank ISO 9660 volume of `sectors` 2048-byte sectors (ECMA-119 §8.4, §8.3).
-fn generate_blank_iso(sectors: u64) -> Arc<[u8]> {
+fn generate_blank_iso(sectors: u64) -> Arc<Vec<u8>> {
     let mut iso = vec![0u8; sectors as usize * CD_SECTOR_SIZE];
     let pvd = &mut iso[16 * CD_SECTOR_SIZE..17 * CD_SECTOR_SIZE];
     pvd[0] = 1; // volume descriptor type: primary
@@ -652,7 +656,7 @@ fn generate_blank_iso(sectors: u64) -> Arc<[u8]> {
     term[0] = 0xff; // volume descriptor set terminator
     term[1..6].copy_from_slice(b"CD001");
     term[6] = 1;
-    iso.into()
+    Arc::new(iso)
 }
 
 #[cfg(test)]
