@@ -856,6 +856,23 @@ mod tests {
         assert!(
             atapi.contains("models/src/ide/atapi.rs") && !atapi.contains("models/src/ide/ata.rs")
         );
+        assert!(ide.contains("models/src/ide/scratch.rs"));
+        assert!(!atapi.contains("models/src/ide/scratch.rs"));
+        // The scratch is the disk's: no IDE source but ata.rs (and mod.rs, which declares it)
+        // names it.
+        for f in std::fs::read_dir(root.join("models/src/ide"))
+            .unwrap()
+            .flatten()
+        {
+            let name = f.file_name().to_string_lossy().into_owned();
+            let text = std::fs::read_to_string(f.path()).unwrap();
+            if !["scratch.rs", "ata.rs", "mod.rs"].contains(&name.as_str()) {
+                assert!(
+                    !text.contains("scratch::"),
+                    "{name} uses the disk's scratch"
+                );
+            }
+        }
         for f in [
             "models/src/ide/channel.rs",
             "models/src/ide/bmdma.rs",
