@@ -9,6 +9,7 @@
 //! whose `llvm-profdata-<major>` and `llvm-cov-<major>` are on PATH. When they are missing and
 //! devfuzz runs as root, it installs that package with apt-get.
 
+use crate::coverage_unreached::{self, UnreachedBlock};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,6 +41,9 @@ pub struct CoverageReport {
     pub device_lines: LineCoverage,
     /// Percentage of the lines of all files under `models/` that the corpus executed.
     pub line_percent_models: f64,
+    /// The largest runs of the device files' lines that never ran, largest first (as many as
+    /// asked for).
+    pub unreached: Vec<UnreachedBlock>,
 }
 
 /// Lines of a set of files and how many of them ran.
@@ -346,12 +350,18 @@ fn sum_lines<'a>(rows: impl Iterator<Item = &'a FileRow>) -> LineCoverage {
 }
 
 /// Measure the line coverage of `target`'s fuzz target on `corpus` (a folder of binary inputs;
-/// default `fuzz/corpus/<target>`, first refreshed from the seeds), under the workspace `root`.
+/// default `fuzz/corpus/<target>`, first refreshed from the seeds), under the workspace `root`,
+/// with the `unreached` largest unreached blocks of its device files.
 ///
 /// Installs cargo-fuzz and the LLVM tools when they are missing (see the module docs), runs
 /// `cargo +nightly fuzz coverage`, and writes the HTML report to `fuzz/coverage/<target>/html`.
 /// Progress goes to stderr.
-pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageReport, String> {
+pub fn run(
+    root: &Path,
+    target: &str,
+    corpus: Option<&Path>,
+    unreached: usize,
+) -> Result<CoverageReport, String> {
     let t = models::target(target).ok_or_else(|| format!("unknown target '{target}'"))?;
     let sources = device_sources(root, t)?;
     let Measured {
@@ -400,11 +410,44 @@ pub fn run(root: &Path, target: &str, corpus: Option<&Path>) -> Result<CoverageR
             String::from_utf8_lossy(&shown.stderr).trim()
         ));
     }
+    let device_files: Vec<&str> = rows
+        .iter()
+        .filter(|r| sources.contains(&r.file))
+        .map(|r| r.file.as_str())
+        .collect();
+    let unreached = match device_files.first() {
+        Some(first) if unreached > 0 => {
+            let mut show = Command::new(&tools.cov);
+            show.arg("show")
+                .arg(&binary)
+                .arg(&instr_profile)
+                .arg(&ignore)
+                .arg("-format=text")
+                .arg("-show-instantiations=false")
+                .args(device_files.iter().map(|f| root.join(f)));
+            let shown = show
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", tools.cov.display()))?;
+            if !shown.status.success() {
+                return Err(format!(
+                    "{} show -format=text failed: {}",
+                    tools.cov.display(),
+                    String::from_utf8_lossy(&shown.stderr).trim()
+                ));
+            }
+            let text = String::from_utf8_lossy(&shown.stdout);
+            let mut blocks = coverage_unreached::parse(&text, first, &root.to_string_lossy());
+            blocks.truncate(unreached);
+            blocks
+        }
+        _ => Vec::new(),
+    };
     Ok(CoverageReport {
         table,
         html_index,
         device_lines,
         line_percent_models,
+        unreached,
     })
 }
 

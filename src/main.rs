@@ -23,6 +23,7 @@ mod bench_time_to_bug;
 mod campaign;
 mod convert;
 mod coverage;
+mod coverage_unreached;
 mod differential;
 mod engine_log;
 mod engines;
@@ -193,6 +194,9 @@ enum Command {
         /// Corpus directory (default: the target's seeds, converted into fuzz/corpus/`<target>`).
         #[arg(long)]
         corpus: Option<PathBuf>,
+        /// List this many of the largest unreached blocks of the target's device files (0: none).
+        #[arg(long, default_value_t = 10)]
+        unreached: usize,
     },
     /// Minimise a crashing input (binary or `.qtest`) to a 1-minimal trace with the same signature.
     Minimize {
@@ -366,7 +370,11 @@ fn main() -> ExitCode {
     }
     let session = &session;
     let result = match cli.command {
-        Command::Coverage { target, corpus } => coverage_cmd(&target, corpus.as_deref()),
+        Command::Coverage {
+            target,
+            corpus,
+            unreached,
+        } => coverage_cmd(&target, corpus.as_deref(), unreached),
         Command::List => list::list(),
         Command::Bench {
             exec_seconds,
@@ -638,14 +646,24 @@ fn bench_cmd(report_only: bool, mut cfg: bench::BenchConfig) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-fn coverage_cmd(target: &str, corpus: Option<&Path>) -> CliResult {
+fn coverage_cmd(target: &str, corpus: Option<&Path>, unreached: usize) -> CliResult {
     let target = find_target(target)?;
     let root = workspace_root()?;
     if let Some(done) = dry_run(format_args!("measure coverage of {}", target.name)) {
         return done;
     }
-    let report = coverage::run(&root, target.name, corpus).map_err(UsageError)?;
+    let report = coverage::run(&root, target.name, corpus, unreached).map_err(UsageError)?;
     say!("{}", report.table);
+    if !report.unreached.is_empty() {
+        say!(
+            "the {} largest unreached blocks of the device files (lines without code inside a block do not break it):",
+            report.unreached.len()
+        );
+        for block in &report.unreached {
+            say!("{block}");
+        }
+        say!("");
+    }
     say!(
         "{}'s device files: {:.1}% of lines covered ({} of {}); all of models/: {:.1}%",
         target.name,
