@@ -828,6 +828,17 @@ fn same_inputs(
     corpus_of: &[Vec<PathBuf>],
 ) -> Result<SameInputs, String> {
     let rounds = cfg.rounds.max(1) as usize;
+    // The baseline's devfuzz re-encodes the inputs for its build (a no-op build when the
+    // in-process measurement already made it).
+    let baseline_cli = variants
+        .iter()
+        .find(|v| v.baseline)
+        .map(|v| crate::bench_in_process::build_devfuzz(&v.root));
+    if let Some(Err(e)) = &baseline_cli {
+        r.notes.push(format!(
+            "{note}same inputs: the baseline's devfuzz did not build ({e}), so it replayed the inputs' bytes as they are, which its binary format may read as other programs"
+        ));
+    }
     let mut same = SameInputs {
         secs: vec![vec![Vec::new(); variants.len()]; targets.len()],
         inputs: vec![0; targets.len()],
@@ -846,6 +857,26 @@ fn same_inputs(
                 continue;
             }
         };
+        // A baseline build replays the same programs in its own binary form.
+        let (this_corpus, base_corpus, count) = match baseline_cli.as_ref() {
+            Some(Ok(base_cli)) => {
+                let this_cli = std::env::current_exe()
+                    .map_err(|e| format!("cannot find this devfuzz: {e}"))?;
+                let (this, base, converted) = crate::bench_same_inputs::same_programs(
+                    corpora,
+                    &format!("same-programs-{name}"),
+                    name,
+                    &union,
+                    &this_cli,
+                    base_cli,
+                )?;
+                r.notes.push(format!(
+                    "{note}same inputs of {name}: {converted} of the {count} inputs re-encoded for the baseline (this tree's .qtest text, the baseline's convert); the others left out of every build's replay"
+                ));
+                (this, base, converted)
+            }
+            _ => (union.clone(), union, count),
+        };
         same.inputs[ti] = count;
         let scratch = corpora.fresh(&format!("same-inputs-{name}-scratch"))?;
         for round in 0..rounds {
@@ -859,7 +890,12 @@ fn same_inputs(
                     v.label
                 );
                 let binary = v.build(&cfg.sanitizer, false).binary(name);
-                let secs = crate::bench_same_inputs::replay_seconds(&binary, &union, &scratch);
+                let corpus = if v.baseline {
+                    &base_corpus
+                } else {
+                    &this_corpus
+                };
+                let secs = crate::bench_same_inputs::replay_seconds(&binary, corpus, &scratch);
                 if let Err(e) = &secs {
                     r.notes.push(format!("{note}{e}"));
                 }
@@ -1239,7 +1275,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     let first_of = |stamp: &str| rows.iter().find(|e| e.measured == stamp);
     let _ = writeln!(
         s,
-        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Each run goes its own way from the seeds, so exec/s also measures which inputs a build met (a build that reaches slow inputs sooner runs fewer per second). *Same inputs* times the same work instead: after the rounds every build replays the union of the builds' last-round corpora, in turn, as many rounds; the figure is the first build's time over this build's (median [range]; above 1: faster per input), with the number of inputs and this build's median time. A replay also pays libFuzzer's start-up and the reading of every input file: where it takes well under a second these weigh most and pull the ratio towards 1. Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
+        "Builds measured in turn on the same seeds and dictionary; the ratio is this build's exec/s over the first build's in the same round (median over rounds, range in brackets). Each run goes its own way from the seeds, so exec/s also measures which inputs a build met (a build that reaches slow inputs sooner runs fewer per second). *Same inputs* times the same work instead: after the rounds every build replays the union of the builds' last-round corpora, in turn, as many rounds (a baseline build each input re-encoded in its own binary form from this tree's `.qtest` text of it, so both run the same programs); the figure is the first build's time over this build's (median [range]; above 1: faster per input), with the number of inputs and this build's median time. A replay also pays libFuzzer's start-up and the reading of every input file: where it takes well under a second these weigh most and pull the ratio towards 1. Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the corpus of the last round's run. Only ratios and figures from one run compare: this host's absolute exec/s drifts 2-3x over hours.\n"
     );
     if let ([stamp], Some(first)) = (runs.0.as_slice(), rows.first()) {
         let when = if stamp.is_empty() {

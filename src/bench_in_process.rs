@@ -172,7 +172,7 @@ pub fn side_by_side(
 
 /// Build the `devfuzz` binary of the tree at `dir` into its own `target/`, in this binary's
 /// profile and with its planted-bugs feature; its path.
-fn build_devfuzz(dir: &Path) -> Result<PathBuf, String> {
+pub(crate) fn build_devfuzz(dir: &Path) -> Result<PathBuf, String> {
     let target_dir = dir.join("target");
     let profile = if cfg!(debug_assertions) {
         "debug"

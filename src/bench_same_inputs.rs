@@ -6,6 +6,12 @@
 //! a build that reaches slow inputs (a long DMA) sooner runs fewer per second, so its exec/s
 //! varies by 2-3x from round to round. Replaying one set of inputs times the same work for
 //! every build: the ratio is the per-input speed.
+//!
+//! The same bytes are not the same program in another revision when the binary input format
+//! changed between them (it did after eef3d00: the same input then runs other operations). So a
+//! baseline build replays each input re-encoded in its own format ([`same_programs`]): this
+//! tree's `devfuzz convert` turns it into `.qtest` text, which every revision reads alike, and
+//! the baseline's `devfuzz convert` turns the text into the baseline's binary form.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -35,6 +41,66 @@ pub fn union_corpus(
         .map_err(|e| format!("{}: {e}", dir.display()))?
         .count();
     Ok((dir, count))
+}
+
+/// The inputs of `union` as two revisions' builds both run them: for each input, this tree's
+/// `this_cli convert` writes its `.qtest` text and the baseline's `base_cli convert` turns that
+/// into the baseline's binary form. Returns (the inputs for this tree's builds, the same
+/// programs for the baseline's, how many): an input either tool cannot convert is in neither
+/// folder, so both replay the same programs. Folders `<name>-this` and `<name>-base` of
+/// `corpora`; the conversions run with no planted bugs or machine options.
+pub fn same_programs(
+    corpora: &Corpora,
+    name: &str,
+    target: &str,
+    union: &Path,
+    this_cli: &Path,
+    base_cli: &Path,
+) -> Result<(PathBuf, PathBuf, usize), String> {
+    let this_dir = corpora.fresh(&format!("{name}-this"))?;
+    let base_dir = corpora.fresh(&format!("{name}-base"))?;
+    let text_dir = corpora.fresh(&format!("{name}-text"))?;
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(union)
+        .map_err(|e| format!("{}: {e}", union.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    let mut count = 0;
+    for input in entries {
+        let Some(file) = input.file_name() else {
+            continue;
+        };
+        let text = text_dir.join(file).with_extension("qtest");
+        let base = base_dir.join(file);
+        if convert(this_cli, target, &input, &text) && convert(base_cli, target, &text, &base) {
+            let this = this_dir.join(file);
+            std::fs::copy(&input, &this).map_err(|e| format!("{}: {e}", this.display()))?;
+            count += 1;
+        } else {
+            let _ = std::fs::remove_file(&base);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&text_dir);
+    Ok((this_dir, base_dir, count))
+}
+
+/// `cli convert TARGET INPUT -o OUTPUT`, quietly; whether it succeeded.
+fn convert(cli: &Path, target: &str, input: &Path, output: &Path) -> bool {
+    Command::new(cli)
+        .arg("convert")
+        .arg(target)
+        .arg(input)
+        .arg("-o")
+        .arg(output)
+        .env_remove("DEVFUZZ_BUGS")
+        .env_remove("DEVFUZZ_MACHINE_OPTS")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 /// The wall seconds `binary` (a libFuzzer build) takes to run every input of `corpus` once
@@ -123,6 +189,46 @@ mod tests {
         let (dir, count) = union_corpus(&corpora, "u", &[a, b]).unwrap();
         assert_eq!(count, 3);
         assert_eq!(std::fs::read_to_string(dir.join("z")).unwrap(), "z");
+    }
+
+    #[test]
+    fn a_baseline_replays_each_input_as_its_own_convert_re_encodes_this_trees_text() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let root = tempfile::tempdir().unwrap();
+        let corpora = Corpora::under(root.path(), None).unwrap();
+        let union = root.path().join("union");
+        std::fs::create_dir_all(&union).unwrap();
+        for (name, bytes) in [("a", "1"), ("b", "2"), ("bad", "3")] {
+            std::fs::write(union.join(name), bytes).unwrap();
+        }
+        // Fake CLIs: `convert T IN -o OUT`. This tree's writes text (and fails on "bad"); the
+        // baseline's encodes the text as "base:" and the text.
+        let script = |name: &str, body: &str| {
+            let path = root.path().join(name);
+            std::fs::write(
+                &path,
+                format!("#!/bin/sh\n[ \"$1\" = convert ] || exit 9\n{body}\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+            path
+        };
+        let this_cli = script(
+            "this-cli",
+            r#"case "$3" in *bad) exit 2;; esac; printf 'text of %s' "$(cat "$3")" > "$5""#,
+        );
+        let base_cli = script("base-cli", r#"printf 'base:%s' "$(cat "$3")" > "$5""#);
+        let (this, base, count) =
+            same_programs(&corpora, "same", "ps2", &union, &this_cli, &base_cli).unwrap();
+        assert_eq!(count, 2);
+        assert_eq!(std::fs::read_to_string(this.join("a")).unwrap(), "1");
+        assert_eq!(
+            std::fs::read_to_string(base.join("b")).unwrap(),
+            "base:text of 2"
+        );
+        // An input one side cannot convert is in neither folder.
+        assert!(!this.join("bad").exists() && !base.join("bad").exists());
+        assert_eq!(std::fs::read_dir(&base).unwrap().count(), 2);
     }
 
     #[test]
