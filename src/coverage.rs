@@ -298,22 +298,13 @@ fn measure(root: &Path, target: &str, corpus: Option<&Path>) -> Result<Measured,
         tools.cov.display(),
         rel(root, &binary)
     );
-    let export = Command::new(&tools.cov)
-        .arg("export")
-        .arg("-summary-only")
-        .arg(&binary)
-        .arg(&instr_profile)
-        .arg(&ignore)
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", tools.cov.display()))?;
-    if !export.status.success() {
-        return Err(format!(
-            "{} export failed: {}",
-            tools.cov.display(),
-            String::from_utf8_lossy(&export.stderr).trim()
-        ));
-    }
-    let rows = parse_export(&export.stdout, root)?;
+    let export = llvm_cov(
+        &tools.cov,
+        "export",
+        [&binary, Path::new(&instr_profile), Path::new(&ignore)],
+        ["-summary-only"],
+    )?;
+    let rows = parse_export(&export, root)?;
     if rows.is_empty() {
         return Err(format!(
             "the coverage summary names no file under models/ or harness/ (binary {}, profile {})",
@@ -417,25 +408,16 @@ pub fn run(
         .collect();
     let unreached = match device_files.first() {
         Some(first) if unreached > 0 => {
-            let mut show = Command::new(&tools.cov);
-            show.arg("show")
-                .arg(&binary)
-                .arg(&instr_profile)
-                .arg(&ignore)
-                .arg("-format=text")
-                .arg("-show-instantiations=false")
-                .args(device_files.iter().map(|f| root.join(f)));
-            let shown = show
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", tools.cov.display()))?;
-            if !shown.status.success() {
-                return Err(format!(
-                    "{} show -format=text failed: {}",
-                    tools.cov.display(),
-                    String::from_utf8_lossy(&shown.stderr).trim()
-                ));
-            }
-            let text = String::from_utf8_lossy(&shown.stdout);
+            let files = device_files.iter().map(|f| root.join(f));
+            let shown = llvm_cov(
+                &tools.cov,
+                "show",
+                [&binary, Path::new(&instr_profile), Path::new(&ignore)],
+                ["-format=text".into(), "-show-instantiations=false".into()]
+                    .into_iter()
+                    .chain(files),
+            )?;
+            let text = String::from_utf8_lossy(&shown);
             let mut blocks = coverage_unreached::parse(&text, first, &root.to_string_lossy());
             blocks.truncate(unreached);
             blocks
@@ -449,6 +431,30 @@ pub fn run(
         line_percent_models,
         unreached,
     })
+}
+
+/// `cov SUBCOMMAND BINARY PROFILE IGNORE ARGS...` (the last three of `common` as the measurement
+/// made them); its standard output, or an error with what it printed on stderr.
+fn llvm_cov<A: AsRef<std::ffi::OsStr>>(
+    cov: &Path,
+    subcommand: &str,
+    common: [&Path; 3],
+    args: impl IntoIterator<Item = A>,
+) -> Result<Vec<u8>, String> {
+    let out = Command::new(cov)
+        .arg(subcommand)
+        .args(common)
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cov.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} {subcommand} failed: {}",
+            cov.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(out.stdout)
 }
 
 /// Run `cmd` with its output in `log`; on failure, the end of the log is in the error.
