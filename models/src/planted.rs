@@ -7,10 +7,9 @@
 //! device its part of it ([`Selection::planted`]).
 //!
 //! The registry and the selection are compiled in every build, so the command line can list
-//! the bugs and say when a build cannot run them. The buggy code paths are live only with the
-//! cargo feature `planted-bugs` ([`ENABLED_IN_BUILD`]): without it [`Planted::on`] is the
-//! constant `false` and the compiler removes them, so the default build is the all-fixed
-//! control.
+//! the bugs and say when a build cannot run them. The buggy code paths exist only with the
+//! cargo feature `planted-bugs` ([`ENABLED_IN_BUILD`]), so the default build is the all-fixed
+//! control: see [`crate::planted_bug`] for how a device writes them.
 //!
 //! # Selection
 //! A selection is part of the options a machine is built with: the profile option `bugs`

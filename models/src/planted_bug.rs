@@ -3,9 +3,18 @@
 //! whose [`Planted::on`] is the one test a planted path makes).
 //!
 //! This module knows no device; [`crate::planted`] collects the devices' tables into its
-//! registry and turns a selection into each device's [`Planted`]. The buggy code paths are live
-//! only with the cargo feature `planted-bugs` ([`ENABLED_IN_BUILD`]): without it
-//! [`Planted::on`] is the constant `false` and the compiler removes them.
+//! registry and turns a selection into each device's [`Planted`]. The buggy code paths exist
+//! only with the cargo feature `planted-bugs` ([`ENABLED_IN_BUILD`]).
+//!
+//! # Writing a planted path
+//! A planted path is a statement or a function under `#[cfg(feature = "planted-bugs")]`
+//! (`if self.planted.on(BUG) { ... }`, the `..._unchecked` helper it calls, the [`Bug`]
+//! constant when nothing else names it), so a build without the feature does not contain it:
+//! the fixed model is the code as compiled, and `devfuzz coverage` does not count buggy lines
+//! the fuzz build cannot run. A parameter only the planted path uses keeps the compiler quiet
+//! with `#[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]` on its function.
+//! Where the bug is a change inside an expression, [`Planted::on`] (the constant `false`
+//! without the feature) does the test in place.
 //!
 //! # Canaries
 //! Each bug counts, separately from whether the harness *detected* anything:
@@ -52,7 +61,7 @@ impl Planted {
     }
 
     /// Whether `bug` is active: the one test a planted path makes. The constant `false` in a
-    /// build without `planted-bugs`, so the buggy path compiles away.
+    /// build without `planted-bugs`.
     #[inline(always)]
     pub const fn on(self, bug: Bug) -> bool {
         ENABLED_IN_BUILD && self.0 & (1 << bug.index) != 0

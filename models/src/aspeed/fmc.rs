@@ -57,7 +57,9 @@
 use super::Soc;
 use super::debug_log::DebugLog;
 use super::spi_nor::{self, FlashPart, SpiNor};
-use crate::planted_bug::{Bug, Planted, PlantedBug};
+#[cfg(feature = "planted-bugs")]
+use crate::planted_bug::Bug;
+use crate::planted_bug::{Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
 use harness::transient::Transient;
@@ -522,7 +524,9 @@ impl Fmc {
     }
 
     /// Unimplemented offsets read all-ones (facts §2.1 [V]).
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn read_unimplemented(&self, ctx: &mut dyn Context, reg: u64) -> u32 {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(REGISTER_WINDOW) {
             // PLANTED BUG `fmc-register-window`: every offset of the 0x100-byte window is
             // served from the register array, which backs only 0x00..0xA0 (cf. QEMU #3290).
@@ -538,7 +542,9 @@ impl Fmc {
     }
 
     /// Unimplemented offsets ignore writes.
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn write_unimplemented(&mut self, ctx: &mut dyn Context, reg: u64, value: u32) {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(REGISTER_WINDOW) {
             // PLANTED BUG `fmc-register-window` (see `read_unimplemented`).
             REGISTER_WINDOW.reached(ctx);
@@ -699,7 +705,9 @@ impl Fmc {
     }
 
     /// The flash behind `cs`, if populated.
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn flash_mut(&mut self, ctx: &mut dyn Context, cs: usize) -> Option<&mut SpiNor> {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(CS_INDEX) {
             // PLANTED BUG `fmc-cs-index`: the chip select decoded from the segments indexes the
             // flash table without checking it is populated (ViDeZZo, QEMU aspeed_smc
@@ -1450,8 +1458,10 @@ pub const PLANTED: &[PlantedBug] = &[
 ];
 
 /// `fmc-cs-index`, in the chip-select decode.
+#[cfg(feature = "planted-bugs")]
 const CS_INDEX: Bug = Bug::of(PLANTED, 0);
 /// `fmc-register-window`, in the register window.
+#[cfg(feature = "planted-bugs")]
 const REGISTER_WINDOW: Bug = Bug::of(PLANTED, 1);
 
 #[cfg(test)]

@@ -522,6 +522,7 @@ impl Storage {
 
     /// PLANTED BUG `m25p80-address-wrap`: the byte at `addr` read straight from the sector table,
     /// trusting that `addr` lies inside the part.
+    #[cfg(feature = "planted-bugs")]
     fn byte_unwrapped(&self, addr: u32) -> u8 {
         let (index, offset) = ((addr / SECTOR_SIZE) as usize, addr as usize % SECTOR);
         match &self.chunks[index / CHUNK_SECTORS] {
@@ -576,6 +577,7 @@ impl Storage {
 
     /// PLANTED BUG `m25p80-address-wrap`: program a page straight into the sector table,
     /// trusting that `addr` lies inside the part.
+    #[cfg(feature = "planted-bugs")]
     fn program_unwrapped(
         &mut self,
         addr: u32,
@@ -1213,6 +1215,7 @@ impl SpiNor {
             }
             tracing::trace!(target: "m25p80_select", "deselect {}", self.part.name());
         }
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(COMMAND_BUFFER) {
             COMMAND_BUFFER.reached(ctx);
             // PLANTED BUG `m25p80-command-buffer` (see `dummy_byte`): here the dummy bytes fit.
@@ -1732,6 +1735,7 @@ impl SpiNor {
     }
 
     /// The address of `cmd` is complete.
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn address_complete(&mut self, ctx: &mut dyn Context) {
         let n = self.len.min(CMD_BUF_LEN);
         let mut addr = self.buf[..n]
@@ -1765,6 +1769,7 @@ impl SpiNor {
                 } else {
                     Phase::ReadArray
                 };
+                #[cfg(feature = "planted-bugs")]
                 if self.planted.on(COMMAND_BUFFER) {
                     COMMAND_BUFFER.reached(ctx);
                     if self.len + usize::from(self.dummy_left) > CMD_BUF_LEN {
@@ -1777,6 +1782,7 @@ impl SpiNor {
 
     /// One dummy byte clocked.
     fn dummy_byte(&mut self, tx: u8) {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(COMMAND_BUFFER) && self.cmd != RDSFDP {
             // PLANTED BUG `m25p80-command-buffer`: the dummy phase is collected into the command
             // buffer after the address, as m25p80 collects `needed_bytes`, without checking that
@@ -1797,6 +1803,7 @@ impl SpiNor {
 
     /// An array address inside the part.
     fn wrap(&self, addr: u32) -> u32 {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(ADDRESS_WRAP) {
             return addr;
         }
@@ -1808,7 +1815,9 @@ impl SpiNor {
         self.wrap(addr.wrapping_add(1))
     }
 
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn read_array_byte(&self, ctx: &mut dyn Context) -> u8 {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(ADDRESS_WRAP) {
             ADDRESS_WRAP.reached(ctx);
             if self.cur_addr > self.mask() {
@@ -1872,8 +1881,10 @@ impl SpiNor {
     }
 
     /// CS# high after page-program data: program the latched bytes.
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn program_page(&mut self, ctx: &mut dyn Context) {
         if self.page_latched.iter().any(|&w| w != 0) {
+            #[cfg(feature = "planted-bugs")]
             if self.planted.on(ADDRESS_WRAP) {
                 ADDRESS_WRAP.reached(ctx);
                 if self.page_addr > self.mask() {

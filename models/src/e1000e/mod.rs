@@ -823,10 +823,13 @@ pub const PLANTED: &[PlantedBug] = &[
 ];
 
 /// `e1000e-head-outside-ring`, in the transmit walk.
+#[cfg(feature = "planted-bugs")]
 const HEAD_OUTSIDE_RING: Bug = Bug::of(PLANTED, 0);
 /// `e1000e-tso-zero-mss`, in TCP segmentation.
+#[cfg(feature = "planted-bugs")]
 const TSO_ZERO_MSS: Bug = Bug::of(PLANTED, 1);
 /// `e1000e-rx-oversize`, in the receive copy.
 const RX_OVERSIZE: Bug = Bug::of(PLANTED, 2);
 /// `e1000e-loopback-bypass`, in loopback delivery.
+#[cfg(feature = "planted-bugs")]
 const LOOPBACK_BYPASS: Bug = Bug::of(PLANTED, 3);

@@ -8,6 +8,7 @@ use crate::e1000_core::ring::rx_free_descriptors;
 /// Largest frame accepted without LPE or SBP (1518 + a VLAN tag).
 pub const MAX_NORMAL_FRAME: usize = 1522;
 /// Loopback deliveries nested inside one another before the planted bypass gives up.
+#[cfg(feature = "planted-bugs")]
 const LOOPBACK_STACK_LIMIT: u32 = 32;
 
 const RX_STATUS_DD: u8 = 0x01;
@@ -33,6 +34,7 @@ impl E1000e {
     /// Loopback delivery of a transmitted frame (RCTL.LBM = MAC or PHY BMCR loopback).
     pub(super) fn loopback(&mut self, ctx: &mut dyn Context, frame: &[u8]) {
         self.loopback_depth += 1;
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(LOOPBACK_BYPASS) && self.loopback_depth > LOOPBACK_STACK_LIMIT {
             // The planted bypass recursed TX -> RX -> registers -> TX without end; a real
             // device model's stack would be gone by now.
@@ -92,6 +94,7 @@ impl E1000e {
         stored
     }
 
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn write_rx_ring(
         &mut self,
         ctx: &mut dyn Context,
@@ -138,6 +141,7 @@ impl E1000e {
             let mut chunk = 0usize;
             if buffer != 0 {
                 chunk = (data.len() - offset).min(buf_size);
+                #[cfg(feature = "planted-bugs")]
                 if oversize_unchecked && data.len() > MAX_NORMAL_FRAME {
                     self.rx_oversize_copy(ctx, buf_size, data);
                 }
@@ -181,6 +185,7 @@ impl E1000e {
     }
 
     /// CVE-2012-6075: the whole frame copied into one receive buffer.
+    #[cfg(feature = "planted-bugs")]
     fn rx_oversize_copy(&mut self, ctx: &mut dyn Context, buf_size: usize, data: &[u8]) {
         RX_OVERSIZE.reached(ctx);
         if data.len() > buf_size {
@@ -193,6 +198,7 @@ impl E1000e {
     /// DMA received bytes to a buffer. A buffer on the device's own registers re-enters it: the
     /// harness blocks that (guard) or reports it (detect); the frame is still consumed.
     fn rx_dma(&mut self, ctx: &mut dyn Context, buffer: u64, bytes: &[u8]) {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(LOOPBACK_BYPASS)
             && self.loopback_depth > 0
             && self.rx_bypass_into_own_registers(ctx, buffer, bytes)
@@ -206,6 +212,7 @@ impl E1000e {
 
     /// CVE-2021-3416: loopback delivery that hands the data to the device's own register
     /// handlers directly instead of through the bus (and its re-entrancy guard).
+    #[cfg(feature = "planted-bugs")]
     fn rx_bypass_into_own_registers(
         &mut self,
         ctx: &mut dyn Context,

@@ -116,6 +116,7 @@ impl E1000e {
         let mut written_back = false;
         let mut yielded = false;
         if count != 0 && tail < count {
+            #[cfg(feature = "planted-bugs")]
             if self.planted.on(HEAD_OUTSIDE_RING) && head >= count {
                 self.xmit_head_outside_ring(ctx, base, count, tail);
                 return;
@@ -157,6 +158,7 @@ impl E1000e {
 
     /// CVE-2016-1981 / CVE-2017-9310: the head only wraps when it *equals* the ring size, so a
     /// head past the end walks on until the work budget ends it.
+    #[cfg(feature = "planted-bugs")]
     fn xmit_head_outside_ring(&mut self, ctx: &mut dyn Context, base: u64, count: u64, tail: u64) {
         HEAD_OUTSIDE_RING.reached(ctx);
         HEAD_OUTSIDE_RING.triggered(ctx);
@@ -292,6 +294,7 @@ impl E1000e {
         let c = state.context;
         let hdr_len = usize::from(c.hdr_len);
         let mss = usize::from(c.mss);
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(TSO_ZERO_MSS) {
             return self.tx_tso_unchecked(ctx, frame, state);
         }
@@ -317,6 +320,7 @@ impl E1000e {
 
     /// CVE-2015-6815 / CVE-2021-20257: bytes per segment computed without checking the context,
     /// so `mss = 0` never advances.
+    #[cfg(feature = "planted-bugs")]
     fn tx_tso_unchecked(&mut self, ctx: &mut dyn Context, frame: &[u8], state: &TxState) {
         TSO_ZERO_MSS.reached(ctx);
         let hdr_len = usize::from(state.context.hdr_len).min(frame.len());

@@ -2,6 +2,7 @@
 //! QEMU's command-reply queue. The 8042's set-2 -> set-1 translation is applied here, as the
 //! keyboard queues each byte, which is where QEMU applies it too.
 
+#[cfg(feature = "planted-bugs")]
 use super::QUEUE_OVERFLOW;
 use super::queue::ByteQueue;
 use harness::device::Context;
@@ -577,6 +578,7 @@ impl Keyboard {
     /// Queue key codes of the current set, translated to set 1 when XLATE is on: there a 0xF0
     /// is swallowed and sets bit 7 of the byte after it. Every sequence passed here keeps each
     /// 0xF0 together with its following byte.
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn put_keycodes(&mut self, ctx: &mut dyn Context, keycodes: &[u8]) {
         let mut need_high_bit = false;
         for &keycode in keycodes {
@@ -592,6 +594,7 @@ impl Keyboard {
             } else {
                 translate(keycode)
             };
+            #[cfg(feature = "planted-bugs")]
             if self.planted.on(QUEUE_OVERFLOW) {
                 self.put_keycode_unbounded(ctx, byte);
                 continue;
@@ -606,6 +609,7 @@ impl Keyboard {
     /// PLANTED BUG `ps2-queue-overflow`: QEMU's `ps2_queue` without its
     /// `count >= PS2_QUEUE_SIZE` bound. Every byte is stored, so the count grows past the ring
     /// and, once far enough, the write index runs off the backing array.
+    #[cfg(feature = "planted-bugs")]
     fn put_keycode_unbounded(&mut self, ctx: &mut dyn Context, byte: u8) {
         QUEUE_OVERFLOW.reached(ctx);
         if self.len() >= PS2_QUEUE_SIZE {

@@ -62,7 +62,9 @@ mod queue;
 #[cfg(test)]
 mod tests;
 
-use crate::planted_bug::{Bug, Planted, PlantedBug};
+#[cfg(feature = "planted-bugs")]
+use crate::planted_bug::Bug;
+use crate::planted_bug::{Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use keyboard::Keyboard;
@@ -502,6 +504,8 @@ pub const PLANTED: &[PlantedBug] = &[
 ];
 
 /// `ps2-queue-overflow`, in the keyboard's queue.
+#[cfg(feature = "planted-bugs")]
 pub(crate) const QUEUE_OVERFLOW: Bug = Bug::of(PLANTED, 0);
 /// `ps2-mouse-param-index`, in the mouse's resolution.
+#[cfg(feature = "planted-bugs")]
 pub(crate) const MOUSE_PARAM_INDEX: Bug = Bug::of(PLANTED, 1);

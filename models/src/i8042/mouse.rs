@@ -2,6 +2,7 @@
 //! IntelliMouse (ID 3, wheel) or IntelliMouse Explorer (ID 4, wheel and buttons 4/5) after the
 //! sample-rate knock, with stream, remote and wrap modes.
 
+#[cfg(feature = "planted-bugs")]
 use super::MOUSE_PARAM_INDEX;
 use super::keyboard::PS2_QUEUE_SIZE;
 use super::queue::ByteQueue;
@@ -123,7 +124,9 @@ impl Mouse {
     }
 
     /// Counts per millimetre of the current resolution, `None` for a code outside 0-3.
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn counts_per_mm(&self, ctx: &mut dyn Context) -> Option<u8> {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(MOUSE_PARAM_INDEX) {
             return Some(self.counts_per_mm_unchecked(ctx));
         }
@@ -132,6 +135,7 @@ impl Mouse {
 
     /// PLANTED BUG `ps2-mouse-param-index`: the resolution byte 0xE8 stored unvalidated, used
     /// as an index into the 4-entry [`COUNTS_PER_MM`] table.
+    #[cfg(feature = "planted-bugs")]
     fn counts_per_mm_unchecked(&self, ctx: &mut dyn Context) -> u8 {
         MOUSE_PARAM_INDEX.reached(ctx);
         let index = usize::from(self.resolution);

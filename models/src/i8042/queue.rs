@@ -59,6 +59,7 @@ impl<const N: usize> ByteQueue<N> {
     /// which is exact only while `len <= N`: past that the queue overwrites unread bytes, and
     /// from `head + len >= 2 * N` the index runs off the end of `buf`. Called only where
     /// `Planted::on` allows it.
+    #[cfg(feature = "planted-bugs")]
     pub(super) fn push_unbounded(&mut self, byte: u8) {
         let mut slot = self.head + self.len;
         if slot >= N {

@@ -9,7 +9,9 @@
 use super::backend::{Fault, IoError};
 use super::bmdma::{BM_STATUS_INT, BusMaster, CmdEffect, Segments};
 use super::drive::{Action, Deferred, Dir, DmaKind, Pio};
-use super::planted::{ATAPI_DATA_OVERRUN, DMA_PARTIAL_SECTOR, PRD_ZERO_SECTORS};
+use super::planted::ATAPI_DATA_OVERRUN;
+#[cfg(feature = "planted-bugs")]
+use super::planted::{DMA_PARTIAL_SECTOR, PRD_ZERO_SECTORS};
 use super::taskfile::{
     DEV_OBSOLETE, DEV_SELECT, DEVCTL_HOB, DEVCTL_NIEN, DEVCTL_SRST, REG_DATA, REG_DEVICE,
     REG_ERROR, REG_HCYL, REG_LCYL, REG_NSECTOR, REG_SECTOR, REG_STATUS, STATUS_BSY, STATUS_DRDY,
@@ -50,8 +52,10 @@ enum ShortTable {
     /// End the transfer: nothing moves, ACTIVE clears, no interrupt.
     End,
     /// PLANTED `ide-prd-zero-sectors`: no complete sector, read as "no progress": go again.
+    #[cfg(feature = "planted-bugs")]
     Rearm,
     /// PLANTED `ide-dma-partial-sector`: transfer the bytes the table has.
+    #[cfg(feature = "planted-bugs")]
     Partial,
 }
 
@@ -600,7 +604,9 @@ impl Channel {
                         }
                         return self.dma_short();
                     }
+                    #[cfg(feature = "planted-bugs")]
                     ShortTable::Rearm => continue,
+                    #[cfg(feature = "planted-bugs")]
                     ShortTable::Partial => {}
                 }
             }
@@ -629,8 +635,10 @@ impl Channel {
 
     /// A PRD table with `got` bytes for a step that wants more. The fixed model ends the
     /// transfer (facts §3.4 case 5).
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn short_table(&self, ctx: &mut dyn Context, got: u64, sector: u64) -> ShortTable {
         if sector > 1 {
+            #[cfg(feature = "planted-bugs")]
             if let Some(bug) = self.planted.active(PRD_ZERO_SECTORS) {
                 // PLANTED `ide-prd-zero-sectors` (CVE-2014-9718): "prepared zero complete
                 // sectors" is taken for "success, no progress yet" and the step is re-armed.
@@ -640,6 +648,7 @@ impl Channel {
                     return ShortTable::Rearm;
                 }
             }
+            #[cfg(feature = "planted-bugs")]
             if let Some(bug) = self.planted.active(DMA_PARTIAL_SECTOR) {
                 // PLANTED `ide-dma-partial-sector` (CVE-2019-20175): a table that ends inside
                 // a sector is transferred as far as it goes.

@@ -86,12 +86,14 @@ pub const PLANTED: &[PlantedBug] = &[
 ];
 
 /// `ide-prd-zero-sectors` (CVE-2014-9718).
+#[cfg(feature = "planted-bugs")]
 pub(super) const PRD_ZERO_SECTORS: Bug = Bug::of(PLANTED, 0);
 /// `ide-atapi-data-overrun` (CVE-2015-5154).
 pub(super) const ATAPI_DATA_OVERRUN: Bug = Bug::of(PLANTED, 1);
 /// `ide-atapi-lba-overread` (CVE-2020-29443).
 pub(super) const ATAPI_LBA_OVERREAD: Bug = Bug::of(PLANTED, 2);
 /// `ide-dma-partial-sector` (CVE-2019-20175).
+#[cfg(feature = "planted-bugs")]
 pub(super) const DMA_PARTIAL_SECTOR: Bug = Bug::of(PLANTED, 3);
 /// `ide-chs-zero-geometry` (Morphuzz).
 pub(super) const CHS_ZERO_GEOMETRY: Bug = Bug::of(PLANTED, 4);

@@ -12,7 +12,9 @@
 //! map them, and holds that record to one invariant: the windows never overlap. A window whose
 //! new range would overlap the other is not decoded until the guest moves one of them away.
 
-use crate::planted_bug::{Bug, Planted, PlantedBug};
+#[cfg(feature = "planted-bugs")]
+use crate::planted_bug::Bug;
+use crate::planted_bug::{Planted, PlantedBug};
 use harness::access::{AccessRules, AccessSize, Space};
 use harness::device::{Context, Device, RegionId, RegionSpec};
 use harness::pci::PciConfig;
@@ -360,7 +362,9 @@ impl ChipsetFunction {
 
     /// Whether [`Self::map_window`] checks for an overlap before registering (always, in the
     /// fixed model).
+    #[cfg_attr(not(feature = "planted-bugs"), allow(unused_variables))]
     fn validates_overlap(&self, ctx: &mut dyn Context, which: PmWindow, window: IoWindow) -> bool {
+        #[cfg(feature = "planted-bugs")]
         if self.planted.on(BAR_OVERLAP) {
             // PLANTED BUG `pci-bar-overlap`: a reprogrammed base is registered without checking
             // it against the other window (bhyve's modify_bar_registration path).
@@ -464,6 +468,7 @@ pub const PLANTED: &[PlantedBug] = &[PlantedBug {
 }];
 
 /// `pci-bar-overlap`, in PIIX4 PM's I/O windows.
+#[cfg(feature = "planted-bugs")]
 const BAR_OVERLAP: Bug = Bug::of(PLANTED, 0);
 
 #[cfg(test)]
