@@ -16,7 +16,8 @@ use std::process::{Command, Stdio};
 
 /// Which sources are each target's own device files: a device's (by its `Device::name`), a PCI
 /// function's configuration space (`config:<device>`), what a target leaves out
-/// (`target:<name>`); one a line, the name then paths from the root (folders end in `/`).
+/// (`target:<name>`), the devices' setup files (`setup:`, never device files); one a line, the
+/// name then paths from the root (folders end in `/`).
 const DEVICE_FILES: &str = "fuzz/device-files.txt";
 
 /// The LLVM major version to use when the nightly rustc does not say: the one of nightly rustc
@@ -63,7 +64,7 @@ impl LineCoverage {
 }
 
 /// A target's own device files: paths under the root (folders end in `/`) it counts, less the
-/// ones it leaves out.
+/// ones it leaves out and the setup files.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceSources {
     /// Files and folders counted.
@@ -71,14 +72,30 @@ pub struct DeviceSources {
     /// Files and folders inside `include` that are not (parts of a device the target's regions
     /// do not reach).
     pub exclude: Vec<String>,
+    /// Files inside `include` that run only for a machine option (its parsing, the image and
+    /// capture files it names), which no target's machine sets: shown apart, never counted.
+    pub setup: Vec<String>,
 }
 
 impl DeviceSources {
     /// Whether `file` (relative to the root) is one of the target's device files.
     pub fn contains(&self, file: &str) -> bool {
-        let under = |s: &String| file == s || (s.ends_with('/') && file.starts_with(s.as_str()));
-        self.include.iter().any(under) && !self.exclude.iter().any(under)
+        self.includes(file) && !self.setup.iter().any(|s| under(file, s))
     }
+
+    /// Whether `file` is a setup file of the target's devices (see [`DeviceSources::setup`]).
+    pub fn is_setup(&self, file: &str) -> bool {
+        self.includes(file) && self.setup.iter().any(|s| under(file, s))
+    }
+
+    fn includes(&self, file: &str) -> bool {
+        self.include.iter().any(|s| under(file, s)) && !self.exclude.iter().any(|s| under(file, s))
+    }
+}
+
+/// Whether `file` is `path`, or lies under it when it is a folder (ends in `/`).
+fn under(file: &str, path: &str) -> bool {
+    file == path || (path.ends_with('/') && file.starts_with(path))
 }
 
 /// The sources of the devices `target` fuzzes, from `fuzz/device-files.txt` (its comments say
@@ -153,6 +170,9 @@ pub fn device_sources(
                 }
             }
         }
+    }
+    for (_, files) in table.iter().filter(|(name, _)| name == "setup:") {
+        sources.setup.extend(files.iter().cloned());
     }
     Ok(sources)
 }
@@ -744,15 +764,29 @@ fn render_table(rows: &[FileRow], sources: &DeviceSources) -> (String, f64) {
     };
     let (device, other): (Vec<&FileRow>, Vec<&FileRow>) =
         rows.iter().partition(|r| sources.contains(&r.file));
-    header(&mut out, "the target's device files");
-    let mut device_total = total(DEVICE_TOTAL);
-    for r in &device {
-        line(&mut out, r);
-        device_total.add(r);
+    let (setup, other): (Vec<&FileRow>, Vec<&FileRow>) =
+        other.into_iter().partition(|r| sources.is_setup(&r.file));
+    for (title, files, name) in [
+        ("the target's device files", &device, DEVICE_TOTAL),
+        (
+            "their setup files (machine options only)",
+            &setup,
+            "TOTAL setup files",
+        ),
+    ] {
+        if files.is_empty() && name != DEVICE_TOTAL {
+            continue;
+        }
+        header(&mut out, title);
+        let mut sum = total(name);
+        for r in files {
+            line(&mut out, r);
+            sum.add(r);
+        }
+        out.push_str(&format!("{rule}\n"));
+        line(&mut out, &sum);
+        out.push('\n');
     }
-    out.push_str(&format!("{rule}\n"));
-    line(&mut out, &device_total);
-    out.push('\n');
     header(&mut out, "other files");
     let mut totals = [
         total("TOTAL models/"),
@@ -801,7 +835,7 @@ mod tests {
             )
         };
         let json = format!(
-            r#"{{"type":"llvm.coverage.json.export","version":"3.0.1","data":[{{"files":[{},{},{},{}],"totals":{{}}}}]}}"#,
+            r#"{{"type":"llvm.coverage.json.export","version":"3.0.1","data":[{{"files":[{},{},{},{},{}],"totals":{{}}}}]}}"#,
             file("/nonexistent-devfuzz-root/fuzz/fuzz_targets/ps2.rs", (4, 4)),
             file("/nonexistent-devfuzz-root/harness/src/ops.rs", (200, 150)),
             file(
@@ -809,6 +843,7 @@ mod tests {
                 (100, 90)
             ),
             file("models/src/ide/ata.rs", (20, 0)),
+            file("models/src/i8042/options.rs", (10, 0)),
         );
         let rows = parse_export(json.as_bytes(), root).unwrap();
         let files: Vec<&str> = rows.iter().map(|r| r.file.as_str()).collect();
@@ -817,6 +852,7 @@ mod tests {
             [
                 "harness/src/ops.rs",
                 "models/src/i8042/mod.rs",
+                "models/src/i8042/options.rs",
                 "models/src/ide/ata.rs"
             ]
         );
@@ -824,14 +860,20 @@ mod tests {
         let sources = DeviceSources {
             include: vec!["models/src/i8042/".to_string()],
             exclude: Vec::new(),
+            setup: vec!["models/src/i8042/options.rs".to_string()],
         };
         let (table, models) = render_table(&rows, &sources);
-        assert!((models - 100.0 * 90.0 / 120.0).abs() < 1e-9, "{models}");
+        assert!((models - 100.0 * 90.0 / 130.0).abs() < 1e-9, "{models}");
         let device = table.find("models/src/i8042/mod.rs").unwrap();
+        let setup = table.find("models/src/i8042/options.rs").unwrap();
         assert!(
-            device < table.find("harness/src/ops.rs").unwrap(),
+            device < setup && setup < table.find("harness/src/ops.rs").unwrap(),
             "{table}"
         );
+        // The setup file has its own total and stays out of the device files'.
+        assert!(table.contains("TOTAL setup files"), "{table}");
+        assert!(!sources.contains("models/src/i8042/options.rs"));
+        assert!(sources.is_setup("models/src/i8042/options.rs"));
         assert!(table.contains("TOTAL device files"), "{table}");
         assert!(!table.contains("fuzz_targets"), "{table}");
         let lines = sum_lines(rows.iter().filter(|r| sources.contains(&r.file)));
@@ -905,23 +947,68 @@ mod tests {
         assert!(
             atapi.contains("models/src/ide/atapi.rs") && !atapi.contains("models/src/ide/ata.rs")
         );
-        assert!(ide.contains("models/src/ide/scratch.rs"));
-        assert!(!atapi.contains("models/src/ide/scratch.rs"));
-        // The scratch is the disk's: no IDE source but ata.rs (and mod.rs, which declares it)
-        // names it.
-        for f in std::fs::read_dir(root.join("models/src/ide"))
-            .unwrap()
-            .flatten()
-        {
-            let name = f.file_name().to_string_lossy().into_owned();
-            let text = std::fs::read_to_string(f.path()).unwrap();
-            if !["scratch.rs", "ata.rs", "mod.rs"].contains(&name.as_str()) {
-                assert!(
-                    !text.contains("scratch::"),
-                    "{name} uses the disk's scratch"
-                );
+        // What each leaves out beside the other drive's command set is that drive's alone: no
+        // IDE source but the command set (and the setup, tests and module files that declare
+        // or build it) names it.
+        let disk_only = [
+            ("scratch.rs", "scratch"),
+            ("sector_address.rs", "sector_address"),
+            ("backend/disk.rs", "backend::Disk"),
+        ];
+        let cd_only = [("backend/medium.rs", "backend::Medium")];
+        let sources: Vec<(String, String)> = ["models/src/ide", "models/src/ide/backend"]
+            .iter()
+            .flat_map(|dir| std::fs::read_dir(root.join(dir)).unwrap().flatten())
+            .filter(|f| f.path().extension().is_some_and(|e| e == "rs"))
+            .map(|f| {
+                let path = f.path();
+                let rel = path.strip_prefix(root.join("models/src/ide")).unwrap();
+                let text = std::fs::read_to_string(&path).unwrap();
+                let text: String = text
+                    .lines()
+                    .filter(|l| !l.trim_start().starts_with("//"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                // The code's paths, with `use a::{b, c}` spelt out as `a::b a::c`.
+                let mut paths = String::new();
+                for stmt in text.split(';').map(str::trim) {
+                    let stmt: String = stmt.split_whitespace().collect();
+                    match stmt.split_once("::{") {
+                        Some((base, list)) if stmt.starts_with("use") => {
+                            for item in list.trim_end_matches('}').split(',') {
+                                paths.push_str(&format!(" {base}::{item}"));
+                            }
+                        }
+                        _ => paths.push_str(&format!(" {stmt}")),
+                    }
+                }
+                (rel.to_string_lossy().into_owned(), paths)
+            })
+            .collect();
+        let builders = ["mod.rs", "config.rs", "tests.rs", "backend/mod.rs"];
+        let check = |only: &[(&str, &str)], users: &str, set: &DeviceSources| {
+            for (file, name) in only {
+                let path = format!("models/src/ide/{file}");
+                assert!(set.contains(&path), "{path}");
+                assert!(!ide.contains(&path) || !atapi.contains(&path), "{path}");
+                for (rel, text) in &sources {
+                    let same_drive = only.iter().any(|(f, _)| f == rel);
+                    if !same_drive && rel != users && !builders.contains(&rel.as_str()) {
+                        let named = text
+                            .split(|c: char| !c.is_alphanumeric() && c != '_' && c != ':')
+                            .any(|w| {
+                                w == *name
+                                    || w.ends_with(&format!("::{name}"))
+                                    || w.starts_with(&format!("{name}::"))
+                                    || w.contains(&format!("::{name}::"))
+                            });
+                        assert!(!named, "{rel} names {name}, which {file} holds");
+                    }
+                }
             }
-        }
+        };
+        check(&disk_only, "ata.rs", &ide);
+        check(&cd_only, "atapi.rs", &atapi);
         for f in [
             "models/src/ide/channel.rs",
             "models/src/ide/bmdma.rs",

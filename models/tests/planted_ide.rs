@@ -131,7 +131,7 @@ fn cases() -> [(
             "ide_atapi",
             ATAPI_LBA_OVERREAD.to_string(),
             FindingKind::Panic,
-            "models/src/ide/backend.rs",
+            "models/src/ide/backend/medium.rs",
         ),
         (
             IDS[3],
@@ -145,7 +145,7 @@ fn cases() -> [(
             "ide",
             CHS_ZERO_GEOMETRY.to_string(),
             FindingKind::Panic,
-            "models/src/ide/taskfile.rs",
+            "models/src/ide/sector_address.rs",
         ),
     ]
 }

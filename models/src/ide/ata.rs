@@ -12,8 +12,9 @@ use super::drive::{
 };
 use super::planted::CHS_ZERO_GEOMETRY;
 use super::scratch::Scratch;
+use super::sector_address::Chs;
 use super::taskfile::{
-    Chs, DEV_HEAD, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY, Taskfile,
+    DEV_HEAD, ERROR_ABRT, STATUS_BSY, STATUS_DRDY, STATUS_DRQ, STATUS_READY, Taskfile,
 };
 use harness::device::Context;
 use harness::transient::Transient;

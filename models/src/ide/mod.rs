@@ -113,6 +113,7 @@ pub mod config;
 mod drive;
 pub mod planted;
 mod scratch;
+mod sector_address;
 mod taskfile;
 #[cfg(test)]
 mod tests;
