@@ -191,6 +191,47 @@ struct PartInfo {
     erase_32k: bool,
 }
 
+/// Each part's facts, in the order of [`FlashPart`]'s variants (a table, as QEMU's m25p80 has
+/// `known_devices`).
+const PARTS: [PartInfo; FlashPart::ALL.len()] = [
+    // FlashPart::Mx25l25635e
+    PartInfo {
+        name: "mx25l25635e",
+        vendor: Vendor::Macronix,
+        id: [0xC2, 0x20, 0x19, 0xC2, 0x20, 0x19],
+        size: 32 << 20,
+        block_size: 64 << 10,
+        erase_32k: true,
+    },
+    // FlashPart::Mx66u51235f
+    PartInfo {
+        name: "mx66u51235f",
+        vendor: Vendor::Macronix,
+        id: [0xC2, 0x25, 0x3A, 0, 0, 0],
+        size: 64 << 20,
+        block_size: 64 << 10,
+        erase_32k: true,
+    },
+    // FlashPart::N25q256a
+    PartInfo {
+        name: "n25q256a",
+        vendor: Vendor::Micron,
+        id: [0x20, 0xBA, 0x19, 0, 0, 0],
+        size: 32 << 20,
+        block_size: 64 << 10,
+        erase_32k: false,
+    },
+    // FlashPart::W25q256
+    PartInfo {
+        name: "w25q256",
+        vendor: Vendor::Winbond,
+        id: [0xEF, 0x40, 0x19, 0, 0, 0],
+        size: 32 << 20,
+        block_size: 64 << 10,
+        erase_32k: true,
+    },
+];
+
 impl FlashPart {
     /// Every supported part.
     pub const ALL: [FlashPart; 4] = [
@@ -201,42 +242,20 @@ impl FlashPart {
     ];
 
     fn info(self) -> &'static PartInfo {
-        match self {
-            Self::Mx25l25635e => &PartInfo {
-                name: "mx25l25635e",
-                vendor: Vendor::Macronix,
-                id: [0xC2, 0x20, 0x19, 0xC2, 0x20, 0x19],
-                size: 32 << 20,
-                block_size: 64 << 10,
-                erase_32k: true,
-            },
-            Self::Mx66u51235f => &PartInfo {
-                name: "mx66u51235f",
-                vendor: Vendor::Macronix,
-                id: [0xC2, 0x25, 0x3A, 0, 0, 0],
-                size: 64 << 20,
-                block_size: 64 << 10,
-                erase_32k: true,
-            },
-            Self::N25q256a => &PartInfo {
-                name: "n25q256a",
-                vendor: Vendor::Micron,
-                id: [0x20, 0xBA, 0x19, 0, 0, 0],
-                size: 32 << 20,
-                block_size: 64 << 10,
-                erase_32k: false,
-            },
-            Self::W25q256 => &PartInfo {
-                name: "w25q256",
-                vendor: Vendor::Winbond,
-                id: [0xEF, 0x40, 0x19, 0, 0, 0],
-                size: 32 << 20,
-                block_size: 64 << 10,
-                erase_32k: true,
-            },
-        }
+        &PARTS[self as usize]
     }
+}
 
+// `PARTS` is indexed by the variant's discriminant: `ALL` lists the variants in that order.
+const _: () = {
+    let mut i = 0;
+    while i < FlashPart::ALL.len() {
+        assert!(FlashPart::ALL[i] as usize == i);
+        i += 1;
+    }
+};
+
+impl FlashPart {
     /// The part's name as QEMU's `m25p80` knows it (`mx25l25635e`).
     pub fn name(self) -> &'static str {
         self.info().name
