@@ -7,8 +7,7 @@ use super::drive::{
     Action, AfterPio, Deferred, Dir, DmaKind, DriveCore, FIRMWARE_REVISION, WIN_CHECKPOWERMODE1,
     WIN_CHECKPOWERMODE2, WIN_DIAGNOSE, WIN_FLUSH_CACHE, WIN_FLUSH_CACHE_EXT, WIN_IDENTIFY,
     WIN_IDLE, WIN_READ, WIN_SETFEATURES, WIN_SLEEPNOW1, WIN_SLEEPNOW2, WIN_STANDBYNOW1,
-    WIN_STANDBYNOW2, check_power_mode, complete, diagnose, error_bits, put_string, put_words,
-    serial,
+    WIN_STANDBYNOW2, complete, diagnose, error_bits, put_string, put_words, serial,
 };
 use super::planted::CHS_ZERO_GEOMETRY;
 use super::scratch::Scratch;
@@ -207,7 +206,12 @@ impl AtaDisk {
             // Nothing is cached: a flush completes at once (QEMU's finishes before the guest's
             // next access in every capture).
             WIN_FLUSH_CACHE | WIN_FLUSH_CACHE_EXT => complete(tf, STATUS_READY),
-            WIN_CHECKPOWERMODE1 | WIN_CHECKPOWERMODE2 => check_power_mode(tf),
+            // SECTOR COUNT 0xFF: active or idle (the disk never spins down). The CD-ROM aborts
+            // it, as QEMU's command table has it.
+            WIN_CHECKPOWERMODE1 | WIN_CHECKPOWERMODE2 => {
+                tf.nsector = 0xff;
+                complete(tf, STATUS_READY)
+            }
             WIN_STANDBYNOW1..=WIN_IDLE | WIN_SLEEPNOW1 | WIN_STANDBYNOW2..=WIN_SLEEPNOW2 => {
                 complete(tf, STATUS_DRDY)
             }

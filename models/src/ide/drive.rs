@@ -340,12 +340,6 @@ pub(super) fn diagnose(tf: &mut Taskfile, cd: bool) -> Action {
     }
 }
 
-/// CHECK POWER MODE: SECTOR COUNT 0xFF, active or idle (the drive never spins down).
-pub(super) fn check_power_mode(tf: &mut Taskfile) -> Action {
-    tf.nsector = 0xff;
-    complete(tf, STATUS_READY)
-}
-
 /// The ERROR register value for a failed disk request.
 pub(super) fn error_bits(e: IoError) -> u8 {
     match e {
