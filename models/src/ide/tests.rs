@@ -398,3 +398,20 @@ fn flush_cache_on_a_cd_drive_without_a_medium_aborts() {
         assert_eq!(b.inb(SECONDARY_CMD_REGION, 1), error);
     }
 }
+
+#[test]
+fn check_power_mode_answers_on_the_disk_and_aborts_on_the_cd() {
+    // The disk reports active or idle (SECTOR COUNT 0xFF); the CD-ROM aborts the command, as
+    // QEMU 10 does (status 0x41, error 0x04) [V].
+    let mut b = Bench::new();
+    for cmd in [0xe5, 0x98] {
+        b.outb(PRIMARY_CMD_REGION, 2, 0x12);
+        b.outb(PRIMARY_CMD_REGION, 7, cmd);
+        assert_eq!(b.inb(PRIMARY_CMD_REGION, 7), 0x50, "{cmd:#x}");
+        assert_eq!(b.inb(PRIMARY_CMD_REGION, 2), 0xff, "{cmd:#x}");
+        b.outb(SECONDARY_CMD_REGION, 6, 0xa0);
+        b.outb(SECONDARY_CMD_REGION, 7, cmd);
+        assert_eq!(b.inb(SECONDARY_CMD_REGION, 7), 0x41, "{cmd:#x}");
+        assert_eq!(b.inb(SECONDARY_CMD_REGION, 1), 0x04, "{cmd:#x}");
+    }
+}
