@@ -5,10 +5,10 @@
 //! Everything here is deterministic: an image file is only read, never written, and what a guest
 //! writes lives in a sparse overlay that a device reset drops.
 //!
-//! - [`disk`]: an ATA disk's contents ([`Disk`]), a base under a sparse overlay of written
+//! - `disk.rs`: an ATA disk's contents ([`Disk`]), a base under a sparse overlay of written
 //!   sectors;
-//! - [`medium`]: a CD medium ([`Medium`]);
-//! - [`image`]: the raw image files a machine option names ([`ImageFile`]), which either reads.
+//! - `medium.rs`: a CD medium ([`Medium`]);
+//! - `image.rs`: the raw image files a machine option names ([`ImageFile`]), which either reads.
 
 mod disk;
 mod image;
