@@ -893,7 +893,12 @@ mod tests {
         for t in models::TARGETS {
             let sources = device_sources(root, t).unwrap();
             assert!(!sources.include.is_empty(), "{}", t.name);
-            for s in sources.include.iter().chain(&sources.exclude) {
+            for s in sources
+                .include
+                .iter()
+                .chain(&sources.exclude)
+                .chain(&sources.setup)
+            {
                 assert!(root.join(s).exists(), "{}: {s}", t.name);
             }
             for s in &sources.exclude {
@@ -915,6 +920,18 @@ mod tests {
         assert!(i8042.contains("models/src/i8042/queue.rs"));
         assert!(!i8042.contains("models/src/i8042x.rs"));
         assert!(!i8042.contains("harness/src/pci.rs"));
+        // Setup files are the targets' whose devices they belong to, and never device files.
+        for (t, setup) in [
+            ("ide", "models/src/ide/config.rs"),
+            ("ide_atapi", "models/src/ide/backend/image.rs"),
+            ("e1000e", "models/src/e1000_core/pcap.rs"),
+            ("pc", "models/src/e1000_core/pcap.rs"),
+        ] {
+            let s = of(t);
+            assert!(s.is_setup(setup) && !s.contains(setup), "{t}: {setup}");
+        }
+        assert!(!i8042.is_setup("models/src/ide/config.rs"));
+        assert!(!of("ide").is_setup("models/src/ide/ata.rs"));
     }
 
     #[test]
