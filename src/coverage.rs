@@ -129,12 +129,7 @@ pub fn device_sources(
     // configuration space of every PCI function. Other targets reach configuration space too,
     // but it is not what they fuzz.
     if target.pci && target.devices.is_empty() && target.event_devices.is_empty() {
-        add("config:*".into());
-        for (_, id) in &spec.pci {
-            if let Some(dev) = spec.devices.get(usize::from(id.0)) {
-                add(format!("config:{}", dev.name()));
-            }
-        }
+        config_keys(&spec).into_iter().for_each(&mut add);
     }
     let mut sources = DeviceSources::default();
     let mut unknown = Vec::new();
@@ -175,6 +170,29 @@ pub fn device_sources(
         sources.setup.extend(files.iter().cloned());
     }
     Ok(sources)
+}
+
+/// The `config:` keys of a machine's PCI functions: the shared header (`config:*`), each
+/// function's own (`config:<device>`), and the expansion ROM BAR's (`config:rom`) and the
+/// 64-bit BARs' (`config:bar64`) when a function declares one.
+fn config_keys(spec: &harness::machine::MachineSpec) -> Vec<String> {
+    let mut keys = vec!["config:*".to_string()];
+    let functions = spec
+        .pci
+        .iter()
+        .filter_map(|(_, id)| spec.devices.get(usize::from(id.0)));
+    for dev in functions {
+        keys.push(format!("config:{}", dev.name()));
+        for (key, declared) in [
+            ("config:rom", dev.pci().is_some_and(|c| c.has_rom())),
+            ("config:bar64", dev.pci().is_some_and(|c| c.has_bar64())),
+        ] {
+            if declared && !keys.iter().any(|k| k == key) {
+                keys.push(key.into());
+            }
+        }
+    }
+    keys
 }
 
 /// `fuzz/device-files.txt`: (name, sources) per line; `#` starts a comment.
@@ -919,7 +937,7 @@ mod tests {
         let i8042 = of("ps2");
         assert!(i8042.contains("models/src/i8042/queue.rs"));
         assert!(!i8042.contains("models/src/i8042x.rs"));
-        assert!(!i8042.contains("harness/src/pci.rs"));
+        assert!(!i8042.contains("harness/src/pci/mod.rs"));
         // Setup files are the targets' whose devices they belong to, and never device files.
         for (t, setup) in [
             ("ide", "models/src/ide/config.rs"),
@@ -941,7 +959,7 @@ mod tests {
         assert_eq!(
             pci.include,
             [
-                "harness/src/pci.rs",
+                "harness/src/pci/mod.rs",
                 "models/src/pc/chipset.rs",
                 "models/src/e1000_core/function.rs"
             ]
@@ -951,7 +969,116 @@ mod tests {
         assert!(!pci.contains("models/src/e1000e/rx.rs"));
         // Targets with devices of their own count those, not the configuration-space lines.
         let e1000e = device_sources(root, models::target("e1000e").unwrap()).unwrap();
-        assert!(!e1000e.contains("harness/src/pci.rs"));
+        assert!(!e1000e.contains("harness/src/pci/mod.rs"));
+        // No pc function has an expansion ROM or a 64-bit BAR: their code is not the target's.
+        assert!(!pci.contains("harness/src/pci/rom.rs"));
+        assert!(!pci.contains("harness/src/pci/bar64.rs"));
+    }
+
+    #[test]
+    fn a_function_with_a_rom_or_a_64_bit_bar_counts_that_bars_code() {
+        use harness::access::AccessSize;
+        use harness::device::{Context, Device, RegionSpec};
+        use harness::ids::RegionId;
+        use harness::pci::{Bdf, PciConfig};
+
+        #[derive(Clone, Debug)]
+        struct Function(PciConfig, &'static str);
+        impl Device for Function {
+            fn name(&self) -> &'static str {
+                self.1
+            }
+            fn regions(&self) -> Vec<RegionSpec> {
+                Vec::new()
+            }
+            fn read(&mut self, _: &mut dyn Context, _: RegionId, _: u64, _: AccessSize) -> u64 {
+                0
+            }
+            fn write(&mut self, _: &mut dyn Context, _: RegionId, _: u64, _: AccessSize, _: u64) {}
+            fn pci(&self) -> Option<&PciConfig> {
+                Some(&self.0)
+            }
+            fn pci_mut(&mut self) -> Option<&mut PciConfig> {
+                Some(&mut self.0)
+            }
+            fn reset(&mut self) {}
+        }
+        let header = || PciConfig::new(0x8086, 0x100e, 0x020000, 3, 0);
+        let mut spec = harness::machine::MachineSpec::default();
+        let plain = spec.add(Box::new(Function(header(), "plain")));
+        spec.add_pci(Bdf::new(0, 1, 0), plain);
+        assert_eq!(config_keys(&spec), ["config:*", "config:plain"]);
+        for slot in [2, 3] {
+            let rom = header().with_rom(RegionId(0), 0x10000);
+            let dev = spec.add(Box::new(Function(rom, "nic")));
+            spec.add_pci(Bdf::new(0, slot, 0), dev);
+        }
+        assert_eq!(
+            config_keys(&spec),
+            [
+                "config:*",
+                "config:plain",
+                "config:nic",
+                "config:rom",
+                "config:nic"
+            ]
+        );
+        let bar64 = harness::pci::BarDef {
+            region: RegionId(1),
+            kind: harness::pci::BarKind::Memory64 {
+                prefetchable: false,
+            },
+            size: 0x4000,
+        };
+        let dev = spec.add(Box::new(Function(header().with_bar(3, bar64), "igb")));
+        spec.add_pci(Bdf::new(0, 4, 0), dev);
+        assert_eq!(config_keys(&spec)[5..], ["config:igb", "config:bar64"]);
+        let table = parse_device_files(
+            &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DEVICE_FILES))
+                .unwrap(),
+        );
+        for (key, file) in [
+            ("config:rom", "harness/src/pci/rom.rs"),
+            ("config:bar64", "harness/src/pci/bar64.rs"),
+        ] {
+            let line = table
+                .iter()
+                .find(|(k, _)| k == key)
+                .expect("a line per BAR kind");
+            assert_eq!(line.1, [file]);
+        }
+    }
+
+    #[test]
+    fn each_aspeed_target_counts_its_socs_fmc_file_and_not_the_others() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let fmc = "models/src/aspeed/fmc/";
+        for (target, own, other) in [
+            ("aspeed_fmc", "ast2500.rs", "ast2600.rs"),
+            ("aspeed_fmc_2600", "ast2600.rs", "ast2500.rs"),
+        ] {
+            let s = device_sources(root, models::target(target).unwrap()).unwrap();
+            for counted in ["mod.rs", own] {
+                assert!(
+                    s.contains(&format!("{fmc}{counted}")),
+                    "{target}: {counted}"
+                );
+            }
+            assert!(!s.contains(&format!("{fmc}{other}")), "{target}: {other}");
+            assert!(s.contains("models/src/aspeed/spi_nor.rs"), "{target}");
+        }
+        // Only the FMC's dispatch (fmc/mod.rs) calls into the SoC files: another source that
+        // did would run the other SoC's lines on a machine that does not count them.
+        let aspeed = root.join("models/src/aspeed");
+        let mut sources = vec![aspeed.join("mod.rs"), aspeed.join("spi_nor.rs")];
+        sources.push(aspeed.join("debug_log.rs"));
+        sources.extend(["ast2500.rs", "ast2600.rs"].map(|f| root.join(fmc).join(f)));
+        for path in sources {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for module in ["ast2500::", "ast2600::"] {
+                assert!(!text.contains(module), "{} names {module}", path.display());
+            }
+        }
     }
 
     #[test]

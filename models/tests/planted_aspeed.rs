@@ -12,7 +12,7 @@ use harness::outcome::{FindingKind, Outcome};
 use planted_common::canary;
 
 const DEVICE: &str = "aspeed.fmc-ast2500";
-const FMC_FILE: &str = "models/src/aspeed/fmc.rs";
+const FMC_FILE: &str = "models/src/aspeed/fmc/mod.rs";
 const FLASH_FILE: &str = "models/src/aspeed/spi_nor.rs";
 
 /// A read-mode read of CS1's default segment (0x28000000 on the AST2500): no flash there.

@@ -278,6 +278,7 @@ impl FlashPart {
     }
 
     /// The JEDEC manufacturer, memory type and capacity bytes.
+    #[cfg(test)]
     pub fn jedec_id(self) -> [u8; 3] {
         let id = self.info().id;
         [id[0], id[1], id[2]]
@@ -856,17 +857,14 @@ impl SpiNor {
         self.planted = planted;
     }
 
-    /// The part.
-    pub fn part(&self) -> FlashPart {
-        self.part
-    }
-
     /// The byte at `addr` (wrapped at the part's size) without any SPI traffic.
+    #[cfg(test)]
     pub fn peek(&self, addr: u32) -> u8 {
         self.storage.byte(addr & self.mask())
     }
 
     /// Whether the part is in 4-byte address mode.
+    #[cfg(test)]
     pub fn four_byte_mode(&self) -> bool {
         self.four_byte
     }
@@ -1545,11 +1543,6 @@ impl SpiNor {
     /// Whether the flash collects a command's address or dummy bytes.
     pub fn before_data(&self) -> bool {
         matches!(self.phase, Phase::Address | Phase::Dummy)
-    }
-
-    /// Whether the flash is streaming the array (a read command's data phase).
-    pub fn reading_array(&self) -> bool {
-        self.phase == Phase::ReadArray
     }
 
     /// Everything a command can change except the transaction's own progress: two commands

@@ -74,31 +74,22 @@ pub fn with_bars(cfg: PciConfig, msix_64bit: bool) -> PciConfig {
         .with_bar(3, bar(MSIX_REGION, msix_kind, MSIX_SIZE))
 }
 
-/// The capability list starts at `first`.
+/// Power management at `at`, next in the capability list: PM 1.1, device-specific
+/// initialisation, D3hot only; power state, PME enable and data select writable, PME status
+/// write-1-to-clear.
 #[inline]
-pub fn capability_list(cfg: &mut PciConfig, first: u8) {
-    cfg.set_u8(pci::CAPABILITY_LIST, first);
-    let st = cfg.u16(pci::STATUS) | pci::STATUS_CAP_LIST;
-    cfg.set_u16(pci::STATUS, st);
-}
-
-/// Power management at `at` (next: `next`): PM 1.1, device-specific initialisation, D3hot
-/// only; power state, PME enable and data select writable, PME status write-1-to-clear.
-#[inline]
-pub fn power_management(cfg: &mut PciConfig, at: u8, next: u8) {
-    cfg.set_read_only(at, 8);
-    cfg.set_u16(at, u16::from(next) << 8 | 0x01);
+pub fn power_management(cfg: &mut PciConfig, at: u8) {
+    cfg.add_capability_at(at, pci::CAP_ID_PM, 8);
     cfg.set_u16(at + 2, 0x0022);
     cfg.set_wmask_u16(at + 4, 0x1F03);
     cfg.set_w1cmask_u16(at + 4, 0x8000);
 }
 
-/// MSI at `at` (next: `next`): one vector, 64-bit address, and per-vector masking when
-/// `vector_mask` (mask bit writable at +0x10, pending bits at +0x14).
+/// MSI at `at`, next in the capability list: one vector, 64-bit address, and per-vector masking
+/// when `vector_mask` (mask bit writable at +0x10, pending bits at +0x14).
 #[inline]
-pub fn msi(cfg: &mut PciConfig, at: u8, next: u8, vector_mask: bool) {
-    cfg.set_read_only(at, if vector_mask { 0x18 } else { 0x0E });
-    cfg.set_u16(at, u16::from(next) << 8 | 0x05);
+pub fn msi(cfg: &mut PciConfig, at: u8, vector_mask: bool) {
+    cfg.add_capability_at(at, pci::CAP_ID_MSI, if vector_mask { 0x18 } else { 0x0E });
     cfg.set_u16(at + 2, if vector_mask { 0x0180 } else { 0x0080 });
     cfg.set_wmask_u16(at + 2, MSI_CTRL_ENABLE);
     cfg.set_wmask_u32(at + 4, 0xFFFF_FFFC);
@@ -109,12 +100,11 @@ pub fn msi(cfg: &mut PciConfig, at: u8, next: u8, vector_mask: bool) {
     }
 }
 
-/// MSI-X at `at` (next: `next`): `vectors` vectors, the table at 0 and the PBA at
+/// MSI-X at `at`, next in the capability list: `vectors` vectors, the table at 0 and the PBA at
 /// [`MSIX_PBA_OFFSET`] of BAR3; enable and mask-all writable.
 #[inline]
-pub fn msix(cfg: &mut PciConfig, at: u8, next: u8, vectors: usize) {
-    cfg.set_read_only(at, 0x0C);
-    cfg.set_u16(at, u16::from(next) << 8 | 0x11);
+pub fn msix(cfg: &mut PciConfig, at: u8, vectors: usize) {
+    cfg.add_capability_at(at, pci::CAP_ID_MSIX, 0x0C);
     cfg.set_u16(at + 2, (vectors - 1) as u16);
     cfg.set_wmask_u16(at + 2, MSIX_CTRL_ENABLE | MSIX_CTRL_MASKALL);
     cfg.set_u32(at + 4, 3);

@@ -85,7 +85,7 @@ use crate::e1000_core::{eeprom, function};
 use crate::planted_bug::{Bug, Planted, PlantedBug};
 use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
-use harness::pci::PciConfig;
+use harness::pci::{self, PciConfig};
 pub use regs::*;
 use std::collections::VecDeque;
 
@@ -682,23 +682,16 @@ fn pci_config() -> PciConfig {
         .with_interrupt_pin(1);
     let mut cfg = function::with_bars(base, false);
     // Capability chain PM (0xC8) → MSI (0xD0) → PCIe (0xE0) → MSI-X (0xA0), facts §1.1 [V].
-    function::capability_list(&mut cfg, CAP_PM);
-    function::power_management(&mut cfg, CAP_PM, CAP_MSI);
-    function::msi(
-        &mut cfg,
-        CAP_MSI,
-        CAP_PCIE,
-        E1000eIrq::LAYOUT.msi_vector_mask,
-    );
-    cfg.set_read_only(CAP_PCIE, 0x14);
-    cfg.set_u16(CAP_PCIE, u16::from(CAP_MSIX) << 8 | 0x10);
+    function::power_management(&mut cfg, CAP_PM);
+    function::msi(&mut cfg, CAP_MSI, E1000eIrq::LAYOUT.msi_vector_mask);
+    cfg.add_capability_at(CAP_PCIE, pci::CAP_ID_EXP, 0x14);
     // Version 1, endpoint (QEMU: device control reads 0 and keeps nothing); extended tags,
     // role-based errors; 2.5 GT/s x1 with L0s, trained at 2.5 GT/s x1.
     cfg.set_u16(CAP_PCIE + 2, 0x0001);
     cfg.set_u32(CAP_PCIE + 4, 0x0000_8020);
     cfg.set_u32(CAP_PCIE + 0xC, 0x0000_0411);
     cfg.set_u16(CAP_PCIE + 0x12, 0x0011);
-    function::msix(&mut cfg, CAP_MSIX, 0, MSIX_VECTORS);
+    function::msix(&mut cfg, CAP_MSIX, MSIX_VECTORS);
     cfg
 }
 

@@ -108,7 +108,7 @@ use crate::e1000_core::timesync::{self, TimeSync};
 use crate::e1000_core::{eeprom, function};
 use harness::access::AccessSize;
 use harness::device::{Context, Device, RegionId, RegionSpec, TimerId};
-use harness::pci::PciConfig;
+use harness::pci::{self, PciConfig};
 pub use regs::*;
 use std::collections::VecDeque;
 
@@ -562,12 +562,10 @@ fn pci_config() -> PciConfig {
         .with_interrupt_pin(1);
     let mut cfg = function::with_bars(base, true);
     // Capability chain PM (0x40) → MSI (0x50) → MSI-X (0x70) → PCIe (0xA0), facts §1.1.
-    function::capability_list(&mut cfg, CAP_PM);
-    function::power_management(&mut cfg, CAP_PM, CAP_MSI);
-    function::msi(&mut cfg, CAP_MSI, CAP_MSIX, IgbIrq::LAYOUT.msi_vector_mask);
-    function::msix(&mut cfg, CAP_MSIX, CAP_PCIE, MSIX_VECTORS);
-    cfg.set_read_only(CAP_PCIE, 0x3C);
-    cfg.set_u16(CAP_PCIE, 0x10);
+    function::power_management(&mut cfg, CAP_PM);
+    function::msi(&mut cfg, CAP_MSI, IgbIrq::LAYOUT.msi_vector_mask);
+    function::msix(&mut cfg, CAP_MSIX, MSIX_VECTORS);
+    cfg.add_capability_at(CAP_PCIE, pci::CAP_ID_EXP, 0x3C);
     // Version 2, endpoint; 128-byte payload, extended tags, role-based errors, FLR (not
     // modelled: device control reads 0 and keeps nothing, as QEMU's).
     cfg.set_u16(CAP_PCIE + 2, 0x0002);

@@ -302,12 +302,8 @@ impl ChipsetFunction {
         }
     }
 
-    /// Which function this is.
-    pub fn kind(&self) -> ChipsetKind {
-        self.kind
-    }
-
     /// The I/O windows the function decodes now (always empty but for PIIX4 PM).
+    #[cfg(test)]
     pub fn io_windows(&self) -> IoWindows {
         self.windows
     }

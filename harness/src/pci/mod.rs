@@ -12,6 +12,9 @@ use crate::access::{AccessSize, Space};
 use crate::ids::RegionId;
 use std::fmt;
 
+mod bar64;
+mod rom;
+
 /// Vendor ID (u16).
 pub const VENDOR_ID: u8 = 0x00;
 /// Device ID (u16).
@@ -40,6 +43,14 @@ pub const SUBSYSTEM_ID: u8 = 0x2E;
 pub const ROM_ADDRESS: u8 = 0x30;
 /// Capabilities pointer (u8).
 pub const CAPABILITY_LIST: u8 = 0x34;
+/// Capability ID of PCI power management.
+pub const CAP_ID_PM: u8 = 0x01;
+/// Capability ID of MSI.
+pub const CAP_ID_MSI: u8 = 0x05;
+/// Capability ID of PCI Express.
+pub const CAP_ID_EXP: u8 = 0x10;
+/// Capability ID of MSI-X.
+pub const CAP_ID_MSIX: u8 = 0x11;
 /// Interrupt line (u8, writable scratch).
 pub const INTERRUPT_LINE: u8 = 0x3C;
 /// Interrupt pin (u8; 1 = INTA .. 4 = INTD).
@@ -169,7 +180,7 @@ pub struct BarMapping {
 pub type CapOffset = u8;
 
 /// A type-0 configuration header with its write masks.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PciConfig {
     data: [u8; CONFIG_SPACE_SIZE],
     wmask: [u8; CONFIG_SPACE_SIZE],
@@ -177,20 +188,6 @@ pub struct PciConfig {
     bars: [Option<BarDef>; BAR_COUNT + 1],
     last_cap: Option<CapOffset>,
     next_cap_offset: usize,
-}
-
-impl fmt::Debug for PciConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let dwords: Vec<String> = self
-            .data
-            .chunks(4)
-            .map(|d| format!("{:08x}", u32::from_le_bytes([d[0], d[1], d[2], d[3]])))
-            .collect();
-        f.debug_struct("PciConfig")
-            .field("data", &dwords.join(" "))
-            .field("bars", &self.bars)
-            .finish()
-    }
 }
 
 impl PciConfig {
@@ -238,14 +235,6 @@ impl PciConfig {
         self
     }
 
-    /// Make the SERR# enable bit of the command register read-only (for functions that do not
-    /// implement it).
-    pub fn without_serr(mut self) -> Self {
-        let m = self.wmask_u16(COMMAND) & !COMMAND_SERR;
-        self.set_wmask_u16(COMMAND, m);
-        self
-    }
-
     /// Declare BAR `index` (0..6). A 64-bit BAR also claims `index + 1` for its high half.
     /// Panics on a malformed declaration: that is a model bug, caught by the model's own tests.
     pub fn with_bar(mut self, index: usize, def: BarDef) -> Self {
@@ -264,15 +253,7 @@ impl PciConfig {
                 assert!(def.size >= 16 && def.size <= 1 << 31);
                 (u32::from(prefetchable) << 3, !(def.size as u32 - 1) & !0xf)
             }
-            BarKind::Memory64 { prefetchable } => {
-                assert!(index + 1 < BAR_COUNT && def.size >= 16);
-                let high_mask = !((def.size - 1) >> 32) as u32;
-                self.set_wmask_u32(off + 4, high_mask);
-                (
-                    0x4 | u32::from(prefetchable) << 3,
-                    !(def.size as u32).wrapping_sub(1) & !0xf,
-                )
-            }
+            BarKind::Memory64 { prefetchable } => self.declare_bar64(index, def.size, prefetchable),
         };
         self.set_u32(off, low_bits);
         self.set_wmask_u32(off, addr_mask);
@@ -280,44 +261,39 @@ impl PciConfig {
         self
     }
 
-    /// Declare the expansion ROM BAR backed by `region` of `size` bytes (a power of two >= 2 KiB).
-    pub fn with_rom(mut self, region: RegionId, size: u64) -> Self {
-        assert!(size.is_power_of_two() && size >= 0x800);
-        self.set_wmask_u32(ROM_ADDRESS, !(size as u32 - 1) | 1);
-        self.bars[ROM_SLOT] = Some(BarDef {
-            region,
-            kind: BarKind::Memory32 {
-                prefetchable: false,
-            },
-            size,
-        });
-        self
+    /// Append a capability with `id` and `len` bytes (header included) to the capability list,
+    /// at the first free dword from 0x40 (after the last capability added); see
+    /// [`PciConfig::add_capability_at`]. Returns the capability's offset.
+    pub fn add_capability(&mut self, id: u8, len: usize) -> CapOffset {
+        self.add_capability_at(self.next_cap_offset as u8, id, len)
     }
 
-    /// Append a capability with `id` and `len` bytes (header included) to the capability list;
-    /// its ID and next-pointer bytes are read-only, the rest read-only until the device widens
-    /// them with [`PciConfig::set_wmask_u16`] and friends. Returns the capability's offset.
-    pub fn add_capability(&mut self, id: u8, len: usize) -> CapOffset {
-        let off = self.next_cap_offset;
+    /// Append a capability with `id` and `len` bytes (header included) at offset `at`: the list
+    /// links the capabilities in the order they are added, whatever their offsets (a device
+    /// that places its capabilities where the real one does lists them in its order). The
+    /// capability's bytes are read-only until the device widens them with
+    /// [`PciConfig::set_wmask_u16`] and friends; its next pointer is 0 until another follows.
+    /// Panics when it does not fit above the header: a model bug, caught by the model's tests.
+    pub fn add_capability_at(&mut self, at: u8, id: u8, len: usize) -> CapOffset {
+        let off = usize::from(at);
         assert!(
-            len >= 2 && off + len <= CONFIG_SPACE_SIZE,
+            len >= 2 && off >= 0x40 && off + len <= CONFIG_SPACE_SIZE,
             "capability does not fit"
         );
-        let cap = off as u8;
-        self.wmask[off..off + len].fill(0);
+        self.set_read_only(at, len);
         self.data[off] = id;
         self.data[off + 1] = 0;
         match self.last_cap {
-            Some(prev) => self.data[usize::from(prev) + 1] = cap,
+            Some(prev) => self.data[usize::from(prev) + 1] = at,
             None => {
-                self.set_u8(CAPABILITY_LIST, cap);
+                self.set_u8(CAPABILITY_LIST, at);
                 let st = self.u16(STATUS) | STATUS_CAP_LIST;
                 self.set_u16(STATUS, st);
             }
         }
-        self.last_cap = Some(cap);
-        self.next_cap_offset = (off + len + 3) & !3;
-        cap
+        self.last_cap = Some(at);
+        self.next_cap_offset = self.next_cap_offset.max((off + len + 3) & !3);
+        at
     }
 
     /// Guest read of `size` bytes at `offset`; bytes past the end read as 0xff, sizes above 4
@@ -382,15 +358,6 @@ impl PciConfig {
         let o = usize::from(offset);
         self.data[o..o + 4].copy_from_slice(&value.to_le_bytes());
     }
-    /// Writable mask of a u16 field.
-    pub fn wmask_u16(&self, offset: u8) -> u16 {
-        let o = usize::from(offset);
-        u16::from_le_bytes([self.wmask[o], self.wmask[o + 1]])
-    }
-    /// Set which bits of a byte the guest may write.
-    pub fn set_wmask_u8(&mut self, offset: u8, mask: u8) {
-        self.wmask[usize::from(offset)] = mask;
-    }
     /// Set which bits of a u16 field the guest may write.
     pub fn set_wmask_u16(&mut self, offset: u8, mask: u16) {
         let o = usize::from(offset);
@@ -443,37 +410,10 @@ impl PciConfig {
     /// or (for 32-bit BARs) reach 0xFFFFFFFF — which is what an all-ones sizing write produces.
     pub fn bar_mapping(&self, slot: usize) -> Option<BarMapping> {
         let def = (*self.bars.get(slot)?)?;
-        let cmd = self.command();
-        let off = if slot == ROM_SLOT {
-            ROM_ADDRESS
+        let (space, raw) = if slot == ROM_SLOT {
+            (Space::Memory, self.rom_address()?)
         } else {
-            BAR0 + 4 * slot as u8
-        };
-        let (space, raw) = match def.kind {
-            BarKind::Io => {
-                if cmd & COMMAND_IO == 0 {
-                    return None;
-                }
-                (Space::Io, u64::from(self.u32(off)))
-            }
-            BarKind::Memory32 { .. } => {
-                if cmd & COMMAND_MEMORY == 0 {
-                    return None;
-                }
-                let raw = self.u32(off);
-                if slot == ROM_SLOT && raw & 1 == 0 {
-                    return None;
-                }
-                (Space::Memory, u64::from(raw))
-            }
-            BarKind::Memory64 { .. } => {
-                if cmd & COMMAND_MEMORY == 0 {
-                    return None;
-                }
-                let lo = u64::from(self.u32(off));
-                let hi = u64::from(self.u32(off + 4));
-                (Space::Memory, hi << 32 | lo)
-            }
+            self.bar_address(slot, def.kind)?
         };
         let base = raw & !(def.size - 1);
         let last = base.checked_add(def.size - 1)?;
@@ -490,6 +430,20 @@ impl PciConfig {
             size: def.size,
             region: def.region,
         })
+    }
+
+    /// The address BAR `slot` (0..6) decodes at, and its space, when the command register
+    /// enables that space.
+    fn bar_address(&self, slot: usize, kind: BarKind) -> Option<(Space, u64)> {
+        let cmd = self.command();
+        let off = BAR0 + 4 * slot as u8;
+        match kind {
+            BarKind::Io => (cmd & COMMAND_IO != 0).then(|| (Space::Io, u64::from(self.u32(off)))),
+            BarKind::Memory32 { .. } => {
+                (cmd & COMMAND_MEMORY != 0).then(|| (Space::Memory, u64::from(self.u32(off))))
+            }
+            BarKind::Memory64 { .. } => self.bar64_address(slot),
+        }
     }
 }
 
@@ -598,6 +552,34 @@ mod tests {
             u16::from(msi) << 8 | 1,
             "ID and next are read-only"
         );
+    }
+
+    #[test]
+    fn capabilities_at_given_offsets_chain_in_the_order_added() {
+        // The e1000e's layout (facts §1.1): PM 0xC8 -> MSI 0xD0 -> PCIe 0xE0 -> MSI-X 0xA0.
+        let mut cfg = network_function();
+        for (at, id, len) in [(0xC8, CAP_ID_PM, 8), (0xD0, CAP_ID_MSI, 0x0E)] {
+            assert_eq!(cfg.add_capability_at(at, id, len), at);
+        }
+        cfg.add_capability_at(0xE0, CAP_ID_EXP, 0x14);
+        cfg.add_capability_at(0xA0, CAP_ID_MSIX, 0x0C);
+        let chain: Vec<(u8, u8)> = std::iter::successors(Some(cfg.u8(CAPABILITY_LIST)), |&at| {
+            Some(cfg.u8(at + 1)).filter(|&next| next != 0)
+        })
+        .map(|at| (at, cfg.u8(at)))
+        .collect();
+        assert_eq!(chain, [(0xC8, 1), (0xD0, 5), (0xE0, 0x10), (0xA0, 0x11)]);
+        assert_eq!(cfg.u8(0xA1), 0, "the last one ends the list");
+        cfg.write(0xA0, AccessSize::B4, 0xffff_ffff);
+        assert_eq!(cfg.u32(0xA0), 0x11, "read-only until the device widens it");
+        cfg.write(0x40, AccessSize::B1, 0x5a);
+        assert_eq!(
+            cfg.u8(0x40),
+            0x5a,
+            "bytes outside the capabilities stay writable"
+        );
+        // A capability added without an offset goes after the highest one.
+        assert_eq!(cfg.add_capability(0x09, 4), 0xF4);
     }
 
     #[test]

@@ -65,6 +65,9 @@ use harness::device::{Context, Device, DmaError, RegionId, RegionSpec, TimerId};
 use harness::transient::Transient;
 use std::sync::Arc;
 
+mod ast2500;
+mod ast2600;
+
 /// Choice where QEMU's FMC differs (noted through [`Context::note_choice`], written down in
 /// qemu-differences.txt): user mode written with CE_STOP_ACTIVE 1 keeps the chip select
 /// deasserted here (the datasheet: 1 = inactive); QEMU asserts it unless it was asserted
@@ -157,10 +160,6 @@ const DMA_CTRL_CKSUM: u32 = 1 << 2; // checksum mode: read the flash, sum its wo
 const DMA_CTRL_CALIB: u32 = 1 << 3; // calibration: apply FREQ/DELAY first
 const DMA_CTRL_FREQ_SHIFT: u32 = 4; // bits 7:4 HCLK divisor code
 const DMA_CTRL_DELAY_SHIFT: u32 = 8; // bits 11:8 read delay
-const DMA_CTRL_GRANT: u32 = 1 << 30; // AST2600
-const DMA_CTRL_REQUEST: u32 = 1 << 31; // AST2600
-const DMA_REQUEST_MAGIC: u32 = 0xAEED_0000; // AST2600: request the DMA (granted at once)
-const DMA_RELEASE_MAGIC: u32 = 0xDEEA_0000; // AST2600: release it
 const DMA_FLASH_ADDR: u64 = 0x84; // DMA Flash Side Address
 const DMA_FLASH_MASK: u32 = 0x0FFF_FFFC;
 const DMA_DRAM_ADDR: u64 = 0x88; // DMA DRAM Side Address
@@ -468,11 +467,6 @@ impl Fmc {
         }
     }
 
-    /// The flash on chip select `cs`, if one is populated.
-    pub fn flash(&self, cs: usize) -> Option<&SpiNor> {
-        self.flashes.get(cs)
-    }
-
     fn reg(&self, reg: u64) -> u32 {
         self.regs.get((reg / 4) as usize).copied().unwrap_or(0)
     }
@@ -604,49 +598,21 @@ impl Fmc {
 
     /// The segment a register value describes; `None` when it is not a valid one.
     fn decode_segment(&self, value: u32) -> Option<Segment> {
-        let (start, end) = if self.soc.segments_in_window_offsets() {
-            // AST2600: 1 MiB units, offsets in the window; 0 = disabled.
-            if value == 0 {
-                return Some(Segment::default());
-            }
-            let start = u64::from((value << 16) & 0x0FF0_0000);
-            let end = u64::from(value & 0x0FF0_0000) + (1 << 20);
-            (start, end)
+        if self.soc.segments_in_window_offsets() {
+            ast2600::decode_segment(value)
         } else {
-            // AST2400/2500: 8 MiB units, absolute addresses; start == end = disabled.
-            let start = u64::from((value >> 16) & 0xFF) << 23;
-            let end = u64::from(value >> 24) << 23;
-            if start == end {
-                return Some(Segment::default());
-            }
-            let window = super::FLASH_WINDOW_BASE;
-            if start < window || end <= start || end > window + WINDOW_SIZE {
-                return None;
-            }
-            (start - window, end - window)
-        };
-        (end > start).then_some(Segment { start, end })
+            ast2500::decode_segment(value)
+        }
     }
 
     /// A chip select's segment as QEMU decodes a register value (facts §2.2): `(start, size)`
     /// with `start` an absolute address, `size` wrapping at 32 bits when the end is below the
     /// start; size 0 is a disabled segment.
     fn qemu_segment(&self, value: u32) -> (u64, u32) {
-        let base = super::FLASH_WINDOW_BASE;
         if self.soc.segments_in_window_offsets() {
-            if value == 0 {
-                return (base, 0);
-            }
-            let start = (value << 16) & 0x0FF0_0000;
-            let end = value & 0x0FF0_0000;
-            (
-                base + u64::from(start),
-                (end + (1 << 20)).wrapping_sub(start),
-            )
+            ast2600::qemu_segment(value)
         } else {
-            let start = ((value >> 16) & 0xFF) << 23;
-            let end = (value >> 24) << 23;
-            (u64::from(start), end.wrapping_sub(start))
+            ast2500::qemu_segment(value)
         }
     }
 
@@ -681,17 +647,10 @@ impl Fmc {
         }
         // The CS0 start field is read-only: it stays at the window's base and the end stays as
         // written (QEMU keeps the written size instead, moving the end).
-        let base_start = ((super::FLASH_WINDOW_BASE >> 23) as u32) << 16;
         let value = if self.soc.segments_in_window_offsets() {
-            if value & 0x0000_0FF0 != 0 {
-                ctx.note_choice(CHOICE_CS0_START_READ_ONLY);
-            }
-            value & !0x0000_0FF0
+            ast2600::cs0_segment(ctx, value)
         } else {
-            if value & 0x00FF_0000 != base_start {
-                ctx.note_choice(CHOICE_CS0_START_READ_ONLY);
-            }
-            (value & !0x00FF_0000) | base_start
+            ast2500::cs0_segment(ctx, value)
         };
         self.write_other_segment(0, value);
     }
@@ -859,16 +818,8 @@ impl Fmc {
                     if let Some(flash) = self.flash_mut(ctx, cs)
                         && asserted
                     {
-                        // QEMU's AST2600 controller takes a written byte after a 3-byte
-                        // address for a fourth address byte, not a dummy (measured: 0x0B, three
-                        // address bytes and one dummy byte, then reads of zeros).
                         if ast2600 && flash.before_data() {
-                            for &b in run {
-                                if flash.dummy_after_3_byte_address() {
-                                    ctx.note_choice(spi_nor::CHOICE_DUMMY_BYTES);
-                                }
-                                flash.write_stream(ctx, &[b]);
-                            }
+                            ast2600::write_stream_before_data(ctx, flash, run);
                         } else {
                             flash.write_stream(ctx, run);
                         }
@@ -1129,38 +1080,11 @@ impl Fmc {
     }
 
     fn write_dma_ctrl(&mut self, ctx: &mut dyn Context, value: u32) {
-        let mut value = value;
         if self.soc == Soc::Ast2600 {
-            // The FMC grants a request at once and needs none to start (facts §2.2 [V]). As in
-            // QEMU, the request and grant bits held are part of the value compared with the
-            // magic words (a second request while granted is a DMA_CTRL write), and any other
-            // write clears them (also when it is refused); the datasheet does not say.
-            value |= self.reg(DMA_CTRL) & (DMA_CTRL_REQUEST | DMA_CTRL_GRANT);
-            match value {
-                DMA_REQUEST_MAGIC => {
-                    self.set(
-                        DMA_CTRL,
-                        self.reg(DMA_CTRL) | DMA_CTRL_REQUEST | DMA_CTRL_GRANT,
-                    );
-                    tracing::trace!(target: "aspeed_smc_dma_ctrl", "request granted");
-                    return;
-                }
-                DMA_RELEASE_MAGIC => {
-                    self.set(
-                        DMA_CTRL,
-                        self.reg(DMA_CTRL) & !(DMA_CTRL_REQUEST | DMA_CTRL_GRANT),
-                    );
-                    return;
-                }
-                _ => {
-                    self.write_dma_ctrl_value(ctx, value);
-                    let ctrl = self.reg(DMA_CTRL) & !(DMA_CTRL_REQUEST | DMA_CTRL_GRANT);
-                    self.set(DMA_CTRL, ctrl);
-                    return;
-                }
-            }
+            self.write_dma_ctrl_with_handshake(ctx, value);
+        } else {
+            self.write_dma_ctrl_value(ctx, value);
         }
-        self.write_dma_ctrl_value(ctx, value);
     }
 
     /// DMA_CTRL written with `value` (past the AST2600 request handshake): stop, or start unless
@@ -1841,6 +1765,7 @@ mod tests {
 
     #[test]
     fn ast2600_dma_request_is_granted_at_once() {
+        use super::ast2600::{DMA_RELEASE_MAGIC, DMA_REQUEST_MAGIC};
         let mut b = Bench::new(Soc::Ast2600);
         b.wr(DMA_CTRL, DMA_REQUEST_MAGIC);
         assert_eq!(b.rd(DMA_CTRL), 0xC000_0000);
