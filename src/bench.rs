@@ -50,6 +50,10 @@ pub struct ExecRate {
     /// runs were stamped). A `--targets` run replaces only its own rows.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub measured: String,
+    /// Lines of the target's own device files that the run's corpus executed (`None`: not
+    /// measured; `--device-lines`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_lines: Option<crate::coverage::LineCoverage>,
 }
 
 /// exec/s of one build of one target in a side-by-side run (`--baseline`, several
@@ -504,6 +508,11 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
             let corpus = corpora.seeds_only(&cfg.root, name, models::target(name))?;
             let binary = single.binary(name);
             let mut args = limits(cfg.exec_seconds);
+            if cfg.device_lines {
+                // As a coverage campaign runs (docs/coverage.md): the dictionary, a fixed seed.
+                args.extend(dict_of(&cfg.root, name).map(|d| format!("-dict={}", d.display())));
+                args.push("-seed=1".into());
+            }
             let artifacts = runs.iter().find(|a| a.target == name);
             args.extend(artifacts.map(RunArtifacts::prefix_arg));
             let (secs, log, _) = libfuzzer(&binary, None, &corpus, &args)?;
@@ -566,6 +575,11 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
                     if name == "empty" {
                         floor = Some(rate);
                     }
+                    let device_lines = if cfg.device_lines && name != "empty" {
+                        exec_run_device_lines(cfg, &mut r, &name, &corpora.dir_of(&name))
+                    } else {
+                        None
+                    };
                     r.exec.push(ExecRate {
                         target: name.to_string(),
                         exec_per_sec: rate,
@@ -573,6 +587,7 @@ fn measure(cfg: &BenchConfig, stamp: &str) -> Result<Results, String> {
                         peak_rss_mb: parse_peak_rss_mb(&log),
                         seconds: Some(cfg.exec_seconds),
                         measured: String::new(),
+                        device_lines,
                     });
                 }
                 None => r.notes.push(format!("no exec/s from libFuzzer for {name}")),
@@ -1081,14 +1096,49 @@ pub fn write(root: &Path, r: &Results) -> Result<(), String> {
     Ok(())
 }
 
+/// Device-file line coverage of `name`'s exec/s run's corpus (`--device-lines`), or a note
+/// saying why there is none.
+fn exec_run_device_lines(
+    cfg: &BenchConfig,
+    r: &mut Results,
+    name: &str,
+    corpus: &Path,
+) -> Option<crate::coverage::LineCoverage> {
+    eprintln!("bench: device-file coverage of {name}'s corpus");
+    match crate::coverage::device_lines(&cfg.root, name, corpus) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            r.notes
+                .push(format!("no device-file coverage for {name}: {e}"));
+            None
+        }
+    }
+}
+
+/// `covered/total` lines as the tables show them: `90.9% (399/439)`.
+fn lines_cell(c: &crate::coverage::LineCoverage) -> String {
+    format!("{:.1}% ({}/{})", c.percent(), c.covered, c.total)
+}
+
 fn markdown(r: &Results) -> String {
     let mut s = String::from("# devfuzz bench results\n\n");
     let _ = writeln!(s, "Host: {}\n", r.host);
     if !r.exec.is_empty() {
         let runs = Runs::of(r.exec.iter().map(|e| e.measured.as_str()));
+        // The device-lines column only when a row has the figure (`--device-lines`).
+        let with_lines = r.exec.iter().any(|e| e.device_lines.is_some());
+        let (lines_head, lines_rule, lines_intro) = if with_lines {
+            (
+                " device lines |",
+                "---:|",
+                " Device lines: line coverage of the target's own device files (`fuzz/device-files.txt`) by the run's corpus, which started from the seeds (`--device-lines`: the runs take the dictionary and `-seed=1`).",
+            )
+        } else {
+            ("", "", "")
+        };
         let _ = write!(
             s,
-            "## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.\n\n{}| target | exec/s | empty target | of empty target | seconds | peak RSS |{}\n|---|---:|---:|---:|---:|---:|{}\n",
+            "## libFuzzer exec/s (release)\n\nEach ratio is against the empty target measured in the same run; peak RSS is libFuzzer's figure for the whole run.{lines_intro}\n\n{}| target | exec/s | empty target | of empty target | seconds | peak RSS |{lines_head}{}\n|---|---:|---:|---:|---:|---:|{lines_rule}{}\n",
             runs.intro(),
             runs.head().0,
             runs.head().1
@@ -1100,9 +1150,17 @@ fn markdown(r: &Results) -> String {
                     format!("{:.1}%", 100.0 * e.exec_per_sec / f),
                 )
             });
+            let lines = if with_lines {
+                format!(
+                    " {} |",
+                    e.device_lines.as_ref().map_or("-".into(), lines_cell)
+                )
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 s,
-                "| {} | {:.0} | {floor} | {ratio} | {} | {} |{}",
+                "| {} | {:.0} | {floor} | {ratio} | {} | {} |{lines}{}",
                 e.target,
                 e.exec_per_sec,
                 e.seconds.map_or("-".into(), |t| t.to_string()),
@@ -1299,9 +1357,7 @@ fn side_by_side_markdown(rows: &[SideBySide]) -> String {
     );
     for e in rows {
         let ratio = ratio_cell(&e.ratios);
-        let lines = e.device_lines.map_or("-".into(), |c| {
-            format!("{:.1}% ({}/{})", c.percent(), c.covered, c.total)
-        });
+        let lines = e.device_lines.as_ref().map_or("-".into(), lines_cell);
         let same = match e.same_input_ratios.as_slice() {
             [] => "-".to_string(),
             ratios => format!(
@@ -1519,6 +1575,40 @@ mod tests {
     }
 
     #[test]
+    fn exec_rows_show_device_lines_only_when_measured() {
+        let row = |target: &str, lines: Option<(u64, u64)>| ExecRate {
+            target: target.into(),
+            exec_per_sec: 1000.0,
+            empty_exec_per_sec: Some(100_000.0),
+            peak_rss_mb: None,
+            seconds: Some(600),
+            measured: String::new(),
+            device_lines: lines
+                .map(|(covered, total)| crate::coverage::LineCoverage { covered, total }),
+        };
+        let with = Results {
+            exec: vec![row("empty", None), row("pci", Some((399, 439)))],
+            ..Results::default()
+        };
+        let md = markdown(&with);
+        assert!(md.contains("| seconds | peak RSS | device lines |"), "{md}");
+        assert!(md.contains("| pci | 1000 | 100000 | 1.0% | 600 | - | 90.9% (399/439) |"));
+        assert!(md.contains("| empty | 1000 | 100000 | 1.0% | 600 | - | - |"));
+        let without = Results {
+            exec: vec![row("pci", None)],
+            ..Results::default()
+        };
+        assert!(!markdown(&without).contains("device lines"));
+        // Recorded and read back; a row from before the field reads as not measured.
+        let back: Results = serde_json::from_str(&json(&with)).unwrap();
+        assert_eq!(back.exec[1].device_lines, with.exec[1].device_lines);
+        let old = json(&without);
+        assert!(!old.contains("device_lines"), "not measured: not written");
+        let old: Results = serde_json::from_str(&old).unwrap();
+        assert_eq!(old.exec[0].device_lines, None);
+    }
+
+    #[test]
     fn a_narrow_run_replaces_what_it_measured_and_keeps_the_rest() {
         let (then, now) = ("2026-12-01 at aaaaaaaaaa", "2026-12-06 at bbbbbbbbbb");
         let rate = |t: &str, v: f64| ExecRate {
@@ -1528,6 +1618,7 @@ mod tests {
             peak_rss_mb: None,
             seconds: None,
             measured: if v < 10.0 { then } else { now }.into(),
+            device_lines: None,
         };
         let ttb = |b: &str, v: f64| TimeToBug {
             bug: b.into(),
@@ -1895,6 +1986,7 @@ mod tests {
             baseline: None,
             baseline_instrument: Instrument::Full,
             rounds: 1,
+            device_lines: false,
         };
         assert!(cfg.side_by_side());
         let v = variants(&cfg).unwrap();

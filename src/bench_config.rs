@@ -34,6 +34,9 @@ pub struct BenchConfig {
     pub baseline_instrument: Instrument,
     /// Rounds of a side-by-side run: every build measured once per round, in turn.
     pub rounds: u32,
+    /// Also measure each target's device-file line coverage by its exec/s run's corpus (the
+    /// runs then take the target's dictionary and `-seed=1`, as a coverage campaign does).
+    pub device_lines: bool,
 }
 
 impl BenchConfig {

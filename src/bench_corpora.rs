@@ -70,6 +70,11 @@ impl Corpora {
         Ok(dir)
     }
 
+    /// The folder of corpus `name` ([`Corpora::seeds_only`] made it).
+    pub fn dir_of(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     /// A fresh, empty folder `name` for this bench.
     pub fn fresh(&self, name: &str) -> Result<PathBuf, String> {
         self.seeds_only(Path::new(""), name, None)

@@ -182,6 +182,12 @@ enum Command {
         /// Rounds of a side-by-side run (each build measured once per round, in turn).
         #[arg(long, default_value_t = 3)]
         rounds: u32,
+        /// Also measure the line coverage of each target's own device files by the corpus of
+        /// its exec/s run (a coverage build per target, as `devfuzz coverage`); the runs then
+        /// take the target's dictionary and `-seed=1`. With `--exec-seconds 600`: the figure
+        /// after 10 minutes from the seeds. (Side-by-side runs always measure it.)
+        #[arg(long)]
+        device_lines: bool,
         /// Measure nothing: write bench/results.md (and the plot) again from
         /// bench/results.json, e.g. after editing its notes.
         #[arg(long)]
@@ -389,6 +395,7 @@ fn main() -> ExitCode {
             baseline,
             baseline_instrument,
             rounds,
+            device_lines,
             report_only,
         } => bench_cmd(
             report_only,
@@ -406,6 +413,7 @@ fn main() -> ExitCode {
                 baseline,
                 baseline_instrument,
                 rounds,
+                device_lines,
             },
         ),
         Command::Fuzz(args) => fuzz(session, args),
