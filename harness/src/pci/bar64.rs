@@ -29,14 +29,12 @@ impl PciConfig {
         )
     }
 
-    /// The address 64-bit BAR `slot` holds (low and high dwords), when memory decode is on.
-    pub(super) fn bar64_address(&self, slot: usize) -> Option<(crate::access::Space, u64)> {
+    /// The memory address 64-bit BAR `slot` holds (low and high dwords), when memory decode
+    /// is on (as [`PciConfig::rom_address`] for the ROM).
+    pub(super) fn bar64_address(&self, slot: usize) -> Option<u64> {
         let off = BAR0 + 4 * slot as u8;
-        (self.command() & COMMAND_MEMORY != 0).then(|| {
-            let lo = u64::from(self.u32(off));
-            let hi = u64::from(self.u32(off + 4));
-            (crate::access::Space::Memory, hi << 32 | lo)
-        })
+        (self.command() & COMMAND_MEMORY != 0)
+            .then(|| u64::from(self.u32(off + 4)) << 32 | u64::from(self.u32(off)))
     }
 
     /// Whether the function declares a 64-bit BAR.

@@ -442,7 +442,7 @@ impl PciConfig {
             BarKind::Memory32 { .. } => {
                 (cmd & COMMAND_MEMORY != 0).then(|| (Space::Memory, u64::from(self.u32(off))))
             }
-            BarKind::Memory64 { .. } => self.bar64_address(slot),
+            BarKind::Memory64 { .. } => self.bar64_address(slot).map(|a| (Space::Memory, a)),
         }
     }
 }
